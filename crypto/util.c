@@ -1,0 +1,68 @@
+/* Constant-time compare, wiping and hex helpers shared by crypto and server. */
+#include "akv_crypto.h"
+
+#include <string.h>
+
+/* see akv_crypto.h */
+int
+akv_ct_eq(const void *a, const void *b, size_t n)
+{
+	const volatile uint8_t *x = a, *y = b;
+	uint8_t d = 0;
+
+	for (size_t i = 0; i < n; i++)
+		d |= x[i] ^ y[i];
+	/* map 0 -> 0, 1..255 -> -1 without a data-dependent branch */
+	return -(int)((unsigned)(d + 0xff) >> 8);
+}
+
+/* see akv_crypto.h */
+void
+akv_wipe(void *p, size_t n)
+{
+	volatile uint8_t *v = p;
+
+	while (n--)
+		*v++ = 0;
+	__asm__ __volatile__("" : : "r"(p) : "memory");
+}
+
+/* see akv_crypto.h */
+void
+akv_hex_encode(const uint8_t *in, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[in[i] >> 4];
+		out[2 * i + 1] = digits[in[i] & 15];
+	}
+	out[2 * n] = 0;
+}
+
+static int
+hex_nibble(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* see akv_crypto.h */
+int
+akv_hex_decode(const char *s, size_t len, uint8_t *out, size_t n)
+{
+	if (len != 2 * n)
+		return AKV_CRYPTO_EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		int hi = hex_nibble(s[2 * i]), lo = hex_nibble(s[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return AKV_CRYPTO_EINVAL;
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return 0;
+}

@@ -1,0 +1,170 @@
+/*
+ * eng.h - the AKA engine: one shard of subscribers, pure logic, no sockets.
+ *
+ * A worker thread owns one engine. The front end decodes AVS/1 or Diameter
+ * into struct akv_eng_req, a worker runs a batch of them through
+ * akv_eng_run() (Milenage for the whole batch in SIMD lanes), and the front
+ * end encodes the filled responses. Requests and responses are plain data
+ * (no borrowed pointers except `vec`), so a batch can cross threads.
+ *
+ * Rules implemented here (REFERENCE.md §2, §5; DESIGN.md "State and durability"):
+ *  - SQN = SEQ || IND (TS 33.102 Annex C), SEQ strictly increasing per
+ *    subscriber, never issued twice even across kill -9 (SEQ ranges are
+ *    reserved durably in the store ahead of use, many subscribers per commit).
+ *  - Pending challenges (XRES, CK, IK) and consecutive-failure counters live
+ *    in the engine, per IMPI, with an expiry.
+ *  - Errors: AKV_EUNKNOWN_USER, AKV_EIMPU_MISMATCH, AKV_ESCHEME, ... (err.h).
+ */
+#ifndef AKV_SERVER_AKA_ENG_H
+#define AKV_SERVER_AKA_ENG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "akv_crypto.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ==== Constants ==== */
+
+#define AKV_ID_MAX	   255	/* longest IMPI / IMPU in bytes */
+#define AKV_VEC_MAX	   32	/* hard cap on vectors per request */
+#define AKV_DIGEST_BUF	   1024	/* room for the Digest fields of one VERIFY */
+
+enum akv_op {
+	AKV_OP_CHALLENGE = 1,	/* IMPI[,IMPU,scheme,IND] -> RAND, AUTN, CK, IK; XRES kept */
+	AKV_OP_VERIFY = 2,	/* IMPI + RES or Digest fields -> verdict (+CK/IK) */
+	AKV_OP_RESYNC = 3,	/* IMPI, RAND, AUTS -> fresh challenge */
+	AKV_OP_VECTORS = 4,	/* IMPI, n -> n quintets incl. XRES (HSS-style; no pending state) */
+};
+
+/* Values 1 and 2 equal enum akv_digest_alg. */
+enum akv_scheme {
+	AKV_SCHEME_ANY = 0,		/* "Unknown": the engine picks AKAv1-MD5 */
+	AKV_SCHEME_AKAV1_MD5 = 1,
+	AKV_SCHEME_AKAV2_MD5 = 2,
+};
+#define AKV_SCHEME_BIT(s) (1u << (s))
+
+enum akv_verdict {
+	AKV_VERDICT_OK = 0,		/* RES matched: CK/IK in vec[0] */
+	AKV_VERDICT_FAIL = 1,		/* wrong: attempts_left more allowed */
+	AKV_VERDICT_DEREGISTER = 2,	/* limit reached: S-CSCF deregisters the IMPI */
+};
+
+enum akv_verify_kind {
+	AKV_VERIFY_RES = 0,		/* raw RES (res, res_len), challenge found by rand */
+	AKV_VERIFY_DIGEST = 1,		/* Digest Authorization fields, challenge found by nonce */
+};
+
+/* ==== Types ==== */
+
+/* One authentication vector. */
+struct akv_eng_vec {
+	uint8_t rand[16];
+	uint8_t autn[16];
+	uint8_t xres[16];	/* only the first xres_len bytes are meaningful */
+	uint8_t ck[16];
+	uint8_t ik[16];
+	uint8_t xres_len;
+	uint64_t sqn;		/* the SQN in the AUTN (48 bits), for tests and tracing */
+};
+
+/* Digest fields of a VERIFY, stored as (offset, length) pairs into buf. */
+enum akv_dig_field {
+	AKV_DIG_USERNAME, AKV_DIG_REALM, AKV_DIG_NONCE, AKV_DIG_URI, AKV_DIG_METHOD,
+	AKV_DIG_QOP, AKV_DIG_NC, AKV_DIG_CNONCE, AKV_DIG_RESPONSE, AKV_DIG_NFIELDS
+};
+struct akv_eng_digest {
+	uint16_t off[AKV_DIG_NFIELDS];
+	uint16_t len[AKV_DIG_NFIELDS];
+	uint8_t alg;		/* enum akv_digest_alg */
+	char buf[AKV_DIGEST_BUF];
+};
+
+/* One request and, after akv_eng_run(), its response. The caller fills the
+ * request part and points `vec` at room for max(n, 1) vectors that it owns. */
+struct akv_eng_req {
+	/* request */
+	uint8_t op;		/* enum akv_op */
+	uint8_t scheme;		/* enum akv_scheme */
+	uint8_t verify_kind;	/* enum akv_verify_kind, for VERIFY */
+	uint8_t res_len;	/* VERIFY by RES: 4..16 */
+	int16_t ind;		/* IND to use (peer's slot), or -1: cyclic per subscriber */
+	uint16_t n;		/* vectors wanted (CHALLENGE/RESYNC/VECTORS), >= 1 */
+	uint16_t impi_len;
+	uint16_t impu_len;	/* 0: no IMPU given, no association check */
+	char impi[AKV_ID_MAX + 1];
+	char impu[AKV_ID_MAX + 1];
+	uint8_t rand[16];	/* RESYNC: RAND sent to the UE; VERIFY by RES: challenge id */
+	uint8_t auts[14];	/* RESYNC */
+	uint8_t res[16];	/* VERIFY by RES */
+	struct akv_eng_digest *digest;	/* VERIFY by Digest; caller-owned, NULL otherwise */
+
+	/* response */
+	int err;		/* 0 or AKV_E* / -errno: then nothing else is valid */
+	uint8_t verdict;	/* VERIFY: enum akv_verdict */
+	uint8_t attempts_left;	/* VERIFY FAIL: how many more wrong answers are allowed */
+	uint16_t nvec;		/* vectors written to vec */
+	uint8_t scheme_used;	/* CHALLENGE/RESYNC/VECTORS: the scheme chosen */
+	struct akv_eng_vec *vec;
+};
+
+/* Engine configuration (from `akavs serve` config; defaults in akv_eng_cfg_default). */
+struct akv_eng_cfg {
+	unsigned ind_bits;		/* IND length, default 5 (TS 33.102 C.3.2) */
+	uint64_t delta;			/* Δ: max SEQ jump the USIM accepts, default 2^28 */
+	unsigned seq_reserve;		/* SEQ values reserved durably per commit, default 1000 */
+	unsigned max_vectors;		/* cap on n, default 8, at most AKV_VEC_MAX */
+	unsigned challenge_ttl_ms;	/* pending challenge lifetime, default 60000 */
+	unsigned fail_limit;		/* consecutive failures before DEREGISTER, default 3 */
+	int count_stale_as_fail;	/* 1: verify of an unknown/expired challenge counts */
+};
+
+struct akv_store;
+struct akv_eng;
+
+/* ==== Lifecycle ==== */
+
+void akv_eng_cfg_default(struct akv_eng_cfg *cfg);
+
+/* Creates the engine for shard `shard` of `nshards` over an open store (which
+ * must outlive it). The engine serves only IMPIs with
+ * akv_eng_shard_of(impi) == shard. Returns NULL and sets *err on failure. */
+struct akv_eng *akv_eng_new(const struct akv_eng_cfg *cfg, struct akv_store *st,
+			    unsigned shard, unsigned nshards, int *err);
+/* Makes SQN state durable (akv_eng_flush) and frees everything, wiping keys. */
+void akv_eng_free(struct akv_eng *e);
+
+/* ==== Operations ==== */
+
+/* Which shard serves an IMPI (FNV-1a of the bytes, mod nshards). */
+unsigned akv_eng_shard_of(const char *impi, size_t len, unsigned nshards);
+
+/* Runs n requests (any mix of ops) and fills their responses. Milenage for
+ * all of them runs in one batched call of the selected backend. Any SQN
+ * reservation the batch needs is committed (one LMDB commit) before the
+ * vectors are released. `now_ms` is a monotonic clock for expiries. */
+void akv_eng_run(struct akv_eng *e, struct akv_eng_req *const *reqs, size_t n, uint64_t now_ms);
+
+/* Housekeeping, call about every 100 ms: drops expired challenges, and picks
+ * up provisioning changes made in the store (by `akavs sub ...` in another
+ * process) so they take effect within a second. Returns 0 or an error. */
+int akv_eng_tick(struct akv_eng *e, uint64_t now_ms);
+
+/* Makes all SQN state durable now (shutdown path). Returns 0 or an error. */
+int akv_eng_flush(struct akv_eng *e);
+
+/* Counters for STATS and metrics. */
+struct akv_eng_stats {
+	uint64_t challenges, verifies_ok, verifies_fail, deregisters, resyncs, resync_bad_mac,
+		vectors, unknown_user, fsyncs, cached_subs;
+};
+void akv_eng_stats(const struct akv_eng *e, struct akv_eng_stats *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,18 @@
+/*
+ * cmds.h - the subcommands of the `akavs` binary. Each takes the arguments
+ * after its own name (argv[0] is the subcommand name) and returns the process
+ * exit status. Each prints its own --help.
+ */
+#ifndef AKV_SERVER_CORE_CMDS_H
+#define AKV_SERVER_CORE_CMDS_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+int akv_cmd_milenage(int argc, char **argv);	/* admin/cmd_milenage.c */
+
+#ifdef __cplusplus
+}
+#endif
+#endif

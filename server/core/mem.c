@@ -1,0 +1,61 @@
+#include "mem.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jemalloc/jemalloc.h>
+
+static void
+oom(size_t n)
+{
+	fprintf(stderr, "akavs: out of memory allocating %zu bytes\n", n);
+	abort();
+}
+
+/* see mem.h */
+void *
+akv_malloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+	if (!p)
+		oom(n);
+	return p;
+}
+
+/* see mem.h */
+void *
+akv_calloc(size_t nmemb, size_t size)
+{
+	void *p = calloc(nmemb ? nmemb : 1, size ? size : 1);
+	if (!p)
+		oom(nmemb * size);
+	return p;
+}
+
+/* see mem.h */
+void *
+akv_realloc(void *p, size_t n)
+{
+	void *q = realloc(p, n ? n : 1);
+	if (!q)
+		oom(n);
+	return q;
+}
+
+/* see mem.h */
+void
+akv_free(void *p)
+{
+	free(p);
+}
+
+/* see mem.h */
+char *
+akv_strndup(const char *s, size_t n)
+{
+	char *d = akv_malloc(n + 1);
+	memcpy(d, s, n);
+	d[n] = 0;
+	return d;
+}

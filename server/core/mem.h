@@ -1,0 +1,25 @@
+/*
+ * mem.h - all heap use of the server goes through these (jemalloc). They
+ * abort on out-of-memory (an OOM is not a recoverable per-request error
+ * here), so callers never check for NULL. An object is freed by the thread
+ * that allocated it.
+ */
+#ifndef AKV_SERVER_CORE_MEM_H
+#define AKV_SERVER_CORE_MEM_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+void *akv_malloc(size_t n);
+void *akv_calloc(size_t nmemb, size_t size);
+void *akv_realloc(void *p, size_t n);
+void akv_free(void *p);
+char *akv_strndup(const char *s, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

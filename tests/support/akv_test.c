@@ -1,0 +1,60 @@
+#include "akv_test.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+const char *
+akv_test_vector_path(const char *name)
+{
+	static char path[4096];
+	const char *dir = getenv("AKV_VECTORS_DIR");
+
+	snprintf(path, sizeof(path), "%s/%s", dir ? dir : "tests/vectors", name);
+	return path;
+}
+
+uint64_t
+akv_test_rand64(uint64_t *s)
+{
+	uint64_t x = *s ? *s : 0x9e3779b97f4a7c15ull;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*s = x;
+	return x * 0x2545f4914f6cdd1dull;
+}
+
+void
+akv_test_fill(uint64_t *state, uint8_t *out, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		out[i] = (uint8_t)(akv_test_rand64(state) >> 56);
+}
+
+const char *
+akv_test_tmpdir(const char *tag)
+{
+	static char path[4096];
+	const char *t = getenv("TMPDIR");
+
+	snprintf(path, sizeof(path), "%s/akv-%s-XXXXXX", t ? t : "/tmp", tag);
+	if (!mkdtemp(path)) {
+		perror("mkdtemp");
+		abort();
+	}
+	return path;
+}
+
+int
+akv_test_run(Suite *s)
+{
+	SRunner *sr = srunner_create(s);
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}

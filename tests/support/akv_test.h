@@ -1,0 +1,19 @@
+/* akv_test.h - helpers shared by the Check unit tests. */
+#ifndef AKV_TESTS_SUPPORT_TEST_H
+#define AKV_TESTS_SUPPORT_TEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Path of a file under tests/vectors (AKV_VECTORS_DIR from ctest), static buffer. */
+const char *akv_test_vector_path(const char *name);
+/* Deterministic PRNG for generated inputs (xorshift64*), not for secrets. */
+uint64_t akv_test_rand64(uint64_t *state);
+void akv_test_fill(uint64_t *state, uint8_t *out, size_t n);
+/* Makes a fresh empty temporary directory (mkdtemp under TMPDIR), static buffer. */
+const char *akv_test_tmpdir(const char *tag);
+/* Runs a Check suite; returns the process exit status (0 all passed). */
+struct Suite;
+int akv_test_run(struct Suite *s);
+
+#endif
