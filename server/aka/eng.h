@@ -38,6 +38,11 @@ enum akv_op {
 	AKV_OP_VERIFY = 2,	/* IMPI + RES or Digest fields -> verdict (+CK/IK) */
 	AKV_OP_RESYNC = 3,	/* IMPI, RAND, AUTS -> fresh challenge */
 	AKV_OP_VECTORS = 4,	/* IMPI, n -> n quintets incl. XRES (HSS-style; no pending state) */
+	/* Cx registration-state ops (TS 29.228 §6.1): run by akv_cx_run() in
+	 * server/aka/cx.c, which the engine calls for them; details in req->cx. */
+	AKV_OP_SAR = 5,		/* Server-Assignment: record S-CSCF name / state, return profile */
+	AKV_OP_UAR = 6,		/* User-Authorization (I-CSCF) */
+	AKV_OP_LIR = 7,		/* Location-Info (I-CSCF), keyed by IMPU only */
 };
 
 /* Values 1 and 2 equal enum akv_digest_alg. */
@@ -102,6 +107,7 @@ struct akv_eng_req {
 	uint8_t auts[14];	/* RESYNC */
 	uint8_t res[16];	/* VERIFY by RES */
 	struct akv_eng_digest *digest;	/* VERIFY by Digest; caller-owned, NULL otherwise */
+	struct akv_cx_req *cx;		/* SAR/UAR/LIR in and out (server/aka/cx.h); caller-owned */
 
 	/* response */
 	int err;		/* 0 or AKV_E* / -errno: then nothing else is valid */
@@ -125,6 +131,7 @@ struct akv_eng_cfg {
 
 struct akv_store;
 struct akv_eng;
+struct akv_cx_req;
 
 /* ==== Lifecycle ==== */
 
@@ -156,6 +163,9 @@ int akv_eng_tick(struct akv_eng *e, uint64_t now_ms);
 
 /* Makes all SQN state durable now (shutdown path). Returns 0 or an error. */
 int akv_eng_flush(struct akv_eng *e);
+
+/* The store the engine reads (for akv_cx_run). */
+struct akv_store *akv_eng_store(struct akv_eng *e);
 
 /* Counters for STATS and metrics. */
 struct akv_eng_stats {
