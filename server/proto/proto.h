@@ -42,6 +42,8 @@ struct akv_proto_slot {
 	uint8_t *ctx;				/* AKV_PROTO_CTX_MAX bytes, zeroed */
 };
 
+struct akv_cfg;
+
 struct akv_proto_conn_info {
 	const struct akv_cfg *cfg;		/* server configuration (core/cfg.h) */
 	char peer_addr[64];			/* "a.b.c.d:port" or "[v6]:port" */
