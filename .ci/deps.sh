@@ -4,7 +4,7 @@
 set -eu
 pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev
   liburing-dev libssl-dev libjemalloc-dev liblmdb-dev lmdb-utils libinih-dev
-  check libsubunit-dev libbenchmark-dev
+  check libsubunit-dev libbenchmark-dev openssl
   libosmocore-dev libosmocore-utils
   gnuplot-nox python3 procps iproute2
   kamailio kamailio-ims-modules kamailio-presence-modules sip-tester tshark)
