@@ -1,0 +1,137 @@
+/*
+ * cfg.h - configuration of `akavs serve`: an INI file (libinih) and command
+ * line flags that override it. Built once at startup, then passed around as
+ * `const struct akv_cfg *` (no option globals, STYLE 2.7).
+ *
+ * File layout (docs/akavs.ini is the annotated example):
+ *   [server]   db, listen, workers, cpus, max-conns, max-inflight,
+ *              max-inflight-conn, batch, rx-buffers, log-level
+ *   [engine]   ind-bits, max-vectors, challenge-ttl-ms, fail-limit,
+ *              seq-reserve, count-stale-as-fail
+ *   [diameter] listen, origin-host, origin-realm, max-vectors,
+ *              peer = ORIGIN-HOST [ADDR] [ind=N]   (repeatable)
+ *
+ * Errors are reported as "FILE:LINE: text" or "--flag: text" in the caller's
+ * buffer, never with secrets (the config holds none).
+ */
+#ifndef AKV_SERVER_CORE_CFG_H
+#define AKV_SERVER_CORE_CFG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "aka/eng.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ==== Constants ==== */
+
+#define AKV_CFG_PATH_MAX   1024
+#define AKV_CFG_ADDR_MAX   128		/* "host:port" / "[v6]:port" */
+#define AKV_CFG_NAME_MAX   256		/* Diameter identities (RFC 6733 DiameterIdentity) */
+#define AKV_CFG_CPUS_MAX   256
+#define AKV_CFG_WORKERS_MAX 64
+#define AKV_CFG_PEERS_MAX  64
+#define AKV_CFG_ERR_MAX    256		/* size of an error-message buffer */
+
+#define AKV_CFG_DEFAULT_LISTEN	   "127.0.0.1:7430"
+#define AKV_CFG_DEFAULT_DIA_LISTEN "127.0.0.1:3868"
+#define AKV_CFG_DEFAULT_DB	   "./akavs-db"	/* = AKV_STORE_DEFAULT_DIR (store.h) */
+
+enum akv_cfg_log {
+	AKV_CFG_LOG_ERR = 0,
+	AKV_CFG_LOG_WARN = 1,
+	AKV_CFG_LOG_INFO = 2,
+	AKV_CFG_LOG_DEBUG = 3,
+};
+
+/* ==== Types ==== */
+
+/* One allowed Diameter peer (issue 5): matched by Origin-Host and/or source
+ * address; "*" or empty means "any". ind: IND slot for vectors issued to it
+ * (TS 33.102 C.3.4), -1 for the subscriber's cyclic choice. */
+struct akv_cfg_peer {
+	char host[AKV_CFG_NAME_MAX];
+	char addr[AKV_CFG_ADDR_MAX];
+	int ind;
+};
+
+struct akv_cfg_dia {
+	char listen[AKV_CFG_ADDR_MAX];	/* "" = Diameter disabled */
+	char origin_host[AKV_CFG_NAME_MAX];
+	char origin_realm[AKV_CFG_NAME_MAX];
+	unsigned max_vectors;		/* cap on SIP-Number-Auth-Items, <= AKV_VEC_MAX */
+	unsigned npeers;		/* 0: any peer allowed */
+	struct akv_cfg_peer peers[AKV_CFG_PEERS_MAX];
+};
+
+struct akv_cfg {
+	char config_path[AKV_CFG_PATH_MAX];	/* "" when no file was read */
+	char db_dir[AKV_CFG_PATH_MAX];
+	char listen[AKV_CFG_ADDR_MAX];		/* AVS/1 listener, "" = disabled */
+	unsigned workers;			/* worker threads = shards */
+	unsigned ncpus;				/* 0: no pinning list, pin worker i to CPU i % cores */
+	uint16_t cpus[AKV_CFG_CPUS_MAX];	/* worker i runs on cpus[i % ncpus] */
+	unsigned max_conns;			/* accepted conns beyond this are refused */
+	unsigned max_inflight;			/* requests at workers, all conns together */
+	unsigned max_inflight_conn;		/* requests at workers, per conn */
+	unsigned batch;				/* most requests a worker takes per run */
+	unsigned rx_buffers;			/* provided receive buffers (power of two) */
+	int log_level;				/* enum akv_cfg_log */
+	struct akv_eng_cfg eng;
+	struct akv_cfg_dia dia;
+};
+
+/* ==== Lifecycle ==== */
+
+/* Fills every field with its default: listen 127.0.0.1:7430, workers = online
+ * CPUs, engine defaults from akv_eng_cfg_default(), Diameter disabled. */
+void akv_cfg_default(struct akv_cfg *cfg);
+
+/* Reads an INI file over *cfg (keys not present keep their value). Returns 0,
+ * -errno when the file cannot be read, or AKV_EINVAL with "FILE:LINE: text"
+ * in err (errlen bytes, always terminated). */
+int akv_cfg_load(struct akv_cfg *cfg, const char *path, char *err, size_t errlen);
+
+/* The whole startup sequence of `akavs serve`: defaults, then the file named
+ * by --config (if any), then every flag in argv[1..argc-1] overriding it,
+ * then akv_cfg_check(). Flags: --config FILE --db DIR --listen HOST:PORT
+ * --workers N --cpus LIST --max-conns N --max-inflight N --max-inflight-conn N
+ * --batch N --rx-buffers N --log-level LEVEL --ind-bits N --max-vectors N
+ * --challenge-ttl-ms N --fail-limit N --seq-reserve N --diameter-listen
+ * HOST:PORT --origin-host NAME --origin-realm REALM --peer SPEC. Returns 0,
+ * 1 when --help was given (usage printed to stdout), or a negative error with
+ * the message in err. */
+int akv_cfg_from_args(struct akv_cfg *cfg, int argc, char **argv, char *err, size_t errlen);
+
+/* Cross-field checks (limits, cpu list vs workers). Returns 0 or AKV_EINVAL
+ * with the message in err. */
+int akv_cfg_check(const struct akv_cfg *cfg, char *err, size_t errlen);
+
+/* ==== Helpers ==== */
+
+/* Parses "1,3,5-7" into cpus (at most max entries). Returns the count (> 0)
+ * or AKV_EINVAL. */
+int akv_cfg_parse_cpus(const char *s, uint16_t *cpus, unsigned max);
+
+/* Splits "host:port" / "[v6]:port" into host (hostcap bytes) and port.
+ * Returns 0 or AKV_EINVAL. */
+int akv_cfg_split_addr(const char *s, char *host, size_t hostcap, uint16_t *port);
+
+/* Parses a peer spec "ORIGIN-HOST [ADDR] [ind=N]" ("*" = any). 0 or AKV_EINVAL. */
+int akv_cfg_parse_peer(const char *s, struct akv_cfg_peer *peer);
+
+/* The configured IND for a peer by Origin-Host (may be NULL) and/or source
+ * address (host part only, may be NULL): -1 when no entry sets one. */
+int akv_cfg_peer_ind(const struct akv_cfg *cfg, const char *origin_host, const char *addr);
+
+/* Prints the flag summary (for --help). */
+void akv_cfg_usage(FILE *f);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
