@@ -1,0 +1,887 @@
+/*
+ * store.c - LMDB subscriber store: environment, schema, records, readers.
+ * Writes, changes and maintenance are in store_wr.c. Layout in store.h.
+ */
+#include "store/store.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "err.h"
+#include "mem.h"
+#include "store/store_int.h"
+
+/* ==== Error detail ==== */
+
+static _Thread_local char detail[320];
+
+void
+akv_store_detail(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+}
+
+/* see store.h */
+const char *
+akv_store_errdetail(void)
+{
+	return detail;
+}
+
+/* see store.h */
+int
+akv_store_mdb_err(int rc)
+{
+	switch (rc) {
+	case 0:
+		return 0;
+	case MDB_NOTFOUND:
+		return AKV_ENOTFOUND;
+	case MDB_KEYEXIST:
+		return AKV_EEXISTS;
+	case MDB_MAP_FULL:
+		akv_store_detail("store map full: nothing was written; delete records or grow "
+				 "the map (--map-size)");
+		return AKV_EMAP_FULL;
+	case MDB_VERSION_MISMATCH:
+	case MDB_INVALID:
+		akv_store_detail("LMDB: %s", mdb_strerror(rc));
+		return AKV_ESCHEMA;
+	default:
+		if (rc > 0 && rc < 4096) {
+			akv_store_detail("%s", strerror(rc));
+			return -rc;
+		}
+		akv_store_detail("LMDB: %s", mdb_strerror(rc));
+		return AKV_ESTORE;
+	}
+}
+
+/* ==== Record encoding (schema 1) ====
+ *
+ *   0      version = 1
+ *   1      flags (0; bit 0 reserved for keys encrypted at rest)
+ *   2..17  K          18..33 OPc         34..35 AMF
+ *   36..41 SQN (48-bit, big-endian)      42 schemes
+ *   43..44 fail_limit (big-endian)       45 nimpu
+ *   46..   nimpu x (u8 length, bytes)
+ */
+#define REC_VERSION 1
+#define REC_HDR	    46
+
+static int
+id_ok(const char *s, size_t len)
+{
+	if (len == 0 || len > AKV_ID_MAX)
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		/* No control characters: identities end up in logs and CSV. */
+		if (c < 0x20 || c == 0x7f)
+			return 0;
+	}
+	return 1;
+}
+
+/* see store.h */
+int
+akv_store_sub_validate(const struct akv_sub *s)
+{
+	if (!id_ok(s->impi, s->impi_len)) {
+		akv_store_detail("IMPI must be 1..%d bytes without control characters",
+				 AKV_ID_MAX);
+		return AKV_EINVAL;
+	}
+	if (s->nimpu > AKV_STORE_MAX_IMPUS) {
+		akv_store_detail("%s: more than %u IMPUs", s->impi, AKV_STORE_MAX_IMPUS);
+		return AKV_EINVAL;
+	}
+	for (unsigned i = 0; i < s->nimpu; i++) {
+		if (!id_ok(s->impu[i], s->impu_len[i])) {
+			akv_store_detail("%.*s: IMPU %u must be 1..%d bytes without control "
+					 "characters", (int)s->impi_len, s->impi, i + 1, AKV_ID_MAX);
+			return AKV_EINVAL;
+		}
+		for (unsigned j = 0; j < i; j++)
+			if (s->impu_len[i] == s->impu_len[j] &&
+			    !memcmp(s->impu[i], s->impu[j], s->impu_len[i])) {
+				akv_store_detail("%.*s: IMPU %.*s listed twice", (int)s->impi_len,
+						 s->impi, (int)s->impu_len[i], s->impu[i]);
+				return AKV_EINVAL;
+			}
+	}
+	if (s->sqn > AKV_STORE_SQN_MAX) {
+		akv_store_detail("%.*s: SQN over 48 bits", (int)s->impi_len, s->impi);
+		return AKV_EINVAL;
+	}
+	if (!s->schemes || (s->schemes & ~AKV_STORE_SCHEMES_VALID)) {
+		akv_store_detail("%.*s: schemes mask 0x%x invalid", (int)s->impi_len, s->impi,
+				 s->schemes);
+		return AKV_EINVAL;
+	}
+	return 0;
+}
+
+size_t
+akv_store_rec_encode(const struct akv_sub *s, uint8_t *buf)
+{
+	size_t o = REC_HDR;
+
+	buf[0] = REC_VERSION;
+	buf[1] = 0;
+	memcpy(buf + 2, s->k, 16);
+	memcpy(buf + 18, s->opc, 16);
+	memcpy(buf + 34, s->amf, 2);
+	for (int i = 0; i < 6; i++)
+		buf[36 + i] = (uint8_t)(s->sqn >> (40 - 8 * i));
+	buf[42] = s->schemes;
+	buf[43] = (uint8_t)(s->fail_limit >> 8);
+	buf[44] = (uint8_t)s->fail_limit;
+	buf[45] = s->nimpu;
+	for (unsigned i = 0; i < s->nimpu; i++) {
+		buf[o++] = s->impu_len[i];
+		memcpy(buf + o, s->impu[i], s->impu_len[i]);
+		o += s->impu_len[i];
+	}
+	return o;
+}
+
+int
+akv_store_rec_decode(const uint8_t *buf, size_t len, struct akv_sub *s)
+{
+	size_t o = REC_HDR;
+
+	if (len < REC_HDR || buf[0] != REC_VERSION || buf[1] != 0 ||
+	    buf[45] > AKV_STORE_MAX_IMPUS)
+		goto bad;
+	memcpy(s->k, buf + 2, 16);
+	memcpy(s->opc, buf + 18, 16);
+	memcpy(s->amf, buf + 34, 2);
+	s->sqn = 0;
+	for (int i = 0; i < 6; i++)
+		s->sqn = s->sqn << 8 | buf[36 + i];
+	s->schemes = buf[42];
+	s->fail_limit = (uint16_t)(buf[43] << 8 | buf[44]);
+	s->nimpu = buf[45];
+	for (unsigned i = 0; i < s->nimpu; i++) {
+		size_t n;
+
+		if (o >= len)
+			goto bad;
+		n = buf[o++];
+		if (n == 0 || n > len - o)
+			goto bad;
+		memcpy(s->impu[i], buf + o, n);
+		s->impu[i][n] = 0;
+		s->impu_len[i] = (uint8_t)n;
+		o += n;
+	}
+	if (o != len || !s->schemes || (s->schemes & ~AKV_STORE_SCHEMES_VALID))
+		goto bad;
+	return 0;
+bad:
+	akv_store_detail("%.*s: subscriber record does not decode (corrupt store?)",
+			 (int)s->impi_len, s->impi);
+	akv_wipe(s->k, 16);
+	akv_wipe(s->opc, 16);
+	return AKV_ESTORE;
+}
+
+/* see store.h */
+void
+akv_store_sub_wipe(struct akv_sub *s)
+{
+	akv_wipe(s->k, sizeof(s->k));
+	akv_wipe(s->opc, sizeof(s->opc));
+}
+
+uint64_t
+akv_store_le64(const void *p)
+{
+	const uint8_t *b = p;
+	uint64_t v = 0;
+
+	for (int i = 7; i >= 0; i--)
+		v = v << 8 | b[i];
+	return v;
+}
+
+void
+akv_store_put_le64(void *p, uint64_t v)
+{
+	uint8_t *b = p;
+
+	for (int i = 0; i < 8; i++)
+		b[i] = (uint8_t)(v >> (8 * i));
+}
+
+uint64_t
+akv_store_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* ==== Transactions and map growth ====
+ *
+ * Another process (`akavs db init --map-size`, or an import that grew the
+ * map) may enlarge the map. LMDB then answers MDB_MAP_RESIZED at txn start,
+ * and mdb_env_set_mapsize(env, 0) adopts the new size, which is only legal
+ * while no transaction of this process is live. Every transaction therefore
+ * holds st->resize shared; adopting the new size takes it exclusively. */
+
+static int
+adopt_resize(struct akv_store *st)
+{
+	struct timespec until;
+	int rc;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 2;
+	if (pthread_rwlock_timedwrlock(&st->resize, &until)) {
+		akv_store_detail("store map was grown by another process and could not be "
+				 "adopted while this process holds a read snapshot");
+		return AKV_ESTORE;
+	}
+	rc = mdb_env_set_mapsize(st->env, 0);
+	pthread_rwlock_unlock(&st->resize);
+	return akv_store_mdb_err(rc);
+}
+
+int
+akv_store_txn_begin(struct akv_store *st, unsigned flags, MDB_txn **txn)
+{
+	int rc;
+
+	if (!(flags & MDB_RDONLY) && (st->flags & AKV_STORE_RDONLY)) {
+		akv_store_detail("store opened read-only");
+		return -EACCES;
+	}
+	for (int tries = 0;; tries++) {
+		pthread_rwlock_rdlock(&st->resize);
+		rc = mdb_txn_begin(st->env, NULL, flags, txn);
+		if (!rc)
+			return 0;
+		pthread_rwlock_unlock(&st->resize);
+		if (rc != MDB_MAP_RESIZED || tries)
+			return akv_store_mdb_err(rc);
+		rc = adopt_resize(st);
+		if (rc)
+			return rc;
+	}
+}
+
+void
+akv_store_txn_abort(struct akv_store *st, MDB_txn *txn)
+{
+	mdb_txn_abort(txn);
+	pthread_rwlock_unlock(&st->resize);
+}
+
+int
+akv_store_txn_commit(struct akv_store *st, MDB_txn *txn, int is_write)
+{
+	int rc = mdb_txn_commit(txn);
+
+	pthread_rwlock_unlock(&st->resize);
+	if (rc)
+		return akv_store_mdb_err(rc);
+	if (is_write)
+		atomic_fetch_add_explicit(&st->commits, 1, memory_order_relaxed);
+	return 0;
+}
+
+/* see store.h */
+void
+akv_store_count_commit(struct akv_store *st)
+{
+	atomic_fetch_add_explicit(&st->commits, 1, memory_order_relaxed);
+}
+
+/* ==== Open, schema ==== */
+
+static const char *const dbi_names[] = {"meta", "sub", "impu", "sqn", "changes"};
+
+/* Migrations from schema v to v + 1, run inside the opening write txn.
+ * Schema 1 is the first: nothing to migrate yet. A future schema 2 adds
+ * migrate_1_to_2 here and bumps AKV_STORE_SCHEMA. */
+typedef int (*migrate_fn)(struct akv_store *st, MDB_txn *txn);
+static const migrate_fn migrations[AKV_STORE_SCHEMA + 1] = {0};
+
+static int
+get_u32(MDB_txn *txn, MDB_dbi dbi, const char *key, uint32_t *v)
+{
+	MDB_val k = {strlen(key), (void *)key}, d;
+	int rc = mdb_get(txn, dbi, &k, &d);
+
+	if (rc)
+		return rc;
+	if (d.mv_size != 4)
+		return MDB_CORRUPTED;
+	{
+		const uint8_t *b = d.mv_data;
+
+		*v = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 |
+		     (uint32_t)b[3] << 24;
+	}
+	return 0;
+}
+
+int
+akv_store_meta_u64(MDB_txn *txn, MDB_dbi dbi, const char *key, uint64_t *v)
+{
+	MDB_val k = {strlen(key), (void *)key}, d;
+	int rc = mdb_get(txn, dbi, &k, &d);
+
+	*v = 0;
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	if (rc)
+		return akv_store_mdb_err(rc);
+	if (d.mv_size != 8) {
+		akv_store_detail("meta %s: bad length (corrupt store?)", key);
+		return AKV_ESTORE;
+	}
+	*v = akv_store_le64(d.mv_data);
+	return 0;
+}
+
+/* Opens the five databases in one txn: a read txn when the store is ready,
+ * else (create = 1) a write txn that creates, stamps or migrates. Returns 0,
+ * 1 ("needs a write txn") when create == 0, or an error. */
+static int
+open_dbis(struct akv_store *st, int create)
+{
+	MDB_dbi *h[] = {&st->meta, &st->sub, &st->impu, &st->sqn, &st->changes};
+	MDB_txn *txn;
+	uint32_t ver = 0;
+	int rc, err;
+
+	err = akv_store_txn_begin(st, create ? 0 : MDB_RDONLY, &txn);
+	if (err)
+		return err;
+	rc = mdb_dbi_open(txn, "meta", create ? MDB_CREATE : 0, h[0]);
+	if (rc == MDB_NOTFOUND && !create) {
+		akv_store_txn_abort(st, txn);
+		return 1;
+	}
+	if (rc)
+		goto lmdb_fail;
+	rc = get_u32(txn, st->meta, "schema", &ver);
+	if (rc == MDB_NOTFOUND) {
+		MDB_stat ms;
+		MDB_dbi main_db;
+		uint8_t v[4] = {AKV_STORE_SCHEMA, 0, 0, 0};
+		MDB_val k = {6, "schema"}, d = {4, v};
+
+		if (!create) {
+			akv_store_txn_abort(st, txn);
+			return 1;
+		}
+		/* A fresh store has exactly one named DB (the meta we just made). */
+		if ((rc = mdb_dbi_open(txn, NULL, 0, &main_db)) ||
+		    (rc = mdb_stat(txn, main_db, &ms)))
+			goto lmdb_fail;
+		if (ms.ms_entries != 1) {
+			akv_store_detail("%s is an LMDB environment of something else (no akavs "
+					 "schema)", st->dir);
+			err = AKV_ESCHEMA;
+			goto fail;
+		}
+		if ((rc = mdb_put(txn, st->meta, &k, &d, 0)))
+			goto lmdb_fail;
+		ver = AKV_STORE_SCHEMA;
+	} else if (rc == MDB_CORRUPTED) {
+		akv_store_detail("meta schema: bad length (corrupt store?)");
+		err = AKV_ESCHEMA;
+		goto fail;
+	} else if (rc) {
+		goto lmdb_fail;
+	}
+	if (ver > AKV_STORE_SCHEMA) {
+		akv_store_detail("store schema v%u is newer than this akavs (v%u): use a newer "
+				 "akavs", ver, AKV_STORE_SCHEMA);
+		err = AKV_ESCHEMA;
+		goto fail;
+	}
+	if (ver < AKV_STORE_SCHEMA) {
+		if (!create) {
+			akv_store_txn_abort(st, txn);
+			return 1;
+		}
+		for (; ver < AKV_STORE_SCHEMA; ver++) {
+			if (!migrations[ver]) {
+				akv_store_detail("store schema v%u is older than this akavs (v%u) "
+						 "and has no migration: export it with the akavs "
+						 "that made it, then import", ver, AKV_STORE_SCHEMA);
+				err = AKV_ESCHEMA;
+				goto fail;
+			}
+			if ((err = migrations[ver](st, txn)))
+				goto fail;
+		}
+	}
+	for (int i = 1; i < 5; i++) {
+		rc = mdb_dbi_open(txn, dbi_names[i], create ? MDB_CREATE : 0, h[i]);
+		if (rc == MDB_NOTFOUND && !create) {
+			akv_store_txn_abort(st, txn);
+			return 1;
+		}
+		if (rc)
+			goto lmdb_fail;
+	}
+	if (create && ver != AKV_STORE_SCHEMA) {
+		uint8_t v[4] = {AKV_STORE_SCHEMA, 0, 0, 0};
+		MDB_val k = {6, "schema"}, d = {4, v};
+
+		if ((rc = mdb_put(txn, st->meta, &k, &d, 0)))
+			goto lmdb_fail;
+	}
+	return akv_store_txn_commit(st, txn, create);
+lmdb_fail:
+	err = akv_store_mdb_err(rc);
+fail:
+	akv_store_txn_abort(st, txn);
+	return err;
+}
+
+/* see store.h */
+struct akv_store *
+akv_store_open(const char *dir, const struct akv_store_opts *opts, int *err)
+{
+	static const struct akv_store_opts defaults = {0};
+	struct akv_store *st;
+	char data[PATH_MAX + 16];
+	struct stat sb;
+	unsigned envflags = MDB_NOTLS | MDB_NORDAHEAD;
+	int rc, exists, e;
+
+	detail[0] = 0;
+	if (!opts)
+		opts = &defaults;
+	if (!dir)
+		dir = AKV_STORE_DEFAULT_DIR;
+	if (strlen(dir) >= PATH_MAX) {
+		akv_store_detail("store path too long");
+		*err = AKV_EINVAL;
+		return NULL;
+	}
+	snprintf(data, sizeof(data), "%s/data.mdb", dir);
+	exists = stat(data, &sb) == 0;
+	if (!exists && (opts->flags & (AKV_STORE_NOCREATE | AKV_STORE_RDONLY))) {
+		akv_store_detail("no store in %s (create one with `akavs db init --db %s`)", dir,
+				 dir);
+		*err = -ENOENT;
+		return NULL;
+	}
+	if (!exists && mkdir(dir, 0700) && errno != EEXIST) {
+		e = errno;
+		akv_store_detail("cannot create store directory %s: %s", dir, strerror(e));
+		*err = -e;
+		return NULL;
+	}
+
+	st = akv_calloc(1, sizeof(*st));
+	snprintf(st->dir, sizeof(st->dir), "%s", dir);
+	st->flags = opts->flags;
+	pthread_rwlock_init(&st->resize, NULL);
+	pthread_mutex_init(&st->dbi_lock, NULL);
+	if ((rc = mdb_env_create(&st->env)))
+		goto lmdb_fail;
+	if ((rc = mdb_env_set_maxdbs(st->env, AKV_STORE_MAX_DBS)))
+		goto lmdb_fail;
+	if ((rc = mdb_env_set_maxreaders(st->env, opts->max_readers ? opts->max_readers
+							: AKV_STORE_DEFAULT_READERS)))
+		goto lmdb_fail;
+	if (opts->map_size || !exists) {
+		/* 0 for an existing store: LMDB keeps the size recorded in it. */
+		rc = mdb_env_set_mapsize(st->env, opts->map_size ? opts->map_size
+								 : AKV_STORE_DEFAULT_MAP);
+		if (rc)
+			goto lmdb_fail;
+	}
+	if (opts->flags & AKV_STORE_RDONLY)
+		envflags |= MDB_RDONLY;
+	rc = mdb_env_open(st->env, dir, envflags, 0600);
+	if (rc) {
+		e = akv_store_mdb_err(rc);
+		akv_store_detail("cannot open store %s: %s", dir,
+				 rc > 0 ? strerror(rc) : mdb_strerror(rc));
+		goto fail_env;
+	}
+	e = open_dbis(st, 0);
+	if (e == 1) {
+		if (opts->flags & AKV_STORE_RDONLY) {
+			akv_store_detail("store %s has no akavs schema v%u (run `akavs db init`)",
+					 dir, AKV_STORE_SCHEMA);
+			e = AKV_ESCHEMA;
+		} else {
+			e = open_dbis(st, 1);
+		}
+	}
+	if (e)
+		goto fail_env;
+	*err = 0;
+	return st;
+lmdb_fail:
+	e = akv_store_mdb_err(rc);
+fail_env:
+	if (st->env)
+		mdb_env_close(st->env);
+	pthread_rwlock_destroy(&st->resize);
+	pthread_mutex_destroy(&st->dbi_lock);
+	akv_free(st);
+	*err = e;
+	return NULL;
+}
+
+/* see store.h */
+void
+akv_store_close(struct akv_store *st)
+{
+	if (!st)
+		return;
+	mdb_env_close(st->env);
+	pthread_rwlock_destroy(&st->resize);
+	pthread_mutex_destroy(&st->dbi_lock);
+	akv_free(st);
+}
+
+/* see store.h */
+MDB_env *
+akv_store_env(struct akv_store *st)
+{
+	return st->env;
+}
+
+/* see store.h */
+int
+akv_store_dbi_open(struct akv_store *st, const char *name, unsigned mdb_flags, MDB_dbi *dbi)
+{
+	MDB_txn *txn;
+	int rc, err;
+
+	for (size_t i = 0; i < sizeof(dbi_names) / sizeof(dbi_names[0]); i++)
+		if (!name || !strcmp(name, dbi_names[i])) {
+			akv_store_detail("database name %s is reserved by the store",
+					 name ? name : "(main)");
+			return AKV_EINVAL;
+		}
+	pthread_mutex_lock(&st->dbi_lock);
+	err = akv_store_txn_begin(st, (st->flags & AKV_STORE_RDONLY) ? MDB_RDONLY : 0, &txn);
+	if (err)
+		goto out;
+	rc = mdb_dbi_open(txn, name,
+			  mdb_flags | ((st->flags & AKV_STORE_RDONLY) ? 0 : MDB_CREATE), dbi);
+	if (rc) {
+		err = akv_store_mdb_err(rc);
+		akv_store_txn_abort(st, txn);
+		goto out;
+	}
+	err = akv_store_txn_commit(st, txn, !(st->flags & AKV_STORE_RDONLY));
+out:
+	pthread_mutex_unlock(&st->dbi_lock);
+	return err;
+}
+
+/* ==== Reads ==== */
+
+struct akv_store_reader {
+	struct akv_store *st;
+	MDB_txn *txn;		/* reset when not active */
+	int active;		/* renewed, holds st->resize shared */
+	int pinned;		/* explicit akv_store_reader_begin() */
+};
+
+/* see store.h */
+struct akv_store_reader *
+akv_store_reader_new(struct akv_store *st, int *err)
+{
+	struct akv_store_reader *r = akv_calloc(1, sizeof(*r));
+	int e;
+
+	r->st = st;
+	e = akv_store_txn_begin(st, MDB_RDONLY, &r->txn);
+	if (e) {
+		akv_free(r);
+		*err = e;
+		return NULL;
+	}
+	mdb_txn_reset(r->txn);
+	pthread_rwlock_unlock(&st->resize);
+	*err = 0;
+	return r;
+}
+
+/* see store.h */
+void
+akv_store_reader_free(struct akv_store_reader *r)
+{
+	if (!r)
+		return;
+	if (r->active) {
+		mdb_txn_reset(r->txn);
+		pthread_rwlock_unlock(&r->st->resize);
+	}
+	mdb_txn_abort(r->txn);
+	akv_free(r);
+}
+
+static int
+reader_renew(struct akv_store_reader *r)
+{
+	struct akv_store *st = r->st;
+	int rc, e;
+
+	pthread_rwlock_rdlock(&st->resize);
+	rc = mdb_txn_renew(r->txn);
+	if (!rc) {
+		r->active = 1;
+		return 0;
+	}
+	pthread_rwlock_unlock(&st->resize);
+	if (rc != MDB_MAP_RESIZED)
+		return akv_store_mdb_err(rc);
+	/* Replace the txn: a failed renew leaves it unusable. */
+	mdb_txn_abort(r->txn);
+	r->txn = NULL;
+	if ((e = adopt_resize(st)) || (e = akv_store_txn_begin(st, MDB_RDONLY, &r->txn))) {
+		/* Keep the reader freeable: a fresh reset txn if we can. */
+		if (!r->txn && !mdb_txn_begin(st->env, NULL, MDB_RDONLY, &r->txn))
+			mdb_txn_reset(r->txn);
+		return e;
+	}
+	r->active = 1;
+	return 0;
+}
+
+static void
+reader_release(struct akv_store_reader *r)
+{
+	mdb_txn_reset(r->txn);
+	r->active = 0;
+	pthread_rwlock_unlock(&r->st->resize);
+}
+
+/* see store.h */
+int
+akv_store_reader_begin(struct akv_store_reader *r)
+{
+	int e;
+
+	if (r->active)
+		return 0;
+	e = reader_renew(r);
+	if (!e)
+		r->pinned = 1;
+	return e;
+}
+
+/* see store.h */
+void
+akv_store_reader_end(struct akv_store_reader *r)
+{
+	if (r->active)
+		reader_release(r);
+	r->pinned = 0;
+}
+
+/* Reads subscriber `impi` in `txn` into *out (record + seq_reserved). */
+int
+akv_store_get_txn(struct akv_store *st, MDB_txn *txn, const char *impi, size_t len,
+		  struct akv_sub *out)
+{
+	MDB_val k = {len, (void *)impi}, d;
+	int rc, e;
+
+	if (len == 0 || len > AKV_ID_MAX) {
+		akv_store_detail("IMPI length %zu out of range 1..%d", len, AKV_ID_MAX);
+		return AKV_EINVAL;
+	}
+	rc = mdb_get(txn, st->sub, &k, &d);
+	if (rc == MDB_NOTFOUND) {
+		akv_store_detail("no subscriber %.*s", (int)len, impi);
+		return AKV_ENOTFOUND;
+	}
+	if (rc)
+		return akv_store_mdb_err(rc);
+	memcpy(out->impi, impi, len);
+	out->impi[len] = 0;
+	out->impi_len = (uint16_t)len;
+	if ((e = akv_store_rec_decode(d.mv_data, d.mv_size, out)))
+		return e;
+	out->seq_reserved = 0;
+	rc = mdb_get(txn, st->sqn, &k, &d);
+	if (!rc && d.mv_size == 8)
+		out->seq_reserved = akv_store_le64(d.mv_data);
+	else if (rc != MDB_NOTFOUND) {
+		akv_store_sub_wipe(out);
+		if (!rc) {
+			akv_store_detail("%.*s: SQN reservation record has a bad length",
+					 (int)len, impi);
+			return AKV_ESTORE;
+		}
+		return akv_store_mdb_err(rc);
+	}
+	return 0;
+}
+
+static int
+impu_txn(struct akv_store *st, MDB_txn *txn, const char *impu, size_t len,
+	 char impi_out[AKV_ID_MAX + 1], size_t *impi_len)
+{
+	MDB_val k = {len, (void *)impu}, d;
+	int rc;
+
+	if (len == 0 || len > AKV_ID_MAX) {
+		akv_store_detail("IMPU length %zu out of range 1..%d", len, AKV_ID_MAX);
+		return AKV_EINVAL;
+	}
+	rc = mdb_get(txn, st->impu, &k, &d);
+	if (rc == MDB_NOTFOUND) {
+		akv_store_detail("no subscriber has IMPU %.*s", (int)len, impu);
+		return AKV_ENOTFOUND;
+	}
+	if (rc)
+		return akv_store_mdb_err(rc);
+	if (d.mv_size == 0 || d.mv_size > AKV_ID_MAX) {
+		akv_store_detail("IMPU %.*s: index entry has a bad length", (int)len, impu);
+		return AKV_ESTORE;
+	}
+	memcpy(impi_out, d.mv_data, d.mv_size);
+	impi_out[d.mv_size] = 0;
+	*impi_len = d.mv_size;
+	return 0;
+}
+
+/* see store.h */
+int
+akv_store_reader_get(struct akv_store_reader *r, const char *impi, size_t len,
+		     struct akv_sub *out)
+{
+	int e;
+
+	if (!r->active && (e = reader_renew(r)))
+		return e;
+	e = akv_store_get_txn(r->st, r->txn, impi, len, out);
+	if (!r->pinned)
+		reader_release(r);
+	return e;
+}
+
+/* see store.h */
+int
+akv_store_reader_impu(struct akv_store_reader *r, const char *impu, size_t len,
+		      char impi_out[AKV_ID_MAX + 1], size_t *impi_len)
+{
+	int e;
+
+	if (!r->active && (e = reader_renew(r)))
+		return e;
+	e = impu_txn(r->st, r->txn, impu, len, impi_out, impi_len);
+	if (!r->pinned)
+		reader_release(r);
+	return e;
+}
+
+/* see store.h */
+int
+akv_store_get(struct akv_store *st, const char *impi, size_t len, struct akv_sub *out)
+{
+	MDB_txn *txn;
+	int e = akv_store_txn_begin(st, MDB_RDONLY, &txn);
+
+	if (e)
+		return e;
+	e = akv_store_get_txn(st, txn, impi, len, out);
+	akv_store_txn_abort(st, txn);
+	return e;
+}
+
+/* see store.h */
+int
+akv_store_impu_owner(struct akv_store *st, const char *impu, size_t len,
+		     char impi_out[AKV_ID_MAX + 1], size_t *impi_len)
+{
+	MDB_txn *txn;
+	int e = akv_store_txn_begin(st, MDB_RDONLY, &txn);
+
+	if (e)
+		return e;
+	e = impu_txn(st, txn, impu, len, impi_out, impi_len);
+	akv_store_txn_abort(st, txn);
+	return e;
+}
+
+/* see store.h */
+int
+akv_store_iterate(struct akv_store *st, akv_store_iter_fn fn, void *arg)
+{
+	struct akv_sub *s = akv_malloc(sizeof(*s));
+	MDB_cursor *cur = NULL;
+	MDB_txn *txn;
+	MDB_val k, d;
+	int rc, e;
+
+	e = akv_store_txn_begin(st, MDB_RDONLY, &txn);
+	if (e)
+		goto out_free;
+	if ((rc = mdb_cursor_open(txn, st->sub, &cur))) {
+		e = akv_store_mdb_err(rc);
+		goto out;
+	}
+	for (rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); !rc;
+	     rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+		if (k.mv_size == 0 || k.mv_size > AKV_ID_MAX) {
+			akv_store_detail("subscriber key of bad length %zu (corrupt store?)",
+					 k.mv_size);
+			e = AKV_ESTORE;
+			goto out;
+		}
+		if ((e = akv_store_get_txn(st, txn, k.mv_data, k.mv_size, s)))
+			goto out;
+		e = fn(arg, s);
+		akv_store_sub_wipe(s);
+		if (e)
+			goto out;
+	}
+	if (rc != MDB_NOTFOUND)
+		e = akv_store_mdb_err(rc);
+out:
+	if (cur)
+		mdb_cursor_close(cur);
+	akv_store_txn_abort(st, txn);
+out_free:
+	akv_store_sub_wipe(s);
+	akv_free(s);
+	return e;
+}
+
+/* see store.h */
+int
+akv_store_count(struct akv_store *st, uint64_t *n)
+{
+	MDB_txn *txn;
+	MDB_stat ms;
+	int rc, e = akv_store_txn_begin(st, MDB_RDONLY, &txn);
+
+	if (e)
+		return e;
+	rc = mdb_stat(txn, st->sub, &ms);
+	akv_store_txn_abort(st, txn);
+	if (rc)
+		return akv_store_mdb_err(rc);
+	*n = ms.ms_entries;
+	return 0;
+}

@@ -1,0 +1,739 @@
+/*
+ * store_wr.c - store writes (put, del, batch add, SQN reservations), the
+ * change log for live provisioning, stats and the consistency check.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "err.h"
+#include "mem.h"
+#include "store/store.h"
+#include "store/store_int.h"
+
+/* ==== Write transaction with change logging ==== */
+
+struct wtx {
+	MDB_txn *txn;
+	uint64_t gen0, gen;	/* generation at begin, and after the changes logged */
+	uint64_t now_ms;
+};
+
+static int
+wtx_begin(struct akv_store *st, struct wtx *w)
+{
+	int e = akv_store_txn_begin(st, 0, &w->txn);
+
+	if (e)
+		return e;
+	e = akv_store_meta_u64(w->txn, st->meta, "gen", &w->gen0);
+	if (e) {
+		akv_store_txn_abort(st, w->txn);
+		return e;
+	}
+	w->gen = w->gen0;
+	w->now_ms = akv_store_now_ms();
+	return 0;
+}
+
+/* Appends (gen -> now || impi) to `changes`; impi NULL = everything. */
+static int
+log_change(struct akv_store *st, struct wtx *w, const char *impi, size_t len)
+{
+	uint8_t kb[8], vb[8 + AKV_ID_MAX];
+	MDB_val k = {8, kb}, d = {8 + len, vb};
+
+	w->gen++;
+	for (int i = 0; i < 8; i++)
+		kb[i] = (uint8_t)(w->gen >> (56 - 8 * i));	/* big-endian: sorted by gen */
+	akv_store_put_le64(vb, w->now_ms);
+	if (len)
+		memcpy(vb + 8, impi, len);
+	return akv_store_mdb_err(mdb_put(w->txn, st->changes, &k, &d, MDB_APPEND));
+}
+
+static int
+put_meta_u64(struct akv_store *st, MDB_txn *txn, const char *key, uint64_t v)
+{
+	uint8_t b[8];
+	MDB_val k = {strlen(key), (void *)key}, d = {8, b};
+
+	akv_store_put_le64(b, v);
+	return akv_store_mdb_err(mdb_put(txn, st->meta, &k, &d, 0));
+}
+
+/* Drops change entries older than AKV_STORE_CHANGES_KEEP_MS, a bounded
+ * number per transaction so no write pays for a long backlog at once. */
+static int
+trim_changes(struct akv_store *st, struct wtx *w)
+{
+	MDB_cursor *cur;
+	MDB_val k, d;
+	uint64_t trimmed = 0;
+	int rc, n = 0;
+
+	if ((rc = mdb_cursor_open(w->txn, st->changes, &cur)))
+		return akv_store_mdb_err(rc);
+	while (n < 1024 && !(rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST))) {
+		const uint8_t *kb = k.mv_data;
+
+		if (k.mv_size != 8 || d.mv_size < 8 ||
+		    akv_store_le64(d.mv_data) + AKV_STORE_CHANGES_KEEP_MS > w->now_ms)
+			break;
+		trimmed = 0;
+		for (int i = 0; i < 8; i++)
+			trimmed = trimmed << 8 | kb[i];
+		if ((rc = mdb_cursor_del(cur, 0)))
+			break;
+		n++;
+	}
+	mdb_cursor_close(cur);
+	if (rc && rc != MDB_NOTFOUND)
+		return akv_store_mdb_err(rc);
+	return trimmed ? put_meta_u64(st, w->txn, "trim", trimmed) : 0;
+}
+
+static int
+wtx_commit(struct akv_store *st, struct wtx *w)
+{
+	int e = 0;
+
+	if (w->gen != w->gen0) {
+		if ((e = put_meta_u64(st, w->txn, "gen", w->gen)) || (e = trim_changes(st, w))) {
+			akv_store_txn_abort(st, w->txn);
+			return e;
+		}
+	}
+	return akv_store_txn_commit(st, w->txn, 1);
+}
+
+/* ==== put / del ==== */
+
+static int
+same_id(const void *a, size_t alen, const void *b, size_t blen)
+{
+	return alen == blen && !memcmp(a, b, alen);
+}
+
+static int
+lists_impu(const struct akv_sub *s, const void *impu, size_t len)
+{
+	for (unsigned i = 0; i < s->nimpu; i++)
+		if (same_id(s->impu[i], s->impu_len[i], impu, len))
+			return 1;
+	return 0;
+}
+
+/* Claims IMPU i of s in the index. Taken by another IMPI -> AKV_EEXISTS. */
+static int
+claim_impu(struct akv_store *st, MDB_txn *txn, const struct akv_sub *s, unsigned i)
+{
+	MDB_val k = {s->impu_len[i], (void *)s->impu[i]}, d = {s->impi_len, (void *)s->impi};
+	int rc = mdb_put(txn, st->impu, &k, &d, MDB_NOOVERWRITE);
+
+	if (rc == MDB_KEYEXIST) {
+		/* d now holds the current owner. */
+		if (same_id(d.mv_data, d.mv_size, s->impi, s->impi_len))
+			return 0;
+		akv_store_detail("IMPU %.*s already belongs to IMPI %.*s", (int)s->impu_len[i],
+				 s->impu[i], (int)(d.mv_size > AKV_ID_MAX ? 0 : d.mv_size),
+				 (const char *)d.mv_data);
+		return AKV_EEXISTS;
+	}
+	return akv_store_mdb_err(rc);
+}
+
+/* Removes index entry impu -> s->impi (only if it points to s). */
+static int
+release_impu(struct akv_store *st, MDB_txn *txn, const struct akv_sub *s, const char *impu,
+	     size_t len)
+{
+	MDB_val k = {len, (void *)impu}, d;
+	int rc = mdb_get(txn, st->impu, &k, &d);
+
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	if (rc)
+		return akv_store_mdb_err(rc);
+	if (!same_id(d.mv_data, d.mv_size, s->impi, s->impi_len))
+		return 0;
+	rc = mdb_del(txn, st->impu, &k, NULL);
+	return rc == MDB_NOTFOUND ? 0 : akv_store_mdb_err(rc);
+}
+
+/* see store.h */
+int
+akv_store_put(struct akv_store *st, const struct akv_sub *sub, enum akv_store_put_mode mode)
+{
+	uint8_t rec[AKV_STORE_REC_MAX];
+	struct akv_sub *old = NULL;
+	MDB_val k = {sub->impi_len, (void *)sub->impi}, d;
+	struct wtx w;
+	int rc, e;
+
+	if (mode != AKV_STORE_ADD && mode != AKV_STORE_SET) {
+		akv_store_detail("bad put mode %d", (int)mode);
+		return AKV_EINVAL;
+	}
+	if ((e = akv_store_sub_validate(sub)))
+		return e;
+	if ((e = wtx_begin(st, &w)))
+		return e;
+	rc = mdb_get(w.txn, st->sub, &k, &d);
+	if (rc && rc != MDB_NOTFOUND) {
+		e = akv_store_mdb_err(rc);
+		goto fail;
+	}
+	if (mode == AKV_STORE_ADD && !rc) {
+		akv_store_detail("subscriber %.*s already exists", (int)sub->impi_len, sub->impi);
+		e = AKV_EEXISTS;
+		goto fail;
+	}
+	if (mode == AKV_STORE_SET && rc) {
+		akv_store_detail("no subscriber %.*s", (int)sub->impi_len, sub->impi);
+		e = AKV_ENOTFOUND;
+		goto fail;
+	}
+	if (mode == AKV_STORE_SET) {
+		/* Release the IMPUs the new record no longer lists. */
+		old = akv_malloc(sizeof(*old));
+		memcpy(old->impi, sub->impi, sub->impi_len);
+		old->impi[sub->impi_len] = 0;
+		old->impi_len = sub->impi_len;
+		if ((e = akv_store_rec_decode(d.mv_data, d.mv_size, old)))
+			goto fail;
+		for (unsigned i = 0; i < old->nimpu; i++)
+			if (!lists_impu(sub, old->impu[i], old->impu_len[i]) &&
+			    (e = release_impu(st, w.txn, old, old->impu[i], old->impu_len[i])))
+				goto fail;
+	}
+	for (unsigned i = 0; i < sub->nimpu; i++)
+		if ((e = claim_impu(st, w.txn, sub, i)))
+			goto fail;
+	d.mv_size = akv_store_rec_encode(sub, rec);
+	d.mv_data = rec;
+	rc = mdb_put(w.txn, st->sub, &k, &d, 0);
+	akv_wipe(rec, sizeof(rec));
+	if (rc) {
+		e = akv_store_mdb_err(rc);
+		goto fail;
+	}
+	if ((e = log_change(st, &w, sub->impi, sub->impi_len)))
+		goto fail;
+	e = wtx_commit(st, &w);
+	goto out;
+fail:
+	akv_store_txn_abort(st, w.txn);
+out:
+	if (old) {
+		akv_store_sub_wipe(old);
+		akv_free(old);
+	}
+	return e;
+}
+
+/* see store.h */
+int
+akv_store_del(struct akv_store *st, const char *impi, size_t len)
+{
+	struct akv_sub *old;
+	struct wtx w;
+	int rc, e;
+
+	if (len == 0 || len > AKV_ID_MAX) {
+		akv_store_detail("IMPI length %zu out of range 1..%d", len, AKV_ID_MAX);
+		return AKV_EINVAL;
+	}
+	if ((e = wtx_begin(st, &w)))
+		return e;
+	old = akv_malloc(sizeof(*old));
+	if ((e = akv_store_get_txn(st, w.txn, impi, len, old)))
+		goto fail;
+	for (unsigned i = 0; i < old->nimpu; i++)
+		if ((e = release_impu(st, w.txn, old, old->impu[i], old->impu_len[i])))
+			goto fail;
+	rc = mdb_del(w.txn, st->sub, &(MDB_val){len, (void *)impi}, NULL);
+	if (rc) {
+		e = akv_store_mdb_err(rc);
+		goto fail;
+	}
+	/* The `sqn` reservation stays: a re-added IMPI continues above it. */
+	if ((e = log_change(st, &w, impi, len)))
+		goto fail;
+	e = wtx_commit(st, &w);
+	goto out;
+fail:
+	akv_store_txn_abort(st, w.txn);
+out:
+	akv_store_sub_wipe(old);
+	akv_free(old);
+	return e;
+}
+
+/* ==== Batch add (import) ==== */
+
+/* Puts with MDB_APPEND while keys arrive in increasing order (sorted input:
+ * no page splits, pages filled completely), else an ordinary insert. */
+static int
+put_maybe_append(MDB_cursor *cur, MDB_val *k, MDB_val *d)
+{
+	int rc = mdb_cursor_put(cur, k, d, MDB_APPEND);
+
+	if (rc != MDB_KEYEXIST)
+		return rc;
+	return mdb_cursor_put(cur, k, d, MDB_NOOVERWRITE);
+}
+
+/* see store.h */
+int
+akv_store_add_batch(struct akv_store *st, size_t n, akv_store_next_fn next, void *arg,
+		    size_t *bad)
+{
+	uint8_t rec[AKV_STORE_REC_MAX];
+	struct akv_sub *s = akv_malloc(sizeof(*s));
+	MDB_cursor *csub = NULL, *cimpu = NULL;
+	struct wtx w;
+	size_t i = n;
+	int rc, e;
+
+	if (bad)
+		*bad = n;
+	if ((e = wtx_begin(st, &w)))
+		goto out_free;
+	if ((rc = mdb_cursor_open(w.txn, st->sub, &csub)) ||
+	    (rc = mdb_cursor_open(w.txn, st->impu, &cimpu))) {
+		e = akv_store_mdb_err(rc);
+		goto fail;
+	}
+	for (i = 0; i < n; i++) {
+		MDB_val k, d;
+
+		memset(s, 0, offsetof(struct akv_sub, impu_len));
+		if ((e = next(arg, i, s)) || (e = akv_store_sub_validate(s)))
+			goto fail;
+		k = (MDB_val){s->impi_len, s->impi};
+		d = (MDB_val){akv_store_rec_encode(s, rec), rec};
+		rc = put_maybe_append(csub, &k, &d);
+		if (rc == MDB_KEYEXIST) {
+			akv_store_detail("subscriber %.*s already exists", (int)s->impi_len,
+					 s->impi);
+			e = AKV_EEXISTS;
+			goto fail;
+		}
+		if (rc) {
+			e = akv_store_mdb_err(rc);
+			i = n;	/* not this record's fault */
+			goto fail;
+		}
+		for (unsigned j = 0; j < s->nimpu; j++) {
+			MDB_val ik = {s->impu_len[j], s->impu[j]};
+			MDB_val iv = {s->impi_len, s->impi};
+
+			rc = put_maybe_append(cimpu, &ik, &iv);
+			if (rc == MDB_KEYEXIST) {
+				/* Name the owner: in the store or earlier in this batch. */
+				e = claim_impu(st, w.txn, s, j);
+				if (!e) {
+					akv_store_detail("IMPU %.*s listed twice",
+							 (int)s->impu_len[j], s->impu[j]);
+					e = AKV_EEXISTS;
+				}
+				goto fail;
+			}
+			if (rc) {
+				e = akv_store_mdb_err(rc);
+				i = n;
+				goto fail;
+			}
+		}
+		if (n <= AKV_STORE_CHANGES_BULK && (e = log_change(st, &w, s->impi, s->impi_len))) {
+			i = n;
+			goto fail;
+		}
+		akv_store_sub_wipe(s);
+	}
+	if (n > AKV_STORE_CHANGES_BULK && (e = log_change(st, &w, NULL, 0)))
+		goto fail;
+	mdb_cursor_close(csub);
+	mdb_cursor_close(cimpu);
+	csub = cimpu = NULL;
+	if (n == 0) {
+		akv_store_txn_abort(st, w.txn);
+		e = 0;
+		goto out_free;
+	}
+	e = wtx_commit(st, &w);
+	goto out_free;
+fail:
+	if (bad)
+		*bad = i;
+	if (csub)
+		mdb_cursor_close(csub);
+	if (cimpu)
+		mdb_cursor_close(cimpu);
+	akv_store_txn_abort(st, w.txn);
+out_free:
+	akv_wipe(rec, sizeof(rec));
+	akv_store_sub_wipe(s);
+	akv_free(s);
+	return e;
+}
+
+/* ==== SQN reservations (engine) ==== */
+
+/* see store.h */
+int
+akv_store_seq_reserve(struct akv_store *st, const struct akv_store_seq *u, size_t n)
+{
+	MDB_txn *txn;
+	int rc = 0, e;
+
+	if (n == 0)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (u[i].impi_len == 0 || u[i].impi_len > AKV_ID_MAX ||
+		    u[i].seq_reserved > AKV_STORE_SQN_MAX) {
+			akv_store_detail("SQN reservation %zu: bad IMPI length or SQN over 48 bits",
+					 i);
+			return AKV_EINVAL;
+		}
+	if ((e = akv_store_txn_begin(st, 0, &txn)))
+		return e;
+	for (size_t i = 0; i < n && !rc; i++) {
+		uint8_t b[8];
+		MDB_val k = {u[i].impi_len, (void *)u[i].impi}, d = {8, b};
+
+		akv_store_put_le64(b, u[i].seq_reserved);
+		rc = mdb_put(txn, st->sqn, &k, &d, 0);
+	}
+	if (rc) {
+		e = akv_store_mdb_err(rc);
+		akv_store_txn_abort(st, txn);
+		return e;
+	}
+	e = akv_store_txn_commit(st, txn, 1);
+	if (!e)
+		atomic_fetch_add_explicit(&st->seq_commits, 1, memory_order_relaxed);
+	return e;
+}
+
+/* ==== Changes ==== */
+
+/* see store.h */
+int
+akv_store_generation(struct akv_store *st, uint64_t *gen)
+{
+	MDB_txn *txn;
+	int e = akv_store_txn_begin(st, MDB_RDONLY, &txn);
+
+	if (e)
+		return e;
+	e = akv_store_meta_u64(txn, st->meta, "gen", gen);
+	akv_store_txn_abort(st, txn);
+	return e;
+}
+
+/* see store.h */
+int
+akv_store_changes_since(struct akv_store *st, uint64_t since, akv_store_change_fn fn,
+			void *arg, uint64_t *last)
+{
+	MDB_cursor *cur = NULL;
+	MDB_txn *txn;
+	uint64_t gen, trim;
+	uint8_t kb[8];
+	MDB_val k = {8, kb}, d;
+	int rc, e;
+
+	*last = since;
+	if ((e = akv_store_txn_begin(st, MDB_RDONLY, &txn)))
+		return e;
+	if ((e = akv_store_meta_u64(txn, st->meta, "gen", &gen)) ||
+	    (e = akv_store_meta_u64(txn, st->meta, "trim", &trim)))
+		goto out;
+	if (gen == since)
+		goto out;
+	if (gen < since || since < trim) {
+		/* A different store, or history already trimmed: start over. */
+		*last = gen;
+		if ((e = fn(arg, NULL, 0)) || gen < since)
+			goto out;
+	}
+	if ((rc = mdb_cursor_open(txn, st->changes, &cur))) {
+		e = akv_store_mdb_err(rc);
+		goto out;
+	}
+	for (int i = 0; i < 8; i++)
+		kb[i] = (uint8_t)((since + 1) >> (56 - 8 * i));
+	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); !rc;
+	     rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+		const uint8_t *p = k.mv_data;
+		uint64_t g = 0;
+
+		if (k.mv_size != 8 || d.mv_size < 8 || d.mv_size > 8 + AKV_ID_MAX) {
+			akv_store_detail("change log entry of bad size (corrupt store?)");
+			e = AKV_ESTORE;
+			goto out;
+		}
+		for (int i = 0; i < 8; i++)
+			g = g << 8 | p[i];
+		if (g > gen)
+			break;
+		*last = g;
+		e = fn(arg, d.mv_size > 8 ? (const char *)d.mv_data + 8 : NULL, d.mv_size - 8);
+		if (e)
+			goto out;
+	}
+	if (rc && rc != MDB_NOTFOUND) {
+		e = akv_store_mdb_err(rc);
+		goto out;
+	}
+	*last = gen;
+out:
+	if (cur)
+		mdb_cursor_close(cur);
+	akv_store_txn_abort(st, txn);
+	return e;
+}
+
+/* ==== Stats ==== */
+
+/* see store.h */
+int
+akv_store_stats(struct akv_store *st, struct akv_store_stats *out)
+{
+	MDB_dbi dbis[] = {st->meta, st->sub, st->impu, st->sqn, st->changes};
+	MDB_envinfo ei;
+	MDB_stat ms;
+	MDB_txn *txn;
+	uint32_t ver = 0;
+	int rc, e;
+
+	memset(out, 0, sizeof(*out));
+	if ((e = akv_store_txn_begin(st, MDB_RDONLY, &txn)))
+		return e;
+	for (int i = 0; i < 5; i++) {
+		if ((rc = mdb_stat(txn, dbis[i], &ms)))
+			goto lmdb_fail;
+		out->data_bytes += (uint64_t)ms.ms_psize *
+				   (ms.ms_branch_pages + ms.ms_leaf_pages + ms.ms_overflow_pages);
+		out->page_size = ms.ms_psize;
+		if (i == 1)
+			out->subscribers = ms.ms_entries;
+		else if (i == 2)
+			out->impus = ms.ms_entries;
+		else if (i == 3)
+			out->sqn_records = ms.ms_entries;
+		else if (i == 4)
+			out->changes = ms.ms_entries;
+	}
+	{
+		MDB_val k = {6, "schema"}, d;
+
+		if (!mdb_get(txn, st->meta, &k, &d) && d.mv_size == 4)
+			ver = ((const uint8_t *)d.mv_data)[0] |
+			      (uint32_t)((const uint8_t *)d.mv_data)[1] << 8;
+		out->schema = ver;
+	}
+	if ((e = akv_store_meta_u64(txn, st->meta, "gen", &out->generation)))
+		goto fail;
+	if ((rc = mdb_env_info(st->env, &ei)))
+		goto lmdb_fail;
+	out->map_size = ei.me_mapsize;
+	out->map_used = (uint64_t)(ei.me_last_pgno + 1) * out->page_size;
+	out->max_readers = ei.me_maxreaders;
+	out->readers_used = ei.me_numreaders;
+	out->commits = atomic_load_explicit(&st->commits, memory_order_relaxed);
+	out->seq_commits = atomic_load_explicit(&st->seq_commits, memory_order_relaxed);
+	akv_store_txn_abort(st, txn);
+	return 0;
+lmdb_fail:
+	e = akv_store_mdb_err(rc);
+fail:
+	akv_store_txn_abort(st, txn);
+	return e;
+}
+
+/* ==== Check ==== */
+
+struct check {
+	void (*report)(void *arg, const char *text);
+	void *arg;
+	uint64_t problems;
+};
+
+static void __attribute__((format(printf, 2, 3)))
+problem(struct check *c, const char *fmt, ...)
+{
+	char text[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	c->problems++;
+	if (c->report)
+		c->report(c->arg, text);
+}
+
+/* Identities printed in check reports: printable or replaced. */
+static const char *
+shown(const void *p, size_t len, char out[AKV_ID_MAX + 1])
+{
+	const unsigned char *s = p;
+	size_t n = len > AKV_ID_MAX ? AKV_ID_MAX : len;
+
+	for (size_t i = 0; i < n; i++)
+		out[i] = (s[i] < 0x20 || s[i] >= 0x7f) ? '?' : (char)s[i];
+	out[n] = 0;
+	return out;
+}
+
+static int
+check_subs(struct akv_store *st, MDB_txn *txn, struct check *c, struct akv_sub *s)
+{
+	char a[AKV_ID_MAX + 1];
+	MDB_cursor *cur;
+	MDB_val k, d;
+	int rc;
+
+	if ((rc = mdb_cursor_open(txn, st->sub, &cur)))
+		return akv_store_mdb_err(rc);
+	for (rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); !rc;
+	     rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+		if (k.mv_size == 0 || k.mv_size > AKV_ID_MAX) {
+			problem(c, "subscriber key of length %zu", k.mv_size);
+			continue;
+		}
+		memcpy(s->impi, k.mv_data, k.mv_size);
+		s->impi[k.mv_size] = 0;
+		s->impi_len = (uint16_t)k.mv_size;
+		if (akv_store_rec_decode(d.mv_data, d.mv_size, s)) {
+			problem(c, "subscriber %s: record does not decode",
+				shown(k.mv_data, k.mv_size, a));
+			continue;
+		}
+		if (akv_store_sub_validate(s))
+			problem(c, "subscriber %s: %s", shown(k.mv_data, k.mv_size, a),
+				akv_store_errdetail());
+		for (unsigned i = 0; i < s->nimpu; i++) {
+			MDB_val ik = {s->impu_len[i], s->impu[i]}, iv;
+			char b[AKV_ID_MAX + 1];
+
+			rc = mdb_get(txn, st->impu, &ik, &iv);
+			if (rc == MDB_NOTFOUND)
+				problem(c, "subscriber %s: IMPU %s missing from the IMPU index",
+					shown(k.mv_data, k.mv_size, a),
+					shown(s->impu[i], s->impu_len[i], b));
+			else if (rc)
+				break;
+			else if (!same_id(iv.mv_data, iv.mv_size, k.mv_data, k.mv_size))
+				problem(c, "subscriber %s: IMPU %s is indexed to another IMPI",
+					shown(k.mv_data, k.mv_size, a),
+					shown(s->impu[i], s->impu_len[i], b));
+		}
+		akv_store_sub_wipe(s);
+		if (rc && rc != MDB_NOTFOUND)
+			break;
+	}
+	mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND ? 0 : akv_store_mdb_err(rc);
+}
+
+static int
+check_impus(struct akv_store *st, MDB_txn *txn, struct check *c, struct akv_sub *s)
+{
+	char a[AKV_ID_MAX + 1], b[AKV_ID_MAX + 1];
+	MDB_cursor *cur;
+	MDB_val k, d;
+	int rc;
+
+	if ((rc = mdb_cursor_open(txn, st->impu, &cur)))
+		return akv_store_mdb_err(rc);
+	for (rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); !rc;
+	     rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+		int e;
+
+		if (d.mv_size == 0 || d.mv_size > AKV_ID_MAX) {
+			problem(c, "IMPU %s: index value of length %zu",
+				shown(k.mv_data, k.mv_size, a), d.mv_size);
+			continue;
+		}
+		e = akv_store_get_txn(st, txn, d.mv_data, d.mv_size, s);
+		if (e == AKV_ENOTFOUND)
+			problem(c, "IMPU %s: indexed to missing IMPI %s",
+				shown(k.mv_data, k.mv_size, a), shown(d.mv_data, d.mv_size, b));
+		else if (!e && !lists_impu(s, k.mv_data, k.mv_size))
+			problem(c, "IMPU %s: indexed to IMPI %s, which does not list it",
+				shown(k.mv_data, k.mv_size, a), shown(d.mv_data, d.mv_size, b));
+		/* A record that does not decode was reported by check_subs. */
+		akv_store_sub_wipe(s);
+	}
+	mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND ? 0 : akv_store_mdb_err(rc);
+}
+
+static int
+check_misc(struct akv_store *st, MDB_txn *txn, struct check *c)
+{
+	char a[AKV_ID_MAX + 1];
+	MDB_cursor *cur;
+	MDB_val k, d;
+	uint64_t gen = 0, last = 0;
+	int rc, e;
+
+	if ((e = akv_store_meta_u64(txn, st->meta, "gen", &gen)))
+		problem(c, "meta gen: %s", akv_store_errdetail());
+	if ((rc = mdb_cursor_open(txn, st->sqn, &cur)))
+		return akv_store_mdb_err(rc);
+	for (rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); !rc;
+	     rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT))
+		if (d.mv_size != 8 || akv_store_le64(d.mv_data) > AKV_STORE_SQN_MAX)
+			problem(c, "SQN reservation of %s: bad value",
+				shown(k.mv_data, k.mv_size, a));
+	mdb_cursor_close(cur);
+	if (rc != MDB_NOTFOUND)
+		return akv_store_mdb_err(rc);
+	if ((rc = mdb_cursor_open(txn, st->changes, &cur)))
+		return akv_store_mdb_err(rc);
+	if (!mdb_cursor_get(cur, &k, &d, MDB_LAST) && k.mv_size == 8) {
+		for (int i = 0; i < 8; i++)
+			last = last << 8 | ((const uint8_t *)k.mv_data)[i];
+		if (last > gen)
+			problem(c, "change log is ahead of the generation (%llu > %llu)",
+				(unsigned long long)last, (unsigned long long)gen);
+	}
+	mdb_cursor_close(cur);
+	return 0;
+}
+
+/* see store.h */
+int
+akv_store_check(struct akv_store *st, void (*report)(void *arg, const char *text), void *arg,
+		uint64_t *nproblems)
+{
+	struct check c = {report, arg, 0};
+	struct akv_sub *s = akv_malloc(sizeof(*s));
+	MDB_txn *txn;
+	int e;
+
+	if (nproblems)
+		*nproblems = 0;
+	if ((e = akv_store_txn_begin(st, MDB_RDONLY, &txn)))
+		goto out;
+	if (!(e = check_subs(st, txn, &c, s)) && !(e = check_impus(st, txn, &c, s)))
+		e = check_misc(st, txn, &c);
+	akv_store_txn_abort(st, txn);
+	if (nproblems)
+		*nproblems = c.problems;
+	if (!e && c.problems) {
+		akv_store_detail("%llu problem(s) found", (unsigned long long)c.problems);
+		e = AKV_ESTORE;
+	}
+out:
+	akv_store_sub_wipe(s);
+	akv_free(s);
+	return e;
+}
