@@ -1,0 +1,383 @@
+/*
+ * mil_body.h - the lane-parallel Milenage algorithm (TS 35.206 §4.1), written
+ * once over the primitives of a SIMD backend (the libsodium pattern). A
+ * backend file (mil_ni.c, mil_vaes.c) defines the primitives below, inside its
+ * `#pragma GCC target` region, and then includes this file.
+ *
+ *   MIL_W                 AES blocks per BLK_T (1: xmm, 2: ymm)
+ *   MIL_LANES             subscribers per batch, 8 * MIL_W (8 vectors in flight)
+ *   MIL_FN(x)             prefixes the backend's private names
+ *   BLK_T                 a vector of MIL_W AES blocks
+ *   BLK_XOR(a, b), BLK_AND(a, b)
+ *   BLK_ENC(x, k), BLK_ENCLAST(x, k)   one AES round on every block
+ *   BLK_LOADU(p)          MIL_W * 16 contiguous bytes
+ *   BLK_LOAD_LANES(p, q)  block 0 from p, block 1 (if any) from q
+ *   BLK_BCAST16(p)        the 16 bytes at p in every block
+ *   BLK_BCAST8(p)         the 8 bytes at p in every 64-bit half
+ *   BLK_SHUF(x, c)        byte shuffle inside each block (pshufb)
+ *   BLK_SWAP64(x)         swap the 64-bit halves of each block
+ *   BLK_BSLL4(x), BLK_BSLL8(x)  byte shift left inside each block
+ *   BLK_STORE_LANES(p, q, x)    block 0 to p, block 1 (if any) to q
+ *   BLK_PART(x, h)        block h as an __m128i
+ *
+ * Shape of one batch of MIL_LANES subscribers:
+ *  1. round keys: the caller's precomputed schedules, or expanded here once
+ *     per lane for the whole batch (never per block);
+ *  2. TEMP pass: 8 vectors of independent-key AES in flight; the last round
+ *     key is folded with OPc so the pass yields t = TEMP ^ OPc;
+ *  3. OUT pass: each lane's selected OUTk blocks are packed into "slots"
+ *     (MIL_W blocks of the same lane, hence one broadcast round key) and the
+ *     slots of all lanes are run 8 at a time. A slot's input is t rotated
+ *     and XORed with c_k by one pshufb and one XOR per vector; OPc is folded
+ *     into the last round key again, so no output XOR remains.
+ * No tables indexed by secret data, no branches on secret data, no allocation.
+ */
+#include <stddef.h>
+#include <string.h>
+
+#define MIL_JOBS 8	/* vectors in flight in the OUT pass */
+#define MIL_MAXSLOT 5	/* OUT1..OUT5 with MIL_W = 1 */
+
+_Static_assert(offsetof(struct akv_mil_out, mac_s) == offsetof(struct akv_mil_out, mac_a) + 8,
+	       "f1 and f1* are stored as one 16-byte OUT1");
+_Static_assert(offsetof(struct akv_mil_in, amf) == offsetof(struct akv_mil_in, sqn) + 6,
+	       "SQN || AMF is loaded as one 8-byte half of IN1");
+
+/* TS 35.206 §4.1: rot(x, r) as a pshufb control, out[i] = in[(i + r/8) % 16],
+ * indexed by k (OUT1 is built from t unrotated, see mil_slot_prep). */
+static const uint8_t MIL_FN(rot_ctl)[6][16] = {
+	{0},
+	{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15},	/* OUT1: see q  */
+	{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15},	/* r2 = 0       */
+	{4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3},	/* r3 = 32      */
+	{8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7},	/* r4 = 64      */
+	{12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11},	/* r5 = 96      */
+};
+/* TS 35.206 §4.1: c1..c5, the value in the last byte */
+static const uint8_t MIL_FN(c_blk)[6][16] = {
+	{0}, {[15] = 0x00}, {[15] = 0x01}, {[15] = 0x02}, {[15] = 0x04}, {[15] = 0x08},
+};
+static const uint8_t MIL_FN(ones)[16] = {
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+};
+/* FIPS-197 §5.2 key expansion: RotWord(w3) broadcast to the 4 words, and
+ * Rcon[i] in the first byte of every word (see mil_kexp). */
+static const uint8_t MIL_FN(rotw_ctl)[16] = {13, 14, 15, 12, 13, 14, 15, 12,
+					     13, 14, 15, 12, 13, 14, 15, 12};
+#define MIL_RC(x) {x, 0, 0, 0, x, 0, 0, 0, x, 0, 0, 0, x, 0, 0, 0}
+static const uint8_t MIL_FN(rcon)[11][16] = {
+	{0}, MIL_RC(0x01), MIL_RC(0x02), MIL_RC(0x04), MIL_RC(0x08), MIL_RC(0x10),
+	MIL_RC(0x20), MIL_RC(0x40), MIL_RC(0x80), MIL_RC(0x1b), MIL_RC(0x36),
+};
+#undef MIL_RC
+
+/* Which OUTk blocks a batch computes, packed MIL_W to a slot. Derived from
+ * the public `funcs` mask only. */
+struct MIL_FN(slots) {
+	BLK_T ctl[MIL_MAXSLOT];		/* rotation of t per block */
+	BLK_T cst[MIL_MAXSLOT];		/* c_k per block */
+	BLK_T qm[MIL_MAXSLOT];		/* all-ones in the OUT1 block */
+	unsigned n;			/* slots per lane */
+	uint8_t k[MIL_MAXSLOT][MIL_W];	/* k of OUTk in each block */
+	uint8_t shuf[MIL_MAXSLOT];	/* some block needs a rotation */
+	uint8_t q[MIL_MAXSLOT];		/* some block is OUT1 */
+};
+
+/* Per-call scratch holding secrets; wiped before the call returns. */
+struct MIL_FN(scratch) {
+	_Alignas(32) uint8_t t[MIL_LANES][16];		/* TEMP ^ OPc */
+	struct akv_aes_sched sched[MIL_LANES];		/* schedules expanded here */
+	int expanded;
+};
+
+/* akv_wipe() semantics with word-sized stores: the barrier tells the compiler
+ * the zeroed memory may be read, so the memset cannot be elided. */
+static inline void
+MIL_FN(wipe)(void *p, size_t n)
+{
+	memset(p, 0, n);
+	__asm__ __volatile__("" : : "r"(p) : "memory");
+}
+
+static void
+MIL_FN(slots_init)(struct MIL_FN(slots) *sl, unsigned funcs)
+{
+	unsigned sel[5], m = 0;
+
+	/* AKV_MIL_F1 .. AKV_MIL_F5S are bits 0..4 and select OUT1 .. OUT5 */
+	for (unsigned k = 1; k <= 5; k++)
+		if (funcs & (1u << (k - 1)))
+			sel[m++] = k;
+	memset(sl, 0, sizeof(*sl));
+	sl->n = (m + MIL_W - 1) / MIL_W;
+	for (unsigned s = 0; s < sl->n; s++) {
+		_Alignas(32) uint8_t ctl[MIL_W * 16], cst[MIL_W * 16], qm[MIL_W * 16];
+
+		for (unsigned h = 0; h < MIL_W; h++) {
+			/* an odd last slot repeats its block; the copy is not stored */
+			unsigned i = s * MIL_W + h < m ? s * MIL_W + h : m - 1, k = sel[i];
+
+			sl->k[s][h] = (uint8_t)k;
+			memcpy(ctl + 16 * h, MIL_FN(rot_ctl)[k], 16);
+			memcpy(cst + 16 * h, MIL_FN(c_blk)[k], 16);
+			memcpy(qm + 16 * h, k == 1 ? MIL_FN(ones) : MIL_FN(c_blk)[0], 16);
+			sl->shuf[s] |= k >= 3;
+			sl->q[s] |= k == 1;
+		}
+		sl->ctl[s] = BLK_LOADU(ctl);
+		sl->cst[s] = BLK_LOADU(cst);
+		sl->qm[s] = BLK_LOADU(qm);
+	}
+}
+
+/* FIPS-197 §5.2, one step of AES-128 key expansion on every block: with all
+ * four words equal to RotWord(w3), ShiftRows is the identity and AESENCLAST
+ * reduces to SubWord(RotWord(w3)) ^ Rcon (the AESKEYGENASSIST-free form that
+ * also runs on VAES ymm registers). */
+static inline __attribute__((always_inline)) BLK_T
+MIL_FN(kexp)(BLK_T k, BLK_T rotw, BLK_T rc)
+{
+	BLK_T t = BLK_ENCLAST(BLK_SHUF(k, rotw), rc);
+
+	k = BLK_XOR(k, BLK_BSLL4(k));
+	k = BLK_XOR(k, BLK_BSLL8(k));
+	return BLK_XOR(k, t);
+}
+
+static inline __attribute__((always_inline)) void
+MIL_FN(store6)(uint8_t *p, __m128i b)
+{
+	uint16_t w = (uint16_t)_mm_extract_epi16(b, 2);
+
+	_mm_storeu_si32(p, b);
+	memcpy(p + 4, &w, 2);
+}
+
+/* Scatters OUTk of one lane into the fields TS 35.206 §4.1 assigns to it. */
+static inline __attribute__((always_inline)) void
+MIL_FN(store)(struct akv_mil_out *o, unsigned k, __m128i b)
+{
+	switch (k) {
+	case 1:	/* f1 = OUT1[0..63] (MAC-A), f1* = OUT1[64..127] (MAC-S) */
+		_mm_storeu_si128((__m128i *)(void *)o->mac_a, b);
+		break;
+	case 2:	/* f5 = OUT2[0..47] (AK), f2 = OUT2[64..127] (RES) */
+		_mm_storeu_si64(o->res, _mm_unpackhi_epi64(b, b));
+		MIL_FN(store6)(o->ak, b);
+		break;
+	case 3:	/* f3 = OUT3 (CK) */
+		_mm_storeu_si128((__m128i *)(void *)o->ck, b);
+		break;
+	case 4:	/* f4 = OUT4 (IK) */
+		_mm_storeu_si128((__m128i *)(void *)o->ik, b);
+		break;
+	default: /* f5* = OUT5[0..47] (AK*) */
+		MIL_FN(store6)(o->ak_s, b);
+		break;
+	}
+}
+
+/*
+ * One batch of nb (1..MIL_LANES) subscribers. Lanes past nb repeat the last
+ * subscriber in the TEMP pass and are never stored. `nslots` is sl->n, passed
+ * separately so a caller with a constant mask gets constant job arithmetic.
+ */
+static inline __attribute__((always_inline)) void
+MIL_FN(batch)(const struct akv_mil_in *in, struct akv_mil_out *out, size_t nb,
+	      const struct MIL_FN(slots) *sl, unsigned nslots, struct MIL_FN(scratch) *sc)
+{
+	const struct akv_mil_in *li[MIL_LANES];
+	const uint8_t *rk[MIL_LANES];
+	BLK_T x[MIL_JOBS];
+	int expand = 0;
+
+	for (unsigned l = 0; l < MIL_LANES; l++) {
+		li[l] = &in[l < nb ? l : nb - 1];
+		rk[l] = li[l]->ks ? li[l]->ks->rk[0] : NULL;
+		expand |= !li[l]->ks;
+	}
+
+	/* 1. Round keys: expand all lanes in lockstep (8 independent chains) when
+	 * any lane came without a schedule. */
+	if (expand) {
+		const BLK_T rotw = BLK_BCAST16(MIL_FN(rotw_ctl));
+
+#pragma GCC unroll 8
+		for (unsigned g = 0; g < 8; g++) {
+			unsigned a = g * MIL_W, b = a + MIL_W - 1;
+
+			x[g] = BLK_LOAD_LANES(li[a]->k, li[b]->k);
+			BLK_STORE_LANES(sc->sched[a].rk[0], sc->sched[b].rk[0], x[g]);
+		}
+		for (unsigned r = 1; r <= 10; r++) {
+			const BLK_T rc = BLK_BCAST16(MIL_FN(rcon)[r]);
+
+#pragma GCC unroll 8
+			for (unsigned g = 0; g < 8; g++) {
+				unsigned a = g * MIL_W, b = a + MIL_W - 1;
+
+				x[g] = MIL_FN(kexp)(x[g], rotw, rc);
+				BLK_STORE_LANES(sc->sched[a].rk[r], sc->sched[b].rk[r], x[g]);
+			}
+		}
+		for (unsigned l = 0; l < MIL_LANES; l++)
+			rk[l] = sc->sched[l].rk[0];
+		sc->expanded = 1;
+	}
+
+	/* 2. TS 35.206 §4.1: TEMP = E_K(RAND ^ OPc); we keep t = TEMP ^ OPc,
+	 * OPc folded into the last round key. */
+#pragma GCC unroll 8
+	for (unsigned g = 0; g < 8; g++) {
+		unsigned a = g * MIL_W, b = a + MIL_W - 1;
+
+		x[g] = BLK_XOR(BLK_LOAD_LANES(li[a]->rand, li[b]->rand),
+			       BLK_LOAD_LANES(li[a]->opc, li[b]->opc));
+		x[g] = BLK_XOR(x[g], BLK_LOAD_LANES(rk[a], rk[b]));
+	}
+	for (unsigned r = 1; r < 10; r++) {
+#pragma GCC unroll 8
+		for (unsigned g = 0; g < 8; g++) {
+			unsigned a = g * MIL_W, b = a + MIL_W - 1;
+
+			x[g] = BLK_ENC(x[g], BLK_LOAD_LANES(rk[a] + 16 * r, rk[b] + 16 * r));
+		}
+	}
+#pragma GCC unroll 8
+	for (unsigned g = 0; g < 8; g++) {
+		unsigned a = g * MIL_W, b = a + MIL_W - 1;
+		BLK_T last = BLK_XOR(BLK_LOAD_LANES(rk[a] + 160, rk[b] + 160),
+				     BLK_LOAD_LANES(li[a]->opc, li[b]->opc));
+
+		x[g] = BLK_ENCLAST(x[g], last);
+		BLK_STORE_LANES(sc->t[a], sc->t[b], x[g]);
+	}
+
+	/*
+	 * 3. OUTk = E_K(rot(TEMP ^ OPc, rk) ^ ck) ^ OPc for k = 2..5, and
+	 * OUT1 = E_K(TEMP ^ rot(IN1 ^ OPc, r1) ^ c1) ^ OPc = E_K(t ^ q) ^ OPc with
+	 * q = OPc ^ rot(OPc, 64) ^ IN1, because IN1 = SQN||AMF||SQN||AMF is
+	 * invariant under rot(., 64) and c1 = 0.
+	 */
+	size_t njobs = nb * nslots;
+
+	for (size_t c = 0; c < njobs; c += MIL_JOBS) {
+		unsigned jl[MIL_JOBS], js[MIL_JOBS];
+
+#pragma GCC unroll 8
+		for (unsigned j = 0; j < MIL_JOBS; j++) {
+			/* a short last chunk recomputes its last job: same bytes stored twice */
+			size_t job = c + j < njobs ? c + j : njobs - 1;
+			unsigned l = (unsigned)(job / nslots), s = (unsigned)(job % nslots);
+			BLK_T v = BLK_BCAST16(sc->t[l]);
+
+			jl[j] = l;
+			js[j] = s;
+			if (sl->shuf[s])
+				v = BLK_SHUF(v, sl->ctl[s]);
+			v = BLK_XOR(v, sl->cst[s]);
+			if (sl->q[s]) {
+				BLK_T o = BLK_BCAST16(li[l]->opc);
+				BLK_T q = BLK_XOR(BLK_XOR(o, BLK_SWAP64(o)), BLK_BCAST8(li[l]->sqn));
+
+				v = BLK_XOR(v, BLK_AND(q, sl->qm[s]));
+			}
+			x[j] = BLK_XOR(v, BLK_BCAST16(rk[l]));
+		}
+		for (unsigned r = 1; r < 10; r++) {
+#pragma GCC unroll 8
+			for (unsigned j = 0; j < MIL_JOBS; j++)
+				x[j] = BLK_ENC(x[j], BLK_BCAST16(rk[jl[j]] + 16 * r));
+		}
+#pragma GCC unroll 8
+		for (unsigned j = 0; j < MIL_JOBS; j++) {
+			unsigned l = jl[j], s = js[j];
+
+			x[j] = BLK_ENCLAST(x[j], BLK_XOR(BLK_BCAST16(rk[l] + 160),
+							 BLK_BCAST16(li[l]->opc)));
+			for (unsigned h = 0; h < MIL_W; h++) {
+				if (h && sl->k[s][h] == sl->k[s][0])
+					continue;
+				MIL_FN(store)(&out[l], sl->k[s][h], BLK_PART(x[j], h));
+			}
+		}
+	}
+}
+
+static void
+MIL_FN(scratch_wipe)(struct MIL_FN(scratch) *sc)
+{
+	MIL_FN(wipe)(sc->t, sizeof(sc->t));
+	if (sc->expanded)
+		MIL_FN(wipe)(sc->sched, sizeof(sc->sched));
+	sc->expanded = 0;
+}
+
+/* akv_mil_impl.gen: full batches, then one partial batch. The full vector
+ * mask (5 AES per lane) gets its own instance with constant slot count. */
+static void
+MIL_FN(gen)(const struct akv_mil_in *in, struct akv_mil_out *out, size_t n, unsigned funcs)
+{
+	struct MIL_FN(scratch) sc;
+	struct MIL_FN(slots) sl;
+	size_t i = 0;
+
+	funcs &= AKV_MIL_ALL;
+	if (!n || !funcs)
+		return;
+	sc.expanded = 0;
+	MIL_FN(slots_init)(&sl, funcs);
+	if (funcs == AKV_MIL_VECTOR) {
+		for (; i + MIL_LANES <= n; i += MIL_LANES)
+			MIL_FN(batch)(in + i, out + i, MIL_LANES, &sl, 4 / MIL_W, &sc);
+	} else {
+		for (; i + MIL_LANES <= n; i += MIL_LANES)
+			MIL_FN(batch)(in + i, out + i, MIL_LANES, &sl, sl.n, &sc);
+	}
+	if (i < n)
+		MIL_FN(batch)(in + i, out + i, n - i, &sl, sl.n, &sc);
+	MIL_FN(scratch_wipe)(&sc);
+}
+
+/*
+ * akv_mil_impl.auts, TS 33.102 §6.3.5: SQN_MS = Conc(SQN_MS) ^ f5*_K(RAND),
+ * then MAC-S must equal f1*_K(SQN_MS || RAND || AMF) with AMF = 0000 (§6.3.3),
+ * compared in constant time. Two passes per batch since f1* needs SQN_MS.
+ */
+static void
+MIL_FN(auts)(const struct akv_mil_auts_in *in, struct akv_mil_auts_out *out, size_t n)
+{
+	struct akv_mil_in mi[MIL_LANES];
+	struct akv_mil_out mo[MIL_LANES];
+	struct MIL_FN(scratch) sc;
+	struct MIL_FN(slots) s5, s1;
+
+	sc.expanded = 0;
+	MIL_FN(slots_init)(&s5, AKV_MIL_F5S);
+	MIL_FN(slots_init)(&s1, AKV_MIL_F1);
+	for (size_t i = 0; i < n; i += MIL_LANES) {
+		size_t nb = n - i < MIL_LANES ? n - i : MIL_LANES;
+
+		for (size_t l = 0; l < nb; l++) {
+			memcpy(mi[l].k, in[i + l].k, 16);
+			memcpy(mi[l].opc, in[i + l].opc, 16);
+			memcpy(mi[l].rand, in[i + l].rand, 16);
+			memset(mi[l].sqn, 0, 6);
+			memset(mi[l].amf, 0, 2);	/* the dummy AMF of §6.3.3 */
+			mi[l].ks = in[i + l].ks;
+		}
+		MIL_FN(batch)(mi, mo, nb, &s5, s5.n, &sc);
+		for (size_t l = 0; l < nb; l++) {
+			for (int j = 0; j < 6; j++)
+				mi[l].sqn[j] = in[i + l].auts[j] ^ mo[l].ak_s[j];
+			memcpy(out[i + l].sqn_ms, mi[l].sqn, 6);
+		}
+		MIL_FN(batch)(mi, mo, nb, &s1, s1.n, &sc);
+		for (size_t l = 0; l < nb; l++)
+			out[i + l].mac_ok = akv_ct_eq(mo[l].mac_s, in[i + l].auts + 6, 8) == 0;
+	}
+	MIL_FN(wipe)(mi, sizeof(mi));
+	MIL_FN(wipe)(mo, sizeof(mo));
+	MIL_FN(scratch_wipe)(&sc);
+}
