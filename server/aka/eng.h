@@ -14,6 +14,12 @@
  *  - Pending challenges (XRES, CK, IK) and consecutive-failure counters live
  *    in the engine, per IMPI, with an expiry.
  *  - Errors: AKV_EUNKNOWN_USER, AKV_EIMPU_MISMATCH, AKV_ESCHEME, ... (err.h).
+ *  - CHALLENGE/RESYNC answers carry RAND, AUTN, CK, IK with xres zeroed and
+ *    xres_len 0 (XRES stays in the engine); VECTORS answers carry XRES (8
+ *    bytes, f2). A pending challenge verifies successfully once (no replay);
+ *    a wrong answer leaves it in place until success, expiry or DEREGISTER.
+ *    VERIFY of an unknown, expired or used challenge: AKV_ENO_CHALLENGE, or a
+ *    counted FAIL/DEREGISTER when cfg.count_stale_as_fail.
  */
 #ifndef AKV_SERVER_AKA_ENG_H
 #define AKV_SERVER_AKA_ENG_H
@@ -127,6 +133,8 @@ struct akv_eng_cfg {
 	unsigned challenge_ttl_ms;	/* pending challenge lifetime, default 60000 */
 	unsigned fail_limit;		/* consecutive failures before DEREGISTER, default 3 */
 	int count_stale_as_fail;	/* 1: verify of an unknown/expired challenge counts */
+	unsigned pending_per_impi;	/* pending challenges kept per IMPI (the newest),
+					 * default 8; 0 = default; at most 255 */
 };
 
 struct akv_store;
@@ -173,6 +181,15 @@ struct akv_eng_stats {
 		vectors, unknown_user, fsyncs, cached_subs;
 };
 void akv_eng_stats(const struct akv_eng *e, struct akv_eng_stats *out);
+
+/* Memory held by the engine (for `db stats`, metrics and the benchmark). */
+struct akv_eng_mem {
+	uint64_t cached_subs;	/* subscribers in the cache */
+	uint64_t cache_bytes;	/* heap bytes requested by cache entries and buckets */
+	uint64_t pending;	/* live pending challenges */
+	uint64_t pending_bytes;	/* heap bytes of the pending-challenge pool */
+};
+void akv_eng_mem(const struct akv_eng *e, struct akv_eng_mem *out);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,857 @@
+/*
+ * eng.c - the AKA engine of one shard: lookup, SQN bookkeeping, Milenage for
+ * a whole batch in one call, pending challenges, verification and policy.
+ *
+ * Durability of SQN (DESIGN.md "State and durability"): every SQN released
+ * is <= the subscriber's reservation in the store (akv_store_seq_reserve),
+ * and a reservation is made durable BEFORE any vector above the previous one
+ * leaves akv_eng_run(). Reservations run seq_reserve SEQ values ahead; a
+ * subscriber whose headroom falls below half of that is queued and written
+ * with the next commit (tick, or a batch that must commit anyway), so in the
+ * steady state vectors never wait for a commit and all subscribers queued
+ * meanwhile share one. After a crash the engine restarts above the
+ * reservation: a jump of at most seq_reserve + 1 < Δ (TS 33.102 C.2.2).
+ */
+#include "aka/eng.h"
+
+#include <string.h>
+
+#include "aka/cx.h"
+#include "aka/policy.h"
+#include "aka/sqn.h"
+#include "aka/subcache.h"
+#include "aka/verify.h"
+#include "err.h"
+#include "mem.h"
+#include "store/store.h"
+
+/* How often the change log is read at most (changes apply within a second). */
+#define POLL_INTERVAL_MS 250
+/* A batch commits the reservation queue anyway once it is this long. */
+#define QUEUE_COMMIT_LEN 4096
+#define PENDING_DEFAULT	 8
+
+/* Per-request state of one batch. */
+struct rq {
+	struct akv_subent *sub;
+	uint32_t hash;
+	uint32_t vin;		/* first vector in e->in / e->out */
+	uint32_t ain;		/* RESYNC: index in e->ain / e->aout */
+	uint64_t seq_first;	/* SEQ of the first vector */
+	uint8_t ind;
+	uint8_t need_commit;	/* its vectors lie above the durable reservation */
+};
+
+struct akv_eng {
+	struct akv_eng_cfg cfg;
+	struct akv_store *st;
+	struct akv_store_reader *rd;
+	unsigned shard, nshards;
+	const struct akv_mil_impl *mil;
+	int use_ks;			/* the backend reads akv_mil_in.ks */
+	unsigned pend_cap;
+	uint64_t ind_mask;
+	struct akv_subcache *cache;
+	struct akv_pend_pool pend;
+	uint32_t epoch;			/* bumped when "everything changed" */
+	uint64_t gen;			/* change-log generation applied */
+	uint64_t last_poll_ms;
+	int polled;
+
+	/* subscribers whose reservation the next commit writes */
+	struct akv_subent **q;
+	size_t qn, qcap;
+	struct akv_store_seq *seqbuf;
+
+	/* batch scratch, grown on demand, wiped after use */
+	struct rq *rq;
+	size_t rq_cap;
+	struct akv_mil_in *in;
+	struct akv_mil_out *out;
+	uint8_t *randbuf;
+	size_t v_cap;
+	struct akv_mil_auts_in *ain;
+	struct akv_mil_auts_out *aout;
+	size_t a_cap;
+	struct akv_sub *rec;		/* one store record (4.4 KB), wiped after use */
+
+	struct akv_eng_stats stats;
+};
+
+/* ==== Configuration ==== */
+
+/* see eng.h */
+void
+akv_eng_cfg_default(struct akv_eng_cfg *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->ind_bits = 5;		/* TS 33.102 C.3.2: a = 32 */
+	cfg->delta = UINT64_C(1) << 28;	/* C.3.2 suggested Δ */
+	cfg->seq_reserve = 1000;
+	cfg->max_vectors = 8;
+	cfg->challenge_ttl_ms = 60000;
+	cfg->fail_limit = 3;
+	cfg->count_stale_as_fail = 0;
+	cfg->pending_per_impi = PENDING_DEFAULT;
+}
+
+static int
+cfg_check(const struct akv_eng_cfg *c)
+{
+	if (c->ind_bits > AKV_SQN_IND_BITS_MAX || c->delta < 2 || c->delta > AKV_SQN_MAX)
+		return AKV_EINVAL;
+	/* a restart jumps at most seq_reserve + 1 SEQ values: must stay within Δ */
+	if (c->seq_reserve < 1 || c->seq_reserve >= c->delta)
+		return AKV_EINVAL;
+	if (c->max_vectors < 1 || c->max_vectors > AKV_VEC_MAX)
+		return AKV_EINVAL;
+	if (c->challenge_ttl_ms < 1 || c->fail_limit < 1 ||
+	    c->fail_limit > AKV_POLICY_LIMIT_MAX || c->pending_per_impi > 255)
+		return AKV_EINVAL;
+	return 0;
+}
+
+/* ==== Lifecycle ==== */
+
+/* see eng.h */
+struct akv_eng *
+akv_eng_new(const struct akv_eng_cfg *cfg, struct akv_store *st, unsigned shard,
+	    unsigned nshards, int *err)
+{
+	struct akv_eng *e;
+	int rc;
+
+	rc = cfg_check(cfg);
+	if (!rc && (!st || nshards < 1 || shard >= nshards))
+		rc = AKV_EINVAL;
+	if (rc) {
+		*err = rc;
+		return NULL;
+	}
+	e = akv_calloc(1, sizeof(*e));
+	e->cfg = *cfg;
+	e->st = st;
+	e->shard = shard;
+	e->nshards = nshards;
+	e->pend_cap = cfg->pending_per_impi ? cfg->pending_per_impi : PENDING_DEFAULT;
+	e->ind_mask = (UINT64_C(1) << cfg->ind_bits) - 1;
+	e->mil = akv_mil_best();
+	/* ref ignores schedules; the others skip key expansion with them */
+	e->use_ks = strcmp(e->mil->name, "ref") != 0;
+	/* record the generation before caching: no change can fall in between */
+	rc = akv_store_generation(st, &e->gen);
+	if (!rc)
+		e->rd = akv_store_reader_new(st, &rc);
+	if (rc) {
+		akv_free(e);
+		*err = rc;
+		return NULL;
+	}
+	e->cache = akv_subcache_new();
+	akv_pend_pool_init(&e->pend);
+	e->rec = akv_malloc(sizeof(*e->rec));
+	*err = 0;
+	return e;
+}
+
+static void
+clear_pending_cb(void *arg, struct akv_subent *s)
+{
+	struct akv_eng *e = arg;
+
+	akv_pend_clear(&e->pend, &s->pend);
+}
+
+/* see eng.h */
+void
+akv_eng_free(struct akv_eng *e)
+{
+	if (!e)
+		return;
+	(void)akv_eng_flush(e);
+	akv_subcache_foreach(e->cache, clear_pending_cb, e);
+	akv_subcache_free(e->cache);
+	akv_pend_pool_fini(&e->pend);
+	akv_store_reader_free(e->rd);
+	if (e->in) {
+		akv_wipe(e->in, e->v_cap * sizeof(*e->in));
+		akv_wipe(e->out, e->v_cap * sizeof(*e->out));
+	}
+	if (e->ain) {
+		akv_wipe(e->ain, e->a_cap * sizeof(*e->ain));
+		akv_wipe(e->aout, e->a_cap * sizeof(*e->aout));
+	}
+	akv_free(e->in);
+	akv_free(e->out);
+	akv_free(e->randbuf);
+	akv_free(e->ain);
+	akv_free(e->aout);
+	akv_free(e->rq);
+	akv_free(e->q);
+	akv_free(e->seqbuf);
+	akv_wipe(e->rec, sizeof(*e->rec));
+	akv_free(e->rec);
+	akv_free(e);
+}
+
+/* see eng.h */
+unsigned
+akv_eng_shard_of(const char *impi, size_t len, unsigned nshards)
+{
+	uint32_t h = 2166136261u;	/* FNV-1a, 32 bits */
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= (uint8_t)impi[i];
+		h *= 16777619u;
+	}
+	return nshards ? h % nshards : 0;
+}
+
+/* see eng.h */
+struct akv_store *
+akv_eng_store(struct akv_eng *e)
+{
+	return e->st;
+}
+
+/* see eng.h */
+void
+akv_eng_stats(const struct akv_eng *e, struct akv_eng_stats *out)
+{
+	*out = e->stats;
+	out->cached_subs = akv_subcache_count(e->cache);
+}
+
+/* see eng.h */
+void
+akv_eng_mem(const struct akv_eng *e, struct akv_eng_mem *out)
+{
+	out->cached_subs = akv_subcache_count(e->cache);
+	out->cache_bytes = akv_subcache_bytes(e->cache);
+	out->pending = e->pend.live;
+	out->pending_bytes = akv_pend_pool_bytes(&e->pend);
+}
+
+/* ==== Reservations ==== */
+
+static void
+queue_add(struct akv_eng *e, struct akv_subent *s)
+{
+	if (s->flags & AKV_SUBENT_QUEUED)
+		return;
+	if (e->qn == e->qcap) {
+		e->qcap = e->qcap ? e->qcap * 2 : 256;
+		e->q = akv_realloc(e->q, e->qcap * sizeof(*e->q));
+		e->seqbuf = akv_realloc(e->seqbuf, e->qcap * sizeof(*e->seqbuf));
+	}
+	e->q[e->qn++] = s;
+	s->flags |= AKV_SUBENT_QUEUED;
+}
+
+static void
+queue_del(struct akv_eng *e, struct akv_subent *s)
+{
+	if (!(s->flags & AKV_SUBENT_QUEUED))
+		return;
+	for (size_t i = 0; i < e->qn; i++) {
+		if (e->q[i] == s) {
+			e->q[i] = e->q[--e->qn];
+			break;
+		}
+	}
+	s->flags &= (uint8_t)~(AKV_SUBENT_QUEUED | AKV_SUBENT_FORCED);
+}
+
+/* Writes every queued subscriber's new reservation, SEQ_HE + seq_reserve,
+ * in ONE store transaction (one fsync). On failure nothing is written and
+ * seq_res keeps the durable value. Returns 0 or the store's error. */
+static int
+commit_queue(struct akv_eng *e)
+{
+	unsigned b = e->cfg.ind_bits;
+	int rc;
+
+	if (!e->qn)
+		return 0;
+	for (size_t i = 0; i < e->qn; i++) {
+		struct akv_subent *s = e->q[i];
+		uint64_t to = akv_sqn_reserve_to(s->seq, e->cfg.seq_reserve, b);
+
+		e->seqbuf[i].impi = s->impi;
+		e->seqbuf[i].impi_len = s->impi_len;
+		/* the highest SQN of SEQ `to`, whatever IND: see akv_sqn_start */
+		e->seqbuf[i].seq_reserved = akv_sqn_make(to, (unsigned)e->ind_mask, b);
+	}
+	rc = akv_store_seq_reserve(e->st, e->seqbuf, e->qn);
+	if (!rc)
+		e->stats.fsyncs++;
+	for (size_t i = 0; i < e->qn; i++) {
+		struct akv_subent *s = e->q[i];
+
+		if (!rc)
+			s->seq_res = akv_sqn_seq(e->seqbuf[i].seq_reserved, b);
+		s->flags &= (uint8_t)~(AKV_SUBENT_QUEUED | AKV_SUBENT_FORCED);
+	}
+	e->qn = 0;
+	return rc;
+}
+
+/* see eng.h */
+int
+akv_eng_flush(struct akv_eng *e)
+{
+	return commit_queue(e);
+}
+
+/* ==== Subscribers ==== */
+
+/* Drops a cached subscriber (deleted from the store). */
+static void
+drop_sub(struct akv_eng *e, struct akv_subent *s)
+{
+	akv_pend_clear(&e->pend, &s->pend);
+	queue_del(e, s);
+	akv_subcache_remove(e->cache, s);
+}
+
+/* Re-reads s from the store after a provisioning change. SEQ_HE and the
+ * reservation only go up (the record's values are floors). New keys drop
+ * the pending challenges and the failure count. Returns 0,
+ * AKV_EUNKNOWN_USER (deleted: s is freed) or a store error (s kept). */
+static int
+refresh_sub(struct akv_eng *e, struct akv_subent *s)
+{
+	unsigned b = e->cfg.ind_bits;
+	uint64_t start, res;
+	int rc;
+
+	rc = akv_store_reader_get(e->rd, s->impi, s->impi_len, e->rec);
+	if (rc == AKV_ENOTFOUND) {
+		drop_sub(e, s);
+		rc = AKV_EUNKNOWN_USER;
+		goto out;
+	}
+	if (rc) {
+		s->epoch = e->epoch - 1;	/* retry at the next lookup */
+		goto out;
+	}
+	if (akv_subcache_update(e->cache, s, e->rec)) {
+		akv_pend_clear(&e->pend, &s->pend);
+		s->fails = 0;
+	}
+	start = akv_sqn_start(e->rec->seq_reserved, e->rec->sqn, b);
+	res = akv_sqn_seq(e->rec->seq_reserved, b);
+	if (start > s->seq)
+		s->seq = start;
+	if (res > s->seq_res)
+		s->seq_res = res;
+	s->epoch = e->epoch;
+out:
+	akv_store_sub_wipe(e->rec);
+	return rc;
+}
+
+/* The cached entry of impi, loading it from the store on a miss. */
+static int
+lookup(struct akv_eng *e, const char *impi, size_t len, uint32_t hash, struct akv_subent **out)
+{
+	struct akv_subent *s = akv_subcache_find(e->cache, impi, len, hash);
+	unsigned b = e->cfg.ind_bits;
+	int rc;
+
+	if (s) {
+		if (s->epoch != e->epoch) {
+			rc = refresh_sub(e, s);
+			if (rc)
+				return rc;
+		}
+		*out = s;
+		return 0;
+	}
+	rc = akv_store_reader_get(e->rd, impi, len, e->rec);
+	if (rc) {
+		akv_store_sub_wipe(e->rec);
+		return rc == AKV_ENOTFOUND ? AKV_EUNKNOWN_USER : rc;
+	}
+	s = akv_subcache_insert(e->cache, e->rec, hash);
+	/* continue above everything that may have been released before */
+	s->seq = akv_sqn_start(e->rec->seq_reserved, e->rec->sqn, b);
+	s->seq_res = akv_sqn_seq(e->rec->seq_reserved, b);
+	s->epoch = e->epoch;
+	akv_store_sub_wipe(e->rec);
+	*out = s;
+	return 0;
+}
+
+/* ==== Live provisioning ==== */
+
+static int
+on_change(void *arg, const char *impi, size_t len)
+{
+	struct akv_eng *e = arg;
+	struct akv_subent *s;
+
+	if (!impi || !len) {
+		/* bulk change or trimmed history: re-read every entry lazily */
+		e->epoch++;
+		return 0;
+	}
+	if (len > AKV_ID_MAX)
+		return 0;
+	s = akv_subcache_find(e->cache, impi, len, akv_subcache_hash(e->cache, impi, len));
+	if (s)
+		(void)refresh_sub(e, s);
+	return 0;
+}
+
+/* see eng.h */
+int
+akv_eng_tick(struct akv_eng *e, uint64_t now_ms)
+{
+	int rc, rc2 = 0;
+
+	akv_pend_expire(&e->pend, now_ms);
+	/* reservations queued because of low headroom: one commit for all */
+	rc = commit_queue(e);
+	if (!e->polled || now_ms - e->last_poll_ms >= POLL_INTERVAL_MS) {
+		e->polled = 1;
+		e->last_poll_ms = now_ms;
+		rc2 = akv_store_changes_since(e->st, e->gen, on_change, e, &e->gen);
+	}
+	return rc ? rc : rc2;
+}
+
+/* ==== Batch ==== */
+
+static void
+scratch_reserve(struct akv_eng *e, size_t nreq)
+{
+	size_t nv = nreq * AKV_VEC_MAX;
+
+	if (nreq > e->rq_cap) {
+		e->rq = akv_realloc(e->rq, nreq * sizeof(*e->rq));
+		e->rq_cap = nreq;
+	}
+	if (nv > e->v_cap) {
+		if (e->in) {
+			akv_wipe(e->in, e->v_cap * sizeof(*e->in));
+			akv_wipe(e->out, e->v_cap * sizeof(*e->out));
+		}
+		akv_free(e->in);
+		akv_free(e->out);
+		akv_free(e->randbuf);
+		e->in = akv_malloc(nv * sizeof(*e->in));
+		e->out = akv_malloc(nv * sizeof(*e->out));
+		e->randbuf = akv_malloc(nv * 16);
+		e->v_cap = nv;
+	}
+	if (nreq > e->a_cap) {
+		if (e->ain) {
+			akv_wipe(e->ain, e->a_cap * sizeof(*e->ain));
+			akv_wipe(e->aout, e->a_cap * sizeof(*e->aout));
+		}
+		akv_free(e->ain);
+		akv_free(e->aout);
+		e->ain = akv_malloc(nreq * sizeof(*e->ain));
+		e->aout = akv_malloc(nreq * sizeof(*e->aout));
+		e->a_cap = nreq;
+	}
+}
+
+static int
+is_vector_op(unsigned op)
+{
+	return op == AKV_OP_CHALLENGE || op == AKV_OP_RESYNC || op == AKV_OP_VECTORS;
+}
+
+/* Checks what can be checked before the subscriber is known. */
+static int
+check_req(const struct akv_eng *e, const struct akv_eng_req *r)
+{
+	if (r->impi_len < 1 || r->impi_len > AKV_ID_MAX || r->impu_len > AKV_ID_MAX)
+		return AKV_EINVAL;
+	if (e->nshards > 1 && akv_eng_shard_of(r->impi, r->impi_len, e->nshards) != e->shard)
+		return AKV_EINVAL;	/* dispatcher bug: another worker owns it */
+	if (is_vector_op(r->op)) {
+		if (r->n < 1 || r->n > e->cfg.max_vectors)
+			return AKV_EBAD_N;
+		if (!r->vec)
+			return AKV_EINVAL;
+	} else if (r->op == AKV_OP_VERIFY) {
+		if (r->verify_kind == AKV_VERIFY_RES) {
+			if (r->res_len < 4 || r->res_len > 16)
+				return AKV_EINVAL;
+		} else if (r->verify_kind != AKV_VERIFY_DIGEST || !r->digest) {
+			return AKV_EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* The scheme of a CHALLENGE/RESYNC/VECTORS, or AKV_ESCHEME. */
+static int
+pick_scheme(const struct akv_subent *s, unsigned want)
+{
+	unsigned scheme = want == AKV_SCHEME_ANY ? AKV_SCHEME_AKAV1_MD5 : want;
+
+	if (scheme > AKV_SCHEME_AKAV2_MD5 || !(s->schemes & AKV_SCHEME_BIT(scheme)))
+		return AKV_ESCHEME;
+	return (int)scheme;
+}
+
+/* A wrong (or, if so configured, stale) answer: FAIL or DEREGISTER. */
+static void
+verify_fail(struct akv_eng *e, struct akv_subent *s, struct akv_eng_req *r)
+{
+	unsigned limit = akv_policy_limit(e->cfg.fail_limit, s->fail_limit);
+	struct akv_policy_result pr = akv_policy_on_fail(&s->fails, limit);
+
+	r->verdict = pr.verdict;
+	r->attempts_left = pr.attempts_left;
+	e->stats.verifies_fail++;
+	if (pr.verdict == AKV_VERDICT_DEREGISTER) {
+		/* the next request for this IMPI starts fresh */
+		akv_pend_clear(&e->pend, &s->pend);
+		e->stats.deregisters++;
+	}
+}
+
+static void
+run_verify(struct akv_eng *e, struct akv_subent *s, struct akv_eng_req *r, uint64_t now)
+{
+	struct akv_digest_fields f;
+	struct akv_pend *c;
+	uint8_t rand[16];
+	int rc, bad;
+
+	if (r->verify_kind == AKV_VERIFY_DIGEST) {
+		rc = akv_verify_digest_parse(r->digest, &f, rand);
+		if (rc) {
+			r->err = rc;
+			return;
+		}
+		if (!(s->schemes & AKV_SCHEME_BIT(r->digest->alg))) {
+			r->err = AKV_ESCHEME;
+			return;
+		}
+		c = akv_pend_find(&e->pend, &s->pend, rand, now);
+	} else if (akv_verify_rand_is_zero(r->rand)) {
+		c = akv_pend_latest(&e->pend, &s->pend, now);
+	} else {
+		c = akv_pend_find(&e->pend, &s->pend, r->rand, now);
+	}
+	if (!c) {
+		/* unknown, expired or already used (a replay) */
+		if (akv_policy_stale_counts(e->cfg.count_stale_as_fail))
+			verify_fail(e, s, r);
+		else
+			r->err = AKV_ENO_CHALLENGE;
+		return;
+	}
+	if (r->verify_kind == AKV_VERIFY_DIGEST)
+		bad = akv_verify_digest(r->digest, &f, c);
+	else
+		bad = akv_verify_res(c->xres, c->xres_len, r->res, r->res_len);
+	if (bad) {
+		/* the challenge stays: the failure counter bounds guessing */
+		verify_fail(e, s, r);
+		return;
+	}
+	(void)akv_policy_on_success(&s->fails);
+	r->verdict = AKV_VERDICT_OK;
+	if (r->vec) {
+		memset(&r->vec[0], 0, sizeof(r->vec[0]));
+		memcpy(r->vec[0].rand, c->rand, 16);
+		memcpy(r->vec[0].ck, c->ck, 16);
+		memcpy(r->vec[0].ik, c->ik, 16);
+		r->nvec = 1;
+	}
+	/* one successful use only: a replayed nonce finds nothing */
+	akv_pend_del(&e->pend, c);
+	e->stats.verifies_ok++;
+}
+
+/* Assigns SEQ/IND to a vector request and queues its Milenage inputs. */
+static void
+plan_vectors(struct akv_eng *e, struct akv_subent *s, struct akv_eng_req *r, struct rq *q,
+	     uint32_t *nv)
+{
+	unsigned b = e->cfg.ind_bits;
+	uint64_t first;
+	int ind, rc;
+
+	ind = akv_sqn_ind_pick(r->ind, &s->ind_next, b);
+	if (ind < 0) {
+		r->err = ind;
+		return;
+	}
+	rc = akv_sqn_take(&s->seq, r->n, b, &first);
+	if (rc) {
+		r->err = rc;
+		return;
+	}
+	q->seq_first = first;
+	q->ind = (uint8_t)ind;
+	q->vin = *nv;
+	for (unsigned i = 0; i < r->n; i++) {
+		struct akv_mil_in *in = &e->in[*nv + i];
+
+		memcpy(in->k, s->k, 16);
+		memcpy(in->opc, s->opc, 16);
+		akv_sqn_put(akv_sqn_make(first + i, (unsigned)ind, b), in->sqn);
+		memcpy(in->amf, s->amf, 2);
+		in->ks = e->use_ks ? &s->ks : NULL;
+	}
+	*nv += r->n;
+	if (s->seq > s->seq_res) {
+		/* above the durable reservation: this batch must commit first */
+		q->need_commit = 1;
+		s->flags |= AKV_SUBENT_FORCED;
+		queue_add(e, s);
+	} else if (s->seq_res - s->seq < e->cfg.seq_reserve / 2) {
+		queue_add(e, s);	/* low headroom: renew with the next commit */
+	}
+}
+
+/* Fills the response of a vector request from the batch's Milenage output. */
+static void
+emit_vectors(struct akv_eng *e, struct akv_subent *s, struct akv_eng_req *r,
+	     const struct rq *q, uint64_t now)
+{
+	unsigned b = e->cfg.ind_bits;
+	int challenge = r->op != AKV_OP_VECTORS;
+
+	for (unsigned i = 0; i < r->n; i++) {
+		const struct akv_mil_in *in = &e->in[q->vin + i];
+		const struct akv_mil_out *o = &e->out[q->vin + i];
+		struct akv_eng_vec *v = &r->vec[i];
+
+		memcpy(v->rand, in->rand, 16);
+		akv_mil_autn(in->sqn, o->ak, in->amf, o->mac_a, v->autn);
+		memcpy(v->ck, o->ck, 16);
+		memcpy(v->ik, o->ik, 16);
+		v->sqn = akv_sqn_make(q->seq_first + i, q->ind, b);
+		memset(v->xres, 0, sizeof(v->xres));
+		if (challenge) {
+			/* XRES stays inside: kept with the pending challenge */
+			struct akv_pend *p = akv_pend_add(&e->pend, &s->pend, e->pend_cap,
+							  now + e->cfg.challenge_ttl_ms);
+
+			memcpy(p->rand, in->rand, 16);
+			memcpy(p->xres, o->res, 8);
+			p->xres_len = 8;
+			memcpy(p->ck, o->ck, 16);
+			memcpy(p->ik, o->ik, 16);
+			v->xres_len = 0;
+		} else {
+			memcpy(v->xres, o->res, 8);	/* f2: 64 bits (TS 35.206) */
+			v->xres_len = 8;
+		}
+	}
+	r->nvec = r->n;
+	e->stats.vectors += r->n;
+	if (r->op == AKV_OP_CHALLENGE)
+		e->stats.challenges++;
+	else if (r->op == AKV_OP_RESYNC)
+		e->stats.resyncs++;
+}
+
+/* Pass 1: validation, lookup (buckets and entries prefetched a pass ahead)
+ * and RESYNC inputs. Returns the number of RESYNC requests. */
+static uint32_t
+pass_lookup(struct akv_eng *e, struct akv_eng_req *const *reqs, size_t n, uint64_t now)
+{
+	uint32_t na = 0;
+	int snap = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct akv_eng_req *r = reqs[i];
+		struct rq *q = &e->rq[i];
+
+		memset(q, 0, sizeof(*q));
+		r->err = 0;
+		r->verdict = 0;
+		r->attempts_left = 0;
+		r->nvec = 0;
+		r->scheme_used = 0;
+		if (r->op == AKV_OP_SAR || r->op == AKV_OP_UAR || r->op == AKV_OP_LIR) {
+			/* Cx registration state: answered here, q->sub stays NULL
+			 * so no later pass touches it */
+			akv_cx_run(e, r, now);
+			continue;
+		}
+		if (!is_vector_op(r->op) && r->op != AKV_OP_VERIFY) {
+			r->err = AKV_EUNKNOWN_OP;
+			continue;
+		}
+		r->err = check_req(e, r);
+		if (r->err)
+			continue;
+		q->hash = akv_subcache_hash(e->cache, r->impi, r->impi_len);
+		akv_subcache_prefetch(e->cache, q->hash);
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct akv_eng_req *r = reqs[i];
+		struct rq *q = &e->rq[i];
+		struct akv_subent *s;
+		int rc;
+
+		if (r->err || r->op == AKV_OP_SAR || r->op == AKV_OP_UAR || r->op == AKV_OP_LIR)
+			continue;
+		s = akv_subcache_find(e->cache, r->impi, r->impi_len, q->hash);
+		if (!s || s->epoch != e->epoch) {
+			/* one read snapshot for all misses of the batch */
+			if (!snap && akv_store_reader_begin(e->rd) == 0)
+				snap = 1;
+			rc = lookup(e, r->impi, r->impi_len, q->hash, &s);
+			if (rc) {
+				r->err = rc;
+				if (rc == AKV_EUNKNOWN_USER)
+					e->stats.unknown_user++;
+				continue;
+			}
+		}
+		for (size_t l = 0; l < sizeof(*s) + 64; l += 64)
+			__builtin_prefetch((const char *)s + l);
+		q->sub = s;
+	}
+	if (snap)
+		akv_store_reader_end(e->rd);
+	for (size_t i = 0; i < n; i++) {
+		struct akv_eng_req *r = reqs[i];
+		struct rq *q = &e->rq[i];
+		struct akv_subent *s = q->sub;
+		int sc;
+
+		if (r->err || !s)
+			continue;
+		if (r->impu_len && !akv_subcache_impu_ok(e->cache, s, r->impu, r->impu_len)) {
+			r->err = AKV_EIMPU_MISMATCH;
+			continue;
+		}
+		if (!is_vector_op(r->op))
+			continue;
+		sc = pick_scheme(s, r->scheme);
+		if (sc < 0) {
+			r->err = sc;
+			continue;
+		}
+		r->scheme_used = (uint8_t)sc;
+		if (r->op == AKV_OP_RESYNC) {
+			struct akv_mil_auts_in *a = &e->ain[na];
+
+			memcpy(a->k, s->k, 16);
+			memcpy(a->opc, s->opc, 16);
+			memcpy(a->rand, r->rand, 16);
+			memcpy(a->auts, r->auts, 14);
+			a->ks = e->use_ks ? &s->ks : NULL;
+			q->ain = na++;
+		}
+	}
+	return na;
+}
+
+/* Pass 2 for a RESYNC (TS 33.102 §6.3.5): MAC-S, then SQN_HE forward. */
+static int
+apply_resync(struct akv_eng *e, struct akv_subent *s, struct akv_eng_req *r, const struct rq *q,
+	     uint64_t now)
+{
+	const struct akv_mil_auts_out *a = &e->aout[q->ain];
+	struct akv_pend *c;
+	int rc;
+
+	if (!a->mac_ok) {
+		e->stats.resync_bad_mac++;
+		return AKV_EAUTS_MAC;	/* SQN untouched */
+	}
+	rc = akv_sqn_resync(&s->seq, akv_sqn_get(a->sqn_ms), e->cfg.ind_bits, e->cfg.delta);
+	if (rc < 0)
+		return rc;
+	/* the UE refused that challenge: it can never verify */
+	c = akv_pend_find(&e->pend, &s->pend, r->rand, now);
+	if (c)
+		akv_pend_del(&e->pend, c);
+	return 0;
+}
+
+/* see eng.h */
+void
+akv_eng_run(struct akv_eng *e, struct akv_eng_req *const *reqs, size_t n, uint64_t now_ms)
+{
+	uint32_t na, nv = 0;
+	int any_forced = 0, rc;
+
+	if (!n)
+		return;
+	scratch_reserve(e, n);
+	na = pass_lookup(e, reqs, n, now_ms);
+	if (na)
+		e->mil->auts(e->ain, e->aout, na);
+
+	/* Pass 2, in request order: the same IMPI may appear more than once */
+	for (size_t i = 0; i < n; i++) {
+		struct akv_eng_req *r = reqs[i];
+		struct rq *q = &e->rq[i];
+		struct akv_subent *s = q->sub;
+
+		if (r->err || !s)
+			continue;
+		if (r->op == AKV_OP_VERIFY) {
+			run_verify(e, s, r, now_ms);
+			continue;
+		}
+		if (r->op == AKV_OP_RESYNC) {
+			r->err = apply_resync(e, s, r, q, now_ms);
+			if (r->err)
+				continue;
+		}
+		plan_vectors(e, s, r, q, &nv);
+		any_forced |= q->need_commit;
+	}
+	if (na) {
+		akv_wipe(e->ain, na * sizeof(*e->ain));
+		akv_wipe(e->aout, na * sizeof(*e->aout));
+	}
+	if (!nv)
+		goto out;
+
+	/* fresh RANDs for every vector, drawn in one call */
+	rc = akv_rand_bytes(e->randbuf, (size_t)nv * 16);
+	for (uint32_t j = 0; j < nv; j++)
+		memcpy(e->in[j].rand, e->randbuf + 16 * (size_t)j, 16);
+	akv_wipe(e->randbuf, (size_t)nv * 16);
+	if (rc) {
+		for (size_t i = 0; i < n; i++)
+			if (!reqs[i]->err && is_vector_op(reqs[i]->op) && e->rq[i].sub)
+				reqs[i]->err = rc;
+		goto wipe;
+	}
+
+	/* durable before release: one commit for every reservation of the batch */
+	if (any_forced || e->qn >= QUEUE_COMMIT_LEN) {
+		rc = commit_queue(e);
+		if (rc) {
+			/* Those vectors are never released; their SEQ values are
+			 * burnt (SEQ_HE never goes back), nothing else changes. */
+			for (size_t i = 0; i < n; i++)
+				if (e->rq[i].need_commit && !reqs[i]->err)
+					reqs[i]->err = rc;
+		}
+	}
+
+	/* Milenage for all vectors of all requests in one call */
+	e->mil->gen(e->in, e->out, nv, AKV_MIL_VECTOR);
+	for (size_t i = 0; i < n; i++) {
+		struct akv_eng_req *r = reqs[i];
+		struct rq *q = &e->rq[i];
+
+		if (r->err || !q->sub || !is_vector_op(r->op))
+			continue;
+		emit_vectors(e, q->sub, r, q, now_ms);
+	}
+wipe:
+	akv_wipe(e->in, (size_t)nv * sizeof(*e->in));
+	akv_wipe(e->out, (size_t)nv * sizeof(*e->out));
+out:
+	return;
+}

@@ -1,0 +1,97 @@
+/*
+ * sqn.c - SQN arithmetic (TS 33.102 Annex C). Pure integer code, no state.
+ */
+#include "aka/sqn.h"
+
+#include "err.h"
+
+/* see sqn.h */
+void
+akv_sqn_put(uint64_t sqn, uint8_t out[6])
+{
+	for (int i = 5; i >= 0; i--) {
+		out[i] = (uint8_t)sqn;
+		sqn >>= 8;
+	}
+}
+
+/* see sqn.h */
+uint64_t
+akv_sqn_get(const uint8_t in[6])
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 6; i++)
+		v = v << 8 | in[i];
+	return v;
+}
+
+/* see sqn.h */
+int
+akv_sqn_take(uint64_t *seq_he, unsigned n, unsigned ind_bits, uint64_t *first)
+{
+	uint64_t max = akv_sqn_seq_max(ind_bits);
+
+	/* written as a subtraction so that it cannot overflow */
+	if (n == 0 || *seq_he > max || max - *seq_he < n)
+		return AKV_ESQN_EXHAUSTED;
+	*first = *seq_he + 1;
+	*seq_he += n;
+	return 0;
+}
+
+/* see sqn.h */
+int
+akv_sqn_ind_pick(int ind_req, uint16_t *cyclic, unsigned ind_bits)
+{
+	unsigned slots = 1u << ind_bits;
+	unsigned ind;
+
+	if (ind_req >= 0) {
+		if ((unsigned)ind_req >= slots)
+			return AKV_EINVAL;
+		return ind_req;
+	}
+	/* C.1.2: without a known requesting node, allocate IND cyclically */
+	ind = *cyclic & (slots - 1);
+	*cyclic = (uint16_t)(ind + 1 == slots ? 0 : ind + 1);
+	return (int)ind;
+}
+
+/* see sqn.h */
+uint64_t
+akv_sqn_reserve_to(uint64_t seq_end, unsigned reserve, unsigned ind_bits)
+{
+	uint64_t max = akv_sqn_seq_max(ind_bits);
+
+	if (seq_end >= max || max - seq_end < reserve)
+		return max;
+	return seq_end + reserve;
+}
+
+/* see sqn.h */
+uint64_t
+akv_sqn_start(uint64_t sqn_reserved, uint64_t sqn_admin, unsigned ind_bits)
+{
+	uint64_t a = akv_sqn_seq(sqn_reserved, ind_bits);
+	uint64_t b = akv_sqn_seq(sqn_admin, ind_bits);
+
+	return a > b ? a : b;
+}
+
+/* see sqn.h */
+int
+akv_sqn_resync(uint64_t *seq_he, uint64_t sqn_ms, unsigned ind_bits, uint64_t delta)
+{
+	uint64_t seq_ms = akv_sqn_seq(sqn_ms, ind_bits);
+
+	if (*seq_he < seq_ms) {
+		/* step 5: SQN_HE := SQN_MS; the next vector carries SEQ_MS + 1 */
+		*seq_he = seq_ms;
+		return 1;
+	}
+	/* step 3: already in range when SEQ_HE + 1 - SEQ_MS <= Δ (never lowered) */
+	if (*seq_he - seq_ms < delta)
+		return 0;
+	return AKV_ESQN_RANGE;
+}

@@ -1,0 +1,332 @@
+/*
+ * subcache.c - chained hash map of cached subscribers (one engine, one thread).
+ */
+#include "aka/subcache.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "mem.h"
+#include "store/store.h"
+
+struct akv_subcache {
+	struct akv_subent **b;	/* buckets */
+	size_t mask;		/* nbuckets - 1 (power of two) */
+	size_t count;
+	size_t bytes;		/* entries + IMPU arrays */
+	uint64_t seed;		/* bucket hash key */
+	uint64_t sip_k0, sip_k1;	/* IMPU SipHash key */
+};
+
+/* ==== Hashes ==== */
+
+static inline uint64_t
+rotl64(uint64_t x, int r)
+{
+	return (x << r) | (x >> (64 - r));
+}
+
+static inline uint64_t
+load64_le(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 7; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/* Bucket hash: seeded multiply-rotate over 8-byte words, then a final avalanche. */
+static uint64_t
+bucket_hash(uint64_t seed, const char *s, size_t len)
+{
+	const uint8_t *p = (const uint8_t *)s;
+	uint64_t h = seed ^ (len * UINT64_C(0x9e3779b97f4a7c15));
+	uint8_t tail[8] = {0};
+
+	for (; len >= 8; len -= 8, p += 8)
+		h = rotl64((h ^ load64_le(p)) * UINT64_C(0xbf58476d1ce4e5b9), 29);
+	memcpy(tail, p, len);
+	h = rotl64((h ^ load64_le(tail)) * UINT64_C(0xbf58476d1ce4e5b9), 29);
+	h ^= h >> 31;
+	h *= UINT64_C(0x94d049bb133111eb);
+	h ^= h >> 29;
+	return h;
+}
+
+#define SIPROUND                                                                                 \
+	do {                                                                                     \
+		v0 += v1;                                                                        \
+		v1 = rotl64(v1, 13);                                                             \
+		v1 ^= v0;                                                                        \
+		v0 = rotl64(v0, 32);                                                             \
+		v2 += v3;                                                                        \
+		v3 = rotl64(v3, 16);                                                             \
+		v3 ^= v2;                                                                        \
+		v0 += v3;                                                                        \
+		v3 = rotl64(v3, 21);                                                             \
+		v3 ^= v0;                                                                        \
+		v2 += v1;                                                                        \
+		v1 = rotl64(v1, 17);                                                             \
+		v1 ^= v2;                                                                        \
+		v2 = rotl64(v2, 32);                                                             \
+	} while (0)
+
+/* SipHash-2-4 (Aumasson, Bernstein 2012), 64-bit output: a keyed PRF, so an
+ * outsider cannot aim an IMPU at another IMPU's value. */
+static uint64_t
+siphash24(uint64_t k0, uint64_t k1, const char *s, size_t len)
+{
+	const uint8_t *p = (const uint8_t *)s;
+	uint64_t v0 = k0 ^ UINT64_C(0x736f6d6570736575), v1 = k1 ^ UINT64_C(0x646f72616e646f6d);
+	uint64_t v2 = k0 ^ UINT64_C(0x6c7967656e657261), v3 = k1 ^ UINT64_C(0x7465646279746573);
+	uint64_t b = (uint64_t)len << 56, m;
+	size_t left = len & 7;
+
+	for (const uint8_t *end = p + (len - left); p < end; p += 8) {
+		m = load64_le(p);
+		v3 ^= m;
+		SIPROUND;
+		SIPROUND;
+		v0 ^= m;
+	}
+	for (size_t i = 0; i < left; i++)
+		b |= (uint64_t)p[i] << (8 * i);
+	v3 ^= b;
+	SIPROUND;
+	SIPROUND;
+	v0 ^= b;
+	v2 ^= 0xff;
+	SIPROUND;
+	SIPROUND;
+	SIPROUND;
+	SIPROUND;
+	return v0 ^ v1 ^ v2 ^ v3;
+}
+
+/* ==== Lifecycle ==== */
+
+/* see subcache.h */
+struct akv_subcache *
+akv_subcache_new(void)
+{
+	struct akv_subcache *c = akv_calloc(1, sizeof(*c));
+	uint64_t key[3];
+
+	if (akv_rand_bytes((uint8_t *)key, sizeof(key)))
+		abort(); /* no DRBG: nothing secure can run, as for OOM */
+	c->seed = key[0];
+	c->sip_k0 = key[1];
+	c->sip_k1 = key[2];
+	akv_wipe(key, sizeof(key));
+	c->mask = 1023;
+	c->b = akv_calloc(c->mask + 1, sizeof(*c->b));
+	return c;
+}
+
+static void
+ent_free(struct akv_subcache *c, struct akv_subent *e)
+{
+	size_t sz = sizeof(*e) + e->impi_len;
+
+	if (e->nimpu > 1) {
+		c->bytes -= e->nimpu * sizeof(uint64_t);
+		akv_free(e->impu_h.many);
+	}
+	c->bytes -= sz;
+	akv_wipe(e, sz);
+	akv_free(e);
+}
+
+/* see subcache.h */
+void
+akv_subcache_free(struct akv_subcache *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i <= c->mask; i++) {
+		struct akv_subent *e = c->b[i], *next;
+
+		for (; e; e = next) {
+			next = e->next;
+			ent_free(c, e);
+		}
+	}
+	akv_free(c->b);
+	akv_wipe(c, sizeof(*c));
+	akv_free(c);
+}
+
+/* ==== Operations ==== */
+
+/* see subcache.h */
+uint32_t
+akv_subcache_hash(const struct akv_subcache *c, const char *impi, size_t len)
+{
+	return (uint32_t)bucket_hash(c->seed, impi, len);
+}
+
+/* see subcache.h */
+void
+akv_subcache_prefetch(const struct akv_subcache *c, uint32_t hash)
+{
+	__builtin_prefetch(&c->b[hash & c->mask]);
+}
+
+/* see subcache.h */
+struct akv_subent *
+akv_subcache_find(const struct akv_subcache *c, const char *impi, size_t len, uint32_t hash)
+{
+	struct akv_subent *e = c->b[hash & c->mask];
+
+	for (; e; e = e->next)
+		if (e->hash == hash && e->impi_len == len && !memcmp(e->impi, impi, len))
+			return e;
+	return NULL;
+}
+
+static void
+grow(struct akv_subcache *c)
+{
+	size_t nmask = c->mask * 2 + 1;
+	struct akv_subent **nb = akv_calloc(nmask + 1, sizeof(*nb));
+
+	for (size_t i = 0; i <= c->mask; i++) {
+		struct akv_subent *e = c->b[i], *next;
+
+		for (; e; e = next) {
+			next = e->next;
+			e->next = nb[e->hash & nmask];
+			nb[e->hash & nmask] = e;
+		}
+	}
+	akv_free(c->b);
+	c->b = nb;
+	c->mask = nmask;
+}
+
+/* Copies the record's fields that a provisioning change may alter. */
+static int
+ent_fill(struct akv_subcache *c, struct akv_subent *e, const struct akv_sub *rec, int fresh)
+{
+	int keys_changed = fresh || memcmp(e->k, rec->k, 16) || memcmp(e->opc, rec->opc, 16) ||
+			   memcmp(e->amf, rec->amf, 2);
+	unsigned n = rec->nimpu;
+
+	if (keys_changed) {
+		memcpy(e->k, rec->k, 16);
+		memcpy(e->opc, rec->opc, 16);
+		memcpy(e->amf, rec->amf, 2);
+		akv_aes_expand(e->k, &e->ks);
+	}
+	e->schemes = rec->schemes;
+	e->fail_limit = (uint8_t)(rec->fail_limit > 255 ? 255 : rec->fail_limit);
+	if (e->nimpu > 1) {
+		c->bytes -= e->nimpu * sizeof(uint64_t);
+		akv_free(e->impu_h.many);
+	}
+	e->impu_h.one = 0;
+	if (n > AKV_STORE_MAX_IMPUS)
+		n = AKV_STORE_MAX_IMPUS;
+	if (n == 1) {
+		e->impu_h.one = siphash24(c->sip_k0, c->sip_k1, rec->impu[0], rec->impu_len[0]);
+	} else if (n > 1) {
+		e->impu_h.many = akv_malloc(n * sizeof(uint64_t));
+		c->bytes += n * sizeof(uint64_t);
+		for (unsigned i = 0; i < n; i++)
+			e->impu_h.many[i] =
+				siphash24(c->sip_k0, c->sip_k1, rec->impu[i], rec->impu_len[i]);
+	}
+	e->nimpu = (uint8_t)n;
+	return keys_changed;
+}
+
+/* see subcache.h */
+struct akv_subent *
+akv_subcache_insert(struct akv_subcache *c, const struct akv_sub *rec, uint32_t hash)
+{
+	size_t len = rec->impi_len > 255 ? 255 : rec->impi_len;
+	size_t sz = sizeof(struct akv_subent) + len;
+	struct akv_subent *e = akv_calloc(1, sz);
+
+	c->bytes += sz;
+	ent_fill(c, e, rec, 1);
+	e->pend.head = AKV_PEND_NIL;
+	e->hash = hash;
+	e->impi_len = (uint8_t)len;
+	memcpy(e->impi, rec->impi, len);
+	if (c->count >= c->mask + 1)
+		grow(c);
+	e->next = c->b[hash & c->mask];
+	c->b[hash & c->mask] = e;
+	c->count++;
+	return e;
+}
+
+/* see subcache.h */
+int
+akv_subcache_update(struct akv_subcache *c, struct akv_subent *e, const struct akv_sub *rec)
+{
+	return ent_fill(c, e, rec, 0);
+}
+
+/* see subcache.h */
+void
+akv_subcache_remove(struct akv_subcache *c, struct akv_subent *e)
+{
+	struct akv_subent **pp = &c->b[e->hash & c->mask];
+
+	while (*pp && *pp != e)
+		pp = &(*pp)->next;
+	if (!*pp)
+		abort(); /* not in its bucket: memory corruption */
+	*pp = e->next;
+	c->count--;
+	ent_free(c, e);
+}
+
+/* see subcache.h */
+int
+akv_subcache_impu_ok(const struct akv_subcache *c, const struct akv_subent *e,
+		     const char *impu, size_t len)
+{
+	uint64_t h = siphash24(c->sip_k0, c->sip_k1, impu, len);
+
+	if (e->nimpu == 1)
+		return e->impu_h.one == h;
+	for (unsigned i = 0; i < e->nimpu; i++)
+		if (e->impu_h.many[i] == h)
+			return 1;
+	return 0;
+}
+
+/* see subcache.h */
+void
+akv_subcache_foreach(struct akv_subcache *c, void (*fn)(void *arg, struct akv_subent *e),
+		     void *arg)
+{
+	for (size_t i = 0; i <= c->mask; i++) {
+		struct akv_subent *e = c->b[i], *next;
+
+		for (; e; e = next) {
+			next = e->next;
+			fn(arg, e);
+		}
+	}
+}
+
+/* ==== Accessors ==== */
+
+/* see subcache.h */
+size_t
+akv_subcache_count(const struct akv_subcache *c)
+{
+	return c->count;
+}
+
+/* see subcache.h */
+size_t
+akv_subcache_bytes(const struct akv_subcache *c)
+{
+	return c->bytes + (c->mask + 1) * sizeof(*c->b);
+}

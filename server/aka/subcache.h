@@ -1,0 +1,112 @@
+/*
+ * subcache.h - the engine's in-memory subscriber cache: IMPI -> entry.
+ *
+ * One cache per engine (one worker thread, no locking). An entry holds what
+ * the hot path needs and nothing more: K, OPc, K's AES round keys (expanded
+ * once per load, so no batch ever expands a key), AMF, SQN state, failure
+ * counter, the allowed schemes, the failure-limit override, the pending
+ * challenges' list head, and the IMPUs as 64-bit SipHash-2-4 values under a
+ * per-cache random key (8 bytes per IMPU instead of the string; a foreign
+ * IMPU is accepted by mistake with probability nimpu / 2^64). Entries never
+ * move while cached (pending challenges point at their list head). Entries
+ * are wiped when freed.
+ *
+ * Buckets are chained and indexed by a seeded 64-bit hash of the IMPI
+ * (independent of the FNV-1a shard hash, whose low bits are constant within
+ * a shard).
+ */
+#ifndef AKV_SERVER_AKA_SUBCACHE_H
+#define AKV_SERVER_AKA_SUBCACHE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "akv_crypto.h"
+#include "aka/verify.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ==== Constants ==== */
+
+/* akv_subent.flags: the engine's bookkeeping bits */
+#define AKV_SUBENT_QUEUED 0x1u	/* in the engine's reservation queue */
+#define AKV_SUBENT_FORCED 0x2u	/* a vector of the current batch needs that commit */
+
+/* ==== Types ==== */
+
+struct akv_sub;			/* store/store.h */
+
+struct akv_subent {
+	struct akv_aes_sched ks;	/* secret: schedule of k */
+	uint8_t k[16];			/* secret */
+	uint8_t opc[16];		/* secret */
+	uint64_t seq;			/* SEQ_HE: highest SEQ issued or known (never lowered) */
+	uint64_t seq_res;		/* highest SEQ durably reserved in the store */
+	struct akv_subent *next;	/* bucket chain */
+	union {
+		uint64_t one;		/* nimpu == 1 */
+		uint64_t *many;		/* nimpu > 1: heap array */
+	} impu_h;
+	struct akv_pend_list pend;	/* pending challenges */
+	uint32_t hash;			/* bucket hash of impi */
+	uint32_t epoch;			/* engine epoch of the last (re)load */
+	uint16_t ind_next;		/* cyclic IND cursor (TS 33.102 C.1.2) */
+	uint8_t amf[2];
+	uint8_t schemes;		/* AKV_SCHEME_BIT() mask */
+	uint8_t fail_limit;		/* override, 0 = configured default */
+	uint8_t fails;			/* consecutive failed verifications */
+	uint8_t flags;			/* AKV_SUBENT_* */
+	uint8_t nimpu;
+	uint8_t impi_len;
+	char impi[];			/* impi_len bytes, no NUL */
+};
+
+struct akv_subcache;
+
+/* ==== Lifecycle ==== */
+
+/* An empty cache with fresh random hash keys (akv_rand_bytes). */
+struct akv_subcache *akv_subcache_new(void);
+/* Wipes and frees every entry and the cache. The caller has cleared the
+ * entries' pending challenges. NULL is a no-op. */
+void akv_subcache_free(struct akv_subcache *c);
+
+/* ==== Operations ==== */
+
+/* The bucket hash of an IMPI for find/insert. */
+uint32_t akv_subcache_hash(const struct akv_subcache *c, const char *impi, size_t len);
+/* Prefetches the bucket of `hash` (batch lookups hide memory latency). */
+void akv_subcache_prefetch(const struct akv_subcache *c, uint32_t hash);
+/* The entry of impi, or NULL. */
+struct akv_subent *akv_subcache_find(const struct akv_subcache *c, const char *impi, size_t len,
+				     uint32_t hash);
+/* Adds an entry for record `rec` (IMPI not cached yet; impi_len <= 255):
+ * copies K, OPc, AMF, schemes, policy and IMPU hashes, expands K. seq,
+ * seq_res, epoch are zero: the caller sets them. Never fails (OOM aborts). */
+struct akv_subent *akv_subcache_insert(struct akv_subcache *c, const struct akv_sub *rec,
+				       uint32_t hash);
+/* Refreshes e in place from `rec` (same IMPI) after a provisioning change.
+ * SQN fields are left to the caller. Returns 1 when K, OPc or AMF changed,
+ * else 0. */
+int akv_subcache_update(struct akv_subcache *c, struct akv_subent *e, const struct akv_sub *rec);
+/* Unlinks, wipes and frees e. Its pending list must be empty. */
+void akv_subcache_remove(struct akv_subcache *c, struct akv_subent *e);
+/* 1 when impu is one of e's IMPUs, else 0. */
+int akv_subcache_impu_ok(const struct akv_subcache *c, const struct akv_subent *e,
+			 const char *impu, size_t len);
+/* Calls fn for each entry; fn may remove the entry it is given. */
+void akv_subcache_foreach(struct akv_subcache *c, void (*fn)(void *arg, struct akv_subent *e),
+			  void *arg);
+
+/* ==== Accessors ==== */
+
+size_t akv_subcache_count(const struct akv_subcache *c);
+/* Heap bytes requested for entries, IMPU arrays and buckets. */
+size_t akv_subcache_bytes(const struct akv_subcache *c);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,284 @@
+/*
+ * verify.c - the pending-challenge pool and the RES / Digest checks.
+ */
+#include "aka/verify.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "mem.h"
+
+/* see verify.h */
+void
+akv_pend_pool_init(struct akv_pend_pool *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->free_head = AKV_PEND_NIL;
+	p->t_head = p->t_tail = AKV_PEND_NIL;
+}
+
+/* see verify.h */
+void
+akv_pend_pool_fini(struct akv_pend_pool *p)
+{
+	if (p->v) {
+		akv_wipe(p->v, (size_t)p->cap * sizeof(*p->v));
+		akv_free(p->v);
+	}
+	akv_pend_pool_init(p);
+}
+
+static uint32_t
+pend_alloc(struct akv_pend_pool *p)
+{
+	uint32_t i;
+
+	if (p->free_head == AKV_PEND_NIL) {
+		uint32_t ncap = p->cap ? p->cap * 2 : 1024;
+
+		/* indices are 32-bit with NIL reserved: past 2^31 entries is a bug */
+		if (ncap > (UINT32_C(1) << 31))
+			abort();
+		p->v = akv_realloc(p->v, (size_t)ncap * sizeof(*p->v));
+		/* newest slots go to the free list in index order */
+		for (i = ncap; i-- > p->cap;) {
+			memset(&p->v[i], 0, sizeof(p->v[i]));
+			p->v[i].next_sub = p->free_head;
+			p->free_head = i;
+		}
+		p->cap = ncap;
+	}
+	i = p->free_head;
+	p->free_head = p->v[i].next_sub;
+	p->live++;
+	return i;
+}
+
+static void
+pend_free(struct akv_pend_pool *p, uint32_t i)
+{
+	struct akv_pend *e = &p->v[i];
+
+	/* unlink from the creation-ordered list */
+	if (e->prev_t != AKV_PEND_NIL)
+		p->v[e->prev_t].next_t = e->next_t;
+	else
+		p->t_head = e->next_t;
+	if (e->next_t != AKV_PEND_NIL)
+		p->v[e->next_t].prev_t = e->prev_t;
+	else
+		p->t_tail = e->prev_t;
+	akv_wipe(e, sizeof(*e));
+	e->next_sub = p->free_head;
+	p->free_head = i;
+	p->live--;
+}
+
+/* Unlinks index i from its owner's list; prev is its newer neighbour or NIL. */
+static void
+sub_unlink(struct akv_pend_pool *p, uint32_t prev, uint32_t i)
+{
+	struct akv_pend_list *l = p->v[i].owner;
+
+	if (prev == AKV_PEND_NIL)
+		l->head = p->v[i].next_sub;
+	else
+		p->v[prev].next_sub = p->v[i].next_sub;
+	l->n--;
+	pend_free(p, i);
+}
+
+/* see verify.h */
+struct akv_pend *
+akv_pend_add(struct akv_pend_pool *p, struct akv_pend_list *l, unsigned cap, uint64_t expires_ms)
+{
+	uint32_t i = pend_alloc(p);
+	struct akv_pend *e = &p->v[i];
+
+	e->expires_ms = expires_ms;
+	e->owner = l;
+	e->next_sub = l->head;
+	l->head = i;
+	l->n++;
+	e->next_t = AKV_PEND_NIL;
+	e->prev_t = p->t_tail;
+	if (p->t_tail != AKV_PEND_NIL)
+		p->v[p->t_tail].next_t = i;
+	else
+		p->t_head = i;
+	p->t_tail = i;
+	if (cap < 1)
+		cap = 1;
+	while (l->n > cap) {
+		/* drop the oldest: the tail of the IMPI's list */
+		uint32_t prev = AKV_PEND_NIL, j = l->head;
+
+		while (p->v[j].next_sub != AKV_PEND_NIL) {
+			prev = j;
+			j = p->v[j].next_sub;
+		}
+		sub_unlink(p, prev, j);
+	}
+	return &p->v[i];
+}
+
+/* Walks l, freeing expired entries; returns the first live one for which
+ * rand matches (rand NULL: the first live one). */
+static struct akv_pend *
+pend_scan(struct akv_pend_pool *p, struct akv_pend_list *l, const uint8_t *rand,
+	  uint64_t now_ms)
+{
+	uint32_t prev = AKV_PEND_NIL, i = l->head;
+	struct akv_pend *hit = NULL;
+
+	while (i != AKV_PEND_NIL) {
+		uint32_t next = p->v[i].next_sub;
+
+		if (p->v[i].expires_ms <= now_ms) {
+			sub_unlink(p, prev, i);
+		} else {
+			/* RAND is public, but compared in constant time like the rest */
+			if (!hit && (!rand || akv_ct_eq(p->v[i].rand, rand, 16) == 0))
+				hit = &p->v[i];
+			prev = i;
+		}
+		i = next;
+	}
+	/* the hit's index is stable: unlinking others never moves entries */
+	return hit;
+}
+
+/* see verify.h */
+struct akv_pend *
+akv_pend_find(struct akv_pend_pool *p, struct akv_pend_list *l, const uint8_t rand[16],
+	      uint64_t now_ms)
+{
+	return pend_scan(p, l, rand, now_ms);
+}
+
+/* see verify.h */
+struct akv_pend *
+akv_pend_latest(struct akv_pend_pool *p, struct akv_pend_list *l, uint64_t now_ms)
+{
+	return pend_scan(p, l, NULL, now_ms);
+}
+
+/* see verify.h */
+void
+akv_pend_del(struct akv_pend_pool *p, struct akv_pend *e)
+{
+	uint32_t idx = (uint32_t)(e - p->v);
+	struct akv_pend_list *l = e->owner;
+	uint32_t prev = AKV_PEND_NIL, i = l->head;
+
+	while (i != AKV_PEND_NIL && i != idx) {
+		prev = i;
+		i = p->v[i].next_sub;
+	}
+	if (i != idx)
+		abort(); /* e is not in its owner's list: memory corruption */
+	sub_unlink(p, prev, idx);
+}
+
+/* see verify.h */
+void
+akv_pend_clear(struct akv_pend_pool *p, struct akv_pend_list *l)
+{
+	while (l->head != AKV_PEND_NIL)
+		sub_unlink(p, AKV_PEND_NIL, l->head);
+}
+
+/* see verify.h */
+size_t
+akv_pend_expire(struct akv_pend_pool *p, uint64_t now_ms)
+{
+	size_t n = 0;
+
+	while (p->t_head != AKV_PEND_NIL && p->v[p->t_head].expires_ms <= now_ms) {
+		akv_pend_del(p, &p->v[p->t_head]);
+		n++;
+	}
+	return n;
+}
+
+/* see verify.h */
+size_t
+akv_pend_pool_bytes(const struct akv_pend_pool *p)
+{
+	return (size_t)p->cap * sizeof(*p->v);
+}
+
+/* see verify.h */
+int
+akv_verify_res(const uint8_t *xres, size_t xres_len, const uint8_t *res, size_t res_len)
+{
+	if (xres_len == 0 || xres_len != res_len)
+		return -1;
+	return akv_ct_eq(xres, res, xres_len);
+}
+
+/* Borrows field `i` of d into *s; 0, or -1 when it lies outside buf. */
+static int
+dig_field(const struct akv_eng_digest *d, enum akv_dig_field i, struct akv_str *s)
+{
+	size_t off = d->off[i], len = d->len[i];
+
+	if (off > sizeof(d->buf) || len > sizeof(d->buf) - off)
+		return -1;
+	s->p = d->buf + off;
+	s->n = len;
+	return 0;
+}
+
+/* see verify.h */
+int
+akv_verify_digest_parse(const struct akv_eng_digest *d, struct akv_digest_fields *f,
+			uint8_t rand[16])
+{
+	struct akv_str resp;
+	uint8_t autn[16];
+	int bad = 0;
+
+	memset(f, 0, sizeof(*f));
+	bad |= dig_field(d, AKV_DIG_USERNAME, &f->username);
+	bad |= dig_field(d, AKV_DIG_REALM, &f->realm);
+	bad |= dig_field(d, AKV_DIG_NONCE, &f->nonce);
+	bad |= dig_field(d, AKV_DIG_URI, &f->uri);
+	bad |= dig_field(d, AKV_DIG_METHOD, &f->method);
+	bad |= dig_field(d, AKV_DIG_QOP, &f->qop);
+	bad |= dig_field(d, AKV_DIG_NC, &f->nc);
+	bad |= dig_field(d, AKV_DIG_CNONCE, &f->cnonce);
+	bad |= dig_field(d, AKV_DIG_RESPONSE, &resp);
+	if (bad || f->nonce.n == 0 || resp.n == 0)
+		return AKV_EPROTO;
+	if (d->alg != AKV_DIGEST_AKAV1_MD5 && d->alg != AKV_DIGEST_AKAV2_MD5)
+		return AKV_EINVAL;
+	/* RFC 3310 §3.2: nonce = base64(RAND || AUTN || server data) */
+	if (akv_digest_nonce_parse(f->nonce.p, f->nonce.n, rand, autn))
+		return AKV_EINVAL;
+	return 0;
+}
+
+/* see verify.h */
+int
+akv_verify_digest(const struct akv_eng_digest *d, const struct akv_digest_fields *f,
+		  const struct akv_pend *c)
+{
+	const char *resp = d->buf + d->off[AKV_DIG_RESPONSE];
+
+	/* akv_verify_digest_parse() checked the field against buf */
+	return akv_digest_verify((enum akv_digest_alg)d->alg, f, c->xres, c->xres_len, c->ck,
+				 c->ik, resp, d->len[AKV_DIG_RESPONSE]);
+}
+
+/* see verify.h */
+int
+akv_verify_rand_is_zero(const uint8_t rand[16])
+{
+	uint8_t acc = 0;
+
+	for (int i = 0; i < 16; i++)
+		acc |= rand[i];
+	return acc == 0;
+}

@@ -1,0 +1,121 @@
+/*
+ * verify.h - pending challenges and the judging of a UE's answer, pure.
+ *
+ * A CHALLENGE leaves one struct akv_pend per vector (RAND, XRES, CK, IK,
+ * expiry) in a pool owned by the engine; each IMPI links at most `cap` of
+ * them (newest first; the oldest is dropped when a new one would exceed it).
+ * A pending challenge is found by its RAND (the challenge id of VERIFY by
+ * RES, or the RAND inside a Digest nonce, RFC 3310 §3.2). It is removed by a
+ * successful verification (one use only: no replay), by its expiry, by
+ * DEREGISTER, or when the IMPI's keys change. A wrong answer leaves it in
+ * place (until success, expiry or DEREGISTER): the failure counter, not the
+ * challenge, bounds guessing.
+ *
+ * Every comparison of RES, XRES or a digest response is constant-time
+ * (akv_ct_eq, akv_digest_verify). Entries are wiped when freed.
+ */
+#ifndef AKV_SERVER_AKA_VERIFY_H
+#define AKV_SERVER_AKA_VERIFY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "akv_crypto.h"
+#include "aka/eng.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ==== Constants ==== */
+
+#define AKV_PEND_NIL UINT32_MAX	/* "no entry" index */
+
+/* ==== Types ==== */
+
+/* The pending challenges of one IMPI (embedded in its cache entry). */
+struct akv_pend_list {
+	uint32_t head;		/* newest entry, or AKV_PEND_NIL */
+	uint8_t n;		/* entries linked */
+};
+
+/* One pending challenge. Secret: xres, ck, ik. */
+struct akv_pend {
+	uint8_t rand[16];
+	uint8_t xres[16];
+	uint8_t ck[16];
+	uint8_t ik[16];
+	uint64_t expires_ms;
+	struct akv_pend_list *owner;	/* NULL when free */
+	uint32_t next_sub;	/* older entry of the same IMPI, or free-list link */
+	uint32_t prev_t, next_t;	/* creation-ordered list of all live entries */
+	uint8_t xres_len;
+};
+
+/* The pool of all pending challenges of one engine. Indices are stable. */
+struct akv_pend_pool {
+	struct akv_pend *v;
+	uint32_t cap, live;
+	uint32_t free_head;
+	uint32_t t_head, t_tail;	/* oldest / newest live entry */
+};
+
+/* ==== Lifecycle ==== */
+
+void akv_pend_pool_init(struct akv_pend_pool *p);
+/* Wipes and frees every entry. */
+void akv_pend_pool_fini(struct akv_pend_pool *p);
+
+/* ==== Pending challenges ==== */
+
+/* Links a new entry, expiring at expires_ms, as the newest of list `l`
+ * (which must stay at a fixed address while it has entries). If `l` then
+ * holds more than `cap` entries, its oldest is freed. Returns the entry for
+ * the caller to fill (rand, xres, xres_len, ck, ik). Never fails (OOM aborts). */
+struct akv_pend *akv_pend_add(struct akv_pend_pool *p, struct akv_pend_list *l, unsigned cap,
+			      uint64_t expires_ms);
+
+/* The live entry of `l` whose RAND equals rand, or NULL. Entries of `l`
+ * found expired at now_ms are freed on the way. */
+struct akv_pend *akv_pend_find(struct akv_pend_pool *p, struct akv_pend_list *l,
+			       const uint8_t rand[16], uint64_t now_ms);
+/* The newest live entry of `l`, or NULL (expired ones are freed). */
+struct akv_pend *akv_pend_latest(struct akv_pend_pool *p, struct akv_pend_list *l,
+				 uint64_t now_ms);
+
+/* Unlinks and wipes entry e (found in list e->owner). */
+void akv_pend_del(struct akv_pend_pool *p, struct akv_pend *e);
+/* Frees every entry of `l`. */
+void akv_pend_clear(struct akv_pend_pool *p, struct akv_pend_list *l);
+/* Frees every entry, of any IMPI, expired at now_ms. Returns how many. The
+ * TTL is the same for all, so the creation-ordered list is expiry-ordered. */
+size_t akv_pend_expire(struct akv_pend_pool *p, uint64_t now_ms);
+
+/* Heap bytes held by the pool. */
+size_t akv_pend_pool_bytes(const struct akv_pend_pool *p);
+
+/* ==== Judging ==== */
+
+/* RES against XRES (TS 33.102 §6.3.3): 0 when equal, -1 otherwise, in time
+ * independent of the contents. Lengths differ -> -1 (lengths are public). */
+int akv_verify_res(const uint8_t *xres, size_t xres_len, const uint8_t *res, size_t res_len);
+
+/* Checks the (offset, length) pairs of a Digest VERIFY against the buffer,
+ * fills *f (borrowing d->buf) and the nonce's RAND. Returns 0, AKV_EPROTO
+ * (a field outside buf, or no nonce/response), or AKV_EINVAL (alg is not
+ * AKAv1-MD5/AKAv2-MD5, or the nonce is not base64 of RAND||AUTN...). */
+int akv_verify_digest_parse(const struct akv_eng_digest *d, struct akv_digest_fields *f,
+			    uint8_t rand[16]);
+
+/* The Digest response of d against pending challenge c (RFC 3310 password =
+ * XRES; RFC 4169 password from XRES, IK, CK): 0 match, -1 mismatch. */
+int akv_verify_digest(const struct akv_eng_digest *d, const struct akv_digest_fields *f,
+		      const struct akv_pend *c);
+
+/* 1 when all 16 bytes are zero (VERIFY by RES without a challenge id). */
+int akv_verify_rand_is_zero(const uint8_t rand[16]);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
