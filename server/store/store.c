@@ -513,6 +513,8 @@ akv_store_open(const char *dir, const struct akv_store_opts *opts, int *err)
 	}
 	if (opts->flags & AKV_STORE_RDONLY)
 		envflags |= MDB_RDONLY;
+	if (opts->flags & AKV_STORE_NOSYNC)
+		envflags |= MDB_NOSYNC;
 	rc = mdb_env_open(st->env, dir, envflags, 0600);
 	if (rc) {
 		e = akv_store_mdb_err(rc);
@@ -556,6 +558,13 @@ akv_store_close(struct akv_store *st)
 	pthread_rwlock_destroy(&st->resize);
 	pthread_mutex_destroy(&st->dbi_lock);
 	akv_free(st);
+}
+
+/* see store.h */
+int
+akv_store_sync(struct akv_store *st)
+{
+	return akv_store_mdb_err(mdb_env_sync(st->env, 1));
 }
 
 /* see store.h */

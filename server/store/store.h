@@ -71,6 +71,10 @@ extern "C" {
 /* akv_store_opts.flags */
 #define AKV_STORE_RDONLY   0x1u	/* open read-only (MDB_RDONLY); writes fail with -EACCES */
 #define AKV_STORE_NOCREATE 0x2u	/* fail with -ENOENT when DIR holds no store yet */
+/* No fsync at commit (MDB_NOSYNC): for tests and bulk tools that call
+ * akv_store_sync() at the end. A crash may lose (never corrupt) the last
+ * commits, so the engine's SQN guarantee does NOT hold: never for serving. */
+#define AKV_STORE_NOSYNC   0x4u
 
 /* akv_store_put() modes */
 enum akv_store_put_mode {
@@ -259,6 +263,9 @@ int akv_store_changes_since(struct akv_store *st, uint64_t since, akv_store_chan
 			    void *arg, uint64_t *last);
 
 /* ==== Maintenance ==== */
+
+/* Flushes all commits to disk (mdb_env_sync, forced). Returns 0 or an error. */
+int akv_store_sync(struct akv_store *st);
 
 /* Fills *out. `commits` counts successful write commits of this process. */
 int akv_store_stats(struct akv_store *st, struct akv_store_stats *out);

@@ -109,6 +109,53 @@ wtx_commit(struct akv_store *st, struct wtx *w)
 	return akv_store_txn_commit(st, w->txn, 1);
 }
 
+/* ==== Room for deletes ====
+ *
+ * LMDB is copy-on-write: even a delete needs free pages, so a map filled to
+ * the last page cannot shrink either. Provisioning writes that add data are
+ * therefore refused once less than a headroom (1/64 of the map, at least 48
+ * pages) is left; deletes and the engine's SQN reservations may use it. */
+static int
+check_room(struct akv_store *st)
+{
+	MDB_txn *txn;
+	MDB_envinfo ei;
+	MDB_stat ms;
+	MDB_cursor *cur;
+	MDB_val k, d;
+	uint64_t pages, used, freed = 0, headroom;
+	int rc;
+
+	if ((rc = mdb_env_info(st->env, &ei)) || (rc = mdb_env_stat(st->env, &ms)))
+		return akv_store_mdb_err(rc);
+	/* Pages on the free list (FREE_DBI = 0): each value is an IDL whose
+	 * first word is its page count (as mdb_stat -f reads it). LMDB opens no
+	 * cursor on it in a write txn: read the last commit's (the caller's
+	 * write txn holds st->resize, and MDB_NOTLS allows a read txn beside). */
+	if ((rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn)))
+		return akv_store_mdb_err(rc);
+	if ((rc = mdb_cursor_open(txn, 0, &cur))) {
+		mdb_txn_abort(txn);
+		return akv_store_mdb_err(rc);
+	}
+	for (rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); !rc;
+	     rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT))
+		if (d.mv_size >= sizeof(size_t))
+			freed += *(const size_t *)d.mv_data;
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	pages = ei.me_mapsize / ms.ms_psize;
+	used = ei.me_last_pgno + 1 > freed ? ei.me_last_pgno + 1 - freed : 0;
+	headroom = pages / 64 > 48 ? pages / 64 : 48;
+	if (used + headroom <= pages)
+		return 0;
+	akv_store_detail("store map full (%llu of %llu KiB in use): nothing was written; deletes "
+			 "still work; grow the map with --map-size",
+			 (unsigned long long)(used * ms.ms_psize / 1024),
+			 (unsigned long long)(ei.me_mapsize / 1024));
+	return AKV_EMAP_FULL;
+}
+
 /* ==== put / del ==== */
 
 static int
@@ -181,6 +228,8 @@ akv_store_put(struct akv_store *st, const struct akv_sub *sub, enum akv_store_pu
 		return e;
 	if ((e = wtx_begin(st, &w)))
 		return e;
+	if ((e = check_room(st)))
+		goto fail;
 	rc = mdb_get(w.txn, st->sub, &k, &d);
 	if (rc && rc != MDB_NOTFOUND) {
 		e = akv_store_mdb_err(rc);
@@ -302,6 +351,8 @@ akv_store_add_batch(struct akv_store *st, size_t n, akv_store_next_fn next, void
 		*bad = n;
 	if ((e = wtx_begin(st, &w)))
 		goto out_free;
+	if (n && (e = check_room(st)))
+		goto fail;
 	if ((rc = mdb_cursor_open(w.txn, st->sub, &csub)) ||
 	    (rc = mdb_cursor_open(w.txn, st->impu, &cimpu))) {
 		e = akv_store_mdb_err(rc);
