@@ -1,0 +1,438 @@
+/*
+ * client.c - blocking AVS/1 client over a non-blocking socket and poll(),
+ * so every wait has a deadline.
+ */
+#include "client/client.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "mem.h"
+
+#define RX_MIN		(2 * AKV_AVS1_FRAME_MAX)
+#define RX_LIMIT	(64u << 20)	/* received-but-unclaimed bytes before giving up */
+#define STASH_LIMIT	65536		/* out-of-order answers kept */
+
+/* An answer that arrived before anyone asked for it. */
+struct stashed {
+	uint64_t id;
+	uint8_t *frame;
+	size_t len;
+};
+
+struct akv_client {
+	int fd;
+	int timeout_ms;
+	int broken;		/* sticky error once the stream is unusable */
+	uint64_t next_id;
+	uint8_t *tx;		/* queued requests */
+	size_t tx_len, tx_cap;
+	uint8_t *rx;		/* bytes received, [rx_off, rx_len) not yet consumed */
+	size_t rx_off, rx_len, rx_cap;
+	struct stashed *stash;
+	size_t nstash, stash_cap;
+	uint8_t *cur;		/* stashed frame last returned, freed on next call */
+};
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Splits "host:port", "[v6]:port" or "host" into host and port strings. */
+static int
+split_hostport(const char *hp, char *host, size_t hcap, char *port, size_t pcap)
+{
+	const char *colon, *h = hp;
+	size_t hl;
+
+	if (hp[0] == '[') {
+		const char *end = strchr(hp, ']');
+
+		if (!end || (end[1] && end[1] != ':'))
+			return AKV_EINVAL;
+		h = hp + 1;
+		hl = (size_t)(end - h);
+		colon = end[1] ? end + 1 : NULL;
+	} else {
+		colon = strrchr(hp, ':');
+		if (colon && strchr(hp, ':') != colon)
+			return AKV_EINVAL;	/* bare IPv6 needs brackets */
+		hl = colon ? (size_t)(colon - hp) : strlen(hp);
+	}
+	if (hl == 0 || hl >= hcap)
+		return AKV_EINVAL;
+	memcpy(host, h, hl);
+	host[hl] = 0;
+	if (!colon) {
+		snprintf(port, pcap, "%d", AKV_AVS1_PORT);
+		return 0;
+	}
+	if (!colon[1] || strlen(colon + 1) >= pcap || strspn(colon + 1, "0123456789") !=
+							   strlen(colon + 1))
+		return AKV_EINVAL;
+	strcpy(port, colon + 1);
+	return 0;
+}
+
+static int
+wait_fd(int fd, short events, int64_t deadline)
+{
+	struct pollfd p = {.fd = fd, .events = events};
+	int64_t left = deadline - now_ms();
+	int rc;
+
+	if (left <= 0)
+		return -ETIMEDOUT;
+	rc = poll(&p, 1, left > 60000 ? 60000 : (int)left);
+	if (rc < 0)
+		return errno == EINTR ? 0 : -errno;
+	if (rc == 0)
+		return now_ms() >= deadline ? -ETIMEDOUT : 0;
+	return p.revents;
+}
+
+static int
+connect_one(const struct addrinfo *ai, int64_t deadline)
+{
+	int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+			ai->ai_protocol);
+	int one = 1, soerr = 0, rc;
+	socklen_t sl = sizeof(soerr);
+
+	if (fd < 0)
+		return -errno;
+	/* small request/answer frames: never wait for Nagle */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+		return fd;
+	if (errno != EINPROGRESS) {
+		rc = -errno;
+		goto fail;
+	}
+	do {
+		rc = wait_fd(fd, POLLOUT, deadline);
+	} while (rc == 0);
+	if (rc < 0)
+		goto fail;
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	if (soerr) {
+		rc = -soerr;
+		goto fail;
+	}
+	return fd;
+fail:
+	close(fd);
+	return rc;
+}
+
+/* see client.h */
+int
+akv_client_connect(struct akv_client **out, const char *hostport, int timeout_ms)
+{
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_family = AF_UNSPEC};
+	struct addrinfo *res = NULL, *ai;
+	char host[256], port[16];
+	struct akv_client *c;
+	int64_t deadline;
+	int fd = -EHOSTUNREACH, rc;
+
+	*out = NULL;
+	if (timeout_ms <= 0)
+		timeout_ms = AKV_CLIENT_TIMEOUT_MS;
+	if (!hostport || split_hostport(hostport, host, sizeof(host), port, sizeof(port)))
+		return AKV_EINVAL;
+	deadline = now_ms() + timeout_ms;
+	rc = getaddrinfo(host, port, &hints, &res);
+	if (rc)
+		return rc == EAI_SYSTEM ? -errno : -EHOSTUNREACH;
+	for (ai = res; ai; ai = ai->ai_next) {
+		fd = connect_one(ai, deadline);
+		if (fd >= 0 || fd == -ETIMEDOUT)
+			break;
+	}
+	freeaddrinfo(res);
+	if (fd < 0)
+		return fd;
+	c = akv_calloc(1, sizeof(*c));
+	c->fd = fd;
+	c->timeout_ms = timeout_ms;
+	c->next_id = 1;
+	c->rx_cap = RX_MIN;
+	c->rx = akv_malloc(c->rx_cap);
+	*out = c;
+	return 0;
+}
+
+/* see client.h */
+void
+akv_client_free(struct akv_client *c)
+{
+	if (!c)
+		return;
+	close(c->fd);
+	for (size_t i = 0; i < c->nstash; i++)
+		akv_free(c->stash[i].frame);
+	akv_free(c->stash);
+	akv_free(c->cur);
+	/* answers may hold CK/IK */
+	akv_wipe(c->rx, c->rx_cap);
+	akv_free(c->rx);
+	akv_free(c->tx);
+	akv_free(c);
+}
+
+/* see client.h */
+void
+akv_client_set_timeout(struct akv_client *c, int timeout_ms)
+{
+	if (timeout_ms > 0)
+		c->timeout_ms = timeout_ms;
+}
+
+/* see client.h */
+size_t
+akv_client_pending(const struct akv_client *c)
+{
+	return c->nstash;
+}
+
+/* see client.h */
+int
+akv_client_fd(const struct akv_client *c)
+{
+	return c->fd;
+}
+
+/* see client.h */
+int
+akv_client_send(struct akv_client *c, struct akv_avs1_req *r)
+{
+	uint64_t saved = r->id;
+	size_t need;
+	int n;
+
+	if (c->broken)
+		return c->broken;
+	/* the largest request is a few KiB; reserve one frame's room */
+	need = c->tx_len + AKV_AVS1_FRAME_MAX;
+	if (need > c->tx_cap) {
+		c->tx_cap = need * 2;
+		c->tx = akv_realloc(c->tx, c->tx_cap);
+	}
+	r->id = c->next_id;
+	n = akv_avs1_req_encode(r, c->tx + c->tx_len, c->tx_cap - c->tx_len);
+	if (n < 0) {
+		r->id = saved;
+		return n;
+	}
+	c->next_id++;
+	c->tx_len += (size_t)n;
+	return 0;
+}
+
+/* Reads what the socket has into rx. Returns >0 bytes, 0 nothing now, <0 error. */
+static int
+read_some(struct akv_client *c)
+{
+	ssize_t n;
+
+	if (c->rx_off == c->rx_len) {
+		c->rx_off = c->rx_len = 0;
+	} else if (c->rx_len == c->rx_cap) {
+		if (c->rx_off) {
+			memmove(c->rx, c->rx + c->rx_off, c->rx_len - c->rx_off);
+			c->rx_len -= c->rx_off;
+			c->rx_off = 0;
+		} else {
+			if (c->rx_cap >= RX_LIMIT)
+				return AKV_ELIMIT;
+			c->rx_cap *= 2;
+			c->rx = akv_realloc(c->rx, c->rx_cap);
+		}
+	}
+	n = recv(c->fd, c->rx + c->rx_len, c->rx_cap - c->rx_len, 0);
+	if (n > 0) {
+		c->rx_len += (size_t)n;
+		return (int)n;
+	}
+	if (n == 0)
+		return -ECONNRESET;
+	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+		return 0;
+	return -errno;
+}
+
+/* see client.h */
+int
+akv_client_flush(struct akv_client *c)
+{
+	int64_t deadline = now_ms() + c->timeout_ms;
+	size_t off = 0;
+	int rc = 0;
+
+	if (c->broken)
+		return c->broken;
+	while (off < c->tx_len) {
+		ssize_t n = send(c->fd, c->tx + off, c->tx_len - off, MSG_NOSIGNAL);
+
+		if (n > 0) {
+			off += (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+			rc = -errno;
+			break;
+		}
+		/* the server may be waiting for us to read its answers */
+		rc = wait_fd(c->fd, POLLOUT | POLLIN, deadline);
+		if (rc < 0)
+			break;
+		if (rc & (POLLIN | POLLHUP | POLLERR)) {
+			rc = read_some(c);
+			if (rc < 0)
+				break;
+		}
+		rc = 0;
+	}
+	memmove(c->tx, c->tx + off, c->tx_len - off);
+	c->tx_len -= off;
+	if (rc < 0 && rc != -ETIMEDOUT)
+		c->broken = rc;
+	return rc;
+}
+
+static int
+stash_frame(struct akv_client *c, uint64_t id, const uint8_t *f, size_t len)
+{
+	if (c->nstash >= STASH_LIMIT)
+		return AKV_ELIMIT;
+	if (c->nstash == c->stash_cap) {
+		c->stash_cap = c->stash_cap ? c->stash_cap * 2 : 16;
+		c->stash = akv_realloc(c->stash, c->stash_cap * sizeof(*c->stash));
+	}
+	c->stash[c->nstash].id = id;
+	c->stash[c->nstash].frame = akv_malloc(len);
+	memcpy(c->stash[c->nstash].frame, f, len);
+	c->stash[c->nstash].len = len;
+	c->nstash++;
+	return 0;
+}
+
+static int
+decode_into(struct akv_client *c, const uint8_t *f, size_t len, struct akv_avs1_ans *a)
+{
+	int rc = akv_avs1_ans_decode(f, len, a, NULL);
+
+	if (rc)
+		c->broken = AKV_EPROTO;
+	return rc ? AKV_EPROTO : 0;
+}
+
+/* Looks for a stashed answer to id (0: any). */
+static int
+from_stash(struct akv_client *c, uint64_t id, struct akv_avs1_ans *a)
+{
+	for (size_t i = 0; i < c->nstash; i++) {
+		if (id && c->stash[i].id != id)
+			continue;
+		size_t len = c->stash[i].len;
+		int rc;
+
+		c->cur = c->stash[i].frame;
+		c->stash[i] = c->stash[--c->nstash];
+		rc = decode_into(c, c->cur, len, a);
+		return rc ? rc : 1;
+	}
+	return 0;
+}
+
+/* see client.h */
+int
+akv_client_recv(struct akv_client *c, uint64_t id, struct akv_avs1_ans *a)
+{
+	int64_t deadline = now_ms() + c->timeout_ms;
+	int rc;
+
+	if (c->cur) {
+		akv_free(c->cur);
+		c->cur = NULL;
+	}
+	if (c->broken)
+		return c->broken;
+	rc = from_stash(c, id, a);
+	if (rc)
+		return rc < 0 ? rc : 0;
+	for (;;) {
+		const uint8_t *f = c->rx + c->rx_off;
+		size_t have = c->rx_len - c->rx_off;
+		int flen = akv_avs1_frame_len(f, have);
+
+		if (flen > 0 && (size_t)flen <= have) {
+			uint64_t fid;
+
+			if (flen < AKV_AVS1_HDR_LEN) {
+				c->broken = AKV_EPROTO;
+				return c->broken;
+			}
+			fid = (uint64_t)f[8] << 56 | (uint64_t)f[9] << 48 | (uint64_t)f[10] << 40 |
+			      (uint64_t)f[11] << 32 | (uint64_t)f[12] << 24 |
+			      (uint64_t)f[13] << 16 | (uint64_t)f[14] << 8 | f[15];
+			c->rx_off += (size_t)flen;
+			if (!id || fid == id) {
+				/* the frame stays in rx until the next call */
+				return decode_into(c, f, (size_t)flen, a);
+			}
+			rc = stash_frame(c, fid, f, (size_t)flen);
+			if (rc) {
+				c->broken = rc;
+				return rc;
+			}
+			continue;
+		}
+		if (flen < 0 && flen != AKV_EPARTIAL) {
+			c->broken = AKV_EPROTO;
+			return c->broken;
+		}
+		rc = read_some(c);
+		if (rc > 0)
+			continue;
+		if (rc < 0) {
+			c->broken = rc;
+			return rc;
+		}
+		rc = wait_fd(c->fd, POLLIN, deadline);
+		if (rc < 0)
+			return rc;
+	}
+}
+
+/* see client.h */
+int
+akv_client_call(struct akv_client *c, struct akv_avs1_req *r, struct akv_avs1_ans *a)
+{
+	int rc = akv_client_send(c, r);
+
+	if (!rc)
+		rc = akv_client_flush(c);
+	if (!rc)
+		rc = akv_client_recv(c, r->id, a);
+	return rc;
+}

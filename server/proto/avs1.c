@@ -1,0 +1,1169 @@
+/*
+ * avs1.c - AVS/1 codec (docs/PROTOCOL.md) and its akv_proto_ops for the front end.
+ *
+ * Decoding is strict and exact: every length is checked against the frame
+ * before a byte is read, trailing bytes and non-zero reserved bytes are
+ * malformed. Nothing here allocates or does I/O.
+ */
+#include "proto/avs1.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "err.h"
+
+/* ==== Byte helpers (big-endian, docs/PROTOCOL.md §1) ==== */
+
+static inline uint16_t
+get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static inline uint32_t
+get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static inline uint64_t
+get64(const uint8_t *p)
+{
+	return (uint64_t)get32(p) << 32 | get32(p + 4);
+}
+
+static inline void
+put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static inline void
+put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static inline void
+put64(uint8_t *p, uint64_t v)
+{
+	put32(p, (uint32_t)(v >> 32));
+	put32(p + 4, (uint32_t)v);
+}
+
+static void
+put_hdr(uint8_t *out, size_t len, uint8_t op, uint8_t flags, uint64_t id)
+{
+	put32(out, (uint32_t)len);
+	out[4] = AKV_AVS1_VERSION;
+	out[5] = op;
+	out[6] = flags;
+	out[7] = 0;
+	put64(out + 8, id);
+}
+
+/* ==== Counters ==== */
+
+static _Atomic uint64_t cnt_framing, cnt_bad_version, cnt_unknown_op, cnt_malformed, cnt_err_ans;
+
+static inline void
+count(_Atomic uint64_t *c)
+{
+	atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
+}
+
+/* see avs1.h */
+void
+akv_avs1_counters(struct akv_avs1_counters *out)
+{
+	out->framing = atomic_load_explicit(&cnt_framing, memory_order_relaxed);
+	out->bad_version = atomic_load_explicit(&cnt_bad_version, memory_order_relaxed);
+	out->unknown_op = atomic_load_explicit(&cnt_unknown_op, memory_order_relaxed);
+	out->malformed = atomic_load_explicit(&cnt_malformed, memory_order_relaxed);
+	out->error_answers = atomic_load_explicit(&cnt_err_ans, memory_order_relaxed);
+}
+
+/* ==== Names ==== */
+
+/* see avs1.h */
+const char *
+akv_avs1_op_name(unsigned op)
+{
+	switch (op) {
+	case AKV_AVS1_CHALLENGE: return "CHALLENGE";
+	case AKV_AVS1_VERIFY: return "VERIFY";
+	case AKV_AVS1_RESYNC: return "RESYNC";
+	case AKV_AVS1_VECTORS: return "VECTORS";
+	case AKV_AVS1_PING: return "PING";
+	case AKV_AVS1_STATS: return "STATS";
+	default: return "?";
+	}
+}
+
+/* ==== Framing ==== */
+
+/* see avs1.h */
+int
+akv_avs1_frame_len(const uint8_t *buf, size_t len)
+{
+	uint32_t n;
+
+	if (len < 4)
+		return AKV_EPARTIAL;
+	n = get32(buf);
+	if (n < AKV_AVS1_HDR_LEN)
+		return AKV_EPROTO;
+	if (n > AKV_AVS1_FRAME_MAX)
+		return AKV_ETOOBIG;
+	return (int)n;
+}
+
+/* Identities and realms travel into SIP headers and store keys: printable
+ * ASCII or UTF-8, no space, quote or backslash (a realm goes inside a
+ * quoted-string, RFC 3261 §25.1). */
+static int
+id_ok(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c <= 0x20 || c == 0x7f || c == '"' || c == '\\')
+			return 0;
+	}
+	return 1;
+}
+
+/* ==== Requests ==== */
+
+/* Fixed body part of CHALLENGE / VECTORS (6) and RESYNC (6 + RAND + AUTS). */
+#define IDENT_FIXED 6
+#define RESYNC_FIXED (IDENT_FIXED + 16 + 14)
+#define VERIFY_RES_FIXED 20
+#define VERIFY_DIG_FIXED (4 + 2 * AKV_DIG_NFIELDS)
+
+static uint8_t
+allowed_flags(uint8_t op)
+{
+	return op == AKV_AVS1_CHALLENGE || op == AKV_AVS1_RESYNC ?
+		       AKV_AVS1_F_WWW | AKV_AVS1_F_WWW_NOKEYS : 0;
+}
+
+static int
+flags_ok(uint8_t op, uint8_t flags)
+{
+	if (flags & ~allowed_flags(op))
+		return 0;
+	/* NOKEYS qualifies WWW and means nothing alone */
+	return !(flags & AKV_AVS1_F_WWW_NOKEYS) || (flags & AKV_AVS1_F_WWW);
+}
+
+static int
+decode_ident(const uint8_t *b, size_t blen, uint8_t op, struct akv_avs1_req *r,
+	     const char **why)
+{
+	size_t fixed = op == AKV_AVS1_RESYNC ? RESYNC_FIXED : IDENT_FIXED;
+	const uint8_t *s;
+
+	if (blen < fixed) {
+		*why = "body shorter than its fixed part";
+		return AKV_EPROTO;
+	}
+	r->n = b[0];
+	r->scheme = b[1];
+	r->ind = b[2];
+	r->impi_len = b[3];
+	r->impu_len = b[4];
+	r->realm_len = b[5];
+	if (blen != fixed + r->impi_len + r->impu_len + r->realm_len) {
+		*why = "field lengths do not match the frame length";
+		return AKV_EPROTO;
+	}
+	if (op == AKV_AVS1_RESYNC) {
+		memcpy(r->rand, b + 6, 16);
+		memcpy(r->auts, b + 22, 14);
+	}
+	s = b + fixed;
+	r->impi = (const char *)s;
+	r->impu = (const char *)s + r->impi_len;
+	r->realm = (const char *)s + r->impi_len + r->impu_len;
+	if (r->impi_len == 0) {
+		*why = "empty IMPI";
+		return AKV_EPROTO;
+	}
+	if (!id_ok(r->impi, r->impi_len) || !id_ok(r->impu, r->impu_len) ||
+	    !id_ok(r->realm, r->realm_len)) {
+		*why = "identity or realm holds a control, space, quote or backslash";
+		return AKV_EPROTO;
+	}
+	if (r->realm_len && !(r->flags & AKV_AVS1_F_WWW)) {
+		*why = "realm given without the WWW flag";
+		return AKV_EPROTO;
+	}
+	if (r->n == 0 || r->n > AKV_VEC_MAX) {
+		*why = "n must be 1..32";
+		return AKV_EBAD_N;
+	}
+	if (r->scheme > AKV_SCHEME_AKAV2_MD5) {
+		*why = "scheme must be 0..2";
+		return AKV_ESCHEME;
+	}
+	return 0;
+}
+
+static int
+decode_verify(const uint8_t *b, size_t blen, struct akv_avs1_req *r, const char **why)
+{
+	size_t need, total = 0;
+	const uint8_t *s;
+
+	if (blen < 4) {
+		*why = "body shorter than its fixed part";
+		return AKV_EPROTO;
+	}
+	r->kind = b[0];
+	r->impi_len = b[1];
+	if (b[3] != 0) {
+		*why = "reserved byte not zero";
+		return AKV_EPROTO;
+	}
+	if (r->kind == AKV_AVS1_VERIFY_RES) {
+		r->res_len = b[2];
+		if (blen < VERIFY_RES_FIXED) {
+			*why = "body shorter than its fixed part";
+			return AKV_EPROTO;
+		}
+		if (blen != (size_t)VERIFY_RES_FIXED + r->res_len + r->impi_len) {
+			*why = "field lengths do not match the frame length";
+			return AKV_EPROTO;
+		}
+		if (r->res_len < 4 || r->res_len > 16) {
+			*why = "RES length must be 4..16";
+			return AKV_EPROTO;
+		}
+		memcpy(r->rand, b + 4, 16);
+		memcpy(r->res, b + VERIFY_RES_FIXED, r->res_len);
+		r->impi = (const char *)b + VERIFY_RES_FIXED + r->res_len;
+	} else if (r->kind == AKV_AVS1_VERIFY_DIGEST) {
+		r->alg = b[2];
+		if (blen < VERIFY_DIG_FIXED) {
+			*why = "body shorter than its fixed part";
+			return AKV_EPROTO;
+		}
+		for (int i = 0; i < AKV_DIG_NFIELDS; i++) {
+			r->dig[i].n = get16(b + 4 + 2 * i);
+			total += r->dig[i].n;
+		}
+		need = (size_t)VERIFY_DIG_FIXED + r->impi_len + total;
+		if (blen != need) {
+			*why = "field lengths do not match the frame length";
+			return AKV_EPROTO;
+		}
+		if (total > AKV_DIGEST_BUF) {
+			*why = "Digest fields over 1024 bytes";
+			return AKV_ETOOBIG;
+		}
+		r->impi = (const char *)b + VERIFY_DIG_FIXED;
+		s = b + VERIFY_DIG_FIXED + r->impi_len;
+		for (int i = 0; i < AKV_DIG_NFIELDS; i++) {
+			r->dig[i].p = (const char *)s;
+			s += r->dig[i].n;
+		}
+		if (!r->dig[AKV_DIG_NONCE].n || !r->dig[AKV_DIG_RESPONSE].n) {
+			*why = "Digest nonce or response empty";
+			return AKV_EPROTO;
+		}
+		if (r->alg != AKV_DIGEST_AKAV1_MD5 && r->alg != AKV_DIGEST_AKAV2_MD5) {
+			*why = "Digest algorithm must be 1 (AKAv1-MD5) or 2 (AKAv2-MD5)";
+			return AKV_ESCHEME;
+		}
+	} else {
+		*why = "VERIFY kind must be 0 (RES) or 1 (Digest)";
+		return AKV_EPROTO;
+	}
+	if (r->impi_len == 0 || !id_ok(r->impi, r->impi_len)) {
+		*why = "empty or invalid IMPI";
+		return AKV_EPROTO;
+	}
+	return 0;
+}
+
+/* see avs1.h */
+int
+akv_avs1_req_decode(const uint8_t *msg, size_t len, struct akv_avs1_req *r, const char **why)
+{
+	const char *dummy;
+	const uint8_t *b = msg + AKV_AVS1_HDR_LEN;
+	size_t blen;
+
+	if (!why)
+		why = &dummy;
+	*why = "";
+	memset(r, 0, sizeof(*r));
+	r->ind = AKV_AVS1_IND_NONE;
+	if (len < AKV_AVS1_HDR_LEN || get32(msg) != len) {
+		*why = "frame length field does not match";
+		return AKV_EPROTO;
+	}
+	blen = len - AKV_AVS1_HDR_LEN;
+	r->op = msg[5];
+	r->flags = msg[6];
+	r->id = get64(msg + 8);
+	if (msg[4] != AKV_AVS1_VERSION) {
+		*why = "unsupported version";
+		return AKV_EPROTO;
+	}
+	if (r->op < AKV_AVS1_CHALLENGE || r->op > AKV_AVS1_STATS) {
+		*why = "";
+		return AKV_EUNKNOWN_OP;
+	}
+	if (msg[7] != 0) {
+		*why = "reserved byte not zero";
+		return AKV_EPROTO;
+	}
+	if (!flags_ok(r->op, r->flags)) {
+		*why = "flags not valid for this operation";
+		return AKV_EPROTO;
+	}
+	switch (r->op) {
+	case AKV_AVS1_CHALLENGE:
+	case AKV_AVS1_RESYNC:
+	case AKV_AVS1_VECTORS:
+		return decode_ident(b, blen, r->op, r, why);
+	case AKV_AVS1_VERIFY:
+		return decode_verify(b, blen, r, why);
+	case AKV_AVS1_PING:
+		if (blen > AKV_AVS1_PING_MAX) {
+			*why = "PING payload over 4096 bytes";
+			return AKV_ETOOBIG;
+		}
+		r->data = b;
+		r->data_len = blen;
+		return 0;
+	default: /* STATS */
+		if (blen) {
+			*why = "STATS takes no body";
+			return AKV_EPROTO;
+		}
+		return 0;
+	}
+}
+
+static size_t
+req_body_len(const struct akv_avs1_req *r)
+{
+	size_t n = 0;
+
+	switch (r->op) {
+	case AKV_AVS1_CHALLENGE:
+	case AKV_AVS1_VECTORS:
+		return IDENT_FIXED + r->impi_len + r->impu_len + r->realm_len;
+	case AKV_AVS1_RESYNC:
+		return RESYNC_FIXED + r->impi_len + r->impu_len + r->realm_len;
+	case AKV_AVS1_VERIFY:
+		if (r->kind == AKV_AVS1_VERIFY_RES)
+			return VERIFY_RES_FIXED + r->res_len + r->impi_len;
+		for (int i = 0; i < AKV_DIG_NFIELDS; i++)
+			n += r->dig[i].n;
+		return VERIFY_DIG_FIXED + r->impi_len + n;
+	case AKV_AVS1_PING:
+		return r->data_len;
+	default:
+		return 0;
+	}
+}
+
+static int
+req_check(const struct akv_avs1_req *r)
+{
+	size_t total = 0;
+
+	if (r->op < AKV_AVS1_CHALLENGE || r->op > AKV_AVS1_STATS || !flags_ok(r->op, r->flags))
+		return AKV_EINVAL;
+	switch (r->op) {
+	case AKV_AVS1_CHALLENGE:
+	case AKV_AVS1_RESYNC:
+	case AKV_AVS1_VECTORS:
+		if (r->impi_len > AKV_ID_MAX || r->impu_len > AKV_ID_MAX ||
+		    r->realm_len > AKV_ID_MAX)
+			return AKV_ETOOBIG;
+		if (r->n == 0 || r->n > AKV_VEC_MAX || r->scheme > AKV_SCHEME_AKAV2_MD5 ||
+		    !r->impi_len || (r->realm_len && !(r->flags & AKV_AVS1_F_WWW)))
+			return AKV_EINVAL;
+		return 0;
+	case AKV_AVS1_VERIFY:
+		if (r->impi_len > AKV_ID_MAX)
+			return AKV_ETOOBIG;
+		if (!r->impi_len)
+			return AKV_EINVAL;
+		if (r->kind == AKV_AVS1_VERIFY_RES)
+			return r->res_len >= 4 && r->res_len <= 16 ? 0 : AKV_EINVAL;
+		if (r->kind != AKV_AVS1_VERIFY_DIGEST ||
+		    (r->alg != AKV_DIGEST_AKAV1_MD5 && r->alg != AKV_DIGEST_AKAV2_MD5))
+			return AKV_EINVAL;
+		for (int i = 0; i < AKV_DIG_NFIELDS; i++) {
+			if (r->dig[i].n > UINT16_MAX)
+				return AKV_ETOOBIG;
+			total += r->dig[i].n;
+		}
+		if (total > AKV_DIGEST_BUF)
+			return AKV_ETOOBIG;
+		if (!r->dig[AKV_DIG_NONCE].n || !r->dig[AKV_DIG_RESPONSE].n)
+			return AKV_EINVAL;
+		return 0;
+	case AKV_AVS1_PING:
+		return r->data_len > AKV_AVS1_PING_MAX ? AKV_ETOOBIG : 0;
+	default:
+		return 0;
+	}
+}
+
+static uint8_t *
+put_str(uint8_t *p, const void *s, size_t n)
+{
+	if (n)
+		memcpy(p, s, n);
+	return p + n;
+}
+
+/* see avs1.h */
+int
+akv_avs1_req_encode(const struct akv_avs1_req *r, uint8_t *out, size_t cap)
+{
+	size_t len;
+	uint8_t *p;
+	int err = req_check(r);
+
+	if (err)
+		return err;
+	len = AKV_AVS1_HDR_LEN + req_body_len(r);
+	if (len > cap)
+		return AKV_CRYPTO_ENOSPC;
+	put_hdr(out, len, r->op, r->flags, r->id);
+	p = out + AKV_AVS1_HDR_LEN;
+	switch (r->op) {
+	case AKV_AVS1_CHALLENGE:
+	case AKV_AVS1_RESYNC:
+	case AKV_AVS1_VECTORS:
+		*p++ = r->n;
+		*p++ = r->scheme;
+		*p++ = r->ind;
+		*p++ = (uint8_t)r->impi_len;
+		*p++ = (uint8_t)r->impu_len;
+		*p++ = (uint8_t)r->realm_len;
+		if (r->op == AKV_AVS1_RESYNC) {
+			p = put_str(p, r->rand, 16);
+			p = put_str(p, r->auts, 14);
+		}
+		p = put_str(p, r->impi, r->impi_len);
+		p = put_str(p, r->impu, r->impu_len);
+		put_str(p, r->realm, r->realm_len);
+		break;
+	case AKV_AVS1_VERIFY:
+		*p++ = r->kind;
+		*p++ = (uint8_t)r->impi_len;
+		if (r->kind == AKV_AVS1_VERIFY_RES) {
+			*p++ = r->res_len;
+			*p++ = 0;
+			p = put_str(p, r->rand, 16);
+			p = put_str(p, r->res, r->res_len);
+			put_str(p, r->impi, r->impi_len);
+			break;
+		}
+		*p++ = r->alg;
+		*p++ = 0;
+		for (int i = 0; i < AKV_DIG_NFIELDS; i++, p += 2)
+			put16(p, (uint16_t)r->dig[i].n);
+		p = put_str(p, r->impi, r->impi_len);
+		for (int i = 0; i < AKV_DIG_NFIELDS; i++)
+			p = put_str(p, r->dig[i].p, r->dig[i].n);
+		break;
+	case AKV_AVS1_PING:
+		put_str(p, r->data, r->data_len);
+		break;
+	default:
+		break;
+	}
+	return (int)len;
+}
+
+/* ==== Answers ==== */
+
+#define VEC_CHAL_LEN 64		/* RAND AUTN CK IK */
+
+static int
+www_alg(uint8_t scheme)
+{
+	return scheme == AKV_SCHEME_AKAV2_MD5 ? AKV_DIGEST_AKAV2_MD5 : AKV_DIGEST_AKAV1_MD5;
+}
+
+static int
+encode_error(const struct akv_avs1_ans *a, uint8_t *out, size_t cap)
+{
+	const char *text = a->text;
+	size_t tl = a->text_len;
+	size_t len;
+
+	if (a->err >= 0 || a->err == INT32_MIN)
+		return AKV_EINVAL;
+	if (!text) {
+		text = akv_strerror(a->err);
+		tl = strlen(text);
+		if (tl > AKV_AVS1_TEXT_MAX)
+			tl = AKV_AVS1_TEXT_MAX;
+	}
+	len = AKV_AVS1_HDR_LEN + 5 + tl;
+	if (len > cap)
+		return AKV_CRYPTO_ENOSPC;
+	put_hdr(out, len, a->op < AKV_AVS1_ANS_BIT ? a->op | AKV_AVS1_ANS_BIT : a->op,
+		AKV_AVS1_F_ERROR, a->id);
+	put32(out + AKV_AVS1_HDR_LEN, (uint32_t)-a->err);
+	out[AKV_AVS1_HDR_LEN + 4] = (uint8_t)tl;
+	put_str(out + AKV_AVS1_HDR_LEN + 5, text, tl);
+	return (int)len;
+}
+
+/* CHALLENGE / RESYNC / VECTORS answers. */
+static int
+encode_vectors(const struct akv_avs1_ans *a, uint8_t *out, size_t cap)
+{
+	int www = a->op != AKV_AVS1_VECTORS && (a->flags & AKV_AVS1_F_WWW);
+	char realm[AKV_ID_MAX + 1];
+	size_t pos = AKV_AVS1_HDR_LEN + 2;
+	int n;
+
+	if (a->nvec == 0 || a->nvec > AKV_VEC_MAX || a->scheme > AKV_SCHEME_AKAV2_MD5)
+		return AKV_EINVAL;
+	if (www && !a->www[0]) {
+		if (!a->realm_len)
+			return AKV_EINVAL;
+		memcpy(realm, a->realm, a->realm_len);
+		realm[a->realm_len] = 0;
+	}
+	if (pos > cap)
+		return AKV_CRYPTO_ENOSPC;
+	for (unsigned i = 0; i < a->nvec; i++) {
+		const struct akv_eng_vec *v = &a->vec[i];
+		size_t vl = VEC_CHAL_LEN + (a->op == AKV_AVS1_VECTORS ? 1 + (size_t)v->xres_len : 0);
+
+		if (a->op == AKV_AVS1_VECTORS && (v->xres_len < 4 || v->xres_len > 16))
+			return AKV_EINVAL;
+		if (pos + vl + (www ? 2 : 0) > cap)
+			return AKV_CRYPTO_ENOSPC;
+		memcpy(out + pos, v->rand, 16);
+		memcpy(out + pos + 16, v->autn, 16);
+		memcpy(out + pos + 32, v->ck, 16);
+		memcpy(out + pos + 48, v->ik, 16);
+		pos += VEC_CHAL_LEN;
+		if (a->op == AKV_AVS1_VECTORS) {
+			out[pos++] = v->xres_len;
+			memcpy(out + pos, v->xres, v->xres_len);
+			pos += v->xres_len;
+			continue;
+		}
+		if (!www)
+			continue;
+		if (a->www[0]) {
+			if (!a->www[i] || a->www_len[i] > AKV_AVS1_WWW_MAX)
+				return AKV_EINVAL;
+			n = a->www_len[i];
+			if (pos + 2 + (size_t)n > cap)
+				return AKV_CRYPTO_ENOSPC;
+			memcpy(out + pos + 2, a->www[i], (size_t)n);
+		} else {
+			/* snprintf needs room for its NUL too; it lands inside the
+			 * frame's spare room or is overwritten by the next vector */
+			size_t room = cap - pos - 2;
+
+			if (room > AKV_AVS1_WWW_MAX + 1)
+				room = AKV_AVS1_WWW_MAX + 1;
+			n = akv_digest_www_authenticate(www_alg(a->scheme), realm, v->rand, v->autn,
+							v->ck, v->ik,
+							!(a->flags & AKV_AVS1_F_WWW_NOKEYS),
+							(char *)out + pos + 2, room);
+			if (n < 0)
+				return n == AKV_CRYPTO_ENOSPC ? n : AKV_EINVAL;
+		}
+		put16(out + pos, (uint16_t)n);
+		pos += 2 + (size_t)n;
+	}
+	put_hdr(out, pos, a->op | AKV_AVS1_ANS_BIT, www ? a->flags & allowed_flags(a->op) : 0,
+		a->id);
+	out[AKV_AVS1_HDR_LEN] = a->nvec;
+	out[AKV_AVS1_HDR_LEN + 1] = a->scheme;
+	return (int)pos;
+}
+
+/* see avs1.h */
+int
+akv_avs1_ans_encode(const struct akv_avs1_ans *a, uint8_t *out, size_t cap)
+{
+	size_t len;
+
+	if (a->flags & AKV_AVS1_F_ERROR)
+		return encode_error(a, out, cap);
+	switch (a->op) {
+	case AKV_AVS1_CHALLENGE:
+	case AKV_AVS1_RESYNC:
+	case AKV_AVS1_VECTORS:
+		if (!flags_ok(a->op, a->flags))
+			return AKV_EINVAL;
+		return encode_vectors(a, out, cap);
+	case AKV_AVS1_VERIFY:
+		if (a->verdict > AKV_VERDICT_DEREGISTER || a->flags)
+			return AKV_EINVAL;
+		len = AKV_AVS1_HDR_LEN + 2 + (a->verdict == AKV_VERDICT_OK ? 32 : 0);
+		if (len > cap)
+			return AKV_CRYPTO_ENOSPC;
+		put_hdr(out, len, AKV_AVS1_VERIFY | AKV_AVS1_ANS_BIT, 0, a->id);
+		out[AKV_AVS1_HDR_LEN] = a->verdict;
+		out[AKV_AVS1_HDR_LEN + 1] = a->attempts_left;
+		if (a->verdict == AKV_VERDICT_OK) {
+			memcpy(out + AKV_AVS1_HDR_LEN + 2, a->ck, 16);
+			memcpy(out + AKV_AVS1_HDR_LEN + 18, a->ik, 16);
+		}
+		return (int)len;
+	case AKV_AVS1_PING:
+		if (a->data_len > AKV_AVS1_PING_MAX || a->flags)
+			return AKV_EINVAL;
+		len = AKV_AVS1_HDR_LEN + a->data_len;
+		if (len > cap)
+			return AKV_CRYPTO_ENOSPC;
+		put_hdr(out, len, AKV_AVS1_PING | AKV_AVS1_ANS_BIT, 0, a->id);
+		put_str(out + AKV_AVS1_HDR_LEN, a->data, a->data_len);
+		return (int)len;
+	case AKV_AVS1_STATS:
+		if (a->flags || a->nstats > AKV_AVS1_STATS_MAX)
+			return AKV_EINVAL;
+		len = AKV_AVS1_HDR_LEN + 2 + a->stats_len;
+		if (len > cap)
+			return AKV_CRYPTO_ENOSPC;
+		put_hdr(out, len, AKV_AVS1_STATS | AKV_AVS1_ANS_BIT, 0, a->id);
+		put16(out + AKV_AVS1_HDR_LEN, a->nstats);
+		put_str(out + AKV_AVS1_HDR_LEN + 2, a->stats, a->stats_len);
+		return (int)len;
+	default:
+		return AKV_EINVAL;
+	}
+}
+
+static int
+decode_vectors(const uint8_t *b, size_t blen, struct akv_avs1_ans *a, const char **why)
+{
+	int www = a->op != AKV_AVS1_VECTORS && (a->flags & AKV_AVS1_F_WWW);
+	size_t pos = 2;
+
+	if (blen < 2) {
+		*why = "body shorter than its fixed part";
+		return AKV_EPROTO;
+	}
+	a->nvec = b[0];
+	a->scheme = b[1];
+	if (a->nvec == 0 || a->nvec > AKV_VEC_MAX || a->scheme > AKV_SCHEME_AKAV2_MD5) {
+		*why = "vector count or scheme out of range";
+		return AKV_EPROTO;
+	}
+	a->vec = a->vbuf;
+	for (unsigned i = 0; i < a->nvec; i++) {
+		struct akv_eng_vec *v = &a->vbuf[i];
+
+		if (blen - pos < VEC_CHAL_LEN) {
+			*why = "vector truncated";
+			return AKV_EPROTO;
+		}
+		memcpy(v->rand, b + pos, 16);
+		memcpy(v->autn, b + pos + 16, 16);
+		memcpy(v->ck, b + pos + 32, 16);
+		memcpy(v->ik, b + pos + 48, 16);
+		v->xres_len = 0;
+		v->sqn = 0;
+		pos += VEC_CHAL_LEN;
+		if (a->op == AKV_AVS1_VECTORS) {
+			if (pos == blen) {
+				*why = "vector truncated";
+				return AKV_EPROTO;
+			}
+			v->xres_len = b[pos++];
+			if (v->xres_len < 4 || v->xres_len > 16 || blen - pos < v->xres_len) {
+				*why = "XRES length out of range or truncated";
+				return AKV_EPROTO;
+			}
+			memcpy(v->xres, b + pos, v->xres_len);
+			pos += v->xres_len;
+		} else if (www) {
+			if (blen - pos < 2) {
+				*why = "vector truncated";
+				return AKV_EPROTO;
+			}
+			a->www_len[i] = get16(b + pos);
+			pos += 2;
+			if (a->www_len[i] > AKV_AVS1_WWW_MAX || blen - pos < a->www_len[i]) {
+				*why = "WWW-Authenticate length out of range or truncated";
+				return AKV_EPROTO;
+			}
+			a->www[i] = (const char *)b + pos;
+			pos += a->www_len[i];
+		}
+	}
+	if (pos != blen) {
+		*why = "trailing bytes after the last vector";
+		return AKV_EPROTO;
+	}
+	return 0;
+}
+
+static int
+decode_stats(const uint8_t *b, size_t blen, struct akv_avs1_ans *a, const char **why)
+{
+	size_t pos = 2;
+
+	if (blen < 2) {
+		*why = "body shorter than its fixed part";
+		return AKV_EPROTO;
+	}
+	a->nstats = get16(b);
+	if (a->nstats > AKV_AVS1_STATS_MAX) {
+		*why = "too many counters";
+		return AKV_EPROTO;
+	}
+	for (unsigned i = 0; i < a->nstats; i++) {
+		if (pos >= blen || b[pos] == 0 || blen - pos - 1 < (size_t)b[pos] + 8) {
+			*why = "counter truncated or empty key";
+			return AKV_EPROTO;
+		}
+		pos += 1 + b[pos] + 8;
+	}
+	if (pos != blen) {
+		*why = "trailing bytes after the last counter";
+		return AKV_EPROTO;
+	}
+	a->stats = b + 2;
+	a->stats_len = blen - 2;
+	return 0;
+}
+
+/* see avs1.h */
+int
+akv_avs1_ans_decode(const uint8_t *msg, size_t len, struct akv_avs1_ans *a, const char **why)
+{
+	const char *dummy;
+	const uint8_t *b = msg + AKV_AVS1_HDR_LEN;
+	size_t blen;
+	uint32_t code;
+
+	if (!why)
+		why = &dummy;
+	*why = "";
+	a->op = a->flags = 0;
+	a->id = 0;
+	a->err = 0;
+	a->text = NULL;
+	a->text_len = 0;
+	a->nvec = 0;
+	a->vec = a->vbuf;
+	a->www[0] = NULL;
+	a->realm = NULL;
+	a->realm_len = 0;
+	a->data = NULL;
+	a->data_len = 0;
+	a->nstats = 0;
+	a->stats = NULL;
+	a->stats_len = 0;
+	if (len < AKV_AVS1_HDR_LEN || get32(msg) != len) {
+		*why = "frame length field does not match";
+		return AKV_EPROTO;
+	}
+	blen = len - AKV_AVS1_HDR_LEN;
+	a->flags = msg[6];
+	a->id = get64(msg + 8);
+	if (msg[4] != AKV_AVS1_VERSION || msg[7] != 0 || !(msg[5] & AKV_AVS1_ANS_BIT)) {
+		*why = "bad version, reserved byte or not an answer";
+		return AKV_EPROTO;
+	}
+	a->op = msg[5] & ~AKV_AVS1_ANS_BIT;
+	if (a->flags & AKV_AVS1_F_ERROR) {
+		if (a->flags != AKV_AVS1_F_ERROR || blen < 5 || blen != 5u + b[4]) {
+			*why = "malformed error answer";
+			return AKV_EPROTO;
+		}
+		code = get32(b);
+		if (code == 0 || code > INT32_MAX) {
+			*why = "error code out of range";
+			return AKV_EPROTO;
+		}
+		a->err = -(int)code;
+		a->text_len = b[4];
+		a->text = (const char *)b + 5;
+		return 0;
+	}
+	if (a->op < AKV_AVS1_CHALLENGE || a->op > AKV_AVS1_STATS) {
+		*why = "unknown opcode";
+		return AKV_EUNKNOWN_OP;
+	}
+	if (!flags_ok(a->op, a->flags)) {
+		*why = "flags not valid for this operation";
+		return AKV_EPROTO;
+	}
+	switch (a->op) {
+	case AKV_AVS1_CHALLENGE:
+	case AKV_AVS1_RESYNC:
+	case AKV_AVS1_VECTORS:
+		return decode_vectors(b, blen, a, why);
+	case AKV_AVS1_VERIFY:
+		if (blen < 2 || b[0] > AKV_VERDICT_DEREGISTER ||
+		    blen != (b[0] == AKV_VERDICT_OK ? 34u : 2u)) {
+			*why = "malformed verdict";
+			return AKV_EPROTO;
+		}
+		a->verdict = b[0];
+		a->attempts_left = b[1];
+		if (a->verdict == AKV_VERDICT_OK) {
+			memcpy(a->ck, b + 2, 16);
+			memcpy(a->ik, b + 18, 16);
+		}
+		return 0;
+	case AKV_AVS1_PING:
+		if (blen > AKV_AVS1_PING_MAX) {
+			*why = "PING payload over 4096 bytes";
+			return AKV_EPROTO;
+		}
+		a->data = b;
+		a->data_len = blen;
+		return 0;
+	default:
+		return decode_stats(b, blen, a, why);
+	}
+}
+
+/* see avs1.h */
+int
+akv_avs1_stats_next(const struct akv_avs1_ans *a, size_t *pos, const char **key,
+		    size_t *key_len, uint64_t *value)
+{
+	const uint8_t *p;
+
+	/* entries were validated by akv_avs1_ans_decode */
+	if (!a->stats || *pos >= a->stats_len)
+		return 0;
+	p = a->stats + *pos;
+	*key_len = p[0];
+	*key = (const char *)p + 1;
+	*value = get64(p + 1 + p[0]);
+	*pos += 1 + (size_t)p[0] + 8;
+	return 1;
+}
+
+/* see avs1.h */
+void
+akv_avs1_stats_put(struct akv_avs1_stats_writer *w, const char *key, uint64_t value)
+{
+	size_t kl = strspn(key, "abcdefghijklmnopqrstuvwxyz0123456789_.");
+
+	if (key[kl] != 0 || kl == 0 || kl > 63 || w->n >= AKV_AVS1_STATS_MAX || (size_t)(w->end - w->p) < 1 + kl + 8) {
+		w->overflow = 1;
+		return;
+	}
+	*w->p = (uint8_t)kl;
+	memcpy(w->p + 1, key, kl);
+	put64(w->p + 1 + kl, value);
+	w->p += 1 + kl + 8;
+	w->n++;
+}
+
+/* ==== Server side: akv_proto_ops ==== */
+
+static akv_avs1_stats_fn stats_fn;
+static void *stats_arg;
+
+/* see avs1.h */
+void
+akv_avs1_set_stats_source(akv_avs1_stats_fn fn, void *arg)
+{
+	stats_fn = fn;
+	stats_arg = arg;
+}
+
+struct avs1_conn {
+	int ind;	/* IND configured for the peer, -1 none */
+};
+
+/* What encode() needs of a dispatched request, kept in slot->ctx. */
+struct avs1_ctx {
+	uint64_t id;
+	uint8_t op;
+	uint8_t flags;
+	uint8_t realm_len;
+	char realm[AKV_ID_MAX];
+};
+_Static_assert(sizeof(struct avs1_ctx) <= AKV_PROTO_CTX_MAX, "ctx room");
+
+static int
+conn_init(void *st, const struct akv_proto_conn_info *info, uint8_t *out, size_t cap,
+	  size_t *out_len)
+{
+	struct avs1_conn *c = st;
+
+	(void)out;
+	(void)cap;
+	c->ind = info ? info->ind : -1;
+	*out_len = 0;
+	return 0;
+}
+
+static int
+frame_len_counted(const uint8_t *buf, size_t len)
+{
+	int n = akv_avs1_frame_len(buf, len);
+
+	if (n < 0 && n != AKV_EPARTIAL)
+		count(&cnt_framing);
+	return n;
+}
+
+/* Writes an error answer "text[: why]"; counts it. */
+static int
+reply_error(uint8_t op, uint64_t id, int err, const char *why, uint8_t *out, size_t cap,
+	    size_t *out_len)
+{
+	struct akv_avs1_ans a;
+	char text[AKV_AVS1_TEXT_MAX + 1];
+	int n;
+
+	n = snprintf(text, sizeof(text), "%s%s%s", akv_strerror(err), why && *why ? ": " : "",
+		     why ? why : "");
+	if (n < 0)
+		n = 0;
+	if (n > AKV_AVS1_TEXT_MAX)
+		n = AKV_AVS1_TEXT_MAX;
+	a.op = op;
+	a.flags = AKV_AVS1_F_ERROR;
+	a.id = id;
+	a.err = err;
+	a.text = text;
+	a.text_len = (uint8_t)n;
+	count(&cnt_err_ans);
+	n = akv_avs1_ans_encode(&a, out, cap);
+	if (n < 0)
+		return n;
+	*out_len = (size_t)n;
+	return AKV_PROTO_REPLY;
+}
+
+static int
+reply_stats(const struct akv_avs1_req *r, uint8_t *out, size_t cap, size_t *out_len)
+{
+	struct akv_avs1_stats_writer w;
+	struct akv_avs1_counters c;
+	int n;
+
+	if (cap < AKV_AVS1_HDR_LEN + 2)
+		return AKV_CRYPTO_ENOSPC;
+	w.p = out + AKV_AVS1_HDR_LEN + 2;
+	w.end = out + cap;
+	w.n = 0;
+	w.overflow = 0;
+	if (stats_fn)
+		stats_fn(stats_arg, &w);
+	akv_avs1_counters(&c);
+	akv_avs1_stats_put(&w, "avs1.framing_errors", c.framing);
+	akv_avs1_stats_put(&w, "avs1.bad_version", c.bad_version);
+	akv_avs1_stats_put(&w, "avs1.unknown_op", c.unknown_op);
+	akv_avs1_stats_put(&w, "avs1.malformed", c.malformed);
+	akv_avs1_stats_put(&w, "avs1.error_answers", c.error_answers);
+	/* the entries are already in place: write the header around them */
+	n = (int)(w.p - out);
+	put_hdr(out, (size_t)n, AKV_AVS1_STATS | AKV_AVS1_ANS_BIT, 0, r->id);
+	put16(out + AKV_AVS1_HDR_LEN, w.n);
+	*out_len = (size_t)n;
+	return AKV_PROTO_REPLY;
+}
+
+/* Counts a decode failure under its cause. */
+static void
+count_bad(const uint8_t *msg, int err)
+{
+	if (msg[4] != AKV_AVS1_VERSION)
+		count(&cnt_bad_version);
+	else if (err == AKV_EUNKNOWN_OP)
+		count(&cnt_unknown_op);
+	else
+		count(&cnt_malformed);
+}
+
+static void
+fill_digest(const struct akv_avs1_req *r, struct akv_eng_digest *d)
+{
+	uint16_t off = 0;
+
+	/* total <= AKV_DIGEST_BUF was checked by the decoder */
+	for (int i = 0; i < AKV_DIG_NFIELDS; i++) {
+		d->off[i] = off;
+		d->len[i] = (uint16_t)r->dig[i].n;
+		if (r->dig[i].n)
+			memcpy(d->buf + off, r->dig[i].p, r->dig[i].n);
+		off = (uint16_t)(off + r->dig[i].n);
+	}
+	d->alg = r->alg;
+}
+
+/* The realm for WWW-Authenticate: given, else the IMPI's domain (after the
+ * last '@', RFC 4282 NAI). Returns 0 or AKV_EPROTO when there is none. */
+static int
+pick_realm(const struct akv_avs1_req *r, struct avs1_ctx *x)
+{
+	const char *s = r->realm;
+	size_t n = r->realm_len;
+
+	if (!n) {
+		const char *at = memrchr(r->impi, '@', r->impi_len);
+
+		if (!at || at + 1 == r->impi + r->impi_len)
+			return AKV_EPROTO;
+		s = at + 1;
+		n = (size_t)(r->impi + r->impi_len - s);
+	}
+	memcpy(x->realm, s, n);
+	x->realm_len = (uint8_t)n;
+	return 0;
+}
+
+static int
+on_msg(void *st, const uint8_t *msg, size_t len, struct akv_proto_slot *slot, uint8_t *out,
+       size_t cap, size_t *out_len)
+{
+	struct avs1_conn *c = st;
+	struct akv_avs1_req r;
+	struct akv_eng_req *q = slot->req;
+	struct avs1_ctx *x = (struct avs1_ctx *)slot->ctx;
+	const char *why;
+	int err;
+
+	*out_len = 0;
+	if (len < AKV_AVS1_HDR_LEN)
+		return AKV_EPROTO;	/* frame_len never lets this through */
+	err = akv_avs1_req_decode(msg, len, &r, &why);
+	if (err) {
+		count_bad(msg, err);
+		return reply_error(msg[5], r.id, err, why, out, cap, out_len);
+	}
+	switch (r.op) {
+	case AKV_AVS1_PING: {
+		struct akv_avs1_ans a;
+		int n;
+
+		a.op = AKV_AVS1_PING;
+		a.flags = 0;
+		a.id = r.id;
+		a.data = r.data;
+		a.data_len = r.data_len;
+		n = akv_avs1_ans_encode(&a, out, cap);
+		if (n < 0)
+			return n;
+		*out_len = (size_t)n;
+		return AKV_PROTO_REPLY;
+	}
+	case AKV_AVS1_STATS:
+		return reply_stats(&r, out, cap, out_len);
+	default:
+		break;
+	}
+	x->id = r.id;
+	x->op = r.op;
+	x->flags = r.flags;
+	if ((r.flags & AKV_AVS1_F_WWW) && pick_realm(&r, x)) {
+		count(&cnt_malformed);
+		return reply_error(r.op, r.id, AKV_EPROTO, "WWW flag without a realm, and no '@' in IMPI",
+				   out, cap, out_len);
+	}
+	q->op = r.op;	/* AVS/1 opcodes 1..4 are enum akv_op */
+	q->scheme = r.scheme;
+	q->n = r.n;
+	/* The operator's per-peer IND slot wins over the peer's own hint
+	 * (TS 33.102 C.3.4: IND values partition the SQN space among issuers). */
+	q->ind = (int16_t)(c->ind >= 0 ? c->ind : r.ind == AKV_AVS1_IND_NONE ? -1 : r.ind);
+	q->impi_len = r.impi_len;
+	memcpy(q->impi, r.impi, r.impi_len);
+	q->impi[r.impi_len] = 0;
+	q->impu_len = r.impu_len;
+	if (r.impu_len)
+		memcpy(q->impu, r.impu, r.impu_len);
+	q->impu[r.impu_len] = 0;
+	if (r.op == AKV_AVS1_RESYNC) {
+		memcpy(q->rand, r.rand, 16);
+		memcpy(q->auts, r.auts, 14);
+	} else if (r.op == AKV_AVS1_VERIFY) {
+		q->verify_kind = r.kind;
+		if (r.kind == AKV_AVS1_VERIFY_RES) {
+			memcpy(q->rand, r.rand, 16);
+			memcpy(q->res, r.res, r.res_len);
+			q->res_len = r.res_len;
+		} else {
+			fill_digest(&r, slot->digest);
+			q->digest = slot->digest;
+		}
+	}
+	return AKV_PROTO_DISPATCH;
+}
+
+static int
+encode(void *st, const struct akv_proto_slot *slot, uint8_t *out, size_t cap)
+{
+	const struct avs1_ctx *x = (const struct avs1_ctx *)slot->ctx;
+	const struct akv_eng_req *q = slot->req;
+	struct akv_avs1_ans a;
+	size_t n;
+	int rc;
+
+	(void)st;
+	a.op = x->op;
+	a.id = x->id;
+	if (q->err) {
+		rc = reply_error(x->op, x->id, q->err, NULL, out, cap, &n);
+		return rc < 0 ? rc : (int)n;
+	}
+	a.flags = 0;
+	switch (x->op) {
+	case AKV_AVS1_VERIFY:
+		a.verdict = q->verdict;
+		a.attempts_left = q->attempts_left;
+		if (q->verdict == AKV_VERDICT_OK) {
+			memcpy(a.ck, q->vec[0].ck, 16);
+			memcpy(a.ik, q->vec[0].ik, 16);
+		}
+		break;
+	default:
+		a.flags = x->flags;
+		a.scheme = q->scheme_used;
+		a.nvec = (uint8_t)(q->nvec > AKV_VEC_MAX ? 0 : q->nvec);
+		a.vec = q->vec;
+		a.www[0] = NULL;
+		a.realm = x->realm;
+		a.realm_len = x->realm_len;
+		break;
+	}
+	rc = akv_avs1_ans_encode(&a, out, cap);
+	if (a.op == AKV_AVS1_VERIFY)
+		akv_wipe(&a.ck, sizeof(a.ck) + sizeof(a.ik));
+	if (rc == AKV_EINVAL) {
+		/* the engine answered something the wire cannot carry (no vector,
+		 * bad scheme): tell the peer instead of closing */
+		rc = reply_error(x->op, x->id, AKV_EINVAL, "engine answer out of range", out, cap, &n);
+		return rc < 0 ? rc : (int)n;
+	}
+	return rc;
+}
+
+const struct akv_proto_ops akv_avs1_ops = {
+	.name = "avs1",
+	.conn_state_size = sizeof(struct avs1_conn),
+	.conn_init = conn_init,
+	.frame_len = frame_len_counted,
+	.on_msg = on_msg,
+	.encode = encode,
+	.on_idle = NULL,
+	.conn_fini = NULL,
+};
