@@ -619,7 +619,7 @@ emit_vectors(struct akv_eng *e, struct akv_subent *s, struct akv_eng_req *r,
 	     const struct rq *q, uint64_t now)
 {
 	unsigned b = e->cfg.ind_bits;
-	int challenge = r->op != AKV_OP_VECTORS;
+	int challenge = r->op != AKV_OP_VECTORS && !r->resync_vectors;
 
 	for (unsigned i = 0; i < r->n; i++) {
 		const struct akv_mil_in *in = &e->in[q->vin + i];

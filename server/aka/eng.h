@@ -114,6 +114,8 @@ struct akv_eng_req {
 	uint8_t res[16];	/* VERIFY by RES */
 	struct akv_eng_digest *digest;	/* VERIFY by Digest; caller-owned, NULL otherwise */
 	struct akv_cx_req *cx;		/* SAR/UAR/LIR in and out (server/aka/cx.h); caller-owned */
+	uint8_t resync_vectors;	/* RESYNC: answer like VECTORS (XRES out, no pending
+				 * challenge): Cx MAA resync, the S-CSCF verifies */
 
 	/* response */
 	int err;		/* 0 or AKV_E* / -errno: then nothing else is valid */
