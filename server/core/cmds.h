@@ -11,6 +11,8 @@ extern "C" {
 #endif
 
 int akv_cmd_milenage(int argc, char **argv);	/* admin/cmd_milenage.c */
+int akv_cmd_serve(int argc, char **argv);	/* admin/cmd_serve.c */
+int akv_cmd_client(int argc, char **argv);	/* admin/cmd_client.c */
 
 #ifdef __cplusplus
 }
