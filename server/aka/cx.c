@@ -4,9 +4,13 @@
  */
 #include "aka/cx.h"
 
+#include <pthread.h>
 #include <string.h>
 
+#include <lmdb.h>
+
 #include "core/err.h"
+#include "store/store.h"
 
 /* ==== Pure decisions ==== */
 
@@ -251,14 +255,226 @@ akv_cx_user_data(const char *tmpl, const char *impi, size_t impi_len, const char
 
 /* ==== Run against the store ==== */
 
+/* Record in the "cx_reg" database, keyed by IMPI:
+ *   u8 version (1) | u8 state | u16 LE name length | u64 LE updated ms | name */
+#define REG_DB	   "cx_reg"
+#define REG_VER	   1
+#define REG_HDR	   12
+
+struct reg {
+	uint8_t state;
+	uint16_t name_len;
+	char name[AKV_CX_NAME_MAX + 1];
+};
+
+/* One handle per store: LMDB dbi handles are environment-wide, and
+ * akv_store_dbi_open() serialises the opening. */
+static pthread_mutex_t dbi_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct akv_store *dbi_store;
+static MDB_dbi dbi_cached;
+
+static int
+reg_dbi(struct akv_store *st, MDB_dbi *dbi)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&dbi_lock);
+	if (dbi_store != st) {
+		rc = akv_store_dbi_open(st, REG_DB, 0, &dbi_cached);
+		if (!rc)
+			dbi_store = st;
+	}
+	*dbi = dbi_cached;
+	pthread_mutex_unlock(&dbi_lock);
+	return rc;
+}
+
+static int
+reg_get(struct akv_store *st, MDB_dbi dbi, const char *impi, size_t len, struct reg *g)
+{
+	MDB_txn *txn;
+	MDB_val k = { len, (void *)impi }, v;
+	int rc;
+
+	memset(g, 0, sizeof(*g));
+	rc = mdb_txn_begin(akv_store_env(st), NULL, MDB_RDONLY, &txn);
+	if (rc)
+		return akv_store_mdb_err(rc);
+	rc = mdb_get(txn, dbi, &k, &v);
+	if (rc == 0) {
+		const uint8_t *p = v.mv_data;
+		size_t nl = v.mv_size >= REG_HDR ? (size_t)(p[2] | p[3] << 8) : 0;
+
+		/* A record this version cannot read is treated as corrupt. */
+		if (v.mv_size < REG_HDR || p[0] != REG_VER || p[1] > AKV_CX_UNREGISTERED ||
+		    nl > AKV_CX_NAME_MAX || v.mv_size != REG_HDR + nl) {
+			rc = AKV_ESTORE;
+		} else {
+			g->state = p[1];
+			g->name_len = (uint16_t)nl;
+			memcpy(g->name, p + REG_HDR, nl);
+			g->name[nl] = '\0';
+		}
+	} else if (rc == MDB_NOTFOUND) {
+		rc = 0;	/* never registered */
+	} else {
+		rc = akv_store_mdb_err(rc);
+	}
+	mdb_txn_abort(txn);
+	return rc;
+}
+
+static int
+reg_put(struct akv_store *st, MDB_dbi dbi, const char *impi, size_t len,
+	const struct akv_cx_req *cx, uint64_t now_ms)
+{
+	uint8_t buf[REG_HDR + AKV_CX_NAME_MAX];
+	MDB_txn *txn;
+	MDB_val k = { len, (void *)impi }, v = { REG_HDR + cx->assigned_len, buf };
+	int rc;
+
+	buf[0] = REG_VER;
+	buf[1] = cx->state;
+	buf[2] = (uint8_t)cx->assigned_len;
+	buf[3] = (uint8_t)(cx->assigned_len >> 8);
+	for (int i = 0; i < 8; i++)
+		buf[4 + i] = (uint8_t)(now_ms >> (8 * i));
+	memcpy(buf + REG_HDR, cx->assigned, cx->assigned_len);
+	rc = mdb_txn_begin(akv_store_env(st), NULL, 0, &txn);
+	if (rc)
+		return akv_store_mdb_err(rc);
+	if (cx->state == AKV_CX_NOT_REGISTERED) {
+		rc = mdb_del(txn, dbi, &k, NULL);
+		if (rc == MDB_NOTFOUND)
+			rc = 0;
+	} else {
+		rc = mdb_put(txn, dbi, &k, &v, 0);
+	}
+	if (rc) {
+		mdb_txn_abort(txn);
+		return akv_store_mdb_err(rc);
+	}
+	rc = mdb_txn_commit(txn);
+	if (rc)
+		return akv_store_mdb_err(rc);
+	akv_store_count_commit(st);
+	return 0;
+}
+
+/* The subscriber's IMPUs into cx->impus, NUL-separated. */
+static void
+list_impus(const struct akv_sub *s, struct akv_cx_req *cx)
+{
+	size_t used = 0;
+
+	cx->nimpus = 0;
+	for (unsigned i = 0; i < s->nimpu && i < AKV_CX_IMPUS_MAX; i++) {
+		size_t n = s->impu_len[i];
+
+		if (used + n + 1 > sizeof(cx->impus))
+			break;
+		memcpy(cx->impus + used, s->impu[i], n);
+		cx->impus[used + n] = '\0';
+		used += n + 1;
+		cx->nimpus++;
+	}
+	cx->impus_len = (uint16_t)used;
+}
+
+static int
+has_impu(const struct akv_sub *s, const char *impu, size_t len)
+{
+	for (unsigned i = 0; i < s->nimpu && i < AKV_STORE_MAX_IMPUS; i++)
+		if (s->impu_len[i] == len && !memcmp(s->impu[i], impu, len))
+			return 1;
+	return 0;
+}
+
+/* Finds the subscriber (by IMPI, or by IMPU through the store's index when
+ * no IMPI came: LIR, or a SAR with only Public-Identity) and checks the
+ * IMPU belongs to it. Returns 0, a Cx experimental code (> 0), or an error. */
+static int
+find_user(struct akv_store *st, struct akv_eng_req *req, struct akv_sub *sub)
+{
+	int rc;
+
+	if (!req->impi_len) {
+		size_t n = 0;
+
+		if (!req->impu_len)
+			return AKV_CX_EXP_USER_UNKNOWN;
+		rc = akv_store_impu_owner(st, req->impu, req->impu_len, req->impi, &n);
+		if (rc == AKV_ENOTFOUND || rc == AKV_EINVAL)
+			return AKV_CX_EXP_USER_UNKNOWN;
+		if (rc)
+			return rc;
+		req->impi_len = (uint16_t)n;
+	}
+	rc = akv_store_get(st, req->impi, req->impi_len, sub);
+	if (rc == AKV_ENOTFOUND || rc == AKV_EINVAL)
+		return AKV_CX_EXP_USER_UNKNOWN;
+	if (rc)
+		return rc;
+	/* TS 29.228 §6.1.2.1 / §6.2.1.1: the IMPU must belong to the IMPI. */
+	if (req->impu_len && !has_impu(sub, req->impu, req->impu_len))
+		return AKV_CX_EXP_IDENTITIES_DONT_MATCH;
+	return 0;
+}
+
 /* see cx.h */
 void
 akv_cx_run(struct akv_eng *e, struct akv_eng_req *req, uint64_t now_ms)
 {
-	(void)e;
-	(void)now_ms;
-	/* The registration-state sub-database needs the store's accessor
-	 * (server/store/store.h), which has not landed yet: answer
-	 * UNABLE_TO_COMPLY through err until it is wired. */
-	req->err = AKV_ESTORE;
+	struct akv_store *st = akv_eng_store(e);
+	struct akv_cx_req *cx = req->cx;
+	struct akv_sub sub;
+	struct reg g;
+	MDB_dbi dbi;
+	int rc;
+
+	req->err = 0;
+	if (!cx || !st) {
+		req->err = AKV_EINVAL;
+		return;
+	}
+	cx->result_code = cx->exp_code = 0;
+	cx->assigned_len = 0;
+	cx->assigned[0] = '\0';
+	cx->nimpus = cx->impus_len = 0;
+	cx->want_user_data = 0;
+	rc = find_user(st, req, &sub);
+	if (rc > 0) {
+		cx->exp_code = (uint32_t)rc;
+		goto out;
+	}
+	if (rc < 0 || (rc = reg_dbi(st, &dbi)) < 0 ||
+	    (rc = reg_get(st, dbi, req->impi, req->impi_len, &g)) < 0) {
+		req->err = rc;
+		goto out;
+	}
+	switch (req->op) {
+	case AKV_OP_SAR:
+		rc = akv_cx_sar_apply(g.state, g.name, g.name_len, cx);
+		if (rc == 1) {
+			rc = reg_put(st, dbi, req->impi, req->impi_len, cx, now_ms);
+			if (rc < 0) {
+				req->err = rc;
+				goto out;
+			}
+		}
+		if (cx->want_user_data)
+			list_impus(&sub, cx);
+		break;
+	case AKV_OP_UAR:
+		akv_cx_uar_apply(g.state, g.name, g.name_len, cx);
+		break;
+	case AKV_OP_LIR:
+		akv_cx_lir_apply(g.state, g.name, g.name_len, cx);
+		break;
+	default:
+		req->err = AKV_EUNKNOWN_OP;
+		break;
+	}
+out:
+	akv_store_sub_wipe(&sub);
 }

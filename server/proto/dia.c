@@ -1,0 +1,823 @@
+/*
+ * dia.c - Diameter base protocol codec (RFC 6733 §3, §4): framing, strict
+ * validation with the Result-Code each fault earns (§7.1, §7.5), AVP
+ * iteration and lookup, the writer, and client-side builders/parsers.
+ */
+#include "proto/dia.h"
+
+#include <string.h>
+
+#include "core/err.h"
+
+/* ==== Byte helpers ==== */
+
+static uint32_t
+rd24(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2];
+}
+
+static uint32_t
+rd32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static void
+wr24(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 16);
+	p[1] = (uint8_t)(v >> 8);
+	p[2] = (uint8_t)v;
+}
+
+static void
+wr32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static size_t
+pad4(size_t n)
+{
+	return (n + 3) & ~(size_t)3;
+}
+
+/* ==== Decoding ==== */
+
+/* see dia.h */
+int
+akv_dia_frame_len(const uint8_t *buf, size_t len, size_t max)
+{
+	uint32_t mlen;
+
+	if (len < 4)
+		return AKV_EPARTIAL;
+	/* §3: Version MUST be 1; Message Length covers header and padded AVPs,
+	 * so it is at least 20 and a multiple of 4. Anything else means we no
+	 * longer know where the next message starts. */
+	if (buf[0] != AKV_DIA_VERSION)
+		return AKV_EPROTO;
+	mlen = rd24(buf + 1);
+	if (mlen < AKV_DIA_HDR_LEN || (mlen & 3))
+		return AKV_EPROTO;
+	if (mlen > max)
+		return AKV_ETOOBIG;
+	return (int)mlen;
+}
+
+/* see dia.h */
+int
+akv_dia_hdr_decode(const uint8_t *buf, size_t len, struct akv_dia_hdr *h)
+{
+	if (len < AKV_DIA_HDR_LEN)
+		return AKV_EPROTO;
+	h->version = buf[0];
+	h->len = rd24(buf + 1);
+	h->flags = buf[4];
+	h->cmd = rd24(buf + 5);
+	h->app = rd32(buf + 8);
+	h->hbh = rd32(buf + 12);
+	h->e2e = rd32(buf + 16);
+	return 0;
+}
+
+/* RFC 3629 §4: well-formed UTF-8 (no overlongs, surrogates, > U+10FFFF). */
+static int
+utf8_valid(const uint8_t *s, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		uint8_t c = s[i];
+		size_t k;
+		uint32_t cp;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		} else if (c >= 0xc2 && c <= 0xdf) {
+			k = 1;
+			cp = c & 0x1f;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			k = 2;
+			cp = c & 0x0f;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			k = 3;
+			cp = c & 0x07;
+		} else {
+			return 0;
+		}
+		if (n - i <= k)
+			return 0;
+		for (size_t j = 1; j <= k; j++) {
+			if ((s[i + j] & 0xc0) != 0x80)
+				return 0;
+			cp = cp << 6 | (s[i + j] & 0x3f);
+		}
+		if ((k == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+		    (k == 3 && (cp < 0x10000 || cp > 0x10ffff)))
+			return 0;
+		i += k + 1;
+	}
+	return 1;
+}
+
+/* DiameterIdentity (§4.3.1): an FQDN/realm, printable ASCII, no spaces. */
+static int
+ident_valid(const uint8_t *s, size_t n)
+{
+	if (n == 0)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] <= 0x20 || s[i] >= 0x7f)
+			return 0;
+	return 1;
+}
+
+/* see dia.h */
+void
+akv_dia_err_avp(struct akv_dia_error *err, uint32_t rc, const struct akv_dia_avp *avp,
+		const char *text)
+{
+	err->result_code = rc;
+	err->text = text;
+	err->failed_len = 0;
+	if (!avp)
+		return;
+	if (avp->raw_len <= AKV_DIA_FAILED_MAX) {
+		memcpy(err->failed, avp->raw, avp->raw_len);
+		err->failed_len = (uint16_t)avp->raw_len;
+	} else {
+		/* Too big to echo: its header with an empty payload. */
+		size_t hl = avp->vendor || (avp->flags & AKV_DIA_AVP_F_V) ? 12 : 8;
+
+		memcpy(err->failed, avp->raw, hl);
+		wr24(err->failed + 5, (uint32_t)hl);
+		err->failed_len = (uint16_t)hl;
+	}
+}
+
+/* §7.5: for a missing AVP or a length that cannot be trusted, the Failed-AVP
+ * carries the AVP header and a zero-filled payload of the type's minimum. */
+static void
+err_synth(struct akv_dia_error *err, uint32_t rc, uint32_t code, uint8_t flags, uint32_t vendor,
+	  const char *text)
+{
+	const struct akv_dia_avp_def *d = akv_dia_avp_lookup(code, vendor);
+	size_t hl = vendor ? 12 : 8, dl = 0;
+
+	if (d) {
+		dl = akv_dia_type_fixed_len(d->type);
+		if (d->type == AKV_DIA_T_ADDR)
+			dl = 6;
+	}
+	memset(err->failed, 0, hl + dl);
+	wr32(err->failed, code);
+	err->failed[4] = vendor ? (flags | AKV_DIA_AVP_F_V) : (flags & ~AKV_DIA_AVP_F_V);
+	wr24(err->failed + 5, (uint32_t)(hl + dl));
+	if (vendor)
+		wr32(err->failed + 8, vendor);
+	if (d && d->type == AKV_DIA_T_ADDR)
+		err->failed[hl + 1] = 1;	/* family IPv4 */
+	err->failed_len = (uint16_t)(hl + dl);
+	err->result_code = rc;
+	err->text = text;
+}
+
+/* see dia.h */
+void
+akv_dia_err_missing(struct akv_dia_error *err, uint32_t code, uint32_t vendor)
+{
+	const struct akv_dia_avp_def *d = akv_dia_avp_lookup(code, vendor);
+	uint8_t flags = (!d || d->mandatory) ? AKV_DIA_AVP_F_M : 0;
+
+	err_synth(err, AKV_DIA_MISSING_AVP, code, flags, vendor, "missing AVP");
+}
+
+/* Parses one AVP header at p (n bytes left) without judging it. Returns the
+ * bytes it occupies with padding (> 0), or 0 if it does not fit. */
+static size_t
+avp_at(const uint8_t *p, size_t n, struct akv_dia_avp *a)
+{
+	size_t hl;
+
+	if (n < AKV_DIA_AVP_HDR_LEN)
+		return 0;
+	a->raw = p;
+	a->code = rd32(p);
+	a->flags = p[4];
+	a->raw_len = rd24(p + 5);
+	hl = (a->flags & AKV_DIA_AVP_F_V) ? 12 : 8;
+	if (n < hl || a->raw_len < hl || a->raw_len > n)
+		return 0;
+	a->vendor = hl == 12 ? rd32(p + 8) : 0;
+	a->data = p + hl;
+	a->len = a->raw_len - (uint32_t)hl;
+	/* The last AVP of a Grouped may come without its padding. */
+	return pad4(a->raw_len) <= n ? pad4(a->raw_len) : a->raw_len;
+}
+
+static int check_area(const uint8_t *p, size_t n, unsigned depth, struct akv_dia_error *err);
+
+/* Checks the value of a known AVP against its type. 0 ok, or sets err. */
+static int
+check_value(const struct akv_dia_avp *a, const struct akv_dia_avp_def *d, unsigned depth,
+	    struct akv_dia_error *err)
+{
+	size_t fixed = akv_dia_type_fixed_len(d->type);
+
+	if (fixed && a->len != fixed) {
+		akv_dia_err_avp(err, AKV_DIA_INVALID_AVP_LENGTH, a, "AVP length does not fit its type");
+		return -1;
+	}
+	switch (d->type) {
+	case AKV_DIA_T_UTF8:
+		if (!utf8_valid(a->data, a->len)) {
+			akv_dia_err_avp(err, AKV_DIA_INVALID_AVP_VALUE, a, "invalid UTF-8");
+			return -1;
+		}
+		break;
+	case AKV_DIA_T_IDENT:
+		if (!ident_valid(a->data, a->len)) {
+			akv_dia_err_avp(err, AKV_DIA_INVALID_AVP_VALUE, a, "invalid DiameterIdentity");
+			return -1;
+		}
+		break;
+	case AKV_DIA_T_ADDR: {
+		/* §4.3.1 Address: 2-octet family (RFC IANA numbers) + address. */
+		uint16_t fam = a->len >= 2 ? (uint16_t)(a->data[0] << 8 | a->data[1]) : 0;
+
+		if (a->len < 2 || (fam == 1 && a->len != 6) || (fam == 2 && a->len != 18)) {
+			akv_dia_err_avp(err, a->len < 2 ? AKV_DIA_INVALID_AVP_LENGTH
+							: AKV_DIA_INVALID_AVP_VALUE,
+					a, "invalid Address");
+			return -1;
+		}
+		break;
+	}
+	case AKV_DIA_T_GROUPED:
+		if (depth + 1 >= AKV_DIA_DEPTH_MAX) {
+			akv_dia_err_avp(err, AKV_DIA_INVALID_AVP_VALUE, a, "Grouped AVPs nested too deep");
+			return -1;
+		}
+		if (check_area(a->data, a->len, depth + 1, err) < 0) {
+			/* A broken member layout makes the Grouped's length wrong. */
+			if (err->result_code == AKV_DIA_INVALID_MESSAGE_LENGTH)
+				akv_dia_err_avp(err, AKV_DIA_INVALID_AVP_LENGTH, a,
+						"Grouped AVP length does not match its members");
+			return -1;
+		}
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+/* Checks every AVP in [p, p+n). Returns 0, or -1 with err set. */
+static int
+check_area(const uint8_t *p, size_t n, unsigned depth, struct akv_dia_error *err)
+{
+	while (n > 0) {
+		struct akv_dia_avp a;
+		size_t used = avp_at(p, n, &a);
+		const struct akv_dia_avp_def *d;
+
+		if (n < AKV_DIA_AVP_HDR_LEN) {
+			/* Bytes left over that cannot hold an AVP header. */
+			err->result_code = AKV_DIA_INVALID_MESSAGE_LENGTH;
+			err->text = "message length does not match its AVPs";
+			err->failed_len = 0;
+			return -1;
+		}
+		if (p[4] & AKV_DIA_AVP_F_RESERVED) {
+			struct akv_dia_avp h = { .code = rd32(p), .flags = p[4], .raw = p };
+
+			if (used) {
+				akv_dia_err_avp(err, AKV_DIA_INVALID_AVP_BITS, &a, "reserved AVP flag bits set");
+			} else {
+				h.raw_len = 8;
+				akv_dia_err_avp(err, AKV_DIA_INVALID_AVP_BITS, &h, "reserved AVP flag bits set");
+				wr24(err->failed + 5, 8);
+				err->failed[4] &= ~AKV_DIA_AVP_F_V;
+			}
+			return -1;
+		}
+		if (!used) {
+			/* Shorter than its header or past the end of the message:
+			 * §7.1.5 DIAMETER_INVALID_AVP_LENGTH, header + minimum. */
+			uint32_t vendor = (p[4] & AKV_DIA_AVP_F_V) && n >= 12 ? rd32(p + 8) : 0;
+
+			err_synth(err, AKV_DIA_INVALID_AVP_LENGTH, rd32(p), p[4], vendor,
+				  "AVP length invalid");
+			return -1;
+		}
+		d = akv_dia_avp_lookup(a.code, a.vendor);
+		if (!d) {
+			/* §4.1: an unrecognised AVP with M set fails the message;
+			 * without M it is ignored. */
+			if (a.flags & AKV_DIA_AVP_F_M) {
+				akv_dia_err_avp(err, AKV_DIA_AVP_UNSUPPORTED, &a,
+						"unsupported AVP with M bit");
+				return -1;
+			}
+		} else if (check_value(&a, d, depth, err) < 0) {
+			return -1;
+		}
+		p += used;
+		n -= used;
+	}
+	return 0;
+}
+
+/* see dia.h */
+int
+akv_dia_check(const uint8_t *msg, size_t len, struct akv_dia_hdr *h, struct akv_dia_error *err)
+{
+	err->result_code = 0;
+	err->text = NULL;
+	err->failed_len = 0;
+	if (akv_dia_hdr_decode(msg, len, h) < 0 || h->version != AKV_DIA_VERSION ||
+	    h->len != len || (len & 3))
+		return AKV_EPROTO;
+	/* §3: reserved bits MUST be 0; E is never set in a request. */
+	if ((h->flags & AKV_DIA_F_RESERVED) ||
+	    ((h->flags & AKV_DIA_F_REQ) && (h->flags & AKV_DIA_F_ERR))) {
+		err->result_code = AKV_DIA_INVALID_HDR_BITS;
+		err->text = "invalid command flag bits";
+		return 0;
+	}
+	check_area(msg + AKV_DIA_HDR_LEN, len - AKV_DIA_HDR_LEN, 0, err);
+	return 0;
+}
+
+/* see dia.h */
+void
+akv_dia_it_init(struct akv_dia_it *it, const uint8_t *area, size_t len)
+{
+	it->p = area;
+	it->end = area + len;
+}
+
+/* see dia.h */
+int
+akv_dia_it_next(struct akv_dia_it *it, struct akv_dia_avp *a)
+{
+	size_t n = (size_t)(it->end - it->p), used;
+
+	if (n == 0)
+		return 0;
+	used = avp_at(it->p, n, a);
+	if (!used) {
+		it->p = it->end;
+		return AKV_EPROTO;
+	}
+	it->p += used;
+	return 1;
+}
+
+/* see dia.h */
+int
+akv_dia_find(const uint8_t *area, size_t len, uint32_t code, uint32_t vendor,
+	     struct akv_dia_avp *out)
+{
+	struct akv_dia_it it;
+	struct akv_dia_avp a;
+
+	akv_dia_it_init(&it, area, len);
+	while (akv_dia_it_next(&it, &a) > 0) {
+		if (a.code == code && a.vendor == vendor) {
+			*out = a;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* see dia.h */
+unsigned
+akv_dia_count(const uint8_t *area, size_t len, uint32_t code, uint32_t vendor)
+{
+	struct akv_dia_it it;
+	struct akv_dia_avp a;
+	unsigned n = 0;
+
+	akv_dia_it_init(&it, area, len);
+	while (akv_dia_it_next(&it, &a) > 0)
+		n += a.code == code && a.vendor == vendor;
+	return n;
+}
+
+/* see dia.h */
+int
+akv_dia_get_u32(const struct akv_dia_avp *a, uint32_t *v)
+{
+	if (a->len != 4)
+		return AKV_EPROTO;
+	*v = rd32(a->data);
+	return 0;
+}
+
+/* see dia.h */
+int
+akv_dia_get_u64(const struct akv_dia_avp *a, uint64_t *v)
+{
+	if (a->len != 8)
+		return AKV_EPROTO;
+	*v = (uint64_t)rd32(a->data) << 32 | rd32(a->data + 4);
+	return 0;
+}
+
+/* see dia.h */
+int
+akv_dia_find_u32(const uint8_t *area, size_t len, uint32_t code, uint32_t vendor, uint32_t *v)
+{
+	struct akv_dia_avp a;
+
+	if (!akv_dia_find(area, len, code, vendor, &a))
+		return 0;
+	return akv_dia_get_u32(&a, v) < 0 ? AKV_EPROTO : 1;
+}
+
+/* ==== Encoding ==== */
+
+/* see dia.h */
+void
+akv_dia_wr_init(struct akv_dia_wr *w, uint8_t *buf, size_t cap)
+{
+	w->buf = buf;
+	w->cap = cap;
+	w->len = 0;
+	w->over = 0;
+	w->depth = 0;
+}
+
+static uint8_t *
+wr_room(struct akv_dia_wr *w, size_t n)
+{
+	uint8_t *p;
+
+	if (w->over || n > w->cap - w->len) {
+		w->over = 1;
+		return NULL;
+	}
+	p = w->buf + w->len;
+	w->len += n;
+	return p;
+}
+
+/* see dia.h */
+void
+akv_dia_wr_hdr(struct akv_dia_wr *w, uint8_t flags, uint32_t cmd, uint32_t app, uint32_t hbh,
+	       uint32_t e2e)
+{
+	uint8_t *p = wr_room(w, AKV_DIA_HDR_LEN);
+
+	if (!p)
+		return;
+	p[0] = AKV_DIA_VERSION;
+	wr24(p + 1, AKV_DIA_HDR_LEN);
+	p[4] = flags;
+	wr24(p + 5, cmd);
+	wr32(p + 8, app);
+	wr32(p + 12, hbh);
+	wr32(p + 16, e2e);
+}
+
+/* see dia.h */
+void
+akv_dia_put_flags(struct akv_dia_wr *w, uint32_t code, uint8_t flags, uint32_t vendor,
+		  const void *data, size_t len)
+{
+	size_t hl = vendor ? 12 : 8;
+	uint8_t *p;
+
+	if (len > 0xffffff - hl) {
+		w->over = 1;
+		return;
+	}
+	p = wr_room(w, pad4(hl + len));
+	if (!p)
+		return;
+	wr32(p, code);
+	p[4] = vendor ? (flags | AKV_DIA_AVP_F_V) : (flags & ~AKV_DIA_AVP_F_V);
+	wr24(p + 5, (uint32_t)(hl + len));
+	if (vendor)
+		wr32(p + 8, vendor);
+	if (len)
+		memcpy(p + hl, data, len);
+	memset(p + hl + len, 0, pad4(hl + len) - (hl + len));
+}
+
+static uint8_t
+dict_flags(uint32_t code, uint32_t vendor)
+{
+	const struct akv_dia_avp_def *d = akv_dia_avp_lookup(code, vendor);
+
+	return (!d || d->mandatory) ? AKV_DIA_AVP_F_M : 0;
+}
+
+/* see dia.h */
+void
+akv_dia_put(struct akv_dia_wr *w, uint32_t code, uint32_t vendor, const void *data, size_t len)
+{
+	akv_dia_put_flags(w, code, dict_flags(code, vendor), vendor, data, len);
+}
+
+/* see dia.h */
+void
+akv_dia_put_u32(struct akv_dia_wr *w, uint32_t code, uint32_t vendor, uint32_t v)
+{
+	uint8_t b[4];
+
+	wr32(b, v);
+	akv_dia_put(w, code, vendor, b, 4);
+}
+
+/* see dia.h */
+void
+akv_dia_put_u64(struct akv_dia_wr *w, uint32_t code, uint32_t vendor, uint64_t v)
+{
+	uint8_t b[8];
+
+	wr32(b, (uint32_t)(v >> 32));
+	wr32(b + 4, (uint32_t)v);
+	akv_dia_put(w, code, vendor, b, 8);
+}
+
+/* see dia.h */
+void
+akv_dia_put_str(struct akv_dia_wr *w, uint32_t code, uint32_t vendor, const char *s)
+{
+	akv_dia_put(w, code, vendor, s, strlen(s));
+}
+
+/* see dia.h */
+void
+akv_dia_put_addr(struct akv_dia_wr *w, uint32_t code, uint16_t family, const uint8_t *a,
+		 size_t alen)
+{
+	uint8_t b[2 + 16];
+
+	if (alen > 16) {
+		w->over = 1;
+		return;
+	}
+	b[0] = (uint8_t)(family >> 8);
+	b[1] = (uint8_t)family;
+	memcpy(b + 2, a, alen);
+	akv_dia_put(w, code, 0, b, 2 + alen);
+}
+
+/* see dia.h */
+void
+akv_dia_put_raw(struct akv_dia_wr *w, const uint8_t *raw, size_t raw_len)
+{
+	uint8_t *p = wr_room(w, pad4(raw_len));
+
+	if (!p)
+		return;
+	memcpy(p, raw, raw_len);
+	memset(p + raw_len, 0, pad4(raw_len) - raw_len);
+}
+
+/* see dia.h */
+void
+akv_dia_group_begin(struct akv_dia_wr *w, uint32_t code, uint32_t vendor)
+{
+	size_t at = w->len;
+
+	if (w->depth >= AKV_DIA_DEPTH_MAX) {
+		w->over = 1;
+		return;
+	}
+	akv_dia_put(w, code, vendor, NULL, 0);
+	w->grp[w->depth++] = at;
+}
+
+/* see dia.h */
+void
+akv_dia_group_end(struct akv_dia_wr *w)
+{
+	size_t at;
+
+	if (w->depth == 0) {
+		w->over = 1;
+		return;
+	}
+	at = w->grp[--w->depth];
+	if (w->over)
+		return;
+	/* Grouped length = header + members with their padding (§4.4). */
+	wr24(w->buf + at + 5, (uint32_t)(w->len - at));
+}
+
+/* see dia.h */
+void
+akv_dia_put_vsai(struct akv_dia_wr *w, uint32_t vendor, uint32_t auth_app)
+{
+	akv_dia_group_begin(w, AKV_DIA_AVP_VENDOR_SPECIFIC_APPLICATION_ID, 0);
+	akv_dia_put_u32(w, AKV_DIA_AVP_VENDOR_ID, 0, vendor);
+	akv_dia_put_u32(w, AKV_DIA_AVP_AUTH_APPLICATION_ID, 0, auth_app);
+	akv_dia_group_end(w);
+}
+
+/* see dia.h */
+void
+akv_dia_put_exp_result(struct akv_dia_wr *w, uint32_t vendor, uint32_t code)
+{
+	akv_dia_group_begin(w, AKV_DIA_AVP_EXPERIMENTAL_RESULT, 0);
+	akv_dia_put_u32(w, AKV_DIA_AVP_VENDOR_ID, 0, vendor);
+	akv_dia_put_u32(w, AKV_DIA_AVP_EXPERIMENTAL_RESULT_CODE, 0, code);
+	akv_dia_group_end(w);
+}
+
+/* see dia.h */
+int
+akv_dia_wr_finish(struct akv_dia_wr *w)
+{
+	if (w->depth)
+		return AKV_EINVAL;
+	if (w->over || w->len < AKV_DIA_HDR_LEN || w->len > 0xffffff)
+		return AKV_ETOOBIG;
+	wr24(w->buf + 1, (uint32_t)w->len);
+	return (int)w->len;
+}
+
+/* ==== Client helpers ==== */
+
+static void
+put_node(struct akv_dia_wr *w, const struct akv_dia_node *n)
+{
+	akv_dia_put_str(w, AKV_DIA_AVP_ORIGIN_HOST, 0, n->origin_host);
+	akv_dia_put_str(w, AKV_DIA_AVP_ORIGIN_REALM, 0, n->origin_realm);
+}
+
+/* see dia.h */
+int
+akv_dia_build_cer(uint8_t *out, size_t cap, const struct akv_dia_node *n, uint32_t hbh,
+		  uint32_t e2e)
+{
+	struct akv_dia_wr w;
+
+	akv_dia_wr_init(&w, out, cap);
+	akv_dia_wr_hdr(&w, AKV_DIA_F_REQ, AKV_DIA_CMD_CE, AKV_DIA_APP_COMMON, hbh, e2e);
+	put_node(&w, n);
+	akv_dia_put_addr(&w, AKV_DIA_AVP_HOST_IP_ADDRESS, 1, n->ipv4, 4);
+	akv_dia_put_u32(&w, AKV_DIA_AVP_VENDOR_ID, 0, AKV_DIA_VENDOR_3GPP);
+	akv_dia_put_str(&w, AKV_DIA_AVP_PRODUCT_NAME, 0, n->product_name ? n->product_name : "akavs");
+	akv_dia_put_u32(&w, AKV_DIA_AVP_ORIGIN_STATE_ID, 0, n->origin_state_id);
+	akv_dia_put_u32(&w, AKV_DIA_AVP_SUPPORTED_VENDOR_ID, 0, AKV_DIA_VENDOR_3GPP);
+	akv_dia_put_vsai(&w, AKV_DIA_VENDOR_3GPP, AKV_DIA_APP_CX);
+	return akv_dia_wr_finish(&w);
+}
+
+/* see dia.h */
+int
+akv_dia_build_dwr(uint8_t *out, size_t cap, const struct akv_dia_node *n, uint32_t hbh,
+		  uint32_t e2e)
+{
+	struct akv_dia_wr w;
+
+	akv_dia_wr_init(&w, out, cap);
+	akv_dia_wr_hdr(&w, AKV_DIA_F_REQ, AKV_DIA_CMD_DW, AKV_DIA_APP_COMMON, hbh, e2e);
+	put_node(&w, n);
+	akv_dia_put_u32(&w, AKV_DIA_AVP_ORIGIN_STATE_ID, 0, n->origin_state_id);
+	return akv_dia_wr_finish(&w);
+}
+
+/* see dia.h */
+int
+akv_dia_build_dpr(uint8_t *out, size_t cap, const struct akv_dia_node *n, uint32_t hbh,
+		  uint32_t e2e, uint32_t cause)
+{
+	struct akv_dia_wr w;
+
+	akv_dia_wr_init(&w, out, cap);
+	akv_dia_wr_hdr(&w, AKV_DIA_F_REQ, AKV_DIA_CMD_DP, AKV_DIA_APP_COMMON, hbh, e2e);
+	put_node(&w, n);
+	akv_dia_put_u32(&w, AKV_DIA_AVP_DISCONNECT_CAUSE, 0, cause);
+	return akv_dia_wr_finish(&w);
+}
+
+/* see dia.h */
+int
+akv_dia_build_mar(uint8_t *out, size_t cap, const struct akv_dia_node *node,
+		  const struct akv_dia_mar *m, uint32_t hbh, uint32_t e2e)
+{
+	struct akv_dia_wr w;
+	const uint32_t v = AKV_DIA_VENDOR_3GPP;
+
+	akv_dia_wr_init(&w, out, cap);
+	akv_dia_wr_hdr(&w, AKV_DIA_F_REQ | AKV_DIA_F_PROXY, AKV_DIA_CMD_MA, AKV_DIA_APP_CX, hbh,
+		       e2e);
+	akv_dia_put_str(&w, AKV_DIA_AVP_SESSION_ID, 0, m->session_id);
+	put_node(&w, node);
+	akv_dia_put_str(&w, AKV_DIA_AVP_DESTINATION_REALM, 0, m->dest_realm);
+	akv_dia_put_vsai(&w, v, AKV_DIA_APP_CX);
+	akv_dia_put_u32(&w, AKV_DIA_AVP_AUTH_SESSION_STATE, 0, 1);
+	akv_dia_put_str(&w, AKV_DIA_AVP_PUBLIC_IDENTITY, v, m->impu);
+	akv_dia_put_str(&w, AKV_DIA_AVP_USER_NAME, 0, m->impi);
+	akv_dia_put_u32(&w, AKV_DIA_AVP_SIP_NUMBER_AUTH_ITEMS, v, m->n);
+	akv_dia_group_begin(&w, AKV_DIA_AVP_SIP_AUTH_DATA_ITEM, v);
+	akv_dia_put_str(&w, AKV_DIA_AVP_SIP_AUTHENTICATION_SCHEME, v, m->scheme);
+	if (m->rand_auts)
+		akv_dia_put(&w, AKV_DIA_AVP_SIP_AUTHORIZATION, v, m->rand_auts, 30);
+	akv_dia_group_end(&w);
+	akv_dia_put_str(&w, AKV_DIA_AVP_SERVER_NAME, v, m->server_name);
+	return akv_dia_wr_finish(&w);
+}
+
+/* see dia.h */
+int
+akv_dia_parse_result(const uint8_t *msg, size_t len, struct akv_dia_hdr *h,
+		     struct akv_dia_result *r)
+{
+	struct akv_dia_error err;
+	struct akv_dia_avp er;
+	const uint8_t *body = msg + AKV_DIA_HDR_LEN;
+	size_t blen;
+	int got;
+
+	memset(r, 0, sizeof(*r));
+	if (akv_dia_check(msg, len, h, &err) < 0 || err.result_code ||
+	    (h->flags & AKV_DIA_F_REQ))
+		return AKV_EPROTO;
+	blen = len - AKV_DIA_HDR_LEN;
+	got = akv_dia_find_u32(body, blen, AKV_DIA_AVP_RESULT_CODE, 0, &r->result_code);
+	if (got < 0)
+		return AKV_EPROTO;
+	if (akv_dia_find(body, blen, AKV_DIA_AVP_EXPERIMENTAL_RESULT, 0, &er)) {
+		if (akv_dia_find_u32(er.data, er.len, AKV_DIA_AVP_VENDOR_ID, 0, &r->exp_vendor) != 1 ||
+		    akv_dia_find_u32(er.data, er.len, AKV_DIA_AVP_EXPERIMENTAL_RESULT_CODE, 0,
+				     &r->exp_code) != 1)
+			return AKV_EPROTO;
+	}
+	return r->result_code || r->exp_code ? 0 : AKV_EPROTO;
+}
+
+static int
+maa_item(const struct akv_dia_avp *item, struct akv_dia_maa_item *o)
+{
+	const uint32_t v = AKV_DIA_VENDOR_3GPP;
+	struct akv_dia_avp a;
+
+	memset(o, 0, sizeof(*o));
+	if (akv_dia_find_u32(item->data, item->len, AKV_DIA_AVP_SIP_ITEM_NUMBER, v,
+			     &o->item_number) < 0)
+		return AKV_EPROTO;
+	if (akv_dia_find(item->data, item->len, AKV_DIA_AVP_SIP_AUTHENTICATION_SCHEME, v, &a)) {
+		if (a.len >= sizeof(o->scheme))
+			return AKV_EPROTO;
+		memcpy(o->scheme, a.data, a.len);
+	}
+	if (!akv_dia_find(item->data, item->len, AKV_DIA_AVP_SIP_AUTHENTICATE, v, &a) || a.len != 32)
+		return AKV_EPROTO;
+	memcpy(o->rand, a.data, 16);
+	memcpy(o->autn, a.data + 16, 16);
+	if (!akv_dia_find(item->data, item->len, AKV_DIA_AVP_SIP_AUTHORIZATION, v, &a) ||
+	    a.len < 4 || a.len > 16)
+		return AKV_EPROTO;
+	memcpy(o->xres, a.data, a.len);
+	o->xres_len = (uint8_t)a.len;
+	if (!akv_dia_find(item->data, item->len, AKV_DIA_AVP_CONFIDENTIALITY_KEY, v, &a) ||
+	    a.len != 16)
+		return AKV_EPROTO;
+	memcpy(o->ck, a.data, 16);
+	if (!akv_dia_find(item->data, item->len, AKV_DIA_AVP_INTEGRITY_KEY, v, &a) || a.len != 16)
+		return AKV_EPROTO;
+	memcpy(o->ik, a.data, 16);
+	return 0;
+}
+
+/* see dia.h */
+int
+akv_dia_parse_maa(const uint8_t *msg, size_t len, struct akv_dia_hdr *h,
+		  struct akv_dia_result *r, struct akv_dia_maa_item *items, unsigned max,
+		  unsigned *nitems)
+{
+	struct akv_dia_it it;
+	struct akv_dia_avp a;
+	int rc = akv_dia_parse_result(msg, len, h, r);
+
+	*nitems = 0;
+	if (rc < 0)
+		return rc;
+	if (h->cmd != AKV_DIA_CMD_MA)
+		return AKV_EPROTO;
+	akv_dia_it_init(&it, msg + AKV_DIA_HDR_LEN, len - AKV_DIA_HDR_LEN);
+	while (akv_dia_it_next(&it, &a) > 0) {
+		if (a.code != AKV_DIA_AVP_SIP_AUTH_DATA_ITEM || a.vendor != AKV_DIA_VENDOR_3GPP)
+			continue;
+		if (*nitems >= max)
+			break;
+		if (maa_item(&a, &items[*nitems]) < 0)
+			return AKV_EPROTO;
+		(*nitems)++;
+	}
+	return 0;
+}

@@ -1,0 +1,288 @@
+/*
+ * dia.h - Diameter base protocol codec (RFC 6733 §3, §4), I/O-free.
+ *
+ * Decoding works on one complete message in a caller buffer: no allocation,
+ * no copies, AVPs are (pointer, length) views into the message and are valid
+ * while the message is. akv_dia_check() validates a whole message (header
+ * bits, every AVP's length and flags, fixed-size types, grouped AVPs
+ * recursively, unknown AVPs with the M bit) and says which Result-Code and
+ * Failed-AVP the answer must carry (RFC 6733 §7.1, §7.5), or that framing is
+ * lost and the connection must close. After a clean check the iterators and
+ * finders below can trust the AVP layout.
+ *
+ * Encoding writes into a caller buffer through struct akv_dia_wr: header,
+ * AVPs with the padding of §4.4, grouped AVPs by begin/end; overflow is
+ * sticky and reported once by akv_dia_wr_finish().
+ *
+ * Client helpers (CER, MAR builders; CEA, MAA parsers) are for
+ * `akavs-bench load --diameter` and tests. Thread-safety: everything here is
+ * reentrant.
+ */
+#ifndef AKV_SERVER_PROTO_DIA_H
+#define AKV_SERVER_PROTO_DIA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto/dia_avp.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ==== Constants ==== */
+
+#define AKV_DIA_VERSION	    1
+#define AKV_DIA_HDR_LEN	    20
+#define AKV_DIA_AVP_HDR_LEN 8	/* 12 with the V bit */
+#define AKV_DIA_MSG_MAX	    65536u	/* largest message accepted (framing limit) */
+#define AKV_DIA_DEPTH_MAX   8		/* deepest Grouped nesting accepted */
+
+#define AKV_DIA_APP_COMMON 0u		/* base protocol (CER/DWR/DPR) */
+#define AKV_DIA_APP_CX	   16777216u	/* TS 29.229 Cx/Dx */
+#define AKV_DIA_APP_RELAY  0xffffffffu	/* RFC 6733 §2.4 relay */
+
+/* Command flags (RFC 6733 §3) */
+#define AKV_DIA_F_REQ	   0x80
+#define AKV_DIA_F_PROXY	   0x40
+#define AKV_DIA_F_ERR	   0x20
+#define AKV_DIA_F_RETX	   0x10
+#define AKV_DIA_F_RESERVED 0x0f
+/* AVP flags (RFC 6733 §4.1) */
+#define AKV_DIA_AVP_F_V	       0x80
+#define AKV_DIA_AVP_F_M	       0x40
+#define AKV_DIA_AVP_F_P	       0x20
+#define AKV_DIA_AVP_F_RESERVED 0x1f
+
+/* Command codes (RFC 6733 §3.1, TS 29.229 §6.1) */
+enum akv_dia_cmd {
+	AKV_DIA_CMD_CE = 257,	/* Capabilities-Exchange */
+	AKV_DIA_CMD_DW = 280,	/* Device-Watchdog */
+	AKV_DIA_CMD_DP = 282,	/* Disconnect-Peer */
+	AKV_DIA_CMD_UA = 300,	/* User-Authorization */
+	AKV_DIA_CMD_SA = 301,	/* Server-Assignment */
+	AKV_DIA_CMD_LI = 302,	/* Location-Info */
+	AKV_DIA_CMD_MA = 303,	/* Multimedia-Auth */
+	AKV_DIA_CMD_RT = 304,	/* Registration-Termination (HSS-initiated) */
+	AKV_DIA_CMD_PP = 305,	/* Push-Profile (HSS-initiated) */
+};
+
+/* Result-Code values (RFC 6733 §7.1) */
+#define AKV_DIA_SUCCESS			2001
+#define AKV_DIA_COMMAND_UNSUPPORTED	3001
+#define AKV_DIA_UNABLE_TO_DELIVER	3002
+#define AKV_DIA_APPLICATION_UNSUPPORTED 3007
+#define AKV_DIA_INVALID_HDR_BITS	3008
+#define AKV_DIA_INVALID_AVP_BITS	3009
+#define AKV_DIA_UNKNOWN_PEER		3010
+#define AKV_DIA_AVP_UNSUPPORTED		5001
+#define AKV_DIA_INVALID_AVP_VALUE	5004
+#define AKV_DIA_MISSING_AVP		5005
+#define AKV_DIA_AVP_OCCURS_TOO_MANY	5009
+#define AKV_DIA_NO_COMMON_APPLICATION	5010
+#define AKV_DIA_UNABLE_TO_COMPLY	5012
+#define AKV_DIA_INVALID_AVP_LENGTH	5014
+#define AKV_DIA_INVALID_MESSAGE_LENGTH	5015
+
+/* Disconnect-Cause (RFC 6733 §5.4.3) */
+#define AKV_DIA_DISC_REBOOTING 0
+#define AKV_DIA_DISC_BUSY      1
+#define AKV_DIA_DISC_DO_NOT_WANT_TO_TALK 2
+
+#define AKV_DIA_FAILED_MAX 512	/* largest AVP copied into a Failed-AVP */
+
+/* ==== Types ==== */
+
+struct akv_dia_hdr {
+	uint8_t version;
+	uint8_t flags;
+	uint32_t len;		/* whole message, header included */
+	uint32_t cmd;		/* 24 bits */
+	uint32_t app;
+	uint32_t hbh;		/* Hop-by-Hop Identifier */
+	uint32_t e2e;		/* End-to-End Identifier */
+};
+
+/* A view of one AVP inside a message. */
+struct akv_dia_avp {
+	uint32_t code;
+	uint32_t vendor;	/* 0 when the V bit is clear */
+	uint8_t flags;
+	uint32_t len;		/* data length (AVP Length minus header) */
+	const uint8_t *data;
+	const uint8_t *raw;	/* AVP header */
+	uint32_t raw_len;	/* AVP Length field: header + data, no padding */
+};
+
+/* What akv_dia_check() found wrong with an answerable message. */
+struct akv_dia_error {
+	uint32_t result_code;		/* 0: message is fine */
+	const char *text;		/* static Error-Message text, never secrets */
+	uint16_t failed_len;		/* bytes of the AVP for Failed-AVP, 0 none */
+	uint8_t failed[AKV_DIA_FAILED_MAX];
+};
+
+/* Iterator over an AVP area (message body or Grouped data). */
+struct akv_dia_it {
+	const uint8_t *p, *end;
+};
+
+/* Writer. Fields are private by contract. */
+struct akv_dia_wr {
+	uint8_t *buf;
+	size_t cap, len;
+	int over;			/* sticky: something did not fit */
+	unsigned depth;
+	size_t grp[AKV_DIA_DEPTH_MAX];	/* offsets of open Grouped AVPs */
+};
+
+/* ==== Decoding ==== */
+
+/* Framing: length of the message starting at buf. Returns the length (>= 20)
+ * when the first 4 bytes are known, AKV_EPARTIAL with fewer than 4 bytes,
+ * AKV_EPROTO when the version is not 1 or the length is < 20 or not a
+ * multiple of 4, AKV_ETOOBIG when it exceeds max (nothing is allocated for
+ * it: the caller closes). */
+int akv_dia_frame_len(const uint8_t *buf, size_t len, size_t max);
+
+/* Decodes the 20-byte header. Returns 0 or AKV_EPROTO (len < 20). */
+int akv_dia_hdr_decode(const uint8_t *buf, size_t len, struct akv_dia_hdr *h);
+
+/* Validates a complete message of `len` bytes (len == its Message Length)
+ * and decodes its header into *h. Returns AKV_EPROTO when framing is lost
+ * (then close); otherwise 0 with err->result_code 0 (clean) or the code to
+ * answer with: 3008 bad command flags, 3009 reserved AVP flag bits set, 5014
+ * an AVP length that is too short, overruns the message or does not fit its
+ * type, 5015 trailing bytes that cannot hold an AVP, 5001 an unknown AVP
+ * with the M bit, 5004 a value that is not valid for its type (bad UTF-8,
+ * Address family), with the offending AVP in err->failed (RFC 6733 §7.5). */
+int akv_dia_check(const uint8_t *msg, size_t len, struct akv_dia_hdr *h,
+		  struct akv_dia_error *err);
+
+/* Sets err to 5005 DIAMETER_MISSING_AVP with an example of the missing AVP
+ * (zero-filled minimum payload) as Failed-AVP (RFC 6733 §7.5). */
+void akv_dia_err_missing(struct akv_dia_error *err, uint32_t code, uint32_t vendor);
+/* Sets err to `rc` with a copy of `avp` as Failed-AVP (NULL: none). */
+void akv_dia_err_avp(struct akv_dia_error *err, uint32_t rc, const struct akv_dia_avp *avp,
+		     const char *text);
+
+void akv_dia_it_init(struct akv_dia_it *it, const uint8_t *area, size_t len);
+/* Next AVP: 1 with *a filled, 0 at the end, AKV_EPROTO when the area is
+ * malformed (never after a clean akv_dia_check of the enclosing message). */
+int akv_dia_it_next(struct akv_dia_it *it, struct akv_dia_avp *a);
+
+/* The AVP area of a message (after the header). */
+static inline const uint8_t *
+akv_dia_body(const uint8_t *msg)
+{
+	return msg + AKV_DIA_HDR_LEN;
+}
+
+/* First AVP (code, vendor) in the area: 1 found, 0 not. */
+int akv_dia_find(const uint8_t *area, size_t len, uint32_t code, uint32_t vendor,
+		 struct akv_dia_avp *out);
+/* How many AVPs (code, vendor) the area holds. */
+unsigned akv_dia_count(const uint8_t *area, size_t len, uint32_t code, uint32_t vendor);
+/* Unsigned32 / Unsigned64 value of an AVP: 0, or AKV_EPROTO on a wrong length. */
+int akv_dia_get_u32(const struct akv_dia_avp *a, uint32_t *v);
+int akv_dia_get_u64(const struct akv_dia_avp *a, uint64_t *v);
+/* Convenience: find + u32. 1 found and valid, 0 absent, AKV_EPROTO bad. */
+int akv_dia_find_u32(const uint8_t *area, size_t len, uint32_t code, uint32_t vendor,
+		     uint32_t *v);
+
+/* ==== Encoding ==== */
+
+void akv_dia_wr_init(struct akv_dia_wr *w, uint8_t *buf, size_t cap);
+/* Writes the header (length patched by finish). */
+void akv_dia_wr_hdr(struct akv_dia_wr *w, uint8_t flags, uint32_t cmd, uint32_t app,
+		    uint32_t hbh, uint32_t e2e);
+/* An AVP with explicit flags (V is set when vendor != 0). */
+void akv_dia_put_flags(struct akv_dia_wr *w, uint32_t code, uint8_t flags, uint32_t vendor,
+		       const void *data, size_t len);
+/* An AVP with the M bit the dictionary gives (unknown: M set). */
+void akv_dia_put(struct akv_dia_wr *w, uint32_t code, uint32_t vendor, const void *data,
+		 size_t len);
+void akv_dia_put_u32(struct akv_dia_wr *w, uint32_t code, uint32_t vendor, uint32_t v);
+void akv_dia_put_u64(struct akv_dia_wr *w, uint32_t code, uint32_t vendor, uint64_t v);
+void akv_dia_put_str(struct akv_dia_wr *w, uint32_t code, uint32_t vendor, const char *s);
+/* Address AVP: family 1 (IPv4, 4 bytes) or 2 (IPv6, 16 bytes). */
+void akv_dia_put_addr(struct akv_dia_wr *w, uint32_t code, uint16_t family, const uint8_t *a,
+		      size_t alen);
+/* Copies a whole AVP (raw, raw_len = its AVP Length) and pads it. */
+void akv_dia_put_raw(struct akv_dia_wr *w, const uint8_t *raw, size_t raw_len);
+/* Grouped AVP: begin, put members, end (nesting up to AKV_DIA_DEPTH_MAX). */
+void akv_dia_group_begin(struct akv_dia_wr *w, uint32_t code, uint32_t vendor);
+void akv_dia_group_end(struct akv_dia_wr *w);
+/* Vendor-Specific-Application-Id {Vendor-Id, Auth-Application-Id}. */
+void akv_dia_put_vsai(struct akv_dia_wr *w, uint32_t vendor, uint32_t auth_app);
+/* Experimental-Result {Vendor-Id, Experimental-Result-Code}. */
+void akv_dia_put_exp_result(struct akv_dia_wr *w, uint32_t vendor, uint32_t code);
+/* Patches the Message Length. Returns the length, or AKV_ETOOBIG when
+ * anything did not fit (or a group was left open: AKV_EINVAL). */
+int akv_dia_wr_finish(struct akv_dia_wr *w);
+
+/* ==== Client helpers (bench, tests) ==== */
+
+/* Identity of the sending node. */
+struct akv_dia_node {
+	const char *origin_host;
+	const char *origin_realm;
+	uint8_t ipv4[4];		/* Host-IP-Address */
+	uint32_t origin_state_id;
+	const char *product_name;
+};
+
+/* CER advertising Cx {10415, 16777216}. Returns length or an error. */
+int akv_dia_build_cer(uint8_t *out, size_t cap, const struct akv_dia_node *n, uint32_t hbh,
+		      uint32_t e2e);
+/* DWR / DPR (cause) requests. Return length or an error. */
+int akv_dia_build_dwr(uint8_t *out, size_t cap, const struct akv_dia_node *n, uint32_t hbh,
+		      uint32_t e2e);
+int akv_dia_build_dpr(uint8_t *out, size_t cap, const struct akv_dia_node *n, uint32_t hbh,
+		      uint32_t e2e, uint32_t cause);
+
+/* A MAR as an S-CSCF sends it (REFERENCE §7.1): Session-Id, Origin-*,
+ * Destination-Realm, VSAI, Auth-Session-State 1, Public-Identity, User-Name,
+ * SIP-Number-Auth-Items n, SIP-Auth-Data-Item {scheme[, SIP-Authorization
+ * = rand_auts (30 bytes) when non-NULL]}, Server-Name. */
+struct akv_dia_mar {
+	const char *session_id;
+	const char *dest_realm;
+	const char *impi, *impu;
+	const char *scheme;		/* e.g. "Digest-AKAv1-MD5" */
+	const char *server_name;
+	uint32_t n;
+	const uint8_t *rand_auts;	/* 30 bytes or NULL */
+};
+int akv_dia_build_mar(uint8_t *out, size_t cap, const struct akv_dia_node *node,
+		      const struct akv_dia_mar *m, uint32_t hbh, uint32_t e2e);
+
+/* Result of an answer: Result-Code, or Experimental-Result-Code (vendor). */
+struct akv_dia_result {
+	uint32_t result_code;		/* 0 when absent */
+	uint32_t exp_code;		/* 0 when absent */
+	uint32_t exp_vendor;
+};
+/* Checks an answer and reads its result. Returns 0, AKV_EPROTO (malformed,
+ * or not an answer, or neither result present). */
+int akv_dia_parse_result(const uint8_t *msg, size_t len, struct akv_dia_hdr *h,
+			 struct akv_dia_result *r);
+
+/* One SIP-Auth-Data-Item of a MAA. */
+struct akv_dia_maa_item {
+	uint32_t item_number;
+	uint8_t rand[16], autn[16];
+	uint8_t xres[16], ck[16], ik[16];
+	uint8_t xres_len;
+	char scheme[32];
+};
+/* Parses a MAA: result and up to max items (RAND||AUTN 32 bytes, XRES 4..16,
+ * CK/IK 16 each, else AKV_EPROTO). *nitems is the number of items stored. */
+int akv_dia_parse_maa(const uint8_t *msg, size_t len, struct akv_dia_hdr *h,
+		      struct akv_dia_result *r, struct akv_dia_maa_item *items, unsigned max,
+		      unsigned *nitems);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

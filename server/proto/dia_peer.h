@@ -1,0 +1,85 @@
+/*
+ * dia_peer.h - per-connection Diameter state shared by dia_peer.c (peer
+ * state machine, RFC 6733 §5) and dia_cx.c (Cx application, TS 29.229).
+ * The front end only sees akv_dia_ops (proto.h) and sizes the state with
+ * conn_state_size; fields are private to the two files and their tests.
+ */
+#ifndef AKV_SERVER_PROTO_DIA_PEER_H
+#define AKV_SERVER_PROTO_DIA_PEER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto/dia.h"
+#include "proto/proto.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define AKV_DIA_TW_MS	       30000u	/* RFC 3539 §3.4.1 watchdog Tw default */
+#define AKV_DIA_CER_TIMEOUT_S  10u	/* a peer that sends no valid CER is closed */
+#define AKV_DIA_NAME_MAX       256
+#define AKV_DIA_SID_MAX	       512	/* longest Session-Id echoed */
+#define AKV_DIA_PROXY_MAX      256	/* Proxy-Info bytes echoed per answer */
+
+enum akv_dia_peer_state {
+	AKV_DIA_WAIT_CER = 0,	/* connected, nothing but a CER accepted (§5.6 R-Open pending) */
+	AKV_DIA_OPEN = 1,	/* CEA 2001 sent: application messages allowed */
+	AKV_DIA_CLOSING = 2,	/* DPA or a fatal answer sent: close after it */
+};
+
+struct akv_dia_stats {
+	uint64_t rx, tx_err, malformed, dwr_sent, dwr_rx, cx_req;
+};
+
+struct akv_dia_conn {
+	const struct akv_cfg *cfg;
+	uint8_t state;			/* enum akv_dia_peer_state */
+	uint8_t dwr_pending;		/* our DWR awaits its DWA */
+	uint16_t wait_ticks;		/* on_idle calls while in WAIT_CER */
+	int ind;			/* IND for this peer, -1 cyclic */
+	uint32_t tw_ms;			/* watchdog interval */
+	uint64_t dwr_sent_idle;		/* idle_rx_ms when the DWR left */
+	uint32_t hbh_next, e2e_next;	/* ids for requests we originate */
+	uint32_t dwr_hbh;
+	uint32_t origin_state_id;
+	uint16_t host_family;		/* Host-IP-Address we advertise */
+	uint8_t host_ip[16];
+	unsigned max_vectors;
+	char origin_host[AKV_DIA_NAME_MAX];
+	char origin_realm[AKV_DIA_NAME_MAX];
+	char peer_host[AKV_DIA_NAME_MAX];	/* Origin-Host from the CER */
+	char peer_addr[64];
+	struct akv_dia_stats stats;
+};
+
+/* Identity fields used in every answer. */
+void akv_dia_put_origin(struct akv_dia_wr *w, const struct akv_dia_conn *c);
+
+/* Answers a request with `err` (Result-Code, Error-Message, Failed-AVP):
+ * E bit for 3xxx (RFC 6733 §7.2), Session-Id echoed, VSAI and
+ * Auth-Session-State added for Cx. Returns the length or an error. */
+int akv_dia_answer_error(struct akv_dia_conn *c, const struct akv_dia_hdr *h, const uint8_t *msg,
+			 size_t len, const struct akv_dia_error *err, uint8_t *out, size_t cap);
+
+/* ==== dia_cx.c ==== */
+
+/* Handles a Cx request (app 16777216) on an open connection: fills the slot
+ * and returns AKV_PROTO_DISPATCH, or writes an error answer and returns
+ * AKV_PROTO_REPLY. */
+int akv_dia_cx_request(struct akv_dia_conn *c, const struct akv_dia_hdr *h, const uint8_t *msg,
+		       size_t len, struct akv_proto_slot *slot, uint8_t *out, size_t cap,
+		       size_t *out_len);
+/* Encodes the answer to a dispatched Cx request. Returns length or error. */
+int akv_dia_cx_encode(struct akv_dia_conn *c, const struct akv_proto_slot *slot, uint8_t *out,
+		      size_t cap);
+
+/* Prepares a conn from a configuration without a front end (tests, fuzz):
+ * what conn_init does. */
+int akv_dia_conn_setup(struct akv_dia_conn *c, const struct akv_proto_conn_info *info);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
