@@ -339,7 +339,10 @@ refresh_sub(struct akv_eng *e, struct akv_subent *s)
 		akv_pend_clear(&e->pend, &s->pend);
 		s->fails = 0;
 	}
-	start = akv_sqn_start(e->rec->seq_reserved, e->rec->sqn, b);
+	/* The cached SEQ_HE is the truth for what this engine issued; the
+	 * operator's SQN is a floor (raising it skips ahead, lowering it is
+	 * ignored). The stored reservation is ours: never below seq_res. */
+	start = akv_sqn_seq(e->rec->sqn, b);
 	res = akv_sqn_seq(e->rec->seq_reserved, b);
 	if (start > s->seq)
 		s->seq = start;

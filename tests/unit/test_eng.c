@@ -1,0 +1,539 @@
+/* The AKA engine over a real temporary store: vectors against the reference
+ * Milenage, SQN rules, durability across restarts, resync, errors, live
+ * provisioning, batching. */
+#include <check.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "aka/cx.h"
+#include "eng_fixture.h"
+
+#define NOW 1000000u
+
+static struct akv_store *st;
+static struct akv_eng *eng;
+static struct akv_eng_cfg cfg;
+static struct akv_sub sub_a, sub_b;
+
+static void
+open_eng(void)
+{
+	int err = 0;
+
+	eng = akv_eng_new(&cfg, st, 0, 1, &err);
+	ck_assert_msg(eng, "akv_eng_new: %s", akv_strerror(err));
+}
+
+static void
+setup(void)
+{
+	akv_crypto_init();
+	st = fx_store_new("eng");
+	fx_sub_make(&sub_a, "alice@ims.test", "sip:alice@ims.test", 1, 0);
+	fx_sub_make(&sub_b, "bob@ims.test", "sip:bob@ims.test", 2, 0x20);
+	fx_sub_add(st, &sub_a);
+	fx_sub_add(st, &sub_b);
+	akv_eng_cfg_default(&cfg);
+	open_eng();
+}
+
+static void
+teardown(void)
+{
+	akv_eng_free(eng);
+	akv_store_close(st);
+	eng = NULL;
+	st = NULL;
+}
+
+START_TEST(t_eng_vectors_match_reference_milenage)
+{
+	struct akv_eng_vec v[8];
+	struct akv_eng_req r;
+
+	fx_req(&r, AKV_OP_CHALLENGE, "alice@ims.test", 4, v);
+	fx_run1(eng, &r, NOW);
+	ck_assert_int_eq(r.err, 0);
+	ck_assert_uint_eq(r.nvec, 4);
+	ck_assert_uint_eq(r.scheme_used, AKV_SCHEME_AKAV1_MD5);
+	for (int i = 0; i < 4; i++) {
+		fx_check_vec(&sub_a, &v[i], 0, NULL);
+		/* one SEQ per vector, consecutive, same IND */
+		if (i) {
+			ck_assert_uint_eq(akv_sqn_seq(v[i].sqn, 5), akv_sqn_seq(v[i - 1].sqn, 5) + 1);
+			ck_assert_uint_eq(akv_sqn_ind(v[i].sqn, 5), akv_sqn_ind(v[0].sqn, 5));
+			ck_assert(memcmp(v[i].rand, v[i - 1].rand, 16) != 0);
+		}
+	}
+	/* the first SEQ follows the provisioned SQN 0 */
+	ck_assert_uint_eq(akv_sqn_seq(v[0].sqn, 5), 1);
+
+	fx_req(&r, AKV_OP_VECTORS, "bob@ims.test", 3, v);
+	fx_run1(eng, &r, NOW);
+	ck_assert_int_eq(r.err, 0);
+	ck_assert_uint_eq(r.nvec, 3);
+	for (int i = 0; i < 3; i++)
+		fx_check_vec(&sub_b, &v[i], 1, NULL);
+	/* bob was provisioned with SQN 0x20 = SEQ 1: issuing continues above */
+	ck_assert_uint_eq(akv_sqn_seq(v[0].sqn, 5), 2);
+}
+END_TEST
+
+START_TEST(t_eng_ind_from_peer_and_cyclic)
+{
+	struct akv_eng_vec v[2];
+	struct akv_eng_req r;
+	uint64_t last = 0;
+
+	fx_req(&r, AKV_OP_CHALLENGE, "alice@ims.test", 1, v);
+	r.ind = 7;
+	fx_run1(eng, &r, NOW);
+	ck_assert_int_eq(r.err, 0);
+	ck_assert_uint_eq(akv_sqn_ind(v[0].sqn, 5), 7);
+	last = v[0].sqn;
+	/* no peer slot: cyclic 0, 1, 2, ... 31, 0 */
+	for (unsigned i = 0; i < 34; i++) {
+		fx_req(&r, AKV_OP_CHALLENGE, "alice@ims.test", 1, v);
+		fx_run1(eng, &r, NOW);
+		ck_assert_int_eq(r.err, 0);
+		ck_assert_uint_eq(akv_sqn_ind(v[0].sqn, 5), i % 32);
+		ck_assert_uint_gt(v[0].sqn, last);
+		ck_assert_uint_eq(akv_sqn_seq(v[0].sqn, 5), akv_sqn_seq(last, 5) + 1);
+		last = v[0].sqn;
+	}
+	fx_req(&r, AKV_OP_CHALLENGE, "alice@ims.test", 1, v);
+	r.ind = 32;	/* outside 5 bits */
+	fx_run1(eng, &r, NOW);
+	ck_assert_int_eq(r.err, AKV_EINVAL);
+}
+END_TEST
+
+START_TEST(t_eng_bad_n)
+{
+	struct akv_eng_vec v[AKV_VEC_MAX];
+	struct akv_eng_req r;
+
+	fx_req(&r, AKV_OP_CHALLENGE, "alice@ims.test", 0, v);
+	fx_run1(eng, &r, NOW);
+	ck_assert_int_eq(r.err, AKV_EBAD_N);
+	fx_req(&r, AKV_OP_VECTORS, "alice@ims.test", cfg.max_vectors + 1, v);
+	fx_run1(eng, &r, NOW);
+	ck_assert_int_eq(r.err, AKV_EBAD_N);
+	ck_assert_uint_eq(r.nvec, 0);
+	fx_req(&r, AKV_OP_VECTORS, "alice@ims.test", cfg.max_vectors, v);
+	fx_run1(eng, &r, NOW);
+	ck_assert_int_eq(r.err, 0);
+	ck_assert_uint_eq(r.nvec, cfg.max_vectors);
+}
+END_TEST
+
+START_TEST(t_eng_errors_user_impu_scheme_op)
+{
+	struct akv_eng_vec v[1];
+	struct akv_eng_req r;
+	struct akv_sub only_v2;
+
+	fx_req(&r, AKV_OP_CHALLENGE, "nobody@ims.test", 1, v);
+	fx_run1(eng, &r, NOW);
+	ck_assert_int_eq(r.err, AKV_EUNKNOWN_USER);
+
+	fx_req(&r, AKV_OP_CHALLENGE, "alice@ims.test", 1, v);
+	strcpy(r.impu, "sip:bob@ims.test");
+	r.impu_len = (uint16_t)strlen(r.impu);
+	fx_run1(eng, &r, NOW);
+	ck_assert_int_eq(r.err, AKV_EIMPU_MISMATCH);
+	strcpy(r.impu, "sip:alice@ims.test");
+	r.impu_len = (uint16_t)strlen(r.impu);
+	fx_run1(eng, &r, NOW);
+	ck_assert_int_eq(r.err, 0);
+
+	fx_sub_make(&only_v2, "carol@ims.test", NULL, 3, 0);
+	only_v2.schemes = AKV_SCHEME_BIT(AKV_SCHEME_AKAV2_MD5);
+	fx_sub_add(st, &only_v2);
+	fx_req(&r, AKV_OP_CHALLENGE, "carol@ims.test", 1, v);
+	fx_run1(eng, &r, NOW);	/* ANY means AKAv1-MD5 */
+	ck_assert_int_eq(r.err, AKV_ESCHEME);
+	r.scheme = AKV_SCHEME_AKAV2_MD5;
+	fx_run1(eng, &r, NOW);
+	ck_assert_int_eq(r.err, 0);
+	ck_assert_uint_eq(r.scheme_used, AKV_SCHEME_AKAV2_MD5);
+	r.scheme = 9;
+	fx_run1(eng, &r, NOW);
+	ck_assert_int_eq(r.err, AKV_ESCHEME);
+
+	fx_req(&r, 99, "alice@ims.test", 1, v);
+	fx_run1(eng, &r, NOW);
+	ck_assert_int_eq(r.err, AKV_EUNKNOWN_OP);
+	fx_req(&r, AKV_OP_CHALLENGE, "alice@ims.test", 1, v);
+	r.impi_len = 0;
+	fx_run1(eng, &r, NOW);
+	ck_assert_int_eq(r.err, AKV_EINVAL);
+	fx_req(&r, AKV_OP_CHALLENGE, "alice@ims.test", 1, NULL);
+	fx_run1(eng, &r, NOW);
+	ck_assert_int_eq(r.err, AKV_EINVAL);
+}
+END_TEST
+
+START_TEST(t_eng_reservation_durable_before_release)
+{
+	struct akv_eng_vec v[8];
+	struct akv_eng_req r;
+	struct akv_sub rec;
+	uint64_t max_before = 0;
+
+	for (int i = 0; i < 50; i++) {
+		fx_req(&r, AKV_OP_CHALLENGE, "alice@ims.test", 1 + i % 8, v);
+		fx_run1(eng, &r, NOW);
+		ck_assert_int_eq(r.err, 0);
+		for (unsigned j = 0; j < r.nvec; j++) {
+			ck_assert_uint_gt(v[j].sqn, max_before);
+			max_before = v[j].sqn;
+		}
+		/* what the store holds now would survive kill -9 */
+		ck_assert_int_eq(akv_store_get(st, "alice@ims.test", 14, &rec), 0);
+		ck_assert_uint_ge(rec.seq_reserved, max_before);
+	}
+	/* a restart continues above the reservation, never below */
+	akv_eng_free(eng);
+	open_eng();
+	fx_req(&r, AKV_OP_CHALLENGE, "alice@ims.test", 1, v);
+	fx_run1(eng, &r, NOW);
+	ck_assert_int_eq(r.err, 0);
+	ck_assert_uint_gt(v[0].sqn, rec.seq_reserved);
+	/* ... and the jump stays far within Δ */
+	ck_assert_uint_le(akv_sqn_seq(v[0].sqn, 5) - akv_sqn_seq(max_before, 5),
+			  cfg.seq_reserve + 1);
+}
+END_TEST
+
+START_TEST(t_eng_ind_bits_change_keeps_monotonic)
+{
+	struct akv_eng_vec v[4];
+	struct akv_eng_req r;
+	uint64_t max_before = 0;
+
+	fx_req(&r, AKV_OP_VECTORS, "alice@ims.test", 4, v);
+	r.ind = 31;
+	fx_run1(eng, &r, NOW);
+	ck_assert_int_eq(r.err, 0);
+	max_before = v[3].sqn;
+	akv_eng_free(eng);
+	cfg.ind_bits = 4;	/* operator shortens IND between runs */
+	open_eng();
+	fx_req(&r, AKV_OP_VECTORS, "alice@ims.test", 1, v);
+	r.ind = 0;
+	fx_run1(eng, &r, NOW);
+	ck_assert_int_eq(r.err, 0);
+	ck_assert_uint_gt(v[0].sqn, max_before);
+}
+END_TEST
+
+START_TEST(t_eng_resync)
+{
+	struct akv_eng_vec v[2];
+	struct akv_eng_req r;
+	uint64_t sqn_ms = akv_sqn_make(5000, 3, 5), before;
+	uint8_t auts[14];
+
+	fx_req(&r, AKV_OP_CHALLENGE, "alice@ims.test", 1, v);
+	fx_run1(eng, &r, NOW);
+	ck_assert_int_eq(r.err, 0);
+	before = v[0].sqn;
+
+	/* bad MAC-S: distinct error, SQN untouched */
+	fx_auts(&sub_a, v[0].rand, sqn_ms, auts);
+	auts[13] ^= 1;
+	fx_req(&r, AKV_OP_RESYNC, "alice@ims.test", 1, v);
+	memcpy(r.rand, v[0].rand, 16);
+	memcpy(r.auts, auts, 14);
+	fx_run1(eng, &r, NOW);
+	ck_assert_int_eq(r.err, AKV_EAUTS_MAC);
+	fx_req(&r, AKV_OP_CHALLENGE, "alice@ims.test", 1, v);
+	fx_run1(eng, &r, NOW);
+	ck_assert_uint_eq(akv_sqn_seq(v[0].sqn, 5), akv_sqn_seq(before, 5) + 1);
+
+	/* good AUTS with SQN_MS ahead: SQN_HE jumps to SEQ_MS, new vectors follow */
+	fx_auts(&sub_a, v[0].rand, sqn_ms, auts);
+	fx_req(&r, AKV_OP_RESYNC, "alice@ims.test", 2, v);
+	memcpy(r.rand, v[0].rand, 16);
+	memcpy(r.auts, auts, 14);
+	fx_run1(eng, &r, NOW);
+	ck_assert_int_eq(r.err, 0);
+	ck_assert_uint_eq(r.nvec, 2);
+	ck_assert_uint_eq(akv_sqn_seq(v[0].sqn, 5), 5001);
+	ck_assert_uint_eq(akv_sqn_seq(v[1].sqn, 5), 5002);
+	fx_check_vec(&sub_a, &v[0], 0, NULL);
+
+	/* SQN_MS below SQN_HE (within Δ): SQN_HE is never lowered */
+	fx_auts(&sub_a, v[1].rand, akv_sqn_make(10, 0, 5), auts);
+	fx_req(&r, AKV_OP_RESYNC, "alice@ims.test", 1, v);
+	memcpy(r.rand, v[1].rand, 16);
+	memcpy(r.auts, auts, 14);
+	fx_run1(eng, &r, NOW);
+	ck_assert_int_eq(r.err, 0);
+	ck_assert_uint_eq(akv_sqn_seq(v[0].sqn, 5), 5003);
+}
+END_TEST
+
+START_TEST(t_eng_resync_beyond_delta)
+{
+	static const uint8_t rnd[16] = {1, 2, 3};
+	struct akv_eng_vec v[8];
+	struct akv_eng_req r;
+
+	akv_eng_free(eng);
+	cfg.delta = 100;
+	cfg.seq_reserve = 10;
+	open_eng();
+	for (int i = 0; i < 30; i++) {	/* SEQ_HE = 240 */
+		fx_req(&r, AKV_OP_VECTORS, "alice@ims.test", 8, v);
+		fx_run1(eng, &r, NOW);
+		ck_assert_int_eq(r.err, 0);
+	}
+	/* the USIM is at SEQ 20: SEQ_HE + 1 - 20 > Δ, and going back is forbidden */
+	fx_req(&r, AKV_OP_RESYNC, "alice@ims.test", 1, v);
+	memcpy(r.rand, rnd, 16);
+	fx_auts(&sub_a, rnd, akv_sqn_make(20, 0, 5), r.auts);
+	fx_run1(eng, &r, NOW);
+	ck_assert_int_eq(r.err, AKV_ESQN_RANGE);
+	/* SEQ_MS 200: SEQ_HE is within Δ, kept */
+	fx_auts(&sub_a, rnd, akv_sqn_make(200, 0, 5), r.auts);
+	fx_run1(eng, &r, NOW);
+	ck_assert_int_eq(r.err, 0);
+	ck_assert_uint_eq(akv_sqn_seq(v[0].sqn, 5), 241);
+}
+END_TEST
+
+START_TEST(t_eng_sqn_exhausted)
+{
+	struct akv_eng_vec v[2];
+	struct akv_eng_req r;
+	struct akv_sub near;
+
+	/* last SQN used: SEQ max - 1 */
+	fx_sub_make(&near, "old@ims.test", NULL, 4, akv_sqn_make(akv_sqn_seq_max(5) - 1, 0, 5));
+	fx_sub_add(st, &near);
+	fx_req(&r, AKV_OP_VECTORS, "old@ims.test", 2, v);
+	fx_run1(eng, &r, NOW);
+	ck_assert_int_eq(r.err, AKV_ESQN_EXHAUSTED);
+	r.n = 1;
+	fx_run1(eng, &r, NOW);
+	ck_assert_int_eq(r.err, 0);
+	ck_assert_uint_eq(akv_sqn_seq(v[0].sqn, 5), akv_sqn_seq_max(5));
+	fx_check_vec(&near, &v[0], 1, NULL);
+	fx_run1(eng, &r, NOW);
+	ck_assert_int_eq(r.err, AKV_ESQN_EXHAUSTED);
+}
+END_TEST
+
+START_TEST(t_eng_live_provisioning)
+{
+	struct akv_eng_vec v[1];
+	struct akv_eng_req r;
+	struct akv_sub upd = sub_a;
+
+	fx_req(&r, AKV_OP_CHALLENGE, "alice@ims.test", 1, v);
+	fx_run1(eng, &r, NOW);
+	ck_assert_int_eq(r.err, 0);
+	ck_assert_int_eq(akv_eng_tick(eng, NOW), 0);
+
+	/* operator raises SQN and changes the IMPU and K while the engine runs */
+	upd.sqn = akv_sqn_make(90000, 0, 5);
+	strcpy(upd.impu[0], "sip:alice2@ims.test");
+	upd.impu_len[0] = (uint8_t)strlen(upd.impu[0]);
+	upd.k[0] ^= 0x55;
+	ck_assert_int_eq(akv_store_put(st, &upd, AKV_STORE_SET), 0);
+	ck_assert_int_eq(akv_eng_tick(eng, NOW + 300), 0);
+	fx_req(&r, AKV_OP_CHALLENGE, "alice@ims.test", 1, v);
+	strcpy(r.impu, "sip:alice2@ims.test");
+	r.impu_len = (uint16_t)strlen(r.impu);
+	fx_run1(eng, &r, NOW + 300);
+	ck_assert_int_eq(r.err, 0);
+	ck_assert_uint_eq(akv_sqn_seq(v[0].sqn, 5), 90001);
+	fx_check_vec(&upd, &v[0], 0, NULL);
+	strcpy(r.impu, "sip:alice@ims.test");
+	r.impu_len = (uint16_t)strlen(r.impu);
+	fx_run1(eng, &r, NOW + 300);
+	ck_assert_int_eq(r.err, AKV_EIMPU_MISMATCH);
+
+	/* an admin SQN below what was issued is a floor only: never lowered */
+	upd.sqn = 0;
+	ck_assert_int_eq(akv_store_put(st, &upd, AKV_STORE_SET), 0);
+	ck_assert_int_eq(akv_eng_tick(eng, NOW + 600), 0);
+	fx_req(&r, AKV_OP_CHALLENGE, "alice@ims.test", 1, v);
+	fx_run1(eng, &r, NOW + 600);
+	ck_assert_int_eq(r.err, 0);
+	ck_assert_uint_eq(akv_sqn_seq(v[0].sqn, 5), 90002);
+
+	/* deleted: unknown after the next tick */
+	ck_assert_int_eq(akv_store_del(st, "alice@ims.test", 14), 0);
+	ck_assert_int_eq(akv_eng_tick(eng, NOW + 900), 0);
+	fx_run1(eng, &r, NOW + 900);
+	ck_assert_int_eq(r.err, AKV_EUNKNOWN_USER);
+	/* re-added with SQN 0: the kept reservation still keeps SQN fresh */
+	ck_assert_int_eq(akv_store_put(st, &sub_a, AKV_STORE_ADD), 0);
+	ck_assert_int_eq(akv_eng_tick(eng, NOW + 1200), 0);
+	fx_run1(eng, &r, NOW + 1200);
+	ck_assert_int_eq(r.err, 0);
+	ck_assert_uint_gt(akv_sqn_seq(v[0].sqn, 5), 90002);
+}
+END_TEST
+
+/* Many subscribers per batch: one commit, every vector correct, mixed ops. */
+START_TEST(t_eng_batch_one_commit)
+{
+	enum { NSUB = 40, NREQ = 64 };
+	static struct akv_sub subs[NSUB];
+	static struct akv_eng_req reqs[NREQ];
+	static struct akv_eng_vec vec[NREQ][2];
+	struct akv_eng_req *list[NREQ];
+	struct akv_eng_stats s0, s1;
+	char impi[64];
+
+	for (int i = 0; i < NSUB; i++) {
+		snprintf(impi, sizeof(impi), "user%02d@ims.test", i);
+		fx_sub_make(&subs[i], impi, NULL, 100 + i, 0);
+		fx_sub_add(st, &subs[i]);
+	}
+	akv_eng_stats(eng, &s0);
+	for (int i = 0; i < NREQ; i++) {
+		fx_req(&reqs[i], i % 3 ? AKV_OP_CHALLENGE : AKV_OP_VECTORS, subs[i % NSUB].impi,
+		       1 + i % 2, vec[i]);
+		list[i] = &reqs[i];
+	}
+	fx_req(&reqs[NREQ - 1], AKV_OP_CHALLENGE, "ghost@ims.test", 1, vec[NREQ - 1]);
+	akv_eng_run(eng, list, NREQ, NOW);
+	akv_eng_stats(eng, &s1);
+	ck_assert_uint_eq(s1.fsyncs - s0.fsyncs, 1);
+	for (int i = 0; i < NREQ - 1; i++) {
+		ck_assert_int_eq(reqs[i].err, 0);
+		for (unsigned j = 0; j < reqs[i].nvec; j++)
+			fx_check_vec(&subs[i % NSUB], &vec[i][j], reqs[i].op == AKV_OP_VECTORS,
+				     NULL);
+	}
+	/* the same subscriber twice in one batch: later request, higher SQN */
+	for (int i = 0; i + NSUB < NREQ - 1; i++)
+		ck_assert_uint_gt(vec[i + NSUB][0].sqn, vec[i][reqs[i].nvec - 1].sqn);
+	ck_assert_int_eq(reqs[NREQ - 1].err, AKV_EUNKNOWN_USER);
+
+	/* the next batch is inside the reservations: no commit at all */
+	for (int i = 0; i < NREQ - 1; i++)
+		reqs[i].op = AKV_OP_CHALLENGE;
+	akv_eng_run(eng, list, NREQ - 1, NOW);
+	akv_eng_stats(eng, &s0);
+	ck_assert_uint_eq(s0.fsyncs, s1.fsyncs);
+	ck_assert_uint_eq(s0.cached_subs, NSUB);
+}
+END_TEST
+
+START_TEST(t_eng_low_headroom_renewed_by_tick)
+{
+	struct akv_eng_vec v[8];
+	struct akv_eng_req r;
+	struct akv_eng_stats s0, s1;
+	struct akv_sub rec;
+
+	akv_eng_free(eng);
+	cfg.seq_reserve = 20;
+	open_eng();
+	fx_req(&r, AKV_OP_VECTORS, "alice@ims.test", 8, v);
+	fx_run1(eng, &r, NOW);	/* forced: reserve to 8 + 20 */
+	fx_run1(eng, &r, NOW);	/* SEQ 16: headroom 12 >= 10, nothing queued */
+	akv_eng_stats(eng, &s0);
+	fx_run1(eng, &r, NOW);	/* SEQ 24: headroom 4 < 10: queued, not forced */
+	akv_eng_stats(eng, &s1);
+	ck_assert_int_eq(r.err, 0);
+	ck_assert_uint_eq(s1.fsyncs, s0.fsyncs);
+	ck_assert_int_eq(akv_eng_tick(eng, NOW), 0);
+	akv_eng_stats(eng, &s1);
+	ck_assert_uint_eq(s1.fsyncs, s0.fsyncs + 1);
+	ck_assert_int_eq(akv_store_get(st, "alice@ims.test", 14, &rec), 0);
+	ck_assert_uint_eq(akv_sqn_seq(rec.seq_reserved, 5), 24 + 20);
+	fx_run1(eng, &r, NOW);	/* SEQ 32, inside: no commit */
+	akv_eng_stats(eng, &s0);
+	ck_assert_uint_eq(s0.fsyncs, s1.fsyncs);
+}
+END_TEST
+
+START_TEST(t_eng_cfg_and_shards)
+{
+	struct akv_eng_cfg c;
+	struct akv_eng *e2;
+	struct akv_eng_vec v[1];
+	struct akv_eng_req r;
+	unsigned sh;
+	int err = 0;
+
+	akv_eng_cfg_default(&c);
+	c.seq_reserve = (unsigned)c.delta;	/* a restart could jump beyond Δ */
+	ck_assert_ptr_null(akv_eng_new(&c, st, 0, 1, &err));
+	ck_assert_int_eq(err, AKV_EINVAL);
+	akv_eng_cfg_default(&c);
+	c.max_vectors = AKV_VEC_MAX + 1;
+	ck_assert_ptr_null(akv_eng_new(&c, st, 0, 1, &err));
+	akv_eng_cfg_default(&c);
+	c.fail_limit = 0;
+	ck_assert_ptr_null(akv_eng_new(&c, st, 0, 1, &err));
+	akv_eng_cfg_default(&c);
+	ck_assert_ptr_null(akv_eng_new(&c, st, 2, 2, &err));
+
+	sh = akv_eng_shard_of("alice@ims.test", 14, 4);
+	ck_assert_uint_lt(sh, 4);
+	e2 = akv_eng_new(&c, st, (sh + 1) % 4, 4, &err);
+	ck_assert_ptr_nonnull(e2);
+	fx_req(&r, AKV_OP_CHALLENGE, "alice@ims.test", 1, v);
+	fx_run1(e2, &r, NOW);
+	ck_assert_int_eq(r.err, AKV_EINVAL);	/* not this worker's subscriber */
+	akv_eng_free(e2);
+	e2 = akv_eng_new(&c, st, sh, 4, &err);
+	fx_run1(e2, &r, NOW);
+	ck_assert_int_eq(r.err, 0);
+	akv_eng_free(e2);
+}
+END_TEST
+
+START_TEST(t_eng_cx_ops_reach_cx)
+{
+	static struct akv_cx_req cx;
+	struct akv_eng_req r;
+
+	fx_req(&r, AKV_OP_SAR, "alice@ims.test", 0, NULL);
+	cx.sat = AKV_CX_SAT_REGISTRATION;
+	r.cx = &cx;
+	fx_run1(eng, &r, NOW);
+	/* answered by akv_cx_run (server/aka/cx.c), not refused as unknown */
+	ck_assert_int_ne(r.err, AKV_EUNKNOWN_OP);
+}
+END_TEST
+
+static Suite *
+suite(void)
+{
+	Suite *s = suite_create("eng");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, t_eng_vectors_match_reference_milenage);
+	tcase_add_test(tc, t_eng_ind_from_peer_and_cyclic);
+	tcase_add_test(tc, t_eng_bad_n);
+	tcase_add_test(tc, t_eng_errors_user_impu_scheme_op);
+	tcase_add_test(tc, t_eng_reservation_durable_before_release);
+	tcase_add_test(tc, t_eng_ind_bits_change_keeps_monotonic);
+	tcase_add_test(tc, t_eng_resync);
+	tcase_add_test(tc, t_eng_resync_beyond_delta);
+	tcase_add_test(tc, t_eng_sqn_exhausted);
+	tcase_add_test(tc, t_eng_live_provisioning);
+	tcase_add_test(tc, t_eng_batch_one_commit);
+	tcase_add_test(tc, t_eng_low_headroom_renewed_by_tick);
+	tcase_add_test(tc, t_eng_cfg_and_shards);
+	tcase_add_test(tc, t_eng_cx_ops_reach_cx);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return akv_test_run(suite());
+}
