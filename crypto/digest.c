@@ -66,7 +66,7 @@ md5_hex_joined(EVP_MD_CTX *ctx, const struct piece *pieces, size_t count, char h
 /* ==== base64 (RFC 4648 §4, padded) ==== */
 
 static const char b64_alphabet[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 /* Writes 4 * ceil(n / 3) chars + NUL. */
 static void
@@ -169,9 +169,8 @@ str_ieq(struct akv_str s, const char *lit)
 
 /* see akv_crypto.h */
 void
-akv_digest_response(enum akv_digest_alg alg, const struct akv_digest_fields *f,
-		    const uint8_t *xres, size_t res_len, const uint8_t ck[16],
-		    const uint8_t ik[16], char out[33])
+akv_digest_response(enum akv_digest_alg alg, const struct akv_digest_fields *f, const uint8_t *xres,
+		    size_t res_len, const uint8_t ck[16], const uint8_t ik[16], char out[33])
 {
 	uint8_t pw[24];
 	size_t pw_len;
@@ -189,8 +188,8 @@ akv_digest_response(enum akv_digest_alg alg, const struct akv_digest_fields *f,
 
 	/* RFC 2617 §3.2.2.2: A1 = username ":" realm ":" passwd */
 	{
-		struct piece a1[] = {{f->username.p, f->username.n}, {f->realm.p, f->realm.n},
-				     {pw, pw_len}};
+		struct piece a1[] = {
+		    {f->username.p, f->username.n}, {f->realm.p, f->realm.n}, {pw, pw_len}};
 		md5_hex_joined(ctx, a1, 3, ha1);
 	}
 	akv_wipe(pw, sizeof(pw));
@@ -208,9 +207,12 @@ akv_digest_response(enum akv_digest_alg alg, const struct akv_digest_fields *f,
 
 	if (f->qop.n) {
 		/* RFC 2617 §3.2.2.1: KD(H(A1), nonce:nc:cnonce:qop:H(A2)) */
-		struct piece r[] = {{ha1, 32},			{f->nonce.p, f->nonce.n},
-				    {f->nc.p, f->nc.n},		{f->cnonce.p, f->cnonce.n},
-				    {f->qop.p, f->qop.n},	{ha2, 32}};
+		struct piece r[] = {{ha1, 32},
+				    {f->nonce.p, f->nonce.n},
+				    {f->nc.p, f->nc.n},
+				    {f->cnonce.p, f->cnonce.n},
+				    {f->qop.p, f->qop.n},
+				    {ha2, 32}};
 		md5_hex_joined(ctx, r, 6, out);
 	} else {
 		/* RFC 2069 compatibility: KD(H(A1), nonce:H(A2)) */
@@ -223,9 +225,9 @@ akv_digest_response(enum akv_digest_alg alg, const struct akv_digest_fields *f,
 
 /* see akv_crypto.h */
 int
-akv_digest_verify(enum akv_digest_alg alg, const struct akv_digest_fields *f,
-		  const uint8_t *xres, size_t res_len, const uint8_t ck[16],
-		  const uint8_t ik[16], const char *response, size_t response_len)
+akv_digest_verify(enum akv_digest_alg alg, const struct akv_digest_fields *f, const uint8_t *xres,
+		  size_t res_len, const uint8_t ck[16], const uint8_t ik[16], const char *response,
+		  size_t response_len)
 {
 	char want[33], got[32];
 	int rc;
@@ -316,10 +318,9 @@ realm_ok(const char *realm)
 
 /* see akv_crypto.h */
 int
-akv_digest_www_authenticate(enum akv_digest_alg alg, const char *realm,
-			    const uint8_t rand[16], const uint8_t autn[16],
-			    const uint8_t ck[16], const uint8_t ik[16], int with_keys,
-			    char *out, size_t cap)
+akv_digest_www_authenticate(enum akv_digest_alg alg, const char *realm, const uint8_t rand[16],
+			    const uint8_t autn[16], const uint8_t ck[16], const uint8_t ik[16],
+			    int with_keys, char *out, size_t cap)
 {
 	const char *alg_name = alg == AKV_DIGEST_AKAV2_MD5 ? "AKAv2-MD5" : "AKAv1-MD5";
 	char nonce[45], ck_hex[33], ik_hex[33];
@@ -340,8 +341,9 @@ akv_digest_www_authenticate(enum akv_digest_alg alg, const char *realm,
 		akv_wipe(ck_hex, sizeof(ck_hex));
 		akv_wipe(ik_hex, sizeof(ik_hex));
 	} else {
-		n = snprintf(out, cap, "Digest realm=\"%s\", nonce=\"%s\", algorithm=%s, qop=\"auth\"",
-			     realm, nonce, alg_name);
+		n = snprintf(out, cap,
+			     "Digest realm=\"%s\", nonce=\"%s\", algorithm=%s, qop=\"auth\"", realm,
+			     nonce, alg_name);
 	}
 	if (n < 0 || (size_t)n >= cap) {
 		/* a truncated value may hold part of CK/IK */

@@ -21,42 +21,44 @@
 #include "mem.h"
 
 #define EXIT_USAGE 2
-#define BATCH_LINES 1024	/* lines per kernel call in --batch */
-#define LINE_CAP 1024		/* longest accepted --batch line, in bytes */
+#define BATCH_LINES 1024 /* lines per kernel call in --batch */
+#define LINE_CAP 1024	 /* longest accepted --batch line, in bytes */
 
 static const char prog[] = "akavs milenage";
 
 static void
 usage(FILE *f)
 {
-	fprintf(f,
-		"usage: akavs milenage --k HEX (--op HEX | --opc HEX) --rand HEX --sqn HEX --amf HEX\n"
-		"                      [--json] [--impl NAME]\n"
-		"       akavs milenage --batch [--impl NAME] < lines\n"
-		"\n"
-		"Computes the TS 35.206 Milenage outputs for one subscriber and RAND: OPc, MAC-A (f1),\n"
-		"MAC-S (f1*), RES (f2), CK (f3), IK (f4), AK (f5), AK* (f5*) and\n"
-		"AUTN = (SQN ^ AK) || AMF || MAC-A (TS 33.102 6.3.2).\n"
-		"\n"
-		"  --k HEX      subscriber key K, 32 hex digits\n"
-		"  --op HEX     operator variant OP, 32 hex digits (OPc is derived)\n"
-		"  --opc HEX    OPc, 32 hex digits (instead of --op)\n"
-		"  --rand HEX   RAND, 32 hex digits\n"
-		"  --sqn HEX    SQN, 12 hex digits\n"
-		"  --amf HEX    AMF, 4 hex digits (use 0000 for the MAC-S of an AUTS)\n"
-		"  --json       print one JSON object: opc mac_a mac_s res ck ik ak ak_s autn\n"
-		"  --impl NAME  Milenage backend: ref, aesni or vaes (single shot default: ref;\n"
-		"               --batch default: the fastest this CPU runs, or $AKV_CRYPTO_IMPL)\n"
-		"  --batch      read lines 'K OPc RAND SQN AMF' (hex, whitespace-separated; blank\n"
-		"               lines and lines starting with # are skipped) from stdin and write\n"
-		"               'MAC-A MAC-S RES CK IK AK AK*' per line, tab-separated. A malformed\n"
-		"               line is reported on stderr as 'line N: ...', produces no output\n"
-		"               line, and makes the exit status 1; other lines are still answered.\n"
-		"  --help       this text\n"
-		"\n"
-		"Keys given as arguments are visible to other local users (ps); --batch keeps them\n"
-		"off the command line.\n"
-		"Exit status: 0 success, 1 bad input line or backend unavailable, 2 usage error.\n");
+	fprintf(
+	    f,
+	    "usage: akavs milenage --k HEX (--op HEX | --opc HEX) --rand HEX --sqn HEX --amf HEX\n"
+	    "                      [--json] [--impl NAME]\n"
+	    "       akavs milenage --batch [--impl NAME] < lines\n"
+	    "\n"
+	    "Computes the TS 35.206 Milenage outputs for one subscriber and RAND: OPc, MAC-A "
+	    "(f1),\n"
+	    "MAC-S (f1*), RES (f2), CK (f3), IK (f4), AK (f5), AK* (f5*) and\n"
+	    "AUTN = (SQN ^ AK) || AMF || MAC-A (TS 33.102 6.3.2).\n"
+	    "\n"
+	    "  --k HEX      subscriber key K, 32 hex digits\n"
+	    "  --op HEX     operator variant OP, 32 hex digits (OPc is derived)\n"
+	    "  --opc HEX    OPc, 32 hex digits (instead of --op)\n"
+	    "  --rand HEX   RAND, 32 hex digits\n"
+	    "  --sqn HEX    SQN, 12 hex digits\n"
+	    "  --amf HEX    AMF, 4 hex digits (use 0000 for the MAC-S of an AUTS)\n"
+	    "  --json       print one JSON object: opc mac_a mac_s res ck ik ak ak_s autn\n"
+	    "  --impl NAME  Milenage backend: ref, aesni or vaes (single shot default: ref;\n"
+	    "               --batch default: the fastest this CPU runs, or $AKV_CRYPTO_IMPL)\n"
+	    "  --batch      read lines 'K OPc RAND SQN AMF' (hex, whitespace-separated; blank\n"
+	    "               lines and lines starting with # are skipped) from stdin and write\n"
+	    "               'MAC-A MAC-S RES CK IK AK AK*' per line, tab-separated. A malformed\n"
+	    "               line is reported on stderr as 'line N: ...', produces no output\n"
+	    "               line, and makes the exit status 1; other lines are still answered.\n"
+	    "  --help       this text\n"
+	    "\n"
+	    "Keys given as arguments are visible to other local users (ps); --batch keeps them\n"
+	    "off the command line.\n"
+	    "Exit status: 0 success, 1 bad input line or backend unavailable, 2 usage error.\n");
 }
 
 /* ==== Command line ==== */
@@ -68,14 +70,14 @@ struct opts {
 
 struct value_flag {
 	const char *name;
-	size_t off;	/* offset of the `const char *` slot in struct opts */
+	size_t off; /* offset of the `const char *` slot in struct opts */
 };
 
 static const struct value_flag value_flags[] = {
-	{"--k", offsetof(struct opts, k)},     {"--op", offsetof(struct opts, op)},
-	{"--opc", offsetof(struct opts, opc)}, {"--rand", offsetof(struct opts, rand)},
-	{"--sqn", offsetof(struct opts, sqn)}, {"--amf", offsetof(struct opts, amf)},
-	{"--impl", offsetof(struct opts, impl)},
+    {"--k", offsetof(struct opts, k)},	     {"--op", offsetof(struct opts, op)},
+    {"--opc", offsetof(struct opts, opc)},   {"--rand", offsetof(struct opts, rand)},
+    {"--sqn", offsetof(struct opts, sqn)},   {"--amf", offsetof(struct opts, amf)},
+    {"--impl", offsetof(struct opts, impl)},
 };
 
 /* Returns 1 when parsing should stop with exit 0 (--help), 0 on success,
@@ -105,8 +107,8 @@ parse_args(int argc, char **argv, struct opts *o)
 		}
 		if (strncmp(a, "--", 2) != 0) {
 			/* do not echo it: a stray positional argument may well be a key */
-			fprintf(stderr, "%s: unexpected argument #%d (options start with --)\n", prog,
-				i);
+			fprintf(stderr, "%s: unexpected argument #%d (options start with --)\n",
+				prog, i);
 			return -1;
 		}
 		eq = strchr(a, '=');
@@ -175,8 +177,8 @@ pick_impl(const char *name, const struct akv_mil_impl *dflt, int *status)
 	if (name) {
 		impl = akv_mil_by_name(name, &why);
 		if (!impl) {
-			int known = !strcmp(name, "ref") || !strcmp(name, "aesni") ||
-				    !strcmp(name, "vaes");
+			int known =
+			    !strcmp(name, "ref") || !strcmp(name, "aesni") || !strcmp(name, "vaes");
 
 			fprintf(stderr, "%s: --impl %.16s: %s\n", prog, name, why);
 			*status = known ? 1 : EXIT_USAGE;
@@ -215,11 +217,11 @@ print_single(const struct single *s, int json)
 		const uint8_t *p;
 		size_t n;
 	} rows[] = {
-		{"OPc", "opc", s->in.opc, 16},	   {"MAC-A", "mac_a", s->out.mac_a, 8},
-		{"MAC-S", "mac_s", s->out.mac_s, 8}, {"RES", "res", s->out.res, 8},
-		{"CK", "ck", s->out.ck, 16},	   {"IK", "ik", s->out.ik, 16},
-		{"AK", "ak", s->out.ak, 6},	   {"AK*", "ak_s", s->out.ak_s, 6},
-		{"AUTN", "autn", s->autn, 16},
+	    {"OPc", "opc", s->in.opc, 16},	 {"MAC-A", "mac_a", s->out.mac_a, 8},
+	    {"MAC-S", "mac_s", s->out.mac_s, 8}, {"RES", "res", s->out.res, 8},
+	    {"CK", "ck", s->out.ck, 16},	 {"IK", "ik", s->out.ik, 16},
+	    {"AK", "ak", s->out.ak, 6},		 {"AK*", "ak_s", s->out.ak_s, 6},
+	    {"AUTN", "autn", s->autn, 16},
 	};
 	char hex[33];
 
@@ -247,9 +249,9 @@ run_single(const struct opts *o)
 		uint8_t *dst;
 		size_t n;
 	} fields[] = {
-		{"--k", o->k, s.in.k, 16},	    {"--op", o->op, s.op, 16},
-		{"--opc", o->opc, s.in.opc, 16},  {"--rand", o->rand, s.in.rand, 16},
-		{"--sqn", o->sqn, s.in.sqn, 6},	    {"--amf", o->amf, s.in.amf, 2},
+	    {"--k", o->k, s.in.k, 16},	     {"--op", o->op, s.op, 16},
+	    {"--opc", o->opc, s.in.opc, 16}, {"--rand", o->rand, s.in.rand, 16},
+	    {"--sqn", o->sqn, s.in.sqn, 6},  {"--amf", o->amf, s.in.amf, 2},
 	};
 
 	memset(&s, 0, sizeof(s));
@@ -259,9 +261,9 @@ run_single(const struct opts *o)
 	}
 	{
 		const char *const required[][2] = {
-			{"--k", o->k},	     {"--op or --opc", o->op ? o->op : o->opc},
-			{"--rand", o->rand}, {"--sqn", o->sqn},
-			{"--amf", o->amf},
+		    {"--k", o->k},	 {"--op or --opc", o->op ? o->op : o->opc},
+		    {"--rand", o->rand}, {"--sqn", o->sqn},
+		    {"--amf", o->amf},
 		};
 
 		for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
@@ -309,13 +311,11 @@ struct batch {
 static const struct {
 	const char *name;
 	size_t n;
-	size_t off;	/* offset of the destination in struct akv_mil_in */
+	size_t off; /* offset of the destination in struct akv_mil_in */
 } batch_fields[] = {
-	{"K", 16, offsetof(struct akv_mil_in, k)},
-	{"OPc", 16, offsetof(struct akv_mil_in, opc)},
-	{"RAND", 16, offsetof(struct akv_mil_in, rand)},
-	{"SQN", 6, offsetof(struct akv_mil_in, sqn)},
-	{"AMF", 2, offsetof(struct akv_mil_in, amf)},
+    {"K", 16, offsetof(struct akv_mil_in, k)},	     {"OPc", 16, offsetof(struct akv_mil_in, opc)},
+    {"RAND", 16, offsetof(struct akv_mil_in, rand)}, {"SQN", 6, offsetof(struct akv_mil_in, sqn)},
+    {"AMF", 2, offsetof(struct akv_mil_in, amf)},
 };
 
 static int
@@ -351,8 +351,8 @@ parse_line(const char *line, size_t len, size_t lineno, struct akv_mil_in *in)
 			i++;
 	}
 	if (ntok != 5) {
-		fprintf(stderr, "line %zu: expected 5 fields (K OPc RAND SQN AMF), got %zu\n", lineno,
-			ntok);
+		fprintf(stderr, "line %zu: expected 5 fields (K OPc RAND SQN AMF), got %zu\n",
+			lineno, ntok);
 		return -1;
 	}
 	memset(in, 0, sizeof(*in));
@@ -414,8 +414,9 @@ run_batch(const struct opts *o)
 	int status = 0, bad = 0, eof = 0;
 
 	if (o->k || o->op || o->opc || o->rand || o->sqn || o->amf || o->json) {
-		fprintf(stderr, "%s: --batch reads K OPc RAND SQN AMF from stdin; only --impl may "
-				"go with it\n",
+		fprintf(stderr,
+			"%s: --batch reads K OPc RAND SQN AMF from stdin; only --impl may "
+			"go with it\n",
 			prog);
 		return EXIT_USAGE;
 	}

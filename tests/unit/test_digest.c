@@ -28,8 +28,7 @@ unhex(const char *s, uint8_t *out, size_t n)
 }
 
 static struct akv_str
-S(const char *s)
-{
+S(const char *s) {
 	return (struct akv_str){s, strlen(s)};
 }
 
@@ -214,12 +213,12 @@ START_TEST(t_digest_akav1_qop_auth_known_answer)
 	ext_response(&f, k.res, 8, 0, want);
 	akv_digest_response(AKV_DIGEST_AKAV1_MD5, &f, k.res, 8, NULL, NULL, got);
 	ck_assert_str_eq(got, want);
-	ck_assert_int_eq(akv_digest_verify(AKV_DIGEST_AKAV1_MD5, &f, k.res, 8, NULL, NULL, want, 32),
-			 0);
+	ck_assert_int_eq(
+	    akv_digest_verify(AKV_DIGEST_AKAV1_MD5, &f, k.res, 8, NULL, NULL, want, 32), 0);
 	/* hex is case-insensitive on the wire */
 	upper(want);
-	ck_assert_int_eq(akv_digest_verify(AKV_DIGEST_AKAV1_MD5, &f, k.res, 8, NULL, NULL, want, 32),
-			 0);
+	ck_assert_int_eq(
+	    akv_digest_verify(AKV_DIGEST_AKAV1_MD5, &f, k.res, 8, NULL, NULL, want, 32), 0);
 }
 END_TEST
 
@@ -297,15 +296,15 @@ START_TEST(t_digest_akav2_known_answer)
 	ext_response(&f, (const uint8_t *)pw, 24, 0, want);
 	akv_digest_response(AKV_DIGEST_AKAV2_MD5, &f, k.res, 8, k.ck, k.ik, got);
 	ck_assert_str_eq(got, want);
-	ck_assert_int_eq(akv_digest_verify(AKV_DIGEST_AKAV2_MD5, &f, k.res, 8, k.ck, k.ik, want, 32),
-			 0);
+	ck_assert_int_eq(
+	    akv_digest_verify(AKV_DIGEST_AKAV2_MD5, &f, k.res, 8, k.ck, k.ik, want, 32), 0);
 	/* the AKAv1 answer for the same fields must not pass as AKAv2 */
 	akv_digest_response(AKV_DIGEST_AKAV1_MD5, &f, k.res, 8, NULL, NULL, got);
 	ck_assert_int_eq(akv_digest_verify(AKV_DIGEST_AKAV2_MD5, &f, k.res, 8, k.ck, k.ik, got, 32),
 			 -1);
 	/* swapping CK and IK (RES||CK||IK) gives another password */
-	ck_assert_int_eq(akv_digest_verify(AKV_DIGEST_AKAV2_MD5, &f, k.res, 8, k.ik, k.ck, want, 32),
-			 -1);
+	ck_assert_int_eq(
+	    akv_digest_verify(AKV_DIGEST_AKAV2_MD5, &f, k.res, 8, k.ik, k.ck, want, 32), -1);
 }
 END_TEST
 
@@ -341,18 +340,19 @@ START_TEST(t_digest_verify_rejects)
 		memcpy(bad, good, 33);
 		bad[i] = bad[i] == '0' ? '1' : '0';
 		ck_assert_int_eq(
-			akv_digest_verify(AKV_DIGEST_AKAV1_MD5, &f, k.res, 8, NULL, NULL, bad, 32), -1);
+		    akv_digest_verify(AKV_DIGEST_AKAV1_MD5, &f, k.res, 8, NULL, NULL, bad, 32), -1);
 	}
 	/* truncated, extended, empty, NULL */
-	ck_assert_int_eq(akv_digest_verify(AKV_DIGEST_AKAV1_MD5, &f, k.res, 8, NULL, NULL, good, 31),
-			 -1);
+	ck_assert_int_eq(
+	    akv_digest_verify(AKV_DIGEST_AKAV1_MD5, &f, k.res, 8, NULL, NULL, good, 31), -1);
 	memcpy(bad, good, 32);
 	bad[32] = '0';
 	ck_assert_int_eq(akv_digest_verify(AKV_DIGEST_AKAV1_MD5, &f, k.res, 8, NULL, NULL, bad, 33),
 			 -1);
-	ck_assert_int_eq(akv_digest_verify(AKV_DIGEST_AKAV1_MD5, &f, k.res, 8, NULL, NULL, "", 0), -1);
-	ck_assert_int_eq(akv_digest_verify(AKV_DIGEST_AKAV1_MD5, &f, k.res, 8, NULL, NULL, NULL, 32),
+	ck_assert_int_eq(akv_digest_verify(AKV_DIGEST_AKAV1_MD5, &f, k.res, 8, NULL, NULL, "", 0),
 			 -1);
+	ck_assert_int_eq(
+	    akv_digest_verify(AKV_DIGEST_AKAV1_MD5, &f, k.res, 8, NULL, NULL, NULL, 32), -1);
 	/* a non-hex character never matches */
 	memcpy(bad, good, 33);
 	bad[5] = 'g';
@@ -364,8 +364,8 @@ START_TEST(t_digest_verify_rejects)
 	ck_assert_int_eq(akv_digest_verify(AKV_DIGEST_AKAV1_MD5, &f, res2, 8, NULL, NULL, good, 32),
 			 -1);
 	/* RES truncated to 4 bytes is another password */
-	ck_assert_int_eq(akv_digest_verify(AKV_DIGEST_AKAV1_MD5, &f, k.res, 4, NULL, NULL, good, 32),
-			 -1);
+	ck_assert_int_eq(
+	    akv_digest_verify(AKV_DIGEST_AKAV1_MD5, &f, k.res, 4, NULL, NULL, good, 32), -1);
 }
 END_TEST
 
@@ -379,37 +379,37 @@ START_TEST(t_digest_verify_wrong_fields)
 	/* any single field changed -> mismatch */
 	g = f;
 	g.nonce = S("I1U8vpY3qJ0hiuZNrke/NVXzKLQ1d7m5Sp/6w1Tfr7N=");
-	ck_assert_int_eq(akv_digest_verify(AKV_DIGEST_AKAV1_MD5, &g, k.res, 8, NULL, NULL, good, 32),
-			 -1);
+	ck_assert_int_eq(
+	    akv_digest_verify(AKV_DIGEST_AKAV1_MD5, &g, k.res, 8, NULL, NULL, good, 32), -1);
 	g = f;
 	g.username = S("user2@ims.example.org");
-	ck_assert_int_eq(akv_digest_verify(AKV_DIGEST_AKAV1_MD5, &g, k.res, 8, NULL, NULL, good, 32),
-			 -1);
+	ck_assert_int_eq(
+	    akv_digest_verify(AKV_DIGEST_AKAV1_MD5, &g, k.res, 8, NULL, NULL, good, 32), -1);
 	g = f;
 	g.realm = S("other.example.org");
-	ck_assert_int_eq(akv_digest_verify(AKV_DIGEST_AKAV1_MD5, &g, k.res, 8, NULL, NULL, good, 32),
-			 -1);
+	ck_assert_int_eq(
+	    akv_digest_verify(AKV_DIGEST_AKAV1_MD5, &g, k.res, 8, NULL, NULL, good, 32), -1);
 	g = f;
 	g.uri = S("sip:other.example.org");
-	ck_assert_int_eq(akv_digest_verify(AKV_DIGEST_AKAV1_MD5, &g, k.res, 8, NULL, NULL, good, 32),
-			 -1);
+	ck_assert_int_eq(
+	    akv_digest_verify(AKV_DIGEST_AKAV1_MD5, &g, k.res, 8, NULL, NULL, good, 32), -1);
 	g = f;
 	g.method = S("INVITE");
-	ck_assert_int_eq(akv_digest_verify(AKV_DIGEST_AKAV1_MD5, &g, k.res, 8, NULL, NULL, good, 32),
-			 -1);
+	ck_assert_int_eq(
+	    akv_digest_verify(AKV_DIGEST_AKAV1_MD5, &g, k.res, 8, NULL, NULL, good, 32), -1);
 	g = f;
 	g.nc = S("00000002");
-	ck_assert_int_eq(akv_digest_verify(AKV_DIGEST_AKAV1_MD5, &g, k.res, 8, NULL, NULL, good, 32),
-			 -1);
+	ck_assert_int_eq(
+	    akv_digest_verify(AKV_DIGEST_AKAV1_MD5, &g, k.res, 8, NULL, NULL, good, 32), -1);
 	g = f;
 	g.cnonce = S("0a4f113c");
-	ck_assert_int_eq(akv_digest_verify(AKV_DIGEST_AKAV1_MD5, &g, k.res, 8, NULL, NULL, good, 32),
-			 -1);
+	ck_assert_int_eq(
+	    akv_digest_verify(AKV_DIGEST_AKAV1_MD5, &g, k.res, 8, NULL, NULL, good, 32), -1);
 	/* the fields are (p, n) and need no NUL: a longer buffer cut by n matches */
 	g = f;
 	g.username = (struct akv_str){"user1@ims.example.orgXYZ", 21};
-	ck_assert_int_eq(akv_digest_verify(AKV_DIGEST_AKAV1_MD5, &g, k.res, 8, NULL, NULL, good, 32),
-			 0);
+	ck_assert_int_eq(
+	    akv_digest_verify(AKV_DIGEST_AKAV1_MD5, &g, k.res, 8, NULL, NULL, good, 32), 0);
 }
 END_TEST
 
@@ -479,24 +479,24 @@ END_TEST
 START_TEST(t_digest_nonce_parse_rejects)
 {
 	static const char *bad[] = {
-		"",
-		"I1U8vpY3qJ0hiuZNrke/NVXzKLQ1d7m5Sp/6w1Tfr7M",	  /* no padding */
-		"I1U8vpY3qJ0hiuZNrke/NVXzKLQ1d7m5Sp/6w1Tfr7M==",  /* bad length */
-		"I1U8vpY3qJ0hiuZNrke/NVXzKLQ1d7m5Sp/6w1Tfr7M*",	  /* not base64 */
-		"I1U8vpY3qJ0hiuZNrke/NVXzKLQ1d7m5Sp/6w1T r7M=",	  /* space */
-		"I1U8vpY3qJ0hiuZNrke/NVXz=LQ1d7m5Sp/6w1Tfr7M=",	  /* '=' in the middle */
-		"I1U8vpY3qJ0hiuZNrke/NVXzKLQ1d7m5Sp/6w1Tfr7N=",	  /* non-zero pad bits */
-		"I1U8vpY3qJ0hiuZNrke/NVXzKLQ1d7m5Sp/6w1Tf",	  /* 30 bytes: too short */
-		"I1U8vpY3qJ0hiuZNrke/NVXzKLQ1d7m5Sp/6w1Tfr7M=AAAA", /* data after padding */
-		"I1U8vpY3qJ0hiuZNrke/NVXzKLQ1d7m5Sp/6w1Tfr7=M",	  /* '=' then data */
-		"I1U8vpY3qJ0hiuZNrke/NVXzKLQ1d7m5Sp/6w1Tfr===",	  /* three '=' */
-		"I1U8vpY3qJ0hiuZNrke-NVXzKLQ1d7m5Sp_6w1Tfr7M=",	  /* base64url alphabet */
+	    "",
+	    "I1U8vpY3qJ0hiuZNrke/NVXzKLQ1d7m5Sp/6w1Tfr7M",	/* no padding */
+	    "I1U8vpY3qJ0hiuZNrke/NVXzKLQ1d7m5Sp/6w1Tfr7M==",	/* bad length */
+	    "I1U8vpY3qJ0hiuZNrke/NVXzKLQ1d7m5Sp/6w1Tfr7M*",	/* not base64 */
+	    "I1U8vpY3qJ0hiuZNrke/NVXzKLQ1d7m5Sp/6w1T r7M=",	/* space */
+	    "I1U8vpY3qJ0hiuZNrke/NVXz=LQ1d7m5Sp/6w1Tfr7M=",	/* '=' in the middle */
+	    "I1U8vpY3qJ0hiuZNrke/NVXzKLQ1d7m5Sp/6w1Tfr7N=",	/* non-zero pad bits */
+	    "I1U8vpY3qJ0hiuZNrke/NVXzKLQ1d7m5Sp/6w1Tf",		/* 30 bytes: too short */
+	    "I1U8vpY3qJ0hiuZNrke/NVXzKLQ1d7m5Sp/6w1Tfr7M=AAAA", /* data after padding */
+	    "I1U8vpY3qJ0hiuZNrke/NVXzKLQ1d7m5Sp/6w1Tfr7=M",	/* '=' then data */
+	    "I1U8vpY3qJ0hiuZNrke/NVXzKLQ1d7m5Sp/6w1Tfr===",	/* three '=' */
+	    "I1U8vpY3qJ0hiuZNrke-NVXzKLQ1d7m5Sp_6w1Tfr7M=",	/* base64url alphabet */
 	};
 	uint8_t r[16], a[16];
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		ck_assert_msg(akv_digest_nonce_parse(bad[i], strlen(bad[i]), r, a) ==
-				      AKV_CRYPTO_EINVAL,
+				  AKV_CRYPTO_EINVAL,
 			      "accepted bad nonce #%zu: %s", i, bad[i]);
 	/* length bounds the read: the valid prefix of a longer buffer is not read past */
 	ck_assert_int_eq(akv_digest_nonce_parse(set1_nonce, 40, r, a), AKV_CRYPTO_EINVAL);
@@ -511,12 +511,12 @@ START_TEST(t_digest_www_authenticate_exact)
 	uint8_t rand[16], autn[16], ck[16], ik[16];
 	char out[512];
 	static const char want_keys[] =
-		"Digest realm=\"ims.example.org\", nonce=\"I1U8vpY3qJ0hiuZNrke/NVXzKLQ1d7m5Sp/"
-		"6w1Tfr7M=\", algorithm=AKAv1-MD5, qop=\"auth\", "
-		"ck=\"b40ba9a3c58b2a05bbf0d987b21bf8cb\", ik=\"f769bcd751044604127672711c6d3441\"";
+	    "Digest realm=\"ims.example.org\", nonce=\"I1U8vpY3qJ0hiuZNrke/NVXzKLQ1d7m5Sp/"
+	    "6w1Tfr7M=\", algorithm=AKAv1-MD5, qop=\"auth\", "
+	    "ck=\"b40ba9a3c58b2a05bbf0d987b21bf8cb\", ik=\"f769bcd751044604127672711c6d3441\"";
 	static const char want_v2_nokeys[] =
-		"Digest realm=\"ims.example.org\", nonce=\"I1U8vpY3qJ0hiuZNrke/NVXzKLQ1d7m5Sp/"
-		"6w1Tfr7M=\", algorithm=AKAv2-MD5, qop=\"auth\"";
+	    "Digest realm=\"ims.example.org\", nonce=\"I1U8vpY3qJ0hiuZNrke/NVXzKLQ1d7m5Sp/"
+	    "6w1Tfr7M=\", algorithm=AKAv2-MD5, qop=\"auth\"";
 	int n;
 
 	unhex(set1_rand, rand, 16);
@@ -554,9 +554,9 @@ START_TEST(t_digest_www_authenticate_enospc)
 	for (int i = 0; i < n; i++)
 		ck_assert_int_eq(out[i], 0);
 	ck_assert_int_eq(out[n], 'x'); /* nothing written past cap */
-	ck_assert_int_eq(akv_digest_www_authenticate(AKV_DIGEST_AKAV1_MD5, "r", rand, autn, ck, ik,
-						     1, NULL, 0),
-			 AKV_CRYPTO_ENOSPC);
+	ck_assert_int_eq(
+	    akv_digest_www_authenticate(AKV_DIGEST_AKAV1_MD5, "r", rand, autn, ck, ik, 1, NULL, 0),
+	    AKV_CRYPTO_ENOSPC);
 	/* a realm that would break out of the quoted-string is refused */
 	ck_assert_int_eq(akv_digest_www_authenticate(AKV_DIGEST_AKAV1_MD5, "a\", ck=\"00", rand,
 						     autn, ck, ik, 0, out, sizeof(out)),

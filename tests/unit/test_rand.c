@@ -77,9 +77,9 @@ END_TEST
 START_TEST(t_rand_sizes_cross_buffer)
 {
 	/* sizes around and across the 4 KiB refill boundary, and bulk requests */
-	static const size_t sizes[] = {1,    3,    16,   17,   255,  4095, 4096, 4097,
-				       1,    8191, 8192, 8193, 16,   12345, 65536, 2,
-				       4080, 16,   32,   100000, 7,   4096, 5,   300000};
+	static const size_t sizes[] = {1,    3,	   16,	 17,	 255, 4095,  4096,  4097,
+				       1,    8191, 8192, 8193,	 16,  12345, 65536, 2,
+				       4080, 16,   32,	 100000, 7,   4096,  5,	    300000};
 	size_t total = 0, off = 0;
 	uint8_t *buf;
 	size_t counts[256] = {0};
@@ -133,8 +133,8 @@ START_TEST(t_rand_threads_distinct)
 
 	ck_assert_ptr_nonnull(r);
 	for (int i = 0; i < T; i++)
-		ck_assert_int_eq(pthread_create(&th[i], NULL, draw_rands,
-						r + (size_t)16 * THREAD_RANDS * i), 0);
+		ck_assert_int_eq(
+		    pthread_create(&th[i], NULL, draw_rands, r + (size_t)16 * THREAD_RANDS * i), 0);
 	for (int i = 0; i < T; i++) {
 		void *ret;
 
