@@ -3,6 +3,7 @@
 
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 
 /* The threshold is written once at startup and read by every thread. */
@@ -53,4 +54,12 @@ akv_log(int level, const char *fmt, ...)
 	va_start(ap, fmt);
 	akv_vlog(level, fmt, ap);
 	va_end(ap);
+}
+
+/* see log.h */
+void
+akv_assert_fail(const char *file, int line, const char *expr)
+{
+	akv_log(AKV_LOG_ERR, "%s:%d: assertion failed: %s", file, line, expr);
+	abort();
 }

@@ -1,0 +1,288 @@
+/*
+ * cmd_serve.c - `akavs serve`: configuration, store, workers, front end,
+ * and the orderly shutdown (DESIGN.md "Data flow", issue 4).
+ *
+ * Startup prints (stdout, one line each) what it listens on, the Milenage
+ * kernel chosen and each worker with its CPU, then "ready". SIGTERM/SIGINT
+ * arrive through a signalfd read by the front end's ring; all threads start
+ * with them blocked, so no handler ever runs asynchronously.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+
+#include "akv_crypto.h"
+#include "cfg.h"
+#include "cmds.h"
+#include "err.h"
+#include "log.h"
+#include "mem.h"
+#include "net/fe.h"
+#include "proto/avs1.h"
+#include "store/store.h"
+#include "wrk/wrk.h"
+
+/* The listeners: one line per protocol (address field in the config, ops).
+ * The Diameter engineer adds {"Diameter", offsetof(struct akv_cfg,
+ * dia.listen), &akv_dia_ops} here. */
+static const struct {
+	const char *name;
+	size_t addr_off;
+	const struct akv_proto_ops *ops;
+} listeners[] = {
+	{"AVS/1", offsetof(struct akv_cfg, listen), &akv_avs1_ops},
+};
+
+struct serve {
+	struct akv_cfg *cfg;
+	struct akv_store *st;
+	struct akv_fe *fe;
+	struct akv_wrk **wrk;
+	unsigned nwrk;
+	int sigfd;
+};
+
+/* STATS source (avs1.h): runs on the front-end thread inside on_msg. */
+static void
+put_stats(void *arg, struct akv_avs1_stats_writer *w)
+{
+	static const char *const opname[8] = {"other", "challenge", "verify", "resync",
+					      "vectors", "sar", "uar", "lir"};
+	struct serve *s = arg;
+	struct akv_fe_stats f;
+	struct akv_eng_stats e, sum = {0};
+	uint64_t reqs = 0, batches = 0;
+	char key[32];
+
+	akv_fe_stats(s->fe, &f);
+	akv_avs1_stats_put(w, "conns.open", f.conns_open);
+	akv_avs1_stats_put(w, "conns.accepted", f.conns_accepted);
+	akv_avs1_stats_put(w, "conns.refused", f.conns_refused);
+	akv_avs1_stats_put(w, "inflight", f.inflight);
+	for (int i = 0; i < 8; i++) {
+		snprintf(key, sizeof(key), "requests.%s", opname[i]);
+		akv_avs1_stats_put(w, key, f.requests[i]);
+	}
+	akv_avs1_stats_put(w, "replies.direct", f.replies_direct);
+	akv_avs1_stats_put(w, "answers", f.answers);
+	akv_avs1_stats_put(w, "errors", f.answer_errors);
+	akv_avs1_stats_put(w, "malformed", f.malformed + f.framing);
+	akv_avs1_stats_put(w, "backpressure.recv_stops", f.recv_stops);
+	akv_avs1_stats_put(w, "rx_bytes", f.rx_bytes);
+	akv_avs1_stats_put(w, "tx_bytes", f.tx_bytes);
+	for (unsigned i = 0; i < s->nwrk; i++) {
+		uint64_t r, b;
+
+		akv_wrk_stats(s->wrk[i], &e);
+		akv_wrk_counts(s->wrk[i], &r, &b);
+		reqs += r;
+		batches += b;
+		sum.challenges += e.challenges;
+		sum.verifies_ok += e.verifies_ok;
+		sum.verifies_fail += e.verifies_fail;
+		sum.deregisters += e.deregisters;
+		sum.resyncs += e.resyncs;
+		sum.resync_bad_mac += e.resync_bad_mac;
+		sum.vectors += e.vectors;
+		sum.unknown_user += e.unknown_user;
+		sum.fsyncs += e.fsyncs;
+		sum.cached_subs += e.cached_subs;
+	}
+	akv_avs1_stats_put(w, "workers", s->nwrk);
+	akv_avs1_stats_put(w, "worker.batches", batches);
+	akv_avs1_stats_put(w, "worker.requests", reqs);
+	akv_avs1_stats_put(w, "eng.challenges", sum.challenges);
+	akv_avs1_stats_put(w, "eng.verifies_ok", sum.verifies_ok);
+	akv_avs1_stats_put(w, "eng.verifies_fail", sum.verifies_fail);
+	akv_avs1_stats_put(w, "eng.deregisters", sum.deregisters);
+	akv_avs1_stats_put(w, "eng.resyncs", sum.resyncs);
+	akv_avs1_stats_put(w, "eng.resync_bad_mac", sum.resync_bad_mac);
+	akv_avs1_stats_put(w, "eng.vectors", sum.vectors);
+	akv_avs1_stats_put(w, "eng.unknown_user", sum.unknown_user);
+	akv_avs1_stats_put(w, "eng.fsyncs", sum.fsyncs);
+	akv_avs1_stats_put(w, "eng.cached_subs", sum.cached_subs);
+}
+
+/* Room for every connection's fd plus store, ring, eventfds and slack. */
+static void
+raise_nofile(const struct akv_cfg *cfg)
+{
+	struct rlimit rl;
+	rlim_t want = (rlim_t)cfg->max_conns + 256;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = want < rl.rlim_max ? want : rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur < want)
+		akv_log(AKV_LOG_WARN, "open-file limit %llu is below max-conns %u + 256",
+			(unsigned long long)rl.rlim_cur, cfg->max_conns);
+}
+
+static int
+signals_block(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	signal(SIGPIPE, SIG_IGN);
+	/* before any thread starts: workers inherit the mask */
+	if (pthread_sigmask(SIG_BLOCK, &set, NULL))
+		return -1;
+	return signalfd(-1, &set, SFD_CLOEXEC);
+}
+
+static int
+open_listeners(struct serve *s)
+{
+	char bound[AKV_CFG_ADDR_MAX], err[AKV_CFG_ERR_MAX];
+
+	for (size_t i = 0; i < sizeof(listeners) / sizeof(listeners[0]); i++) {
+		const char *addr = (const char *)s->cfg + listeners[i].addr_off;
+		int r;
+
+		if (!addr[0])
+			continue;
+		r = akv_fe_listen(s->fe, addr, listeners[i].ops, bound, sizeof(bound), err,
+				  sizeof(err));
+		if (r) {
+			fprintf(stderr, "akavs serve: %s\n", err);
+			return r;
+		}
+		printf("listening: %s on %s\n", listeners[i].name, bound);
+	}
+	return 0;
+}
+
+static int
+start_workers(struct serve *s)
+{
+	long online = sysconf(_SC_NPROCESSORS_ONLN);
+	const struct akv_cfg *cfg = s->cfg;
+
+	s->wrk = akv_calloc(cfg->workers, sizeof(*s->wrk));
+	for (unsigned i = 0; i < cfg->workers; i++) {
+		int cpu = cfg->ncpus ? cfg->cpus[i % cfg->ncpus] : (int)(i % (unsigned)(online > 0 ? online : 1));
+		int err = 0;
+
+		s->wrk[i] = akv_wrk_start(cfg, s->st, i, cpu, akv_fe_ring_cap(cfg),
+					  akv_fe_wake(s->fe), &err);
+		if (!s->wrk[i]) {
+			fprintf(stderr, "akavs serve: worker %u: %s\n", i, akv_strerror(err));
+			return err;
+		}
+		s->nwrk++;
+		printf("worker %u: shard %u/%u on CPU %d\n", i, i, cfg->workers, cpu);
+	}
+	akv_fe_set_workers(s->fe, s->wrk, s->nwrk);
+	return 0;
+}
+
+static int
+stop_workers(struct serve *s)
+{
+	int rc = 0;
+
+	for (unsigned i = 0; i < s->nwrk; i++) {
+		int r = akv_wrk_stop(s->wrk[i]);
+
+		if (r) {
+			akv_log(AKV_LOG_ERR, "worker %u: final SQN flush failed: %s", i,
+				akv_strerror(r));
+			rc = r;
+		}
+	}
+	akv_free(s->wrk);
+	s->wrk = NULL;
+	s->nwrk = 0;
+	return rc;
+}
+
+static int
+open_store(struct serve *s)
+{
+	int err = 0;
+
+	s->st = akv_store_open(s->cfg->db_dir, NULL, &err);
+	if (!s->st) {
+		fprintf(stderr, "akavs serve: store %s: %s\n", s->cfg->db_dir, akv_strerror(err));
+		return err ? err : AKV_ESTORE;
+	}
+	printf("store: %s\n", s->cfg->db_dir);
+	return 0;
+}
+
+static int
+serve_run(struct serve *s)
+{
+	char err[AKV_CFG_ERR_MAX] = "";
+	int r, e = 0;
+
+	s->fe = akv_fe_new(s->cfg, &e, err, sizeof(err));
+	if (!s->fe) {
+		fprintf(stderr, "akavs serve: %s\n", err);
+		return e;
+	}
+	if ((r = open_listeners(s)))
+		return r;
+	akv_avs1_set_stats_source(put_stats, s);
+	printf("milenage kernel: %s (%u lanes)\n", akv_mil_best()->name, akv_mil_best()->lanes);
+	if ((r = start_workers(s)))
+		return r;
+	printf("ready: %u workers, max %u connections, %u requests in flight\n", s->nwrk,
+	       s->cfg->max_conns, s->cfg->max_inflight);
+	fflush(stdout);
+	r = akv_fe_run(s->fe, s->sigfd);
+	e = stop_workers(s);
+	return r ? r : e;
+}
+
+/* see cmds.h */
+int
+akv_cmd_serve(int argc, char **argv)
+{
+	struct serve s = {.sigfd = -1};
+	char err[AKV_CFG_ERR_MAX];
+	int r;
+
+	s.cfg = akv_calloc(1, sizeof(*s.cfg));
+	r = akv_cfg_from_args(s.cfg, argc, argv, err, sizeof(err));
+	if (r) {
+		if (r < 0)
+			fprintf(stderr, "akavs serve: %s\n", err);
+		akv_free(s.cfg);
+		return r > 0 ? 0 : 2;
+	}
+	akv_log_set_level(s.cfg->log_level);
+	if (akv_crypto_init())
+		akv_log(AKV_LOG_WARN, "AKV_CRYPTO_IMPL backend unavailable here; using %s",
+			akv_mil_best()->name);
+	if (s.cfg->config_path[0])
+		printf("config: %s\n", s.cfg->config_path);
+	raise_nofile(s.cfg);
+	s.sigfd = signals_block();
+	if (s.sigfd < 0) {
+		fprintf(stderr, "akavs serve: signalfd: %s\n", strerror(errno));
+		akv_free(s.cfg);
+		return 1;
+	}
+	r = open_store(&s);
+	if (!r)
+		r = serve_run(&s);
+	if (s.nwrk)
+		stop_workers(&s);
+	akv_fe_free(s.fe);
+	akv_store_close(s.st);
+	close(s.sigfd);
+	akv_free(s.cfg);
+	if (r)
+		return 1;
+	printf("stopped cleanly\n");
+	return 0;
+}

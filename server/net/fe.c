@@ -1,0 +1,1302 @@
+/*
+ * fe.c - the io_uring front end (see fe.h).
+ *
+ * One loop (STYLE 2.7, after liburing's examples): push staged request
+ * batches to workers, queue sends, then submit-and-wait; reap every CQE with
+ * io_uring_for_each_cqe into handle_cqe() (one switch over the op packed in
+ * user_data), advance the CQ once; collect worker answers; return consumed
+ * receive buffers to the buffer ring with one advance.
+ *
+ * user_data = slot:32 | gen:16 | op:8 (slot = conn index, or listener index
+ * for accepts); a CQE whose generation does not match its conn is stale.
+ * Conns are freed only once they have no recv, no send and no request
+ * outstanding, so the generation check is a second line of defence.
+ */
+#include "fe.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/mman.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+
+#include <liburing.h>
+
+#include "aka/cx.h"
+#include "aka/eng.h"
+#include "cfg.h"
+#include "conn.h"
+#include "disp/spsc.h"
+#include "err.h"
+#include "listen.h"
+#include "log.h"
+#include "mem.h"
+#include "wrk/wrk.h"
+
+#define BGID	       7	/* provided-buffer group id */
+#define RING_ENTRIES   4096
+#define STAGE_MAX      64	/* requests staged per worker before a push */
+#define TIMER_MS       200
+#define IDLE_SCAN_MS   1000
+#define CONN_DRAIN_MS  5000	/* DRAINING conns that cannot flush are then closed */
+#define LOG_EVERY_MS   5000	/* rate limit of repeated warnings */
+
+enum fe_op {
+	OP_ACCEPT = 1,
+	OP_RECV,
+	OP_SEND,
+	OP_CANCEL,
+	OP_WAKE,
+	OP_SIGNAL,
+	OP_TIMER,
+};
+
+/* A request in flight: the engine request first, so the worker sees
+ * struct akv_eng_req * and the front end gets its slot back by a cast. */
+struct akv_fe_slot {
+	struct akv_eng_req req;
+	struct akv_fe_slot *next;	/* free list / conn's done list */
+	uint32_t conn;
+	uint16_t gen;
+	struct akv_proto_slot ps;
+	struct akv_eng_digest digest;
+	struct akv_cx_req cx;
+	struct akv_eng_vec vec[AKV_VEC_MAX];
+	uint8_t ctx[AKV_PROTO_CTX_MAX];
+};
+
+struct fe_listener {
+	int fd;
+	uint8_t armed;
+	uint64_t rearm_at;		/* accept failed (EMFILE...): retry after this */
+	const struct akv_proto_ops *ops;
+	char addr[AKV_CFG_ADDR_MAX];
+};
+
+struct akv_fe {
+	const struct akv_cfg *cfg;
+	struct io_uring ring;
+	uint64_t now;			/* ms, CLOCK_MONOTONIC, updated per loop */
+
+	struct fe_listener lis[AKV_FE_LISTENERS_MAX];
+	unsigned nlis;
+
+	struct akv_conn *conns;
+	uint8_t *pst_mem;		/* protocol states, pst_size each */
+	size_t pst_size;
+	uint32_t free_conn;		/* pool free list head */
+	unsigned nlive;
+	uint32_t dirty_head;		/* conns with bytes to send */
+	uint32_t starved_head, starved_tail;	/* conns waiting for a request slot */
+	unsigned nobufs_waiting;
+
+	struct io_uring_buf_ring *br;
+	size_t br_size;
+	uint8_t *bufs;
+	unsigned nbufs, bufs_out, recycle_pending;
+	int32_t *held_next;
+	uint32_t *held_len;
+
+	struct akv_fe_slot *slots, *free_slot;
+	unsigned nslots;
+
+	struct akv_wrk *const *wrk;
+	unsigned nwrk;
+	void **stage;			/* nwrk * STAGE_MAX */
+	unsigned *nstage;
+
+	struct akv_spsc_wake wake;
+	uint64_t wake_buf;
+	int sigfd;
+	struct signalfd_siginfo sig;
+	struct __kernel_timespec tick;
+	uint64_t last_idle_scan;
+
+	int stopping;
+	uint64_t stop_deadline;
+	uint64_t last_refuse_log;
+	uint8_t scratch[AKV_PROTO_OUT_MAX];	/* conn_init greetings */
+	struct akv_fe_stats st;
+};
+
+static void conn_update(struct akv_fe *fe, struct akv_conn *c);
+static void conn_pump(struct akv_fe *fe, struct akv_conn *c);
+
+/* ==== Helpers ==== */
+
+static uint64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static inline uint64_t
+ud_pack(uint32_t slot, uint16_t gen, enum fe_op op)
+{
+	return (uint64_t)slot << 32 | (uint64_t)gen << 16 | (uint64_t)op;
+}
+
+/* STYLE 2.7: submit and retry once when the SQ is full; NULL means -EBUSY
+ * for the caller, which retries from the next idle scan. */
+static struct io_uring_sqe *
+fe_get_sqe(struct akv_fe *fe, uint64_t ud)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&fe->ring);
+
+	if (!sqe) {
+		io_uring_submit(&fe->ring);
+		sqe = io_uring_get_sqe(&fe->ring);
+	}
+	if (sqe)
+		io_uring_sqe_set_data64(sqe, ud);
+	return sqe;
+}
+
+/* ==== Provided buffers ==== */
+
+static int
+bufring_init(struct akv_fe *fe)
+{
+	struct io_uring_buf_reg reg = {0};
+	int r;
+
+	fe->nbufs = fe->cfg->rx_buffers;
+	/* liburing 2.3 has no io_uring_setup_buf_ring: map the ring ourselves */
+	fe->br_size = fe->nbufs * sizeof(struct io_uring_buf);
+	fe->br = mmap(NULL, fe->br_size, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1,
+		      0);
+	if (fe->br == MAP_FAILED) {
+		fe->br = NULL;
+		return -errno;
+	}
+	reg.ring_addr = (uint64_t)(uintptr_t)fe->br;
+	reg.ring_entries = fe->nbufs;
+	reg.bgid = BGID;
+	r = io_uring_register_buf_ring(&fe->ring, &reg, 0);
+	if (r)
+		return r;
+	fe->bufs = akv_malloc((size_t)fe->nbufs * AKV_FE_BUF_SIZE);
+	fe->held_next = akv_calloc(fe->nbufs, sizeof(*fe->held_next));
+	fe->held_len = akv_calloc(fe->nbufs, sizeof(*fe->held_len));
+	io_uring_buf_ring_init(fe->br);
+	for (unsigned i = 0; i < fe->nbufs; i++)
+		io_uring_buf_ring_add(fe->br, fe->bufs + (size_t)i * AKV_FE_BUF_SIZE,
+				      AKV_FE_BUF_SIZE, (unsigned short)i,
+				      io_uring_buf_ring_mask(fe->nbufs), (int)i);
+	io_uring_buf_ring_advance(fe->br, (int)fe->nbufs);
+	return 0;
+}
+
+/* Gives a buffer back to the kernel (visible after the loop's advance). */
+static void
+buf_recycle(struct akv_fe *fe, unsigned bid)
+{
+	io_uring_buf_ring_add(fe->br, fe->bufs + (size_t)bid * AKV_FE_BUF_SIZE, AKV_FE_BUF_SIZE,
+			      (unsigned short)bid, io_uring_buf_ring_mask(fe->nbufs),
+			      (int)fe->recycle_pending++);
+	fe->bufs_out--;
+}
+
+static void
+held_push(struct akv_fe *fe, struct akv_conn *c, unsigned bid, uint32_t len)
+{
+	fe->held_len[bid] = len;
+	fe->held_next[bid] = -1;
+	if (c->held_tail >= 0)
+		fe->held_next[c->held_tail] = (int32_t)bid;
+	else
+		c->held_head = (int32_t)bid, c->held_off = 0;
+	c->held_tail = (int32_t)bid;
+	c->nheld++;
+}
+
+static void
+held_advance(struct akv_fe *fe, struct akv_conn *c, uint32_t n)
+{
+	int32_t bid = c->held_head;
+
+	c->held_off += n;
+	if (c->held_off < fe->held_len[bid])
+		return;
+	c->held_head = fe->held_next[bid];
+	c->held_off = 0;
+	if (c->held_head < 0)
+		c->held_tail = -1;
+	c->nheld--;
+	buf_recycle(fe, (unsigned)bid);
+}
+
+static void
+held_drop(struct akv_fe *fe, struct akv_conn *c)
+{
+	while (c->held_head >= 0)
+		held_advance(fe, c, fe->held_len[c->held_head] - c->held_off);
+	c->rx_off = c->rx_len = 0;
+}
+
+/* ==== Request slots and dispatch ==== */
+
+static struct akv_fe_slot *
+slot_take(struct akv_fe *fe)
+{
+	struct akv_fe_slot *s = fe->free_slot;
+
+	fe->free_slot = s->next;
+	memset(&s->req, 0, sizeof(s->req));
+	memset(s->ctx, 0, sizeof(s->ctx));
+	s->req.vec = s->vec;
+	s->ps = (struct akv_proto_slot){&s->req, s->vec, &s->digest, &s->cx, s->ctx};
+	return s;
+}
+
+static void
+slot_put(struct akv_fe *fe, struct akv_fe_slot *s)
+{
+	s->next = fe->free_slot;
+	fe->free_slot = s;
+}
+
+static void
+stage_flush(struct akv_fe *fe, unsigned w)
+{
+	size_t n = fe->nstage[w];
+	size_t pushed = akv_spsc_push(akv_wrk_inq(fe->wrk[w]), fe->stage + (size_t)w * STAGE_MAX, n);
+
+	/* rings hold max_inflight entries, slots are max_inflight: never full */
+	AKV_ASSERT(pushed == n);
+	fe->nstage[w] = 0;
+	akv_wrk_notify(fe->wrk[w]);
+}
+
+static void
+dispatch(struct akv_fe *fe, struct akv_conn *c, struct akv_fe_slot *s)
+{
+	struct akv_eng_req *r = &s->req;
+	unsigned w = r->impi_len ? akv_eng_shard_of(r->impi, r->impi_len, fe->nwrk) : 0;
+
+	AKV_ASSERT(w < fe->nwrk);
+	s->conn = c->idx;
+	s->gen = c->gen;
+	c->inflight++;
+	fe->st.inflight++;
+	fe->st.requests[r->op < 8 ? r->op : 0]++;
+	fe->stage[(size_t)w * STAGE_MAX + fe->nstage[w]++] = r;
+	if (fe->nstage[w] == STAGE_MAX)
+		stage_flush(fe, w);
+}
+
+/* ==== Connections ==== */
+
+static struct akv_conn *
+conn_at(struct akv_fe *fe, uint64_t ud)
+{
+	uint32_t idx = (uint32_t)(ud >> 32);
+	struct akv_conn *c;
+
+	if (idx >= fe->cfg->max_conns)
+		return NULL;
+	c = &fe->conns[idx];
+	return c->gen == (uint16_t)(ud >> 16) && c->state != AKV_CONN_DEAD ? c : NULL;
+}
+
+static void
+mark_dirty(struct akv_fe *fe, struct akv_conn *c)
+{
+	if (c->dirty)
+		return;
+	c->dirty = 1;
+	c->next = fe->dirty_head;
+	fe->dirty_head = c->idx;
+}
+
+static void
+mark_starved(struct akv_fe *fe, struct akv_conn *c)
+{
+	if (c->starved)
+		return;
+	c->starved = 1;
+	c->next_starved = AKV_CONN_NONE;
+	if (fe->starved_tail != AKV_CONN_NONE)
+		fe->conns[fe->starved_tail].next_starved = c->idx;
+	else
+		fe->starved_head = c->idx;
+	fe->starved_tail = c->idx;
+}
+
+static void
+arm_recv(struct akv_fe *fe, struct akv_conn *c)
+{
+	struct io_uring_sqe *sqe;
+
+	if (fe->bufs_out >= fe->nbufs || !(sqe = fe_get_sqe(fe, ud_pack(c->idx, c->gen, OP_RECV)))) {
+		if (!c->recv_nobufs)
+			fe->nobufs_waiting++;
+		c->recv_nobufs = 1;
+		return;
+	}
+	io_uring_prep_recv_multishot(sqe, c->fd, NULL, 0, 0);
+	sqe->flags |= IOSQE_BUFFER_SELECT;
+	sqe->buf_group = BGID;
+	c->recv_armed = 1;
+	c->recv_cancel = 0;
+}
+
+static void
+cancel_recv(struct akv_fe *fe, struct akv_conn *c)
+{
+	struct io_uring_sqe *sqe = fe_get_sqe(fe, ud_pack(c->idx, c->gen, OP_CANCEL));
+
+	if (!sqe)
+		return;		/* retried by the idle scan */
+	io_uring_prep_cancel64(sqe, ud_pack(c->idx, c->gen, OP_RECV), 0);
+	c->recv_cancel = 1;
+}
+
+/* Closes now: no more reading or answering; waits for outstanding CQEs and
+ * worker answers in CLOSING, then conn_update() releases it. */
+static void
+conn_close(struct akv_fe *fe, struct akv_conn *c)
+{
+	struct io_uring_sqe *sqe;
+
+	if (c->state == AKV_CONN_CLOSING || c->state == AKV_CONN_DEAD)
+		return;
+	akv_conn_set_state(c, AKV_CONN_CLOSING);
+	/* wakes a send blocked on a client that does not read, and the recv */
+	shutdown(c->fd, SHUT_RDWR);
+	sqe = fe_get_sqe(fe, ud_pack(c->idx, c->gen, OP_CANCEL));
+	if (sqe) {
+		io_uring_prep_cancel_fd(sqe, c->fd, IORING_ASYNC_CANCEL_ALL);
+		c->recv_cancel = 1;
+	}
+	held_drop(fe, c);
+	while (c->done_head) {
+		struct akv_fe_slot *s = c->done_head;
+
+		c->done_head = s->next;
+		c->inflight--;
+		slot_put(fe, s);
+	}
+	c->done_tail = NULL;
+	c->tx_len = 0;
+	conn_update(fe, c);
+}
+
+/* Stops reading; answers what is in flight (and, unless discard, complete
+ * requests already received), sends, then closes. */
+static void
+conn_drain(struct akv_fe *fe, struct akv_conn *c, int discard)
+{
+	if (c->state != AKV_CONN_OPEN && c->state != AKV_CONN_ACCEPTED) {
+		c->discard_rx |= (uint8_t)discard;
+		return;
+	}
+	akv_conn_set_state(c, AKV_CONN_DRAINING);
+	c->discard_rx = (uint8_t)discard;
+	c->drain_since_ms = fe->now;
+	if (discard)
+		held_drop(fe, c);
+	conn_update(fe, c);
+}
+
+static void
+conn_release(struct akv_fe *fe, struct akv_conn *c)
+{
+	close(c->fd);
+	if (c->proto_ready && c->ops->conn_fini)
+		c->ops->conn_fini(c->pst);
+	c->proto_ready = 0;
+	akv_conn_bufs_free(c);
+	if (c->recv_nobufs)
+		fe->nobufs_waiting--;
+	c->recv_nobufs = 0;
+	akv_conn_set_state(c, AKV_CONN_DEAD);
+	c->gen++;
+	c->fd = -1;
+	c->next = fe->free_conn;
+	fe->free_conn = c->idx;
+	fe->nlive--;
+	fe->st.conns_closed++;
+}
+
+static int
+drained(const struct akv_conn *c)
+{
+	return c->inflight == 0 && !c->done_head && c->tx_len == 0 && !c->send_armed &&
+	       (c->discard_rx || (c->held_head < 0));
+}
+
+/* Re-evaluates what a conn needs after any event: (re)arm or stop its
+ * recv, finish a drain, release a closed conn. */
+static void
+conn_update(struct akv_fe *fe, struct akv_conn *c)
+{
+	int want_read;
+
+	switch (c->state) {
+	case AKV_CONN_OPEN:
+		want_read = c->held_head < 0 && !c->recv_nobufs;
+		if (want_read && !c->recv_armed)
+			arm_recv(fe, c);
+		else if (!want_read && c->recv_armed && !c->recv_cancel) {
+			cancel_recv(fe, c);
+			fe->st.recv_stops++;
+		}
+		break;
+	case AKV_CONN_DRAINING:
+		if (c->recv_armed && !c->recv_cancel)
+			cancel_recv(fe, c);
+		if (drained(c))
+			conn_close(fe, c);
+		break;
+	case AKV_CONN_CLOSING:
+		if (!c->recv_armed && !c->send_armed && c->inflight == 0)
+			conn_release(fe, c);
+		break;
+	default:
+		break;
+	}
+	if (c->tx_len && !c->send_armed &&
+	    (c->state == AKV_CONN_OPEN || c->state == AKV_CONN_DRAINING))
+		mark_dirty(fe, c);
+}
+
+/* ==== Receive path ==== */
+
+/* Can the conn take one more request now? */
+static int
+conn_can_take(struct akv_fe *fe, struct akv_conn *c)
+{
+	if (c->done_head || akv_conn_tx_room(c) < AKV_PROTO_OUT_MAX ||
+	    c->inflight >= fe->cfg->max_inflight_conn)
+		return 0;
+	if (!fe->free_slot) {
+		mark_starved(fe, c);
+		return 0;
+	}
+	return 1;
+}
+
+/* One complete message: returns 1 to go on, 0 when the conn stops reading. */
+static int
+conn_msg(struct akv_fe *fe, struct akv_conn *c, const uint8_t *msg, size_t len)
+{
+	struct akv_fe_slot *s = slot_take(fe);
+	size_t cap = akv_conn_tx_room(c), out_len = 0;
+	int r = c->ops->on_msg(c->pst, msg, len, &s->ps, akv_conn_tx_tail(c), cap, &out_len);
+
+	AKV_ASSERT(out_len <= cap);
+	c->tx_len += (uint32_t)out_len;
+	if (r == AKV_PROTO_DISPATCH) {
+		dispatch(fe, c, s);
+		return 1;
+	}
+	slot_put(fe, s);
+	if (r == AKV_PROTO_REPLY) {
+		fe->st.replies_direct++;
+		return 1;
+	}
+	if (r < 0)
+		fe->st.malformed++;
+	conn_drain(fe, c, 1);
+	return 0;
+}
+
+static void
+framing_error(struct akv_fe *fe, struct akv_conn *c, int r)
+{
+	fe->st.framing++;
+	akv_log(AKV_LOG_DEBUG, "conn %s: framing lost (%s), closing", c->info.peer_addr,
+		akv_strerror(r));
+	conn_drain(fe, c, 1);
+}
+
+/* Completes the frame being reassembled in c->rx. 1 progress, 0 stop. */
+static int
+pump_rx(struct akv_fe *fe, struct akv_conn *c)
+{
+	const uint8_t *p = c->rx + c->rx_off;
+	int n = c->ops->frame_len(p, c->rx_len);
+	uint32_t avail, take;
+
+	if (n > 0 && (uint32_t)n <= c->rx_len) {
+		int go = conn_msg(fe, c, p, (size_t)n);
+
+		if (c->rx_len)	/* conn_msg may have dropped rx (drain) */
+			akv_conn_rx_consume(c, (size_t)n);
+		return go;
+	}
+	if ((n < 0 && n != AKV_EPARTIAL) || n > AKV_CONN_RX_MAX) {
+		framing_error(fe, c, n < 0 ? n : AKV_ETOOBIG);
+		return 0;
+	}
+	if (c->held_head < 0)
+		return 0;
+	avail = fe->held_len[c->held_head] - c->held_off;
+	/* known length: take what completes it; unknown: enough to read a header */
+	take = n > 0 ? (uint32_t)n - c->rx_len : 64;
+	take = take < avail ? take : avail;
+	if (akv_conn_rx_append(c, fe->bufs + (size_t)c->held_head * AKV_FE_BUF_SIZE + c->held_off,
+			       take)) {
+		framing_error(fe, c, AKV_ETOOBIG);
+		return 0;
+	}
+	held_advance(fe, c, take);
+	return 1;
+}
+
+/* Frames straight from the head provided buffer (no copy). 1 progress, 0 stop. */
+static int
+pump_held(struct akv_fe *fe, struct akv_conn *c)
+{
+	const uint8_t *p = fe->bufs + (size_t)c->held_head * AKV_FE_BUF_SIZE + c->held_off;
+	uint32_t avail = fe->held_len[c->held_head] - c->held_off;
+	int n = c->ops->frame_len(p, avail);
+
+	if (n > 0 && (uint32_t)n <= avail) {
+		int go = conn_msg(fe, c, p, (size_t)n);
+
+		if (c->held_head >= 0)	/* conn_msg may have dropped the chain */
+			held_advance(fe, c, (uint32_t)n);
+		return go;
+	}
+	if ((n < 0 && n != AKV_EPARTIAL) || n > AKV_CONN_RX_MAX) {
+		framing_error(fe, c, n < 0 ? n : AKV_ETOOBIG);
+		return 0;
+	}
+	/* a frame split over buffers: reassemble it */
+	akv_conn_bufs_alloc(c);
+	if (akv_conn_rx_append(c, p, avail)) {
+		framing_error(fe, c, AKV_ETOOBIG);
+		return 0;
+	}
+	held_advance(fe, c, avail);
+	return 1;
+}
+
+/* Decodes and dispatches as much of the received data as the limits allow. */
+static void
+conn_pump(struct akv_fe *fe, struct akv_conn *c)
+{
+	for (;;) {
+		if (c->state != AKV_CONN_OPEN && (c->state != AKV_CONN_DRAINING || c->discard_rx))
+			break;
+		if (!c->rx_len && c->held_head < 0)
+			break;
+		akv_conn_bufs_alloc(c);
+		if (!conn_can_take(fe, c))
+			break;
+		if (!(c->rx_len ? pump_rx(fe, c) : pump_held(fe, c)))
+			break;
+	}
+	conn_update(fe, c);
+}
+
+static void
+on_recv(struct akv_fe *fe, struct akv_conn *c, int res, unsigned flags)
+{
+	if (!(flags & IORING_CQE_F_MORE))
+		c->recv_armed = 0;
+	if (res > 0) {
+		unsigned bid = flags >> IORING_CQE_BUFFER_SHIFT;
+
+		fe->bufs_out++;
+		fe->st.rx_bytes += (uint64_t)res;
+		c->last_rx_ms = fe->now;
+		if (c->state == AKV_CONN_OPEN) {
+			held_push(fe, c, bid, (uint32_t)res);
+			conn_pump(fe, c);	/* ends in conn_update() */
+			return;
+		}
+		buf_recycle(fe, bid);	/* no longer reading: late bytes are dropped */
+	} else if (res == 0) {
+		conn_drain(fe, c, 0);	/* peer EOF: still answer what it sent */
+	} else if (res == -ENOBUFS) {
+		fe->st.nobufs++;
+		if (!c->recv_nobufs)
+			fe->nobufs_waiting++;
+		c->recv_nobufs = 1;
+	} else if (res != -ECANCELED) {
+		conn_close(fe, c);	/* ECONNRESET and friends */
+	}
+	conn_update(fe, c);
+}
+
+/* ==== Transmit path ==== */
+
+static void
+submit_send(struct akv_fe *fe, struct akv_conn *c)
+{
+	struct io_uring_sqe *sqe = fe_get_sqe(fe, ud_pack(c->idx, c->gen, OP_SEND));
+	uint8_t *buf = c->tx[c->tx_cur ^ 1];
+
+	if (!sqe) {
+		mark_dirty(fe, c);
+		return;
+	}
+	io_uring_prep_send(sqe, c->fd, buf + c->send_off, c->send_len - c->send_off,
+			   MSG_NOSIGNAL);
+	c->send_armed = 1;
+}
+
+/* Swaps the filled buffer out and sends it: answers coalesce in tx[cur]
+ * while one send is in flight. */
+static void
+flush_dirty(struct akv_fe *fe)
+{
+	while (fe->dirty_head != AKV_CONN_NONE) {
+		struct akv_conn *c = &fe->conns[fe->dirty_head];
+
+		fe->dirty_head = c->next;
+		c->dirty = 0;
+		if (c->send_armed || !c->tx_len ||
+		    (c->state != AKV_CONN_OPEN && c->state != AKV_CONN_DRAINING))
+			continue;
+		c->send_len = c->tx_len;
+		c->send_off = 0;
+		c->tx_cur ^= 1;
+		c->tx_len = 0;
+		submit_send(fe, c);
+	}
+}
+
+/* Encodes worker answers while there is transmit room. */
+static void
+conn_encode_done(struct akv_fe *fe, struct akv_conn *c)
+{
+	while (c->done_head && akv_conn_tx_room(c) >= AKV_PROTO_OUT_MAX) {
+		struct akv_fe_slot *s = c->done_head;
+		int r;
+
+		c->done_head = s->next;
+		if (!c->done_head)
+			c->done_tail = NULL;
+		r = c->ops->encode(c->pst, &s->ps, akv_conn_tx_tail(c), akv_conn_tx_room(c));
+		c->inflight--;
+		slot_put(fe, s);
+		if (r > 0) {
+			AKV_ASSERT((uint32_t)r <= AKV_CONN_TX_CAP - c->tx_len);
+			c->tx_len += (uint32_t)r;
+			continue;
+		}
+		fe->st.encode_errors++;
+		akv_log(AKV_LOG_WARN, "conn %s: cannot encode an answer (%s), closing",
+			c->info.peer_addr, akv_strerror(r));
+		conn_close(fe, c);
+		return;
+	}
+}
+
+static void
+on_send(struct akv_fe *fe, struct akv_conn *c, int res)
+{
+	c->send_armed = 0;
+	if (res <= 0 || c->state == AKV_CONN_CLOSING) {
+		if (res == -EINTR || res == -EAGAIN) {
+			submit_send(fe, c);
+			return;
+		}
+		conn_close(fe, c);
+		conn_update(fe, c);
+		return;
+	}
+	fe->st.tx_bytes += (uint64_t)res;
+	c->last_tx_ms = fe->now;
+	c->send_off += (uint32_t)res;
+	if (c->send_off < c->send_len) {
+		submit_send(fe, c);	/* short send: the rest of the same buffer */
+		return;
+	}
+	c->send_len = c->send_off = 0;
+	conn_encode_done(fe, c);
+	conn_pump(fe, c);
+}
+
+/* A worker finished a request. */
+static void
+on_answer(struct akv_fe *fe, struct akv_fe_slot *s)
+{
+	struct akv_conn *c = &fe->conns[s->conn];
+
+	AKV_ASSERT(c->gen == s->gen && c->state != AKV_CONN_DEAD && c->inflight > 0);
+	fe->st.inflight--;
+	fe->st.answers++;
+	fe->st.answer_errors += s->req.err != 0;
+	if (c->state == AKV_CONN_CLOSING) {
+		c->inflight--;
+		slot_put(fe, s);
+		conn_update(fe, c);
+		return;
+	}
+	s->next = NULL;
+	if (c->done_tail)
+		c->done_tail->next = s;
+	else
+		c->done_head = s;
+	c->done_tail = s;
+	conn_encode_done(fe, c);
+	conn_pump(fe, c);
+}
+
+static void
+collect_answers(struct akv_fe *fe)
+{
+	void *batch[64];
+
+	for (unsigned w = 0; w < fe->nwrk; w++) {
+		size_t n;
+
+		while ((n = akv_spsc_pop(akv_wrk_outq(fe->wrk[w]), batch, 64)) > 0)
+			for (size_t i = 0; i < n; i++)
+				on_answer(fe, (struct akv_fe_slot *)batch[i]);
+	}
+}
+
+static int
+answers_pending(struct akv_fe *fe)
+{
+	for (unsigned w = 0; w < fe->nwrk; w++)
+		if (akv_spsc_count(akv_wrk_outq(fe->wrk[w])))
+			return 1;
+	return 0;
+}
+
+/* ==== Accept ==== */
+
+static void
+arm_accept(struct akv_fe *fe, unsigned li)
+{
+	struct io_uring_sqe *sqe = fe_get_sqe(fe, ud_pack(li, 0, OP_ACCEPT));
+
+	if (!sqe)
+		return;
+	io_uring_prep_multishot_accept(sqe, fe->lis[li].fd, NULL, NULL, SOCK_CLOEXEC);
+	fe->lis[li].armed = 1;
+}
+
+static void
+refuse(struct akv_fe *fe, int fd)
+{
+	close(fd);
+	fe->st.conns_refused++;
+	if (fe->now - fe->last_refuse_log >= LOG_EVERY_MS) {
+		fe->last_refuse_log = fe->now;
+		akv_log(AKV_LOG_WARN, "refusing connections: %s (%llu refused so far)",
+			fe->stopping ? "shutting down" : "connection limit reached",
+			(unsigned long long)fe->st.conns_refused);
+	}
+}
+
+static void
+conn_open(struct akv_fe *fe, unsigned li, int fd)
+{
+	struct akv_conn *c = &fe->conns[fe->free_conn];
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char host[64];
+	size_t out_len = 0;
+	int one = 1, r;
+
+	fe->free_conn = c->next;
+	fe->nlive++;
+	fe->st.conns_accepted++;
+	akv_conn_set_state(c, AKV_CONN_ACCEPTED);
+	c->fd = fd;
+	c->listener = (uint8_t)li;
+	c->ops = fe->lis[li].ops;
+	c->recv_armed = c->recv_cancel = c->recv_nobufs = c->discard_rx = 0;
+	c->send_armed = c->send_len = c->send_off = c->tx_cur = 0;
+	c->held_head = c->held_tail = -1;
+	c->nheld = c->inflight = 0;
+	c->done_head = c->done_tail = NULL;
+	c->last_rx_ms = c->last_tx_ms = fe->now;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	memset(&c->info, 0, sizeof(c->info));
+	c->info.cfg = fe->cfg;
+	strcpy(c->info.peer_addr, "?");
+	if (!getpeername(fd, (struct sockaddr *)&ss, &sl)) {
+		akv_listen_fmt_addr((struct sockaddr *)&ss, 1, c->info.peer_addr,
+				    sizeof(c->info.peer_addr));
+		akv_listen_fmt_addr((struct sockaddr *)&ss, 0, host, sizeof(host));
+		c->info.ind = akv_cfg_peer_ind(fe->cfg, NULL, host);
+	} else {
+		c->info.ind = -1;
+	}
+	if (fe->pst_size)
+		memset(c->pst, 0, fe->pst_size);
+	r = c->ops->conn_init(c->pst, &c->info, fe->scratch, sizeof(fe->scratch), &out_len);
+	if (r < 0) {
+		akv_log(AKV_LOG_WARN, "conn %s: %s init failed: %s", c->info.peer_addr,
+			c->ops->name, akv_strerror(r));
+		conn_close(fe, c);
+		return;
+	}
+	c->proto_ready = 1;
+	akv_conn_set_state(c, AKV_CONN_OPEN);
+	if (out_len) {
+		akv_conn_bufs_alloc(c);
+		memcpy(akv_conn_tx_tail(c), fe->scratch, out_len);
+		c->tx_len = (uint32_t)out_len;
+	}
+	conn_update(fe, c);
+}
+
+static void
+on_accept(struct akv_fe *fe, unsigned li, int res, unsigned flags)
+{
+	struct fe_listener *l = &fe->lis[li];
+
+	if (!(flags & IORING_CQE_F_MORE)) {
+		l->armed = 0;
+		if (fe->stopping && l->fd >= 0) {
+			close(l->fd);
+			l->fd = -1;
+		}
+	}
+	if (res < 0) {
+		if (res != -ECANCELED && fe->now - fe->last_refuse_log >= LOG_EVERY_MS) {
+			fe->last_refuse_log = fe->now;
+			akv_log(AKV_LOG_WARN, "accept on %s: %s", l->addr, strerror(-res));
+		}
+		/* EMFILE and friends: wait a tick instead of spinning */
+		l->rearm_at = fe->now + TIMER_MS;
+		return;
+	}
+	if (fe->stopping || fe->free_conn == AKV_CONN_NONE) {
+		refuse(fe, res);
+		return;
+	}
+	conn_open(fe, li, res);
+}
+
+static void
+arm_accepts(struct akv_fe *fe)
+{
+	for (unsigned i = 0; i < fe->nlis; i++)
+		if (!fe->lis[i].armed && fe->lis[i].fd >= 0 && !fe->stopping &&
+		    fe->now >= fe->lis[i].rearm_at)
+			arm_accept(fe, i);
+}
+
+/* ==== Timer, signals, wake-ups ==== */
+
+static void
+arm_timer(struct akv_fe *fe)
+{
+	struct io_uring_sqe *sqe = fe_get_sqe(fe, ud_pack(0, 0, OP_TIMER));
+
+	AKV_ASSERT(sqe);
+	fe->tick.tv_sec = 0;
+	fe->tick.tv_nsec = TIMER_MS * 1000000LL;
+	io_uring_prep_timeout(sqe, &fe->tick, 0, 0);
+}
+
+static void
+arm_read(struct akv_fe *fe, int fd, void *buf, unsigned len, enum fe_op op)
+{
+	struct io_uring_sqe *sqe = fe_get_sqe(fe, ud_pack(0, 0, op));
+
+	AKV_ASSERT(sqe);
+	io_uring_prep_read(sqe, fd, buf, len, 0);
+}
+
+/* Calls the protocol's on_idle (Diameter DWR/DWA timers) for one conn. */
+static void
+conn_idle(struct akv_fe *fe, struct akv_conn *c)
+{
+	size_t out_len = 0;
+	int r;
+
+	if (!c->ops->on_idle)
+		return;
+	akv_conn_bufs_alloc(c);
+	if (akv_conn_tx_room(c) < AKV_PROTO_OUT_MAX)
+		return;
+	r = c->ops->on_idle(c->pst, fe->now - c->last_rx_ms, fe->now - c->last_tx_ms,
+			    akv_conn_tx_tail(c), akv_conn_tx_room(c), &out_len);
+	c->tx_len += (uint32_t)out_len;
+	if (r == AKV_PROTO_CLOSE || r < 0)
+		conn_drain(fe, c, 1);
+}
+
+static void
+idle_scan(struct akv_fe *fe)
+{
+	for (unsigned i = 0; i < fe->cfg->max_conns; i++) {
+		struct akv_conn *c = &fe->conns[i];
+
+		if (c->state == AKV_CONN_DEAD)
+			continue;
+		if (c->state == AKV_CONN_OPEN) {
+			conn_idle(fe, c);
+		} else if (c->state == AKV_CONN_DRAINING &&
+			   fe->now - c->drain_since_ms > CONN_DRAIN_MS) {
+			conn_close(fe, c);	/* a client that never reads its answers */
+		}
+		if (c->state != AKV_CONN_DEAD)
+			conn_update(fe, c);	/* retries a cancel/arm that found the SQ full */
+	}
+}
+
+static void
+on_timer(struct akv_fe *fe)
+{
+	arm_timer(fe);
+	if (fe->stopping && fe->now >= fe->stop_deadline) {
+		for (unsigned i = 0; i < fe->cfg->max_conns; i++)
+			if (fe->conns[i].state != AKV_CONN_DEAD)
+				conn_close(fe, &fe->conns[i]);
+	}
+	if (fe->now - fe->last_idle_scan >= IDLE_SCAN_MS) {
+		fe->last_idle_scan = fe->now;
+		idle_scan(fe);
+	}
+}
+
+static void
+start_stop(struct akv_fe *fe, int signo)
+{
+	if (fe->stopping) {
+		akv_log(AKV_LOG_WARN, "signal %d again: closing all connections now", signo);
+		fe->stop_deadline = fe->now;
+		return;
+	}
+	akv_log(AKV_LOG_INFO, "signal %d: stop accepting, answering %llu in-flight requests",
+		signo, (unsigned long long)fe->st.inflight);
+	fe->stopping = 1;
+	fe->stop_deadline = fe->now + AKV_FE_DRAIN_MS;
+	for (unsigned i = 0; i < fe->nlis; i++) {
+		struct fe_listener *l = &fe->lis[i];
+		struct io_uring_sqe *sqe;
+
+		if (l->fd < 0)
+			continue;
+		if (!l->armed) {
+			close(l->fd);
+			l->fd = -1;
+		} else if ((sqe = fe_get_sqe(fe, ud_pack(i, 0, OP_CANCEL)))) {
+			io_uring_prep_cancel_fd(sqe, l->fd, 0);
+		}
+	}
+	for (unsigned i = 0; i < fe->cfg->max_conns; i++)
+		if (fe->conns[i].state == AKV_CONN_OPEN)
+			conn_drain(fe, &fe->conns[i], 0);
+}
+
+static void
+handle_cqe(struct akv_fe *fe, const struct io_uring_cqe *cqe)
+{
+	uint64_t ud = io_uring_cqe_get_data64(cqe);
+	struct akv_conn *c;
+
+	switch ((enum fe_op)(ud & 0xff)) {
+	case OP_ACCEPT:
+		on_accept(fe, (unsigned)(ud >> 32), cqe->res, cqe->flags);
+		break;
+	case OP_RECV:
+		c = conn_at(fe, ud);
+		if (c)
+			on_recv(fe, c, cqe->res, cqe->flags);
+		else if (cqe->flags & IORING_CQE_F_BUFFER)
+			fe->bufs_out++, buf_recycle(fe, cqe->flags >> IORING_CQE_BUFFER_SHIFT);
+		break;
+	case OP_SEND:
+		c = conn_at(fe, ud);
+		if (c)
+			on_send(fe, c, cqe->res);
+		break;
+	case OP_CANCEL:
+		break;
+	case OP_WAKE:
+		arm_read(fe, fe->wake.efd, &fe->wake_buf, sizeof(fe->wake_buf), OP_WAKE);
+		break;
+	case OP_SIGNAL:
+		if (cqe->res == (int)sizeof(fe->sig))
+			start_stop(fe, (int)fe->sig.ssi_signo);
+		arm_read(fe, fe->sigfd, &fe->sig, sizeof(fe->sig), OP_SIGNAL);
+		break;
+	case OP_TIMER:
+		on_timer(fe);
+		break;
+	}
+}
+
+/* ==== Loop ==== */
+
+static void
+pump_starved(struct akv_fe *fe)
+{
+	while (fe->free_slot && fe->starved_head != AKV_CONN_NONE) {
+		struct akv_conn *c = &fe->conns[fe->starved_head];
+
+		fe->starved_head = c->next_starved;
+		if (fe->starved_head == AKV_CONN_NONE)
+			fe->starved_tail = AKV_CONN_NONE;
+		c->starved = 0;
+		if (c->state != AKV_CONN_DEAD)
+			conn_pump(fe, c);
+	}
+}
+
+static void
+rearm_nobufs(struct akv_fe *fe)
+{
+	if (!fe->nobufs_waiting || fe->bufs_out >= fe->nbufs)
+		return;
+	for (unsigned i = 0; i < fe->cfg->max_conns && fe->nobufs_waiting; i++) {
+		struct akv_conn *c = &fe->conns[i];
+
+		if (!c->recv_nobufs)
+			continue;
+		c->recv_nobufs = 0;
+		fe->nobufs_waiting--;
+		if (c->state != AKV_CONN_DEAD)
+			conn_update(fe, c);
+	}
+}
+
+static void
+before_wait(struct akv_fe *fe)
+{
+	for (unsigned w = 0; w < fe->nwrk; w++)
+		if (fe->nstage[w])
+			stage_flush(fe, w);
+	flush_dirty(fe);
+	if (fe->recycle_pending) {
+		io_uring_buf_ring_advance(fe->br, (int)fe->recycle_pending);
+		fe->recycle_pending = 0;
+	}
+	rearm_nobufs(fe);
+	arm_accepts(fe);
+}
+
+/* see fe.h */
+int
+akv_fe_run(struct akv_fe *fe, int sigfd)
+{
+	AKV_ASSERT(fe->nwrk > 0);
+	fe->sigfd = sigfd;
+	fe->now = mono_ms();
+	fe->last_idle_scan = fe->now;
+	arm_read(fe, fe->wake.efd, &fe->wake_buf, sizeof(fe->wake_buf), OP_WAKE);
+	arm_read(fe, sigfd, &fe->sig, sizeof(fe->sig), OP_SIGNAL);
+	arm_timer(fe);
+	while (!fe->stopping || fe->nlive || fe->st.inflight) {
+		struct io_uring_cqe *cqe;
+		unsigned head, n = 0;
+		int r;
+
+		before_wait(fe);
+		/* announce sleep, then re-check the answer rings (spsc.h) */
+		akv_spsc_wake_prepare(&fe->wake);
+		r = io_uring_submit_and_wait(&fe->ring, answers_pending(fe) ? 0 : 1);
+		akv_spsc_wake_done(&fe->wake);
+		if (r < 0 && r != -EINTR && r != -EAGAIN && r != -EBUSY) {
+			akv_log(AKV_LOG_ERR, "io_uring_submit_and_wait: %s", strerror(-r));
+			return r;
+		}
+		fe->now = mono_ms();
+		io_uring_for_each_cqe(&fe->ring, head, cqe) {
+			handle_cqe(fe, cqe);
+			n++;
+		}
+		io_uring_cq_advance(&fe->ring, n);
+		collect_answers(fe);
+		pump_starved(fe);
+	}
+	before_wait(fe);
+	io_uring_submit(&fe->ring);
+	akv_log(AKV_LOG_INFO, "front end stopped: %llu connections served, %llu refused",
+		(unsigned long long)fe->st.conns_accepted, (unsigned long long)fe->st.conns_refused);
+	return 0;
+}
+
+/* ==== Setup ==== */
+
+/* see fe.h */
+size_t
+akv_fe_ring_cap(const struct akv_cfg *cfg)
+{
+	size_t cap = 2;
+
+	while (cap < cfg->max_inflight)
+		cap <<= 1;
+	return cap;
+}
+
+static int
+ring_init(struct akv_fe *fe)
+{
+	struct io_uring_params p = {0};
+	int r;
+
+	/* TASKRUN_FLAG: liburing then enters the kernel to run deferred
+	 * completions even when it has nothing to submit and does not wait */
+	p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
+		  IORING_SETUP_TASKRUN_FLAG | IORING_SETUP_CQSIZE;
+	p.cq_entries = RING_ENTRIES * 4;
+	r = io_uring_queue_init_params(RING_ENTRIES, &fe->ring, &p);
+	if (r == -EINVAL) {
+		/* kernels before 6.1: the same loop works without these flags */
+		p = (struct io_uring_params){.flags = IORING_SETUP_CQSIZE,
+					     .cq_entries = RING_ENTRIES * 4};
+		r = io_uring_queue_init_params(RING_ENTRIES, &fe->ring, &p);
+	}
+	if (r)
+		return r;
+	io_uring_register_ring_fd(&fe->ring);
+	return 0;
+}
+
+/* see fe.h */
+struct akv_fe *
+akv_fe_new(const struct akv_cfg *cfg, int *err, char *errbuf, size_t errcap)
+{
+	struct akv_fe *fe = akv_calloc(1, sizeof(*fe));
+	int r;
+
+	fe->cfg = cfg;
+	fe->dirty_head = fe->starved_head = fe->starved_tail = AKV_CONN_NONE;
+	r = akv_spsc_wake_init(&fe->wake);
+	if (r) {
+		snprintf(errbuf, errcap, "eventfd: %s", strerror(-r));
+		akv_free(fe);
+		*err = r;
+		return NULL;
+	}
+	r = ring_init(fe);
+	if (r) {
+		snprintf(errbuf, errcap, "io_uring setup: %s", strerror(-r));
+		goto fail_ring;
+	}
+	r = bufring_init(fe);
+	if (r) {
+		snprintf(errbuf, errcap, "io_uring provided buffers: %s", strerror(-r));
+		goto fail;
+	}
+	fe->conns = akv_calloc(cfg->max_conns, sizeof(*fe->conns));
+	for (unsigned i = 0; i < cfg->max_conns; i++) {
+		fe->conns[i].idx = i;
+		fe->conns[i].fd = -1;
+		fe->conns[i].held_head = fe->conns[i].held_tail = -1;
+		fe->conns[i].next = i + 1 < cfg->max_conns ? i + 1 : AKV_CONN_NONE;
+	}
+	fe->free_conn = 0;
+	fe->nslots = cfg->max_inflight;
+	fe->slots = akv_calloc(fe->nslots, sizeof(*fe->slots));
+	for (unsigned i = 0; i < fe->nslots; i++)
+		slot_put(fe, &fe->slots[i]);
+	return fe;
+fail:
+	io_uring_queue_exit(&fe->ring);
+fail_ring:
+	if (fe->br)
+		munmap(fe->br, fe->br_size);
+	akv_spsc_wake_fini(&fe->wake);
+	akv_free(fe->bufs);
+	akv_free(fe->held_next);
+	akv_free(fe->held_len);
+	akv_free(fe);
+	*err = r;
+	return NULL;
+}
+
+/* see fe.h */
+int
+akv_fe_listen(struct akv_fe *fe, const char *addr, const struct akv_proto_ops *ops, char *bound,
+	      size_t boundcap, char *errbuf, size_t errcap)
+{
+	struct fe_listener *l;
+	int fd;
+
+	if (fe->nlis >= AKV_FE_LISTENERS_MAX) {
+		snprintf(errbuf, errcap, "listen %s: more than %d listeners", addr,
+			 AKV_FE_LISTENERS_MAX);
+		return AKV_ELIMIT;
+	}
+	fd = akv_listen_open(addr, 1024, bound, boundcap, errbuf, errcap);
+	if (fd < 0)
+		return fd;
+	/* every conn gets room for the largest protocol state in use */
+	if (ops->conn_state_size > fe->pst_size) {
+		fe->pst_size = ops->conn_state_size;
+		akv_free(fe->pst_mem);
+		fe->pst_mem = akv_calloc(fe->cfg->max_conns, fe->pst_size);
+		for (unsigned i = 0; i < fe->cfg->max_conns; i++)
+			fe->conns[i].pst = fe->pst_mem + (size_t)i * fe->pst_size;
+	}
+	l = &fe->lis[fe->nlis++];
+	l->fd = fd;
+	l->ops = ops;
+	snprintf(l->addr, sizeof(l->addr), "%s", bound);
+	return 0;
+}
+
+/* see fe.h */
+struct akv_spsc_wake *
+akv_fe_wake(struct akv_fe *fe)
+{
+	return &fe->wake;
+}
+
+/* see fe.h */
+void
+akv_fe_set_workers(struct akv_fe *fe, struct akv_wrk *const *wrk, unsigned n)
+{
+	fe->wrk = wrk;
+	fe->nwrk = n;
+	fe->stage = akv_calloc((size_t)n * STAGE_MAX, sizeof(void *));
+	fe->nstage = akv_calloc(n, sizeof(unsigned));
+}
+
+/* see fe.h */
+void
+akv_fe_free(struct akv_fe *fe)
+{
+	if (!fe)
+		return;
+	for (unsigned i = 0; i < fe->cfg->max_conns; i++) {
+		struct akv_conn *c = &fe->conns[i];
+
+		if (c->state != AKV_CONN_DEAD)
+			close(c->fd);
+		if (c->proto_ready && c->ops->conn_fini)
+			c->ops->conn_fini(c->pst);
+		akv_conn_bufs_free(c);
+	}
+	for (unsigned i = 0; i < fe->nlis; i++)
+		if (fe->lis[i].fd >= 0)
+			close(fe->lis[i].fd);
+	io_uring_unregister_buf_ring(&fe->ring, BGID);
+	io_uring_queue_exit(&fe->ring);
+	munmap(fe->br, fe->br_size);
+	akv_spsc_wake_fini(&fe->wake);
+	/* request slots held keys (CK/IK/XRES) of answered requests */
+	akv_wipe(fe->slots, (size_t)fe->nslots * sizeof(*fe->slots));
+	akv_free(fe->slots);
+	akv_free(fe->conns);
+	akv_free(fe->pst_mem);
+	akv_free(fe->bufs);
+	akv_free(fe->held_next);
+	akv_free(fe->held_len);
+	akv_free(fe->stage);
+	akv_free(fe->nstage);
+	akv_free(fe);
+}
+
+/* see fe.h */
+void
+akv_fe_stats(const struct akv_fe *fe, struct akv_fe_stats *out)
+{
+	*out = fe->st;
+	out->conns_open = fe->nlive;
+}

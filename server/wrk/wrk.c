@@ -1,0 +1,274 @@
+/*
+ * wrk.c - worker threads (see wrk.h). Loop: pop up to cfg->batch requests,
+ * run them as one akv_eng_run() batch, push them back, wake the front end;
+ * when the input ring is empty, announce sleep, re-check, block on the
+ * eventfd for at most the time to the next tick.
+ */
+#include "wrk.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "cfg.h"
+#include "err.h"
+#include "log.h"
+#include "mem.h"
+
+#define TICK_MS 100	/* akv_eng_tick period (eng.h: "about every 100 ms") */
+#define NSTATS	10	/* fields of struct akv_eng_stats */
+
+struct akv_wrk {
+	struct akv_spsc inq, outq;
+	struct akv_spsc_wake wake;		/* this worker's */
+	struct akv_spsc_wake *fe_wake;		/* the front end's */
+	const struct akv_cfg *cfg;
+	struct akv_store *st;
+	unsigned shard;
+	int cpu;
+	_Atomic int stop;
+	pthread_t th;
+	/* start-up handshake */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int started;				/* 1 ok, -1 failed */
+	int err;
+	int flush_err;
+	/* snapshots for other threads */
+	_Atomic uint64_t stats[NSTATS];
+	_Atomic uint64_t nreqs, nbatches;
+};
+
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void
+publish_stats(struct akv_wrk *w, struct akv_eng *e)
+{
+	struct akv_eng_stats s;
+	uint64_t *f = (uint64_t *)(void *)&s;
+
+	_Static_assert(sizeof(s) == NSTATS * sizeof(uint64_t), "akv_eng_stats layout");
+	akv_eng_stats(e, &s);
+	for (int i = 0; i < NSTATS; i++)
+		atomic_store_explicit(&w->stats[i], f[i], memory_order_relaxed);
+}
+
+static void
+pin(struct akv_wrk *w)
+{
+	cpu_set_t set;
+	char name[16];
+
+	snprintf(name, sizeof(name), "akavs-w%u", w->shard);
+	pthread_setname_np(pthread_self(), name);
+	if (w->cpu < 0)
+		return;
+	CPU_ZERO(&set);
+	CPU_SET(w->cpu, &set);
+	if (pthread_setaffinity_np(pthread_self(), sizeof(set), &set))
+		akv_log(AKV_LOG_WARN, "worker %u: cannot pin to CPU %d", w->shard, w->cpu);
+}
+
+static void
+started(struct akv_wrk *w, int ok, int err)
+{
+	pthread_mutex_lock(&w->mu);
+	w->started = ok ? 1 : -1;
+	w->err = err;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
+/* Runs one batch; returns how many requests it took. */
+static size_t
+run_batch(struct akv_wrk *w, struct akv_eng *e, void **batch, size_t max)
+{
+	size_t n = akv_spsc_pop(&w->inq, batch, max), done = 0;
+
+	if (!n)
+		return 0;
+	akv_eng_run(e, (struct akv_eng_req *const *)batch, n, now_ms());
+	/* the output ring holds every request the front end can have in flight */
+	while (done < n)
+		done += akv_spsc_push(&w->outq, batch + done, n - done);
+	akv_spsc_wake_notify(w->fe_wake);
+	atomic_fetch_add_explicit(&w->nreqs, n, memory_order_relaxed);
+	atomic_fetch_add_explicit(&w->nbatches, 1, memory_order_relaxed);
+	publish_stats(w, e);
+	return n;
+}
+
+static void
+idle_wait(struct akv_wrk *w, uint64_t next_tick)
+{
+	uint64_t now = now_ms();
+	int timeout = next_tick > now ? (int)(next_tick - now) : 0;
+
+	akv_spsc_wake_prepare(&w->wake);
+	if (akv_spsc_count(&w->inq) == 0 && !atomic_load(&w->stop) && timeout > 0)
+		akv_spsc_wake_wait(&w->wake, timeout);
+	akv_spsc_wake_done(&w->wake);
+}
+
+static void *
+wrk_main(void *arg)
+{
+	struct akv_wrk *w = arg;
+	struct akv_eng *e;
+	void **batch;
+	uint64_t next_tick;
+	int err = 0;
+
+	pin(w);
+	e = akv_eng_new(&w->cfg->eng, w->st, w->shard, w->cfg->workers, &err);
+	if (!e) {
+		started(w, 0, err ? err : AKV_EINVAL);
+		return NULL;
+	}
+	batch = akv_malloc(w->cfg->batch * sizeof(void *));
+	publish_stats(w, e);
+	started(w, 1, 0);
+	next_tick = now_ms() + TICK_MS;
+	for (;;) {
+		size_t n = run_batch(w, e, batch, w->cfg->batch);
+		uint64_t now = now_ms();
+
+		if (now >= next_tick) {
+			int r = akv_eng_tick(e, now);
+
+			if (r)
+				akv_log(AKV_LOG_WARN, "worker %u: tick: %s", w->shard, akv_strerror(r));
+			next_tick = now + TICK_MS;
+		}
+		if (n)
+			continue;
+		if (atomic_load(&w->stop) && akv_spsc_count(&w->inq) == 0)
+			break;
+		idle_wait(w, next_tick);
+	}
+	/* shutdown: make SQN state durable before the thread ends */
+	w->flush_err = akv_eng_flush(e);
+	publish_stats(w, e);
+	akv_eng_free(e);
+	akv_free(batch);
+	return NULL;
+}
+
+/* see wrk.h */
+struct akv_wrk *
+akv_wrk_start(const struct akv_cfg *cfg, struct akv_store *st, unsigned shard, int cpu,
+	      size_t ring_cap, struct akv_spsc_wake *fe_wake, int *err)
+{
+	struct akv_wrk *w = akv_calloc(1, sizeof(*w));
+	int r;
+
+	w->cfg = cfg;
+	w->st = st;
+	w->shard = shard;
+	w->cpu = cpu;
+	w->fe_wake = fe_wake;
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->cv, NULL);
+	if ((r = akv_spsc_init(&w->inq, ring_cap)) || (r = akv_spsc_init(&w->outq, ring_cap)) ||
+	    (r = akv_spsc_wake_init(&w->wake)))
+		goto fail;
+	r = -pthread_create(&w->th, NULL, wrk_main, w);
+	if (r)
+		goto fail;
+	pthread_mutex_lock(&w->mu);
+	while (!w->started)
+		pthread_cond_wait(&w->cv, &w->mu);
+	pthread_mutex_unlock(&w->mu);
+	if (w->started < 0) {
+		r = w->err;
+		pthread_join(w->th, NULL);
+		goto fail;
+	}
+	return w;
+fail:
+	*err = r;
+	akv_spsc_wake_fini(&w->wake);
+	akv_spsc_fini(&w->inq);
+	akv_spsc_fini(&w->outq);
+	akv_free(w);
+	return NULL;
+}
+
+/* see wrk.h */
+int
+akv_wrk_stop(struct akv_wrk *w)
+{
+	int r;
+
+	atomic_store(&w->stop, 1);
+	akv_spsc_wake_prepare(&w->wake);	/* force the write: the worker may be asleep */
+	akv_spsc_wake_notify(&w->wake);
+	pthread_join(w->th, NULL);
+	r = w->flush_err;
+	akv_spsc_wake_fini(&w->wake);
+	akv_spsc_fini(&w->inq);
+	akv_spsc_fini(&w->outq);
+	pthread_mutex_destroy(&w->mu);
+	pthread_cond_destroy(&w->cv);
+	akv_free(w);
+	return r;
+}
+
+/* see wrk.h */
+struct akv_spsc *
+akv_wrk_inq(struct akv_wrk *w)
+{
+	return &w->inq;
+}
+
+/* see wrk.h */
+struct akv_spsc *
+akv_wrk_outq(struct akv_wrk *w)
+{
+	return &w->outq;
+}
+
+/* see wrk.h */
+void
+akv_wrk_notify(struct akv_wrk *w)
+{
+	akv_spsc_wake_notify(&w->wake);
+}
+
+/* see wrk.h */
+void
+akv_wrk_stats(const struct akv_wrk *w, struct akv_eng_stats *out)
+{
+	uint64_t *f = (uint64_t *)(void *)out;
+
+	for (int i = 0; i < NSTATS; i++)
+		f[i] = atomic_load_explicit(&((struct akv_wrk *)w)->stats[i], memory_order_relaxed);
+}
+
+/* see wrk.h */
+void
+akv_wrk_counts(const struct akv_wrk *w, uint64_t *reqs, uint64_t *batches)
+{
+	struct akv_wrk *m = (struct akv_wrk *)w;
+
+	*reqs = atomic_load_explicit(&m->nreqs, memory_order_relaxed);
+	*batches = atomic_load_explicit(&m->nbatches, memory_order_relaxed);
+}
+
+/* see wrk.h */
+int
+akv_wrk_cpu(const struct akv_wrk *w)
+{
+	return w->cpu;
+}
