@@ -13,6 +13,8 @@ extern "C" {
 int akv_cmd_milenage(int argc, char **argv);	/* admin/cmd_milenage.c */
 int akv_cmd_serve(int argc, char **argv);	/* admin/cmd_serve.c */
 int akv_cmd_client(int argc, char **argv);	/* admin/cmd_client.c */
+int akv_cmd_sub(int argc, char **argv);		/* admin/cmd_sub.c */
+int akv_cmd_db(int argc, char **argv);		/* admin/cmd_db.c */
 
 #ifdef __cplusplus
 }

@@ -14,6 +14,8 @@ static const struct cmd cmds[] = {
 	{"milenage", akv_cmd_milenage, "compute Milenage outputs (one set, or --batch from stdin)"},
 	{"serve", akv_cmd_serve, "run the AKA vector server (AVS/1; Diameter Cx when configured)"},
 	{"client", akv_cmd_client, "talk AVS/1 to a running server (ping, stats, challenge, verify, ...)"},
+	{"sub", akv_cmd_sub, "provision subscribers: add, set, del, show, list, import, export"},
+	{"db", akv_cmd_db, "subscriber store: init, stats, check"},
 };
 
 static void

@@ -1,0 +1,41 @@
+/*
+ * admin.h - helpers shared by the provisioning commands (`akavs sub ...`,
+ * `akavs db ...`): store opening with operator-facing errors, sizes, JSON.
+ */
+#ifndef AKV_SERVER_ADMIN_ADMIN_H
+#define AKV_SERVER_ADMIN_ADMIN_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "store/store.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Exit statuses of the provisioning commands. */
+#define AKV_EXIT_OK	 0
+#define AKV_EXIT_FAIL	 1	/* the operation failed (message on stderr) */
+#define AKV_EXIT_USAGE	 2	/* bad command line */
+#define AKV_EXIT_PARTIAL 3	/* import --skip-bad: some lines were skipped */
+
+/* Opens the store for command `who` ("sub add"), printing a full message on
+ * failure ("akavs sub add: cannot open store DIR: <text>: <detail>").
+ * flags: AKV_STORE_* open flags. Returns NULL on failure. */
+struct akv_store *akv_admin_open(const char *who, const char *dir, uint64_t map_size,
+				 unsigned flags);
+
+/* Prints "akavs <who>: <what>: <store detail, or akv_strerror(err)>". */
+void akv_admin_err(const char *who, const char *what, int err);
+
+/* Parses "4096", "512M", "4G", "1T" (binary units). Returns 0 or -1. */
+int akv_admin_size(const char *s, uint64_t *out);
+
+/* Writes s as a JSON string literal (quotes included) to f. */
+void akv_admin_json_str(FILE *f, const char *s, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

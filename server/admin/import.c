@@ -1,0 +1,387 @@
+/* import.c - bulk CSV import (see import.h). */
+#include "admin/import.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "admin/csv.h"
+#include "err.h"
+#include "mem.h"
+
+struct rec {
+	uint64_t off;		/* line start in buf */
+	uint32_t len;		/* line length without newline */
+	uint32_t line;		/* 1-based line number */
+	uint32_t bad;		/* index+1 into the problem list, 0 = good */
+};
+
+/* An identity (IMPI or IMPU) of a good record, for duplicate detection. */
+struct ident {
+	uint64_t off;
+	uint32_t rec;
+	uint16_t len;
+};
+
+struct problem {
+	uint32_t line;
+	char *why;
+};
+
+struct imp {
+	const char *buf;
+	struct rec *recs;
+	size_t nrec, caprec;
+	struct ident *impi, *impu;
+	size_t nimpi, nimpu, capimpu;
+	struct problem *probs;
+	size_t nprob, capprob;
+	uint32_t *order;	/* good records in IMPI order */
+	size_t norder;
+	int ncols;
+	struct akv_sub *scratch;
+};
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void
+add_problem(struct imp *m, size_t ri, uint32_t line, const char *why)
+{
+	if (ri != SIZE_MAX && m->recs[ri].bad)
+		return;		/* one reason per line is enough */
+	if (m->nprob == m->capprob) {
+		m->capprob = m->capprob ? 2 * m->capprob : 64;
+		m->probs = akv_realloc(m->probs, m->capprob * sizeof(*m->probs));
+	}
+	m->probs[m->nprob].line = line;
+	m->probs[m->nprob].why = akv_strndup(why, strlen(why));
+	m->nprob++;
+	if (ri != SIZE_MAX)
+		m->recs[ri].bad = (uint32_t)m->nprob;
+}
+
+/* Spans of the impi field and of each IMPU in a line that parsed, found by
+ * the same rules as csv.c (split on ',' then ';', trim blanks). */
+static void
+trimspan(const char *b, uint64_t *s, uint64_t *e)
+{
+	while (*s < *e && (b[*s] == ' ' || b[*s] == '\t'))
+		(*s)++;
+	while (*e > *s && (b[*e - 1] == ' ' || b[*e - 1] == '\t'))
+		(*e)--;
+}
+
+static void
+collect_ids(struct imp *m, size_t ri)
+{
+	const struct rec *r = &m->recs[ri];
+	const char *b = m->buf;
+	uint64_t s = r->off, e, end = r->off + r->len, c1, c2;
+
+	c1 = s;
+	while (b[c1] != ',')
+		c1++;
+	e = c1;
+	trimspan(b, &s, &e);
+	m->impi[m->nimpi++] = (struct ident){s, (uint32_t)ri, (uint16_t)(e - s)};
+	c2 = c1 + 1;
+	while (c2 < end && b[c2] != ',')
+		c2++;
+	for (uint64_t p = c1 + 1; p <= c2;) {
+		uint64_t q = p, us, ue;
+
+		while (q < c2 && b[q] != ';')
+			q++;
+		us = p;
+		ue = q;
+		trimspan(b, &us, &ue);
+		if (m->nimpu == m->capimpu) {
+			m->capimpu = m->capimpu ? 2 * m->capimpu : 1024;
+			m->impu = akv_realloc(m->impu, m->capimpu * sizeof(*m->impu));
+		}
+		m->impu[m->nimpu++] = (struct ident){us, (uint32_t)ri, (uint16_t)(ue - us)};
+		p = q + 1;
+	}
+}
+
+static int
+cmp_ident(const void *a, const void *b, void *arg)
+{
+	const struct ident *x = a, *y = b;
+	const char *buf = arg;
+	size_t n = x->len < y->len ? x->len : y->len;
+	int c = memcmp(buf + x->off, buf + y->off, n);
+
+	if (c)
+		return c;
+	if (x->len != y->len)
+		return x->len < y->len ? -1 : 1;
+	return x->rec < y->rec ? -1 : x->rec > y->rec;	/* first occurrence first */
+}
+
+static int
+cmp_problem(const void *a, const void *b)
+{
+	const struct problem *x = a, *y = b;
+
+	return x->line < y->line ? -1 : x->line > y->line;
+}
+
+/* Every occurrence after the first of an identity is a bad line. */
+static void
+mark_dups(struct imp *m, struct ident *v, size_t n, const char *what)
+{
+	char why[AKV_CSV_WHY + AKV_ID_MAX];
+
+	qsort_r(v, n, sizeof(*v), cmp_ident, (void *)m->buf);
+	for (size_t i = 1; i < n; i++) {
+		size_t first = i - 1;
+
+		if (v[i].len != v[first].len ||
+		    memcmp(m->buf + v[i].off, m->buf + v[first].off, v[i].len))
+			continue;
+		while (first > 0 && v[first - 1].len == v[i].len &&
+		       !memcmp(m->buf + v[first - 1].off, m->buf + v[i].off, v[i].len))
+			first--;
+		snprintf(why, sizeof(why), "duplicate %s %.*s (first on line %u)", what,
+			 (int)v[i].len, m->buf + v[i].off, m->recs[v[first].rec].line);
+		add_problem(m, v[i].rec, m->recs[v[i].rec].line, why);
+	}
+}
+
+/* Pass 1: split lines, parse each, collect identities of good ones. */
+static int
+parse_all(struct imp *m, size_t len)
+{
+	char why[AKV_CSV_WHY];
+	size_t pos = 0;
+	uint32_t line = 0;
+	int have_header = 0;
+
+	while (pos < len) {
+		const char *nl = memchr(m->buf + pos, '\n', len - pos);
+		size_t end = nl ? (size_t)(nl - m->buf) : len, l = end - pos;
+		const char *p = m->buf + pos;
+		size_t ri;
+
+		line++;
+		if (l && p[l - 1] == '\r')
+			l--;
+		if (!have_header) {
+			m->ncols = akv_csv_header(p, l, why);
+			if (m->ncols < 0) {
+				add_problem(m, SIZE_MAX, line, why);
+				return AKV_EINVAL;
+			}
+			have_header = 1;
+			pos = end + 1;
+			continue;
+		}
+		pos = end + 1;
+		if (l == 0 || p[0] == '#')
+			continue;	/* blank or comment */
+		if (m->nrec == m->caprec) {
+			m->caprec = m->caprec ? 2 * m->caprec : 1024;
+			m->recs = akv_realloc(m->recs, m->caprec * sizeof(*m->recs));
+		}
+		ri = m->nrec++;
+		m->recs[ri] = (struct rec){(uint64_t)(p - m->buf), (uint32_t)l, line, 0};
+		if (l > AKV_CSV_LINE_MAX) {
+			snprintf(why, sizeof(why), "line too long (%zu bytes, max %d)", l,
+				 AKV_CSV_LINE_MAX);
+			add_problem(m, ri, line, why);
+			continue;
+		}
+		if (akv_csv_parse(p, l, m->ncols, m->scratch, why)) {
+			add_problem(m, ri, line, why);
+			continue;
+		}
+		akv_store_sub_wipe(m->scratch);
+	}
+	m->impi = akv_malloc((m->nrec ? m->nrec : 1) * sizeof(*m->impi));
+	for (size_t i = 0; i < m->nrec; i++)
+		if (!m->recs[i].bad)
+			collect_ids(m, i);
+	return 0;
+}
+
+/* Identities already in the store (skipped for an empty store). */
+static int
+check_store(struct imp *m, struct akv_store *st)
+{
+	char why[AKV_CSV_WHY + 2 * AKV_ID_MAX], owner[AKV_ID_MAX + 1];
+	struct akv_store_reader *r;
+	uint64_t count;
+	size_t olen;
+	int e;
+
+	if ((e = akv_store_count(st, &count)) || count == 0)
+		return e;
+	if (!(r = akv_store_reader_new(st, &e)))
+		return e;
+	if ((e = akv_store_reader_begin(r)))
+		goto out;
+	for (size_t i = 0; i < m->nimpi; i++) {
+		const struct ident *id = &m->impi[i];
+
+		e = akv_store_reader_get(r, m->buf + id->off, id->len, m->scratch);
+		akv_store_sub_wipe(m->scratch);
+		if (e == AKV_ENOTFOUND)
+			continue;
+		if (e)
+			goto out;
+		snprintf(why, sizeof(why), "IMPI %.*s already in the store", (int)id->len,
+			 m->buf + id->off);
+		add_problem(m, id->rec, m->recs[id->rec].line, why);
+	}
+	for (size_t i = 0; i < m->nimpu; i++) {
+		const struct ident *id = &m->impu[i];
+
+		e = akv_store_reader_impu(r, m->buf + id->off, id->len, owner, &olen);
+		if (e == AKV_ENOTFOUND)
+			continue;
+		if (e)
+			goto out;
+		snprintf(why, sizeof(why), "IMPU %.*s already belongs to IMPI %s in the store",
+			 (int)id->len, m->buf + id->off, owner);
+		add_problem(m, id->rec, m->recs[id->rec].line, why);
+	}
+	e = 0;
+out:
+	akv_store_reader_end(r);
+	akv_store_reader_free(r);
+	return e;
+}
+
+static int
+next_rec(void *arg, size_t i, struct akv_sub *out)
+{
+	struct imp *m = arg;
+	const struct rec *r = &m->recs[m->order[i]];
+	char why[AKV_CSV_WHY];
+
+	return akv_csv_parse(m->buf + r->off, r->len, m->ncols, out, why);
+}
+
+static void
+report_all(struct imp *m, const struct akv_import_opts *o)
+{
+	qsort(m->probs, m->nprob, sizeof(*m->probs), cmp_problem);
+	for (size_t i = 0; i < m->nprob; i++)
+		if (o->report)
+			o->report(o->arg, m->probs[i].line, m->probs[i].why);
+}
+
+/* see import.h */
+int
+akv_import_buf(struct akv_store *st, const char *buf, size_t len,
+	       const struct akv_import_opts *o, struct akv_import_result *res)
+{
+	struct imp m = {.buf = buf};
+	double t0 = now_s(), t1, t2;
+	size_t bad = 0;
+	int e;
+
+	memset(res, 0, sizeof(*res));
+	m.scratch = akv_malloc(sizeof(*m.scratch));
+	e = parse_all(&m, len);
+	res->records = m.nrec;
+	if (e)
+		goto out;
+	mark_dups(&m, m.impi, m.nimpi, "IMPI");
+	mark_dups(&m, m.impu, m.nimpu, "IMPU");
+	t1 = now_s();
+	res->parse_s = t1 - t0;
+	if ((e = check_store(&m, st)))
+		goto out;
+	t2 = now_s();
+	res->check_s = t2 - t1;
+	if (m.nprob && !o->skip_bad) {
+		e = AKV_EINVAL;
+		goto out;
+	}
+	/* m.impi is sorted by IMPI: insert in that order (append path). */
+	m.order = akv_malloc((m.nimpi ? m.nimpi : 1) * sizeof(*m.order));
+	for (size_t i = 0; i < m.nimpi; i++)
+		if (!m.recs[m.impi[i].rec].bad)
+			m.order[m.norder++] = m.impi[i].rec;
+	if (o->dry_run || m.norder == 0)
+		goto out;
+	e = akv_store_add_batch(st, m.norder, next_rec, &m, &bad);
+	res->write_s = now_s() - t2;
+	if (e) {
+		if (bad < m.norder) {
+			char why[AKV_CSV_WHY + 64];
+
+			snprintf(why, sizeof(why), "%s", akv_store_errdetail());
+			add_problem(&m, m.order[bad], m.recs[m.order[bad]].line, why);
+		}
+		goto out;
+	}
+	res->imported = m.norder;
+out:
+	res->bad = m.nprob;
+	report_all(&m, o);
+	for (size_t i = 0; i < m.nprob; i++)
+		akv_free(m.probs[i].why);
+	akv_store_sub_wipe(m.scratch);
+	akv_free(m.scratch);
+	akv_free(m.probs);
+	akv_free(m.recs);
+	akv_free(m.impi);
+	akv_free(m.impu);
+	akv_free(m.order);
+	return e;
+}
+
+/* see import.h */
+int
+akv_import_file(struct akv_store *st, const char *path, const struct akv_import_opts *o,
+		struct akv_import_result *res)
+{
+	size_t cap = 1 << 20, len = 0;
+	char *buf;
+	int fd, e;
+
+	fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) : 0;
+	if (fd < 0)
+		return -errno;
+	buf = akv_malloc(cap);
+	for (;;) {
+		ssize_t n;
+
+		if (len == cap) {
+			cap *= 2;
+			buf = akv_realloc(buf, cap);
+		}
+		n = read(fd, buf + len, cap - len);
+		if (n == 0)
+			break;
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			e = -errno;
+			goto out;
+		}
+		len += (size_t)n;
+	}
+	e = akv_import_buf(st, buf, len, o, res);
+out:
+	/* The buffer held keys. */
+	akv_wipe(buf, len);
+	akv_free(buf);
+	if (fd > 0)
+		close(fd);
+	return e;
+}
