@@ -156,13 +156,18 @@ parse_hex(const char *s, size_t len, uint8_t *out, size_t n, char *why, size_t w
 			 2 * n, n, len);
 		return -1;
 	}
+	if (akv_hex_decode(s, len, out, n) == 0)
+		return 0;
+	/* only on failure: find which character to name */
+	akv_wipe(out, n);
 	for (size_t i = 0; i < len; i++) {
 		if (!hex_digit(s[i])) {
 			snprintf(why, why_cap, "character %zu is not a hex digit", i + 1);
 			return -1;
 		}
 	}
-	return akv_hex_decode(s, len, out, n) == 0 ? 0 : -1;
+	snprintf(why, why_cap, "not hexadecimal");
+	return -1;
 }
 
 /* Picks the backend: --impl, else `dflt` (NULL = the fastest after init, which
