@@ -14,6 +14,7 @@
  *   BLK_LOAD_LANES(p, q)  block 0 from p, block 1 (if any) from q
  *   BLK_BCAST16(p)        the 16 bytes at p in every block
  *   BLK_BCAST8(p)         the 8 bytes at p in every 64-bit half
+ *   BLK_LOAD_LANES8(p, q) 8 bytes from p twice in block 0, from q in block 1
  *   BLK_SHUF(x, c)        byte shuffle inside each block (pshufb)
  *   BLK_SWAP64(x)         swap the 64-bit halves of each block
  *   BLK_BSLL4(x), BLK_BSLL8(x)  byte shift left inside each block
@@ -87,6 +88,9 @@ struct MIL_FN(slots) {
 /* Per-call scratch holding secrets; wiped before the call returns. */
 struct MIL_FN(scratch) {
 	_Alignas(32) uint8_t t[MIL_LANES][16];		/* TEMP ^ OPc */
+	/* full-vector path: what slot 0 XORs into t, c2 || q (MIL_W = 2) or q */
+	_Alignas(32) uint8_t u[MIL_LANES][MIL_W * 16];
+	int u_init;
 	struct akv_aes_sched sched[MIL_LANES];		/* schedules expanded here */
 	int expanded;
 };
@@ -103,12 +107,14 @@ MIL_FN(wipe)(void *p, size_t n)
 static void
 MIL_FN(slots_init)(struct MIL_FN(slots) *sl, unsigned funcs)
 {
+	static const uint8_t order[5] = {2, 1, 3, 4, 5};
 	unsigned sel[5], m = 0;
 
-	/* AKV_MIL_F1 .. AKV_MIL_F5S are bits 0..4 and select OUT1 .. OUT5 */
-	for (unsigned k = 1; k <= 5; k++)
-		if (funcs & (1u << (k - 1)))
-			sel[m++] = k;
+	/* AKV_MIL_F1 .. AKV_MIL_F5S are bits 0..4 and select OUT1 .. OUT5. OUT2
+	 * comes first so that the full vector mask packs as mil_vec_k() says. */
+	for (unsigned i = 0; i < 5; i++)
+		if (funcs & (1u << (order[i] - 1)))
+			sel[m++] = order[i];
 	memset(sl, 0, sizeof(*sl));
 	sl->n = (m + MIL_W - 1) / MIL_W;
 	for (unsigned s = 0; s < sl->n; s++) {
@@ -179,27 +185,19 @@ MIL_FN(store)(struct akv_mil_out *o, unsigned k, __m128i b)
 }
 
 /*
- * One batch of nb (1..MIL_LANES) subscribers. Lanes past nb repeat the last
- * subscriber in the TEMP pass and are never stored. `nslots` is sl->n, passed
- * separately so a caller with a constant mask gets constant job arithmetic.
+ * Round keys of a batch: the caller's schedules, or, when any lane came
+ * without one, all lanes expanded here in lockstep (8 independent chains).
  */
 static inline __attribute__((always_inline)) void
-MIL_FN(batch)(const struct akv_mil_in *in, struct akv_mil_out *out, size_t nb,
-	      const struct MIL_FN(slots) *sl, unsigned nslots, struct MIL_FN(scratch) *sc)
+MIL_FN(keys)(const struct akv_mil_in *const *li, const uint8_t **rk, struct MIL_FN(scratch) *sc)
 {
-	const struct akv_mil_in *li[MIL_LANES];
-	const uint8_t *rk[MIL_LANES];
-	BLK_T x[MIL_JOBS];
+	BLK_T x[8];
 	int expand = 0;
 
 	for (unsigned l = 0; l < MIL_LANES; l++) {
-		li[l] = &in[l < nb ? l : nb - 1];
 		rk[l] = li[l]->ks ? li[l]->ks->rk[0] : NULL;
 		expand |= !li[l]->ks;
 	}
-
-	/* 1. Round keys: expand all lanes in lockstep (8 independent chains) when
-	 * any lane came without a schedule. */
 	if (expand) {
 		const BLK_T rotw = BLK_BCAST16(MIL_FN(rotw_ctl));
 
@@ -225,6 +223,27 @@ MIL_FN(batch)(const struct akv_mil_in *in, struct akv_mil_out *out, size_t nb,
 			rk[l] = sc->sched[l].rk[0];
 		sc->expanded = 1;
 	}
+
+}
+
+/*
+ * One batch of nb (1..MIL_LANES) subscribers. Lanes past nb repeat the last
+ * subscriber in the TEMP pass and are never stored. `nslots` is sl->n, passed
+ * separately so a caller with a constant mask gets constant job arithmetic.
+ */
+static inline __attribute__((always_inline)) void
+MIL_FN(batch)(const struct akv_mil_in *in, struct akv_mil_out *out, size_t nb,
+	      const struct MIL_FN(slots) *sl, unsigned nslots, struct MIL_FN(scratch) *sc)
+{
+	const struct akv_mil_in *li[MIL_LANES];
+	const uint8_t *rk[MIL_LANES];
+	BLK_T x[MIL_JOBS];
+
+	for (unsigned l = 0; l < MIL_LANES; l++)
+		li[l] = &in[l < nb ? l : nb - 1];
+
+	/* 1. Round keys */
+	MIL_FN(keys)(li, rk, sc);
 
 	/* 2. TS 35.206 §4.1: TEMP = E_K(RAND ^ OPc); we keep t = TEMP ^ OPc,
 	 * OPc folded into the last round key. */
@@ -305,10 +324,132 @@ MIL_FN(batch)(const struct akv_mil_in *in, struct akv_mil_out *out, size_t nb,
 	}
 }
 
+/*
+ * The full vector mask (OUT1..OUT4, 5 AES per lane) on a full batch, with the
+ * packing fixed at compile time: block p of a lane's slots (p = s*MIL_W + h)
+ * holds OUT(MIL_VEC_K(p)), i.e. OUT2, OUT1, OUT3, OUT4. The slot holding OUT1
+ * takes its whole additive term from sc->u (q, and c2 beside it when
+ * MIL_W = 2), prepared in the TEMP pass with two lanes per vector.
+ */
+#define MIL_VEC_K(p) ((p) == 0 ? 2u : (p) == 1 ? 1u : (unsigned)(p) + 1u)
+#define MIL_VEC_NS (4 / MIL_W)			/* slots per lane */
+#define MIL_VEC_LG (MIL_JOBS / MIL_VEC_NS)	/* lanes per OUT chunk */
+#define MIL_VEC_HAS1(s) ((s) * MIL_W <= 1 && 1 <= (s) * MIL_W + MIL_W - 1)
+#define MIL_VEC_ROT(s) ((s) * MIL_W >= 2)	/* OUT3, OUT4: r = 32, 64 */
+
+/* As mil_store, for the full vector mask only: AK goes out as one 8-byte
+ * store ending at ak[5], which clobbers ik[14..15]; the OUT4 store of the
+ * same lane comes later in program order and rewrites them. */
+static inline __attribute__((always_inline)) void
+MIL_FN(store_vec)(struct akv_mil_out *o, unsigned k, __m128i b)
+{
+	switch (k) {
+	case 1:	/* f1 || f1* = OUT1 */
+		_mm_storeu_si128((__m128i *)(void *)o->mac_a, b);
+		break;
+	case 2:	/* f2 = OUT2[64..127]; f5 = OUT2[0..47] */
+		_mm_storeh_pi((__m64 *)(void *)o->res, _mm_castsi128_ps(b));
+		_mm_storeu_si64(o->ak - 2, _mm_slli_si128(b, 2));
+		break;
+	case 3:	/* f3 = OUT3 */
+		_mm_storeu_si128((__m128i *)(void *)o->ck, b);
+		break;
+	default: /* f4 = OUT4 */
+		_mm_storeu_si128((__m128i *)(void *)o->ik, b);
+		break;
+	}
+}
+
+static inline __attribute__((always_inline)) void
+MIL_FN(batch_vec)(const struct akv_mil_in *in, struct akv_mil_out *out,
+		  const struct MIL_FN(slots) *sl, struct MIL_FN(scratch) *sc)
+{
+	const struct akv_mil_in *li[MIL_LANES];
+	const uint8_t *rk[MIL_LANES];
+	BLK_T x[MIL_JOBS];
+
+	_Static_assert(offsetof(struct akv_mil_out, ak) == offsetof(struct akv_mil_out, ik) + 16,
+		       "the 8-byte AK store overlaps only the tail of IK");
+	for (unsigned l = 0; l < MIL_LANES; l++)
+		li[l] = &in[l];
+	MIL_FN(keys)(li, rk, sc);
+	if (!sc->u_init) {
+		for (unsigned l = 0; l < MIL_LANES; l++)
+			for (unsigned h = 0; h + 1 < MIL_W; h++)
+				memcpy(sc->u[l] + 16 * h, MIL_FN(c_blk)[2], 16);
+		sc->u_init = 1;
+	}
+
+	/* TEMP pass, as in mil_batch, plus q = OPc ^ rot(OPc, 64) ^ IN1 */
+#pragma GCC unroll 8
+	for (unsigned g = 0; g < 8; g++) {
+		unsigned a = g * MIL_W, b = a + MIL_W - 1;
+		BLK_T o = BLK_LOAD_LANES(in[a].opc, in[b].opc);
+		BLK_T q = BLK_XOR(BLK_XOR(o, BLK_SWAP64(o)), BLK_LOAD_LANES8(in[a].sqn, in[b].sqn));
+
+		BLK_STORE_LANES(sc->u[a] + 16 * (MIL_W - 1), sc->u[b] + 16 * (MIL_W - 1), q);
+		x[g] = BLK_XOR(BLK_XOR(BLK_LOAD_LANES(in[a].rand, in[b].rand), o),
+			       BLK_LOAD_LANES(rk[a], rk[b]));
+	}
+#pragma GCC unroll 9
+	for (unsigned r = 1; r < 10; r++) {
+#pragma GCC unroll 8
+		for (unsigned g = 0; g < 8; g++) {
+			unsigned a = g * MIL_W, b = a + MIL_W - 1;
+
+			x[g] = BLK_ENC(x[g], BLK_LOAD_LANES(rk[a] + 16 * r, rk[b] + 16 * r));
+		}
+	}
+#pragma GCC unroll 8
+	for (unsigned g = 0; g < 8; g++) {
+		unsigned a = g * MIL_W, b = a + MIL_W - 1;
+		BLK_T last = BLK_XOR(BLK_LOAD_LANES(rk[a] + 160, rk[b] + 160),
+				     BLK_LOAD_LANES(in[a].opc, in[b].opc));
+
+		x[g] = BLK_ENCLAST(x[g], last);
+		BLK_STORE_LANES(sc->t[a], sc->t[b], x[g]);
+	}
+
+	/* OUT pass: MIL_VEC_LG lanes, 8 vectors, per chunk */
+	for (unsigned l0 = 0; l0 < MIL_LANES; l0 += MIL_VEC_LG) {
+#pragma GCC unroll 8
+		for (unsigned j = 0; j < MIL_JOBS; j++) {
+			unsigned l = l0 + j / MIL_VEC_NS, s = j % MIL_VEC_NS;
+			BLK_T v = BLK_BCAST16(sc->t[l]);
+
+			if (MIL_VEC_ROT(s))
+				v = BLK_SHUF(v, sl->ctl[s]);
+			if (MIL_VEC_HAS1(s))
+				v = BLK_XOR(v, BLK_LOADU(sc->u[l]));
+			else
+				v = BLK_XOR(v, sl->cst[s]);
+			x[j] = BLK_XOR(v, BLK_BCAST16(rk[l]));
+		}
+#pragma GCC unroll 9
+		for (unsigned r = 1; r < 10; r++) {
+#pragma GCC unroll 8
+			for (unsigned j = 0; j < MIL_JOBS; j++)
+				x[j] = BLK_ENC(x[j], BLK_BCAST16(rk[l0 + j / MIL_VEC_NS] + 16 * r));
+		}
+#pragma GCC unroll 8
+		for (unsigned j = 0; j < MIL_JOBS; j++) {
+			unsigned l = l0 + j / MIL_VEC_NS, s = j % MIL_VEC_NS;
+
+			x[j] = BLK_ENCLAST(x[j], BLK_XOR(BLK_BCAST16(rk[l] + 160),
+							 BLK_BCAST16(in[l].opc)));
+#pragma GCC unroll 2
+			for (unsigned h = 0; h < MIL_W; h++)
+				MIL_FN(store_vec)(&out[l], MIL_VEC_K(s * MIL_W + h), BLK_PART(x[j], h));
+		}
+	}
+}
+
 static void
 MIL_FN(scratch_wipe)(struct MIL_FN(scratch) *sc)
 {
 	MIL_FN(wipe)(sc->t, sizeof(sc->t));
+	MIL_FN(wipe)(sc->u, sizeof(sc->u));
+	sc->u_init = 0;
 	if (sc->expanded)
 		MIL_FN(wipe)(sc->sched, sizeof(sc->sched));
 	sc->expanded = 0;
@@ -327,10 +468,11 @@ MIL_FN(gen)(const struct akv_mil_in *in, struct akv_mil_out *out, size_t n, unsi
 	if (!n || !funcs)
 		return;
 	sc.expanded = 0;
+	sc.u_init = 0;
 	MIL_FN(slots_init)(&sl, funcs);
 	if (funcs == AKV_MIL_VECTOR) {
 		for (; i + MIL_LANES <= n; i += MIL_LANES)
-			MIL_FN(batch)(in + i, out + i, MIL_LANES, &sl, 4 / MIL_W, &sc);
+			MIL_FN(batch_vec)(in + i, out + i, &sl, &sc);
 	} else {
 		for (; i + MIL_LANES <= n; i += MIL_LANES)
 			MIL_FN(batch)(in + i, out + i, MIL_LANES, &sl, sl.n, &sc);
@@ -354,6 +496,7 @@ MIL_FN(auts)(const struct akv_mil_auts_in *in, struct akv_mil_auts_out *out, siz
 	struct MIL_FN(slots) s5, s1;
 
 	sc.expanded = 0;
+	sc.u_init = 0;
 	MIL_FN(slots_init)(&s5, AKV_MIL_F5S);
 	MIL_FN(slots_init)(&s1, AKV_MIL_F1);
 	for (size_t i = 0; i < n; i += MIL_LANES) {
