@@ -221,7 +221,8 @@ avp_at(const uint8_t *p, size_t n, struct akv_dia_avp *a)
 	return pad4(a->raw_len) <= n ? pad4(a->raw_len) : a->raw_len;
 }
 
-static int check_area(const uint8_t *p, size_t n, unsigned depth, struct akv_dia_error *err);
+static int check_area(const uint8_t *p, size_t n, unsigned depth, int raw,
+		      struct akv_dia_error *err);
 
 /* Checks the value of a known AVP against its type. 0 ok, or sets err. */
 static int
@@ -264,7 +265,10 @@ check_value(const struct akv_dia_avp *a, const struct akv_dia_avp_def *d, unsign
 			akv_dia_err_avp(err, AKV_DIA_INVALID_AVP_VALUE, a, "Grouped AVPs nested too deep");
 			return -1;
 		}
-		if (check_area(a->data, a->len, depth + 1, err) < 0) {
+		/* Failed-AVP quotes AVPs that were wrong by definition: only
+		 * its layout is checked, not the members' types or M bits. */
+		if (check_area(a->data, a->len, depth + 1, a->code == AKV_DIA_AVP_FAILED_AVP && !a->vendor,
+			       err) < 0) {
 			/* A broken member layout makes the Grouped's length wrong. */
 			if (err->result_code == AKV_DIA_INVALID_MESSAGE_LENGTH)
 				akv_dia_err_avp(err, AKV_DIA_INVALID_AVP_LENGTH, a,
@@ -278,9 +282,20 @@ check_value(const struct akv_dia_avp *a, const struct akv_dia_avp_def *d, unsign
 	return 0;
 }
 
-/* Checks every AVP in [p, p+n). Returns 0, or -1 with err set. */
+/* see dia.h */
+int
+akv_dia_avp_valid(const struct akv_dia_avp *a)
+{
+	const struct akv_dia_avp_def *d = akv_dia_avp_lookup(a->code, a->vendor);
+	struct akv_dia_error err;
+
+	return !d || check_value(a, d, 0, &err) == 0;
+}
+
+/* Checks every AVP in [p, p+n) (raw: layout only). Returns 0, or -1 with
+ * err set. */
 static int
-check_area(const uint8_t *p, size_t n, unsigned depth, struct akv_dia_error *err)
+check_area(const uint8_t *p, size_t n, unsigned depth, int raw, struct akv_dia_error *err)
 {
 	while (n > 0) {
 		struct akv_dia_avp a;
@@ -294,7 +309,7 @@ check_area(const uint8_t *p, size_t n, unsigned depth, struct akv_dia_error *err
 			err->failed_len = 0;
 			return -1;
 		}
-		if (p[4] & AKV_DIA_AVP_F_RESERVED) {
+		if ((p[4] & AKV_DIA_AVP_F_RESERVED) && !raw) {
 			struct akv_dia_avp h = { .code = rd32(p), .flags = p[4], .raw = p };
 
 			if (used) {
@@ -316,8 +331,10 @@ check_area(const uint8_t *p, size_t n, unsigned depth, struct akv_dia_error *err
 				  "AVP length invalid");
 			return -1;
 		}
-		d = akv_dia_avp_lookup(a.code, a.vendor);
-		if (!d) {
+		d = raw ? NULL : akv_dia_avp_lookup(a.code, a.vendor);
+		if (raw) {
+			/* quoted AVP: layout only */
+		} else if (!d) {
 			/* §4.1: an unrecognised AVP with M set fails the message;
 			 * without M it is ignored. */
 			if (a.flags & AKV_DIA_AVP_F_M) {
@@ -351,7 +368,7 @@ akv_dia_check(const uint8_t *msg, size_t len, struct akv_dia_hdr *h, struct akv_
 		err->text = "invalid command flag bits";
 		return 0;
 	}
-	check_area(msg + AKV_DIA_HDR_LEN, len - AKV_DIA_HDR_LEN, 0, err);
+	check_area(msg + AKV_DIA_HDR_LEN, len - AKV_DIA_HDR_LEN, 0, 0, err);
 	return 0;
 }
 

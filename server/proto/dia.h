@@ -166,6 +166,9 @@ void akv_dia_err_missing(struct akv_dia_error *err, uint32_t code, uint32_t vend
 void akv_dia_err_avp(struct akv_dia_error *err, uint32_t rc, const struct akv_dia_avp *avp,
 		     const char *text);
 
+/* 1 when a's value is valid for its dictionary type (unknown AVPs: 1). */
+int akv_dia_avp_valid(const struct akv_dia_avp *a);
+
 void akv_dia_it_init(struct akv_dia_it *it, const uint8_t *area, size_t len);
 /* Next AVP: 1 with *a filled, 0 at the end, AKV_EPROTO when the area is
  * malformed (never after a clean akv_dia_check of the enclosing message). */

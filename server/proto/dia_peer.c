@@ -141,7 +141,7 @@ akv_dia_answer_error(struct akv_dia_conn *c, const struct akv_dia_hdr *h, const 
 	c->stats.tx_err++;
 	akv_dia_wr_init(&w, out, cap);
 	akv_dia_wr_hdr(&w, flags, h->cmd, h->app, h->hbh, h->e2e);
-	if (has_sid && sid.len <= AKV_DIA_SID_MAX)
+	if (has_sid && sid.len <= AKV_DIA_SID_MAX && akv_dia_avp_valid(&sid))
 		akv_dia_put(&w, AKV_DIA_AVP_SESSION_ID, 0, sid.data, sid.len);
 	if (h->app == AKV_DIA_APP_CX && !proto_err) {
 		akv_dia_put_vsai(&w, AKV_DIA_VENDOR_3GPP, AKV_DIA_APP_CX);

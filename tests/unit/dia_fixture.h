@@ -1,0 +1,139 @@
+/*
+ * dia_fixture.h - helpers of the Diameter tests (test_dia.c, test_dia_cx.c):
+ * golden .hex loading, running one message through akv_dia_ops, and small
+ * AVP constructors for hostile inputs. Static functions only.
+ */
+#ifndef AKV_TESTS_UNIT_DIA_FIXTURE_H
+#define AKV_TESTS_UNIT_DIA_FIXTURE_H
+
+#include <check.h>
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "akv_test.h"
+#include "aka/cx.h"
+#include "aka/eng.h"
+#include "core/cfg.h"
+#include "err.h"
+#include "guard.h"
+#include "proto/dia.h"
+#include "proto/dia_peer.h"
+#include "proto/proto.h"
+
+/* Reads tests/vectors/dia/<name>: hex bytes, '#' comments. Returns length. */
+static inline size_t
+fx_hex_load(const char *name, uint8_t *out, size_t cap)
+{
+	char path[512];
+	FILE *f;
+	int c, hi = -1;
+	size_t n = 0;
+
+	snprintf(path, sizeof(path), "dia/%s", name);
+	f = fopen(akv_test_vector_path(path), "r");
+	ck_assert_msg(f, "open %s", akv_test_vector_path(path));
+	while ((c = fgetc(f)) != EOF) {
+		if (c == '#') {
+			while ((c = fgetc(f)) != EOF && c != '\n')
+				;
+			continue;
+		}
+		if (!isxdigit(c))
+			continue;
+		c = isdigit(c) ? c - '0' : (tolower(c) - 'a' + 10);
+		if (hi < 0) {
+			hi = c;
+		} else {
+			ck_assert_uint_lt(n, cap);
+			out[n++] = (uint8_t)(hi << 4 | c);
+			hi = -1;
+		}
+	}
+	fclose(f);
+	ck_assert_int_lt(hi, 0);
+	return n;
+}
+
+/* A request slot as the front end provides it. */
+struct fx_slot {
+	struct akv_eng_req req;
+	struct akv_eng_vec vec[AKV_VEC_MAX];
+	struct akv_eng_digest digest;
+	struct akv_cx_req cx;
+	uint8_t ctx[AKV_PROTO_CTX_MAX];
+	struct akv_proto_slot slot;
+};
+
+static inline void
+fx_slot_init(struct fx_slot *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->req.vec = s->vec;
+	s->slot.req = &s->req;
+	s->slot.vec = s->vec;
+	s->slot.digest = &s->digest;
+	s->slot.cx = &s->cx;
+	s->slot.ctx = s->ctx;
+}
+
+/* A conn with cfg (may be NULL), peer address 127.0.0.1:40000. */
+static inline void
+fx_conn(struct akv_dia_conn *c, const struct akv_cfg *cfg)
+{
+	struct akv_proto_conn_info info = { .cfg = cfg, .ind = -1 };
+	uint8_t out[16];
+	size_t olen = 99;
+
+	snprintf(info.peer_addr, sizeof(info.peer_addr), "127.0.0.1:40000");
+	ck_assert_int_eq(akv_dia_ops.conn_init(c, &info, out, sizeof(out), &olen), 0);
+	ck_assert_uint_eq(olen, 0);
+}
+
+/* Runs one message (copied against a guard page) through on_msg. */
+static inline int
+fx_msg(struct akv_dia_conn *c, const uint8_t *m, size_t n, struct fx_slot *s, uint8_t *out,
+       size_t *olen)
+{
+	struct akv_guard g = { 0 };
+	const uint8_t *gm = akv_guard_put(&g, m, n);
+	int rc;
+
+	fx_slot_init(s);
+	ck_assert_int_eq(akv_dia_ops.frame_len(gm, n), (int)n);
+	rc = akv_dia_ops.on_msg(c, gm, n, &s->slot, out, AKV_PROTO_OUT_MAX, olen);
+	akv_guard_free(&g);
+	return rc;
+}
+
+/* Sends the golden CER so the conn is open. */
+static inline void
+fx_open(struct akv_dia_conn *c)
+{
+	uint8_t cer[1024], out[AKV_PROTO_OUT_MAX];
+	size_t n = fx_hex_load("cer_kamailio.hex", cer, sizeof(cer)), olen = 0;
+	struct fx_slot s;
+	struct akv_dia_hdr h;
+	struct akv_dia_result r;
+
+	ck_assert_int_eq(fx_msg(c, cer, n, &s, out, &olen), AKV_PROTO_REPLY);
+	ck_assert_int_eq(akv_dia_parse_result(out, olen, &h, &r), 0);
+	ck_assert_uint_eq(r.result_code, AKV_DIA_SUCCESS);
+	ck_assert_uint_eq(c->state, AKV_DIA_OPEN);
+}
+
+/* Failed-AVP of an answer: returns 1 and the inner AVP. */
+static inline int
+fx_failed_avp(const uint8_t *msg, size_t len, struct akv_dia_avp *inner)
+{
+	struct akv_dia_avp f;
+	struct akv_dia_it it;
+
+	if (!akv_dia_find(msg + AKV_DIA_HDR_LEN, len - AKV_DIA_HDR_LEN, AKV_DIA_AVP_FAILED_AVP, 0,
+			  &f))
+		return 0;
+	akv_dia_it_init(&it, f.data, f.len);
+	return akv_dia_it_next(&it, inner) == 1;
+}
+
+#endif
