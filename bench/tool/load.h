@@ -1,0 +1,180 @@
+/*
+ * load.h - internals of `akavs-bench load`: the subscriber file, the
+ * connection/slot model and the protocol modules (echo, AVS/1) it drives.
+ *
+ * Each client thread owns one ring and C/threads connections; every
+ * connection keeps D request slots busy. A slot runs one transaction at a
+ * time (e.g. CHALLENGE then VERIFY with the RES computed here); each round
+ * trip is one request, timed from the moment its frame is queued until its
+ * answer is parsed, into the thread's latency histogram.
+ */
+#ifndef AKV_BENCH_TOOL_LOAD_H
+#define AKV_BENCH_TOOL_LOAD_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <netinet/in.h>
+
+#include "akv_crypto.h"
+#include "bring.h"
+#include "hist.h"
+
+/* ==== Subscribers (load_subs.c) ==== */
+
+#define LOAD_IMPI_MAX 255
+
+struct load_sub {
+	char *impi; /* NUL-terminated, 1..255 bytes */
+	char *impu; /* first IMPU of the list, or NULL */
+	uint8_t impi_len, impu_len;
+	uint8_t k[16], opc[16], amf[2];
+};
+
+struct load_subs {
+	struct load_sub *v;
+	size_t n;
+};
+
+/* Reads the CSV of `akavs sub import` (header impi,impus,k,op,opc,amf,sqn;
+ * exactly one of op/opc; OPc derived from OP). Returns 0, or -1 after
+ * printing "file:line: reason" to stderr. */
+int load_subs_read(const char *path, struct load_subs *s);
+/* Wipes the keys and frees. */
+void load_subs_free(struct load_subs *s);
+
+/* Zipf(s) sampler over ranks 0..n-1 (rank 0 hottest), by inverse CDF. */
+struct load_zipf {
+	double *cdf;
+	size_t n;
+};
+void load_zipf_init(struct load_zipf *z, size_t n, double s);
+size_t load_zipf_pick(const struct load_zipf *z, uint64_t *rng);
+void load_zipf_free(struct load_zipf *z);
+
+/* ==== Operations ==== */
+
+enum load_op {
+	LOAD_OP_CHALLENGE, /* CHALLENGE, check the vector */
+	LOAD_OP_VERIFY,	   /* CHALLENGE, then VERIFY with the right RES: expect OK + CK/IK */
+	LOAD_OP_WRONG,	   /* CHALLENGE, then VERIFY with a wrong RES: expect FAIL/DEREGISTER */
+	LOAD_OP_RESYNC,	   /* CHALLENGE, then RESYNC with a valid AUTS: check the new vector */
+	LOAD_OP_VECTORS,   /* VECTORS n: check every quintet */
+	LOAD_OP_MIX,	   /* 50 % challenge, 30 verify, 5 wrong, 5 resync, 10 vectors */
+	LOAD_OP_NUM
+};
+
+/* ==== Connections, slots, threads ==== */
+
+struct load_slot {
+	uint64_t t_sent; /* ns, when the current request was queued */
+	uint32_t sub;	 /* subscriber index */
+	uint16_t seq;	 /* bumps per request: stale ids are detected */
+	uint8_t op;	 /* enum load_op of this transaction (never MIX) */
+	uint8_t step;	 /* 0: first request, 1: second */
+	uint8_t active;
+	/* state carried between the steps of a transaction (secrets: wiped) */
+	uint8_t rand[16], res[8], ck[16], ik[16];
+	uint64_t sqn;
+};
+
+struct load_conn {
+	int fd;
+	uint16_t gen;
+	uint8_t dirty, closed, recv_armed;
+	struct akv_bring_rx rx;
+	struct akv_bring_tx tx;
+	struct load_slot *slots; /* depth entries */
+	struct load_thread *t;
+};
+
+struct load_counters {
+	uint64_t requests;     /* answered round trips */
+	uint64_t transactions; /* finished transactions */
+	uint64_t vectors;      /* vectors received and checked */
+	uint64_t err_answers;  /* error answers from the server */
+	uint64_t err_check;    /* MAC-A, RES, CK/IK or SQN mismatch */
+	uint64_t err_verdict;  /* unexpected VERIFY verdict */
+	uint64_t err_proto;    /* undecodable frame or unknown id */
+	uint64_t conn_lost;    /* connections closed under us */
+};
+
+struct load_cfg;
+struct load_proto;
+
+struct load_thread {
+	const struct load_cfg *cfg;
+	const struct load_proto *proto;
+	unsigned idx;
+	struct akv_bring b;
+	struct load_conn *conns;
+	unsigned nconns;
+	uint32_t *dirty;
+	unsigned ndirty;
+	uint64_t rng;
+	uint64_t now; /* ns, read once per completion batch */
+	int stopping; /* deadline passed: no new transactions */
+	unsigned inflight;
+	struct akv_hist hist;
+	struct load_counters c;
+	int rc;
+	/* subscribers this thread uses: index = rank * threads + idx */
+	size_t nsubs;
+	struct load_zipf zipf;
+	uint8_t *busy; /* per local rank: a transaction is running on it */
+	const struct akv_mil_impl *mil;
+};
+
+/* A protocol module: how to delimit frames, start a transaction on a slot,
+ * and handle an answer. `id` identifies the slot; answers must echo it. */
+struct load_proto {
+	const char *name;
+	akv_bring_len_fn frame_len;
+	/* Writes the first request of a new transaction; returns its length or <0. */
+	int (*start)(struct load_thread *t, struct load_slot *s, uint64_t id, uint8_t *out,
+		     size_t cap);
+	/* The id of an answer frame; 0 or <0 when not decodable. */
+	int (*answer_id)(const uint8_t *f, size_t len, uint64_t *id);
+	/* Handles the answer to slot s. Returns 0 when the transaction is over,
+	 * >0 the length of the next request written to out (id already in it),
+	 * <0 when the frame is malformed (the connection is then closed). Counts
+	 * vectors and errors in t->c. */
+	int (*answer)(struct load_thread *t, struct load_slot *s, uint64_t id, const uint8_t *f,
+		      size_t len, uint8_t *out, size_t cap);
+};
+
+struct load_cfg {
+	struct sockaddr_in addr;
+	unsigned conns, depth, threads;
+	double seconds;
+	enum load_op op;
+	unsigned nvec; /* VECTORS: vectors per request */
+	double zipf;   /* 0: uniform */
+	int check;     /* 1: check every vector (default) */
+	const struct load_subs *subs;
+	/* echo protocol: message sizes */
+	unsigned req_size, reply_size;
+	int cpu; /* first CPU to pin threads to, -1: none */
+};
+
+struct load_result {
+	double seconds;
+	struct load_counters c;
+	struct akv_hist hist;
+	double requests_per_s, vectors_per_s;
+	uint64_t errors;
+};
+
+extern const struct load_proto load_proto_echo; /* load_echo.c */
+extern const struct load_proto load_proto_avs1; /* load_avs1.c */
+
+/* Frame sizes of the first request and answer of cfg->op in AVS/1 (the
+ * first subscriber's identities), for the echo baseline. Returns 0 or -1. */
+int load_avs1_sizes(const struct load_cfg *cfg, unsigned *req, unsigned *ans);
+
+/* Picks a free subscriber for a new transaction (marks it busy) and the op
+ * (resolving MIX). Returns 0, or -1 when every subscriber is busy. */
+int load_pick(struct load_thread *t, struct load_slot *s);
+/* Runs one load: connects, drives, joins. Returns 0 or -1 (message printed). */
+int load_run(const struct load_cfg *cfg, const struct load_proto *proto, struct load_result *r);
+
+#endif
