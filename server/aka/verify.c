@@ -110,6 +110,8 @@ akv_pend_add(struct akv_pend_pool *p, struct akv_pend_list *l, unsigned cap, uin
 	p->t_tail = i;
 	if (cap < 1)
 		cap = 1;
+	if (cap > UINT8_MAX)
+		cap = UINT8_MAX;	/* l->n is 8 bits */
 	while (l->n > cap) {
 		/* drop the oldest: the tail of the IMPI's list */
 		uint32_t prev = AKV_PEND_NIL, j = l->head;
