@@ -1,0 +1,588 @@
+/*
+ * test_dia_cx.c - Cx over the real path: Diameter bytes -> akv_dia_ops ->
+ * AKA engine on a temporary LMDB store -> answer bytes, checked with the
+ * reference Milenage (TS 29.229 MAR/SAR/UAR/LIR; TS 29.228 §6.1-6.3). Plus
+ * the pure registration-state decisions and the User-Data XML.
+ */
+#include <check.h>
+#include <string.h>
+
+#include "dia_fixture.h"
+#include "eng_fixture.h"
+
+#define V3GPP AKV_DIA_VENDOR_3GPP
+#define IMPI  "alice@ims.test"
+#define IMPU  "sip:alice@ims.test"
+#define IMPU2 "tel:+15550100"
+
+struct env {
+	struct akv_store *st;
+	struct akv_eng *e;
+	struct akv_sub alice;
+	struct akv_dia_conn c;
+	uint32_t hbh;
+};
+
+static void
+env_open(struct env *v)
+{
+	struct akv_eng_cfg ecfg;
+	struct akv_sub bob;
+	int err = 0;
+
+	memset(v, 0, sizeof(*v));
+	v->st = fx_store_new("diacx");
+	fx_sub_make(&v->alice, IMPI, IMPU, 1, 0);
+	v->alice.nimpu = 2;
+	v->alice.impu_len[1] = (uint8_t)strlen(IMPU2);
+	memcpy(v->alice.impu[1], IMPU2, strlen(IMPU2));
+	fx_sub_add(v->st, &v->alice);
+	fx_sub_make(&bob, "bob@ims.test", "sip:bob@ims.test", 2, 0);
+	bob.schemes = AKV_SCHEME_BIT(AKV_SCHEME_AKAV2_MD5);
+	fx_sub_add(v->st, &bob);
+	akv_eng_cfg_default(&ecfg);
+	v->e = akv_eng_new(&ecfg, v->st, 0, 1, &err);
+	ck_assert_msg(v->e, "engine: %s", akv_strerror(err));
+	fx_conn(&v->c, NULL);
+	fx_open(&v->c);
+	v->hbh = 1000;
+}
+
+static void
+env_close(struct env *v)
+{
+	akv_eng_free(v->e);
+	akv_store_close(v->st);
+}
+
+/* Runs one request to its answer; returns the on_msg action. */
+static int
+roundtrip(struct env *v, const uint8_t *m, size_t n, uint8_t *out, size_t *olen)
+{
+	struct fx_slot s;
+	int rc = fx_msg(&v->c, m, n, &s, out, olen);
+
+	if (rc == AKV_PROTO_DISPATCH) {
+		int len;
+
+		fx_run1(v->e, &s.req, 1000);
+		len = akv_dia_ops.encode(&v->c, &s.slot, out, AKV_PROTO_OUT_MAX);
+		ck_assert_int_gt(len, 0);
+		*olen = (size_t)len;
+	}
+	return rc;
+}
+
+static size_t
+mar(struct env *v, uint8_t *buf, const char *impi, const char *impu, const char *scheme,
+    uint32_t n, const uint8_t *rand_auts)
+{
+	struct akv_dia_node node = { .origin_host = "scscf.ims.test", .origin_realm = "ims.test" };
+	struct akv_dia_mar m = {
+		.session_id = "scscf.ims.test;1;42", .dest_realm = "ims.test", .impi = impi,
+		.impu = impu, .scheme = scheme, .server_name = "sip:scscf.ims.test:6060", .n = n,
+		.rand_auts = rand_auts,
+	};
+	int len = akv_dia_build_mar(buf, 2048, &node, &m, v->hbh++, 7);
+
+	ck_assert_int_gt(len, 0);
+	return (size_t)len;
+}
+
+/* SAR/UAR/LIR with the common header AVPs. */
+static size_t
+cxreq(struct env *v, uint8_t *buf, uint32_t cmd, const char *impi, const char *impu, int sat_uat)
+{
+	struct akv_dia_wr w;
+	int len;
+
+	akv_dia_wr_init(&w, buf, 2048);
+	akv_dia_wr_hdr(&w, AKV_DIA_F_REQ | AKV_DIA_F_PROXY, cmd, AKV_DIA_APP_CX, v->hbh++, 8);
+	akv_dia_put_str(&w, AKV_DIA_AVP_SESSION_ID, 0, "scscf.ims.test;1;43");
+	akv_dia_put_vsai(&w, V3GPP, AKV_DIA_APP_CX);
+	akv_dia_put_u32(&w, AKV_DIA_AVP_AUTH_SESSION_STATE, 0, 1);
+	akv_dia_put_str(&w, AKV_DIA_AVP_ORIGIN_HOST, 0, "scscf.ims.test");
+	akv_dia_put_str(&w, AKV_DIA_AVP_ORIGIN_REALM, 0, "ims.test");
+	akv_dia_put_str(&w, AKV_DIA_AVP_DESTINATION_REALM, 0, "ims.test");
+	if (impi)
+		akv_dia_put_str(&w, AKV_DIA_AVP_USER_NAME, 0, impi);
+	if (impu)
+		akv_dia_put_str(&w, AKV_DIA_AVP_PUBLIC_IDENTITY, V3GPP, impu);
+	if (cmd == AKV_DIA_CMD_SA) {
+		akv_dia_put_str(&w, AKV_DIA_AVP_SERVER_NAME, V3GPP, "sip:scscf.ims.test:6060");
+		akv_dia_put_u32(&w, AKV_DIA_AVP_SERVER_ASSIGNMENT_TYPE, V3GPP, (uint32_t)sat_uat);
+		akv_dia_put_u32(&w, AKV_DIA_AVP_USER_DATA_ALREADY_AVAILABLE, V3GPP, 0);
+	} else if (cmd == AKV_DIA_CMD_UA) {
+		akv_dia_put_u32(&w, AKV_DIA_AVP_USER_AUTHORIZATION_TYPE, V3GPP, (uint32_t)sat_uat);
+	}
+	len = akv_dia_wr_finish(&w);
+	ck_assert_int_gt(len, 0);
+	return (size_t)len;
+}
+
+/* Result of an answer; checks it echoes Session-Id, VSAI, Auth-Session-State. */
+static void
+result(const uint8_t *out, size_t olen, uint32_t cmd, struct akv_dia_result *r)
+{
+	struct akv_dia_hdr h;
+	struct akv_dia_avp a;
+	uint32_t v;
+
+	ck_assert_int_eq(akv_dia_parse_result(out, olen, &h, r), 0);
+	ck_assert_uint_eq(h.cmd, cmd);
+	ck_assert_uint_eq(h.app, AKV_DIA_APP_CX);
+	ck_assert_uint_eq(h.flags, AKV_DIA_F_PROXY);
+	ck_assert_int_eq(akv_dia_find(out + 20, olen - 20, AKV_DIA_AVP_SESSION_ID, 0, &a), 1);
+	ck_assert_int_eq(akv_dia_find(out + 20, olen - 20,
+				      AKV_DIA_AVP_VENDOR_SPECIFIC_APPLICATION_ID, 0, &a), 1);
+	ck_assert_int_eq(akv_dia_find_u32(out + 20, olen - 20, AKV_DIA_AVP_AUTH_SESSION_STATE, 0,
+					  &v), 1);
+	ck_assert_uint_eq(v, 1);
+	/* exactly one of Result-Code / Experimental-Result (TS 29.229 §6.2) */
+	ck_assert((r->result_code != 0) != (r->exp_code != 0));
+	if (r->exp_code)
+		ck_assert_uint_eq(r->exp_vendor, V3GPP);
+}
+
+static void
+maa_vec(const struct akv_dia_maa_item *it, struct akv_eng_vec *v)
+{
+	memset(v, 0, sizeof(*v));
+	memcpy(v->rand, it->rand, 16);
+	memcpy(v->autn, it->autn, 16);
+	memcpy(v->xres, it->xres, it->xres_len);
+	v->xres_len = it->xres_len;
+	memcpy(v->ck, it->ck, 16);
+	memcpy(v->ik, it->ik, 16);
+}
+
+static uint64_t
+vec_sqn(const struct akv_sub *s, const struct akv_dia_maa_item *it)
+{
+	struct akv_mil_in in = { 0 };
+	struct akv_mil_out o;
+	uint8_t sqn[6];
+
+	memcpy(in.k, s->k, 16);
+	memcpy(in.opc, s->opc, 16);
+	memcpy(in.rand, it->rand, 16);
+	akv_mil_ref_get()->gen(&in, &o, 1, AKV_MIL_F2F5);
+	for (int i = 0; i < 6; i++)
+		sqn[i] = it->autn[i] ^ o.ak[i];
+	return akv_sqn_get(sqn);
+}
+
+START_TEST(t_dia_cx_mar_vectors)
+{
+	struct env v;
+	uint8_t m[2048], out[AKV_PROTO_OUT_MAX];
+	size_t olen;
+	struct akv_dia_hdr h;
+	struct akv_dia_result r;
+	struct akv_dia_maa_item items[8];
+	unsigned ni;
+	uint32_t n;
+	struct akv_dia_avp a;
+
+	env_open(&v);
+	ck_assert_int_eq(roundtrip(&v, m, mar(&v, m, IMPI, IMPU, "Digest-AKAv1-MD5", 3, NULL), out,
+				   &olen), AKV_PROTO_DISPATCH);
+	result(out, olen, AKV_DIA_CMD_MA, &r);
+	ck_assert_uint_eq(r.result_code, 2001);
+	ck_assert_int_eq(akv_dia_parse_maa(out, olen, &h, &r, items, 8, &ni), 0);
+	ck_assert_uint_eq(ni, 3);
+	ck_assert_int_eq(akv_dia_find_u32(out + 20, olen - 20, AKV_DIA_AVP_SIP_NUMBER_AUTH_ITEMS,
+					  V3GPP, &n), 1);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_int_eq(akv_dia_find(out + 20, olen - 20, AKV_DIA_AVP_USER_NAME, 0, &a), 1);
+	ck_assert_mem_eq(a.data, IMPI, strlen(IMPI));
+	ck_assert_int_eq(akv_dia_find(out + 20, olen - 20, AKV_DIA_AVP_PUBLIC_IDENTITY, V3GPP, &a),
+			 1);
+	ck_assert_mem_eq(a.data, IMPU, strlen(IMPU));
+	for (unsigned i = 0; i < ni; i++) {
+		struct akv_eng_vec ev;
+
+		ck_assert_uint_eq(items[i].item_number, i + 1);
+		ck_assert_str_eq(items[i].scheme, "Digest-AKAv1-MD5");
+		ck_assert_uint_eq(items[i].xres_len, 8);
+		maa_vec(&items[i], &ev);
+		ev.sqn = vec_sqn(&v.alice, &items[i]);
+		/* MAC-A, XRES, CK, IK recomputed by the reference Milenage */
+		fx_check_vec(&v.alice, &ev, 1, NULL);
+		if (i)
+			ck_assert_uint_gt(vec_sqn(&v.alice, &items[i]),
+					  vec_sqn(&v.alice, &items[i - 1]));
+	}
+
+	/* "Unknown" lets the HSS choose: the engine picks AKAv1 (eng.h
+	 * AKV_SCHEME_ANY); bob, AKAv2-only, gets AKAv2 when he asks for it. */
+	roundtrip(&v, m, mar(&v, m, IMPI, IMPU, "Unknown", 1, NULL), out, &olen);
+	ck_assert_int_eq(akv_dia_parse_maa(out, olen, &h, &r, items, 8, &ni), 0);
+	ck_assert_uint_eq(ni, 1);
+	ck_assert_str_eq(items[0].scheme, "Digest-AKAv1-MD5");
+	roundtrip(&v, m, mar(&v, m, "bob@ims.test", "sip:bob@ims.test", "Digest-AKAv2-MD5", 1,
+			     NULL), out, &olen);
+	ck_assert_int_eq(akv_dia_parse_maa(out, olen, &h, &r, items, 8, &ni), 0);
+	ck_assert_uint_eq(r.result_code, 2001);
+	ck_assert_str_eq(items[0].scheme, "Digest-AKAv2-MD5");
+
+	/* More than the cap: capped, and the count says how many came. */
+	roundtrip(&v, m, mar(&v, m, IMPI, IMPU, "Digest-AKAv1-MD5", 1000, NULL), out, &olen);
+	ck_assert_int_eq(akv_dia_parse_maa(out, olen, &h, &r, items, 8, &ni), 0);
+	ck_assert_uint_eq(ni, 8);
+	env_close(&v);
+}
+END_TEST
+
+START_TEST(t_dia_cx_mar_errors)
+{
+	struct env v;
+	uint8_t m[2048], out[AKV_PROTO_OUT_MAX];
+	size_t olen, n;
+	struct akv_dia_result r;
+	struct akv_dia_avp f;
+	static const uint8_t short_auth[29];
+
+	env_open(&v);
+	roundtrip(&v, m, mar(&v, m, "nobody@ims.test", "sip:nobody@ims.test", "Digest-AKAv1-MD5",
+			     1, NULL), out, &olen);
+	result(out, olen, AKV_DIA_CMD_MA, &r);
+	ck_assert_uint_eq(r.exp_code, 5001);	/* DIAMETER_ERROR_USER_UNKNOWN */
+	roundtrip(&v, m, mar(&v, m, IMPI, "sip:bob@ims.test", "Digest-AKAv1-MD5", 1, NULL), out,
+		  &olen);
+	result(out, olen, AKV_DIA_CMD_MA, &r);
+	ck_assert_uint_eq(r.exp_code, 5002);	/* IDENTITIES_DONT_MATCH */
+	ck_assert_int_eq(roundtrip(&v, m, mar(&v, m, IMPI, IMPU, "SIP Digest", 1, NULL), out,
+				   &olen), AKV_PROTO_REPLY);
+	result(out, olen, AKV_DIA_CMD_MA, &r);
+	ck_assert_uint_eq(r.exp_code, 5006);	/* AUTH_SCHEME_NOT_SUPPORTED */
+	/* bob may only use AKAv2: AKAv1 is refused by the engine */
+	roundtrip(&v, m, mar(&v, m, "bob@ims.test", "sip:bob@ims.test", "Digest-AKAv1-MD5", 1,
+			     NULL), out, &olen);
+	result(out, olen, AKV_DIA_CMD_MA, &r);
+	ck_assert_uint_eq(r.exp_code, 5006);
+
+	/* SIP-Authorization that is not RAND||AUTS: 5004 + Failed-AVP */
+	{
+		struct akv_dia_node node = { .origin_host = "s.test", .origin_realm = "ims.test" };
+		struct akv_dia_wr w;
+
+		akv_dia_wr_init(&w, m, sizeof(m));
+		akv_dia_wr_hdr(&w, AKV_DIA_F_REQ | AKV_DIA_F_PROXY, 303, AKV_DIA_APP_CX, 5, 5);
+		akv_dia_put_str(&w, AKV_DIA_AVP_SESSION_ID, 0, "s.test;1;1");
+		akv_dia_put_str(&w, AKV_DIA_AVP_ORIGIN_HOST, 0, node.origin_host);
+		akv_dia_put_str(&w, AKV_DIA_AVP_ORIGIN_REALM, 0, node.origin_realm);
+		akv_dia_put_str(&w, AKV_DIA_AVP_DESTINATION_REALM, 0, "ims.test");
+		akv_dia_put_vsai(&w, V3GPP, AKV_DIA_APP_CX);
+		akv_dia_put_u32(&w, AKV_DIA_AVP_AUTH_SESSION_STATE, 0, 1);
+		akv_dia_put_str(&w, AKV_DIA_AVP_PUBLIC_IDENTITY, V3GPP, IMPU);
+		akv_dia_put_str(&w, AKV_DIA_AVP_USER_NAME, 0, IMPI);
+		akv_dia_put_u32(&w, AKV_DIA_AVP_SIP_NUMBER_AUTH_ITEMS, V3GPP, 1);
+		akv_dia_group_begin(&w, AKV_DIA_AVP_SIP_AUTH_DATA_ITEM, V3GPP);
+		akv_dia_put(&w, AKV_DIA_AVP_SIP_AUTHORIZATION, V3GPP, short_auth, 29);
+		akv_dia_group_end(&w);
+		akv_dia_put_str(&w, AKV_DIA_AVP_SERVER_NAME, V3GPP, "sip:s.test");
+		n = (size_t)akv_dia_wr_finish(&w);
+	}
+	ck_assert_int_eq(roundtrip(&v, m, n, out, &olen), AKV_PROTO_REPLY);
+	result(out, olen, AKV_DIA_CMD_MA, &r);
+	ck_assert_uint_eq(r.result_code, AKV_DIA_INVALID_AVP_VALUE);
+	ck_assert_int_eq(fx_failed_avp(out, olen, &f), 1);
+	ck_assert_uint_eq(f.code, AKV_DIA_AVP_SIP_AUTHORIZATION);
+	ck_assert_uint_eq(f.len, 29);
+
+	/* Each mandatory AVP of the MAR removed in turn: 5005 naming it. */
+	{
+		static const uint32_t codes[][2] = {
+			{ AKV_DIA_AVP_SESSION_ID, 0 }, { AKV_DIA_AVP_ORIGIN_HOST, 0 },
+			{ AKV_DIA_AVP_DESTINATION_REALM, 0 },
+			{ AKV_DIA_AVP_VENDOR_SPECIFIC_APPLICATION_ID, 0 },
+			{ AKV_DIA_AVP_AUTH_SESSION_STATE, 0 }, { AKV_DIA_AVP_USER_NAME, 0 },
+			{ AKV_DIA_AVP_PUBLIC_IDENTITY, V3GPP },
+			{ AKV_DIA_AVP_SIP_NUMBER_AUTH_ITEMS, V3GPP },
+			{ AKV_DIA_AVP_SIP_AUTH_DATA_ITEM, V3GPP }, { AKV_DIA_AVP_SERVER_NAME, V3GPP },
+		};
+		uint8_t full[2048], cut[2048];
+		size_t fl = mar(&v, full, IMPI, IMPU, "Digest-AKAv1-MD5", 1, NULL);
+
+		for (size_t k = 0; k < sizeof(codes) / sizeof(codes[0]); k++) {
+			struct akv_dia_it it;
+			struct akv_dia_avp a;
+			size_t cl = 20;
+
+			memcpy(cut, full, 20);
+			akv_dia_it_init(&it, full + 20, fl - 20);
+			while (akv_dia_it_next(&it, &a) > 0) {
+				size_t pl = (a.raw_len + 3) & ~3u;
+
+				if (a.code == codes[k][0] && a.vendor == codes[k][1])
+					continue;
+				memcpy(cut + cl, a.raw, pl);
+				cl += pl;
+			}
+			cut[1] = (uint8_t)(cl >> 16);
+			cut[2] = (uint8_t)(cl >> 8);
+			cut[3] = (uint8_t)cl;
+			ck_assert_int_eq(roundtrip(&v, cut, cl, out, &olen), AKV_PROTO_REPLY);
+			ck_assert_int_eq(akv_dia_parse_result(out, olen, &(struct akv_dia_hdr){0}, &r),
+					 0);
+			ck_assert_uint_eq(r.result_code, AKV_DIA_MISSING_AVP);
+			ck_assert_int_eq(fx_failed_avp(out, olen, &f), 1);
+			ck_assert_uint_eq(f.code, codes[k][0]);
+			ck_assert_uint_eq(f.vendor, codes[k][1]);
+		}
+	}
+	env_close(&v);
+}
+END_TEST
+
+START_TEST(t_dia_cx_mar_resync)
+{
+	struct env v;
+	uint8_t m[2048], out[AKV_PROTO_OUT_MAX], ra[30];
+	size_t olen;
+	struct akv_dia_hdr h;
+	struct akv_dia_result r;
+	struct akv_dia_maa_item items[2];
+	unsigned ni;
+	uint64_t sqn_ms = (500ull << 5) | 3, before;
+
+	env_open(&v);
+	roundtrip(&v, m, mar(&v, m, IMPI, IMPU, "Digest-AKAv1-MD5", 1, NULL), out, &olen);
+	ck_assert_int_eq(akv_dia_parse_maa(out, olen, &h, &r, items, 2, &ni), 0);
+	before = vec_sqn(&v.alice, &items[0]);
+	ck_assert_uint_lt(before, sqn_ms);
+
+	/* The USIM is ahead (SQN_MS): AUTS for the RAND we sent. */
+	memcpy(ra, items[0].rand, 16);
+	fx_auts(&v.alice, items[0].rand, sqn_ms, ra + 16);
+	ck_assert_int_eq(roundtrip(&v, m, mar(&v, m, IMPI, IMPU, "Digest-AKAv1-MD5", 1, ra), out,
+				   &olen), AKV_PROTO_DISPATCH);
+	ck_assert_int_eq(akv_dia_parse_maa(out, olen, &h, &r, items, 2, &ni), 0);
+	ck_assert_uint_eq(r.result_code, 2001);
+	ck_assert_uint_eq(ni, 1);
+	/* HSS-style: XRES travels on resync too, and SEQ moved past SQN_MS */
+	ck_assert_uint_eq(items[0].xres_len, 8);
+	ck_assert_uint_gt(vec_sqn(&v.alice, &items[0]) >> 5, sqn_ms >> 5);
+	{
+		struct akv_eng_vec ev;
+
+		maa_vec(&items[0], &ev);
+		ev.sqn = vec_sqn(&v.alice, &items[0]);
+		fx_check_vec(&v.alice, &ev, 1, NULL);
+	}
+
+	/* A wrong MAC-S: DIAMETER_UNABLE_TO_COMPLY, SQN untouched. */
+	before = vec_sqn(&v.alice, &items[0]);
+	memcpy(ra, items[0].rand, 16);
+	fx_auts(&v.alice, items[0].rand, sqn_ms + (1000ull << 5), ra + 16);
+	ra[29] ^= 1;
+	roundtrip(&v, m, mar(&v, m, IMPI, IMPU, "Digest-AKAv1-MD5", 1, ra), out, &olen);
+	result(out, olen, AKV_DIA_CMD_MA, &r);
+	ck_assert_uint_eq(r.result_code, AKV_DIA_UNABLE_TO_COMPLY);
+	roundtrip(&v, m, mar(&v, m, IMPI, IMPU, "Digest-AKAv1-MD5", 1, NULL), out, &olen);
+	ck_assert_int_eq(akv_dia_parse_maa(out, olen, &h, &r, items, 2, &ni), 0);
+	ck_assert_uint_eq(vec_sqn(&v.alice, &items[0]) >> 5, (before >> 5) + 1);
+	env_close(&v);
+}
+END_TEST
+
+static int
+find_str(const uint8_t *out, size_t olen, uint32_t code, uint32_t vendor, const char *want)
+{
+	struct akv_dia_avp a;
+
+	if (!akv_dia_find(out + 20, olen - 20, code, vendor, &a))
+		return 0;
+	return a.len == strlen(want) && !memcmp(a.data, want, a.len);
+}
+
+START_TEST(t_dia_cx_registration)
+{
+	struct env v;
+	uint8_t m[2048], out[AKV_PROTO_OUT_MAX];
+	size_t olen;
+	struct akv_dia_result r;
+	struct akv_dia_avp ud, a;
+	const char *scscf = "sip:scscf.ims.test:6060";
+
+	env_open(&v);
+	/* Before any SAR: UAR -> FIRST_REGISTRATION, LIR -> UNREGISTERED_SERVICE */
+	roundtrip(&v, m, cxreq(&v, m, AKV_DIA_CMD_UA, IMPI, IMPU, AKV_CX_UAT_REGISTRATION), out,
+		  &olen);
+	result(out, olen, AKV_DIA_CMD_UA, &r);
+	ck_assert_uint_eq(r.exp_code, AKV_CX_EXP_FIRST_REGISTRATION);
+	ck_assert_int_eq(akv_dia_find(out + 20, olen - 20, AKV_DIA_AVP_SERVER_CAPABILITIES, V3GPP,
+				      &a), 1);
+	roundtrip(&v, m, cxreq(&v, m, AKV_DIA_CMD_LI, NULL, IMPU2, 0), out, &olen);
+	result(out, olen, AKV_DIA_CMD_LI, &r);
+	ck_assert_uint_eq(r.exp_code, AKV_CX_EXP_UNREGISTERED_SERVICE);
+
+	/* SAR REGISTRATION: 2001 + User-Data with the IMPI and both IMPUs */
+	roundtrip(&v, m, cxreq(&v, m, AKV_DIA_CMD_SA, IMPI, IMPU, AKV_CX_SAT_REGISTRATION), out,
+		  &olen);
+	result(out, olen, AKV_DIA_CMD_SA, &r);
+	ck_assert_uint_eq(r.result_code, 2001);
+	ck_assert_int_eq(akv_dia_find(out + 20, olen - 20, AKV_DIA_AVP_USER_DATA, V3GPP, &ud), 1);
+	ck_assert_ptr_nonnull(memmem(ud.data, ud.len, "<PrivateID>" IMPI "</PrivateID>",
+				     strlen("<PrivateID>" IMPI "</PrivateID>")));
+	ck_assert_ptr_nonnull(memmem(ud.data, ud.len, "<Identity>" IMPU "</Identity>",
+				     strlen("<Identity>" IMPU "</Identity>")));
+	ck_assert_ptr_nonnull(memmem(ud.data, ud.len, "<Identity>" IMPU2 "</Identity>",
+				     strlen("<Identity>" IMPU2 "</Identity>")));
+	ck_assert(find_str(out, olen, AKV_DIA_AVP_USER_NAME, 0, IMPI));
+
+	/* I-CSCF queries now find the S-CSCF; LIR goes through the IMPU index */
+	roundtrip(&v, m, cxreq(&v, m, AKV_DIA_CMD_UA, IMPI, IMPU, AKV_CX_UAT_REGISTRATION), out,
+		  &olen);
+	result(out, olen, AKV_DIA_CMD_UA, &r);
+	ck_assert_uint_eq(r.exp_code, AKV_CX_EXP_SUBSEQUENT_REGISTRATION);
+	ck_assert(find_str(out, olen, AKV_DIA_AVP_SERVER_NAME, V3GPP, scscf));
+	roundtrip(&v, m, cxreq(&v, m, AKV_DIA_CMD_LI, NULL, IMPU2, 0), out, &olen);
+	result(out, olen, AKV_DIA_CMD_LI, &r);
+	ck_assert_uint_eq(r.result_code, 2001);
+	ck_assert(find_str(out, olen, AKV_DIA_AVP_SERVER_NAME, V3GPP, scscf));
+
+	/* SAR with only a Public-Identity resolves the IMPI by index. */
+	roundtrip(&v, m, cxreq(&v, m, AKV_DIA_CMD_SA, NULL, IMPU2, AKV_CX_SAT_RE_REGISTRATION), out,
+		  &olen);
+	result(out, olen, AKV_DIA_CMD_SA, &r);
+	ck_assert_uint_eq(r.result_code, 2001);
+	ck_assert(find_str(out, olen, AKV_DIA_AVP_USER_NAME, 0, IMPI));
+
+	/* Survives a restart: state is in the store. */
+	akv_eng_free(v.e);
+	{
+		struct akv_eng_cfg ecfg;
+		int err;
+
+		akv_eng_cfg_default(&ecfg);
+		v.e = akv_eng_new(&ecfg, v.st, 0, 1, &err);
+		ck_assert_ptr_nonnull(v.e);
+	}
+	roundtrip(&v, m, cxreq(&v, m, AKV_DIA_CMD_LI, NULL, IMPU, 0), out, &olen);
+	result(out, olen, AKV_DIA_CMD_LI, &r);
+	ck_assert_uint_eq(r.result_code, 2001);
+
+	/* USER_DEREGISTRATION clears it */
+	roundtrip(&v, m, cxreq(&v, m, AKV_DIA_CMD_SA, IMPI, IMPU, AKV_CX_SAT_USER_DEREGISTRATION),
+		  out, &olen);
+	result(out, olen, AKV_DIA_CMD_SA, &r);
+	ck_assert_uint_eq(r.result_code, 2001);
+	ck_assert_int_eq(akv_dia_find(out + 20, olen - 20, AKV_DIA_AVP_USER_DATA, V3GPP, &ud), 0);
+	roundtrip(&v, m, cxreq(&v, m, AKV_DIA_CMD_LI, NULL, IMPU, 0), out, &olen);
+	result(out, olen, AKV_DIA_CMD_LI, &r);
+	ck_assert_uint_eq(r.exp_code, AKV_CX_EXP_UNREGISTERED_SERVICE);
+	roundtrip(&v, m, cxreq(&v, m, AKV_DIA_CMD_UA, IMPI, IMPU, AKV_CX_UAT_DE_REGISTRATION), out,
+		  &olen);
+	result(out, olen, AKV_DIA_CMD_UA, &r);
+	ck_assert_uint_eq(r.exp_code, AKV_CX_EXP_IDENTITY_NOT_REGISTERED);
+
+	/* Unknown users and mismatched identities */
+	roundtrip(&v, m, cxreq(&v, m, AKV_DIA_CMD_SA, "nobody@x", NULL, 1), out, &olen);
+	result(out, olen, AKV_DIA_CMD_SA, &r);
+	ck_assert_uint_eq(r.exp_code, AKV_CX_EXP_USER_UNKNOWN);
+	roundtrip(&v, m, cxreq(&v, m, AKV_DIA_CMD_LI, NULL, "sip:nobody@x", 0), out, &olen);
+	result(out, olen, AKV_DIA_CMD_LI, &r);
+	ck_assert_uint_eq(r.exp_code, AKV_CX_EXP_USER_UNKNOWN);
+	roundtrip(&v, m, cxreq(&v, m, AKV_DIA_CMD_UA, IMPI, "sip:bob@ims.test", 0), out, &olen);
+	result(out, olen, AKV_DIA_CMD_UA, &r);
+	ck_assert_uint_eq(r.exp_code, AKV_CX_EXP_IDENTITIES_DONT_MATCH);
+	/* An assignment type Cx does not use */
+	roundtrip(&v, m, cxreq(&v, m, AKV_DIA_CMD_SA, IMPI, IMPU, 13), out, &olen);
+	result(out, olen, AKV_DIA_CMD_SA, &r);
+	ck_assert_uint_eq(r.exp_code, AKV_CX_EXP_ERROR_IN_ASSIGNMENT_TYPE);
+	env_close(&v);
+}
+END_TEST
+
+/* ==== Pure parts ==== */
+
+START_TEST(t_dia_cx_sar_table)
+{
+	static const struct {
+		uint8_t cur, sat;
+		int rc;
+		uint8_t next;
+		int keeps_new_name, user_data;
+	} t[] = {
+		{ AKV_CX_NOT_REGISTERED, AKV_CX_SAT_REGISTRATION, 1, AKV_CX_REGISTERED, 1, 1 },
+		{ AKV_CX_REGISTERED, AKV_CX_SAT_RE_REGISTRATION, 1, AKV_CX_REGISTERED, 1, 1 },
+		{ AKV_CX_NOT_REGISTERED, AKV_CX_SAT_UNREGISTERED_USER, 1, AKV_CX_UNREGISTERED, 1, 1 },
+		{ AKV_CX_REGISTERED, AKV_CX_SAT_TIMEOUT_DEREGISTRATION, 1, AKV_CX_NOT_REGISTERED, 0, 0 },
+		{ AKV_CX_REGISTERED, AKV_CX_SAT_ADMINISTRATIVE_DEREGISTRATION, 1, AKV_CX_NOT_REGISTERED,
+		  0, 0 },
+		{ AKV_CX_REGISTERED, AKV_CX_SAT_USER_DEREG_STORE_NAME, 1, AKV_CX_UNREGISTERED, 1, 0 },
+		{ AKV_CX_REGISTERED, AKV_CX_SAT_AUTHENTICATION_FAILURE, 0, AKV_CX_REGISTERED, 0, 0 },
+		{ AKV_CX_UNREGISTERED, AKV_CX_SAT_AUTHENTICATION_TIMEOUT, 1, AKV_CX_NOT_REGISTERED, 0,
+		  0 },
+		{ AKV_CX_REGISTERED, AKV_CX_SAT_NO_ASSIGNMENT, 0, AKV_CX_REGISTERED, 0, 1 },
+		{ AKV_CX_REGISTERED, 12, -1, AKV_CX_REGISTERED, 0, 0 },
+		{ AKV_CX_REGISTERED, 99, -1, AKV_CX_REGISTERED, 0, 0 },
+	};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		struct akv_cx_req cx = { 0 };
+
+		cx.sat = t[i].sat;
+		cx.server_name_len = 5;
+		memcpy(cx.server_name, "sip:n", 6);
+		ck_assert_int_eq(akv_cx_sar_apply(t[i].cur, "sip:o", 5, &cx), t[i].rc);
+		ck_assert_uint_eq(cx.state, t[i].next);
+		ck_assert_uint_eq(cx.want_user_data, t[i].user_data);
+		if (t[i].keeps_new_name)
+			ck_assert_str_eq(cx.assigned, "sip:n");
+		if (t[i].rc < 0)
+			ck_assert(cx.exp_code == AKV_CX_EXP_ERROR_IN_ASSIGNMENT_TYPE ||
+				  cx.result_code == AKV_CX_RC_INVALID_AVP_VALUE);
+		else
+			ck_assert_uint_eq(cx.result_code, AKV_CX_RC_SUCCESS);
+	}
+}
+END_TEST
+
+START_TEST(t_dia_cx_user_data_xml)
+{
+	char out[1024];
+	const char impus[] = "sip:a<b>@x\0tel:+1&2\0";
+	int n = akv_cx_user_data(NULL, "a&b", 3, impus, 2, out, sizeof(out));
+
+	ck_assert_int_gt(n, 0);
+	ck_assert_uint_eq(strlen(out), (size_t)n);
+	ck_assert_ptr_nonnull(strstr(out, "<PrivateID>a&amp;b</PrivateID>"));
+	ck_assert_ptr_nonnull(strstr(out, "<Identity>sip:a&lt;b&gt;@x</Identity>"));
+	ck_assert_ptr_nonnull(strstr(out, "<Identity>tel:+1&amp;2</Identity>"));
+	ck_assert_ptr_nonnull(strstr(out, "<IMSSubscription>"));
+	/* custom template */
+	n = akv_cx_user_data("<X p=\"%PRIVATE%\">%IMPU{[%IMPU%]}%</X>", "i", 1, impus, 2, out,
+			     sizeof(out));
+	ck_assert_str_eq(out, "<X p=\"i\">[sip:a&lt;b&gt;@x][tel:+1&amp;2]</X>");
+	ck_assert_int_eq(akv_cx_user_data("%IMPU{never closed", "i", 1, impus, 2, out, sizeof(out)),
+			 AKV_EINVAL);
+	ck_assert_int_eq(akv_cx_user_data(NULL, "i", 1, impus, 2, out, 40), AKV_ETOOBIG);
+}
+END_TEST
+
+static Suite *
+cx_suite(void)
+{
+	Suite *s = suite_create("dia_cx");
+	TCase *tc = tcase_create("cx");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, t_dia_cx_mar_vectors);
+	tcase_add_test(tc, t_dia_cx_mar_errors);
+	tcase_add_test(tc, t_dia_cx_mar_resync);
+	tcase_add_test(tc, t_dia_cx_registration);
+	tcase_add_test(tc, t_dia_cx_sar_table);
+	tcase_add_test(tc, t_dia_cx_user_data_xml);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	akv_crypto_init();
+	return akv_test_run(cx_suite());
+}
