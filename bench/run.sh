@@ -1,0 +1,177 @@
+#!/usr/bin/env bash
+# bench/run.sh BUILD_DIR - what `make bench` runs: every benchmark that is
+# built, each measuring its own baseline in the same run, then one summary
+# table of the ratios (the only figures that carry across machines).
+# Pieces not built yet are skipped with a note. Knobs (environment):
+#   BENCH_SECONDS (crypto per-measurement time, default 1)
+#   LOAD_SECONDS (default 5), BENCH_SUBS (subscribers provisioned, default 10000)
+set -u
+BUILD=${1:-build}
+case $BUILD in /*) ;; *) BUILD=$PWD/$BUILD ;; esac
+BENCH=$BUILD/akavs-bench
+AKAVS=$BUILD/akavs
+SECS=${BENCH_SECONDS:-1}
+LSECS=${LOAD_SECONDS:-5}
+NSUBS=${BENCH_SUBS:-10000}
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/akavs-bench.XXXXXX")
+SERVER_PID=
+
+cleanup() {
+	if [ -n "$SERVER_PID" ]; then
+		kill -TERM "$SERVER_PID" 2>/dev/null
+		wait "$SERVER_PID" 2>/dev/null
+	fi
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+note() { printf '== %s\n' "$*"; }
+have_cmd() { "$1" "$2" --help >/dev/null 2>&1; }
+
+[ -x "$BENCH" ] || { echo "bench: $BENCH not built (make build)"; exit 1; }
+command -v python3 >/dev/null || { echo "bench: python3 is needed for the summary (make deps)"; exit 1; }
+
+# ---- Milenage kernels vs libosmocore and the AES roofline ----
+note "crypto: $BENCH crypto --seconds $SECS"
+"$BENCH" crypto --seconds "$SECS" --json >"$TMP/crypto.json" || { echo "bench: crypto failed"; exit 1; }
+
+# ---- AKA engine (store + SQN + Milenage), when built ----
+if have_cmd "$BENCH" engine; then
+	note "engine: $BENCH engine --json"
+	"$BENCH" engine --json >"$TMP/engine.json" || echo "bench: engine failed (continuing)"
+else
+	note "engine: not built yet, skipped"
+fi
+
+# ---- the server against the echo baseline ----
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+gen_subs() { # N FILE: random keys, never real ones
+	python3 - "$1" "$2" <<'PY'
+import os, sys
+n, path = int(sys.argv[1]), sys.argv[2]
+with open(path, "w") as f:
+    f.write("impi,impus,k,op,opc,amf,sqn\n")
+    for i in range(n):
+        f.write("bench%d@bench.akavs,sip:bench%d@bench.akavs,%s,,%s,8000,\n"
+                % (i, i, os.urandom(16).hex(), os.urandom(16).hex()))
+PY
+}
+
+if [ -x "$AKAVS" ] && have_cmd "$AKAVS" serve && "$AKAVS" sub --help >/dev/null 2>&1; then
+	note "load: $NSUBS generated subscribers, akavs serve --workers 1, load --vs-echo"
+	gen_subs "$NSUBS" "$TMP/subs.csv"
+	chmod 600 "$TMP/subs.csv"
+	if "$AKAVS" sub import "$TMP/subs.csv" --db "$TMP/db" >"$TMP/import.log" 2>&1; then
+		cat "$TMP/import.log"
+		PORT=$(free_port)
+		"$AKAVS" serve --db "$TMP/db" --listen "127.0.0.1:$PORT" --workers 1 >"$TMP/serve.log" 2>&1 &
+		SERVER_PID=$!
+		for _ in $(seq 100); do
+			grep -q '^ready' "$TMP/serve.log" 2>/dev/null && break
+			kill -0 "$SERVER_PID" 2>/dev/null || break
+			sleep 0.1
+		done
+		if grep -q '^ready' "$TMP/serve.log"; then
+			# warm-up, not reported: the first request for a subscriber makes the
+			# engine durably reserve its SEQ range; steady state is what we measure
+			note "load: warm-up, 2 s (not reported)"
+			"$BENCH" load --connect "127.0.0.1:$PORT" --subs "$TMP/subs.csv" --conns 16 --depth 32 \
+				--seconds 2 >/dev/null || echo "bench: warm-up load failed"
+			note "load: 16 conns x 32 in flight, $LSECS s"
+			"$BENCH" load --connect "127.0.0.1:$PORT" --subs "$TMP/subs.csv" --conns 16 --depth 32 \
+				--seconds "$LSECS" --vs-echo --json >"$TMP/load16x32.json" ||
+				echo "bench: load 16x32 failed"
+			note "load: 1 conn x 1 in flight, $LSECS s"
+			"$BENCH" load --connect "127.0.0.1:$PORT" --subs "$TMP/subs.csv" --conns 1 --depth 1 \
+				--seconds "$LSECS" --vs-echo --json >"$TMP/load1x1.json" ||
+				echo "bench: load 1x1 failed"
+			note "load: mix of operations, 16 conns x 32, $LSECS s"
+			"$BENCH" load --connect "127.0.0.1:$PORT" --subs "$TMP/subs.csv" --conns 16 --depth 32 \
+				--seconds "$LSECS" --op mix --json >"$TMP/loadmix.json" ||
+				echo "bench: load mix failed"
+		else
+			echo "bench: akavs serve did not become ready; its log:"
+			cat "$TMP/serve.log"
+		fi
+		kill -TERM "$SERVER_PID" 2>/dev/null
+		wait "$SERVER_PID" 2>/dev/null
+		SERVER_PID=
+	else
+		echo "bench: sub import failed:"
+		cat "$TMP/import.log"
+	fi
+else
+	note "load: akavs serve / sub import not built yet, skipped"
+fi
+
+# ---- capacity plan from the measured rate ----
+if [ -s "$TMP/load16x32.json" ]; then
+	"$BENCH" plan --from "$TMP/load16x32.json" --subs 10M --interval 3600 --storm 100 \
+		--json >"$TMP/plan.json" || echo "bench: plan failed"
+fi
+
+# ---- summary ----
+python3 - "$TMP" <<'PY'
+import json, os, sys
+d = sys.argv[1]
+def load(name):
+    p = os.path.join(d, name)
+    try:
+        with open(p) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+def m(v):
+    return "n/a" if v is None else "%.2f M" % (v / 1e6)
+rows = []
+c = load("crypto.json")
+if c:
+    print("\nCPU: %s (pinned core %s)" % (c.get("cpu"), c.get("pinned_cpu")))
+    for i in c["impls"]:
+        rows.append(("milenage %s, %s keys" % (i["name"], i["keys"]), m(i["vectors_per_s"]) + " vectors/s", ""))
+    rows.append(("libosmocore osmo_auth_gen_vec", m(c.get("libosmocore_vectors_per_s")) + " vectors/s", "baseline"))
+    rows.append(("AES roofline (%s, 16 keys) / 5" % c.get("roofline_isa"), m(c.get("roofline_vectors_per_s")) + " vectors/s", "ceiling"))
+    b = c.get("best") or {}
+    if b:
+        rows.append(("best: %s, %s keys" % (b["name"], b["keys"]), m(b["vectors_per_s"]) + " vectors/s",
+                     "%sx libosmocore (target 100x), %s%% of roofline (target 50%%)" % (b.get("x_libosmocore"), b.get("pct_roofline"))))
+    r = c.get("rng") or {}
+    rows.append(("RAND: bulk vs RAND_bytes(16) each", m(r.get("akv_bulk_rands_per_s")) + " RANDs/s",
+                 "%sx one RAND_bytes(16) per vector" % r.get("x_bulk_vs_rand16")))
+e = load("engine.json")
+if e:
+    for k in ("challenges_per_s", "verifies_per_s", "fsyncs_per_s"):
+        if k in e:
+            rows.append(("engine " + k.replace("_per_s", "/s"), m(e[k]), ""))
+for name, label in (("load16x32.json", "16 conns x 32"), ("load1x1.json", "1 conn x 1")):
+    l = load(name)
+    if not l:
+        continue
+    ec = l.get("echo") or {}
+    rows.append(("echo baseline, %s (%s/%s B)" % (label, ec.get("request_bytes"), ec.get("reply_bytes")),
+                 m(ec.get("requests_per_s")) + " req/s", "p50 %s us, p99 %s us" % (ec.get("latency_us", {}).get("p50"), ec.get("latency_us", {}).get("p99"))))
+    tgt = "target 70%" if "32" in label else "target: p50 within 10 us of echo"
+    rows.append(("akavs AVS/1 challenge, %s" % label, m(l.get("requests_per_s")) + " req/s",
+                 "%s%% of echo (%s); p50 %s us (%+.1f vs echo), p99 %s us; errors %s" % (
+                     l.get("pct_of_echo"), tgt, l["latency_us"]["p50"], l.get("p50_minus_echo_us", 0),
+                     l["latency_us"]["p99"], l.get("errors"))))
+l = load("loadmix.json")
+if l:
+    rows.append(("akavs AVS/1 mix, 16 conns x 32", m(l.get("requests_per_s")) + " req/s",
+                 "%s vectors/s; errors %s" % (m(l.get("vectors_per_s")), l.get("errors"))))
+p = load("plan.json")
+if p:
+    rows.append(("plan: 10 M subs, hourly, storm x100", "%d cores, %d box(es)" % (p["cores"], p["boxes"]),
+                 "%.0f auths/s at storm, %.0f per core measured" % (p["auths_per_s_storm"], p["auths_per_s_per_core"])))
+if not rows:
+    print("no results")
+    sys.exit(1)
+w0 = max(len(r[0]) for r in rows)
+w1 = max(len(r[1]) for r in rows)
+print("\n%-*s  %-*s  %s" % (w0, "benchmark", w1, "rate", "ratio / note"))
+print("-" * (w0 + w1 + 40))
+for r in rows:
+    print("%-*s  %-*s  %s" % (w0, r[0], w1, r[1], r[2]))
+PY
