@@ -15,9 +15,19 @@
 
 struct rec {
 	uint64_t off;		/* line start in buf */
+	uint64_t aoff;		/* parsed record in the arena (good lines) */
 	uint32_t len;		/* line length without newline */
 	uint32_t line;		/* 1-based line number */
 	uint32_t bad;		/* index+1 into the problem list, 0 = good */
+};
+
+/* A parsed record kept between the passes, so the write pass does not parse
+ * again: this fixed part, then impi_len, IMPI, and per IMPU (len, bytes).
+ * Holds keys: the arena is wiped before it is freed. */
+struct crec {
+	uint8_t k[16], opc[16], amf[2], schemes, nimpu;
+	uint16_t fail_limit;
+	uint64_t sqn;
 };
 
 /* An identity (IMPI or IMPU) of a good record, for duplicate detection. */
@@ -44,7 +54,85 @@ struct imp {
 	size_t norder;
 	int ncols;
 	struct akv_sub *scratch;
+	uint8_t *arena;
+	size_t aused, acap;
 };
+
+static uint64_t
+arena_put(struct imp *m, const struct akv_sub *s)
+{
+	size_t need = sizeof(struct crec) + 1 + s->impi_len + s->nimpu * (1 + AKV_ID_MAX);
+	struct crec c;
+	uint64_t at = m->aused;
+	uint8_t *p;
+
+	if (m->aused + need > m->acap) {
+		size_t ncap = m->acap ? 2 * m->acap : (1u << 20);
+		uint8_t *na;
+
+		while (m->aused + need > ncap)
+			ncap *= 2;
+		/* Not realloc: the old block holds keys and must be wiped. */
+		na = akv_malloc(ncap);
+		if (m->arena) {
+			memcpy(na, m->arena, m->aused);
+			akv_wipe(m->arena, m->acap);
+			akv_free(m->arena);
+		}
+		m->arena = na;
+		m->acap = ncap;
+	}
+	memcpy(c.k, s->k, 16);
+	memcpy(c.opc, s->opc, 16);
+	memcpy(c.amf, s->amf, 2);
+	c.schemes = s->schemes;
+	c.nimpu = s->nimpu;
+	c.fail_limit = s->fail_limit;
+	c.sqn = s->sqn;
+	p = m->arena + at;
+	memcpy(p, &c, sizeof(c));
+	akv_wipe(&c, sizeof(c));
+	p += sizeof(c);
+	*p++ = (uint8_t)s->impi_len;
+	memcpy(p, s->impi, s->impi_len);
+	p += s->impi_len;
+	for (unsigned i = 0; i < s->nimpu; i++) {
+		*p++ = s->impu_len[i];
+		memcpy(p, s->impu[i], s->impu_len[i]);
+		p += s->impu_len[i];
+	}
+	m->aused = (size_t)(p - m->arena);
+	return at;
+}
+
+static void
+arena_get(const struct imp *m, uint64_t at, struct akv_sub *s)
+{
+	const uint8_t *p = m->arena + at;
+	struct crec c;
+
+	memcpy(&c, p, sizeof(c));
+	p += sizeof(c);
+	memcpy(s->k, c.k, 16);
+	memcpy(s->opc, c.opc, 16);
+	memcpy(s->amf, c.amf, 2);
+	s->schemes = c.schemes;
+	s->nimpu = c.nimpu;
+	s->fail_limit = c.fail_limit;
+	s->sqn = c.sqn;
+	s->seq_reserved = 0;
+	akv_wipe(&c, sizeof(c));
+	s->impi_len = *p++;
+	memcpy(s->impi, p, s->impi_len);
+	s->impi[s->impi_len] = 0;
+	p += s->impi_len;
+	for (unsigned i = 0; i < s->nimpu; i++) {
+		s->impu_len[i] = *p++;
+		memcpy(s->impu[i], p, s->impu_len[i]);
+		s->impu[i][s->impu_len[i]] = 0;
+		p += s->impu_len[i];
+	}
+}
 
 static double
 now_s(void)
@@ -196,7 +284,7 @@ parse_all(struct imp *m, size_t len)
 			m->recs = akv_realloc(m->recs, m->caprec * sizeof(*m->recs));
 		}
 		ri = m->nrec++;
-		m->recs[ri] = (struct rec){(uint64_t)(p - m->buf), (uint32_t)l, line, 0};
+		m->recs[ri] = (struct rec){(uint64_t)(p - m->buf), 0, (uint32_t)l, line, 0};
 		if (l > AKV_CSV_LINE_MAX) {
 			snprintf(why, sizeof(why), "line too long (%zu bytes, max %d)", l,
 				 AKV_CSV_LINE_MAX);
@@ -207,6 +295,7 @@ parse_all(struct imp *m, size_t len)
 			add_problem(m, ri, line, why);
 			continue;
 		}
+		m->recs[ri].aoff = arena_put(m, m->scratch);
 		akv_store_sub_wipe(m->scratch);
 	}
 	m->impi = akv_malloc((m->nrec ? m->nrec : 1) * sizeof(*m->impi));
@@ -268,10 +357,9 @@ static int
 next_rec(void *arg, size_t i, struct akv_sub *out)
 {
 	struct imp *m = arg;
-	const struct rec *r = &m->recs[m->order[i]];
-	char why[AKV_CSV_WHY];
 
-	return akv_csv_parse(m->buf + r->off, r->len, m->ncols, out, why);
+	arena_get(m, m->recs[m->order[i]].aoff, out);
+	return 0;
 }
 
 static void
@@ -342,6 +430,10 @@ out:
 	akv_free(m.impi);
 	akv_free(m.impu);
 	akv_free(m.order);
+	if (m.arena) {
+		akv_wipe(m.arena, m.acap);
+		akv_free(m.arena);
+	}
 	return e;
 }
 

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "err.h"
@@ -335,6 +336,104 @@ put_maybe_append(MDB_cursor *cur, MDB_val *k, MDB_val *d)
 	return mdb_cursor_put(cur, k, d, MDB_NOOVERWRITE);
 }
 
+/* IMPU index entries of a batch, inserted after the records in IMPU order
+ * (append path: full pages, no splits; IMPUs rarely sort like IMPIs). */
+struct ipair {
+	uint64_t off;		/* key (IMPU) then value (IMPI) bytes in the arena */
+	uint32_t rec;		/* record index in the batch */
+	uint8_t klen, vlen;
+};
+
+struct ipairs {
+	struct ipair *v;
+	size_t n, cap;
+	uint8_t *arena;
+	size_t used, acap;
+};
+
+static void
+ipairs_add(struct ipairs *p, const struct akv_sub *s, unsigned j, size_t rec)
+{
+	size_t need = (size_t)s->impu_len[j] + s->impi_len;
+
+	if (p->n == p->cap) {
+		p->cap = p->cap ? 2 * p->cap : 1024;
+		p->v = akv_realloc(p->v, p->cap * sizeof(*p->v));
+	}
+	if (p->used + need > p->acap) {
+		p->acap = p->acap ? 2 * p->acap : 65536;
+		while (p->used + need > p->acap)
+			p->acap *= 2;
+		p->arena = akv_realloc(p->arena, p->acap);
+	}
+	p->v[p->n++] = (struct ipair){p->used, (uint32_t)rec, s->impu_len[j],
+				      (uint8_t)s->impi_len};
+	memcpy(p->arena + p->used, s->impu[j], s->impu_len[j]);
+	memcpy(p->arena + p->used + s->impu_len[j], s->impi, s->impi_len);
+	p->used += need;
+}
+
+static int
+cmp_ipair(const void *a, const void *b, void *arg)
+{
+	const struct ipair *x = a, *y = b;
+	const uint8_t *ar = arg;
+	int c = memcmp(ar + x->off, ar + y->off, x->klen < y->klen ? x->klen : y->klen);
+
+	if (c)
+		return c;
+	if (x->klen != y->klen)
+		return x->klen < y->klen ? -1 : 1;
+	return x->rec < y->rec ? -1 : x->rec > y->rec;
+}
+
+/* Inserts the sorted IMPU entries. On a conflict sets *badrec. */
+static int
+put_impus(struct akv_store *st, MDB_txn *txn, struct ipairs *p, size_t *badrec)
+{
+	MDB_cursor *cur;
+	int rc, e = 0;
+
+	qsort_r(p->v, p->n, sizeof(*p->v), cmp_ipair, p->arena);
+	if ((rc = mdb_cursor_open(txn, st->impu, &cur)))
+		return akv_store_mdb_err(rc);
+	for (size_t i = 0; i < p->n; i++) {
+		const struct ipair *x = &p->v[i];
+		const char *key = (const char *)p->arena + x->off;
+		MDB_val k = {x->klen, (void *)key}, d = {x->vlen, (void *)(key + x->klen)};
+
+		/* Sorted: the same IMPU twice in the batch is adjacent. */
+		if (i && p->v[i - 1].klen == x->klen &&
+		    !memcmp(p->arena + p->v[i - 1].off, key, x->klen)) {
+			const struct ipair *w = &p->v[i - 1];
+
+			akv_store_detail("IMPU %.*s listed by IMPI %.*s and IMPI %.*s", (int)x->klen,
+					 key, (int)w->vlen, (const char *)p->arena + w->off + w->klen,
+					 (int)x->vlen, key + x->klen);
+			*badrec = x->rec;
+			e = AKV_EEXISTS;
+			break;
+		}
+		rc = put_maybe_append(cur, &k, &d);
+		if (rc == MDB_KEYEXIST) {
+			/* In the store already: name the owner. */
+			if (!mdb_get(txn, st->impu, &k, &d))
+				akv_store_detail("IMPU %.*s already belongs to IMPI %.*s", (int)x->klen,
+						 key, (int)(d.mv_size > AKV_ID_MAX ? 0 : d.mv_size),
+						 (const char *)d.mv_data);
+			*badrec = x->rec;
+			e = AKV_EEXISTS;
+			break;
+		}
+		if (rc) {
+			e = akv_store_mdb_err(rc);
+			break;
+		}
+	}
+	mdb_cursor_close(cur);
+	return e;
+}
+
 /* see store.h */
 int
 akv_store_add_batch(struct akv_store *st, size_t n, akv_store_next_fn next, void *arg,
@@ -342,19 +441,24 @@ akv_store_add_batch(struct akv_store *st, size_t n, akv_store_next_fn next, void
 {
 	uint8_t rec[AKV_STORE_REC_MAX];
 	struct akv_sub *s = akv_malloc(sizeof(*s));
-	MDB_cursor *csub = NULL, *cimpu = NULL;
+	struct ipairs ip = {0};
+	MDB_cursor *csub = NULL;
 	struct wtx w;
 	size_t i = n;
 	int rc, e;
 
 	if (bad)
 		*bad = n;
+	if (n > UINT32_MAX) {
+		akv_store_detail("batch of %zu records is too big", n);
+		e = AKV_EINVAL;
+		goto out_free;
+	}
 	if ((e = wtx_begin(st, &w)))
 		goto out_free;
 	if (n && (e = check_room(st)))
 		goto fail;
-	if ((rc = mdb_cursor_open(w.txn, st->sub, &csub)) ||
-	    (rc = mdb_cursor_open(w.txn, st->impu, &cimpu))) {
+	if ((rc = mdb_cursor_open(w.txn, st->sub, &csub))) {
 		e = akv_store_mdb_err(rc);
 		goto fail;
 	}
@@ -378,38 +482,21 @@ akv_store_add_batch(struct akv_store *st, size_t n, akv_store_next_fn next, void
 			i = n;	/* not this record's fault */
 			goto fail;
 		}
-		for (unsigned j = 0; j < s->nimpu; j++) {
-			MDB_val ik = {s->impu_len[j], s->impu[j]};
-			MDB_val iv = {s->impi_len, s->impi};
-
-			rc = put_maybe_append(cimpu, &ik, &iv);
-			if (rc == MDB_KEYEXIST) {
-				/* Name the owner: in the store or earlier in this batch. */
-				e = claim_impu(st, w.txn, s, j);
-				if (!e) {
-					akv_store_detail("IMPU %.*s listed twice",
-							 (int)s->impu_len[j], s->impu[j]);
-					e = AKV_EEXISTS;
-				}
-				goto fail;
-			}
-			if (rc) {
-				e = akv_store_mdb_err(rc);
-				i = n;
-				goto fail;
-			}
-		}
+		for (unsigned j = 0; j < s->nimpu; j++)
+			ipairs_add(&ip, s, j, i);
 		if (n <= AKV_STORE_CHANGES_BULK && (e = log_change(st, &w, s->impi, s->impi_len))) {
 			i = n;
 			goto fail;
 		}
 		akv_store_sub_wipe(s);
 	}
+	mdb_cursor_close(csub);
+	csub = NULL;
+	i = n;
+	if ((e = put_impus(st, w.txn, &ip, &i)))
+		goto fail;
 	if (n > AKV_STORE_CHANGES_BULK && (e = log_change(st, &w, NULL, 0)))
 		goto fail;
-	mdb_cursor_close(csub);
-	mdb_cursor_close(cimpu);
-	csub = cimpu = NULL;
 	if (n == 0) {
 		akv_store_txn_abort(st, w.txn);
 		e = 0;
@@ -422,13 +509,13 @@ fail:
 		*bad = i;
 	if (csub)
 		mdb_cursor_close(csub);
-	if (cimpu)
-		mdb_cursor_close(cimpu);
 	akv_store_txn_abort(st, w.txn);
 out_free:
 	akv_wipe(rec, sizeof(rec));
 	akv_store_sub_wipe(s);
 	akv_free(s);
+	akv_free(ip.v);
+	akv_free(ip.arena);
 	return e;
 }
 
