@@ -28,14 +28,14 @@
 #include "wrk/wrk.h"
 
 /* The listeners: one line per protocol (address field in the config, ops).
- * The Diameter engineer adds {"Diameter", offsetof(struct akv_cfg,
- * dia.listen), &akv_dia_ops} here. */
+ * Diameter (dia_peer.c) listens when [diameter] listen is set. */
 static const struct {
 	const char *name;
 	size_t addr_off;
 	const struct akv_proto_ops *ops;
 } listeners[] = {
 	{"AVS/1", offsetof(struct akv_cfg, listen), &akv_avs1_ops},
+	{"Diameter", offsetof(struct akv_cfg, dia.listen), &akv_dia_ops},
 };
 
 struct serve {
