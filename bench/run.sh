@@ -66,7 +66,10 @@ if [ -x "$AKAVS" ] && have_cmd "$AKAVS" serve && "$AKAVS" sub --help >/dev/null 
 	if "$AKAVS" sub import "$TMP/subs.csv" --db "$TMP/db" >"$TMP/import.log" 2>&1; then
 		cat "$TMP/import.log"
 		PORT=$(free_port)
-		"$AKAVS" serve --db "$TMP/db" --listen "127.0.0.1:$PORT" --workers 1 >"$TMP/serve.log" 2>&1 &
+		DPORT=$(free_port)
+		"$AKAVS" serve --db "$TMP/db" --listen "127.0.0.1:$PORT" --workers 1 \
+			--diameter-listen "127.0.0.1:$DPORT" --origin-host hss.bench.akavs \
+			--origin-realm bench.akavs >"$TMP/serve.log" 2>&1 &
 		SERVER_PID=$!
 		for _ in $(seq 100); do
 			grep -q '^ready' "$TMP/serve.log" 2>/dev/null && break
@@ -91,6 +94,14 @@ if [ -x "$AKAVS" ] && have_cmd "$AKAVS" serve && "$AKAVS" sub --help >/dev/null 
 			"$BENCH" load --connect "127.0.0.1:$PORT" --subs "$TMP/subs.csv" --conns 16 --depth 32 \
 				--seconds "$LSECS" --op mix --json >"$TMP/loadmix.json" ||
 				echo "bench: load mix failed"
+			if grep -q 'Diameter on' "$TMP/serve.log"; then
+				note "load: Diameter Cx MAR/MAA, 16 peers x 32 in flight, $LSECS s"
+				"$BENCH" load --connect "127.0.0.1:$DPORT" --diameter --subs "$TMP/subs.csv" \
+					--conns 16 --depth 32 --seconds "$LSECS" --vs-echo --json >"$TMP/dia16x32.json" ||
+					echo "bench: load --diameter failed"
+			else
+				note "load: akavs serve has no Diameter listener, skipped"
+			fi
 		else
 			echo "bench: akavs serve did not become ready; its log:"
 			cat "$TMP/serve.log"
@@ -157,6 +168,14 @@ for name, label in (("load16x32.json", "16 conns x 32"), ("load1x1.json", "1 con
                  "%s%% of echo (%s); p50 %s us (%+.1f vs echo), p99 %s us; errors %s" % (
                      l.get("pct_of_echo"), tgt, l["latency_us"]["p50"], l.get("p50_minus_echo_us", 0),
                      l["latency_us"]["p99"], l.get("errors"))))
+l = load("dia16x32.json")
+if l:
+    ec = l.get("echo") or {}
+    rows.append(("echo baseline, Diameter sizes (%s/%s B)" % (ec.get("request_bytes"), ec.get("reply_bytes")),
+                 m(ec.get("requests_per_s")) + " req/s", "p50 %s us" % ec.get("latency_us", {}).get("p50")))
+    rows.append(("akavs Diameter MAR/MAA, 16 peers x 32", m(l.get("requests_per_s")) + " req/s",
+                 "%s%% of echo (target 60%%); p50 %s us, p99 %s us; errors %s" % (
+                     l.get("pct_of_echo"), l["latency_us"]["p50"], l["latency_us"]["p99"], l.get("errors"))))
 l = load("loadmix.json")
 if l:
     rows.append(("akavs AVS/1 mix, 16 conns x 32", m(l.get("requests_per_s")) + " req/s",

@@ -169,10 +169,15 @@ on_frame(void *arg, const uint8_t *f, size_t len)
 	uint8_t *room;
 	int rc;
 
-	if (t->proto->answer_id(f, len, &id) < 0) {
+	rc = t->proto->answer_id(f, len, &id);
+	if (rc < 0) {
 		t->c.err_proto++;
 		return AKV_EPROTO;
 	}
+	if (rc > 0)
+		return 0;
+	if (t->proto->id32)
+		id = (uint64_t)ci << 32 | (uint32_t)id;
 	si = (unsigned)(id >> 16) & 0xffff;
 	if (id >> 32 != ci || si >= t->cfg->depth || !c->slots[si].active ||
 	    c->slots[si].seq != (uint16_t)id) {
@@ -309,6 +314,8 @@ thread_setup(struct load_thread *t, unsigned first_conn)
 			c->closed = 1;
 			return c->fd;
 		}
+		if (t->proto->handshake && (rc = t->proto->handshake(t, c->fd)) < 0)
+			return rc;
 		c->recv_armed = akv_bring_recv(&t->b, c->fd, akv_bring_ud(i, 0, OP_RECV)) == 0;
 		if (!c->recv_armed)
 			return -EBUSY;
@@ -482,7 +489,7 @@ load_run(const struct load_cfg *cfg, const struct load_proto *proto, struct load
 struct load_opts {
 	struct load_cfg cfg;
 	const char *connect, *subs_path, *sweep, *sweep_out;
-	int json, vs_echo, echo_target;
+	int json, vs_echo, echo_target, diameter;
 };
 
 static void
@@ -553,6 +560,10 @@ parse_opts(int argc, char **argv, struct load_opts *o)
 			o->vs_echo = 1;
 		} else if (!strcmp(a, "--echo")) {
 			o->echo_target = 1;
+		} else if (!strcmp(a, "--diameter")) {
+			o->diameter = 1;
+		} else if (i + 1 < argc && !strcmp(a, "--realm")) {
+			o->cfg.dia_realm = argv[++i];
 		} else if (!strcmp(a, "--no-check")) {
 			o->cfg.check = 0;
 		} else if (i + 1 < argc && !strcmp(a, "--connect")) {
@@ -614,6 +625,16 @@ parse_opts(int argc, char **argv, struct load_opts *o)
 		fprintf(stderr, "load: bad --connect '%s' (want IPv4:PORT)\n", o->connect);
 		return -1;
 	}
+	if (o->diameter && o->cfg.op != LOAD_OP_CHALLENGE && o->cfg.op != LOAD_OP_VECTORS &&
+	    o->cfg.op != LOAD_OP_RESYNC) {
+		/* Cx has no verify: the S-CSCF compares RES with the XRES it got */
+		fprintf(stderr, "load: --diameter supports --op challenge, vectors, resync\n");
+		return -1;
+	}
+	if (o->diameter && o->echo_target) {
+		fprintf(stderr, "load: --diameter and --echo exclude each other\n");
+		return -1;
+	}
 	if (o->cfg.threads > o->cfg.conns)
 		o->cfg.threads = o->cfg.conns;
 	return 0;
@@ -672,7 +693,7 @@ run_echo_baseline(const struct load_opts *o, struct load_result *er, unsigned *r
 	uint16_t port;
 	int rc;
 
-	if (load_avs1_sizes(&cfg, req, rep))
+	if ((o->diameter ? load_dia_sizes : load_avs1_sizes)(&cfg, req, rep))
 		return -1;
 	cfg.req_size = *req;
 	cfg.reply_size = *rep;
@@ -767,7 +788,7 @@ akv_bench_load(int argc, char **argv)
 			return 1;
 		o.cfg.subs = &subs;
 	}
-	proto = o.echo_target ? &load_proto_echo : &load_proto_avs1;
+	proto = o.echo_target ? &load_proto_echo : o.diameter ? &load_proto_dia : &load_proto_avs1;
 	if (o.sweep) {
 		rc = run_sweep(&o, proto);
 		goto out;
@@ -811,8 +832,9 @@ akv_bench_load(int argc, char **argv)
 		}
 		print_result(proto->name, &r);
 		if (have_echo && er.requests_per_s > 0)
-			printf("akavs = %.1f%% of the echo baseline's request rate; p50 %+.1f us\n",
-			       100 * r.requests_per_s / er.requests_per_s,
+			printf("akavs (%s) = %.1f%% of the echo baseline's request rate; p50 %+.1f "
+			       "us\n",
+			       proto->name, 100 * r.requests_per_s / er.requests_per_s,
 			       us(akv_hist_quantile(&r.hist, 0.5)) -
 				   us(akv_hist_quantile(&er.hist, 0.5)));
 	}

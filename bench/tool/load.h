@@ -128,11 +128,18 @@ struct load_thread {
  * and handle an answer. `id` identifies the slot; answers must echo it. */
 struct load_proto {
 	const char *name;
+	/* ids on the wire carry only slot and sequence (32 bits, e.g. Diameter's
+	 * Hop-by-Hop Identifier): the connection is implied by the socket */
+	int id32;
 	akv_bring_len_fn frame_len;
+	/* Optional: run on a freshly connected blocking socket before the load
+	 * starts (e.g. Diameter CER/CEA). Returns 0 or <0 (message printed). */
+	int (*handshake)(struct load_thread *t, int fd);
 	/* Writes the first request of a new transaction; returns its length or <0. */
 	int (*start)(struct load_thread *t, struct load_slot *s, uint64_t id, uint8_t *out,
 		     size_t cap);
-	/* The id of an answer frame; 0 or <0 when not decodable. */
+	/* The id of an answer frame: 0, >0 for a frame that answers no slot and
+	 * is skipped (e.g. a peer's watchdog request), <0 when not decodable. */
 	int (*answer_id)(const uint8_t *f, size_t len, uint64_t *id);
 	/* Handles the answer to slot s. Returns 0 when the transaction is over,
 	 * >0 the length of the next request written to out (id already in it),
@@ -153,6 +160,8 @@ struct load_cfg {
 	const struct load_subs *subs;
 	/* echo protocol: message sizes */
 	unsigned req_size, reply_size;
+	/* Diameter: Destination-Realm of the MARs */
+	const char *dia_realm;
 	int cpu; /* first CPU to pin threads to, -1: none */
 };
 
@@ -166,10 +175,24 @@ struct load_result {
 
 extern const struct load_proto load_proto_echo; /* load_echo.c */
 extern const struct load_proto load_proto_avs1; /* load_avs1.c */
+extern const struct load_proto load_proto_dia;	/* load_dia.c */
+
+/* Recomputes a vector from RAND and AUTN with the subscriber of slot s:
+ * sets s->rand, s->res, s->sqn (and s->ck, s->ik when checking). Returns
+ * 0 when MAC-A and the given ck, ik, xres (each optional) match, -1
+ * otherwise. With cfg->check == 0 only RES and SQN are derived. */
+int load_check_vec(struct load_thread *t, struct load_slot *s, const uint8_t rand[16],
+		   const uint8_t autn[16], const uint8_t *ck, const uint8_t *ik,
+		   const uint8_t *xres, unsigned xres_len);
+/* Builds the AUTS a USIM at SQN_MS = s->sqn + 64 returns for s->rand; sets
+ * s->sqn = SQN_MS (the new vector's SQN must then be above it). */
+void load_make_auts(struct load_thread *t, struct load_slot *s, uint8_t auts[14]);
 
 /* Frame sizes of the first request and answer of cfg->op in AVS/1 (the
  * first subscriber's identities), for the echo baseline. Returns 0 or -1. */
 int load_avs1_sizes(const struct load_cfg *cfg, unsigned *req, unsigned *ans);
+/* Same for Diameter: a MAR and an MAA with cfg->nvec (VECTORS) or 1 items. */
+int load_dia_sizes(const struct load_cfg *cfg, unsigned *req, unsigned *ans);
 
 /* Picks a free subscriber for a new transaction (marks it busy) and the op
  * (resolving MIX). Returns 0, or -1 when every subscriber is busy. */

@@ -1,11 +1,8 @@
 /*
  * load_avs1.c - AVS/1 for `load` (docs/PROTOCOL.md; codec in
  * server/proto/avs1.h). The generator knows every subscriber's K and OPc,
- * so for each vector it recomputes Milenage (TS 35.206) from RAND alone:
- * AK = f5(RAND), SQN = (SQN ^ AK) ^ AK from AUTN (TS 33.102 §6.3.2), then
- * MAC-A = f1(SQN, RAND, AMF), RES, CK, IK, and compares them with what the
- * server sent (constant-time compares, as anywhere in akavs). The RES it
- * computes answers VERIFY; the AUTS it builds answers RESYNC.
+ * so it checks every vector (load_check.c). The RES it computes answers
+ * VERIFY; the AUTS it builds answers RESYNC.
  */
 #include "load.h"
 
@@ -15,73 +12,10 @@
 #include "echo.h"
 #include "err.h"
 
-#define SQN_MAX ((1ull << 48) - 1)
-/* RESYNC: the "USIM" claims an SQN two SEQ steps (IND is 5 bits by default,
- * TS 33.102 C.3.2) past the one just received. */
-#define RESYNC_AHEAD 64
-
 static const struct load_sub *
 sub_of(const struct load_thread *t, const struct load_slot *s)
 {
 	return &t->cfg->subs->v[s->sub];
-}
-
-static uint64_t
-sqn_get(const uint8_t b[6])
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < 6; i++)
-		v = v << 8 | b[i];
-	return v;
-}
-
-static void
-sqn_put(uint64_t v, uint8_t b[6])
-{
-	for (int i = 5; i >= 0; i--, v >>= 8)
-		b[i] = (uint8_t)v;
-}
-
-/* Recomputes the vector from RAND and AUTN: fills s->rand/res/ck/ik/sqn and
- * returns 0 when MAC-A (and, if given, CK, IK, XRES) match, -1 otherwise. */
-static int
-check_vec(struct load_thread *t, struct load_slot *s, const struct akv_eng_vec *v, int has_keys,
-	  int has_xres)
-{
-	const struct load_sub *sub = sub_of(t, s);
-	struct akv_mil_in in;
-	struct akv_mil_out out;
-	uint8_t sqn[6];
-	int bad = 0;
-
-	memset(&in, 0, sizeof(in));
-	memcpy(in.k, sub->k, 16);
-	memcpy(in.opc, sub->opc, 16);
-	memcpy(in.rand, v->rand, 16);
-	/* pass 1: OUT2 gives RES and AK (TS 35.206 f2/f5), which unmasks SQN */
-	t->mil->gen(&in, &out, 1, AKV_MIL_F2F5);
-	for (int i = 0; i < 6; i++)
-		sqn[i] = v->autn[i] ^ out.ak[i];
-	memcpy(s->rand, v->rand, 16);
-	memcpy(s->res, out.res, 8);
-	s->sqn = sqn_get(sqn);
-	if (t->cfg->check) {
-		/* pass 2: MAC-A over that SQN and the AUTN's AMF; CK, IK */
-		memcpy(in.sqn, sqn, 6);
-		memcpy(in.amf, v->autn + 6, 2);
-		t->mil->gen(&in, &out, 1, AKV_MIL_F1 | AKV_MIL_F3 | AKV_MIL_F4);
-		bad |= akv_ct_eq(out.mac_a, v->autn + 8, 8);
-		if (has_keys)
-			bad |= akv_ct_eq(out.ck, v->ck, 16) | akv_ct_eq(out.ik, v->ik, 16);
-		if (has_xres)
-			bad |= v->xres_len != 8 || akv_ct_eq(s->res, v->xres, 8);
-		memcpy(s->ck, out.ck, 16);
-		memcpy(s->ik, out.ik, 16);
-	}
-	akv_wipe(&in, sizeof(in));
-	akv_wipe(&out, sizeof(out));
-	return bad ? -1 : 0;
 }
 
 static void
@@ -139,25 +73,9 @@ second_request(struct load_thread *t, struct load_slot *s, uint64_t id, uint8_t 
 	int len;
 
 	if (s->op == LOAD_OP_RESYNC) {
-		struct akv_mil_in in;
-		struct akv_mil_out mo;
-		uint64_t ms = s->sqn + RESYNC_AHEAD > SQN_MAX ? s->sqn : s->sqn + RESYNC_AHEAD;
-
-		/* TS 33.102 §6.3.3: AUTS = (SQN_MS ^ f5*(RAND)) || f1*(SQN_MS, RAND, AMF=0) */
-		memset(&in, 0, sizeof(in));
-		memcpy(in.k, sub->k, 16);
-		memcpy(in.opc, sub->opc, 16);
-		memcpy(in.rand, s->rand, 16);
-		sqn_put(ms, in.sqn);
-		t->mil->gen(&in, &mo, 1, AKV_MIL_F1 | AKV_MIL_F5S);
 		req_ids(&r, sub, AKV_AVS1_RESYNC, id);
 		memcpy(r.rand, s->rand, 16);
-		for (int i = 0; i < 6; i++)
-			r.auts[i] = in.sqn[i] ^ mo.ak_s[i];
-		memcpy(r.auts + 6, mo.mac_s, 8);
-		s->sqn = ms;
-		akv_wipe(&in, sizeof(in));
-		akv_wipe(&mo, sizeof(mo));
+		load_make_auts(t, s, r.auts);
 	} else {
 		req_ids(&r, sub, AKV_AVS1_VERIFY, id);
 		r.kind = AKV_AVS1_VERIFY_RES;
@@ -214,14 +132,20 @@ avs1_answer(struct load_thread *t, struct load_slot *s, uint64_t id, const uint8
 		uint64_t ms = s->sqn;
 
 		/* the fresh vector must be valid and above the SQN_MS we sent */
-		bad = check_vec(t, s, &a.vec[0], 1, 0) || s->sqn <= ms;
+		bad = load_check_vec(t, s, a.vec[0].rand, a.vec[0].autn, a.vec[0].ck, a.vec[0].ik,
+				     NULL, 0) ||
+		      s->sqn <= ms;
 		t->c.vectors++;
 		if (bad)
 			t->c.err_check++;
 		return 0;
 	}
 	for (unsigned i = 0; i < a.nvec; i++) {
-		if (check_vec(t, s, &a.vec[i], 1, want_op == AKV_AVS1_VECTORS))
+		const struct akv_eng_vec *v = &a.vec[i];
+		int full = want_op == AKV_AVS1_VECTORS;
+
+		if (load_check_vec(t, s, v->rand, v->autn, v->ck, v->ik, full ? v->xres : NULL,
+				   v->xres_len))
 			bad = 1;
 		t->c.vectors++;
 	}

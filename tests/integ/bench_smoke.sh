@@ -120,7 +120,10 @@ with open(sys.argv[1], "w") as f:
 PY
 	if "$AKAVS" sub import "$TMP/subs.csv" --db "$TMP/db" >/dev/null; then
 		APORT=$(free_port)
-		"$AKAVS" serve --db "$TMP/db" --listen "127.0.0.1:$APORT" --workers 1 >"$TMP/serve.log" 2>&1 &
+		DPORT=$(free_port)
+		"$AKAVS" serve --db "$TMP/db" --listen "127.0.0.1:$APORT" --workers 1 \
+			--diameter-listen "127.0.0.1:$DPORT" --origin-host hss.bench.akavs \
+			--origin-realm bench.akavs >"$TMP/serve.log" 2>&1 &
 		PIDS+=($!)
 		for _ in $(seq 100); do grep -q '^ready' "$TMP/serve.log" && break; sleep 0.1; done
 		for op in challenge verify wrong resync vectors mix; do
@@ -142,6 +145,16 @@ PY
 		else
 			bad "load --vs-echo exited non-zero"
 		fi
+		for op in challenge vectors resync; do
+			if "$BENCH" load --connect "127.0.0.1:$DPORT" --diameter --subs "$TMP/subs.csv" \
+				--op $op --n 3 --conns 2 --depth 2 --seconds 0.3 --json >"$TMP/dia_$op.json"; then
+				check "$TMP/dia_$op.json" "load --diameter --op $op (CER, MARs): 0 errors" \
+					'j["target"] == "diameter" and j["requests"] > 0 and j["errors"] == 0' \
+					'j["vectors_per_s"] > 0'
+			else
+				bad "load --diameter --op $op exited non-zero"
+			fi
+		done
 		# the generator must notice wrong vectors: same IMPIs, other keys
 		python3 - "$TMP/subs.csv" "$TMP/wrong.csv" <<'PY'
 import os, sys
@@ -156,6 +169,10 @@ PY
 		check "$TMP/load_wrong.json" "load counts vectors that do not match the keys" \
 			'j["requests"] > 0 and j["errors"] == j["requests"]' \
 			'j["error_detail"]["bad_vectors"] == j["requests"]'
+		"$BENCH" load --connect "127.0.0.1:$DPORT" --diameter --subs "$TMP/wrong.csv" --conns 1 \
+			--depth 1 --seconds 0.2 --json >"$TMP/dia_wrong.json"
+		check "$TMP/dia_wrong.json" "load --diameter counts MAA items that do not match the keys" \
+			'j["requests"] > 0 and j["error_detail"]["bad_vectors"] == j["requests"]'
 	else
 		bad "akavs sub import failed"
 	fi

@@ -1,0 +1,251 @@
+/*
+ * load_dia.c - Diameter Cx for `load --diameter` (TS 29.229 over RFC 6733):
+ * each connection is a peer that sends a CER and waits for a 2001 CEA
+ * before anything else (RFC 6733 §5.3), then MARs as an S-CSCF sends them
+ * (Digest-AKAv1-MD5, SIP-Number-Auth-Items n). Every SIP-Auth-Data-Item of
+ * the MAA is checked against the keys (load_check.c): SIP-Authenticate =
+ * RAND||AUTN, SIP-Authorization = XRES, Confidentiality-Key, Integrity-Key.
+ * Resync is a second MAR carrying SIP-Authorization = RAND||AUTS (§6.3.11).
+ * The Hop-by-Hop Identifier carries the slot and sequence (RFC 6733 §3:
+ * unique per connection at any time).
+ */
+#include "load.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+
+#include "echo.h"
+#include "err.h"
+#include "aka/eng.h"
+#include "proto/dia.h"
+
+#define DIA_SCHEME "Digest-AKAv1-MD5"
+#define DIA_SERVER_NAME "sip:scscf.bench.akavs:6060"
+#define DIA_REALM_DEFAULT "bench.akavs"
+
+static void
+node_of(const struct load_thread *t, struct akv_dia_node *n, char host[64])
+{
+	/* one Origin-Host per client thread, as one S-CSCF per ring */
+	snprintf(host, 64, "load%u.bench.akavs", t->idx);
+	memset(n, 0, sizeof(*n));
+	n->origin_host = host;
+	n->origin_realm = DIA_REALM_DEFAULT;
+	n->ipv4[0] = 127, n->ipv4[3] = 1;
+	n->origin_state_id = (uint32_t)time(NULL);
+	n->product_name = "akavs-bench";
+}
+
+static int
+dia_frame_len(const uint8_t *buf, size_t len)
+{
+	return akv_dia_frame_len(buf, len, AKV_DIA_MSG_MAX);
+}
+
+/* CER, then a CEA with Result-Code 2001, on the blocking socket. */
+static int
+dia_handshake(struct load_thread *t, int fd)
+{
+	static _Thread_local uint8_t buf[AKV_DIA_MSG_MAX];
+	struct timeval tv = {.tv_sec = 5};
+	struct akv_dia_node node;
+	struct akv_dia_hdr h;
+	struct akv_dia_result r;
+	char host[64];
+	size_t got = 0;
+	int len, fl = AKV_EPARTIAL;
+
+	node_of(t, &node, host);
+	len = akv_dia_build_cer(buf, sizeof(buf), &node, 1, (uint32_t)time(NULL) << 20);
+	if (len < 0 || send(fd, buf, (size_t)len, MSG_NOSIGNAL) != len) {
+		fprintf(stderr, "load: cannot send CER: %s\n",
+			len < 0 ? "encoding" : strerror(errno));
+		return -EIO;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	while (fl == AKV_EPARTIAL || (fl > 0 && got < (size_t)fl)) {
+		ssize_t n = recv(fd, buf + got, sizeof(buf) - got, 0);
+
+		if (n <= 0) {
+			fprintf(stderr, "load: no CEA from the server: %s\n",
+				n ? strerror(errno) : "connection closed");
+			return -EIO;
+		}
+		got += (size_t)n;
+		fl = dia_frame_len(buf, got);
+	}
+	if (fl < 0 || (size_t)fl != got || akv_dia_parse_result(buf, got, &h, &r) ||
+	    h.cmd != AKV_DIA_CMD_CE) {
+		fprintf(stderr, "load: malformed CEA (or data after it)\n");
+		return -EPROTO;
+	}
+	if (r.result_code != AKV_DIA_SUCCESS) {
+		fprintf(stderr, "load: CEA Result-Code %u\n", r.result_code);
+		return -EPERM;
+	}
+	tv.tv_sec = 0;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	return 0;
+}
+
+static int
+build_mar(struct load_thread *t, struct load_slot *s, uint64_t id, const uint8_t *rand_auts,
+	  uint32_t n, uint8_t *out, size_t cap)
+{
+	static _Thread_local uint64_t session;
+	const struct load_sub *sub = &t->cfg->subs->v[s->sub];
+	struct akv_dia_node node;
+	struct akv_dia_mar m;
+	char host[64], sid[128];
+
+	node_of(t, &node, host);
+	/* RFC 6733 §8.8: <DiameterIdentity>;<high 32>;<low 32> */
+	session++;
+	snprintf(sid, sizeof(sid), "%s;%u;%u", host, (unsigned)(session >> 32), (unsigned)session);
+	memset(&m, 0, sizeof(m));
+	m.session_id = sid;
+	m.dest_realm = t->cfg->dia_realm ? t->cfg->dia_realm : DIA_REALM_DEFAULT;
+	m.impi = sub->impi;
+	m.impu = sub->impu ? sub->impu : sub->impi;
+	m.scheme = DIA_SCHEME;
+	m.server_name = DIA_SERVER_NAME;
+	m.n = n;
+	m.rand_auts = rand_auts;
+	return akv_dia_build_mar(out, cap, &node, &m, (uint32_t)id, (uint32_t)(id ^ session));
+}
+
+static int
+dia_start(struct load_thread *t, struct load_slot *s, uint64_t id, uint8_t *out, size_t cap)
+{
+	if (load_pick(t, s))
+		return -1;
+	return build_mar(t, s, id, NULL, s->op == LOAD_OP_VECTORS ? t->cfg->nvec : 1, out, cap);
+}
+
+static int
+dia_answer_id(const uint8_t *f, size_t len, uint64_t *id)
+{
+	struct akv_dia_hdr h;
+
+	if (akv_dia_hdr_decode(f, len, &h))
+		return AKV_EPROTO;
+	/* a request from the server (a watchdog after silence) answers no slot */
+	if (h.flags & AKV_DIA_F_REQ)
+		return 1;
+	*id = h.hbh;
+	return 0;
+}
+
+static int
+dia_answer(struct load_thread *t, struct load_slot *s, uint64_t id, const uint8_t *f, size_t len,
+	   uint8_t *out, size_t cap)
+{
+	struct akv_dia_maa_item items[AKV_VEC_MAX];
+	struct akv_dia_hdr h;
+	struct akv_dia_result r;
+	unsigned n = 0, want = s->op == LOAD_OP_VECTORS ? t->cfg->nvec : 1;
+	uint64_t ms = s->sqn;
+	int bad = 0;
+
+	if (akv_dia_parse_maa(f, len, &h, &r, items, AKV_VEC_MAX, &n) || h.cmd != AKV_DIA_CMD_MA)
+		return AKV_EPROTO;
+	if (r.result_code != AKV_DIA_SUCCESS) {
+		t->c.err_answers++;
+		goto out;
+	}
+	if (n != want) {
+		t->c.err_check++;
+		goto out;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		if (load_check_vec(t, s, items[i].rand, items[i].autn, items[i].ck, items[i].ik,
+				   items[i].xres, items[i].xres_len))
+			bad = 1;
+		t->c.vectors++;
+	}
+	/* after a resync the fresh vector must be above the SQN_MS we sent */
+	if (s->step == 1 && s->sqn <= ms)
+		bad = 1;
+	if (bad) {
+		t->c.err_check++;
+		goto out;
+	}
+	if (s->op == LOAD_OP_RESYNC && s->step == 0) {
+		uint8_t rand_auts[30];
+		int rl;
+
+		memcpy(rand_auts, s->rand, 16);
+		load_make_auts(t, s, rand_auts + 16);
+		s->step = 1;
+		rl = build_mar(t, s, id, rand_auts, 1, out, cap);
+		akv_wipe(items, sizeof(items));
+		return rl;
+	}
+out:
+	akv_wipe(items, sizeof(items));
+	return 0;
+}
+
+/* see load.h */
+int
+load_dia_sizes(const struct load_cfg *cfg, unsigned *req, unsigned *ans)
+{
+	static uint8_t buf[AKV_DIA_MSG_MAX];
+	static const uint8_t zero[32];
+	struct load_thread t;
+	struct load_slot s;
+	struct akv_dia_wr w;
+	unsigned n = cfg->op == LOAD_OP_VECTORS ? cfg->nvec : 1;
+	const uint32_t v = AKV_DIA_VENDOR_3GPP;
+	int rl, al;
+
+	if (!cfg->subs || !cfg->subs->n)
+		return -1;
+	memset(&t, 0, sizeof(t));
+	memset(&s, 0, sizeof(s));
+	t.cfg = cfg;
+	rl = build_mar(&t, &s, 1, NULL, n, buf, sizeof(buf));
+	/* the MAA of TS 29.229 §6.1.8 as akavs answers it, n items */
+	akv_dia_wr_init(&w, buf, sizeof(buf));
+	akv_dia_wr_hdr(&w, AKV_DIA_F_PROXY, AKV_DIA_CMD_MA, AKV_DIA_APP_CX, 1, 1);
+	akv_dia_put_str(&w, AKV_DIA_AVP_SESSION_ID, 0, "load0.bench.akavs;0;1");
+	akv_dia_put_vsai(&w, v, AKV_DIA_APP_CX);
+	akv_dia_put_u32(&w, AKV_DIA_AVP_RESULT_CODE, 0, AKV_DIA_SUCCESS);
+	akv_dia_put_u32(&w, AKV_DIA_AVP_AUTH_SESSION_STATE, 0, 1);
+	akv_dia_put_str(&w, AKV_DIA_AVP_ORIGIN_HOST, 0, "hss.bench.akavs");
+	akv_dia_put_str(&w, AKV_DIA_AVP_ORIGIN_REALM, 0, DIA_REALM_DEFAULT);
+	akv_dia_put_str(&w, AKV_DIA_AVP_USER_NAME, 0, cfg->subs->v[0].impi);
+	akv_dia_put_str(&w, AKV_DIA_AVP_PUBLIC_IDENTITY, v,
+			cfg->subs->v[0].impu ? cfg->subs->v[0].impu : cfg->subs->v[0].impi);
+	akv_dia_put_u32(&w, AKV_DIA_AVP_SIP_NUMBER_AUTH_ITEMS, v, n);
+	for (unsigned i = 0; i < n; i++) {
+		akv_dia_group_begin(&w, AKV_DIA_AVP_SIP_AUTH_DATA_ITEM, v);
+		akv_dia_put_u32(&w, AKV_DIA_AVP_SIP_ITEM_NUMBER, v, i + 1);
+		akv_dia_put_str(&w, AKV_DIA_AVP_SIP_AUTHENTICATION_SCHEME, v, DIA_SCHEME);
+		akv_dia_put(&w, AKV_DIA_AVP_SIP_AUTHENTICATE, v, zero, 32);
+		akv_dia_put(&w, AKV_DIA_AVP_SIP_AUTHORIZATION, v, zero, 8);
+		akv_dia_put(&w, AKV_DIA_AVP_CONFIDENTIALITY_KEY, v, zero, 16);
+		akv_dia_put(&w, AKV_DIA_AVP_INTEGRITY_KEY, v, zero, 16);
+		akv_dia_group_end(&w);
+	}
+	al = akv_dia_wr_finish(&w);
+	if (rl < AKV_ECHO_REQ_MIN || al < AKV_ECHO_HDR_LEN)
+		return -1;
+	*req = (unsigned)rl;
+	*ans = (unsigned)al;
+	return 0;
+}
+
+const struct load_proto load_proto_dia = {
+    .name = "diameter",
+    .id32 = 1,
+    .frame_len = dia_frame_len,
+    .handshake = dia_handshake,
+    .start = dia_start,
+    .answer_id = dia_answer_id,
+    .answer = dia_answer,
+};
