@@ -456,6 +456,33 @@ fail:
 	return err;
 }
 
+/* LMDB records a new map size in the store only when a write commits: make
+ * one (meta "map" = the size asked for), so a grown map persists. */
+static int
+record_map_size(struct akv_store *st)
+{
+	MDB_envinfo ei;
+	MDB_txn *txn;
+	uint8_t b[8];
+	MDB_val k = {3, "map"}, d = {8, b};
+	int rc, e;
+
+	if ((rc = mdb_env_info(st->env, &ei)))
+		return akv_store_mdb_err(rc);
+	if ((e = akv_store_txn_begin(st, 0, &txn)))
+		return e;
+	akv_store_put_le64(b, ei.me_mapsize);
+	if ((rc = mdb_put(txn, st->meta, &k, &d, 0))) {
+		akv_store_txn_abort(st, txn);
+		return akv_store_mdb_err(rc);
+	}
+	if ((e = akv_store_txn_commit(st, txn, 1)))
+		return e;
+	/* The map never shrinks (LMDB keeps the larger recorded size): adopt
+	 * what the store now records, so stats tell the truth. */
+	return akv_store_mdb_err(mdb_env_set_mapsize(st->env, 0));
+}
+
 /* see store.h */
 struct akv_store *
 akv_store_open(const char *dir, const struct akv_store_opts *opts, int *err)
@@ -532,6 +559,8 @@ akv_store_open(const char *dir, const struct akv_store_opts *opts, int *err)
 			e = open_dbis(st, 1);
 		}
 	}
+	if (!e && opts->map_size && !(opts->flags & AKV_STORE_RDONLY))
+		e = record_map_size(st);
 	if (e)
 		goto fail_env;
 	*err = 0;

@@ -90,7 +90,7 @@ struct akv_store_reader;	/* opaque: a reusable read transaction */
 struct akv_store_opts {
 	/* Map size in bytes. 0: AKV_STORE_DEFAULT_MAP for a new store, the
 	 * size recorded in the store otherwise. A larger value grows the map
-	 * (persistently); a value below the data in use is rounded up. */
+	 * (persistently, unless RDONLY); the map never shrinks. */
 	uint64_t map_size;
 	unsigned max_readers;	/* 0: AKV_STORE_DEFAULT_READERS */
 	unsigned flags;		/* AKV_STORE_RDONLY | AKV_STORE_NOCREATE */

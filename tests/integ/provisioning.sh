@@ -161,6 +161,11 @@ has out '"schema":1'
 expect 0 "$A" db check
 expect 0 "$A" db init --map-size 64M --db "$T/small"
 has out "map 64 MiB"
+expect 0 "$A" db init --map-size 128M --db "$T/small"	# grows an existing store
+expect 0 "$A" db stats --db "$T/small"
+has out "of 128.0 MiB"
+expect 0 "$A" db init --map-size 1M --db "$T/small"	# never shrinks
+has out "map 128 MiB"
 expect 2 "$A" db init --map-size lots
 expect 1 "$A" db stats --db "$T/none"
 
