@@ -126,6 +126,45 @@ gen_sub(void *arg, size_t i, struct akv_sub *s)
 	return 0;
 }
 
+/* Random lookups through one reader: per-get renew/reset (what a worker
+ * does on a cache miss) or in snapshots of 256 gets (begin/end). Returns
+ * gets per CPU-second, or 0 on error. */
+static double
+read_rate(struct akv_store *st, size_t n, size_t gets, int pinned, double *wall)
+{
+	struct akv_sub *s = akv_malloc(sizeof(*s));
+	struct akv_store_reader *r;
+	uint64_t seed = 0xbeef;
+	double t0, c0, rate = 0;
+	char impi[AKV_ID_MAX + 1];
+	int e;
+
+	r = akv_store_reader_new(st, &e);
+	if (!r)
+		goto out;
+	t0 = now_s();
+	c0 = cpu_s();
+	for (size_t i = 0; i < gets; i++) {
+		int len = snprintf(impi, sizeof(impi), IMPI_FMT, (size_t)(xs64(&seed) % n));
+
+		if (pinned && i % 256 == 0) {
+			akv_store_reader_end(r);
+			if (akv_store_reader_begin(r))
+				goto out;
+		}
+		if (akv_store_reader_get(r, impi, (size_t)len, s))
+			goto out;
+	}
+	akv_store_reader_end(r);
+	rate = (double)gets / (cpu_s() - c0);
+	*wall = now_s() - t0;
+out:
+	akv_store_reader_free(r);
+	akv_store_sub_wipe(s);
+	akv_free(s);
+	return rate;
+}
+
 static void
 usage(FILE *f)
 {
@@ -133,7 +172,8 @@ usage(FILE *f)
 		   "  Generates a CSV of N synthetic subscribers (default 1000000), imports it\n"
 		   "  into a fresh store (one transaction, one fsync), and as the baseline\n"
 		   "  writes the same records without CSV through akv_store_add_batch into\n"
-		   "  another fresh store. Prints subscribers/s, phases and bytes/subscriber.\n"
+		   "  another fresh store. Prints subscribers/s, phases and bytes/subscriber,\n"
+		   "  then random reads through a reusable reader on the imported store.\n"
 		   "  --dir DIR  where the temporary stores go (default $TMPDIR or /tmp)\n"
 		   "  --keep     keep the stores (paths printed)\n");
 }
@@ -185,7 +225,7 @@ akv_bench_import(int argc, char **argv)
 	struct akv_store *st = NULL, *st2 = NULL;
 	char dir1[4096], dir2[4096];
 	size_t n = 1000000, len = 0, bad = 0;
-	double t0, c0, t_gen, t_imp, t_base, c_imp, c_base;
+	double t0, c0, t_gen, t_imp, t_base, c_imp, c_base, rd1, rd2, w1 = 0, w2 = 0;
 	int c, json = 0, keep = 0, rc = 1, e;
 	uint64_t seed = 0x5eed;
 	char *csv = NULL;
@@ -242,6 +282,8 @@ akv_bench_import(int argc, char **argv)
 		if (stat(p, &sb))
 			memset(&sb, 0, sizeof(sb));
 	}
+	rd1 = read_rate(st, n, n < 1000000 ? n : 1000000, 0, &w1);
+	rd2 = read_rate(st, n, n < 1000000 ? n : 1000000, 1, &w2);
 	akv_store_close(st);
 	st = NULL;
 
@@ -267,12 +309,13 @@ akv_bench_import(int argc, char **argv)
 		       "\"baseline_subs_per_s\":%.0f,\"ratio_import_vs_baseline\":%.3f,"
 		       "\"store_bytes_per_sub\":%.0f,\"disk_bytes_per_sub\":%.0f,"
 		       "\"generate_s\":%.3f,\"import_cpu_s\":%.3f,\"baseline_cpu_s\":%.3f,"
-		       "\"import_subs_per_cpu_s\":%.0f}\n",
+		       "\"import_subs_per_cpu_s\":%.0f,\"reader_gets_per_cpu_s\":%.0f,"
+		       "\"reader_gets_per_cpu_s_snapshot256\":%.0f}\n",
 		       n, len, t_imp, (double)n / t_imp, res.parse_s, res.check_s, res.write_s,
 		       t_base, (double)n / t_base, t_base / t_imp,
 		       (double)ss.data_bytes / (double)n,
 		       (double)sb.st_blocks * 512.0 / (double)n, t_gen, c_imp, c_base,
-		       (double)n / c_imp);
+		       (double)n / c_imp, rd1, rd2);
 	} else {
 		printf("import of %zu subscribers (%.1f MB CSV, shuffled, 2 IMPUs each)\n", n,
 		       (double)len / 1e6);
@@ -287,6 +330,8 @@ akv_bench_import(int argc, char **argv)
 		       t_base / t_imp, c_base / c_imp);
 		printf("  store:        %.0f bytes/subscriber in B-tree pages, %.0f on disk\n",
 		       (double)ss.data_bytes / (double)n, (double)sb.st_blocks * 512.0 / (double)n);
+		printf("  reader:       %.0f random gets per CPU-second (renew/reset each, %.2f s "
+		       "wall), %.0f in snapshots of 256 (%.2f s wall)\n", rd1, w1, rd2, w2);
 		printf("  (CSV generation %.3f s, not counted)\n", t_gen);
 	}
 out:
