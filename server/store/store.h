@@ -283,11 +283,23 @@ int akv_store_check(struct akv_store *st, void (*report)(void *arg, const char *
 
 /* The LMDB environment, for modules that keep their own named databases in
  * the same store (e.g. Cx registration state). Borrowed: valid until
- * akv_store_close(). The caller runs its own transactions on it; it must
- * count on MDB_NOTLS semantics and must not open the names "meta", "sub",
+ * akv_store_close(). The caller runs its own transactions on it through
+ * akv_store_txn_begin() (below), with MDB_NOTLS semantics, and must not
+ * open the names "meta", "sub",
  * "impu", "sqn", "changes". Map-full and other LMDB codes can be turned into
  * AKV_E* with akv_store_mdb_err(). */
 MDB_env *akv_store_env(struct akv_store *st);
+
+/* Transactions on akv_store_env() for sibling modules. Use these instead of
+ * mdb_txn_begin/commit/abort: another process may grow the map, and adopting
+ * the new size (on MDB_MAP_RESIZED, done here) is only safe while no
+ * transaction of this process is live, so every transaction is registered.
+ * begin: flags 0 (write) or MDB_RDONLY; returns 0 or an AKV_E* / -errno.
+ * commit: is_write = 1 counts one commit (fsync) in akv_store_stats; returns
+ * 0 or an error (the txn is gone either way). abort: always succeeds. */
+int akv_store_txn_begin(struct akv_store *st, unsigned flags, MDB_txn **txn);
+int akv_store_txn_commit(struct akv_store *st, MDB_txn *txn, int is_write);
+void akv_store_txn_abort(struct akv_store *st, MDB_txn *txn);
 
 /* Opens (creating if needed, with mdb_flags | MDB_CREATE, e.g. MDB_DUPSORT)
  * the named database `name` and returns its handle in *dbi, usable in any
@@ -301,7 +313,8 @@ int akv_store_dbi_open(struct akv_store *st, const char *name, unsigned mdb_flag
  * -> -errno, other MDB_* -> AKV_ESTORE (also sets the detail text). */
 int akv_store_mdb_err(int rc);
 
-/* Counts one write commit in stats (for siblings committing on the env). */
+/* Counts one write commit in stats (for siblings committing with
+ * mdb_txn_commit; akv_store_txn_commit(.., 1) already counts). */
 void akv_store_count_commit(struct akv_store *st);
 
 /* ==== Helpers ==== */

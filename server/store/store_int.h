@@ -31,12 +31,7 @@ struct akv_store {
 /* printf-style text for akv_store_errdetail(). */
 void akv_store_detail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Transactions: every live txn holds st->resize shared (see store.c).
- * txn_begin maps errors (and adopts a map grown by another process). */
-int akv_store_txn_begin(struct akv_store *st, unsigned flags, MDB_txn **txn);
-void akv_store_txn_abort(struct akv_store *st, MDB_txn *txn);
-/* Commits; is_write counts one commit (fsync) in stats. */
-int akv_store_txn_commit(struct akv_store *st, MDB_txn *txn, int is_write);
+/* akv_store_txn_begin/abort/commit are public (store.h). */
 
 /* Record codec (schema 1). encode needs AKV_STORE_REC_MAX bytes; decode
  * fills all of *s but the IMPI (which must be set first, for messages). */
