@@ -174,6 +174,19 @@ akv_subcache_prefetch(const struct akv_subcache *c, uint32_t hash)
 }
 
 /* see subcache.h */
+void
+akv_subcache_prefetch_entry(const struct akv_subcache *c, uint32_t hash)
+{
+	const char *e = (const char *)c->b[hash & c->mask];
+
+	if (!e)
+		return;
+	/* key schedule, keys, SQN state, and the header with the IMPI */
+	for (size_t off = 0; off < sizeof(struct akv_subent) + 64; off += 64)
+		__builtin_prefetch(e + off);
+}
+
+/* see subcache.h */
 struct akv_subent *
 akv_subcache_find(const struct akv_subcache *c, const char *impi, size_t len, uint32_t hash)
 {

@@ -75,11 +75,11 @@ void akv_pend_pool_fini(struct akv_pend_pool *p);
 struct akv_pend *akv_pend_add(struct akv_pend_pool *p, struct akv_pend_list *l, unsigned cap,
 			      uint64_t expires_ms);
 
-/* The live entry of `l` whose RAND equals rand, or NULL. Entries of `l`
- * found expired at now_ms are freed on the way. */
+/* The live entry of `l` whose RAND equals rand, or NULL. A match that has
+ * expired at now_ms (akv_pend_expire not run yet) is freed, and NULL returned. */
 struct akv_pend *akv_pend_find(struct akv_pend_pool *p, struct akv_pend_list *l,
 			       const uint8_t rand[16], uint64_t now_ms);
-/* The newest live entry of `l`, or NULL (expired ones are freed). */
+/* The newest live entry of `l`, or NULL (if the newest expired, all did: freed). */
 struct akv_pend *akv_pend_latest(struct akv_pend_pool *p, struct akv_pend_list *l,
 				 uint64_t now_ms);
 
