@@ -205,6 +205,18 @@ apply(const char *who, const struct subopts *o, struct akv_sub *s)
 	return 0;
 }
 
+/* Overwrites key arguments in argv once decoded, so that `ps` and
+ * /proc/PID/cmdline show them for as short a time as possible. */
+static void
+wipe_key_args(const struct subopts *o)
+{
+	const char *keys[] = {o->k, o->op, o->opc};
+
+	for (size_t i = 0; i < 3; i++)
+		if (keys[i])
+			memset((char *)keys[i], 'x', strlen(keys[i]));
+}
+
 static int
 need_impi(const char *who, const struct subopts *o)
 {
@@ -238,7 +250,9 @@ sub_add(const struct subopts *o)
 	s->amf[0] = AKV_CSV_AMF_DEFAULT >> 8;
 	s->amf[1] = AKV_CSV_AMF_DEFAULT & 0xff;
 	s->schemes = AKV_STORE_SCHEMES_DEFAULT;
-	if (apply("sub add", o, s))
+	e = apply("sub add", o, s);
+	wipe_key_args(o);
+	if (e)
 		goto out;
 	rc = AKV_EXIT_FAIL;
 	if (!(st = akv_admin_open("sub add", o->db, o->map_size, 0)))
@@ -287,7 +301,9 @@ sub_set(const struct subopts *o)
 		akv_admin_err("sub set", o->impi, e);
 		goto out;
 	}
-	if (apply("sub set", o, s)) {
+	e = apply("sub set", o, s);
+	wipe_key_args(o);
+	if (e) {
 		rc = AKV_EXIT_USAGE;
 		goto out;
 	}
