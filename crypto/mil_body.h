@@ -14,12 +14,13 @@
  *   BLK_LOAD_LANES(p, q)  block 0 from p, block 1 (if any) from q
  *   BLK_BCAST16(p)        the 16 bytes at p in every block
  *   BLK_BCAST8(p)         the 8 bytes at p in every 64-bit half
- *   BLK_LOAD_LANES8(p, q) 8 bytes from p twice in block 0, from q in block 1
  *   BLK_SHUF(x, c)        byte shuffle inside each block (pshufb)
  *   BLK_SWAP64(x)         swap the 64-bit halves of each block
  *   BLK_BSLL4(x), BLK_BSLL8(x)  byte shift left inside each block
  *   BLK_STORE_LANES(p, q, x)    block 0 to p, block 1 (if any) to q
  *   BLK_PART(x, h)        block h as an __m128i
+ * Both backends also have AES-NI and SSE4.1, so per-block steps use the
+ * _mm_* (xmm) intrinsics directly.
  *
  * Shape of one batch of MIL_LANES subscribers:
  *  1. round keys: the caller's precomputed schedules, or expanded here once
@@ -149,6 +150,18 @@ MIL_FN(kexp)(BLK_T k, BLK_T rotw, BLK_T rc)
 	k = BLK_XOR(k, BLK_BSLL4(k));
 	k = BLK_XOR(k, BLK_BSLL8(k));
 	return BLK_XOR(k, t);
+}
+
+#define MIL_LOAD128(p) _mm_loadu_si128((const __m128i *)(const void *)(p))
+
+/* 8 bytes at p in both halves of an xmm */
+static inline __attribute__((always_inline)) __m128i
+MIL_FN(dup8)(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+	return _mm_set1_epi64x((long long)v);
 }
 
 static inline __attribute__((always_inline)) void
@@ -380,34 +393,34 @@ MIL_FN(batch_vec)(const struct akv_mil_in *in, struct akv_mil_out *out,
 		sc->u_init = 1;
 	}
 
-	/* TEMP pass, as in mil_batch, plus q = OPc ^ rot(OPc, 64) ^ IN1 */
-#pragma GCC unroll 8
-	for (unsigned g = 0; g < 8; g++) {
-		unsigned a = g * MIL_W, b = a + MIL_W - 1;
-		BLK_T o = BLK_LOAD_LANES(in[a].opc, in[b].opc);
-		BLK_T q = BLK_XOR(BLK_XOR(o, BLK_SWAP64(o)), BLK_LOAD_LANES8(in[a].sqn, in[b].sqn));
+	/*
+	 * TEMP pass, one xmm block per lane (MIL_LANES chains in flight) with
+	 * the round keys as plain 16-byte memory operands: measured ~9 % faster
+	 * on VAES than joining two lanes' keys per ymm, whose inserts compete
+	 * with the OUT pass for the shuffle port. Also q = OPc ^ rot(OPc, 64) ^ IN1.
+	 */
+	__m128i y[MIL_LANES];
 
-		BLK_STORE_LANES(sc->u[a] + 16 * (MIL_W - 1), sc->u[b] + 16 * (MIL_W - 1), q);
-		x[g] = BLK_XOR(BLK_XOR(BLK_LOAD_LANES(in[a].rand, in[b].rand), o),
-			       BLK_LOAD_LANES(rk[a], rk[b]));
+#pragma GCC unroll 16
+	for (unsigned l = 0; l < MIL_LANES; l++) {
+		__m128i o = MIL_LOAD128(in[l].opc);
+		__m128i q = _mm_xor_si128(_mm_xor_si128(o, _mm_shuffle_epi32(o, 0x4e)),
+					  MIL_FN(dup8)(in[l].sqn));
+
+		_mm_storeu_si128((__m128i *)(void *)(sc->u[l] + 16 * (MIL_W - 1)), q);
+		y[l] = _mm_xor_si128(_mm_xor_si128(MIL_LOAD128(in[l].rand), o), MIL_LOAD128(rk[l]));
 	}
 #pragma GCC unroll 9
 	for (unsigned r = 1; r < 10; r++) {
-#pragma GCC unroll 8
-		for (unsigned g = 0; g < 8; g++) {
-			unsigned a = g * MIL_W, b = a + MIL_W - 1;
-
-			x[g] = BLK_ENC(x[g], BLK_LOAD_LANES(rk[a] + 16 * r, rk[b] + 16 * r));
-		}
+#pragma GCC unroll 16
+		for (unsigned l = 0; l < MIL_LANES; l++)
+			y[l] = _mm_aesenc_si128(y[l], MIL_LOAD128(rk[l] + 16 * r));
 	}
-#pragma GCC unroll 8
-	for (unsigned g = 0; g < 8; g++) {
-		unsigned a = g * MIL_W, b = a + MIL_W - 1;
-		BLK_T last = BLK_XOR(BLK_LOAD_LANES(rk[a] + 160, rk[b] + 160),
-				     BLK_LOAD_LANES(in[a].opc, in[b].opc));
-
-		x[g] = BLK_ENCLAST(x[g], last);
-		BLK_STORE_LANES(sc->t[a], sc->t[b], x[g]);
+#pragma GCC unroll 16
+	for (unsigned l = 0; l < MIL_LANES; l++) {
+		y[l] = _mm_aesenclast_si128(y[l], _mm_xor_si128(MIL_LOAD128(rk[l] + 160),
+								MIL_LOAD128(in[l].opc)));
+		_mm_storeu_si128((__m128i *)(void *)sc->t[l], y[l]);
 	}
 
 	/* OUT pass: MIL_VEC_LG lanes, 8 vectors, per chunk */
@@ -431,12 +444,20 @@ MIL_FN(batch_vec)(const struct akv_mil_in *in, struct akv_mil_out *out,
 			for (unsigned j = 0; j < MIL_JOBS; j++)
 				x[j] = BLK_ENC(x[j], BLK_BCAST16(rk[l0 + j / MIL_VEC_NS] + 16 * r));
 		}
+		BLK_T last[MIL_VEC_LG];
+
+		/* OPc folded into the last round key, once per lane (before the
+		 * stores, which the compiler must assume may alias the keys) */
+#pragma GCC unroll 8
+		for (unsigned l = 0; l < MIL_VEC_LG; l++)
+			last[l] = BLK_XOR(BLK_BCAST16(rk[l0 + l] + 160), BLK_BCAST16(in[l0 + l].opc));
+#pragma GCC unroll 8
+		for (unsigned j = 0; j < MIL_JOBS; j++)
+			x[j] = BLK_ENCLAST(x[j], last[j / MIL_VEC_NS]);
 #pragma GCC unroll 8
 		for (unsigned j = 0; j < MIL_JOBS; j++) {
 			unsigned l = l0 + j / MIL_VEC_NS, s = j % MIL_VEC_NS;
 
-			x[j] = BLK_ENCLAST(x[j], BLK_XOR(BLK_BCAST16(rk[l] + 160),
-							 BLK_BCAST16(in[l].opc)));
 #pragma GCC unroll 2
 			for (unsigned h = 0; h < MIL_W; h++)
 				MIL_FN(store_vec)(&out[l], MIL_VEC_K(s * MIL_W + h), BLK_PART(x[j], h));

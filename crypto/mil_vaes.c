@@ -1,9 +1,9 @@
 /*
  * mil_vaes.c - multi-buffer Milenage on VAES-256 + AVX2 (ymm, 16 lanes).
  *
- * A ymm register holds two AES blocks. In the TEMP pass they belong to two
- * lanes (round keys joined with vinserti128); in the OUT pass both belong to
- * the same lane, so a round key is one vbroadcasti128 load. No AVX-512 and
+ * A ymm register holds two AES blocks. In the generic TEMP pass they belong
+ * to two lanes (round keys joined with vinserti128); in the OUT pass both
+ * belong to the same lane, so a round key is one vbroadcasti128 load. No AVX-512 and
  * no EVEX encoding: only 16 ymm registers are assumed.
  */
 #include "akv_crypto.h"
@@ -27,15 +27,6 @@ vaes_bcast8(const uint8_t *p)
 	return _mm256_set1_epi64x((long long)v);
 }
 
-static inline __attribute__((always_inline)) __m128i
-vaes_dup8(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, 8);
-	return _mm_set1_epi64x((long long)v);
-}
-
 static inline __attribute__((always_inline)) __m256i
 vaes_bcast16(const void *p)
 {
@@ -55,7 +46,6 @@ vaes_bcast16(const void *p)
 	_mm256_loadu2_m128i((const __m128i *)(const void *)(q), (const __m128i *)(const void *)(p))
 #define BLK_BCAST16(p) vaes_bcast16(p)
 #define BLK_BCAST8(p) vaes_bcast8(p)
-#define BLK_LOAD_LANES8(p, q) _mm256_set_m128i(vaes_dup8(q), vaes_dup8(p))
 #define BLK_SHUF(x, c) _mm256_shuffle_epi8(x, c)
 #define BLK_SWAP64(x) _mm256_shuffle_epi32(x, 0x4e)
 #define BLK_BSLL4(x) _mm256_bslli_epi128(x, 4)
