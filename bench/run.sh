@@ -5,6 +5,7 @@
 # Pieces not built yet are skipped with a note. Knobs (environment):
 #   BENCH_SECONDS (crypto per-measurement time, default 1)
 #   LOAD_SECONDS (default 5), BENCH_SUBS (subscribers provisioned, default 10000)
+#   ENGINE_SUBS (default 1M), IMPORT_SUBS (default 1000000)
 set -u
 BUILD=${1:-build}
 case $BUILD in /*) ;; *) BUILD=$PWD/$BUILD ;; esac
@@ -36,11 +37,23 @@ note "crypto: $BENCH crypto --seconds $SECS"
 "$BENCH" crypto --seconds "$SECS" --json >"$TMP/crypto.json" || { echo "bench: crypto failed"; exit 1; }
 
 # ---- AKA engine (store + SQN + Milenage), when built ----
+ESUBS=${ENGINE_SUBS:-1M}
 if have_cmd "$BENCH" engine; then
-	note "engine: $BENCH engine --json"
-	"$BENCH" engine --json >"$TMP/engine.json" || echo "bench: engine failed (continuing)"
+	note "engine: $BENCH engine --subs $ESUBS --json"
+	"$BENCH" engine --subs "$ESUBS" --json >"$TMP/engine.json" 2>"$TMP/engine.log" ||
+		{ echo "bench: engine failed (continuing)"; cat "$TMP/engine.log"; }
 else
 	note "engine: not built yet, skipped"
+fi
+
+# ---- CSV import into the store, when built ----
+ISUBS=${IMPORT_SUBS:-1000000}
+if have_cmd "$BENCH" import; then
+	note "import: $BENCH import --n $ISUBS --json"
+	"$BENCH" import --n "$ISUBS" --json >"$TMP/import.json" 2>"$TMP/import_bench.log" ||
+		{ echo "bench: import failed (continuing)"; cat "$TMP/import_bench.log"; }
+else
+	note "import: not built yet, skipped"
 fi
 
 # ---- the server against the echo baseline ----
@@ -135,7 +148,13 @@ def load(name):
     except (OSError, ValueError):
         return None
 def m(v):
-    return "n/a" if v is None else "%.2f M" % (v / 1e6)
+    if v is None:
+        return "n/a"
+    if v >= 1e6:
+        return "%.2f M" % (v / 1e6)
+    if v >= 1e4:
+        return "%.1f k" % (v / 1e3)
+    return "%.0f" % v
 rows = []
 c = load("crypto.json")
 if c:
@@ -153,9 +172,17 @@ if c:
                  "%sx one RAND_bytes(16) per vector" % r.get("x_bulk_vs_rand16")))
 e = load("engine.json")
 if e:
-    for k in ("challenges_per_s", "verifies_per_s", "fsyncs_per_s"):
-        if k in e:
-            rows.append(("engine " + k.replace("_per_s", "/s"), m(e[k]), ""))
+    subs = e.get("subs")
+    rows.append(("engine challenges, 1 core, %s subs" % m(subs), m(e.get("challenges_per_s_cpu")) + "/s",
+                 "target 2 M/s per core; wall %s/s; %sx of kernel rate" % (m(e.get("challenges_per_s_wall")), e.get("ratio_engine_to_kernel"))))
+    rows.append(("engine verifies, 1 core", m(e.get("verifies_per_s_cpu")) + "/s", "wall %s/s" % m(e.get("verifies_per_s_wall"))))
+    rows.append(("engine durable commits (fsyncs)", m(e.get("fsyncs_per_s")) + "/s",
+                 "%s commits in the cold pass" % e.get("cold_commits")))
+    rows.append(("engine memory / disk per subscriber", "%s / %s B" % (e.get("ram_bytes_per_sub_rss"), e.get("disk_bytes_per_sub")), ""))
+i = load("import.json")
+if i:
+    rows.append(("sub import, %s subscribers" % m(i.get("subscribers")), m(i.get("import_subs_per_s")) + " subs/s",
+                 "%sx of add_batch without CSV (%s subs/s)" % (i.get("ratio_import_vs_baseline"), m(i.get("baseline_subs_per_s")))))
 for name, label in (("load16x32.json", "16 conns x 32"), ("load1x1.json", "1 conn x 1")):
     l = load(name)
     if not l:

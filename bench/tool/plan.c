@@ -37,7 +37,7 @@ usage(FILE *f)
 	       "                        --storm FACTOR [options]\n"
 	       "  --rate R               requests/s one core sustains (e.g. from `load`)\n"
 	       "  --from FILE.json       a saved --json of `load` (requests_per_s), `engine`\n"
-	       "                         (challenges_per_s) or `crypto` (best.vectors_per_s)\n"
+	       "                         (challenges_per_s_cpu) or `crypto` (best.vectors_per_s)\n"
 	       "  --measured-cores C     server cores behind that measurement (default 1)\n"
 	       "  --subs N               registered subscribers (k/M/G suffixes ok)\n"
 	       "  --interval SECONDS     re-registration interval (e.g. 3600)\n"
@@ -90,7 +90,8 @@ load_from(struct plan *pl, const char *path)
 	n = fread(text, 1, (1 << 20) - 1, f);
 	text[n] = 0;
 	fclose(f);
-	if (!json_number(text, NULL, "challenges_per_s", &v)) {
+	if (!json_number(text, NULL, "challenges_per_s_cpu", &v) ||
+	    !json_number(text, NULL, "challenges_per_s", &v)) {
 		pl->unit = "requests";
 		pl->source = "engine challenges_per_s";
 	} else if (!json_number(text, NULL, "requests_per_s", &v)) {
