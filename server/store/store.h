@@ -7,6 +7,7 @@
  *   meta     "schema" -> u32 LE   schema version of the store
  *            "gen"    -> u64 LE   provisioning generation (see "Changes")
  *            "trim"   -> u64 LE   highest generation trimmed from `changes`
+ *            "map"    -> u64 LE   map size last asked for (written to persist it)
  *   sub      IMPI -> subscriber record (compact binary, version byte first)
  *   impu     IMPU -> IMPI (each IMPU belongs to at most one IMPI)
  *   sqn      IMPI -> u64 LE seq_reserved (engine-owned SQN reservation)
