@@ -6,7 +6,7 @@ pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev
   liburing-dev libssl-dev libjemalloc-dev liblmdb-dev lmdb-utils libinih-dev
   check libsubunit-dev libbenchmark-dev openssl
   libosmocore-dev libosmocore-utils
-  gnuplot-nox python3 procps iproute2
+  gnuplot-nox python3 procps iproute2 valgrind
   kamailio kamailio-ims-modules kamailio-presence-modules sip-tester tshark)
 missing=()
 for p in "${pkgs[@]}"; do
