@@ -10,6 +10,11 @@
   badinput.py load PORT IMPI OUT     VECTORS n=4 in a loop, one line
                                      'RAND AUTN' per vector appended to OUT,
                                      until the connection dies (kill -9 test)
+  badinput.py flood PORT IMPI PID   a client that sends without reading its
+                                     answers: the server stops reading it,
+                                     its RSS stays bounded, a keeper is
+                                     served, and every request is answered
+                                     once the client reads
   badinput.py limit PORT MAX         MAX conns are served, one more is refused
                                      (closed), and after they go a new one works
 
@@ -280,6 +285,69 @@ def cmd_load(port, impi, out):
             return 0
 
 
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def cmd_flood(port, impi, pid):
+    keeper = Keeper(port, impi)
+    check(keeper.served(), "keeper served before the flood")
+    rss0 = rss_kib(pid)
+    s = connect(port)
+    s.setblocking(False)
+    sent, pending, rid = 0, b"", 0
+    stalled_since = None
+    t_end = time.time() + 60
+    while time.time() < t_end:
+        if not pending:
+            rid += 1
+            pending = (frame(OP_CHALLENGE, rid, ident(impi)) if rid % 10 == 0
+                       else frame(OP_PING, rid, b"f" * 1000))
+        try:
+            n = s.send(pending)
+            pending = pending[n:]
+            if not pending:
+                sent += 1
+            stalled_since = None
+        except BlockingIOError:
+            if stalled_since is None:
+                stalled_since = time.time()
+            elif time.time() - stalled_since > 2.0:
+                break  # the server stopped reading us: TCP flow control holds the rest
+            time.sleep(0.01)
+    check(stalled_since is not None, f"server stopped reading a client that does not read "
+          f"({sent} requests, {sent * 1.03 / 1024:.1f} MiB sent before TCP stalled)")
+    rss1 = rss_kib(pid)
+    check(rss1 - rss0 < 64 * 1024, f"server RSS bounded: {rss0} KiB -> {rss1} KiB")
+    check(keeper.served(), "keeper served while the flooder is stalled")
+    # now read: every request gets exactly one answer (the partly sent one last)
+    s.setblocking(True)
+    s.settimeout(TIMEOUT)
+    ids = set()
+    try:
+        while len(ids) < sent:
+            a = read_answer(s)
+            if a is None:
+                break
+            ids.add(a[2])
+        if pending:
+            s.sendall(pending)
+            sent += 1
+            a = read_answer(s)
+            if a is not None:
+                ids.add(a[2])
+    except (OSError, ValueError):
+        pass
+    check(len(ids) == sent, f"all {sent} flooded requests answered once read ({len(ids)})")
+    s.close()
+    check(keeper.served(), "keeper served after the flood")
+    return failures
+
+
 def cmd_limit(port, maxc):
     conns = []
     for i in range(maxc):
@@ -326,6 +394,8 @@ def main(argv):
         return 1 if cmd_pipeline(port, argv[3], int(argv[4]), pid) else 0
     if cmd == "load":
         return cmd_load(port, argv[3], argv[4])
+    if cmd == "flood":
+        return 1 if cmd_flood(port, argv[3], int(argv[4])) else 0
     if cmd == "limit":
         return 1 if cmd_limit(port, int(argv[3])) else 0
     print(__doc__)

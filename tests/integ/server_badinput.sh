@@ -1,7 +1,8 @@
 #!/bin/bash
 # Hostile input over real sockets (tests/integ/badinput.py): garbage, huge and
 # tiny lengths, malformed frames, truncated frames, a slow sender, 1000
-# connections opened and dropped, 2000 pipelined requests; a keeper client
+# connections opened and dropped, 2000 pipelined requests, a client that
+# floods without reading (backpressure, bounded RSS); a keeper client
 # must be served between every phase, and the server must stay up, count
 # the malformed input and exit 0 on SIGTERM.
 . "$(dirname "$0")/server_lib.bash"
@@ -10,6 +11,9 @@ provision 4
 start_server --max-conns 1100
 timeout 300 python3 "$(dirname "$0")/badinput.py" bad "$PORT" user1@ims.test || fail "badinput.py"
 kill -0 "$SERVER_PID" 2>/dev/null && ok "server alive after the bad-input suite" || die "server died"
+timeout 300 python3 "$(dirname "$0")/badinput.py" flood "$PORT" user1@ims.test "$SERVER_PID" ||
+	fail "backpressure (flood)"
+kill -0 "$SERVER_PID" 2>/dev/null && ok "server alive after the flood" || die "server died"
 
 out=$(cli stats) || fail "stats after bad input"
 # 6 framing errors (garbage + 5 bad lengths: conn closed), 5 malformed frames answered
