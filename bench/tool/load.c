@@ -109,6 +109,23 @@ mark_dirty(struct load_thread *t, struct load_conn *c)
 	}
 }
 
+static void slot_start(struct load_thread *t, struct load_conn *c, unsigned si);
+
+/* Restarts idle slots while subscribers are free (a slot that still finds
+ * none goes back to the list, and the rest wait for the next batch). */
+static void
+restart_idle(struct load_thread *t)
+{
+	while (t->nidle && !t->stopping) {
+		uint32_t v = t->idle[--t->nidle];
+		unsigned before = t->nidle;
+
+		slot_start(t, &t->conns[v >> 16], v & 0xffff);
+		if (t->nidle > before)
+			break;
+	}
+}
+
 /* Starts a new transaction on slot `si` of conn c (unless stopping). */
 static void
 slot_start(struct load_thread *t, struct load_conn *c, unsigned si)
@@ -128,9 +145,11 @@ slot_start(struct load_thread *t, struct load_conn *c, unsigned si)
 	len = t->proto->start(t, s, make_id((unsigned)(c - t->conns), si, s->seq), room,
 			      LOAD_FRAME_MAX);
 	if (len <= 0) {
-		/* every subscriber busy (more slots than subscribers): idle slot */
+		/* every subscriber busy (more slots than subscribers): the slot
+		 * waits in the idle list until a transaction ends */
 		s->active = 0;
 		t->inflight--;
+		t->idle[t->nidle++] = (uint32_t)(c - t->conns) << 16 | si;
 		return;
 	}
 	c->tx.len[c->tx.fill] += (size_t)len;
@@ -304,6 +323,7 @@ thread_setup(struct load_thread *t, unsigned first_conn)
 		return rc;
 	t->conns = akv_calloc(t->nconns, sizeof(*t->conns));
 	t->dirty = akv_calloc(t->nconns, sizeof(*t->dirty));
+	t->idle = akv_calloc((size_t)t->nconns * cfg->depth, sizeof(*t->idle));
 	for (unsigned i = 0; i < t->nconns; i++) {
 		struct load_conn *c = &t->conns[i];
 
@@ -348,6 +368,7 @@ thread_teardown(struct load_thread *t)
 	akv_bring_fini(&t->b);
 	akv_free(t->conns);
 	akv_free(t->dirty);
+	akv_free(t->idle);
 	akv_free(t->busy);
 	load_zipf_free(&t->zipf);
 }
@@ -384,6 +405,7 @@ drive(struct load_thread_arg *ta)
 			n++;
 		}
 		io_uring_cq_advance(&t->b.ring, n);
+		restart_idle(t);
 		flush_dirty(t);
 		if (t->stopping && (!t->inflight || t->now >= end + DRAIN_NS))
 			break;

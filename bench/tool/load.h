@@ -110,6 +110,9 @@ struct load_thread {
 	unsigned nconns;
 	uint32_t *dirty;
 	unsigned ndirty;
+	/* slots left idle because every subscriber was busy: conn << 16 | slot */
+	uint32_t *idle;
+	unsigned nidle;
 	uint64_t rng;
 	uint64_t now; /* ns, read once per completion batch */
 	int stopping; /* deadline passed: no new transactions */
