@@ -38,16 +38,18 @@ struct opts {
 	size_t subs;
 	size_t requests;
 	unsigned batch;
+	unsigned seq_reserve;
 	int json;
 	const char *dir;
 };
 
 struct result {
 	double load_s, cold_cpu_s, chal_cpu_s, chal_wall_s, ver_cpu_s, ver_wall_s, kern_cpu_s;
-	uint64_t cold_commits, chal_commits, ver_ok, ver_n, chal_n;
+	uint64_t cold_commits, chal_commits, chal_resv, ver_ok, ver_n, chal_n;
 	double ram_engine_per_sub, ram_rss_per_sub, disk_per_sub, disk_used_per_sub;
 	double pend_per_chal;
 	const char *impl;
+	unsigned seq_reserve;
 };
 
 /* Synthetic keys of subscriber i (never real): splitmix64 of a fixed seed. */
@@ -131,7 +133,9 @@ usage(FILE *f)
 		"  CHALLENGE and VERIFY rates incl. lookup and SQN bookkeeping, durable\n"
 		"  commits (fsyncs)/s, RAM and disk bytes per subscriber. N accepts k/M.\n"
 		"  --requests  challenges (and verifies) timed, default 1M\n"
-		"  --batch     requests per akv_eng_run call, default 64\n");
+		"  --batch     requests per akv_eng_run call, default 64\n"
+		"  --seq-reserve  SEQ values reserved ahead (engine default 1000); small\n"
+		"              values show the commit grouping under frequent renewals\n");
 }
 
 static int
@@ -141,6 +145,7 @@ parse(int argc, char **argv, struct opts *o)
 		{"json", no_argument, NULL, 'j'},	   {"subs", required_argument, NULL, 's'},
 		{"requests", required_argument, NULL, 'r'}, {"batch", required_argument, NULL, 'b'},
 		{"db", required_argument, NULL, 'd'},	   {"help", no_argument, NULL, 'h'},
+		{"seq-reserve", required_argument, NULL, 'q'},
 		{NULL, 0, NULL, 0},
 	};
 	double v;
@@ -149,6 +154,7 @@ parse(int argc, char **argv, struct opts *o)
 	o->subs = 1000000;
 	o->requests = 1000000;
 	o->batch = 64;
+	o->seq_reserve = 0;
 	o->json = 0;
 	o->dir = NULL;
 	optind = 1;
@@ -160,6 +166,7 @@ parse(int argc, char **argv, struct opts *o)
 		case 's':
 		case 'r':
 		case 'b':
+		case 'q':
 			if (akv_bench_parse_num(optarg, &v) || v < 1 || v > 1e9) {
 				fprintf(stderr, "akavs-bench engine: bad number '%s'\n", optarg);
 				return 2;
@@ -168,6 +175,8 @@ parse(int argc, char **argv, struct opts *o)
 				o->subs = (size_t)v;
 			else if (c == 'r')
 				o->requests = (size_t)v;
+			else if (c == 'q')
+				o->seq_reserve = (unsigned)v;
 			else
 				o->batch = v > 4096 ? 4096 : (unsigned)v;
 			break;
@@ -225,6 +234,7 @@ run(const struct opts *o, struct result *res)
 	struct akv_eng *e = NULL;
 	struct akv_eng_cfg cfg;
 	struct akv_eng_stats s0, s1;
+	struct akv_eng_durability d0, d1;
 	struct akv_eng_mem mem;
 	struct akv_store_stats sst;
 	struct phase p = {0};
@@ -265,6 +275,9 @@ run(const struct opts *o, struct result *res)
 	akv_bench_pin(-1);
 	akv_eng_cfg_default(&cfg);
 	cfg.pending_per_impi = 32;	/* keep every timed challenge for the verify phase */
+	if (o->seq_reserve)
+		cfg.seq_reserve = o->seq_reserve;
+	res->seq_reserve = cfg.seq_reserve;
 	rss0 = rss_anon_bytes();
 	e = akv_eng_new(&cfg, st, 0, 1, &err);
 	if (!e) {
@@ -319,6 +332,7 @@ run(const struct opts *o, struct result *res)
 	fprintf(stderr, "engine: %zu challenges ...\n", o->requests);
 	ch = akv_calloc(o->requests, sizeof(*ch));
 	akv_eng_stats(e, &s0);
+	akv_eng_durability(e, &d0);
 	w0 = akv_bench_now_ns();
 	t0 = akv_bench_cpu_ns();
 	for (size_t i = 0; i < o->requests;) {
@@ -351,6 +365,8 @@ run(const struct opts *o, struct result *res)
 	res->chal_wall_s = (double)(akv_bench_now_ns() - w0) * 1e-9;
 	akv_eng_stats(e, &s1);
 	res->chal_commits = s1.fsyncs - s0.fsyncs;
+	akv_eng_durability(e, &d1);
+	res->chal_resv = d1.reservations - d0.reservations;
 	res->chal_n = o->requests;
 	akv_eng_mem(e, &mem);
 	res->pend_per_chal = (double)mem.pending_bytes / (double)(mem.pending ? mem.pending : 1);
@@ -493,6 +509,7 @@ akv_bench_engine(int argc, char **argv)
 		       "\"verifies_per_s_cpu\":%.0f,\"verifies_per_s_wall\":%.0f,"
 		       "\"verified_ok\":%llu,"
 		       "\"commits_during_challenges\":%llu,\"fsyncs_per_s\":%.1f,"
+		       "\"reservations_per_s\":%.0f,\"seq_reserve\":%u,"
 		       "\"kernel_vectors_per_s\":%.0f,\"ratio_engine_to_kernel\":%.3f,"
 		       "\"ram_bytes_per_sub_engine\":%.1f,\"ram_bytes_per_sub_rss\":%.1f,"
 		       "\"pending_bytes_per_challenge\":%.1f,\"disk_bytes_per_sub\":%.1f,"
@@ -502,7 +519,8 @@ akv_bench_engine(int argc, char **argv)
 		       chal, rate((double)r.chal_n, r.chal_wall_s), ver,
 		       rate((double)r.ver_n, r.ver_wall_s), (unsigned long long)r.ver_ok,
 		       (unsigned long long)r.chal_commits,
-		       rate((double)r.chal_commits, r.chal_wall_s), kern,
+		       rate((double)r.chal_commits, r.chal_wall_s),
+		       rate((double)r.chal_resv, r.chal_wall_s), r.seq_reserve, kern,
 		       kern > 0 ? chal / kern : 0, r.ram_engine_per_sub, r.ram_rss_per_sub,
 		       r.pend_per_chal, r.disk_per_sub, r.disk_used_per_sub);
 		return r.ver_ok == r.ver_n ? 0 : 1;
@@ -518,9 +536,10 @@ akv_bench_engine(int argc, char **argv)
 	printf("  verifies (RES)        %.2f M/s CPU, %.2f M/s wall  (%llu/%zu OK)\n", ver / 1e6,
 	       rate((double)r.ver_n, r.ver_wall_s) / 1e6, (unsigned long long)r.ver_ok,
 	       r.ver_n);
-	printf("  durable commits       %llu during challenges = %.1f fsyncs/s\n",
-	       (unsigned long long)r.chal_commits,
-	       rate((double)r.chal_commits, r.chal_wall_s));
+	printf("  durable commits       %llu during challenges = %.1f fsyncs/s wall, carrying "
+	       "%.0f SEQ reservations/s (seq_reserve %u)\n",
+	       (unsigned long long)r.chal_commits, rate((double)r.chal_commits, r.chal_wall_s),
+	       rate((double)r.chal_resv, r.chal_wall_s), r.seq_reserve);
 	printf("  baseline: kernel only %.2f M vectors/s CPU -> engine/kernel %.2f\n", kern / 1e6,
 	       kern > 0 ? chal / kern : 0);
 	printf("  RAM per subscriber    %.0f B (engine accounting), %.0f B (anon RSS delta)\n",

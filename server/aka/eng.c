@@ -76,6 +76,7 @@ struct akv_eng {
 	struct akv_sub *rec;		/* one store record (4.4 KB), wiped after use */
 
 	struct akv_eng_stats stats;
+	struct akv_eng_durability dur;
 };
 
 /* memset plus a compiler barrier: as un-elidable as akv_wipe() but word-wide;
@@ -233,6 +234,14 @@ akv_eng_stats(const struct akv_eng *e, struct akv_eng_stats *out)
 
 /* see eng.h */
 void
+akv_eng_durability(const struct akv_eng *e, struct akv_eng_durability *out)
+{
+	*out = e->dur;
+	out->commits = e->stats.fsyncs;
+}
+
+/* see eng.h */
+void
 akv_eng_mem(const struct akv_eng *e, struct akv_eng_mem *out)
 {
 	out->cached_subs = akv_subcache_count(e->cache);
@@ -292,8 +301,12 @@ commit_queue(struct akv_eng *e)
 		e->seqbuf[i].seq_reserved = akv_sqn_make(to, (unsigned)e->ind_mask, b);
 	}
 	rc = akv_store_seq_reserve(e->st, e->seqbuf, e->qn);
-	if (!rc)
+	if (!rc) {
 		e->stats.fsyncs++;
+		e->dur.reservations += e->qn;
+	} else {
+		e->dur.commit_errors++;
+	}
 	for (size_t i = 0; i < e->qn; i++) {
 		struct akv_subent *s = e->q[i];
 

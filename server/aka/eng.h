@@ -184,6 +184,15 @@ struct akv_eng_stats {
 };
 void akv_eng_stats(const struct akv_eng *e, struct akv_eng_stats *out);
 
+/* Durable SQN bookkeeping (kept apart from akv_eng_stats, whose layout the
+ * workers mirror). */
+struct akv_eng_durability {
+	uint64_t commits;	/* reservation commits (one fsync each) = stats.fsyncs */
+	uint64_t reservations;	/* subscriber reservations those commits wrote */
+	uint64_t commit_errors;	/* commits that failed: their vectors were withheld */
+};
+void akv_eng_durability(const struct akv_eng *e, struct akv_eng_durability *out);
+
 /* Memory held by the engine (for `db stats`, metrics and the benchmark). */
 struct akv_eng_mem {
 	uint64_t cached_subs;	/* subscribers in the cache */
