@@ -8,6 +8,7 @@
 #include "proto/avs1.h"
 
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -891,7 +892,8 @@ struct avs1_conn {
 	int ind;	/* IND configured for the peer, -1 none */
 };
 
-/* What encode() needs of a dispatched request, kept in slot->ctx. */
+/* What encode() needs of a dispatched request, kept in slot->ctx. proto.h
+ * promises no alignment for ctx, so it is copied in and out with memcpy. */
 struct avs1_ctx {
 	uint64_t id;
 	uint8_t op;
@@ -1038,7 +1040,7 @@ on_msg(void *st, const uint8_t *msg, size_t len, struct akv_proto_slot *slot, ui
 	struct avs1_conn *c = st;
 	struct akv_avs1_req r;
 	struct akv_eng_req *q = slot->req;
-	struct avs1_ctx *x = (struct avs1_ctx *)slot->ctx;
+	struct avs1_ctx ctx, *x = &ctx;
 	const char *why;
 	int err;
 
@@ -1074,6 +1076,7 @@ on_msg(void *st, const uint8_t *msg, size_t len, struct akv_proto_slot *slot, ui
 	x->id = r.id;
 	x->op = r.op;
 	x->flags = r.flags;
+	x->realm_len = 0;
 	if ((r.flags & AKV_AVS1_F_WWW) && pick_realm(&r, x)) {
 		count(&cnt_malformed);
 		return reply_error(r.op, r.id, AKV_EPROTO, "WWW flag without a realm, and no '@' in IMPI",
@@ -1106,19 +1109,22 @@ on_msg(void *st, const uint8_t *msg, size_t len, struct akv_proto_slot *slot, ui
 			q->digest = slot->digest;
 		}
 	}
+	memcpy(slot->ctx, x, offsetof(struct avs1_ctx, realm) + x->realm_len);
 	return AKV_PROTO_DISPATCH;
 }
 
 static int
 encode(void *st, const struct akv_proto_slot *slot, uint8_t *out, size_t cap)
 {
-	const struct avs1_ctx *x = (const struct avs1_ctx *)slot->ctx;
 	const struct akv_eng_req *q = slot->req;
+	struct avs1_ctx ctx, *x = &ctx;
 	struct akv_avs1_ans a;
 	size_t n;
 	int rc;
 
 	(void)st;
+	memcpy(x, slot->ctx, offsetof(struct avs1_ctx, realm));
+	memcpy(x->realm, slot->ctx + offsetof(struct avs1_ctx, realm), x->realm_len);
 	a.op = x->op;
 	a.id = x->id;
 	if (q->err) {
