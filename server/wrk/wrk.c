@@ -21,6 +21,7 @@
 
 #define TICK_MS 100	/* akv_eng_tick period (eng.h: "about every 100 ms") */
 #define NSTATS	10	/* fields of struct akv_eng_stats */
+#define IDLE_YIELDS 4	/* ring re-checks (each after a sched_yield) before sleeping */
 
 struct akv_wrk {
 	struct akv_spsc inq, outq;
@@ -128,6 +129,7 @@ wrk_main(void *arg)
 	struct akv_eng *e;
 	void **batch;
 	uint64_t next_tick;
+	unsigned idle_yields = 0;
 	int err = 0;
 
 	pin(w);
@@ -151,10 +153,21 @@ wrk_main(void *arg)
 				akv_log(AKV_LOG_WARN, "worker %u: tick: %s", w->shard, akv_strerror(r));
 			next_tick = now + TICK_MS;
 		}
-		if (n)
+		if (n) {
+			idle_yields = 0;
 			continue;
+		}
 		if (atomic_load(&w->stop) && akv_spsc_count(&w->inq) == 0)
 			break;
+		/* Under load the next batch is usually a few microseconds away:
+		 * give the CPU to the front end a few times before paying for an
+		 * eventfd write + wake-up. sched_yield() returns at once on an idle
+		 * CPU, so this is bounded (IDLE_YIELDS checks), then we block. */
+		if (idle_yields < IDLE_YIELDS) {
+			idle_yields++;
+			sched_yield();
+			continue;
+		}
 		idle_wait(w, next_tick);
 	}
 	/* shutdown: make SQN state durable before the thread ends */
