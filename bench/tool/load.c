@@ -531,6 +531,11 @@ usage(FILE *f)
 	    "  --no-check         do not recompute vectors (default: every vector is checked)\n"
 	    "  --vs-echo          first run the same load against an in-process echo server\n"
 	    "                     with the same message sizes; report pct_of_echo\n"
+	    "  --www              AVS/1: ask for the WWW-Authenticate value with each\n"
+	    "                     challenge and check it (realm: --realm, else IMPI's domain)\n"
+	    "  --diameter         speak Diameter Cx: one CER per connection, then MARs\n"
+	    "                     (ops challenge, vectors, resync); --realm R sets the\n"
+	    "                     Destination-Realm (default bench.akavs)\n"
 	    "  --echo             the target is `akavs-bench echo` (no --subs needed)\n"
 	    "  --req-size B --reply-size B   echo message sizes (default 300 / 400)\n"
 	    "  --sweep D1,D2,...  run once per depth; with --sweep-out FILE write\n"
@@ -584,6 +589,8 @@ parse_opts(int argc, char **argv, struct load_opts *o)
 			o->echo_target = 1;
 		} else if (!strcmp(a, "--diameter")) {
 			o->diameter = 1;
+		} else if (!strcmp(a, "--www")) {
+			o->cfg.www = 1;
 		} else if (i + 1 < argc && !strcmp(a, "--realm")) {
 			o->cfg.dia_realm = argv[++i];
 		} else if (!strcmp(a, "--no-check")) {
@@ -827,9 +834,9 @@ akv_bench_load(int argc, char **argv)
 		akv_bench_json_str(stdout, o.connect);
 		printf(
 		    ",\"op\":\"%s\",\"conns\":%u,\"depth\":%u,\"threads\":%u,\"subscribers\":%zu,"
-		    "\"zipf\":%g,\"checked\":%s,",
+		    "\"zipf\":%g,\"checked\":%s,\"www\":%s,",
 		    op_names[o.cfg.op], o.cfg.conns, o.cfg.depth, o.cfg.threads, subs.n, o.cfg.zipf,
-		    o.cfg.check ? "true" : "false");
+		    o.cfg.check ? "true" : "false", o.cfg.www ? "true" : "false");
 		json_result(stdout, &r);
 		if (have_echo) {
 			printf(",\"echo\":{\"request_bytes\":%u,\"reply_bytes\":%u,", req, rep);

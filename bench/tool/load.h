@@ -163,8 +163,10 @@ struct load_cfg {
 	const struct load_subs *subs;
 	/* echo protocol: message sizes */
 	unsigned req_size, reply_size;
-	/* Diameter: Destination-Realm of the MARs */
+	/* Diameter: Destination-Realm of the MARs; AVS/1 with www: the realm
+	 * of the WWW-Authenticate values (NULL: the IMPI's domain) */
 	const char *dia_realm;
+	int www; /* AVS/1: ask for (and check) WWW-Authenticate */
 	int cpu; /* first CPU to pin threads to, -1: none */
 };
 

@@ -35,6 +35,44 @@ req_ids(struct akv_avs1_req *r, const struct load_sub *sub, uint8_t op, uint64_t
 	}
 }
 
+/* CHALLENGE and RESYNC with --www: the answer carries the ready
+ * WWW-Authenticate value per vector (TS 24.229 §5.4.1.2.1). */
+static void
+req_www(struct akv_avs1_req *r, const struct load_cfg *cfg)
+{
+	if (!cfg->www)
+		return;
+	r->flags = AKV_AVS1_F_WWW;
+	if (cfg->dia_realm) {
+		r->realm = cfg->dia_realm;
+		r->realm_len = (uint8_t)strnlen(cfg->dia_realm, 255);
+	}
+}
+
+/* The WWW-Authenticate value the server must have written for vector v:
+ * realm given, else the IMPI's domain; ck/ik as recomputed in s. 0 if equal. */
+static int
+check_www(struct load_thread *t, const struct load_slot *s, const struct akv_avs1_ans *a,
+	  unsigned i)
+{
+	const struct load_sub *sub = sub_of(t, s);
+	const char *realm = t->cfg->dia_realm;
+	char want[AKV_AVS1_WWW_MAX + 1];
+	int n;
+
+	if (!realm) {
+		const char *at = strrchr(sub->impi, '@');
+
+		realm = at ? at + 1 : "";
+	}
+	n = akv_digest_www_authenticate(
+	    a->scheme == AKV_SCHEME_AKAV2_MD5 ? AKV_DIGEST_AKAV2_MD5 : AKV_DIGEST_AKAV1_MD5, realm,
+	    a->vec[i].rand, a->vec[i].autn, s->ck, s->ik, 1, want, sizeof(want));
+	/* the value holds ck= and ik=: compared in constant time like any key */
+	return n < 0 || !a->www[i] || a->www_len[i] != (unsigned)n ||
+	       akv_ct_eq(a->www[i], want, (size_t)n);
+}
+
 static int
 avs1_start(struct load_thread *t, struct load_slot *s, uint64_t id, uint8_t *out, size_t cap)
 {
@@ -47,6 +85,7 @@ avs1_start(struct load_thread *t, struct load_slot *s, uint64_t id, uint8_t *out
 		r.n = (uint8_t)t->cfg->nvec;
 	} else {
 		req_ids(&r, sub_of(t, s), AKV_AVS1_CHALLENGE, id);
+		req_www(&r, t->cfg);
 	}
 	return akv_avs1_req_encode(&r, out, cap);
 }
@@ -74,6 +113,7 @@ second_request(struct load_thread *t, struct load_slot *s, uint64_t id, uint8_t 
 
 	if (s->op == LOAD_OP_RESYNC) {
 		req_ids(&r, sub, AKV_AVS1_RESYNC, id);
+		req_www(&r, t->cfg);
 		memcpy(r.rand, s->rand, 16);
 		load_make_auts(t, s, r.auts);
 	} else {
@@ -134,7 +174,7 @@ avs1_answer(struct load_thread *t, struct load_slot *s, uint64_t id, const uint8
 		/* the fresh vector must be valid and above the SQN_MS we sent */
 		bad = load_check_vec(t, s, a.vec[0].rand, a.vec[0].autn, a.vec[0].ck, a.vec[0].ik,
 				     NULL, 0) ||
-		      s->sqn <= ms;
+		      s->sqn <= ms || (t->cfg->www && t->cfg->check && check_www(t, s, &a, 0));
 		t->c.vectors++;
 		if (bad)
 			t->c.err_check++;
@@ -146,6 +186,8 @@ avs1_answer(struct load_thread *t, struct load_slot *s, uint64_t id, const uint8
 
 		if (load_check_vec(t, s, v->rand, v->autn, v->ck, v->ik, full ? v->xres : NULL,
 				   v->xres_len))
+			bad = 1;
+		else if (!full && t->cfg->www && t->cfg->check && check_www(t, s, &a, i))
 			bad = 1;
 		t->c.vectors++;
 	}
@@ -182,6 +224,15 @@ load_avs1_sizes(const struct load_cfg *cfg, unsigned *req, unsigned *ans)
 	a.nvec = r.op == AKV_AVS1_VECTORS ? (uint8_t)cfg->nvec : 1;
 	r.n = a.nvec;
 	a.vec = vec;
+	if (r.op == AKV_AVS1_CHALLENGE && cfg->www) {
+		static const char dom[] = "bench.akavs";
+
+		req_www(&r, cfg);
+		a.flags = r.flags;
+		/* encode builds the value from the realm: the IMPI's domain by default */
+		a.realm = r.realm_len ? r.realm : dom;
+		a.realm_len = r.realm_len ? r.realm_len : (uint8_t)(sizeof(dom) - 1);
+	}
 	rl = akv_avs1_req_encode(&r, buf, sizeof(buf));
 	al = akv_avs1_ans_encode(&a, buf, sizeof(buf));
 	if (rl < AKV_AVS1_HDR_LEN || al < AKV_AVS1_HDR_LEN)

@@ -137,6 +137,13 @@ PY
 				bad "load --op $op exited non-zero"
 			fi
 		done
+		if "$BENCH" load --connect "127.0.0.1:$APORT" --subs "$TMP/subs.csv" --op mix --www \
+			--conns 2 --depth 2 --seconds 0.3 --json >"$TMP/load_www.json"; then
+			check "$TMP/load_www.json" "load --www: WWW-Authenticate values checked, 0 errors" \
+				'j["www"] is True and j["requests"] > 0 and j["errors"] == 0'
+		else
+			bad "load --www exited non-zero"
+		fi
 		if "$BENCH" load --connect "127.0.0.1:$APORT" --subs "$TMP/subs.csv" --conns 2 --depth 2 \
 			--seconds 0.3 --vs-echo --json >"$TMP/load_vs.json"; then
 			check "$TMP/load_vs.json" "load --vs-echo: pct_of_echo and the echo run" \
