@@ -107,6 +107,9 @@ if [ -x "$AKAVS" ] && have_cmd "$AKAVS" serve && "$AKAVS" sub --help >/dev/null 
 			"$BENCH" load --connect "127.0.0.1:$PORT" --subs "$TMP/subs.csv" --conns 16 --depth 32 \
 				--seconds "$LSECS" --op mix --json >"$TMP/loadmix.json" ||
 				echo "bench: load mix failed"
+			note "load: sweep over depth 1,4,16,64 (16 conns, 1 s each) for the latency plot"
+			"$BENCH" load --connect "127.0.0.1:$PORT" --subs "$TMP/subs.csv" --conns 16 --seconds 1 \
+				--sweep 1,4,16,64 --sweep-out "$TMP/sweep.txt" >/dev/null || echo "bench: sweep failed"
 			if grep -q 'Diameter on' "$TMP/serve.log"; then
 				note "load: Diameter Cx MAR/MAA, 16 peers x 32 in flight, $LSECS s"
 				"$BENCH" load --connect "127.0.0.1:$DPORT" --diameter --subs "$TMP/subs.csv" \
@@ -134,6 +137,13 @@ fi
 if [ -s "$TMP/load16x32.json" ]; then
 	"$BENCH" plan --from "$TMP/load16x32.json" --subs 10M --interval 3600 --storm 100 \
 		--json >"$TMP/plan.json" || echo "bench: plan failed"
+fi
+
+if [ -s "$TMP/sweep.txt" ]; then
+	cp "$TMP/sweep.txt" "$BUILD/bench-sweep.txt"
+	"$BENCH" plan --rate 1 --subs 1 --interval 1 --storm 1 --sweep "$BUILD/bench-sweep.txt" \
+		--plot "$BUILD/bench-latency.png" >/dev/null &&
+		note "plot: $BUILD/bench-latency.png (requests/s vs p50/p99, from $BUILD/bench-sweep.txt)"
 fi
 
 # ---- summary ----
