@@ -29,10 +29,9 @@ rotl64(uint64_t x, int r)
 static inline uint64_t
 load64_le(const uint8_t *p)
 {
-	uint64_t v = 0;
+	uint64_t v;
 
-	for (int i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
+	memcpy(&v, p, 8);	/* one load; byte order only has to be stable */
 	return v;
 }
 

@@ -38,6 +38,20 @@ scrub(void *p, size_t n)
 	__asm__ __volatile__("" : : "r"(p) : "memory");
 }
 
+/* RAND is public (it travels in clear to the UE), but it is compared without
+ * a data-dependent branch anyway: two words, XOR, OR. */
+static inline int
+rand_eq(const uint8_t a[16], const uint8_t b[16])
+{
+	uint64_t a0, a1, b0, b1;
+
+	memcpy(&a0, a, 8);
+	memcpy(&a1, a + 8, 8);
+	memcpy(&b0, b, 8);
+	memcpy(&b1, b + 8, 8);
+	return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+}
+
 static uint32_t
 pend_alloc(struct akv_pend_pool *p)
 {
@@ -142,8 +156,7 @@ akv_pend_find(struct akv_pend_pool *p, struct akv_pend_list *l, const uint8_t ra
 	for (uint32_t i = l->head; i != AKV_PEND_NIL; i = p->v[i].next_sub) {
 		struct akv_pend *e = &p->v[i];
 
-		/* RAND is public, but compared in constant time like the rest */
-		if (akv_ct_eq(e->rand, rand, 16) == 0) {
+		if (rand_eq(e->rand, rand)) {
 			if (e->expires_ms > now_ms)
 				return e;
 			akv_pend_del(p, e);	/* expired: tick had not got to it yet */
