@@ -43,7 +43,8 @@ struct opt {
 #define F(field) offsetof(struct akv_cfg, field), sizeof(((struct akv_cfg *)0)->field)
 
 static const struct opt opts[] = {
-	{"server", "db", "--db", OPT_STR, F(db_dir), 0, 0, "LMDB store directory"},
+	{"server", "db", "--db", OPT_STR, F(db_dir), 0, 0,
+	 "LMDB store directory (default " AKV_CFG_DEFAULT_DB ")"},
 	{"server", "listen", "--listen", OPT_STR, F(listen), 0, 0,
 	 "AVS/1 listener HOST:PORT (default " AKV_CFG_DEFAULT_LISTEN ")"},
 	{"server", "workers", "--workers", OPT_UINT, F(workers), 1, AKV_CFG_WORKERS_MAX,
@@ -391,18 +392,41 @@ akv_cfg_load(struct akv_cfg *cfg, const char *path, char *err, size_t errlen)
 
 /* ==== Flags ==== */
 
+/* The placeholder shown after a flag in --help. */
+static const char *
+opt_meta(const struct opt *o)
+{
+	switch (o->type) {
+	case OPT_UINT: return "N";
+	case OPT_BOOL: return "yes|no";
+	case OPT_CPUS: return "LIST";
+	case OPT_PEER: return "SPEC";
+	case OPT_LOG: return "LEVEL";
+	case OPT_STR: break;
+	}
+	if (strstr(o->key, "listen"))
+		return "HOST:PORT";
+	return strcmp(o->key, "db") ? "NAME" : "DIR";
+}
+
 /* see cfg.h */
 void
 akv_cfg_usage(FILE *f)
 {
 	fprintf(f, "usage: akavs serve [--config FILE] [options]\n\n"
 		   "Flags override the file; the file's [section] key is shown after each flag.\n\n"
-		   "  --config FILE              INI configuration file (see docs/akavs.ini)\n");
+		   "  --config FILE                INI configuration file (see docs/akavs.ini)\n");
 	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
-		if (opts[i].flag)
-			fprintf(f, "  %-26s %s  [%s] %s\n", opts[i].flag, opts[i].help,
-				opts[i].section, opts[i].key);
+		char flag[64];
+
+		if (!opts[i].flag)
+			continue;
+		snprintf(flag, sizeof(flag), "%s %s", opts[i].flag, opt_meta(&opts[i]));
+		fprintf(f, "  %-28s %s  [%s] %s\n", flag, opts[i].help, opts[i].section, opts[i].key);
 	}
+	fprintf(f, "\nStartup prints the listeners, the Milenage kernel and each worker's CPU.\n"
+		   "SIGTERM/SIGINT: stop accepting, answer in-flight requests, flush SQN state,\n"
+		   "exit 0. Exit status: 0 clean stop, 1 runtime failure, 2 bad configuration.\n");
 }
 
 static const struct opt *
