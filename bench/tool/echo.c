@@ -108,15 +108,11 @@ on_frame(void *arg, const uint8_t *f, size_t len)
 	uint32_t want;
 	uint8_t *o;
 
-	if (len < AKV_ECHO_REQ_MIN || f[4] != 1 || f[5] != AKV_ECHO_OP_REQ) {
-		c->t->st.bad_frames++;
+	if (len < AKV_ECHO_REQ_MIN || f[4] != 1 || f[5] != AKV_ECHO_OP_REQ)
 		return AKV_EPROTO;
-	}
 	want = get32(f + 16);
-	if (want < AKV_ECHO_HDR_LEN || want > AKV_ECHO_FRAME_MAX) {
-		c->t->st.bad_frames++;
+	if (want < AKV_ECHO_HDR_LEN || want > AKV_ECHO_FRAME_MAX)
 		return AKV_EPROTO;
-	}
 	o = akv_bring_tx_room(&c->tx, want, ECHO_TX_MAX);
 	if (!o)
 		return AKV_ELIMIT;
@@ -215,9 +211,15 @@ on_recv(struct echo_thread *t, struct echo_conn *c, int res, unsigned flags)
 		unsigned bid = flags >> IORING_CQE_BUFFER_SHIFT;
 
 		if (res > 0 && !c->closing) {
+			int rc =
+			    akv_bring_feed(&c->rx, akv_bring_buf(&t->b, bid), (size_t)res,
+					   akv_echo_frame_len, on_frame, c, AKV_ECHO_FRAME_MAX);
+
 			t->st.bytes_in += (uint64_t)res;
-			if (akv_bring_feed(&c->rx, akv_bring_buf(&t->b, bid), (size_t)res,
-					   akv_echo_frame_len, on_frame, c, AKV_ECHO_FRAME_MAX))
+			/* a frame we cannot delimit or answer: count it, drop the conn */
+			if (rc == AKV_EPROTO || rc == AKV_ETOOBIG)
+				t->st.bad_frames++;
+			if (rc)
 				conn_close(t, c);
 			else
 				mark_dirty(t, c);
