@@ -27,7 +27,7 @@ struct opts {
 	int n;
 	int scheme;
 	int ind;
-	const char *www;	/* realm, "" = the IMPI's domain, NULL = no WWW */
+	const char *www; /* realm, "" = the IMPI's domain, NULL = no WWW */
 	int no_keys;
 	const char *rand_hex, *res_hex, *auts_hex;
 	const char *digest;
@@ -38,24 +38,25 @@ struct opts {
 static void
 usage(FILE *f)
 {
-	fprintf(f,
-		"usage: akavs client [--connect HOST:PORT] [--timeout MS] [--json] COMMAND ...\n"
-		"\n"
-		"commands:\n"
-		"  ping [--data TEXT]                         round trip to the server\n"
-		"  stats                                      server counters\n"
-		"  challenge IMPI [--impu U] [--n N] [--scheme any|akav1|akav2] [--ind I]\n"
-		"            [--www REALM] [--no-keys]        RAND/AUTN/CK/IK (+ WWW-Authenticate)\n"
-		"  verify IMPI --rand HEX --res HEX           verdict for the UE's RES\n"
-		"  verify IMPI --digest 'username=\"..\",realm=..,nonce=..,uri=..,response=..,\n"
-		"            qop=auth,nc=..,cnonce=..' [--method REGISTER]\n"
-		"  resync IMPI --rand HEX --auts HEX [--n N] [--scheme S] [--www REALM]\n"
-		"  vectors IMPI [--n N] [--impu U] [--scheme S]  full quintets incl. XRES\n"
-		"\n"
-		"--connect defaults to 127.0.0.1:%d, --timeout to %d ms. --www '' takes the\n"
-		"realm from the IMPI's domain. Exit status: 0 success, 1 error answer or\n"
-		"verdict FAIL/DEREGISTER, 2 usage, 3 connection or protocol failure.\n",
-		AKV_AVS1_PORT, AKV_CLIENT_TIMEOUT_MS);
+	fprintf(
+	    f,
+	    "usage: akavs client [--connect HOST:PORT] [--timeout MS] [--json] COMMAND ...\n"
+	    "\n"
+	    "commands:\n"
+	    "  ping [--data TEXT]                         round trip to the server\n"
+	    "  stats                                      server counters\n"
+	    "  challenge IMPI [--impu U] [--n N] [--scheme any|akav1|akav2] [--ind I]\n"
+	    "            [--www REALM] [--no-keys]        RAND/AUTN/CK/IK (+ WWW-Authenticate)\n"
+	    "  verify IMPI --rand HEX --res HEX           verdict for the UE's RES\n"
+	    "  verify IMPI --digest 'username=\"..\",realm=..,nonce=..,uri=..,response=..,\n"
+	    "            qop=auth,nc=..,cnonce=..' [--method REGISTER]\n"
+	    "  resync IMPI --rand HEX --auts HEX [--n N] [--scheme S] [--www REALM]\n"
+	    "  vectors IMPI [--n N] [--impu U] [--scheme S]  full quintets incl. XRES\n"
+	    "\n"
+	    "--connect defaults to 127.0.0.1:%d, --timeout to %d ms. --www '' takes the\n"
+	    "realm from the IMPI's domain. Exit status: 0 success, 1 error answer or\n"
+	    "verdict FAIL/DEREGISTER, 2 usage, 3 connection or protocol failure.\n",
+	    AKV_AVS1_PORT, AKV_CLIENT_TIMEOUT_MS);
 }
 
 static int
@@ -85,33 +86,50 @@ parse_scheme(const char *s)
 static const char *
 scheme_name(unsigned s)
 {
-	return s == AKV_SCHEME_AKAV2_MD5 ? "AKAv2-MD5" : s == AKV_SCHEME_AKAV1_MD5 ? "AKAv1-MD5" :
-										 "any";
+	return s == AKV_SCHEME_AKAV2_MD5   ? "AKAv2-MD5"
+	       : s == AKV_SCHEME_AKAV1_MD5 ? "AKAv1-MD5"
+					   : "any";
 }
 
 static int
 parse_args(int argc, char **argv, struct opts *o)
 {
-	enum { O_CONNECT = 256, O_TIMEOUT, O_JSON, O_IMPU, O_N, O_SCHEME, O_IND, O_WWW, O_NOKEYS,
-	       O_RAND, O_RES, O_AUTS, O_DIGEST, O_METHOD, O_DATA, O_HELP };
+	enum {
+		O_CONNECT = 256,
+		O_TIMEOUT,
+		O_JSON,
+		O_IMPU,
+		O_N,
+		O_SCHEME,
+		O_IND,
+		O_WWW,
+		O_NOKEYS,
+		O_RAND,
+		O_RES,
+		O_AUTS,
+		O_DIGEST,
+		O_METHOD,
+		O_DATA,
+		O_HELP
+	};
 	static const struct option lo[] = {
-		{"connect", required_argument, NULL, O_CONNECT},
-		{"timeout", required_argument, NULL, O_TIMEOUT},
-		{"json", no_argument, NULL, O_JSON},
-		{"impu", required_argument, NULL, O_IMPU},
-		{"n", required_argument, NULL, O_N},
-		{"scheme", required_argument, NULL, O_SCHEME},
-		{"ind", required_argument, NULL, O_IND},
-		{"www", required_argument, NULL, O_WWW},
-		{"no-keys", no_argument, NULL, O_NOKEYS},
-		{"rand", required_argument, NULL, O_RAND},
-		{"res", required_argument, NULL, O_RES},
-		{"auts", required_argument, NULL, O_AUTS},
-		{"digest", required_argument, NULL, O_DIGEST},
-		{"method", required_argument, NULL, O_METHOD},
-		{"data", required_argument, NULL, O_DATA},
-		{"help", no_argument, NULL, O_HELP},
-		{NULL, 0, NULL, 0},
+	    {"connect", required_argument, NULL, O_CONNECT},
+	    {"timeout", required_argument, NULL, O_TIMEOUT},
+	    {"json", no_argument, NULL, O_JSON},
+	    {"impu", required_argument, NULL, O_IMPU},
+	    {"n", required_argument, NULL, O_N},
+	    {"scheme", required_argument, NULL, O_SCHEME},
+	    {"ind", required_argument, NULL, O_IND},
+	    {"www", required_argument, NULL, O_WWW},
+	    {"no-keys", no_argument, NULL, O_NOKEYS},
+	    {"rand", required_argument, NULL, O_RAND},
+	    {"res", required_argument, NULL, O_RES},
+	    {"auts", required_argument, NULL, O_AUTS},
+	    {"digest", required_argument, NULL, O_DIGEST},
+	    {"method", required_argument, NULL, O_METHOD},
+	    {"data", required_argument, NULL, O_DATA},
+	    {"help", no_argument, NULL, O_HELP},
+	    {NULL, 0, NULL, 0},
 	};
 	int c;
 
@@ -125,13 +143,19 @@ parse_args(int argc, char **argv, struct opts *o)
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		switch (c) {
-		case O_CONNECT: o->connect = optarg; break;
+		case O_CONNECT:
+			o->connect = optarg;
+			break;
 		case O_TIMEOUT:
 			if (parse_int(optarg, 1, 3600000, &o->timeout_ms))
 				goto bad_value;
 			break;
-		case O_JSON: o->json = 1; break;
-		case O_IMPU: o->impu = optarg; break;
+		case O_JSON:
+			o->json = 1;
+			break;
+		case O_IMPU:
+			o->impu = optarg;
+			break;
 		case O_N:
 			if (parse_int(optarg, 1, AKV_VEC_MAX, &o->n))
 				goto bad_value;
@@ -145,14 +169,30 @@ parse_args(int argc, char **argv, struct opts *o)
 			if (parse_int(optarg, 0, 254, &o->ind))
 				goto bad_value;
 			break;
-		case O_WWW: o->www = optarg; break;
-		case O_NOKEYS: o->no_keys = 1; break;
-		case O_RAND: o->rand_hex = optarg; break;
-		case O_RES: o->res_hex = optarg; break;
-		case O_AUTS: o->auts_hex = optarg; break;
-		case O_DIGEST: o->digest = optarg; break;
-		case O_METHOD: o->method = optarg; break;
-		case O_DATA: o->data = optarg; break;
+		case O_WWW:
+			o->www = optarg;
+			break;
+		case O_NOKEYS:
+			o->no_keys = 1;
+			break;
+		case O_RAND:
+			o->rand_hex = optarg;
+			break;
+		case O_RES:
+			o->res_hex = optarg;
+			break;
+		case O_AUTS:
+			o->auts_hex = optarg;
+			break;
+		case O_DIGEST:
+			o->digest = optarg;
+			break;
+		case O_METHOD:
+			o->method = optarg;
+			break;
+		case O_DATA:
+			o->data = optarg;
+			break;
 		case O_HELP:
 		case 'h':
 			usage(stdout);
@@ -183,7 +223,7 @@ bad_value:
 /* ==== Digest parameter parsing (RFC 2617 §3.2.2 auth-param list) ==== */
 
 struct digest_parse {
-	char buf[2048];		/* unquoted values */
+	char buf[2048]; /* unquoted values */
 	size_t used;
 	struct akv_str f[AKV_DIG_NFIELDS];
 	int alg;
@@ -193,11 +233,15 @@ static int
 dig_field(const char *name, size_t n)
 {
 	static const char *const names[AKV_DIG_NFIELDS] = {
-		[AKV_DIG_USERNAME] = "username", [AKV_DIG_REALM] = "realm",
-		[AKV_DIG_NONCE] = "nonce",	 [AKV_DIG_URI] = "uri",
-		[AKV_DIG_METHOD] = "method",	 [AKV_DIG_QOP] = "qop",
-		[AKV_DIG_NC] = "nc",		 [AKV_DIG_CNONCE] = "cnonce",
-		[AKV_DIG_RESPONSE] = "response",
+	    [AKV_DIG_USERNAME] = "username",
+	    [AKV_DIG_REALM] = "realm",
+	    [AKV_DIG_NONCE] = "nonce",
+	    [AKV_DIG_URI] = "uri",
+	    [AKV_DIG_METHOD] = "method",
+	    [AKV_DIG_QOP] = "qop",
+	    [AKV_DIG_NC] = "nc",
+	    [AKV_DIG_CNONCE] = "cnonce",
+	    [AKV_DIG_RESPONSE] = "response",
 	};
 
 	for (int i = 0; i < AKV_DIG_NFIELDS; i++)
@@ -262,7 +306,7 @@ parse_digest(const char *s, struct digest_parse *d)
 		}
 		idx = dig_field(name, nl);
 		if (idx < 0)
-			continue;	/* opaque, auts, ...: not part of the response */
+			continue; /* opaque, auts, ...: not part of the response */
 		d->f[idx].p = val;
 		d->f[idx].n = vl;
 		d->used += vl;
@@ -364,7 +408,8 @@ print_answer(const struct opts *o, const struct akv_avs1_ans *a, uint64_t rtt_us
 		hex(a->ck, 16, ck);
 		hex(a->ik, 16, ik);
 		if (o->json) {
-			printf("{\"id\":%llu,\"op\":\"VERIFY\",\"verdict\":\"%s\",\"attempts_left\":%u",
+			printf("{\"id\":%llu,\"op\":\"VERIFY\",\"verdict\":\"%s\",\"attempts_"
+			       "left\":%u",
 			       (unsigned long long)a->id, verdicts[a->verdict], a->attempts_left);
 			if (a->verdict == AKV_VERDICT_OK)
 				printf(",\"ck\":\"%s\",\"ik\":\"%s\"", ck, ik);
@@ -390,7 +435,8 @@ print_answer(const struct opts *o, const struct akv_avs1_ans *a, uint64_t rtt_us
 		int first = 1;
 
 		if (o->json)
-			printf("{\"id\":%llu,\"op\":\"STATS\",\"stats\":{", (unsigned long long)a->id);
+			printf("{\"id\":%llu,\"op\":\"STATS\",\"stats\":{",
+			       (unsigned long long)a->id);
 		while (akv_avs1_stats_next(a, &pos, &k, &kl, &v)) {
 			if (o->json)
 				printf("%s\"%.*s\":%llu", first ? "" : ",", (int)kl, k,
@@ -421,7 +467,9 @@ need_hex(const char *what, const char *s, uint8_t *out, size_t n, int var)
 		n = len / 2;
 	if (akv_hex_decode(s, len, out, n)) {
 		fprintf(stderr, "akavs client: --%s must be %s hex digits\n", what,
-			var ? "8..32" : n == 16 ? "32" : "28");
+			var	  ? "8..32"
+			: n == 16 ? "32"
+				  : "28");
 		return -1;
 	}
 	return (int)n;
@@ -434,9 +482,9 @@ build_request(const struct opts *o, struct akv_avs1_req *r, struct digest_parse 
 		const char *name;
 		uint8_t op;
 	} ops[] = {
-		{"challenge", AKV_AVS1_CHALLENGE}, {"verify", AKV_AVS1_VERIFY},
-		{"resync", AKV_AVS1_RESYNC},	   {"vectors", AKV_AVS1_VECTORS},
-		{"ping", AKV_AVS1_PING},	   {"stats", AKV_AVS1_STATS},
+	    {"challenge", AKV_AVS1_CHALLENGE}, {"verify", AKV_AVS1_VERIFY},
+	    {"resync", AKV_AVS1_RESYNC},       {"vectors", AKV_AVS1_VECTORS},
+	    {"ping", AKV_AVS1_PING},	       {"stats", AKV_AVS1_STATS},
 	};
 	int n;
 
@@ -477,7 +525,8 @@ build_request(const struct opts *o, struct akv_avs1_req *r, struct digest_parse 
 			r->kind = AKV_AVS1_VERIFY_DIGEST;
 			r->alg = (uint8_t)dp->alg;
 			if (!r->dig[AKV_DIG_NONCE].n || !r->dig[AKV_DIG_RESPONSE].n) {
-				fprintf(stderr, "akavs client: --digest needs nonce= and response=\n");
+				fprintf(stderr,
+					"akavs client: --digest needs nonce= and response=\n");
 				return -1;
 			}
 			return 0;
@@ -507,9 +556,8 @@ build_request(const struct opts *o, struct akv_avs1_req *r, struct digest_parse 
 		r->realm = o->www;
 		r->realm_len = strlen(o->www);
 	}
-	if (r->op == AKV_AVS1_RESYNC &&
-	    (need_hex("rand", o->rand_hex, r->rand, 16, 0) < 0 ||
-	     need_hex("auts", o->auts_hex, r->auts, 14, 0) < 0))
+	if (r->op == AKV_AVS1_RESYNC && (need_hex("rand", o->rand_hex, r->rand, 16, 0) < 0 ||
+					 need_hex("auts", o->auts_hex, r->auts, 14, 0) < 0))
 		return -1;
 	return 0;
 }

@@ -19,9 +19,9 @@
 #include "err.h"
 #include "mem.h"
 
-#define RX_MIN		(2 * AKV_AVS1_FRAME_MAX)
-#define RX_LIMIT	(64u << 20)	/* received-but-unclaimed bytes before giving up */
-#define STASH_LIMIT	65536		/* out-of-order answers kept */
+#define RX_MIN (2 * AKV_AVS1_FRAME_MAX)
+#define RX_LIMIT (64u << 20) /* received-but-unclaimed bytes before giving up */
+#define STASH_LIMIT 65536    /* out-of-order answers kept */
 
 /* An answer that arrived before anyone asked for it. */
 struct stashed {
@@ -33,15 +33,15 @@ struct stashed {
 struct akv_client {
 	int fd;
 	int timeout_ms;
-	int broken;		/* sticky error once the stream is unusable */
+	int broken; /* sticky error once the stream is unusable */
 	uint64_t next_id;
-	uint8_t *tx;		/* queued requests */
+	uint8_t *tx; /* queued requests */
 	size_t tx_len, tx_cap;
-	uint8_t *rx;		/* bytes received, [rx_off, rx_len) not yet consumed */
+	uint8_t *rx; /* bytes received, [rx_off, rx_len) not yet consumed */
 	size_t rx_off, rx_len, rx_cap;
 	struct stashed *stash;
 	size_t nstash, stash_cap;
-	uint8_t *cur;		/* stashed frame last returned, freed on next call */
+	uint8_t *cur; /* stashed frame last returned, freed on next call */
 };
 
 static int64_t
@@ -71,7 +71,7 @@ split_hostport(const char *hp, char *host, size_t hcap, char *port, size_t pcap)
 	} else {
 		colon = strrchr(hp, ':');
 		if (colon && strchr(hp, ':') != colon)
-			return AKV_EINVAL;	/* bare IPv6 needs brackets */
+			return AKV_EINVAL; /* bare IPv6 needs brackets */
 		hl = colon ? (size_t)(colon - hp) : strlen(hp);
 	}
 	if (hl == 0 || hl >= hcap)
@@ -82,8 +82,8 @@ split_hostport(const char *hp, char *host, size_t hcap, char *port, size_t pcap)
 		snprintf(port, pcap, "%d", AKV_AVS1_PORT);
 		return 0;
 	}
-	if (!colon[1] || strlen(colon + 1) >= pcap || strspn(colon + 1, "0123456789") !=
-							   strlen(colon + 1))
+	if (!colon[1] || strlen(colon + 1) >= pcap ||
+	    strspn(colon + 1, "0123456789") != strlen(colon + 1))
 		return AKV_EINVAL;
 	strcpy(port, colon + 1);
 	return 0;
@@ -109,8 +109,8 @@ wait_fd(int fd, short events, int64_t deadline)
 static int
 connect_one(const struct addrinfo *ai, int64_t deadline)
 {
-	int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-			ai->ai_protocol);
+	int fd =
+	    socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
 	int one = 1, soerr = 0, rc;
 	socklen_t sl = sizeof(soerr);
 

@@ -29,7 +29,7 @@
 extern "C" {
 #endif
 
-#define AKV_CLIENT_TIMEOUT_MS 5000	/* default per-call timeout */
+#define AKV_CLIENT_TIMEOUT_MS 5000 /* default per-call timeout */
 
 struct akv_client;
 

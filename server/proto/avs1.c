@@ -96,13 +96,20 @@ const char *
 akv_avs1_op_name(unsigned op)
 {
 	switch (op) {
-	case AKV_AVS1_CHALLENGE: return "CHALLENGE";
-	case AKV_AVS1_VERIFY: return "VERIFY";
-	case AKV_AVS1_RESYNC: return "RESYNC";
-	case AKV_AVS1_VECTORS: return "VECTORS";
-	case AKV_AVS1_PING: return "PING";
-	case AKV_AVS1_STATS: return "STATS";
-	default: return "?";
+	case AKV_AVS1_CHALLENGE:
+		return "CHALLENGE";
+	case AKV_AVS1_VERIFY:
+		return "VERIFY";
+	case AKV_AVS1_RESYNC:
+		return "RESYNC";
+	case AKV_AVS1_VECTORS:
+		return "VECTORS";
+	case AKV_AVS1_PING:
+		return "PING";
+	case AKV_AVS1_STATS:
+		return "STATS";
+	default:
+		return "?";
 	}
 }
 
@@ -128,7 +135,10 @@ akv_avs1_frame_len(const uint8_t *buf, size_t len)
  * ASCII or UTF-8, no space, quote or backslash (a realm goes inside a
  * quoted-string, RFC 3261 §25.1). A table, not four compares per byte. */
 static const uint8_t id_bad[256] = {
-	[0 ... 0x20] = 1, ['"'] = 1, ['\\'] = 1, [0x7f] = 1,
+    [0 ... 0x20] = 1,
+    ['"'] = 1,
+    ['\\'] = 1,
+    [0x7f] = 1,
 };
 
 static int
@@ -152,8 +162,9 @@ id_ok(const char *s, size_t n)
 static uint8_t
 allowed_flags(uint8_t op)
 {
-	return op == AKV_AVS1_CHALLENGE || op == AKV_AVS1_RESYNC ?
-		       AKV_AVS1_F_WWW | AKV_AVS1_F_WWW_NOKEYS : 0;
+	return op == AKV_AVS1_CHALLENGE || op == AKV_AVS1_RESYNC
+		   ? AKV_AVS1_F_WWW | AKV_AVS1_F_WWW_NOKEYS
+		   : 0;
 }
 
 static int
@@ -166,8 +177,7 @@ flags_ok(uint8_t op, uint8_t flags)
 }
 
 static int
-decode_ident(const uint8_t *b, size_t blen, uint8_t op, struct akv_avs1_req *r,
-	     const char **why)
+decode_ident(const uint8_t *b, size_t blen, uint8_t op, struct akv_avs1_req *r, const char **why)
 {
 	size_t fixed = op == AKV_AVS1_RESYNC ? RESYNC_FIXED : IDENT_FIXED;
 	const uint8_t *s;
@@ -506,7 +516,7 @@ akv_avs1_req_encode(const struct akv_avs1_req *r, uint8_t *out, size_t cap)
 
 /* ==== Answers ==== */
 
-#define VEC_CHAL_LEN 64		/* RAND AUTN CK IK */
+#define VEC_CHAL_LEN 64 /* RAND AUTN CK IK */
 
 static int
 www_alg(uint8_t scheme)
@@ -561,7 +571,8 @@ encode_vectors(const struct akv_avs1_ans *a, uint8_t *out, size_t cap)
 		return AKV_CRYPTO_ENOSPC;
 	for (unsigned i = 0; i < a->nvec; i++) {
 		const struct akv_eng_vec *v = &a->vec[i];
-		size_t vl = VEC_CHAL_LEN + (a->op == AKV_AVS1_VECTORS ? 1 + (size_t)v->xres_len : 0);
+		size_t vl =
+		    VEC_CHAL_LEN + (a->op == AKV_AVS1_VECTORS ? 1 + (size_t)v->xres_len : 0);
 
 		if (a->op == AKV_AVS1_VECTORS && (v->xres_len < 4 || v->xres_len > 16))
 			return AKV_EINVAL;
@@ -594,10 +605,9 @@ encode_vectors(const struct akv_avs1_ans *a, uint8_t *out, size_t cap)
 
 			if (room > AKV_AVS1_WWW_MAX + 1)
 				room = AKV_AVS1_WWW_MAX + 1;
-			n = akv_digest_www_authenticate(www_alg(a->scheme), realm, v->rand, v->autn,
-							v->ck, v->ik,
-							!(a->flags & AKV_AVS1_F_WWW_NOKEYS),
-							(char *)out + pos + 2, room);
+			n = akv_digest_www_authenticate(
+			    www_alg(a->scheme), realm, v->rand, v->autn, v->ck, v->ik,
+			    !(a->flags & AKV_AVS1_F_WWW_NOKEYS), (char *)out + pos + 2, room);
 			if (n < 0)
 				return n == AKV_CRYPTO_ENOSPC ? n : AKV_EINVAL;
 		}
@@ -854,8 +864,8 @@ akv_avs1_ans_decode(const uint8_t *msg, size_t len, struct akv_avs1_ans *a, cons
 
 /* see avs1.h */
 int
-akv_avs1_stats_next(const struct akv_avs1_ans *a, size_t *pos, const char **key,
-		    size_t *key_len, uint64_t *value)
+akv_avs1_stats_next(const struct akv_avs1_ans *a, size_t *pos, const char **key, size_t *key_len,
+		    uint64_t *value)
 {
 	const uint8_t *p;
 
@@ -876,7 +886,8 @@ akv_avs1_stats_put(struct akv_avs1_stats_writer *w, const char *key, uint64_t va
 {
 	size_t kl = strspn(key, "abcdefghijklmnopqrstuvwxyz0123456789_.");
 
-	if (key[kl] != 0 || kl == 0 || kl > 63 || w->n >= AKV_AVS1_STATS_MAX || (size_t)(w->end - w->p) < 1 + kl + 8) {
+	if (key[kl] != 0 || kl == 0 || kl > 63 || w->n >= AKV_AVS1_STATS_MAX ||
+	    (size_t)(w->end - w->p) < 1 + kl + 8) {
 		w->overflow = 1;
 		return;
 	}
@@ -901,7 +912,7 @@ akv_avs1_set_stats_source(akv_avs1_stats_fn fn, void *arg)
 }
 
 struct avs1_conn {
-	int ind;	/* IND configured for the peer, -1 none */
+	int ind; /* IND configured for the peer, -1 none */
 };
 
 /* What encode() needs of a dispatched request, kept in slot->ctx. proto.h
@@ -1058,7 +1069,7 @@ on_msg(void *st, const uint8_t *msg, size_t len, struct akv_proto_slot *slot, ui
 
 	*out_len = 0;
 	if (len < AKV_AVS1_HDR_LEN)
-		return AKV_EPROTO;	/* frame_len never lets this through */
+		return AKV_EPROTO; /* frame_len never lets this through */
 	err = akv_avs1_req_decode(msg, len, &r, &why);
 	if (err) {
 		count_bad(msg, err);
@@ -1091,10 +1102,11 @@ on_msg(void *st, const uint8_t *msg, size_t len, struct akv_proto_slot *slot, ui
 	x->realm_len = 0;
 	if ((r.flags & AKV_AVS1_F_WWW) && pick_realm(&r, x)) {
 		count(&cnt_malformed);
-		return reply_error(r.op, r.id, AKV_EPROTO, "WWW flag without a realm, and no '@' in IMPI",
-				   out, cap, out_len);
+		return reply_error(r.op, r.id, AKV_EPROTO,
+				   "WWW flag without a realm, and no '@' in IMPI", out, cap,
+				   out_len);
 	}
-	q->op = r.op;	/* AVS/1 opcodes 1..4 are enum akv_op */
+	q->op = r.op; /* AVS/1 opcodes 1..4 are enum akv_op */
 	q->scheme = r.scheme;
 	q->n = r.n;
 	/* The operator's per-peer IND slot wins over the peer's own hint
@@ -1171,19 +1183,20 @@ encode(void *st, const struct akv_proto_slot *slot, uint8_t *out, size_t cap)
 	if (rc == AKV_EINVAL) {
 		/* the engine answered something the wire cannot carry (no vector,
 		 * bad scheme): tell the peer instead of closing */
-		rc = reply_error(x->op, x->id, AKV_EINVAL, "engine answer out of range", out, cap, &n);
+		rc = reply_error(x->op, x->id, AKV_EINVAL, "engine answer out of range", out, cap,
+				 &n);
 		return rc < 0 ? rc : (int)n;
 	}
 	return rc;
 }
 
 const struct akv_proto_ops akv_avs1_ops = {
-	.name = "avs1",
-	.conn_state_size = sizeof(struct avs1_conn),
-	.conn_init = conn_init,
-	.frame_len = frame_len_counted,
-	.on_msg = on_msg,
-	.encode = encode,
-	.on_idle = NULL,
-	.conn_fini = NULL,
+    .name = "avs1",
+    .conn_state_size = sizeof(struct avs1_conn),
+    .conn_init = conn_init,
+    .frame_len = frame_len_counted,
+    .on_msg = on_msg,
+    .encode = encode,
+    .on_idle = NULL,
+    .conn_fini = NULL,
 };

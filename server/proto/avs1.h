@@ -33,16 +33,16 @@ extern "C" {
 
 /* ==== Constants ==== */
 
-#define AKV_AVS1_VERSION	1
-#define AKV_AVS1_HDR_LEN	16
-#define AKV_AVS1_FRAME_MAX	65536	/* longest frame accepted, header included */
-#define AKV_AVS1_PING_MAX	4096	/* longest PING payload (echoed back) */
-#define AKV_AVS1_WWW_MAX	512	/* longest WWW-Authenticate value per vector */
-#define AKV_AVS1_TEXT_MAX	255	/* longest error text */
-#define AKV_AVS1_STATS_MAX	64	/* most counters in one STATS answer */
-#define AKV_AVS1_ANS_BIT	0x80	/* opcode bit marking an answer */
-#define AKV_AVS1_IND_NONE	0xff	/* request IND byte: no hint */
-#define AKV_AVS1_PORT		7430	/* default TCP port */
+#define AKV_AVS1_VERSION 1
+#define AKV_AVS1_HDR_LEN 16
+#define AKV_AVS1_FRAME_MAX 65536 /* longest frame accepted, header included */
+#define AKV_AVS1_PING_MAX 4096	 /* longest PING payload (echoed back) */
+#define AKV_AVS1_WWW_MAX 512	 /* longest WWW-Authenticate value per vector */
+#define AKV_AVS1_TEXT_MAX 255	 /* longest error text */
+#define AKV_AVS1_STATS_MAX 64	 /* most counters in one STATS answer */
+#define AKV_AVS1_ANS_BIT 0x80	 /* opcode bit marking an answer */
+#define AKV_AVS1_IND_NONE 0xff	 /* request IND byte: no hint */
+#define AKV_AVS1_PORT 7430	 /* default TCP port */
 
 /* Opcodes (requests; answers add AKV_AVS1_ANS_BIT). 1..4 equal enum akv_op. */
 enum akv_avs1_op {
@@ -55,37 +55,37 @@ enum akv_avs1_op {
 };
 
 /* Header flags. */
-#define AKV_AVS1_F_WWW		0x01	/* CHALLENGE/RESYNC: add a WWW-Authenticate value per vector */
-#define AKV_AVS1_F_WWW_NOKEYS	0x02	/* with F_WWW: leave ck=/ik= out of it */
-#define AKV_AVS1_F_ERROR	0x80	/* answer: body is an error (code + text) */
+#define AKV_AVS1_F_WWW 0x01	   /* CHALLENGE/RESYNC: add a WWW-Authenticate value per vector */
+#define AKV_AVS1_F_WWW_NOKEYS 0x02 /* with F_WWW: leave ck=/ik= out of it */
+#define AKV_AVS1_F_ERROR 0x80	   /* answer: body is an error (code + text) */
 
 /* VERIFY kinds (equal enum akv_verify_kind). */
-#define AKV_AVS1_VERIFY_RES	0
-#define AKV_AVS1_VERIFY_DIGEST	1
+#define AKV_AVS1_VERIFY_RES 0
+#define AKV_AVS1_VERIFY_DIGEST 1
 
 /* ==== Types ==== */
 
 /* A request. Strings are borrowed (not NUL-terminated): from the caller when
  * encoding, from the frame when decoding (valid as long as the frame). */
 struct akv_avs1_req {
-	uint8_t op;		/* enum akv_avs1_op */
-	uint8_t flags;		/* AKV_AVS1_F_WWW[_NOKEYS] for CHALLENGE/RESYNC */
+	uint8_t op;    /* enum akv_avs1_op */
+	uint8_t flags; /* AKV_AVS1_F_WWW[_NOKEYS] for CHALLENGE/RESYNC */
 	uint64_t id;
 	/* CHALLENGE, RESYNC, VECTORS */
-	uint8_t n;		/* vectors wanted, 1..AKV_VEC_MAX */
-	uint8_t scheme;		/* enum akv_scheme */
-	uint8_t ind;		/* IND hint, AKV_AVS1_IND_NONE: none */
+	uint8_t n;	/* vectors wanted, 1..AKV_VEC_MAX */
+	uint8_t scheme; /* enum akv_scheme */
+	uint8_t ind;	/* IND hint, AKV_AVS1_IND_NONE: none */
 	/* CHALLENGE, RESYNC, VECTORS, VERIFY (impi only for VERIFY) */
-	const char *impi, *impu, *realm;	/* realm: for the WWW-Authenticate value */
-	size_t impi_len, impu_len, realm_len;	/* each <= AKV_ID_MAX (the wire has a byte) */
+	const char *impi, *impu, *realm;      /* realm: for the WWW-Authenticate value */
+	size_t impi_len, impu_len, realm_len; /* each <= AKV_ID_MAX (the wire has a byte) */
 	/* RESYNC (rand, auts), VERIFY by RES (rand, res) */
 	uint8_t rand[16];
 	uint8_t auts[14];
-	uint8_t kind;		/* VERIFY: AKV_AVS1_VERIFY_RES or _DIGEST */
-	uint8_t res_len;	/* 4..16 */
+	uint8_t kind;	 /* VERIFY: AKV_AVS1_VERIFY_RES or _DIGEST */
+	uint8_t res_len; /* 4..16 */
 	uint8_t res[16];
 	/* VERIFY by Digest: the Authorization fields, enum akv_dig_field order */
-	uint8_t alg;		/* enum akv_digest_alg */
+	uint8_t alg; /* enum akv_digest_alg */
 	struct akv_str dig[AKV_DIG_NFIELDS];
 	/* PING */
 	const uint8_t *data;
@@ -95,8 +95,8 @@ struct akv_avs1_req {
 /* An answer. Decoding fills it from a frame (borrowed pointers into it);
  * encoding reads it. */
 struct akv_avs1_ans {
-	uint8_t op;		/* the request's opcode (answer bit removed) */
-	uint8_t flags;		/* AKV_AVS1_F_ERROR, or the WWW flags for CHALLENGE/RESYNC */
+	uint8_t op;    /* the request's opcode (answer bit removed) */
+	uint8_t flags; /* AKV_AVS1_F_ERROR, or the WWW flags for CHALLENGE/RESYNC */
 	uint64_t id;
 	/* F_ERROR: err is the negative code (AKV_E* or -errno), text its text */
 	int err;
@@ -105,11 +105,11 @@ struct akv_avs1_ans {
 	/* VERIFY */
 	uint8_t verdict;	/* enum akv_verdict */
 	uint8_t attempts_left;	/* FAIL: wrong answers still allowed */
-	uint8_t ck[16], ik[16];	/* OK only */
+	uint8_t ck[16], ik[16]; /* OK only */
 	/* CHALLENGE, RESYNC (rand, autn, ck, ik), VECTORS (also xres) */
-	uint8_t scheme;		/* scheme used */
+	uint8_t scheme; /* scheme used */
 	uint8_t nvec;
-	const struct akv_eng_vec *vec;	/* encode: nvec entries; decode: points at vbuf */
+	const struct akv_eng_vec *vec; /* encode: nvec entries; decode: points at vbuf */
 	struct akv_eng_vec vbuf[AKV_VEC_MAX];
 	/* With F_WWW: per vector the WWW-Authenticate value. Decode: borrowed.
 	 * Encode: if www[0] is NULL they are built from `realm` and the vector
@@ -130,7 +130,7 @@ struct akv_avs1_ans {
 /* The server counters STATS reports, filled by the front end through
  * akv_avs1_stats_put(). */
 struct akv_avs1_stats_writer {
-	uint8_t *p;		/* private: where the next entry goes */
+	uint8_t *p; /* private: where the next entry goes */
 	uint8_t *end;
 	uint16_t n;
 	int overflow;
@@ -147,7 +147,7 @@ struct akv_avs1_counters {
 	uint64_t bad_version;	/* version byte != 1 */
 	uint64_t unknown_op;	/* opcode not a request */
 	uint64_t malformed;	/* bad lengths, flags, reserved bytes, field values */
-	uint64_t error_answers;	/* error answers of any cause, engine errors included */
+	uint64_t error_answers; /* error answers of any cause, engine errors included */
 };
 
 /* ==== Server side ==== */
@@ -180,8 +180,7 @@ int akv_avs1_req_encode(const struct akv_avs1_req *r, uint8_t *out, size_t cap);
  * AKV_EUNKNOWN_OP, AKV_EBAD_N, AKV_ESCHEME. When the header could be read,
  * r->op / r->flags / r->id are set even on error; *why (if non-NULL) gets a
  * static detail text. */
-int akv_avs1_req_decode(const uint8_t *msg, size_t len, struct akv_avs1_req *r,
-			const char **why);
+int akv_avs1_req_decode(const uint8_t *msg, size_t len, struct akv_avs1_req *r, const char **why);
 
 /* Encodes an answer (a->flags & F_ERROR: error answer from a->err and
  * a->text, or akv_strerror(a->err) when text is NULL). Returns the frame
@@ -191,8 +190,7 @@ int akv_avs1_ans_encode(const struct akv_avs1_ans *a, uint8_t *out, size_t cap);
 
 /* Decodes one whole answer frame into *a (vec points at a->vbuf, strings into
  * msg). Returns 0 or AKV_EPROTO / AKV_EUNKNOWN_OP; *why as for requests. */
-int akv_avs1_ans_decode(const uint8_t *msg, size_t len, struct akv_avs1_ans *a,
-			const char **why);
+int akv_avs1_ans_decode(const uint8_t *msg, size_t len, struct akv_avs1_ans *a, const char **why);
 
 /* Walks a decoded STATS answer: `*pos` starts at 0. Returns 1 with key (not
  * NUL-terminated, key_len bytes) and value set, 0 at the end. */

@@ -41,8 +41,8 @@ check(int cond)
 static void
 fake_engine(struct akv_eng_req *q, uint8_t sel)
 {
-	static const int errs[] = {AKV_EUNKNOWN_USER, AKV_ENO_CHALLENGE, AKV_EAUTS_MAC,
-				   AKV_EBAD_N, -12, AKV_EBUSY};
+	static const int errs[] = {
+	    AKV_EUNKNOWN_USER, AKV_ENO_CHALLENGE, AKV_EAUTS_MAC, AKV_EBAD_N, -12, AKV_EBUSY};
 
 	if (sel < 16) {
 		q->err = errs[sel % (sizeof(errs) / sizeof(errs[0]))];
@@ -89,10 +89,10 @@ server_side(void *st, const uint8_t *frame, size_t len)
 	check(ol >= AKV_AVS1_HDR_LEN && ol <= sizeof(out));
 	check(akv_avs1_frame_len(out, ol) == (int)ol);
 	check(akv_avs1_ans_decode(out, ol, &ans, NULL) == 0);
-	check(ans.id == ((uint64_t)frame[8] << 56 | (uint64_t)frame[9] << 48 |
-			 (uint64_t)frame[10] << 40 | (uint64_t)frame[11] << 32 |
-			 (uint64_t)frame[12] << 24 | (uint64_t)frame[13] << 16 |
-			 (uint64_t)frame[14] << 8 | frame[15]));
+	check(ans.id ==
+	      ((uint64_t)frame[8] << 56 | (uint64_t)frame[9] << 48 | (uint64_t)frame[10] << 40 |
+	       (uint64_t)frame[11] << 32 | (uint64_t)frame[12] << 24 | (uint64_t)frame[13] << 16 |
+	       (uint64_t)frame[14] << 8 | frame[15]));
 }
 
 static void
@@ -133,7 +133,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		uint8_t *frame;
 
 		if (fl < 0 || (size_t)fl > size - off)
-			break;	/* partial (wait for more) or framing lost (close) */
+			break; /* partial (wait for more) or framing lost (close) */
 		check(fl >= AKV_AVS1_HDR_LEN);
 		frame = malloc((size_t)fl);
 		memcpy(frame, data + off, (size_t)fl);

@@ -10,8 +10,8 @@
 #include <stdint.h>
 
 struct akv_guard {
-	uint8_t *map;		/* private */
-	size_t map_len;		/* private */
+	uint8_t *map;	/* private */
+	size_t map_len; /* private */
 };
 
 /* Maps enough read-write pages for n bytes plus one PROT_NONE page, copies

@@ -76,14 +76,15 @@ load_hex(const char *name, uint8_t *out, size_t cap)
 }
 
 static const char *const req_goldens[] = {
-	"challenge.req.hex", "challenge_www.req.hex", "verify_res.req.hex",
-	"verify_digest.req.hex", "resync.req.hex", "vectors.req.hex",
-	"ping.req.hex", "stats.req.hex",
+    "challenge.req.hex", "challenge_www.req.hex", "verify_res.req.hex", "verify_digest.req.hex",
+    "resync.req.hex",	 "vectors.req.hex",	  "ping.req.hex",	"stats.req.hex",
 };
 static const char *const ans_goldens[] = {
-	"challenge.ans.hex", "challenge_www.ans.hex", "verify_ok.ans.hex",
-	"verify_fail.ans.hex", "verify_dereg.ans.hex", "resync.ans.hex",
-	"vectors.ans.hex", "ping.ans.hex", "stats.ans.hex", "error_unknown_user.ans.hex",
+    "challenge.ans.hex",    "challenge_www.ans.hex",
+    "verify_ok.ans.hex",    "verify_fail.ans.hex",
+    "verify_dereg.ans.hex", "resync.ans.hex",
+    "vectors.ans.hex",	    "ping.ans.hex",
+    "stats.ans.hex",	    "error_unknown_user.ans.hex",
 };
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -129,8 +130,8 @@ fake_engine(struct akv_eng_req *q)
 	}
 	q->err = 0;
 	if (q->op == AKV_OP_VERIFY) {
-		int ok = q->verify_kind == AKV_VERIFY_RES ? !memcmp(q->res, g_res, 8) :
-							    q->digest != NULL;
+		int ok = q->verify_kind == AKV_VERIFY_RES ? !memcmp(q->res, g_res, 8)
+							  : q->digest != NULL;
 
 		q->verdict = ok ? AKV_VERDICT_OK : AKV_VERDICT_FAIL;
 		q->attempts_left = ok ? 3 : 2;
@@ -229,8 +230,8 @@ START_TEST(t_avs1_golden_requests_roundtrip)
 		akv_guard_free(&g);
 	}
 	/* spot-check the decoded fields of two goldens */
-	ck_assert_int_eq(akv_avs1_req_decode(f, load_hex("challenge_www.req.hex", f, sizeof(f)), &r,
-					     NULL), 0);
+	ck_assert_int_eq(
+	    akv_avs1_req_decode(f, load_hex("challenge_www.req.hex", f, sizeof(f)), &r, NULL), 0);
 	ck_assert_uint_eq(r.op, AKV_AVS1_CHALLENGE);
 	ck_assert_uint_eq(r.flags, AKV_AVS1_F_WWW);
 	ck_assert_uint_eq(r.id, 2);
@@ -241,8 +242,8 @@ START_TEST(t_avs1_golden_requests_roundtrip)
 	ck_assert(!memcmp(r.impi, "alice@ims.example.org", 21));
 	ck_assert(!memcmp(r.impu, "sip:alice@ims.example.org", 25));
 	ck_assert(!memcmp(r.realm, "ims.example.org", 15));
-	ck_assert_int_eq(akv_avs1_req_decode(f, load_hex("verify_res.req.hex", f, sizeof(f)), &r,
-					     NULL), 0);
+	ck_assert_int_eq(
+	    akv_avs1_req_decode(f, load_hex("verify_res.req.hex", f, sizeof(f)), &r, NULL), 0);
 	ck_assert_uint_eq(r.kind, AKV_AVS1_VERIFY_RES);
 	ck_assert_uint_eq(r.res_len, 8);
 	ck_assert_mem_eq(r.res, g_res, 8);
@@ -269,20 +270,21 @@ START_TEST(t_avs1_golden_answers_roundtrip)
 		ck_assert_msg(!memcmp(re, f, len), "%s re-encodes differently", ans_goldens[i]);
 		akv_guard_free(&g);
 	}
-	ck_assert_int_eq(akv_avs1_ans_decode(f, load_hex("vectors.ans.hex", f, sizeof(f)), &a,
-					     NULL), 0);
+	ck_assert_int_eq(
+	    akv_avs1_ans_decode(f, load_hex("vectors.ans.hex", f, sizeof(f)), &a, NULL), 0);
 	ck_assert_uint_eq(a.op, AKV_AVS1_VECTORS);
 	ck_assert_uint_eq(a.nvec, 2);
 	ck_assert_uint_eq(a.vec[1].xres_len, 8);
 	ck_assert_mem_eq(a.vec[1].xres, g_res, 8);
 	ck_assert_mem_eq(a.vec[1].autn, g_autn, 16);
 	ck_assert_mem_eq(a.vec[0].ik, g_ik, 16);
-	ck_assert_int_eq(akv_avs1_ans_decode(f, load_hex("verify_fail.ans.hex", f, sizeof(f)), &a,
-					     NULL), 0);
+	ck_assert_int_eq(
+	    akv_avs1_ans_decode(f, load_hex("verify_fail.ans.hex", f, sizeof(f)), &a, NULL), 0);
 	ck_assert_uint_eq(a.verdict, AKV_VERDICT_FAIL);
 	ck_assert_uint_eq(a.attempts_left, 2);
-	ck_assert_int_eq(akv_avs1_ans_decode(f, load_hex("error_unknown_user.ans.hex", f,
-							 sizeof(f)), &a, NULL), 0);
+	ck_assert_int_eq(
+	    akv_avs1_ans_decode(f, load_hex("error_unknown_user.ans.hex", f, sizeof(f)), &a, NULL),
+	    0);
 	ck_assert_int_eq(a.err, AKV_EUNKNOWN_USER);
 	ck_assert_uint_eq(a.op, AKV_AVS1_CHALLENGE);
 }
@@ -313,12 +315,12 @@ START_TEST(t_avs1_server_answers_match_goldens)
 	static const struct {
 		const char *req, *ans;
 	} pairs[] = {
-		{"challenge.req.hex", "challenge.ans.hex"},
-		{"challenge_www.req.hex", "challenge_www.ans.hex"},
-		{"verify_res.req.hex", "verify_ok.ans.hex"},
-		{"resync.req.hex", "resync.ans.hex"},
-		{"vectors.req.hex", "vectors.ans.hex"},
-		{"ping.req.hex", "ping.ans.hex"},
+	    {"challenge.req.hex", "challenge.ans.hex"},
+	    {"challenge_www.req.hex", "challenge_www.ans.hex"},
+	    {"verify_res.req.hex", "verify_ok.ans.hex"},
+	    {"resync.req.hex", "resync.ans.hex"},
+	    {"vectors.req.hex", "vectors.ans.hex"},
+	    {"ping.req.hex", "ping.ans.hex"},
 	};
 	uint8_t f[FRAME_CAP], want[FRAME_CAP], out[AKV_PROTO_OUT_MAX];
 	void *st = conn_new();
@@ -334,8 +336,11 @@ START_TEST(t_avs1_server_answers_match_goldens)
 	}
 	/* an unknown user: the engine's error becomes the golden error answer */
 	{
-		struct akv_avs1_req r = {.op = AKV_AVS1_CHALLENGE, .id = 9, .n = 1,
-					 .ind = AKV_AVS1_IND_NONE, .impi = "nobody@x",
+		struct akv_avs1_req r = {.op = AKV_AVS1_CHALLENGE,
+					 .id = 9,
+					 .n = 1,
+					 .ind = AKV_AVS1_IND_NONE,
+					 .impi = "nobody@x",
 					 .impi_len = 8};
 		size_t len = (size_t)akv_avs1_req_encode(&r, f, sizeof(f));
 		size_t wl = load_hex("error_unknown_user.ans.hex", want, sizeof(want));
@@ -353,9 +358,13 @@ START_TEST(t_avs1_www_realm_default_and_nokeys)
 {
 	static struct akv_avs1_ans a;
 	uint8_t f[FRAME_CAP], out[AKV_PROTO_OUT_MAX];
-	struct akv_avs1_req r = {.op = AKV_AVS1_CHALLENGE, .flags = AKV_AVS1_F_WWW, .id = 77,
-				 .n = 3, .scheme = AKV_SCHEME_AKAV2_MD5,
-				 .ind = AKV_AVS1_IND_NONE, .impi = "bob@ims.test",
+	struct akv_avs1_req r = {.op = AKV_AVS1_CHALLENGE,
+				 .flags = AKV_AVS1_F_WWW,
+				 .id = 77,
+				 .n = 3,
+				 .scheme = AKV_SCHEME_AKAV2_MD5,
+				 .ind = AKV_AVS1_IND_NONE,
+				 .impi = "bob@ims.test",
 				 .impi_len = 12};
 	void *st = conn_new();
 	int action, len;
@@ -442,9 +451,9 @@ START_TEST(t_avs1_truncated_every_offset)
 				} else {
 					int err = akv_avs1_ans_decode(m, k, &a, NULL);
 
-					ck_assert_msg(err == AKV_EPROTO ||
-						      (!err && a.op == AKV_AVS1_PING),
-						      "%s cut at %zu decoded (%d)", names[i], k, err);
+					ck_assert_msg(
+					    err == AKV_EPROTO || (!err && a.op == AKV_AVS1_PING),
+					    "%s cut at %zu decoded (%d)", names[i], k, err);
 				}
 				akv_guard_free(&g);
 			}
@@ -461,8 +470,13 @@ START_TEST(t_avs1_frame_len_limits)
 		uint32_t v;
 		int want;
 	} cases[] = {
-		{0, AKV_EPROTO}, {15, AKV_EPROTO}, {16, 16}, {65536, 65536},
-		{65537, AKV_ETOOBIG}, {0x7fffffff, AKV_ETOOBIG}, {0xffffffff, AKV_ETOOBIG},
+	    {0, AKV_EPROTO},
+	    {15, AKV_EPROTO},
+	    {16, 16},
+	    {65536, 65536},
+	    {65537, AKV_ETOOBIG},
+	    {0x7fffffff, AKV_ETOOBIG},
+	    {0xffffffff, AKV_ETOOBIG},
 	};
 	struct akv_avs1_counters c0, c1;
 
@@ -496,34 +510,34 @@ START_TEST(t_avs1_header_faults)
 
 	akv_avs1_counters(&c0);
 	memcpy(t, f, len);
-	t[4] = 2;	/* version */
+	t[4] = 2; /* version */
 	ol = serve_frame(st, t, len, out, sizeof(out), &action);
 	ck_assert_int_eq(action, AKV_PROTO_REPLY);
 	check_error_answer(out, ol, AKV_EPROTO, 1);
-	ck_assert_uint_eq(out[4], 1);	/* answered in version 1 */
+	ck_assert_uint_eq(out[4], 1); /* answered in version 1 */
 
 	memcpy(t, f, len);
-	t[5] = 0x42;	/* unknown op */
+	t[5] = 0x42; /* unknown op */
 	ol = serve_frame(st, t, len, out, sizeof(out), &action);
 	check_error_answer(out, ol, AKV_EUNKNOWN_OP, 1);
 	ck_assert_uint_eq(out[5], 0xc2);
 	ck_assert_int_eq(akv_avs1_ans_decode(out, ol, &a, NULL), 0);
 	ck_assert_uint_eq(a.op, 0x42);
 
-	t[5] = 0x81;	/* an answer sent as a request */
+	t[5] = 0x81; /* an answer sent as a request */
 	ol = serve_frame(st, t, len, out, sizeof(out), &action);
 	check_error_answer(out, ol, AKV_EUNKNOWN_OP, 1);
 
 	memcpy(t, f, len);
-	t[7] = 1;	/* reserved */
+	t[7] = 1; /* reserved */
 	ol = serve_frame(st, t, len, out, sizeof(out), &action);
 	check_error_answer(out, ol, AKV_EPROTO, 1);
 
 	memcpy(t, f, len);
-	t[6] = AKV_AVS1_F_WWW_NOKEYS;	/* NOKEYS without WWW */
+	t[6] = AKV_AVS1_F_WWW_NOKEYS; /* NOKEYS without WWW */
 	ol = serve_frame(st, t, len, out, sizeof(out), &action);
 	check_error_answer(out, ol, AKV_EPROTO, 1);
-	t[6] = 0x40;	/* undefined flag */
+	t[6] = 0x40; /* undefined flag */
 	ol = serve_frame(st, t, len, out, sizeof(out), &action);
 	check_error_answer(out, ol, AKV_EPROTO, 1);
 
@@ -548,19 +562,17 @@ START_TEST(t_avs1_body_faults)
 		uint8_t val;
 		int err;
 	} cases[] = {
-		{16, 0, AKV_EBAD_N},		/* n = 0 */
-		{16, 33, AKV_EBAD_N},		/* n over AKV_VEC_MAX */
-		{16, 255, AKV_EBAD_N},
-		{17, 3, AKV_ESCHEME},		/* scheme */
-		{19, 22, AKV_EPROTO},		/* IMPI length overruns the frame */
-		{19, 255, AKV_EPROTO},
-		{19, 20, AKV_EPROTO},		/* ... or leaves a trailing byte */
-		{19, 0, AKV_EPROTO},		/* empty IMPI */
-		{20, 1, AKV_EPROTO},		/* IMPU length overruns */
-		{21, 200, AKV_EPROTO},		/* realm length overruns */
-		{22, ' ', AKV_EPROTO},		/* space in IMPI */
-		{22, '"', AKV_EPROTO},		/* quote in IMPI */
-		{22, 0, AKV_EPROTO},		/* NUL in IMPI */
+	    {16, 0, AKV_EBAD_N},			 /* n = 0 */
+	    {16, 33, AKV_EBAD_N},			 /* n over AKV_VEC_MAX */
+	    {16, 255, AKV_EBAD_N}, {17, 3, AKV_ESCHEME}, /* scheme */
+	    {19, 22, AKV_EPROTO},			 /* IMPI length overruns the frame */
+	    {19, 255, AKV_EPROTO}, {19, 20, AKV_EPROTO}, /* ... or leaves a trailing byte */
+	    {19, 0, AKV_EPROTO},			 /* empty IMPI */
+	    {20, 1, AKV_EPROTO},			 /* IMPU length overruns */
+	    {21, 200, AKV_EPROTO},			 /* realm length overruns */
+	    {22, ' ', AKV_EPROTO},			 /* space in IMPI */
+	    {22, '"', AKV_EPROTO},			 /* quote in IMPI */
+	    {22, 0, AKV_EPROTO},			 /* NUL in IMPI */
 	};
 
 	for (size_t i = 0; i < NELEM(cases); i++) {
@@ -614,8 +626,12 @@ START_TEST(t_avs1_too_big)
 {
 	static char big[2048];
 	static uint8_t f[8192], out[AKV_PROTO_OUT_MAX];
-	struct akv_avs1_req r = {.op = AKV_AVS1_VERIFY, .id = 5, .kind = AKV_AVS1_VERIFY_DIGEST,
-				 .alg = 1, .impi = "a@b", .impi_len = 3};
+	struct akv_avs1_req r = {.op = AKV_AVS1_VERIFY,
+				 .id = 5,
+				 .kind = AKV_AVS1_VERIFY_DIGEST,
+				 .alg = 1,
+				 .impi = "a@b",
+				 .impi_len = 3};
 	uint8_t body[8192];
 	void *st = conn_new();
 	size_t ol, len;
@@ -626,8 +642,8 @@ START_TEST(t_avs1_too_big)
 		r.dig[i].p = big;
 		r.dig[i].n = 100;
 	}
-	ck_assert_int_gt(akv_avs1_req_encode(&r, f, sizeof(f)), 0);	/* 900 bytes */
-	r.dig[AKV_DIG_RESPONSE].n = 225;				/* 1025 */
+	ck_assert_int_gt(akv_avs1_req_encode(&r, f, sizeof(f)), 0); /* 900 bytes */
+	r.dig[AKV_DIG_RESPONSE].n = 225;			    /* 1025 */
 	ck_assert_int_eq(akv_avs1_req_encode(&r, f, sizeof(f)), AKV_ETOOBIG);
 	/* on the wire: craft the 1025-byte frame by hand */
 	r.dig[AKV_DIG_RESPONSE].n = 100;
@@ -690,7 +706,7 @@ START_TEST(t_avs1_mutations)
 
 		for (size_t i = 0; i < count; i++) {
 			size_t len = load_hex(names[i], f, sizeof(f));
-			size_t lim = len < 64 ? len : 64;	/* headers and fixed parts */
+			size_t lim = len < 64 ? len : 64; /* headers and fixed parts */
 
 			for (size_t off = 4; off < lim; off++) {
 				for (int v = 0; v < 256; v += (off < 40 ? 1 : 17)) {
@@ -711,11 +727,11 @@ START_TEST(t_avs1_mutations)
 					}
 					if (kind == 0) {
 						int action;
-						size_t ol = serve_frame(st, t, len, out, sizeof(out),
-									&action);
+						size_t ol = serve_frame(st, t, len, out,
+									sizeof(out), &action);
 
-						ck_assert_int_eq(akv_avs1_ans_decode(out, ol, &a, NULL),
-								 0);
+						ck_assert_int_eq(
+						    akv_avs1_ans_decode(out, ol, &a, NULL), 0);
 					}
 				}
 			}
@@ -872,8 +888,12 @@ START_TEST(t_avs1_every_op_through_server)
 	size_t ol;
 
 	/* VECTORS n=32: XRES travels only here */
-	r = (struct akv_avs1_req){.op = AKV_AVS1_VECTORS, .id = 1, .n = 32,
-				  .ind = AKV_AVS1_IND_NONE, .impi = "v@x", .impi_len = 3};
+	r = (struct akv_avs1_req){.op = AKV_AVS1_VECTORS,
+				  .id = 1,
+				  .n = 32,
+				  .ind = AKV_AVS1_IND_NONE,
+				  .impi = "v@x",
+				  .impi_len = 3};
 	len = akv_avs1_req_encode(&r, f, sizeof(f));
 	ol = serve_frame(st, f, (size_t)len, out, sizeof(out), &action);
 	ck_assert_int_eq(akv_avs1_ans_decode(out, ol, &a, NULL), 0);
@@ -901,8 +921,12 @@ START_TEST(t_avs1_every_op_through_server)
 		ck_assert_uint_le(ol, AKV_PROTO_OUT_MAX);
 	}
 	/* VERIFY wrong RES -> FAIL with attempts left */
-	r = (struct akv_avs1_req){.op = AKV_AVS1_VERIFY, .id = 2, .kind = AKV_AVS1_VERIFY_RES,
-				  .res_len = 8, .impi = "v@x", .impi_len = 3};
+	r = (struct akv_avs1_req){.op = AKV_AVS1_VERIFY,
+				  .id = 2,
+				  .kind = AKV_AVS1_VERIFY_RES,
+				  .res_len = 8,
+				  .impi = "v@x",
+				  .impi_len = 3};
 	len = akv_avs1_req_encode(&r, f, sizeof(f));
 	ol = serve_frame(st, f, (size_t)len, out, sizeof(out), &action);
 	ck_assert_int_eq(akv_avs1_ans_decode(out, ol, &a, NULL), 0);
@@ -929,7 +953,7 @@ static void
 stats_src(void *arg, struct akv_avs1_stats_writer *w)
 {
 	akv_avs1_stats_put(w, "requests", *(uint64_t *)arg);
-	akv_avs1_stats_put(w, "Bad Key", 1);	/* dropped: not [a-z0-9_.] */
+	akv_avs1_stats_put(w, "Bad Key", 1); /* dropped: not [a-z0-9_.] */
 	akv_avs1_stats_put(w, "conns", 3);
 }
 
@@ -1078,11 +1102,13 @@ START_TEST(t_avs1_client_pipelined_out_of_order)
 	mini_srv_start(&s, 0);
 	c = mini_connect(&s);
 	for (int i = 0; i < 40; i++) {
-		r[i] = (struct akv_avs1_req){.ind = AKV_AVS1_IND_NONE, .n = 1,
+		r[i] = (struct akv_avs1_req){.ind = AKV_AVS1_IND_NONE,
+					     .n = 1,
 					     .impi = i % 5 == 4 ? "nobody@x" : "alice@x",
 					     .impi_len = i % 5 == 4 ? 8 : 7};
-		r[i].op = (uint8_t)(i % 5 == 1 ? AKV_AVS1_VECTORS : i % 5 == 2 ? AKV_AVS1_PING :
-											AKV_AVS1_CHALLENGE);
+		r[i].op = (uint8_t)(i % 5 == 1	 ? AKV_AVS1_VECTORS
+				    : i % 5 == 2 ? AKV_AVS1_PING
+						 : AKV_AVS1_CHALLENGE);
 		if (r[i].op == AKV_AVS1_PING) {
 			r[i].data = (const uint8_t *)"ping!";
 			r[i].data_len = 5;
