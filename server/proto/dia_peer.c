@@ -272,9 +272,13 @@ static int
 on_cer(struct akv_dia_conn *c, const struct akv_dia_hdr *h, const uint8_t *msg, size_t len,
        uint8_t *out, size_t cap, size_t *out_len)
 {
+	/* §5.3.1 also makes Host-IP-Address mandatory, but Kamailio 5.6.3's
+	 * cdp sometimes sends its CER without one (its getsockname() races
+	 * and fails: "Error on finding local host address"); akavs does not
+	 * use the peer's addresses, so that CER is accepted. */
 	static const uint32_t required[] = {
-		AKV_DIA_AVP_ORIGIN_HOST, AKV_DIA_AVP_ORIGIN_REALM, AKV_DIA_AVP_HOST_IP_ADDRESS,
-		AKV_DIA_AVP_VENDOR_ID, AKV_DIA_AVP_PRODUCT_NAME,
+		AKV_DIA_AVP_ORIGIN_HOST, AKV_DIA_AVP_ORIGIN_REALM, AKV_DIA_AVP_VENDOR_ID,
+		AKV_DIA_AVP_PRODUCT_NAME,
 	};
 	const uint8_t *body = msg + AKV_DIA_HDR_LEN;
 	size_t blen = len - AKV_DIA_HDR_LEN;

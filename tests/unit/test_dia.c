@@ -165,6 +165,33 @@ START_TEST(t_dia_golden_cer_sar)
 }
 END_TEST
 
+/* Messages captured from the real Kamailio in tests/interop/kamailio.sh
+ * check clean, and its requests are dispatched to the engine. */
+START_TEST(t_dia_captured_kamailio)
+{
+	static const char *const req[] = { "kamailio_mar.hex", "kamailio_mar_resync.hex",
+					   "kamailio_sar.hex" };
+	uint8_t m[2048], out[AKV_PROTO_OUT_MAX];
+	size_t n = fx_hex_load("kamailio_cer.hex", m, sizeof(m)), olen;
+	struct akv_dia_error err;
+	struct akv_dia_conn c;
+	struct fx_slot s;
+
+	ck_assert_uint_eq(check_rc(m, n, &err), 0);
+	fx_conn(&c, NULL);
+	ck_assert_int_eq(fx_msg(&c, m, n, &s, out, &olen), AKV_PROTO_REPLY);
+	ck_assert_uint_eq(c.state, AKV_DIA_OPEN);
+	for (size_t i = 0; i < 3; i++) {
+		n = fx_hex_load(req[i], m, sizeof(m));
+		ck_assert_uint_eq(check_rc(m, n, &err), 0);
+		ck_assert_int_eq(fx_msg(&c, m, n, &s, out, &olen), AKV_PROTO_DISPATCH);
+		ck_assert_uint_eq(s.req.op, i == 0 ? AKV_OP_VECTORS : i == 1 ? AKV_OP_RESYNC
+								       : AKV_OP_SAR);
+		ck_assert_uint_gt(s.req.impi_len, 0);
+	}
+}
+END_TEST
+
 START_TEST(t_dia_roundtrip_types)
 {
 	uint8_t b[512];
@@ -660,11 +687,12 @@ END_TEST
 START_TEST(t_dia_mutations)
 {
 	static const char *const files[] = { "mar_kamailio.hex", "mar_resync.hex",
-					     "sar_kamailio.hex", "cer_kamailio.hex" };
+					     "sar_kamailio.hex", "kamailio_mar.hex",
+					     "kamailio_sar.hex", "cer_kamailio.hex" };
 	uint64_t seed = 0x5eed;
 	uint8_t base[2048], m[2048], out[AKV_PROTO_OUT_MAX];
 
-	for (size_t f = 0; f < 4; f++) {
+	for (size_t f = 0; f < 6; f++) {
 		size_t n = fx_hex_load(files[f], base, sizeof(base));
 
 		for (int it = 0; it < 3000; it++) {
@@ -687,7 +715,7 @@ START_TEST(t_dia_mutations)
 			m[2] = (uint8_t)(len >> 8);
 			m[3] = (uint8_t)len;
 			fx_conn(&c, NULL);
-			if (f != 3)
+			if (f != 5)
 				fx_open(&c);
 			fx_slot_init(&s);
 			gm = akv_guard_put(&g, m, len);
@@ -718,6 +746,7 @@ dia_suite(void)
 	tcase_add_test(tc, t_dia_frame_len);
 	tcase_add_test(tc, t_dia_golden_mar);
 	tcase_add_test(tc, t_dia_golden_cer_sar);
+	tcase_add_test(tc, t_dia_captured_kamailio);
 	tcase_add_test(tc, t_dia_roundtrip_types);
 	tcase_add_test(tc, t_dia_err_hdr_bits);
 	tcase_add_test(tc, t_dia_err_avp_bits);
