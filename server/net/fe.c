@@ -118,6 +118,7 @@ struct akv_fe {
 	struct __kernel_timespec tick;
 	uint64_t last_idle_scan;
 
+	unsigned unarmed;		/* OP_WAKE/SIGNAL/TIMER bits waiting for an SQE */
 	int stopping;
 	uint64_t stop_deadline;
 	uint64_t last_refuse_log;
@@ -889,24 +890,34 @@ arm_accepts(struct akv_fe *fe)
 
 /* ==== Timer, signals, wake-ups ==== */
 
+/* Arms one of the front end's own reads (OP_WAKE, OP_SIGNAL) or its timer
+ * (OP_TIMER). With no SQE (SQ full and the submit refused, e.g. CQ overflow
+ * backlog) the op is remembered and retried before the next wait. */
 static void
-arm_timer(struct akv_fe *fe)
-{
-	struct io_uring_sqe *sqe = fe_get_sqe(fe, ud_pack(0, 0, OP_TIMER));
-
-	AKV_ASSERT(sqe);
-	fe->tick.tv_sec = 0;
-	fe->tick.tv_nsec = TIMER_MS * 1000000LL;
-	io_uring_prep_timeout(sqe, &fe->tick, 0, 0);
-}
-
-static void
-arm_read(struct akv_fe *fe, int fd, void *buf, unsigned len, enum fe_op op)
+arm_own(struct akv_fe *fe, enum fe_op op)
 {
 	struct io_uring_sqe *sqe = fe_get_sqe(fe, ud_pack(0, 0, op));
 
-	AKV_ASSERT(sqe);
-	io_uring_prep_read(sqe, fd, buf, len, 0);
+	if (!sqe) {
+		fe->unarmed |= 1u << op;
+		return;
+	}
+	fe->unarmed &= ~(1u << op);
+	switch (op) {
+	case OP_TIMER:
+		fe->tick.tv_sec = 0;
+		fe->tick.tv_nsec = TIMER_MS * 1000000LL;
+		io_uring_prep_timeout(sqe, &fe->tick, 0, 0);
+		break;
+	case OP_WAKE:
+		io_uring_prep_read(sqe, fe->wake.efd, &fe->wake_buf, sizeof(fe->wake_buf), 0);
+		break;
+	case OP_SIGNAL:
+		io_uring_prep_read(sqe, fe->sigfd, &fe->sig, sizeof(fe->sig), 0);
+		break;
+	default:
+		AKV_ASSERT(0);
+	}
 }
 
 /* Calls the protocol's on_idle (Diameter DWR/DWA timers) for one conn. */
@@ -950,7 +961,7 @@ idle_scan(struct akv_fe *fe)
 static void
 on_timer(struct akv_fe *fe)
 {
-	arm_timer(fe);
+	arm_own(fe, OP_TIMER);
 	if (fe->stopping && fe->now >= fe->stop_deadline) {
 		for (unsigned i = 0; i < fe->cfg->max_conns; i++)
 			if (fe->conns[i].state != AKV_CONN_DEAD)
@@ -1017,12 +1028,12 @@ handle_cqe(struct akv_fe *fe, const struct io_uring_cqe *cqe)
 	case OP_CANCEL:
 		break;
 	case OP_WAKE:
-		arm_read(fe, fe->wake.efd, &fe->wake_buf, sizeof(fe->wake_buf), OP_WAKE);
+		arm_own(fe, OP_WAKE);
 		break;
 	case OP_SIGNAL:
 		if (cqe->res == (int)sizeof(fe->sig))
 			start_stop(fe, (int)fe->sig.ssi_signo);
-		arm_read(fe, fe->sigfd, &fe->sig, sizeof(fe->sig), OP_SIGNAL);
+		arm_own(fe, OP_SIGNAL);
 		break;
 	case OP_TIMER:
 		on_timer(fe);
@@ -1077,6 +1088,9 @@ before_wait(struct akv_fe *fe)
 	}
 	rearm_nobufs(fe);
 	arm_accepts(fe);
+	for (unsigned op = OP_WAKE; fe->unarmed && op <= OP_TIMER; op++)
+		if (fe->unarmed & (1u << op))
+			arm_own(fe, (enum fe_op)op);
 }
 
 /* see fe.h */
@@ -1087,9 +1101,9 @@ akv_fe_run(struct akv_fe *fe, int sigfd)
 	fe->sigfd = sigfd;
 	fe->now = mono_ms();
 	fe->last_idle_scan = fe->now;
-	arm_read(fe, fe->wake.efd, &fe->wake_buf, sizeof(fe->wake_buf), OP_WAKE);
-	arm_read(fe, sigfd, &fe->sig, sizeof(fe->sig), OP_SIGNAL);
-	arm_timer(fe);
+	arm_own(fe, OP_WAKE);
+	arm_own(fe, OP_SIGNAL);
+	arm_own(fe, OP_TIMER);
 	while (!fe->stopping || fe->nlive || fe->st.inflight) {
 		struct io_uring_cqe *cqe;
 		unsigned head, n = 0;
