@@ -610,6 +610,9 @@ on_recv(struct akv_fe *fe, struct akv_conn *c, int res, unsigned flags)
 	if (res > 0) {
 		unsigned bid = flags >> IORING_CQE_BUFFER_SHIFT;
 
+		/* kernel contract: a buffer-select recv names one of our buffers */
+		AKV_ASSERT((flags & IORING_CQE_F_BUFFER) && bid < fe->nbufs &&
+			   (uint32_t)res <= AKV_FE_BUF_SIZE);
 		fe->bufs_out++;
 		fe->st.rx_bytes += (uint64_t)res;
 		c->last_rx_ms = fe->now;
