@@ -338,7 +338,7 @@ MIL_FN(batch)(const struct akv_mil_in *in, struct akv_mil_out *out, size_t nb,
 }
 
 /*
- * The full vector mask (OUT1..OUT4, 5 AES per lane) on a full batch, with the
+ * The full vector mask (OUT1..OUT4, 5 AES per lane), full or partial batch, with the
  * packing fixed at compile time: block p of a lane's slots (p = s*MIL_W + h)
  * holds OUT(MIL_VEC_K(p)), i.e. OUT2, OUT1, OUT3, OUT4. The slot holding OUT1
  * takes its whole additive term from sc->u (q, and c2 beside it when
@@ -349,6 +349,18 @@ MIL_FN(batch)(const struct akv_mil_in *in, struct akv_mil_out *out, size_t nb,
 #define MIL_VEC_LG (MIL_JOBS / MIL_VEC_NS)	/* lanes per OUT chunk */
 #define MIL_VEC_HAS1(s) ((s) * MIL_W <= 1 && 1 <= (s) * MIL_W + MIL_W - 1)
 #define MIL_VEC_ROT(s) ((s) * MIL_W >= 2)	/* OUT3, OUT4: r = 32, 64 */
+
+/* rot_ctl and c_blk rows in MIL_VEC_K order, so a slot's MIL_W blocks are
+ * contiguous (no per-call slot setup on the hot path) */
+static const uint8_t MIL_FN(vec_ctl)[4][16] = {
+	{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15},	/* OUT2, r2 = 0  */
+	{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15},	/* OUT1 (via q)  */
+	{4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3},	/* OUT3, r3 = 32 */
+	{8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7},	/* OUT4, r4 = 64 */
+};
+static const uint8_t MIL_FN(vec_cst)[4][16] = {
+	{[15] = 0x01}, {[15] = 0x00}, {[15] = 0x02}, {[15] = 0x04},	/* c2, c1, c3, c4 */
+};
 
 /* As mil_store, for the full vector mask only: AK goes out as one 8-byte
  * store ending at ak[5], which clobbers ik[14..15]; the OUT4 store of the
@@ -374,8 +386,8 @@ MIL_FN(store_vec)(struct akv_mil_out *o, unsigned k, __m128i b)
 }
 
 static inline __attribute__((always_inline)) void
-MIL_FN(batch_vec)(const struct akv_mil_in *in, struct akv_mil_out *out,
-		  const struct MIL_FN(slots) *sl, struct MIL_FN(scratch) *sc)
+MIL_FN(batch_vec)(const struct akv_mil_in *in, struct akv_mil_out *out, size_t nb,
+		  struct MIL_FN(scratch) *sc)
 {
 	const struct akv_mil_in *li[MIL_LANES];
 	const uint8_t *rk[MIL_LANES];
@@ -383,8 +395,12 @@ MIL_FN(batch_vec)(const struct akv_mil_in *in, struct akv_mil_out *out,
 
 	_Static_assert(offsetof(struct akv_mil_out, ak) == offsetof(struct akv_mil_out, ik) + 16,
 		       "the 8-byte AK store overlaps only the tail of IK");
+	/* a partial batch repeats its last subscriber in the TEMP pass and runs
+	 * only the OUT chunks it needs; lanes past nb are never stored. LI(l) is
+	 * an expression, not an array, so a full batch gets constant offsets. */
+#define LI(l) (&in[(l) < nb ? (l) : nb - 1])
 	for (unsigned l = 0; l < MIL_LANES; l++)
-		li[l] = &in[l];
+		li[l] = LI(l);
 	MIL_FN(keys)(li, rk, sc);
 	if (!sc->u_init) {
 		for (unsigned l = 0; l < MIL_LANES; l++)
@@ -403,12 +419,12 @@ MIL_FN(batch_vec)(const struct akv_mil_in *in, struct akv_mil_out *out,
 
 #pragma GCC unroll 16
 	for (unsigned l = 0; l < MIL_LANES; l++) {
-		__m128i o = MIL_LOAD128(in[l].opc);
+		__m128i o = MIL_LOAD128(LI(l)->opc);
 		__m128i q = _mm_xor_si128(_mm_xor_si128(o, _mm_shuffle_epi32(o, 0x4e)),
-					  MIL_FN(dup8)(in[l].sqn));
+					  MIL_FN(dup8)(LI(l)->sqn));
 
 		_mm_storeu_si128((__m128i *)(void *)(sc->u[l] + 16 * (MIL_W - 1)), q);
-		y[l] = _mm_xor_si128(_mm_xor_si128(MIL_LOAD128(in[l].rand), o), MIL_LOAD128(rk[l]));
+		y[l] = _mm_xor_si128(_mm_xor_si128(MIL_LOAD128(LI(l)->rand), o), MIL_LOAD128(rk[l]));
 	}
 #pragma GCC unroll 9
 	for (unsigned r = 1; r < 10; r++) {
@@ -419,23 +435,23 @@ MIL_FN(batch_vec)(const struct akv_mil_in *in, struct akv_mil_out *out,
 #pragma GCC unroll 16
 	for (unsigned l = 0; l < MIL_LANES; l++) {
 		y[l] = _mm_aesenclast_si128(y[l], _mm_xor_si128(MIL_LOAD128(rk[l] + 160),
-								MIL_LOAD128(in[l].opc)));
+								MIL_LOAD128(LI(l)->opc)));
 		_mm_storeu_si128((__m128i *)(void *)sc->t[l], y[l]);
 	}
 
 	/* OUT pass: MIL_VEC_LG lanes, 8 vectors, per chunk */
-	for (unsigned l0 = 0; l0 < MIL_LANES; l0 += MIL_VEC_LG) {
+	for (unsigned l0 = 0; l0 < nb; l0 += MIL_VEC_LG) {
 #pragma GCC unroll 8
 		for (unsigned j = 0; j < MIL_JOBS; j++) {
 			unsigned l = l0 + j / MIL_VEC_NS, s = j % MIL_VEC_NS;
 			BLK_T v = BLK_BCAST16(sc->t[l]);
 
 			if (MIL_VEC_ROT(s))
-				v = BLK_SHUF(v, sl->ctl[s]);
+				v = BLK_SHUF(v, BLK_LOADU(MIL_FN(vec_ctl)[s * MIL_W]));
 			if (MIL_VEC_HAS1(s))
 				v = BLK_XOR(v, BLK_LOADU(sc->u[l]));
 			else
-				v = BLK_XOR(v, sl->cst[s]);
+				v = BLK_XOR(v, BLK_LOADU(MIL_FN(vec_cst)[s * MIL_W]));
 			x[j] = BLK_XOR(v, BLK_BCAST16(rk[l]));
 		}
 #pragma GCC unroll 9
@@ -450,7 +466,7 @@ MIL_FN(batch_vec)(const struct akv_mil_in *in, struct akv_mil_out *out,
 		 * stores, which the compiler must assume may alias the keys) */
 #pragma GCC unroll 8
 		for (unsigned l = 0; l < MIL_VEC_LG; l++)
-			last[l] = BLK_XOR(BLK_BCAST16(rk[l0 + l] + 160), BLK_BCAST16(in[l0 + l].opc));
+			last[l] = BLK_XOR(BLK_BCAST16(rk[l0 + l] + 160), BLK_BCAST16(LI(l0 + l)->opc));
 #pragma GCC unroll 8
 		for (unsigned j = 0; j < MIL_JOBS; j++)
 			x[j] = BLK_ENCLAST(x[j], last[j / MIL_VEC_NS]);
@@ -458,11 +474,14 @@ MIL_FN(batch_vec)(const struct akv_mil_in *in, struct akv_mil_out *out,
 		for (unsigned j = 0; j < MIL_JOBS; j++) {
 			unsigned l = l0 + j / MIL_VEC_NS, s = j % MIL_VEC_NS;
 
+			if (l >= nb)
+				continue;
 #pragma GCC unroll 2
 			for (unsigned h = 0; h < MIL_W; h++)
 				MIL_FN(store_vec)(&out[l], MIL_VEC_K(s * MIL_W + h), BLK_PART(x[j], h));
 		}
 	}
+#undef LI
 }
 
 static void
@@ -490,16 +509,18 @@ MIL_FN(gen)(const struct akv_mil_in *in, struct akv_mil_out *out, size_t n, unsi
 		return;
 	sc.expanded = 0;
 	sc.u_init = 0;
-	MIL_FN(slots_init)(&sl, funcs);
 	if (funcs == AKV_MIL_VECTOR) {
 		for (; i + MIL_LANES <= n; i += MIL_LANES)
-			MIL_FN(batch_vec)(in + i, out + i, &sl, &sc);
+			MIL_FN(batch_vec)(in + i, out + i, MIL_LANES, &sc);
+		if (i < n)
+			MIL_FN(batch_vec)(in + i, out + i, n - i, &sc);
 	} else {
+		MIL_FN(slots_init)(&sl, funcs);
 		for (; i + MIL_LANES <= n; i += MIL_LANES)
 			MIL_FN(batch)(in + i, out + i, MIL_LANES, &sl, sl.n, &sc);
+		if (i < n)
+			MIL_FN(batch)(in + i, out + i, n - i, &sl, sl.n, &sc);
 	}
-	if (i < n)
-		MIL_FN(batch)(in + i, out + i, n - i, &sl, sl.n, &sc);
 	MIL_FN(scratch_wipe)(&sc);
 }
 
