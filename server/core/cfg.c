@@ -82,6 +82,11 @@ static const struct opt opts[] = {
 	 "our Origin-Realm"},
 	{"diameter", "max-vectors", "--diameter-max-vectors", OPT_UINT, F(dia.max_vectors), 1,
 	 AKV_VEC_MAX, "cap on SIP-Number-Auth-Items (default 8)"},
+	{"diameter", "watchdog-ms", "--diameter-watchdog-ms", OPT_UINT, F(dia.watchdog_ms), 1000,
+	 3600000, "DWR after this much peer silence, ms (default 30000, RFC 3539 Tw)"},
+	{"diameter", "user-data-template", "--user-data-template", OPT_STR,
+	 F(dia.user_data_template), 0, 0,
+	 "SAA User-Data XML template file (%PRIVATE%, %IMPU{..%IMPU%..}%; default built-in)"},
 	{"diameter", "peer", "--peer", OPT_PEER, 0, 0, 0, 0,
 	 "allowed peer 'ORIGIN-HOST [ADDR] [ind=N]' (repeatable)"},
 };

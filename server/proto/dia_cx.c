@@ -495,8 +495,8 @@ encode_saa(struct akv_dia_conn *c, const struct cx_ctx *x, const struct akv_eng_
 	if (r->err)
 		map_err(r->err, &rc, &exp);
 	if (!r->err && !exp && cx->want_user_data) {
-		n = akv_cx_user_data(NULL, r->impi, r->impi_len, cx->impus, cx->nimpus, xml,
-				     sizeof(xml));
+		n = akv_cx_user_data(c->tmpl_len ? c->tmpl : NULL, r->impi, r->impi_len,
+				     cx->impus, cx->nimpus, xml, sizeof(xml));
 		if (n < 0) {
 			/* TS 29.229 §6.2.2.7 DIAMETER_ERROR_TOO_MUCH_DATA. */
 			rc = 0;

@@ -7,10 +7,13 @@
 #include "proto/dia_peer.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/cfg.h"
 #include "core/err.h"
@@ -70,6 +73,27 @@ copy_name(char *dst, const char *src, const char *dflt)
 	dst[n] = '\0';
 }
 
+/* Reads the configured User-Data template (a few KB, once per Diameter
+ * connection: peers connect rarely). Returns 0 or -errno / AKV_ETOOBIG. */
+static int
+load_template(struct akv_dia_conn *c, const char *path)
+{
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, c->tmpl, sizeof(c->tmpl));
+	close(fd);
+	if (n < 0)
+		return -errno;
+	if ((size_t)n >= sizeof(c->tmpl))
+		return AKV_ETOOBIG;
+	c->tmpl[n] = '\0';
+	c->tmpl_len = (uint16_t)n;
+	return 0;
+}
+
 /* see dia_peer.h */
 int
 akv_dia_conn_setup(struct akv_dia_conn *c, const struct akv_proto_conn_info *info)
@@ -81,7 +105,7 @@ akv_dia_conn_setup(struct akv_dia_conn *c, const struct akv_proto_conn_info *inf
 	c->cfg = cfg;
 	c->state = AKV_DIA_WAIT_CER;
 	c->ind = info->ind;
-	c->tw_ms = AKV_DIA_TW_MS;
+	c->tw_ms = cfg && cfg->dia.watchdog_ms ? cfg->dia.watchdog_ms : AKV_DIA_TW_MS;
 	c->origin_state_id = origin_state_id();
 	copy_name(c->origin_host, cfg ? cfg->dia.origin_host : NULL, "akavs.localdomain");
 	copy_name(c->origin_realm, cfg ? cfg->dia.origin_realm : NULL, "localdomain");
@@ -99,6 +123,8 @@ akv_dia_conn_setup(struct akv_dia_conn *c, const struct akv_proto_conn_info *inf
 	c->hbh_next = (uint32_t)r[0] << 24 | (uint32_t)r[1] << 16 | (uint32_t)r[2] << 8 | r[3];
 	c->e2e_next = ((uint32_t)time(NULL) & 0xfff) << 20 |
 		      ((uint32_t)r[4] << 12 | (uint32_t)r[5] << 4 | (r[6] >> 4));
+	if (cfg && cfg->dia.user_data_template[0])
+		return load_template(c, cfg->dia.user_data_template);
 	return 0;
 }
 

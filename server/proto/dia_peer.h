@@ -22,6 +22,7 @@ extern "C" {
 #define AKV_DIA_NAME_MAX       256
 #define AKV_DIA_SID_MAX	       512	/* longest Session-Id echoed */
 #define AKV_DIA_PROXY_MAX      256	/* Proxy-Info bytes echoed per answer */
+#define AKV_DIA_TMPL_MAX       4096	/* largest User-Data template file */
 
 enum akv_dia_peer_state {
 	AKV_DIA_WAIT_CER = 0,	/* connected, nothing but a CER accepted (§5.6 R-Open pending) */
@@ -52,6 +53,8 @@ struct akv_dia_conn {
 	char peer_host[AKV_DIA_NAME_MAX];	/* Origin-Host from the CER */
 	char peer_addr[64];
 	struct akv_dia_stats stats;
+	uint16_t tmpl_len;		/* 0: built-in User-Data template */
+	char tmpl[AKV_DIA_TMPL_MAX];	/* [diameter] user-data-template contents */
 };
 
 /* Identity fields used in every answer. */

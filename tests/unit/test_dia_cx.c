@@ -496,6 +496,54 @@ START_TEST(t_dia_cx_registration)
 }
 END_TEST
 
+/* [diameter] user-data-template and watchdog-ms reach the connection. */
+START_TEST(t_dia_cx_cfg_template)
+{
+	static struct akv_cfg cfg;
+	struct env v;
+	uint8_t m[2048], out[AKV_PROTO_OUT_MAX];
+	size_t olen;
+	struct akv_dia_result r;
+	struct akv_dia_avp ud;
+	const char *want = "<S><P>" IMPI "</P><I>" IMPU "</I><I>" IMPU2 "</I></S>";
+	FILE *f;
+
+	env_open(&v);
+	akv_cfg_default(&cfg);
+	cfg.dia.watchdog_ms = 5000;
+	snprintf(cfg.dia.user_data_template, sizeof(cfg.dia.user_data_template), "%s/t.xml",
+		 akv_test_tmpdir("diatmpl"));
+	f = fopen(cfg.dia.user_data_template, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("<S><P>%PRIVATE%</P>%IMPU{<I>%IMPU%</I>}%</S>", f);
+	fclose(f);
+	fx_conn(&v.c, &cfg);
+	fx_open(&v.c);
+	roundtrip(&v, m, cxreq(&v, m, AKV_DIA_CMD_SA, IMPI, IMPU, AKV_CX_SAT_REGISTRATION), out,
+		  &olen);
+	result(out, olen, AKV_DIA_CMD_SA, &r);
+	ck_assert_uint_eq(r.result_code, 2001);
+	ck_assert_int_eq(akv_dia_find(out + 20, olen - 20, AKV_DIA_AVP_USER_DATA, V3GPP, &ud), 1);
+	ck_assert_uint_eq(ud.len, strlen(want));
+	ck_assert_mem_eq(ud.data, want, ud.len);
+	ck_assert_int_eq(akv_dia_ops.on_idle(&v.c, 4999, 0, out, sizeof(out), &olen),
+			 AKV_PROTO_REPLY);
+	ck_assert_uint_eq(olen, 0);
+	ck_assert_int_eq(akv_dia_ops.on_idle(&v.c, 5000, 0, out, sizeof(out), &olen),
+			 AKV_PROTO_REPLY);
+	ck_assert_uint_gt(olen, 0);	/* DWR */
+
+	/* An unreadable template refuses the connection (conn_init fails). */
+	snprintf(cfg.dia.user_data_template, sizeof(cfg.dia.user_data_template), "/nonexistent/x");
+	{
+		struct akv_proto_conn_info info = { .cfg = &cfg, .ind = -1 };
+
+		ck_assert_int_lt(akv_dia_ops.conn_init(&v.c, &info, out, sizeof(out), &olen), 0);
+	}
+	env_close(&v);
+}
+END_TEST
+
 /* ==== Pure parts ==== */
 
 START_TEST(t_dia_cx_sar_table)
@@ -574,6 +622,7 @@ cx_suite(void)
 	tcase_add_test(tc, t_dia_cx_mar_errors);
 	tcase_add_test(tc, t_dia_cx_mar_resync);
 	tcase_add_test(tc, t_dia_cx_registration);
+	tcase_add_test(tc, t_dia_cx_cfg_template);
 	tcase_add_test(tc, t_dia_cx_sar_table);
 	tcase_add_test(tc, t_dia_cx_user_data_xml);
 	suite_add_tcase(s, tc);
