@@ -217,8 +217,32 @@ class Suite:
         self.case("pipelined MARs answered, ids echoed", self.pipelined)
         self.case("silent peer closed before CER", self.silent)
         self.case("server still serves a good peer", lambda: self.expect(mar(i, u), rc=2001))
+        self.case("SAR, then UAR and LIR (IMPU only) find the S-CSCF", self.registration)
         print("%d passed, %d failed" % (self.ok, self.bad))
         return self.bad == 0
+
+    def cx(self, cmd, hbh, avps):
+        return msg(0xc0, cmd, 16777216, hbh, [
+            avp(263, b"bad.peer.test;2;%d" % hbh), vsai(), u32(277, 1),
+            avp(264, b"bad.peer.test"), avp(296, b"ims.test"), avp(283, b"ims.test")] + avps)
+
+    def registration(self):
+        i, u, name = self.impi, self.impu, b"sip:scscf.ims.test:6060"
+        s = self.conn()
+        s.sendall(self.cx(301, 50, [avp(1, i), avp(601, u, vendor=V3GPP),
+                                    avp(602, name, vendor=V3GPP), u32(614, 1, vendor=V3GPP),
+                                    u32(624, 0, vendor=V3GPP)]))
+        m = read_msg(s)
+        assert m and result(m)[0] == 2001, result(m)
+        assert any(c == 606 for c, _, _ in avps(m[20:])), "SAA without User-Data"
+        s.sendall(self.cx(300, 51, [avp(1, i), avp(601, u, vendor=V3GPP)]))
+        m = read_msg(s)
+        assert m and result(m)[1] == 2002, result(m)
+        s.sendall(self.cx(302, 52, [avp(601, u, vendor=V3GPP)]))
+        m = read_msg(s)
+        assert m and result(m)[0] == 2001, result(m)
+        assert (602, V3GPP, name) in avps(m[20:]), "LIA without the Server-Name"
+        s.close()
 
     def slow_cer(self):
         s = socket.create_connection(self.addr, timeout=5)
