@@ -91,10 +91,11 @@ if [ -x "$AKAVS" ] && have_cmd "$AKAVS" serve && "$AKAVS" sub --help >/dev/null 
 		done
 		if grep -q '^ready' "$TMP/serve.log"; then
 			# warm-up, not reported: the first request for a subscriber makes the
-			# engine durably reserve its SEQ range; steady state is what we measure
-			note "load: warm-up, 2 s (not reported)"
+			# server load it and durably reserve its SEQ range; steady state is
+			# what we measure, so every subscriber is touched once first
+			note "load: warm-up, one challenge per subscriber (not reported)"
 			"$BENCH" load --connect "127.0.0.1:$PORT" --subs "$TMP/subs.csv" --conns 16 --depth 32 \
-				--seconds 2 >/dev/null || echo "bench: warm-up load failed"
+				--touch-all --seconds 120 | tail -1 || echo "bench: warm-up load failed"
 			note "load: 16 conns x 32 in flight, $LSECS s"
 			"$BENCH" load --connect "127.0.0.1:$PORT" --subs "$TMP/subs.csv" --conns 16 --depth 32 \
 				--seconds "$LSECS" --vs-echo --json >"$TMP/load16x32.json" ||

@@ -49,6 +49,7 @@ struct load_thread_arg {
 	struct load_run_ctx *run;
 	pthread_t tid;
 	struct load_counters snap; /* counters at the deadline */
+	uint64_t end_ns;	   /* touch_all: when this thread finished */
 };
 
 static uint64_t
@@ -66,6 +67,12 @@ load_pick(struct load_thread *t, struct load_slot *s)
 
 	if (!t->nsubs)
 		return -1;
+	if (cfg->touch_all) {
+		if (t->touch_pos >= t->nsubs)
+			return -1;
+		rank = t->touch_pos++;
+		goto picked;
+	}
 	rank = cfg->zipf > 0 ? load_zipf_pick(&t->zipf, &t->rng)
 			     : (size_t)(akv_bench_rand64(&t->rng) % t->nsubs);
 	/* a subscriber runs one transaction at a time (its pending challenge
@@ -74,6 +81,7 @@ load_pick(struct load_thread *t, struct load_slot *s)
 		rank = rank + 1 == t->nsubs ? 0 : rank + 1;
 	if (t->busy[rank])
 		return -1;
+picked:
 	t->busy[rank] = 1;
 	s->sub = (uint32_t)(rank * cfg->threads + t->idx);
 	s->op = (uint8_t)cfg->op;
@@ -409,6 +417,13 @@ drive(struct load_thread_arg *ta)
 		flush_dirty(t);
 		if (t->stopping && (!t->inflight || t->now >= end + DRAIN_NS))
 			break;
+		if (t->cfg->touch_all && t->touch_pos >= t->nsubs && !t->inflight) {
+			/* every subscriber of this thread answered: done early */
+			ta->snap = t->c;
+			t->stopping = 1;
+			ta->end_ns = t->now;
+			break;
+		}
 	}
 	if (!t->stopping)
 		ta->snap = t->c;
@@ -436,6 +451,7 @@ int
 load_run(const struct load_cfg *cfg, const struct load_proto *proto, struct load_result *r)
 {
 	struct load_run_ctx run = {.cfg = cfg, .proto = proto};
+	uint64_t end_touch = 0;
 	struct load_thread_arg *ta = akv_calloc(cfg->threads, sizeof(*ta));
 	unsigned started = 0;
 	int rc = 0;
@@ -478,6 +494,9 @@ load_run(const struct load_cfg *cfg, const struct load_proto *proto, struct load
 		struct load_counters *s = &ta[i].snap;
 
 		pthread_join(ta[i].tid, NULL);
+		/* touch_all: the run lasted until the slowest thread was done */
+		if (cfg->touch_all && ta[i].end_ns > end_touch)
+			end_touch = ta[i].end_ns;
 		if (ta[i].t.rc && !rc) {
 			fprintf(stderr, "load: thread %u failed: %s\n", i,
 				ta[i].t.rc > -4096 ? strerror(-ta[i].t.rc) : "error");
@@ -496,6 +515,8 @@ load_run(const struct load_cfg *cfg, const struct load_proto *proto, struct load
 	pthread_barrier_destroy(&run.ready);
 	pthread_barrier_destroy(&run.go);
 	akv_free(ta);
+	if (cfg->touch_all && end_touch && end_touch < run.end)
+		run.end = end_touch;
 	r->seconds = (double)(run.end - run.start) / 1e9;
 	if (r->seconds > 0) {
 		r->requests_per_s = (double)r->c.requests / r->seconds;
@@ -531,6 +552,8 @@ usage(FILE *f)
 	    "  --no-check         do not recompute vectors (default: every vector is checked)\n"
 	    "  --vs-echo          first run the same load against an in-process echo server\n"
 	    "                     with the same message sizes; report pct_of_echo\n"
+	    "  --touch-all        warm-up: one transaction per subscriber, in order, then\n"
+	    "                     stop (--seconds is then an upper bound)\n"
 	    "  --www              AVS/1: ask for the WWW-Authenticate value with each\n"
 	    "                     challenge and check it (realm: --realm, else IMPI's domain)\n"
 	    "  --diameter         speak Diameter Cx: one CER per connection, then MARs\n"
@@ -591,6 +614,8 @@ parse_opts(int argc, char **argv, struct load_opts *o)
 			o->diameter = 1;
 		} else if (!strcmp(a, "--www")) {
 			o->cfg.www = 1;
+		} else if (!strcmp(a, "--touch-all")) {
+			o->cfg.touch_all = 1;
 		} else if (i + 1 < argc && !strcmp(a, "--realm")) {
 			o->cfg.dia_realm = argv[++i];
 		} else if (!strcmp(a, "--no-check")) {

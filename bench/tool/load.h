@@ -122,6 +122,7 @@ struct load_thread {
 	int rc;
 	/* subscribers this thread uses: index = rank * threads + idx */
 	size_t nsubs;
+	size_t touch_pos; /* touch_all: next rank to request */
 	struct load_zipf zipf;
 	uint8_t *busy; /* per local rank: a transaction is running on it */
 	const struct akv_mil_impl *mil;
@@ -167,6 +168,9 @@ struct load_cfg {
 	 * of the WWW-Authenticate values (NULL: the IMPI's domain) */
 	const char *dia_realm;
 	int www; /* AVS/1: ask for (and check) WWW-Authenticate */
+	/* one transaction per subscriber, in order, then stop (a warm-up that
+	 * makes the server load every subscriber and reserve its SQNs) */
+	int touch_all;
 	int cpu; /* first CPU to pin threads to, -1: none */
 };
 

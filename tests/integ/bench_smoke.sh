@@ -126,6 +126,13 @@ PY
 			--origin-realm bench.akavs >"$TMP/serve.log" 2>&1 &
 		PIDS+=($!)
 		for _ in $(seq 100); do grep -q '^ready' "$TMP/serve.log" && break; sleep 0.1; done
+		if "$BENCH" load --connect "127.0.0.1:$APORT" --subs "$TMP/subs.csv" --touch-all \
+			--conns 2 --depth 4 --seconds 30 --json >"$TMP/touch.json"; then
+			check "$TMP/touch.json" "load --touch-all: one checked challenge per subscriber" \
+				'j["requests"] == 64 and j["vectors_per_s"] > 0 and j["errors"] == 0'
+		else
+			bad "load --touch-all exited non-zero"
+		fi
 		for op in challenge verify wrong resync vectors mix; do
 			if "$BENCH" load --connect "127.0.0.1:$APORT" --subs "$TMP/subs.csv" --op $op --n 3 \
 				--conns 2 --depth 2 --seconds 0.3 --json >"$TMP/load_$op.json"; then
