@@ -89,8 +89,9 @@ struct akv_conn {
 	struct akv_fe_slot *done_head, *done_tail;	/* answered, waiting for tx room */
 
 	uint64_t last_rx_ms, last_tx_ms, drain_since_ms;
-	uint32_t next;			/* pool free list / flush list / starved list link */
-	uint32_t next_starved;
+	uint32_t next;			/* pool free list link */
+	uint32_t next_dirty;		/* flush list link (may outlive a release: see dirty) */
+	uint32_t next_starved;		/* wait-for-a-slot list link */
 	struct akv_proto_conn_info info;
 };
 

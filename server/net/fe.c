@@ -315,7 +315,7 @@ mark_dirty(struct akv_fe *fe, struct akv_conn *c)
 	if (c->dirty)
 		return;
 	c->dirty = 1;
-	c->next = fe->dirty_head;
+	c->next_dirty = fe->dirty_head;
 	fe->dirty_head = c->idx;
 }
 
@@ -660,7 +660,7 @@ flush_dirty(struct akv_fe *fe)
 	while (fe->dirty_head != AKV_CONN_NONE) {
 		struct akv_conn *c = &fe->conns[fe->dirty_head];
 
-		fe->dirty_head = c->next;
+		fe->dirty_head = c->next_dirty;
 		c->dirty = 0;
 		if (c->send_armed || !c->tx_len ||
 		    (c->state != AKV_CONN_OPEN && c->state != AKV_CONN_DRAINING))
