@@ -232,6 +232,8 @@ mark_dups(struct imp *m, struct ident *v, size_t n, const char *what)
 {
 	char why[AKV_CSV_WHY + AKV_ID_MAX];
 
+	if (n < 2)
+		return;
 	qsort_r(v, n, sizeof(*v), cmp_ident, (void *)m->buf);
 	for (size_t i = 1; i < n; i++) {
 		size_t first = i - 1;
@@ -365,7 +367,8 @@ next_rec(void *arg, size_t i, struct akv_sub *out)
 static void
 report_all(struct imp *m, const struct akv_import_opts *o)
 {
-	qsort(m->probs, m->nprob, sizeof(*m->probs), cmp_problem);
+	if (m->nprob > 1)	/* qsort of a NULL, empty array is undefined */
+		qsort(m->probs, m->nprob, sizeof(*m->probs), cmp_problem);
 	for (size_t i = 0; i < m->nprob; i++)
 		if (o->report)
 			o->report(o->arg, m->probs[i].line, m->probs[i].why);

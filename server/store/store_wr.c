@@ -394,7 +394,8 @@ put_impus(struct akv_store *st, MDB_txn *txn, struct ipairs *p, size_t *badrec)
 	MDB_cursor *cur;
 	int rc, e = 0;
 
-	qsort_r(p->v, p->n, sizeof(*p->v), cmp_ipair, p->arena);
+	if (p->n > 1)	/* qsort of a NULL, empty array is undefined */
+		qsort_r(p->v, p->n, sizeof(*p->v), cmp_ipair, p->arena);
 	if ((rc = mdb_cursor_open(txn, st->impu, &cur)))
 		return akv_store_mdb_err(rc);
 	for (size_t i = 0; i < p->n; i++) {
