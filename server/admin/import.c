@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -440,42 +442,87 @@ out:
 	return e;
 }
 
-/* see import.h */
-int
-akv_import_file(struct akv_store *st, const char *path, const struct akv_import_opts *o,
-		struct akv_import_result *res)
+/* Reads a pipe or other non-mappable input whole. Growing copies wipe the
+ * block they leave (it holds keys). */
+static int
+read_all(int fd, char **out, size_t *outlen)
 {
 	size_t cap = 1 << 20, len = 0;
-	char *buf;
-	int fd, e;
+	char *buf = akv_malloc(cap);
 
-	fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) : 0;
-	if (fd < 0)
-		return -errno;
-	buf = akv_malloc(cap);
 	for (;;) {
 		ssize_t n;
 
 		if (len == cap) {
+			char *nb = akv_malloc(2 * cap);
+
+			memcpy(nb, buf, len);
+			akv_wipe(buf, cap);
+			akv_free(buf);
+			buf = nb;
 			cap *= 2;
-			buf = akv_realloc(buf, cap);
 		}
 		n = read(fd, buf + len, cap - len);
 		if (n == 0)
 			break;
 		if (n < 0) {
-			if (errno == EINTR)
+			int e = -errno;
+
+			if (e == -EINTR)
 				continue;
-			e = -errno;
-			goto out;
+			akv_wipe(buf, len);
+			akv_free(buf);
+			return e;
 		}
 		len += (size_t)n;
 	}
+	*out = buf;
+	*outlen = len;
+	return 0;
+}
+
+/* see import.h */
+int
+akv_import_file(struct akv_store *st, const char *path, const struct akv_import_opts *o,
+		struct akv_import_result *res)
+{
+	struct stat sb;
+	size_t len = 0;
+	char *buf = NULL;
+	int fd, e;
+
+	memset(res, 0, sizeof(*res));
+	fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) : 0;
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &sb)) {
+		e = -errno;
+		goto out;
+	}
+	if (S_ISDIR(sb.st_mode)) {
+		e = -EISDIR;
+		goto out;
+	}
+	if (S_ISREG(sb.st_mode) && sb.st_size > 0) {
+		/* A regular file is mapped, not copied: no private copy of the
+		 * keys to wipe, and half the memory for big imports. */
+		void *p = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+
+		if (p == MAP_FAILED) {
+			e = -errno;
+			goto out;
+		}
+		madvise(p, (size_t)sb.st_size, MADV_SEQUENTIAL);
+		e = akv_import_buf(st, p, (size_t)sb.st_size, o, res);
+		munmap(p, (size_t)sb.st_size);
+		goto out;
+	}
+	if ((e = read_all(fd, &buf, &len)))
+		goto out;
 	e = akv_import_buf(st, buf, len, o, res);
-out:
-	/* The buffer held keys. */
 	akv_wipe(buf, len);
 	akv_free(buf);
+out:
 	if (fd > 0)
 		close(fd);
 	return e;
