@@ -267,8 +267,12 @@ struct reg {
 	char name[AKV_CX_NAME_MAX + 1];
 };
 
-/* One handle per store: LMDB dbi handles are environment-wide, and
- * akv_store_dbi_open() serialises the opening. */
+/* One handle per store: LMDB dbi handles are environment-wide and stay
+ * valid until the environment closes, and akv_store_dbi_open() costs a write
+ * transaction, so the handle is opened once and cached. A server has one
+ * store for its whole life; should a process close a store and open another
+ * at the same address, the cached number is still right because the store
+ * opens its own databases in a fixed order before any sibling's. */
 static pthread_mutex_t dbi_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct akv_store *dbi_store;
 static MDB_dbi dbi_cached;
