@@ -294,6 +294,26 @@ has_cx(const uint8_t *body, size_t blen)
 	return 0;
 }
 
+/* Inband-Security-Id absent, or one of them NO_INBAND_SECURITY (0). */
+static int
+plain_ok(const uint8_t *body, size_t blen)
+{
+	struct akv_dia_it it;
+	struct akv_dia_avp a;
+	uint32_t v;
+	int seen = 0;
+
+	akv_dia_it_init(&it, body, blen);
+	while (akv_dia_it_next(&it, &a) > 0) {
+		if (a.code != AKV_DIA_AVP_INBAND_SECURITY_ID || a.vendor)
+			continue;
+		seen = 1;
+		if (!akv_dia_get_u32(&a, &v) && v == 0)
+			return 1;
+	}
+	return !seen;
+}
+
 static int
 on_cer(struct akv_dia_conn *c, const struct akv_dia_hdr *h, const uint8_t *msg, size_t len,
        uint8_t *out, size_t cap, size_t *out_len)
@@ -322,6 +342,12 @@ on_cer(struct akv_dia_conn *c, const struct akv_dia_hdr *h, const uint8_t *msg, 
 	if (!peer_allowed(c, &oh)) {
 		err.result_code = AKV_DIA_UNKNOWN_PEER;
 		err.text = "peer not allowed";
+		goto reject;
+	}
+	if (!plain_ok(body, blen)) {
+		/* §6.10: akavs offers no in-band TLS (NO_INBAND_SECURITY only). */
+		err.result_code = AKV_DIA_NO_COMMON_SECURITY;
+		err.text = "only NO_INBAND_SECURITY (0) is offered";
 		goto reject;
 	}
 	if (!has_cx(body, blen)) {

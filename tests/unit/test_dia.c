@@ -521,6 +521,23 @@ START_TEST(t_dia_peer_cer_rejects)
 	ck_assert_int_eq(akv_dia_parse_result(out, olen, &h, &r), 0);
 	ck_assert_uint_eq(r.result_code, AKV_DIA_NO_COMMON_APPLICATION);
 
+	/* A peer that insists on in-band TLS: 5017, then close (§6.10). */
+	fx_conn(&c, &cfg);
+	n = mk_cer(m, sizeof(m), "a.test", 1);
+	{
+		struct akv_dia_wr w;
+
+		akv_dia_wr_init(&w, m + n, sizeof(m) - n);
+		akv_dia_put_u32(&w, AKV_DIA_AVP_INBAND_SECURITY_ID, 0, 1);
+		n += w.len;
+		m[1] = (uint8_t)(n >> 16);
+		m[2] = (uint8_t)(n >> 8);
+		m[3] = (uint8_t)n;
+	}
+	ck_assert_int_eq(fx_msg(&c, m, n, &s, out, &olen), AKV_PROTO_CLOSE);
+	ck_assert_int_eq(akv_dia_parse_result(out, olen, &h, &r), 0);
+	ck_assert_uint_eq(r.result_code, AKV_DIA_NO_COMMON_SECURITY);
+
 	/* Allowed peers: only scscf.ims.test from 127.0.0.1, with IND 7. */
 	ck_assert_int_eq(akv_cfg_parse_peer("scscf.ims.test 127.0.0.1 ind=7", &cfg.dia.peers[0]),
 			 0);
