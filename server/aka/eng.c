@@ -435,7 +435,9 @@ akv_eng_tick(struct akv_eng *e, uint64_t now_ms)
 {
 	int rc, rc2 = 0;
 
-	akv_pend_expire(&e->pend, now_ms);
+	/* sweep 1/256 of the pool per tick (~every 100 ms): expired, unanswered
+	 * challenges are released within ~half a minute of their expiry */
+	akv_pend_expire(&e->pend, now_ms, 1024 + e->pend.cap / 256);
 	/* reservations queued because of low headroom: one commit for all */
 	rc = commit_queue(e);
 	if (!e->polled || now_ms - e->last_poll_ms >= POLL_INTERVAL_MS) {

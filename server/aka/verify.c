@@ -14,8 +14,6 @@ void
 akv_pend_pool_init(struct akv_pend_pool *p)
 {
 	memset(p, 0, sizeof(*p));
-	p->free_head = AKV_PEND_NIL;
-	p->t_head = p->t_tail = AKV_PEND_NIL;
 }
 
 /* see verify.h */
@@ -25,6 +23,7 @@ akv_pend_pool_fini(struct akv_pend_pool *p)
 	if (p->v) {
 		akv_wipe(p->v, (size_t)p->cap * sizeof(*p->v));
 		akv_free(p->v);
+		akv_free(p->free_stk);
 	}
 	akv_pend_pool_init(p);
 }
@@ -57,23 +56,21 @@ pend_alloc(struct akv_pend_pool *p)
 {
 	uint32_t i;
 
-	if (p->free_head == AKV_PEND_NIL) {
+	if (p->nfree == 0) {
 		uint32_t ncap = p->cap ? p->cap * 2 : 1024;
 
 		/* indices are 32-bit with NIL reserved: past 2^31 entries is a bug */
 		if (ncap > (UINT32_C(1) << 31))
 			abort();
 		p->v = akv_realloc(p->v, (size_t)ncap * sizeof(*p->v));
-		/* newest slots go to the free list in index order */
-		for (i = ncap; i-- > p->cap;) {
-			memset(&p->v[i], 0, sizeof(p->v[i]));
-			p->v[i].next_sub = p->free_head;
-			p->free_head = i;
-		}
+		p->free_stk = akv_realloc(p->free_stk, (size_t)ncap * sizeof(*p->free_stk));
+		memset(&p->v[p->cap], 0, (size_t)(ncap - p->cap) * sizeof(*p->v));
+		/* pushed high to low: fresh slots are handed out in address order */
+		for (i = ncap; i-- > p->cap;)
+			p->free_stk[p->nfree++] = i;
 		p->cap = ncap;
 	}
-	i = p->free_head;
-	p->free_head = p->v[i].next_sub;
+	i = p->free_stk[--p->nfree];
 	p->live++;
 	return i;
 }
@@ -81,20 +78,8 @@ pend_alloc(struct akv_pend_pool *p)
 static void
 pend_free(struct akv_pend_pool *p, uint32_t i)
 {
-	struct akv_pend *e = &p->v[i];
-
-	/* unlink from the creation-ordered list */
-	if (e->prev_t != AKV_PEND_NIL)
-		p->v[e->prev_t].next_t = e->next_t;
-	else
-		p->t_head = e->next_t;
-	if (e->next_t != AKV_PEND_NIL)
-		p->v[e->next_t].prev_t = e->prev_t;
-	else
-		p->t_tail = e->prev_t;
-	scrub(e, sizeof(*e));
-	e->next_sub = p->free_head;
-	p->free_head = i;
+	scrub(&p->v[i], sizeof(p->v[i]));	/* owner = NULL: free */
+	p->free_stk[p->nfree++] = i;
 	p->live--;
 }
 
@@ -124,13 +109,6 @@ akv_pend_add(struct akv_pend_pool *p, struct akv_pend_list *l, unsigned cap, uin
 	e->next_sub = l->head;
 	l->head = i;
 	l->n++;
-	e->next_t = AKV_PEND_NIL;
-	e->prev_t = p->t_tail;
-	if (p->t_tail != AKV_PEND_NIL)
-		p->v[p->t_tail].next_t = i;
-	else
-		p->t_head = i;
-	p->t_tail = i;
 	if (cap < 1)
 		cap = 1;
 	if (cap > UINT8_MAX)
@@ -206,13 +184,22 @@ akv_pend_clear(struct akv_pend_pool *p, struct akv_pend_list *l)
 
 /* see verify.h */
 size_t
-akv_pend_expire(struct akv_pend_pool *p, uint64_t now_ms)
+akv_pend_expire(struct akv_pend_pool *p, uint64_t now_ms, size_t budget)
 {
 	size_t n = 0;
 
-	while (p->t_head != AKV_PEND_NIL && p->v[p->t_head].expires_ms <= now_ms) {
-		akv_pend_del(p, &p->v[p->t_head]);
-		n++;
+	if (budget > p->cap)
+		budget = p->cap;
+	for (; budget; budget--) {
+		struct akv_pend *e;
+
+		if (p->sweep >= p->cap)
+			p->sweep = 0;
+		e = &p->v[p->sweep++];
+		if (e->owner && e->expires_ms <= now_ms) {
+			akv_pend_del(p, e);
+			n++;
+		}
 	}
 	return n;
 }
@@ -221,7 +208,7 @@ akv_pend_expire(struct akv_pend_pool *p, uint64_t now_ms)
 size_t
 akv_pend_pool_bytes(const struct akv_pend_pool *p)
 {
-	return (size_t)p->cap * sizeof(*p->v);
+	return (size_t)p->cap * (sizeof(*p->v) + sizeof(*p->free_stk));
 }
 
 /* see verify.h */

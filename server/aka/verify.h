@@ -47,17 +47,18 @@ struct akv_pend {
 	uint8_t ik[16];
 	uint64_t expires_ms;
 	struct akv_pend_list *owner;	/* NULL when free */
-	uint32_t next_sub;	/* older entry of the same IMPI, or free-list link */
-	uint32_t prev_t, next_t;	/* creation-ordered list of all live entries */
+	uint32_t next_sub;	/* older entry of the same IMPI */
 	uint8_t xres_len;
 };
 
-/* The pool of all pending challenges of one engine. Indices are stable. */
+/* The pool of all pending challenges of one engine. Indices are stable. Free
+ * slots are a stack of indices (an allocation reads no cold memory), and
+ * expiry is a sweep over the slots (no per-entry time links to update). */
 struct akv_pend_pool {
 	struct akv_pend *v;
-	uint32_t cap, live;
-	uint32_t free_head;
-	uint32_t t_head, t_tail;	/* oldest / newest live entry */
+	uint32_t *free_stk;
+	uint32_t cap, live, nfree;
+	uint32_t sweep;		/* next slot akv_pend_expire looks at */
 };
 
 /* ==== Lifecycle ==== */
@@ -87,9 +88,11 @@ struct akv_pend *akv_pend_latest(struct akv_pend_pool *p, struct akv_pend_list *
 void akv_pend_del(struct akv_pend_pool *p, struct akv_pend *e);
 /* Frees every entry of `l`. */
 void akv_pend_clear(struct akv_pend_pool *p, struct akv_pend_list *l);
-/* Frees every entry, of any IMPI, expired at now_ms. Returns how many. The
- * TTL is the same for all, so the creation-ordered list is expiry-ordered. */
-size_t akv_pend_expire(struct akv_pend_pool *p, uint64_t now_ms);
+/* Frees the entries, of any IMPI, expired at now_ms among the next `budget`
+ * slots of a circular sweep (SIZE_MAX: all). Returns how many were freed.
+ * Lookups never return an expired entry; the sweep only bounds the memory
+ * that expired, never-answered challenges hold. */
+size_t akv_pend_expire(struct akv_pend_pool *p, uint64_t now_ms, size_t budget);
 
 /* Heap bytes held by the pool. */
 size_t akv_pend_pool_bytes(const struct akv_pend_pool *p);

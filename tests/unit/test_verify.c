@@ -1,6 +1,7 @@
 /* CHALLENGE then VERIFY through the engine: RES and Digest (AKAv1/AKAv2),
  * replay, expiry, the failed-attempt policy; and the pending-challenge pool. */
 #include <check.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -409,9 +410,10 @@ START_TEST(t_verify_pool_cap_and_expiry_order)
 	for (int i = 0; i < 2000; i++)	/* grows past the first block */
 		akv_pend_add(&p, &b[i % 10], 255, 200 + (uint64_t)i);
 	ck_assert_uint_eq(p.live, 2003);
-	ck_assert_uint_eq(akv_pend_expire(&p, 103), 2);	/* a's entries 2 and 3 */
+	ck_assert_uint_eq(akv_pend_expire(&p, 103, 2), 0);	/* slots 0, 1: reused by b, live */
+	ck_assert_uint_eq(akv_pend_expire(&p, 103, SIZE_MAX), 2);	/* a's entries 2 and 3 */
 	ck_assert_uint_eq(a.n, 1);
-	ck_assert_uint_eq(akv_pend_expire(&p, 1000), 802);	/* a's last + b's 200..1000 */
+	ck_assert_uint_eq(akv_pend_expire(&p, 1000, SIZE_MAX), 802);	/* a's last + b's 200..1000 */
 	ck_assert_uint_eq(p.live, 1199);
 	ck_assert_uint_eq(b[0].n, 119);	/* 81 of its 200 expired by 1000 */
 	for (int j = 0; j < 10; j++)
