@@ -2,6 +2,7 @@
  * reservations, change log, readers, batch add, check. */
 #include <check.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -620,6 +621,115 @@ START_TEST(t_store_map_grown_elsewhere)
 }
 END_TEST
 
+/* Old change entries are trimmed on the next write; a reader whose
+ * generation predates the trim is told to flush everything. */
+START_TEST(t_store_changes_trimmed)
+{
+	struct akv_store *st = open_new("trim", 0);
+	struct seen s = {0};
+	MDB_txn *txn;
+	MDB_dbi chg;
+	uint8_t kb[8] = {0}, vb[9] = {0};
+	MDB_val k = {8, kb}, d = {9, vb};
+	uint64_t last = 0;
+	struct akv_store_stats ss;
+
+	ck_assert_int_eq(akv_store_put(st, mk("a", "sip:a"), AKV_STORE_ADD), 0);
+	ck_assert_int_eq(akv_store_put(st, mk("b", "sip:b"), AKV_STORE_ADD), 0);
+	/* Age entry 1 to the epoch (timestamp 0 ms). */
+	ck_assert_int_eq(mdb_txn_begin(akv_store_env(st), NULL, 0, &txn), 0);
+	ck_assert_int_eq(mdb_dbi_open(txn, "changes", 0, &chg), 0);
+	kb[7] = 1;
+	vb[8] = 'a';
+	ck_assert_int_eq(mdb_put(txn, chg, &k, &d, 0), 0);
+	ck_assert_int_eq(mdb_txn_commit(txn), 0);
+	ck_assert_int_eq(akv_store_put(st, mk("c", "sip:c"), AKV_STORE_ADD), 0);
+	ck_assert_int_eq(akv_store_stats(st, &ss), 0);
+	ck_assert_uint_eq(ss.changes, 2);
+	ck_assert_uint_eq(ss.generation, 3);
+	/* From 0: entry 1 is gone -> flush first, then b and c. */
+	ck_assert_int_eq(akv_store_changes_since(st, 0, on_change, &s, &last), 0);
+	ck_assert_int_eq(s.flush, 1);
+	ck_assert_int_eq(s.n, 2);
+	ck_assert_str_eq(s.last, "c");
+	ck_assert_uint_eq(last, 3);
+	/* From 1: nothing lost. */
+	memset(&s, 0, sizeof(s));
+	ck_assert_int_eq(akv_store_changes_since(st, 1, on_change, &s, &last), 0);
+	ck_assert_int_eq(s.flush, 0);
+	ck_assert_int_eq(s.n, 2);
+	akv_store_close(st);
+}
+END_TEST
+
+struct thr {
+	struct akv_store *st;
+	int errors, gets;
+};
+
+static void *
+reader_thread(void *arg)
+{
+	struct thr *t = arg;
+	struct akv_sub *got = akv_malloc(sizeof(*got));
+	struct akv_store_reader *r;
+	char impi[32];
+	int err;
+
+	r = akv_store_reader_new(t->st, &err);
+	if (!r) {
+		t->errors++;
+		akv_free(got);
+		return NULL;
+	}
+	for (int i = 0; i < 20000; i++) {
+		int n = snprintf(impi, sizeof(impi), "bulk%07d", i % 2000);
+		int e = akv_store_reader_get(r, impi, (size_t)n, got);
+
+		if (e == 0 && got->seq_reserved <= 1000000)
+			t->gets++;
+		else if (e != AKV_ENOTFOUND)
+			t->errors++;
+	}
+	akv_store_reader_free(r);
+	akv_store_sub_wipe(got);
+	akv_free(got);
+	return NULL;
+}
+
+/* Readers on several threads (MDB_NOTLS, one reader each) while this
+ * thread writes records and SQN reservations. */
+START_TEST(t_store_threads)
+{
+	struct akv_store *st = open_new("threads", 0);
+	struct gen_ctx g = {0};
+	struct thr t[3];
+	pthread_t tid[3];
+	char impi[32];
+
+	ck_assert_int_eq(akv_store_add_batch(st, 2000, gen_next, &g, NULL), 0);
+	for (int i = 0; i < 3; i++) {
+		t[i] = (struct thr){st, 0, 0};
+		ck_assert_int_eq(pthread_create(&tid[i], NULL, reader_thread, &t[i]), 0);
+	}
+	for (int i = 0; i < 200; i++) {
+		struct akv_store_seq u = {impi, 0, 1000u * (uint64_t)i};
+
+		u.impi_len = (size_t)snprintf(impi, sizeof(impi), "bulk%07d", i);
+		ck_assert_int_eq(akv_store_seq_reserve(st, &u, 1), 0);
+		snprintf(impi, sizeof(impi), "new%d", i);
+		ck_assert_int_eq(akv_store_put(st, mk(impi, NULL), AKV_STORE_ADD), 0);
+	}
+	for (int i = 0; i < 3; i++) {
+		ck_assert_int_eq(pthread_join(tid[i], NULL), 0);
+		ck_assert_int_eq(t[i].errors, 0);
+		ck_assert_int_eq(t[i].gets, 20000);
+	}
+	ck_assert_int_eq(akv_store_check(st, NULL, NULL, NULL), 0);
+	akv_store_close(st);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -643,6 +753,8 @@ suite(void)
 	tcase_add_test(tc, t_store_check_corruption);
 	tcase_add_test(tc, t_store_dbi_open_sibling);
 	tcase_add_test(tc, t_store_map_grown_elsewhere);
+	tcase_add_test(tc, t_store_changes_trimmed);
+	tcase_add_test(tc, t_store_threads);
 	suite_add_tcase(s, tc);
 	return s;
 }
