@@ -242,8 +242,10 @@ int akv_store_add_batch(struct akv_store *st, size_t n, akv_store_next_fn next, 
 			size_t *bad);
 
 /* Engine: durably records seq_reserved for n subscribers in ONE write
- * transaction (one commit, one fsync). Entries for an IMPI that is not (or
- * no longer) provisioned are written too (harmless, kept like on delete).
+ * transaction (one commit, one fsync). A reservation only moves up: a value
+ * at or below the stored one leaves it unchanged (no error). Entries for an
+ * IMPI that is not (or no longer) provisioned are written too (harmless,
+ * kept like on delete).
  * Does not bump the generation. Returns 0 or an error (then none is written).
  * Safe to call from any thread (LMDB serialises writers). */
 int akv_store_seq_reserve(struct akv_store *st, const struct akv_store_seq *u, size_t n);

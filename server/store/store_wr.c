@@ -542,9 +542,17 @@ akv_store_seq_reserve(struct akv_store *st, const struct akv_store_seq *u, size_
 		return e;
 	for (size_t i = 0; i < n && !rc; i++) {
 		uint8_t b[8];
-		MDB_val k = {u[i].impi_len, (void *)u[i].impi}, d = {8, b};
+		MDB_val k = {u[i].impi_len, (void *)u[i].impi}, d;
 
+		/* Reservations only move up: a lower value (an engine bug, or two
+		 * engines racing) must never reopen SQNs already handed out. */
+		rc = mdb_get(txn, st->sqn, &k, &d);
+		if (!rc && d.mv_size == 8 && akv_store_le64(d.mv_data) >= u[i].seq_reserved)
+			continue;
+		if (rc && rc != MDB_NOTFOUND)
+			break;
 		akv_store_put_le64(b, u[i].seq_reserved);
+		d = (MDB_val){8, b};
 		rc = mdb_put(txn, st->sqn, &k, &d, 0);
 	}
 	if (rc) {

@@ -330,6 +330,14 @@ START_TEST(t_store_seq_reserve)
 	ck_assert_int_eq(akv_store_get(st, "u002", 4, &got), 0);
 	ck_assert_uint_eq(got.seq_reserved, 1002);
 	ck_assert_int_eq(akv_store_seq_reserve(st, u, 0), 0);
+	/* Never lowered. */
+	u[2].seq_reserved = 5;
+	u[3].seq_reserved = 2000;
+	ck_assert_int_eq(akv_store_seq_reserve(st, u + 2, 2), 0);
+	ck_assert_int_eq(akv_store_get(st, "u002", 4, &got), 0);
+	ck_assert_uint_eq(got.seq_reserved, 1002);
+	ck_assert_int_eq(akv_store_get(st, "u003", 4, &got), 0);
+	ck_assert_uint_eq(got.seq_reserved, 2000);
 	akv_store_close(st);
 }
 END_TEST
