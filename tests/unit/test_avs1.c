@@ -8,6 +8,7 @@
 #include <check.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1024,6 +1025,8 @@ mini_srv_main(void *arg)
 
 	if (fd < 0)
 		return NULL;
+	/* answers go out one write each: Nagle would hold them for delayed ACKs */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){1}, sizeof(int));
 	for (;;) {
 		ssize_t r = read(fd, in + have, sizeof(in) - have);
 		size_t off = 0, nout = 0;
@@ -1041,7 +1044,13 @@ mini_srv_main(void *arg)
 			int fl = akv_avs1_ops.frame_len(in + off, have - off);
 			int rc;
 
-			if (fl < 0 || (size_t)fl > have - off || nout == 64)
+			if (nout == 64) {
+				/* a batch is full: answer it (reversed) and go on */
+				while (nout--)
+					write_all(fd, outs[nout], out_len[nout]);
+				nout = 0;
+			}
+			if (fl < 0 || (size_t)fl > have - off)
 				break;
 			slot_reset(&slots[nout]);
 			rc = akv_avs1_ops.on_msg(st, in + off, (size_t)fl, &slots[nout].slot,
@@ -1145,6 +1154,37 @@ START_TEST(t_avs1_client_pipelined_out_of_order)
 }
 END_TEST
 
+/* A pipeline far larger than the socket buffers both ways: flush must read
+ * answers while it writes, or client and server block on each other. */
+START_TEST(t_avs1_client_big_pipeline)
+{
+	static struct akv_avs1_ans a;
+	static uint8_t payload[300];
+	struct akv_avs1_req r = {.op = AKV_AVS1_PING, .data = payload, .data_len = sizeof(payload)};
+	struct mini_srv s;
+	struct akv_client *c;
+	enum { N = 20000 };
+
+	mini_srv_start(&s, 0);
+	c = mini_connect(&s);
+	for (int i = 0; i < N; i++) {
+		payload[0] = (uint8_t)i;
+		ck_assert_int_eq(akv_client_send(c, &r), 0);
+	}
+	ck_assert_int_eq(akv_client_flush(c), 0); /* ~6 MB each way */
+	for (uint64_t id = N; id >= 1; id--) {
+		ck_assert_int_eq(akv_client_recv(c, id, &a), 0);
+		ck_assert_uint_eq(a.id, id);
+		ck_assert_uint_eq(a.data_len, sizeof(payload));
+		ck_assert_uint_eq(a.data[0], (uint8_t)(id - 1));
+	}
+	ck_assert_uint_eq(akv_client_pending(c), 0);
+	akv_client_free(c);
+	pthread_join(s.th, NULL);
+	close(s.lfd);
+}
+END_TEST
+
 START_TEST(t_avs1_client_errors)
 {
 	static struct akv_avs1_ans a;
@@ -1220,6 +1260,7 @@ suite(void)
 	tcase_set_timeout(tc, 120);
 	suite_add_tcase(s, tc);
 	tcase_add_test(tn, t_avs1_client_pipelined_out_of_order);
+	tcase_add_test(tn, t_avs1_client_big_pipeline);
 	tcase_add_test(tn, t_avs1_client_errors);
 	tcase_set_timeout(tn, 60);
 	suite_add_tcase(s, tn);
