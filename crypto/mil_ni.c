@@ -14,8 +14,14 @@
 
 #include "internal.h"
 
+/* GCC: target pragma; clang (fuzz builds) has no GCC target pragma, and
+ * applies the same target attribute to every function instead */
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("sse4.1,aes"))), apply_to = function)
+#else
 #pragma GCC push_options
 #pragma GCC target("sse4.1,aes")
+#endif
 
 static inline __attribute__((always_inline)) __m128i
 ni_bcast8(const uint8_t *p)
@@ -83,7 +89,11 @@ ni_expand(const uint8_t k[16], struct akv_aes_sched *ks)
 #undef NI_STEP
 }
 
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
 #pragma GCC pop_options
+#endif
 
 static const struct akv_mil_impl ni_impl = {
 	.name = "aesni", .lanes = MIL_LANES, .gen = mil_ni_gen, .auts = mil_ni_auts,

@@ -15,8 +15,14 @@
 
 #include "internal.h"
 
+/* GCC: target pragma; clang (fuzz builds) has no GCC target pragma, and
+ * applies the same target attribute to every function instead */
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("sse4.1,aes,avx,avx2,vaes"))), apply_to = function)
+#else
 #pragma GCC push_options
 #pragma GCC target("sse4.1,aes,avx,avx2,vaes")
+#endif
 
 static inline __attribute__((always_inline)) __m256i
 vaes_bcast8(const uint8_t *p)
@@ -56,7 +62,11 @@ vaes_bcast16(const void *p)
 
 #include "mil_body.h"
 
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
 #pragma GCC pop_options
+#endif
 
 static const struct akv_mil_impl vaes_impl = {
 	.name = "vaes", .lanes = MIL_LANES, .gen = mil_vaes_gen, .auts = mil_vaes_auts,
