@@ -432,8 +432,8 @@ conn_release(struct akv_fe *fe, struct akv_conn *c)
 static int
 drained(const struct akv_conn *c)
 {
-	return c->inflight == 0 && !c->done_head && c->tx_len == 0 && !c->send_armed &&
-	       (c->discard_rx || (c->held_head < 0));
+	return c->inflight == 0 && !c->done_head && c->tx_len == 0 && c->send_len == 0 &&
+	       !c->send_armed && (c->discard_rx || (c->held_head < 0));
 }
 
 /* Re-evaluates what a conn needs after any event: (re)arm or stop its
@@ -637,6 +637,8 @@ on_recv(struct akv_fe *fe, struct akv_conn *c, int res, unsigned flags)
 
 /* ==== Transmit path ==== */
 
+/* Sends the rest of the buffer in flight (send_len > 0). Without an SQE
+ * the conn goes back on the send list and flush_dirty() retries it. */
 static void
 submit_send(struct akv_fe *fe, struct akv_conn *c)
 {
@@ -653,22 +655,29 @@ submit_send(struct akv_fe *fe, struct akv_conn *c)
 }
 
 /* Swaps the filled buffer out and sends it: answers coalesce in tx[cur]
- * while one send is in flight. */
+ * while one send is in flight. Stops (the rest stays listed) when the SQ
+ * has no room even after a submit. */
 static void
 flush_dirty(struct akv_fe *fe)
 {
 	while (fe->dirty_head != AKV_CONN_NONE) {
 		struct akv_conn *c = &fe->conns[fe->dirty_head];
 
+		if ((c->state == AKV_CONN_OPEN || c->state == AKV_CONN_DRAINING) &&
+		    !c->send_armed && (c->send_len || c->tx_len) &&
+		    io_uring_sq_space_left(&fe->ring) == 0 && io_uring_submit(&fe->ring) <= 0)
+			break;
 		fe->dirty_head = c->next_dirty;
 		c->dirty = 0;
-		if (c->send_armed || !c->tx_len ||
+		if (c->send_armed || (!c->send_len && !c->tx_len) ||
 		    (c->state != AKV_CONN_OPEN && c->state != AKV_CONN_DRAINING))
 			continue;
-		c->send_len = c->tx_len;
-		c->send_off = 0;
-		c->tx_cur ^= 1;
-		c->tx_len = 0;
+		if (!c->send_len) {
+			c->send_len = c->tx_len;
+			c->send_off = 0;
+			c->tx_cur ^= 1;
+			c->tx_len = 0;
+		}
 		submit_send(fe, c);
 	}
 }
@@ -704,12 +713,13 @@ static void
 on_send(struct akv_fe *fe, struct akv_conn *c, int res)
 {
 	c->send_armed = 0;
+	if ((res == -EINTR || res == -EAGAIN) && c->state != AKV_CONN_CLOSING) {
+		submit_send(fe, c);
+		return;
+	}
 	if (res <= 0 || c->state == AKV_CONN_CLOSING) {
-		if (res == -EINTR || res == -EAGAIN) {
-			submit_send(fe, c);
-			return;
-		}
-		conn_close(fe, c);
+		c->send_len = c->send_off = 0;
+		conn_close(fe, c);	/* EPIPE, ECONNRESET: the peer is gone */
 		conn_update(fe, c);
 		return;
 	}
