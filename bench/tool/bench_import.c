@@ -326,7 +326,7 @@ akv_bench_import(int argc, char **argv)
 		       t_base, (double)n / t_base);
 		printf("  cpu time:     import %.3f s (%.0f subscribers per CPU-second), baseline "
 		       "%.3f s\n", c_imp, (double)n / c_imp, c_base);
-		printf("  ratio:        import runs at %.2f of the baseline rate (wall), %.2f (CPU)\n",
+		printf("  ratio:        import at %.2f of the baseline rate (wall), %.2f (CPU)\n",
 		       t_base / t_imp, c_base / c_imp);
 		printf("  store:        %.0f bytes/subscriber in B-tree pages, %.0f on disk\n",
 		       (double)ss.data_bytes / (double)n, (double)sb.st_blocks * 512.0 / (double)n);

@@ -139,7 +139,8 @@ parse(int argc, char **argv, struct dbopts *o)
 		case 'j': o->json = 1; break;
 		case 'm':
 			if (akv_admin_size(optarg, &o->map_size)) {
-				fprintf(stderr, "akavs db: bad --map-size '%s' (e.g. 4G)\n", optarg);
+				fprintf(stderr, "akavs db: bad --map-size '%s' (e.g. 4G)\n",
+					optarg);
 				return AKV_EXIT_USAGE;
 			}
 			break;

@@ -28,12 +28,12 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-		"usage: akavs sub add    --impi X --impu Y[,Z...] --k HEX (--op HEX | --opc HEX)\n"
-		"                        [--amf HEX] [--sqn HEX] [--fail-limit N] [--schemes LIST]\n"
-		"       akavs sub set    --impi X [any of the add options: changes only those]\n"
-		"       akavs sub del    --impi X\n"
-		"       akavs sub show   --impi X [--reveal-keys] [--json]\n"
-		"       akavs sub list   [--json]\n"
+		"usage: akavs sub add --impi X --impu Y[,Z...] --k HEX (--op HEX | --opc HEX)\n"
+		"                    [--amf HEX] [--sqn HEX] [--fail-limit N] [--schemes LIST]\n"
+		"       akavs sub set --impi X [any add option: changes only those given]\n"
+		"       akavs sub del --impi X\n"
+		"       akavs sub show --impi X [--reveal-keys] [--json]\n"
+		"       akavs sub list [--json]\n"
 		"       akavs sub import FILE|- [--skip-bad] [--dry-run]\n"
 		"       akavs sub export [FILE] [--extended]\n"
 		"common: --db DIR (default %s), --map-size SIZE (grow the map), --help\n"
@@ -42,17 +42,18 @@ usage(FILE *f)
 		"  --k        K, 32 hex digits; --op is converted to OPc (TS 35.206 4.1); set\n"
 		"             --k needs --op or --opc too (OPc depends on K)\n"
 		"  --amf      4 hex digits (default %04x); --sqn initial SQN, 1..12 hex digits\n"
-		"  --schemes  akav1,akav2 (default both); --fail-limit consecutive failures before\n"
-		"             DEREGISTER (0 = server configuration)\n"
+		"  --schemes  akav1,akav2 (default both); --fail-limit: consecutive failures\n"
+		"             before DEREGISTER (0 = server configuration)\n"
 		"  show prints K/OPc only with --reveal-keys. Keys given on the command line are\n"
 		"  visible to other local users (ps): prefer import from a 0600 file.\n"
 		"\n"
 		"CSV (import/export): header '%s', impus separated by ';',\n"
 		"  exactly one of op/opc, amf/sqn optional hex. Extended header adds\n"
-		"  ',schemes,fail_limit' (export --extended). Import is all-or-nothing and reports\n"
-		"  every bad line as 'line N: reason'; --skip-bad imports the good lines. Export is a\n"
-		"  backup with keys (file created 0600; sqn = max(operator SQN, reserved SQN)).\n"
-		"exit: 0 ok, 1 failure (nothing changed), 2 usage, 3 import --skip-bad skipped lines\n",
+		"  ',schemes,fail_limit' (export --extended). Import is all-or-nothing and\n"
+		"  reports every bad line as 'line N: reason'; --skip-bad imports the good lines.\n"
+		"  Export is a backup with keys (file created 0600; sqn = max(operator SQN,\n"
+		"  reserved SQN)).\n"
+		"exit: 0 ok, 1 failure (nothing changed), 2 usage, 3 --skip-bad skipped lines\n",
 		AKV_STORE_DEFAULT_DIR, AKV_CSV_AMF_DEFAULT, AKV_CSV_HEADER);
 }
 
@@ -89,7 +90,8 @@ parse(int argc, char **argv, struct subopts *o)
 		case 'd': o->db = optarg; break;
 		case 'M':
 			if (akv_admin_size(optarg, &o->map_size)) {
-				fprintf(stderr, "akavs sub: bad --map-size '%s' (e.g. 4G)\n", optarg);
+				fprintf(stderr, "akavs sub: bad --map-size '%s' (e.g. 4G)\n",
+					optarg);
 				return AKV_EXIT_USAGE;
 			}
 			break;

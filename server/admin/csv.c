@@ -204,7 +204,8 @@ parse_impus(struct field f, struct akv_sub *out, char why[AKV_CSV_WHY])
 		u = trim(f.p + start, i - start);
 		start = i + 1;
 		if (out->nimpu == AKV_STORE_MAX_IMPUS) {
-			snprintf(why, AKV_CSV_WHY, "impus: more than %u IMPUs", AKV_STORE_MAX_IMPUS);
+			snprintf(why, AKV_CSV_WHY, "impus: more than %u IMPUs",
+				 AKV_STORE_MAX_IMPUS);
 			return AKV_EINVAL;
 		}
 		if (u.n == 0 || u.n > AKV_ID_MAX) {
@@ -213,13 +214,14 @@ parse_impus(struct field f, struct akv_sub *out, char why[AKV_CSV_WHY])
 			return AKV_EINVAL;
 		}
 		if (has_ctl(u)) {
-			snprintf(why, AKV_CSV_WHY, "impus: IMPU %u has a control character or quote",
-				 out->nimpu + 1);
+			snprintf(why, AKV_CSV_WHY,
+				 "impus: IMPU %u has a control character or quote", out->nimpu + 1);
 			return AKV_EINVAL;
 		}
 		for (unsigned j = 0; j < out->nimpu; j++)
 			if (out->impu_len[j] == u.n && !memcmp(out->impu[j], u.p, u.n)) {
-				snprintf(why, AKV_CSV_WHY, "impus: %.*s listed twice", (int)u.n, u.p);
+				snprintf(why, AKV_CSV_WHY, "impus: %.*s listed twice", (int)u.n,
+					 u.p);
 				return AKV_EINVAL;
 			}
 		memcpy(out->impu[out->nimpu], u.p, u.n);

@@ -108,7 +108,8 @@ akv_store_sub_validate(const struct akv_sub *s)
 	for (unsigned i = 0; i < s->nimpu; i++) {
 		if (!id_ok(s->impu[i], s->impu_len[i])) {
 			akv_store_detail("%.*s: IMPU %u must be 1..%d bytes without control "
-					 "characters", (int)s->impi_len, s->impi, i + 1, AKV_ID_MAX);
+					 "characters",
+					 (int)s->impi_len, s->impi, i + 1, AKV_ID_MAX);
 			return AKV_EINVAL;
 		}
 		for (unsigned j = 0; j < i; j++)
@@ -424,7 +425,8 @@ open_dbis(struct akv_store *st, int create)
 			if (!migrations[ver]) {
 				akv_store_detail("store schema v%u is older than this akavs (v%u) "
 						 "and has no migration: export it with the akavs "
-						 "that made it, then import", ver, AKV_STORE_SCHEMA);
+						 "that made it, then import",
+						 ver, AKV_STORE_SCHEMA);
 				err = AKV_ESCHEMA;
 				goto fail;
 			}
@@ -552,8 +554,8 @@ akv_store_open(const char *dir, const struct akv_store_opts *opts, int *err)
 	e = open_dbis(st, 0);
 	if (e == 1) {
 		if (opts->flags & AKV_STORE_RDONLY) {
-			akv_store_detail("store %s has no akavs schema v%u (run `akavs db init`)",
-					 dir, AKV_STORE_SCHEMA);
+			akv_store_detail("store %s lacks akavs schema v%u (`akavs db init` "
+					 "creates or migrates it)", dir, AKV_STORE_SCHEMA);
 			e = AKV_ESCHEMA;
 		} else {
 			e = open_dbis(st, 1);

@@ -52,9 +52,9 @@ extern "C" {
 
 /* ==== Constants ==== */
 
-#define AKV_STORE_DEFAULT_DIR	  "./akavs-db"	/* relative: a fresh checkout works as is */
+#define AKV_STORE_DEFAULT_DIR	  "./akavs-db"	/* relative: works in a fresh checkout */
 #define AKV_STORE_SCHEMA	  1u		/* schema version this code writes */
-#define AKV_STORE_DEFAULT_MAP	  (4ull << 30)	/* 4 GiB map for a new store (sparse file) */
+#define AKV_STORE_DEFAULT_MAP	  (4ull << 30)	/* 4 GiB map for a new store (sparse) */
 #define AKV_STORE_DEFAULT_READERS 512u		/* LMDB reader slots (threads x readers) */
 #define AKV_STORE_MAX_IMPUS	  16u		/* IMPUs per subscriber */
 #define AKV_STORE_SQN_MAX	  ((1ull << 48) - 1)	/* SQN is 48 bits (TS 33.102 C.1) */

@@ -408,9 +408,11 @@ put_impus(struct akv_store *st, MDB_txn *txn, struct ipairs *p, size_t *badrec)
 		    !memcmp(p->arena + p->v[i - 1].off, key, x->klen)) {
 			const struct ipair *w = &p->v[i - 1];
 
-			akv_store_detail("IMPU %.*s listed by IMPI %.*s and IMPI %.*s", (int)x->klen,
-					 key, (int)w->vlen, (const char *)p->arena + w->off + w->klen,
-					 (int)x->vlen, key + x->klen);
+			const char *wv = (const char *)p->arena + w->off + w->klen;
+
+			akv_store_detail("IMPU %.*s listed by IMPI %.*s and IMPI %.*s",
+					 (int)x->klen, key, (int)w->vlen, wv, (int)x->vlen,
+					 key + x->klen);
 			*badrec = x->rec;
 			e = AKV_EEXISTS;
 			break;
@@ -418,10 +420,12 @@ put_impus(struct akv_store *st, MDB_txn *txn, struct ipairs *p, size_t *badrec)
 		rc = put_maybe_append(cur, &k, &d);
 		if (rc == MDB_KEYEXIST) {
 			/* In the store already: name the owner. */
-			if (!mdb_get(txn, st->impu, &k, &d))
-				akv_store_detail("IMPU %.*s already belongs to IMPI %.*s", (int)x->klen,
-						 key, (int)(d.mv_size > AKV_ID_MAX ? 0 : d.mv_size),
-						 (const char *)d.mv_data);
+			if (!mdb_get(txn, st->impu, &k, &d)) {
+				int olen = d.mv_size > AKV_ID_MAX ? 0 : (int)d.mv_size;
+
+				akv_store_detail("IMPU %.*s already belongs to IMPI %.*s",
+						 (int)x->klen, key, olen, (const char *)d.mv_data);
+			}
 			*badrec = x->rec;
 			e = AKV_EEXISTS;
 			break;

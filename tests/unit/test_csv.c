@@ -73,8 +73,8 @@ START_TEST(t_csv_good_line)
 	ck_assert_str_eq(sub.impu[1], "sip:bob2");
 	ck_assert_int_eq(sub.amf[0] << 8 | sub.amf[1], AKV_CSV_AMF_DEFAULT);
 	ck_assert_uint_eq(sub.sqn, 0);
-	ck_assert_int_eq(parse("c,sip:c,465B5CE8B199B49FAA5F0A2EE238A6BC,," OPC1 ",ABCD,0xFFFFFFFFFFFF"),
-			 0);
+	ck_assert_int_eq(
+		parse("c,sip:c,465B5CE8B199B49FAA5F0A2EE238A6BC,," OPC1 ",ABCD,0xFFFFFFFFFFFF"), 0);
 	ck_assert_uint_eq(sub.sqn, 0xffffffffffffull);
 }
 END_TEST
