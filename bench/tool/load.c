@@ -103,7 +103,9 @@ slot_release(struct load_thread *t, struct load_slot *s)
 {
 	if (t->cfg->subs && s->sub / t->cfg->threads < t->nsubs)
 		t->busy[s->sub / t->cfg->threads] = 0;
-	akv_wipe(s->rand, sizeof(s->rand) + sizeof(s->res) + sizeof(s->ck) + sizeof(s->ik));
+	akv_wipe(s->res, sizeof(s->res));
+	akv_wipe(s->ck, sizeof(s->ck));
+	akv_wipe(s->ik, sizeof(s->ik));
 	s->active = 0;
 	t->inflight--;
 }
@@ -332,6 +334,7 @@ thread_setup(struct load_thread *t, unsigned first_conn)
 	t->conns = akv_calloc(t->nconns, sizeof(*t->conns));
 	t->dirty = akv_calloc(t->nconns, sizeof(*t->dirty));
 	t->idle = akv_calloc((size_t)t->nconns * cfg->depth, sizeof(*t->idle));
+	load_check_init(t);
 	for (unsigned i = 0; i < t->nconns; i++) {
 		struct load_conn *c = &t->conns[i];
 
@@ -377,6 +380,7 @@ thread_teardown(struct load_thread *t)
 	akv_free(t->conns);
 	akv_free(t->dirty);
 	akv_free(t->idle);
+	load_check_fini(t);
 	akv_free(t->busy);
 	load_zipf_free(&t->zipf);
 }
@@ -413,6 +417,7 @@ drive(struct load_thread_arg *ta)
 			n++;
 		}
 		io_uring_cq_advance(&t->b.ring, n);
+		load_check_flush(t);
 		restart_idle(t);
 		flush_dirty(t);
 		if (t->stopping && (!t->inflight || t->now >= end + DRAIN_NS))

@@ -73,7 +73,7 @@ struct load_slot {
 	uint8_t step;	 /* 0: first request, 1: second */
 	uint8_t active;
 	/* state carried between the steps of a transaction (secrets: wiped) */
-	uint8_t rand[16], res[8], ck[16], ik[16];
+	uint8_t rand[16], autn[16], res[8], ck[16], ik[16];
 	uint64_t sqn;
 };
 
@@ -100,6 +100,7 @@ struct load_counters {
 
 struct load_cfg;
 struct load_proto;
+struct load_pending;
 
 struct load_thread {
 	const struct load_cfg *cfg;
@@ -126,6 +127,11 @@ struct load_thread {
 	struct load_zipf zipf;
 	uint8_t *busy; /* per local rank: a transaction is running on it */
 	const struct akv_mil_impl *mil;
+	/* vectors waiting for the batched check (load_check.c) */
+	struct load_pending *pend;
+	struct akv_mil_in *pin;
+	struct akv_mil_out *pout;
+	unsigned npend;
 };
 
 /* A protocol module: how to delimit frames, start a transaction on a slot,
@@ -186,13 +192,23 @@ extern const struct load_proto load_proto_echo; /* load_echo.c */
 extern const struct load_proto load_proto_avs1; /* load_avs1.c */
 extern const struct load_proto load_proto_dia;	/* load_dia.c */
 
-/* Recomputes a vector from RAND and AUTN with the subscriber of slot s:
- * sets s->rand, s->res, s->sqn (and s->ck, s->ik when checking). Returns
- * 0 when MAC-A and the given ck, ik, xres (each optional) match, -1
- * otherwise. With cfg->check == 0 only RES and SQN are derived. */
+/* Vector checks (load_check.c). load_check_vec() records RAND, AUTN, CK,
+ * IK in the slot (a later VERIFY answer must return that CK/IK) and queues
+ * the vector for a batched check: MAC-A over the unmasked SQN, and ck, ik,
+ * xres (each optional) against the recomputed values; SQN >= sqn_min when
+ * non-zero. Mismatches count in t->c.err_check when the batch runs
+ * (load_check_flush, once per completion batch and when the queue is
+ * full). Returns -1 at once for a malformed vector (XRES not 8 bytes). */
+#define LOAD_CHECK_BATCH 256
+void load_check_init(struct load_thread *t);
+void load_check_fini(struct load_thread *t);
 int load_check_vec(struct load_thread *t, struct load_slot *s, const uint8_t rand[16],
 		   const uint8_t autn[16], const uint8_t *ck, const uint8_t *ik,
-		   const uint8_t *xres, unsigned xres_len);
+		   const uint8_t *xres, unsigned xres_len, uint64_t sqn_min);
+void load_check_flush(struct load_thread *t);
+/* Computes s->res and s->sqn for s->rand / s->autn at once (what VERIFY and
+ * RESYNC need to go on). */
+void load_derive(struct load_thread *t, struct load_slot *s);
 /* Builds the AUTS a USIM at SQN_MS = s->sqn + 64 returns for s->rand; sets
  * s->sqn = SQN_MS (the new vector's SQN must then be above it). */
 void load_make_auts(struct load_thread *t, struct load_slot *s, uint8_t auts[14]);

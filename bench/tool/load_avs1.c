@@ -49,10 +49,11 @@ req_www(struct akv_avs1_req *r, const struct load_cfg *cfg)
 	}
 }
 
-/* The WWW-Authenticate value the server must have written for vector v:
- * realm given, else the IMPI's domain; ck/ik as recomputed in s. 0 if equal. */
+/* The WWW-Authenticate value the server must have written for vector i:
+ * realm given, else the IMPI's domain; CK/IK as returned (they are checked
+ * against the keys with the vector). 0 if equal. */
 static int
-check_www(struct load_thread *t, const struct load_slot *s, const struct akv_avs1_ans *a,
+check_www(const struct load_thread *t, const struct load_slot *s, const struct akv_avs1_ans *a,
 	  unsigned i)
 {
 	const struct load_sub *sub = sub_of(t, s);
@@ -67,7 +68,7 @@ check_www(struct load_thread *t, const struct load_slot *s, const struct akv_avs
 	}
 	n = akv_digest_www_authenticate(
 	    a->scheme == AKV_SCHEME_AKAV2_MD5 ? AKV_DIGEST_AKAV2_MD5 : AKV_DIGEST_AKAV1_MD5, realm,
-	    a->vec[i].rand, a->vec[i].autn, s->ck, s->ik, 1, want, sizeof(want));
+	    a->vec[i].rand, a->vec[i].autn, a->vec[i].ck, a->vec[i].ik, 1, want, sizeof(want));
 	/* the value holds ck= and ik=: compared in constant time like any key */
 	return n < 0 || !a->www[i] || a->www_len[i] != (unsigned)n ||
 	       akv_ct_eq(a->www[i], want, (size_t)n);
@@ -168,24 +169,14 @@ avs1_answer(struct load_thread *t, struct load_slot *s, uint64_t id, const uint8
 		t->c.err_check++;
 		return 0;
 	}
-	if (want_op == AKV_AVS1_RESYNC) {
-		uint64_t ms = s->sqn;
-
-		/* the fresh vector must be valid and above the SQN_MS we sent */
-		bad = load_check_vec(t, s, a.vec[0].rand, a.vec[0].autn, a.vec[0].ck, a.vec[0].ik,
-				     NULL, 0) ||
-		      s->sqn <= ms || (t->cfg->www && t->cfg->check && check_www(t, s, &a, 0));
-		t->c.vectors++;
-		if (bad)
-			t->c.err_check++;
-		return 0;
-	}
 	for (unsigned i = 0; i < a.nvec; i++) {
 		const struct akv_eng_vec *v = &a.vec[i];
 		int full = want_op == AKV_AVS1_VECTORS;
+		/* after RESYNC the fresh vector must be above the SQN_MS we sent */
+		uint64_t sqn_min = want_op == AKV_AVS1_RESYNC ? s->sqn + 1 : 0;
 
 		if (load_check_vec(t, s, v->rand, v->autn, v->ck, v->ik, full ? v->xres : NULL,
-				   v->xres_len))
+				   v->xres_len, sqn_min))
 			bad = 1;
 		else if (!full && t->cfg->www && t->cfg->check && check_www(t, s, &a, i))
 			bad = 1;
@@ -195,8 +186,13 @@ avs1_answer(struct load_thread *t, struct load_slot *s, uint64_t id, const uint8
 		t->c.err_check++;
 		return 0;
 	}
-	if (s->op == LOAD_OP_VERIFY || s->op == LOAD_OP_WRONG || s->op == LOAD_OP_RESYNC)
+	if (want_op == AKV_AVS1_RESYNC)
+		return 0;
+	if (s->op == LOAD_OP_VERIFY || s->op == LOAD_OP_WRONG || s->op == LOAD_OP_RESYNC) {
+		/* RES (VERIFY) or SQN (RESYNC) are needed now, not after the batch */
+		load_derive(t, s);
 		return second_request(t, s, id, out, cap);
+	}
 	return 0;
 }
 

@@ -162,14 +162,12 @@ dia_answer(struct load_thread *t, struct load_slot *s, uint64_t id, const uint8_
 		goto out;
 	}
 	for (unsigned i = 0; i < n; i++) {
+		/* after a resync the fresh vector must be above the SQN_MS we sent */
 		if (load_check_vec(t, s, items[i].rand, items[i].autn, items[i].ck, items[i].ik,
-				   items[i].xres, items[i].xres_len))
+				   items[i].xres, items[i].xres_len, s->step == 1 ? ms + 1 : 0))
 			bad = 1;
 		t->c.vectors++;
 	}
-	/* after a resync the fresh vector must be above the SQN_MS we sent */
-	if (s->step == 1 && s->sqn <= ms)
-		bad = 1;
 	if (bad) {
 		t->c.err_check++;
 		goto out;
@@ -178,15 +176,17 @@ dia_answer(struct load_thread *t, struct load_slot *s, uint64_t id, const uint8_
 		uint8_t rand_auts[30];
 		int rl;
 
+		load_derive(t, s);
 		memcpy(rand_auts, s->rand, 16);
 		load_make_auts(t, s, rand_auts + 16);
 		s->step = 1;
 		rl = build_mar(t, s, id, rand_auts, 1, out, cap);
-		akv_wipe(items, sizeof(items));
+		akv_wipe(items, n * sizeof(items[0]));
 		return rl;
 	}
 out:
-	akv_wipe(items, sizeof(items));
+	/* only the items the parser filled hold keys */
+	akv_wipe(items, (n < AKV_VEC_MAX ? n : AKV_VEC_MAX) * sizeof(items[0]));
 	return 0;
 }
 

@@ -135,7 +135,7 @@ PY
 		fi
 		for op in challenge verify wrong resync vectors mix; do
 			if "$BENCH" load --connect "127.0.0.1:$APORT" --subs "$TMP/subs.csv" --op $op --n 3 \
-				--conns 2 --depth 2 --seconds 0.3 --json >"$TMP/load_$op.json"; then
+				--conns 2 --depth 2 --seconds 1 --json >"$TMP/load_$op.json"; then
 				check "$TMP/load_$op.json" "load --op $op against akavs: checked, 0 errors" \
 					'j["target"] == "avs1" and j["requests"] > 0 and j["errors"] == 0' \
 					'j["checked"] is True and isinstance(j["vectors_per_s"], num)' \
@@ -145,14 +145,14 @@ PY
 			fi
 		done
 		if "$BENCH" load --connect "127.0.0.1:$APORT" --subs "$TMP/subs.csv" --op mix --www \
-			--conns 2 --depth 2 --seconds 0.3 --json >"$TMP/load_www.json"; then
+			--conns 2 --depth 2 --seconds 1 --json >"$TMP/load_www.json"; then
 			check "$TMP/load_www.json" "load --www: WWW-Authenticate values checked, 0 errors" \
 				'j["www"] is True and j["requests"] > 0 and j["errors"] == 0'
 		else
 			bad "load --www exited non-zero"
 		fi
 		if "$BENCH" load --connect "127.0.0.1:$APORT" --subs "$TMP/subs.csv" --conns 2 --depth 2 \
-			--seconds 0.3 --vs-echo --json >"$TMP/load_vs.json"; then
+			--seconds 1 --vs-echo --json >"$TMP/load_vs.json"; then
 			check "$TMP/load_vs.json" "load --vs-echo: pct_of_echo and the echo run" \
 				'isinstance(j["pct_of_echo"], num) and j["pct_of_echo"] > 0' \
 				'j["echo"]["requests_per_s"] > 0 and j["echo"]["errors"] == 0'
@@ -161,7 +161,7 @@ PY
 		fi
 		for op in challenge vectors resync; do
 			if "$BENCH" load --connect "127.0.0.1:$DPORT" --diameter --subs "$TMP/subs.csv" \
-				--op $op --n 3 --conns 2 --depth 2 --seconds 0.3 --json >"$TMP/dia_$op.json"; then
+				--op $op --n 3 --conns 2 --depth 2 --seconds 1 --json >"$TMP/dia_$op.json"; then
 				check "$TMP/dia_$op.json" "load --diameter --op $op (CER, MARs): 0 errors" \
 					'j["target"] == "diameter" and j["requests"] > 0 and j["errors"] == 0' \
 					'j["vectors_per_s"] > 0'
@@ -179,12 +179,12 @@ with open(sys.argv[2], "w") as f:
         c = r.split(","); c[2] = os.urandom(16).hex(); f.write(",".join(c) + "\n")
 PY
 		"$BENCH" load --connect "127.0.0.1:$APORT" --subs "$TMP/wrong.csv" --conns 1 --depth 1 \
-			--seconds 0.2 --json >"$TMP/load_wrong.json"
+			--seconds 1 --json >"$TMP/load_wrong.json"
 		check "$TMP/load_wrong.json" "load counts vectors that do not match the keys" \
 			'j["requests"] > 0 and j["errors"] == j["requests"]' \
 			'j["error_detail"]["bad_vectors"] == j["requests"]'
 		"$BENCH" load --connect "127.0.0.1:$DPORT" --diameter --subs "$TMP/wrong.csv" --conns 1 \
-			--depth 1 --seconds 0.2 --json >"$TMP/dia_wrong.json"
+			--depth 1 --seconds 1 --json >"$TMP/dia_wrong.json"
 		check "$TMP/dia_wrong.json" "load --diameter counts MAA items that do not match the keys" \
 			'j["requests"] > 0 and j["error_detail"]["bad_vectors"] == j["requests"]'
 	else
