@@ -11,6 +11,8 @@
  *  - SQN = SEQ || IND (TS 33.102 Annex C), SEQ strictly increasing per
  *    subscriber, never issued twice even across kill -9 (SEQ ranges are
  *    reserved durably in the store ahead of use, many subscribers per commit).
+ *    Call akv_crypto_init() before akv_eng_new(): the engine binds
+ *    akv_mil_best() at creation.
  *  - Pending challenges (XRES, CK, IK) and consecutive-failure counters live
  *    in the engine, per IMPI, with an expiry.
  *  - Errors: AKV_EUNKNOWN_USER, AKV_EIMPU_MISMATCH, AKV_ESCHEME, ... (err.h).
@@ -168,7 +170,10 @@ void akv_eng_run(struct akv_eng *e, struct akv_eng_req *const *reqs, size_t n, u
 
 /* Housekeeping, call about every 100 ms: drops expired challenges, and picks
  * up provisioning changes made in the store (by `akavs sub ...` in another
- * process) so they take effect within a second. Returns 0 or an error. */
+ * process) so they take effect within a second. It also commits, in one
+ * transaction, the SEQ reservations of subscribers whose headroom fell below
+ * seq_reserve / 2 (a batch commits only when a vector would pass its
+ * subscriber's durable reservation). Returns 0 or an error. */
 int akv_eng_tick(struct akv_eng *e, uint64_t now_ms);
 
 /* Makes all SQN state durable now (shutdown path). Returns 0 or an error. */
