@@ -202,41 +202,47 @@ MIL_FN(store)(struct akv_mil_out *o, unsigned k, __m128i b)
  * without one, all lanes expanded here in lockstep (8 independent chains).
  */
 static inline __attribute__((always_inline)) void
-MIL_FN(keys)(const struct akv_mil_in *const *li, const uint8_t **rk, struct MIL_FN(scratch) *sc)
+MIL_FN(keys)(const struct akv_mil_in *const *li, size_t nb, const uint8_t **rk,
+	     struct MIL_FN(scratch) *sc)
 {
-	BLK_T x[8];
 	int expand = 0;
 
 	for (unsigned l = 0; l < MIL_LANES; l++) {
 		rk[l] = li[l]->ks ? li[l]->ks->rk[0] : NULL;
 		expand |= !li[l]->ks;
 	}
-	if (expand) {
-		const BLK_T rotw = BLK_BCAST16(MIL_FN(rotw_ctl));
+	if (!expand)
+		return;
+	/* only the lanes holding subscribers, 4 vectors in lockstep per chunk;
+	 * lanes past nb repeat the last subscriber, hence its schedule */
+	const BLK_T rotw = BLK_BCAST16(MIL_FN(rotw_ctl));
 
-#pragma GCC unroll 8
-		for (unsigned g = 0; g < 8; g++) {
-			unsigned a = g * MIL_W, b = a + MIL_W - 1;
+	for (unsigned l0 = 0; l0 < nb; l0 += 4 * MIL_W) {
+		BLK_T x[4];
+
+#pragma GCC unroll 4
+		for (unsigned g = 0; g < 4; g++) {
+			unsigned a = l0 + g * MIL_W, b = a + MIL_W - 1;
 
 			x[g] = BLK_LOAD_LANES(li[a]->k, li[b]->k);
 			BLK_STORE_LANES(sc->sched[a].rk[0], sc->sched[b].rk[0], x[g]);
 		}
+#pragma GCC unroll 10
 		for (unsigned r = 1; r <= 10; r++) {
 			const BLK_T rc = BLK_BCAST16(MIL_FN(rcon)[r]);
 
-#pragma GCC unroll 8
-			for (unsigned g = 0; g < 8; g++) {
-				unsigned a = g * MIL_W, b = a + MIL_W - 1;
+#pragma GCC unroll 4
+			for (unsigned g = 0; g < 4; g++) {
+				unsigned a = l0 + g * MIL_W, b = a + MIL_W - 1;
 
 				x[g] = MIL_FN(kexp)(x[g], rotw, rc);
 				BLK_STORE_LANES(sc->sched[a].rk[r], sc->sched[b].rk[r], x[g]);
 			}
 		}
-		for (unsigned l = 0; l < MIL_LANES; l++)
-			rk[l] = sc->sched[l].rk[0];
-		sc->expanded = 1;
 	}
-
+	for (unsigned l = 0; l < MIL_LANES; l++)
+		rk[l] = sc->sched[l < nb ? l : nb - 1].rk[0];
+	sc->expanded = 1;
 }
 
 /*
@@ -256,7 +262,7 @@ MIL_FN(batch)(const struct akv_mil_in *in, struct akv_mil_out *out, size_t nb,
 		li[l] = &in[l < nb ? l : nb - 1];
 
 	/* 1. Round keys */
-	MIL_FN(keys)(li, rk, sc);
+	MIL_FN(keys)(li, nb, rk, sc);
 
 	/* 2. TS 35.206 §4.1: TEMP = E_K(RAND ^ OPc); we keep t = TEMP ^ OPc,
 	 * OPc folded into the last round key. */
@@ -347,6 +353,9 @@ MIL_FN(batch)(const struct akv_mil_in *in, struct akv_mil_out *out, size_t nb,
 #define MIL_VEC_K(p) ((p) == 0 ? 2u : (p) == 1 ? 1u : (unsigned)(p) + 1u)
 #define MIL_VEC_NS (4 / MIL_W)			/* slots per lane */
 #define MIL_VEC_LG (MIL_JOBS / MIL_VEC_NS)	/* lanes per OUT chunk */
+#ifndef MIL_TQ
+#define MIL_TQ 4				/* lanes per TEMP chunk */
+#endif
 #define MIL_VEC_HAS1(s) ((s) * MIL_W <= 1 && 1 <= (s) * MIL_W + MIL_W - 1)
 #define MIL_VEC_ROT(s) ((s) * MIL_W >= 2)	/* OUT3, OUT4: r = 32, 64 */
 
@@ -401,7 +410,7 @@ MIL_FN(batch_vec)(const struct akv_mil_in *in, struct akv_mil_out *out, size_t n
 #define LI(l) (&in[(l) < nb ? (l) : nb - 1])
 	for (unsigned l = 0; l < MIL_LANES; l++)
 		li[l] = LI(l);
-	MIL_FN(keys)(li, rk, sc);
+	MIL_FN(keys)(li, nb, rk, sc);
 	if (!sc->u_init) {
 		for (unsigned l = 0; l < MIL_LANES; l++)
 			for (unsigned h = 0; h + 1 < MIL_W; h++)
@@ -415,28 +424,34 @@ MIL_FN(batch_vec)(const struct akv_mil_in *in, struct akv_mil_out *out, size_t n
 	 * on VAES than joining two lanes' keys per ymm, whose inserts compete
 	 * with the OUT pass for the shuffle port. Also q = OPc ^ rot(OPc, 64) ^ IN1.
 	 */
-	__m128i y[MIL_LANES];
+	for (unsigned l0 = 0; l0 < nb; l0 += MIL_TQ) {
+		__m128i y[MIL_TQ];
 
-#pragma GCC unroll 16
-	for (unsigned l = 0; l < MIL_LANES; l++) {
-		__m128i o = MIL_LOAD128(LI(l)->opc);
-		__m128i q = _mm_xor_si128(_mm_xor_si128(o, _mm_shuffle_epi32(o, 0x4e)),
-					  MIL_FN(dup8)(LI(l)->sqn));
+#pragma GCC unroll 8
+		for (unsigned i = 0; i < MIL_TQ; i++) {
+			unsigned l = l0 + i;
+			__m128i o = MIL_LOAD128(LI(l)->opc);
+			__m128i q = _mm_xor_si128(_mm_xor_si128(o, _mm_shuffle_epi32(o, 0x4e)),
+						  MIL_FN(dup8)(LI(l)->sqn));
 
-		_mm_storeu_si128((__m128i *)(void *)(sc->u[l] + 16 * (MIL_W - 1)), q);
-		y[l] = _mm_xor_si128(_mm_xor_si128(MIL_LOAD128(LI(l)->rand), o), MIL_LOAD128(rk[l]));
-	}
+			_mm_storeu_si128((__m128i *)(void *)(sc->u[l] + 16 * (MIL_W - 1)), q);
+			y[i] = _mm_xor_si128(_mm_xor_si128(MIL_LOAD128(LI(l)->rand), o),
+					     MIL_LOAD128(rk[l]));
+		}
 #pragma GCC unroll 9
-	for (unsigned r = 1; r < 10; r++) {
-#pragma GCC unroll 16
-		for (unsigned l = 0; l < MIL_LANES; l++)
-			y[l] = _mm_aesenc_si128(y[l], MIL_LOAD128(rk[l] + 16 * r));
-	}
-#pragma GCC unroll 16
-	for (unsigned l = 0; l < MIL_LANES; l++) {
-		y[l] = _mm_aesenclast_si128(y[l], _mm_xor_si128(MIL_LOAD128(rk[l] + 160),
-								MIL_LOAD128(LI(l)->opc)));
-		_mm_storeu_si128((__m128i *)(void *)sc->t[l], y[l]);
+		for (unsigned r = 1; r < 10; r++) {
+#pragma GCC unroll 8
+			for (unsigned i = 0; i < MIL_TQ; i++)
+				y[i] = _mm_aesenc_si128(y[i], MIL_LOAD128(rk[l0 + i] + 16 * r));
+		}
+#pragma GCC unroll 8
+		for (unsigned i = 0; i < MIL_TQ; i++) {
+			unsigned l = l0 + i;
+
+			y[i] = _mm_aesenclast_si128(y[i], _mm_xor_si128(MIL_LOAD128(rk[l] + 160),
+									MIL_LOAD128(LI(l)->opc)));
+			_mm_storeu_si128((__m128i *)(void *)sc->t[l], y[i]);
+		}
 	}
 
 	/* OUT pass: MIL_VEC_LG lanes, 8 vectors, per chunk */
