@@ -42,8 +42,12 @@ run_kernel(benchmark::State &state, const kernel *k, const char *impl, int preco
 	for (auto _ : state)
 		k->run(c, 1);
 	state.SetItemsProcessed(static_cast<int64_t>(state.iterations()) * bench_ctx_batch(c));
-	state.SetLabel(std::string(bench_ctx_impl(c)) + " x" + std::to_string(bench_ctx_lanes(c)) +
-		       " [" + bench_cpu_flags() + "]");
+	// backend kernels name the backend; aes_expand and rand_bulk use none
+	if (k->per_impl)
+		state.SetLabel(std::string(bench_ctx_impl(c)) + " x" +
+			       std::to_string(bench_ctx_lanes(c)) + " [" + bench_cpu_flags() + "]");
+	else
+		state.SetLabel(std::string("[") + bench_cpu_flags() + "]");
 	bench_ctx_free(c);
 }
 
