@@ -22,16 +22,19 @@
  * Both backends also have AES-NI and SSE4.1, so per-block steps use the
  * _mm_* (xmm) intrinsics directly.
  *
- * Shape of one batch of MIL_LANES subscribers:
+ * Shape of one batch of up to MIL_LANES subscribers:
  *  1. round keys: the caller's precomputed schedules, or expanded here once
- *     per lane for the whole batch (never per block);
- *  2. TEMP pass: 8 vectors of independent-key AES in flight; the last round
- *     key is folded with OPc so the pass yields t = TEMP ^ OPc;
+ *     per lane for the whole batch (never per block), see mil_keys;
+ *  2. TEMP pass: independent-key AES over the lanes; the last round key is
+ *     folded with OPc so the pass yields t = TEMP ^ OPc;
  *  3. OUT pass: each lane's selected OUTk blocks are packed into "slots"
- *     (MIL_W blocks of the same lane, hence one broadcast round key) and the
- *     slots of all lanes are run 8 at a time. A slot's input is t rotated
- *     and XORed with c_k by one pshufb and one XOR per vector; OPc is folded
+ *     (MIL_W blocks of the same lane, hence one broadcast round key) and
+ *     slots are run 8 vectors at a time. A slot's input is t rotated and
+ *     XORed with c_k by one pshufb and one XOR per vector; OPc is folded
  *     into the last round key again, so no output XOR remains.
+ * Two instances of that shape: mil_batch_vec for the full vector mask
+ * (OUT1..OUT4, the AV hot path) with the packing fixed at compile time, and
+ * mil_batch for any other mask (slots described at run time by mil_slots).
  * No tables indexed by secret data, no branches on secret data, no allocation.
  */
 #include <stddef.h>
@@ -46,7 +49,7 @@ _Static_assert(offsetof(struct akv_mil_in, amf) == offsetof(struct akv_mil_in, s
 	       "SQN || AMF is loaded as one 8-byte half of IN1");
 
 /* TS 35.206 §4.1: rot(x, r) as a pshufb control, out[i] = in[(i + r/8) % 16],
- * indexed by k (OUT1 is built from t unrotated, see mil_slot_prep). */
+ * indexed by k (OUT1 is built from t unrotated, see q in mil_batch). */
 static const uint8_t MIL_FN(rot_ctl)[6][16] = {
 	{0},
 	{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15},	/* OUT1: see q  */
@@ -112,7 +115,8 @@ MIL_FN(slots_init)(struct MIL_FN(slots) *sl, unsigned funcs)
 	unsigned sel[5], m = 0;
 
 	/* AKV_MIL_F1 .. AKV_MIL_F5S are bits 0..4 and select OUT1 .. OUT5. OUT2
-	 * comes first so that the full vector mask packs as mil_vec_k() says. */
+	 * comes first so that it shares a slot with OUT1: both use t unrotated,
+	 * so that slot needs no shuffle (as in mil_batch_vec). */
 	for (unsigned i = 0; i < 5; i++)
 		if (funcs & (1u << (order[i] - 1)))
 			sel[m++] = order[i];
@@ -199,7 +203,8 @@ MIL_FN(store)(struct akv_mil_out *o, unsigned k, __m128i b)
 
 /*
  * Round keys of a batch: the caller's schedules, or, when any lane came
- * without one, all lanes expanded here in lockstep (8 independent chains).
+ * without one, every occupied lane's schedule expanded here from K (a lane
+ * with a schedule gets the same one again), once per batch.
  */
 static inline __attribute__((always_inline)) void
 MIL_FN(keys)(const struct akv_mil_in *const *li, size_t nb, const uint8_t **rk,
@@ -246,14 +251,14 @@ MIL_FN(keys)(const struct akv_mil_in *const *li, size_t nb, const uint8_t **rk,
 }
 
 /*
- * One batch of nb (1..MIL_LANES) subscribers. Lanes past nb repeat the last
- * subscriber in the TEMP pass and are never stored. `nslots` is sl->n, passed
- * separately so a caller with a constant mask gets constant job arithmetic.
+ * One batch of nb (1..MIL_LANES) subscribers, any mask. Lanes past nb repeat
+ * the last subscriber in the TEMP pass and are never stored.
  */
 static inline __attribute__((always_inline)) void
 MIL_FN(batch)(const struct akv_mil_in *in, struct akv_mil_out *out, size_t nb,
-	      const struct MIL_FN(slots) *sl, unsigned nslots, struct MIL_FN(scratch) *sc)
+	      const struct MIL_FN(slots) *sl, struct MIL_FN(scratch) *sc)
 {
+	const unsigned nslots = sl->n;
 	const struct akv_mil_in *li[MIL_LANES];
 	const uint8_t *rk[MIL_LANES];
 	BLK_T x[MIL_JOBS];
@@ -344,18 +349,16 @@ MIL_FN(batch)(const struct akv_mil_in *in, struct akv_mil_out *out, size_t nb,
 }
 
 /*
- * The full vector mask (OUT1..OUT4, 5 AES per lane), full or partial batch, with the
- * packing fixed at compile time: block p of a lane's slots (p = s*MIL_W + h)
- * holds OUT(MIL_VEC_K(p)), i.e. OUT2, OUT1, OUT3, OUT4. The slot holding OUT1
- * takes its whole additive term from sc->u (q, and c2 beside it when
- * MIL_W = 2), prepared in the TEMP pass with two lanes per vector.
+ * The full vector mask (OUT1..OUT4, 5 AES per lane), full or partial batch,
+ * with the packing fixed at compile time: block p of a lane's slots
+ * (p = s*MIL_W + h) holds OUT(MIL_VEC_K(p)), i.e. OUT2, OUT1, OUT3, OUT4. The
+ * slot holding OUT1 takes its whole additive term from sc->u (q, and c2
+ * beside it when MIL_W = 2), written per lane in the TEMP pass.
  */
 #define MIL_VEC_K(p) ((p) == 0 ? 2u : (p) == 1 ? 1u : (unsigned)(p) + 1u)
 #define MIL_VEC_NS (4 / MIL_W)			/* slots per lane */
 #define MIL_VEC_LG (MIL_JOBS / MIL_VEC_NS)	/* lanes per OUT chunk */
-#ifndef MIL_TQ
 #define MIL_TQ 4				/* lanes per TEMP chunk */
-#endif
 #define MIL_VEC_HAS1(s) ((s) * MIL_W <= 1 && 1 <= (s) * MIL_W + MIL_W - 1)
 #define MIL_VEC_ROT(s) ((s) * MIL_W >= 2)	/* OUT3, OUT4: r = 32, 64 */
 
@@ -419,10 +422,13 @@ MIL_FN(batch_vec)(const struct akv_mil_in *in, struct akv_mil_out *out, size_t n
 	}
 
 	/*
-	 * TEMP pass, one xmm block per lane (MIL_LANES chains in flight) with
-	 * the round keys as plain 16-byte memory operands: measured ~9 % faster
-	 * on VAES than joining two lanes' keys per ymm, whose inserts compete
-	 * with the OUT pass for the shuffle port. Also q = OPc ^ rot(OPc, 64) ^ IN1.
+	 * TEMP pass (TS 35.206 §4.1, TEMP = E_K(RAND ^ OPc), kept as t = TEMP ^
+	 * OPc), one xmm block per lane with the round keys as plain 16-byte
+	 * memory operands: measured ~9 % faster on VAES than joining two lanes'
+	 * keys per ymm, whose inserts compete with the OUT pass for the shuffle
+	 * port. Chunks of MIL_TQ lanes, only those holding subscribers; the
+	 * chunks are independent and overlap in out-of-order execution. Also
+	 * q = OPc ^ rot(OPc, 64) ^ IN1 for OUT1 (see mil_batch).
 	 */
 	for (unsigned l0 = 0; l0 < nb; l0 += MIL_TQ) {
 		__m128i y[MIL_TQ];
@@ -532,9 +538,9 @@ MIL_FN(gen)(const struct akv_mil_in *in, struct akv_mil_out *out, size_t n, unsi
 	} else {
 		MIL_FN(slots_init)(&sl, funcs);
 		for (; i + MIL_LANES <= n; i += MIL_LANES)
-			MIL_FN(batch)(in + i, out + i, MIL_LANES, &sl, sl.n, &sc);
+			MIL_FN(batch)(in + i, out + i, MIL_LANES, &sl, &sc);
 		if (i < n)
-			MIL_FN(batch)(in + i, out + i, n - i, &sl, sl.n, &sc);
+			MIL_FN(batch)(in + i, out + i, n - i, &sl, &sc);
 	}
 	MIL_FN(scratch_wipe)(&sc);
 }
@@ -567,13 +573,13 @@ MIL_FN(auts)(const struct akv_mil_auts_in *in, struct akv_mil_auts_out *out, siz
 			memset(mi[l].amf, 0, 2);	/* the dummy AMF of §6.3.3 */
 			mi[l].ks = in[i + l].ks;
 		}
-		MIL_FN(batch)(mi, mo, nb, &s5, s5.n, &sc);
+		MIL_FN(batch)(mi, mo, nb, &s5, &sc);
 		for (size_t l = 0; l < nb; l++) {
 			for (int j = 0; j < 6; j++)
 				mi[l].sqn[j] = in[i + l].auts[j] ^ mo[l].ak_s[j];
 			memcpy(out[i + l].sqn_ms, mi[l].sqn, 6);
 		}
-		MIL_FN(batch)(mi, mo, nb, &s1, s1.n, &sc);
+		MIL_FN(batch)(mi, mo, nb, &s1, &sc);
 		for (size_t l = 0; l < nb; l++)
 			out[i + l].mac_ok = akv_ct_eq(mo[l].mac_s, in[i + l].auts + 6, 8) == 0;
 	}
