@@ -8,6 +8,7 @@
  * with them blocked, so no handler ever runs asynchronously.
  */
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -160,16 +161,32 @@ open_listeners(struct serve *s)
 	return 0;
 }
 
+/* Worker i's CPU: from --cpus, else the i-th CPU this process may run on
+ * (containers and taskset often exclude CPU 0), -1 if none is known. */
+static int
+worker_cpu(const struct akv_cfg *cfg, unsigned i)
+{
+	cpu_set_t set;
+	unsigned n, k = 0;
+
+	if (cfg->ncpus)
+		return cfg->cpus[i % cfg->ncpus];
+	if (sched_getaffinity(0, sizeof(set), &set) || (n = (unsigned)CPU_COUNT(&set)) == 0)
+		return -1;
+	for (int c = 0; c < CPU_SETSIZE; c++)
+		if (CPU_ISSET(c, &set) && k++ == i % n)
+			return c;
+	return -1;
+}
+
 static int
 start_workers(struct serve *s)
 {
-	long online = sysconf(_SC_NPROCESSORS_ONLN);
 	const struct akv_cfg *cfg = s->cfg;
 
 	s->wrk = akv_calloc(cfg->workers, sizeof(*s->wrk));
 	for (unsigned i = 0; i < cfg->workers; i++) {
-		int cpu = cfg->ncpus ? cfg->cpus[i % cfg->ncpus] : (int)(i % (unsigned)(online > 0 ? online : 1));
-		int err = 0;
+		int cpu = worker_cpu(cfg, i), err = 0;
 
 		s->wrk[i] = akv_wrk_start(cfg, s->st, i, cpu, akv_fe_ring_cap(cfg),
 					  akv_fe_wake(s->fe), &err);
@@ -178,7 +195,10 @@ start_workers(struct serve *s)
 			return err;
 		}
 		s->nwrk++;
-		printf("worker %u: shard %u/%u on CPU %d\n", i, i, cfg->workers, cpu);
+		if (cpu >= 0)
+			printf("worker %u: shard %u/%u on CPU %d\n", i, i, cfg->workers, cpu);
+		else
+			printf("worker %u: shard %u/%u, not pinned\n", i, i, cfg->workers);
 	}
 	akv_fe_set_workers(s->fe, s->wrk, s->nwrk);
 	return 0;

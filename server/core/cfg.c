@@ -6,6 +6,7 @@
 #include "cfg.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -48,7 +49,7 @@ static const struct opt opts[] = {
 	{"server", "listen", "--listen", OPT_STR, F(listen), 0, 0,
 	 "AVS/1 listener HOST:PORT (default " AKV_CFG_DEFAULT_LISTEN ")"},
 	{"server", "workers", "--workers", OPT_UINT, F(workers), 1, AKV_CFG_WORKERS_MAX,
-	 "worker threads = subscriber shards (default: online CPUs)"},
+	 "worker threads = subscriber shards (default: CPUs available)"},
 	{"server", "cpus", "--cpus", OPT_CPUS, 0, 0, 0, 0, "CPUs to pin workers to, e.g. 0,2-3"},
 	{"server", "max-conns", "--max-conns", OPT_UINT, F(max_conns), 1, 1u << 20,
 	 "connection limit; extra clients are refused (default 1024)"},
@@ -322,7 +323,11 @@ void
 akv_cfg_default(struct akv_cfg *cfg)
 {
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	cpu_set_t set;
 
+	/* the CPUs we may run on (taskset, container limits), not all online */
+	if (!sched_getaffinity(0, sizeof(set), &set) && CPU_COUNT(&set) > 0)
+		ncpu = CPU_COUNT(&set);
 	memset(cfg, 0, sizeof(*cfg));
 	snprintf(cfg->db_dir, sizeof(cfg->db_dir), "%s", AKV_CFG_DEFAULT_DB);
 	snprintf(cfg->listen, sizeof(cfg->listen), "%s", AKV_CFG_DEFAULT_LISTEN);
