@@ -35,8 +35,8 @@ static const struct {
 	size_t addr_off;
 	const struct akv_proto_ops *ops;
 } listeners[] = {
-	{"AVS/1", offsetof(struct akv_cfg, listen), &akv_avs1_ops},
-	{"Diameter", offsetof(struct akv_cfg, dia.listen), &akv_dia_ops},
+    {"AVS/1", offsetof(struct akv_cfg, listen), &akv_avs1_ops},
+    {"Diameter", offsetof(struct akv_cfg, dia.listen), &akv_dia_ops},
 };
 
 struct serve {
@@ -52,8 +52,8 @@ struct serve {
 static void
 put_stats(void *arg, struct akv_avs1_stats_writer *w)
 {
-	static const char *const opname[8] = {"other", "challenge", "verify", "resync",
-					      "vectors", "sar", "uar", "lir"};
+	static const char *const opname[8] = {"other",	 "challenge", "verify", "resync",
+					      "vectors", "sar",	      "uar",	"lir"};
 	struct serve *s = arg;
 	struct akv_fe_stats f;
 	struct akv_eng_stats e, sum = {0};

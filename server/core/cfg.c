@@ -22,21 +22,21 @@
 /* ==== Option table ==== */
 
 enum opt_type {
-	OPT_STR,	/* char[size] */
-	OPT_UINT,	/* unsigned, [min, max] */
-	OPT_BOOL,	/* int 0/1: yes/no/true/false/on/off/1/0 */
-	OPT_CPUS,	/* cpu list into cfg->cpus / ncpus */
-	OPT_PEER,	/* appends to cfg->dia.peers */
-	OPT_LOG,	/* err|warn|info|debug */
+	OPT_STR,  /* char[size] */
+	OPT_UINT, /* unsigned, [min, max] */
+	OPT_BOOL, /* int 0/1: yes/no/true/false/on/off/1/0 */
+	OPT_CPUS, /* cpu list into cfg->cpus / ncpus */
+	OPT_PEER, /* appends to cfg->dia.peers */
+	OPT_LOG,  /* err|warn|info|debug */
 };
 
 struct opt {
 	const char *section;
 	const char *key;
-	const char *flag;	/* NULL: file only */
+	const char *flag; /* NULL: file only */
 	enum opt_type type;
-	size_t off;		/* offset in struct akv_cfg */
-	size_t size;		/* OPT_STR capacity */
+	size_t off;  /* offset in struct akv_cfg */
+	size_t size; /* OPT_STR capacity */
 	unsigned long min, max;
 	const char *help;
 };
@@ -44,52 +44,51 @@ struct opt {
 #define F(field) offsetof(struct akv_cfg, field), sizeof(((struct akv_cfg *)0)->field)
 
 static const struct opt opts[] = {
-	{"server", "db", "--db", OPT_STR, F(db_dir), 0, 0,
-	 "LMDB store directory (default " AKV_CFG_DEFAULT_DB ")"},
-	{"server", "listen", "--listen", OPT_STR, F(listen), 0, 0,
-	 "AVS/1 listener HOST:PORT (default " AKV_CFG_DEFAULT_LISTEN ")"},
-	{"server", "workers", "--workers", OPT_UINT, F(workers), 1, AKV_CFG_WORKERS_MAX,
-	 "worker threads = subscriber shards (default: CPUs available)"},
-	{"server", "cpus", "--cpus", OPT_CPUS, 0, 0, 0, 0, "CPUs to pin workers to, e.g. 0,2-3"},
-	{"server", "max-conns", "--max-conns", OPT_UINT, F(max_conns), 1, 1u << 20,
-	 "connection limit; extra clients are refused (default 1024)"},
-	{"server", "max-inflight", "--max-inflight", OPT_UINT, F(max_inflight), 1, 1u << 20,
-	 "requests queued at workers, all connections (default 2048)"},
-	{"server", "max-inflight-conn", "--max-inflight-conn", OPT_UINT, F(max_inflight_conn), 1,
-	 1u << 16, "requests queued at workers per connection (default 256)"},
-	{"server", "batch", "--batch", OPT_UINT, F(batch), 1, 4096,
-	 "most requests a worker runs at once (default 64)"},
-	{"server", "rx-buffers", "--rx-buffers", OPT_UINT, F(rx_buffers), 8, 32768,
-	 "provided receive buffers of 16 KiB, power of two (default 512)"},
-	{"server", "log-level", "--log-level", OPT_LOG, F(log_level), 0, 0,
-	 "err|warn|info|debug (default info)"},
-	{"engine", "ind-bits", "--ind-bits", OPT_UINT, F(eng.ind_bits), 0, 10,
-	 "IND length in SQN (TS 33.102 C.3.2, default 5)"},
-	{"engine", "max-vectors", "--max-vectors", OPT_UINT, F(eng.max_vectors), 1, AKV_VEC_MAX,
-	 "cap on vectors per request (default 8)"},
-	{"engine", "challenge-ttl-ms", "--challenge-ttl-ms", OPT_UINT, F(eng.challenge_ttl_ms),
-	 100, 86400000, "pending challenge lifetime (default 60000)"},
-	{"engine", "fail-limit", "--fail-limit", OPT_UINT, F(eng.fail_limit), 1, 255,
-	 "consecutive wrong answers before DEREGISTER (default 3)"},
-	{"engine", "seq-reserve", "--seq-reserve", OPT_UINT, F(eng.seq_reserve), 1, 1000000,
-	 "SEQ values reserved durably per commit (default 1000)"},
-	{"engine", "count-stale-as-fail", NULL, OPT_BOOL, F(eng.count_stale_as_fail), 0, 1,
-	 "a verify of an unknown/expired challenge counts as a failure"},
-	{"diameter", "listen", "--diameter-listen", OPT_STR, F(dia.listen), 0, 0,
-	 "Diameter Cx listener HOST:PORT (default off; usual " AKV_CFG_DEFAULT_DIA_LISTEN ")"},
-	{"diameter", "origin-host", "--origin-host", OPT_STR, F(dia.origin_host), 0, 0,
-	 "our Origin-Host"},
-	{"diameter", "origin-realm", "--origin-realm", OPT_STR, F(dia.origin_realm), 0, 0,
-	 "our Origin-Realm"},
-	{"diameter", "max-vectors", "--diameter-max-vectors", OPT_UINT, F(dia.max_vectors), 1,
-	 AKV_VEC_MAX, "cap on SIP-Number-Auth-Items (default 8)"},
-	{"diameter", "watchdog-ms", "--diameter-watchdog-ms", OPT_UINT, F(dia.watchdog_ms), 1000,
-	 3600000, "DWR after this much peer silence, ms (default 30000, RFC 3539 Tw)"},
-	{"diameter", "user-data-template", "--user-data-template", OPT_STR,
-	 F(dia.user_data_template), 0, 0,
-	 "SAA User-Data XML template file (%PRIVATE%, %IMPU{..%IMPU%..}%; default built-in)"},
-	{"diameter", "peer", "--peer", OPT_PEER, 0, 0, 0, 0,
-	 "allowed peer 'ORIGIN-HOST [ADDR] [ind=N]' (repeatable)"},
+    {"server", "db", "--db", OPT_STR, F(db_dir), 0, 0,
+     "LMDB store directory (default " AKV_CFG_DEFAULT_DB ")"},
+    {"server", "listen", "--listen", OPT_STR, F(listen), 0, 0,
+     "AVS/1 listener HOST:PORT (default " AKV_CFG_DEFAULT_LISTEN ")"},
+    {"server", "workers", "--workers", OPT_UINT, F(workers), 1, AKV_CFG_WORKERS_MAX,
+     "worker threads = subscriber shards (default: CPUs available)"},
+    {"server", "cpus", "--cpus", OPT_CPUS, 0, 0, 0, 0, "CPUs to pin workers to, e.g. 0,2-3"},
+    {"server", "max-conns", "--max-conns", OPT_UINT, F(max_conns), 1, 1u << 20,
+     "connection limit; extra clients are refused (default 1024)"},
+    {"server", "max-inflight", "--max-inflight", OPT_UINT, F(max_inflight), 1, 1u << 20,
+     "requests queued at workers, all connections (default 2048)"},
+    {"server", "max-inflight-conn", "--max-inflight-conn", OPT_UINT, F(max_inflight_conn), 1,
+     1u << 16, "requests queued at workers per connection (default 256)"},
+    {"server", "batch", "--batch", OPT_UINT, F(batch), 1, 4096,
+     "most requests a worker runs at once (default 64)"},
+    {"server", "rx-buffers", "--rx-buffers", OPT_UINT, F(rx_buffers), 8, 32768,
+     "provided receive buffers of 16 KiB, power of two (default 512)"},
+    {"server", "log-level", "--log-level", OPT_LOG, F(log_level), 0, 0,
+     "err|warn|info|debug (default info)"},
+    {"engine", "ind-bits", "--ind-bits", OPT_UINT, F(eng.ind_bits), 0, 10,
+     "IND length in SQN (TS 33.102 C.3.2, default 5)"},
+    {"engine", "max-vectors", "--max-vectors", OPT_UINT, F(eng.max_vectors), 1, AKV_VEC_MAX,
+     "cap on vectors per request (default 8)"},
+    {"engine", "challenge-ttl-ms", "--challenge-ttl-ms", OPT_UINT, F(eng.challenge_ttl_ms), 100,
+     86400000, "pending challenge lifetime (default 60000)"},
+    {"engine", "fail-limit", "--fail-limit", OPT_UINT, F(eng.fail_limit), 1, 255,
+     "consecutive wrong answers before DEREGISTER (default 3)"},
+    {"engine", "seq-reserve", "--seq-reserve", OPT_UINT, F(eng.seq_reserve), 1, 1000000,
+     "SEQ values reserved durably per commit (default 1000)"},
+    {"engine", "count-stale-as-fail", NULL, OPT_BOOL, F(eng.count_stale_as_fail), 0, 1,
+     "a verify of an unknown/expired challenge counts as a failure"},
+    {"diameter", "listen", "--diameter-listen", OPT_STR, F(dia.listen), 0, 0,
+     "Diameter Cx listener HOST:PORT (default off; usual " AKV_CFG_DEFAULT_DIA_LISTEN ")"},
+    {"diameter", "origin-host", "--origin-host", OPT_STR, F(dia.origin_host), 0, 0,
+     "our Origin-Host"},
+    {"diameter", "origin-realm", "--origin-realm", OPT_STR, F(dia.origin_realm), 0, 0,
+     "our Origin-Realm"},
+    {"diameter", "max-vectors", "--diameter-max-vectors", OPT_UINT, F(dia.max_vectors), 1,
+     AKV_VEC_MAX, "cap on SIP-Number-Auth-Items (default 8)"},
+    {"diameter", "watchdog-ms", "--diameter-watchdog-ms", OPT_UINT, F(dia.watchdog_ms), 1000,
+     3600000, "DWR after this much peer silence, ms (default 30000, RFC 3539 Tw)"},
+    {"diameter", "user-data-template", "--user-data-template", OPT_STR, F(dia.user_data_template),
+     0, 0, "SAA User-Data XML template file (%PRIVATE%, %IMPU{..%IMPU%..}%; default built-in)"},
+    {"diameter", "peer", "--peer", OPT_PEER, 0, 0, 0, 0,
+     "allowed peer 'ORIGIN-HOST [ADDR] [ind=N]' (repeatable)"},
 };
 
 #undef F
@@ -281,13 +280,15 @@ opt_set(struct akv_cfg *cfg, const struct opt *o, const char *val, char *why, si
 	switch (o->type) {
 	case OPT_STR:
 		if (strlen(val) >= o->size)
-			return seterr(why, whylen, "value longer than %zu bytes", o->size - 1), AKV_EINVAL;
+			return seterr(why, whylen, "value longer than %zu bytes", o->size - 1),
+			       AKV_EINVAL;
 		strcpy(field, val);
 		return 0;
 	case OPT_UINT:
 		if (parse_ulong(val, o->min, o->max, &v))
-			return seterr(why, whylen, "'%s' is not an integer in %lu..%lu", val, o->min,
-				      o->max), AKV_EINVAL;
+			return seterr(why, whylen, "'%s' is not an integer in %lu..%lu", val,
+				      o->min, o->max),
+			       AKV_EINVAL;
 		*(unsigned *)(void *)field = (unsigned)v;
 		return 0;
 	case OPT_BOOL:
@@ -296,17 +297,20 @@ opt_set(struct akv_cfg *cfg, const struct opt *o, const char *val, char *why, si
 		return 0;
 	case OPT_LOG:
 		if (parse_log(val, (int *)(void *)field))
-			return seterr(why, whylen, "'%s' is not err|warn|info|debug", val), AKV_EINVAL;
+			return seterr(why, whylen, "'%s' is not err|warn|info|debug", val),
+			       AKV_EINVAL;
 		return 0;
 	case OPT_CPUS:
 		r = akv_cfg_parse_cpus(val, cfg->cpus, AKV_CFG_CPUS_MAX);
 		if (r < 0)
-			return seterr(why, whylen, "'%s' is not a CPU list like 0,2-3", val), AKV_EINVAL;
+			return seterr(why, whylen, "'%s' is not a CPU list like 0,2-3", val),
+			       AKV_EINVAL;
 		cfg->ncpus = (unsigned)r;
 		return 0;
 	case OPT_PEER:
 		if (cfg->dia.npeers >= AKV_CFG_PEERS_MAX)
-			return seterr(why, whylen, "more than %d peers", AKV_CFG_PEERS_MAX), AKV_EINVAL;
+			return seterr(why, whylen, "more than %d peers", AKV_CFG_PEERS_MAX),
+			       AKV_EINVAL;
 		if (akv_cfg_parse_peer(val, &cfg->dia.peers[cfg->dia.npeers]))
 			return seterr(why, whylen, "'%s' is not 'ORIGIN-HOST [ADDR] [ind=N]'", val),
 			       AKV_EINVAL;
@@ -331,8 +335,9 @@ akv_cfg_default(struct akv_cfg *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	snprintf(cfg->db_dir, sizeof(cfg->db_dir), "%s", AKV_CFG_DEFAULT_DB);
 	snprintf(cfg->listen, sizeof(cfg->listen), "%s", AKV_CFG_DEFAULT_LISTEN);
-	cfg->workers = ncpu < 1 ? 1 : ncpu > AKV_CFG_WORKERS_MAX ? AKV_CFG_WORKERS_MAX
-								   : (unsigned)ncpu;
+	cfg->workers = ncpu < 1			    ? 1
+		       : ncpu > AKV_CFG_WORKERS_MAX ? AKV_CFG_WORKERS_MAX
+						    : (unsigned)ncpu;
 	cfg->max_conns = 1024;
 	cfg->max_inflight = 2048;
 	cfg->max_inflight_conn = 256;
@@ -347,7 +352,7 @@ akv_cfg_default(struct akv_cfg *cfg)
 
 struct ini_ctx {
 	struct akv_cfg *cfg;
-	int lineno;		/* lines seen so far, for the message of the first error */
+	int lineno; /* lines seen so far, for the message of the first error */
 	char why[AKV_CFG_ERR_MAX];
 };
 
@@ -357,7 +362,7 @@ on_ini(void *user, const char *section, const char *name, const char *value)
 	struct ini_ctx *x = user;
 
 	if (x->why[0])
-		return 1;	/* keep only the first error; inih reports its line */
+		return 1; /* keep only the first error; inih reports its line */
 	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
 		char why[AKV_CFG_ERR_MAX - 64];
 
@@ -407,12 +412,18 @@ static const char *
 opt_meta(const struct opt *o)
 {
 	switch (o->type) {
-	case OPT_UINT: return "N";
-	case OPT_BOOL: return "yes|no";
-	case OPT_CPUS: return "LIST";
-	case OPT_PEER: return "SPEC";
-	case OPT_LOG: return "LEVEL";
-	case OPT_STR: break;
+	case OPT_UINT:
+		return "N";
+	case OPT_BOOL:
+		return "yes|no";
+	case OPT_CPUS:
+		return "LIST";
+	case OPT_PEER:
+		return "SPEC";
+	case OPT_LOG:
+		return "LEVEL";
+	case OPT_STR:
+		break;
 	}
 	if (strstr(o->key, "listen"))
 		return "HOST:PORT";
@@ -432,7 +443,8 @@ akv_cfg_usage(FILE *f)
 		if (!opts[i].flag)
 			continue;
 		snprintf(flag, sizeof(flag), "%s %s", opts[i].flag, opt_meta(&opts[i]));
-		fprintf(f, "  %-28s %s  [%s] %s\n", flag, opts[i].help, opts[i].section, opts[i].key);
+		fprintf(f, "  %-28s %s  [%s] %s\n", flag, opts[i].help, opts[i].section,
+			opts[i].key);
 	}
 	fprintf(f, "\nStartup prints the listeners, the Milenage kernel and each worker's CPU.\n"
 		   "SIGTERM/SIGINT: stop accepting, answer in-flight requests, flush SQN state,\n"
@@ -446,7 +458,8 @@ find_flag(const char *arg, const char **inline_val)
 
 	*inline_val = arg[alen] == '=' ? arg + alen + 1 : NULL;
 	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
-		if (opts[i].flag && strlen(opts[i].flag) == alen && !strncmp(opts[i].flag, arg, alen))
+		if (opts[i].flag && strlen(opts[i].flag) == alen &&
+		    !strncmp(opts[i].flag, arg, alen))
 			return &opts[i];
 	return NULL;
 }
@@ -492,7 +505,8 @@ akv_cfg_from_args(struct akv_cfg *cfg, int argc, char **argv, char *err, size_t 
 			       AKV_EINVAL;
 		if (!val) {
 			if (i + 1 >= argc)
-				return seterr(err, errlen, "%s: missing value", o->flag), AKV_EINVAL;
+				return seterr(err, errlen, "%s: missing value", o->flag),
+				       AKV_EINVAL;
 			val = argv[++i];
 		}
 		if (opt_set(cfg, o, val, why, sizeof(why)))
@@ -516,26 +530,30 @@ akv_cfg_check(const struct akv_cfg *cfg, char *err, size_t errlen)
 	if (cfg->listen[0] && akv_cfg_split_addr(cfg->listen, host, sizeof(host), &port))
 		return seterr(err, errlen, "listen: '%s' is not HOST:PORT", cfg->listen),
 		       AKV_EINVAL;
-	if (cfg->dia.listen[0] &&
-	    akv_cfg_split_addr(cfg->dia.listen, host, sizeof(host), &port))
+	if (cfg->dia.listen[0] && akv_cfg_split_addr(cfg->dia.listen, host, sizeof(host), &port))
 		return seterr(err, errlen, "diameter listen: '%s' is not HOST:PORT",
-			      cfg->dia.listen), AKV_EINVAL;
+			      cfg->dia.listen),
+		       AKV_EINVAL;
 	if (cfg->workers < 1 || cfg->workers > AKV_CFG_WORKERS_MAX)
 		return seterr(err, errlen, "workers: %u not in 1..%d", cfg->workers,
-			      AKV_CFG_WORKERS_MAX), AKV_EINVAL;
+			      AKV_CFG_WORKERS_MAX),
+		       AKV_EINVAL;
 	if (rb & (rb - 1))
 		return seterr(err, errlen, "rx-buffers: %u is not a power of two", rb), AKV_EINVAL;
 	if (cfg->max_inflight_conn > cfg->max_inflight)
 		return seterr(err, errlen, "max-inflight-conn %u exceeds max-inflight %u",
-			      cfg->max_inflight_conn, cfg->max_inflight), AKV_EINVAL;
+			      cfg->max_inflight_conn, cfg->max_inflight),
+		       AKV_EINVAL;
 	if (cfg->eng.max_vectors < 1 || cfg->eng.max_vectors > AKV_VEC_MAX)
 		return seterr(err, errlen, "max-vectors: not in 1..%d", AKV_VEC_MAX), AKV_EINVAL;
 	for (unsigned i = 0; i < cfg->ncpus; i++) {
 		long n = sysconf(_SC_NPROCESSORS_CONF);
 
 		if (n > 0 && cfg->cpus[i] >= n)
-			return seterr(err, errlen, "cpus: CPU %u does not exist (this host has %ld)",
-				      cfg->cpus[i], n), AKV_EINVAL;
+			return seterr(err, errlen,
+				      "cpus: CPU %u does not exist (this host has %ld)",
+				      cfg->cpus[i], n),
+			       AKV_EINVAL;
 	}
 	return 0;
 }

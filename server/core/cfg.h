@@ -29,17 +29,17 @@ extern "C" {
 
 /* ==== Constants ==== */
 
-#define AKV_CFG_PATH_MAX   1024
-#define AKV_CFG_ADDR_MAX   128		/* "host:port" / "[v6]:port" */
-#define AKV_CFG_NAME_MAX   256		/* Diameter identities (RFC 6733 DiameterIdentity) */
-#define AKV_CFG_CPUS_MAX   256
+#define AKV_CFG_PATH_MAX 1024
+#define AKV_CFG_ADDR_MAX 128 /* "host:port" / "[v6]:port" */
+#define AKV_CFG_NAME_MAX 256 /* Diameter identities (RFC 6733 DiameterIdentity) */
+#define AKV_CFG_CPUS_MAX 256
 #define AKV_CFG_WORKERS_MAX 64
-#define AKV_CFG_PEERS_MAX  64
-#define AKV_CFG_ERR_MAX    256		/* size of an error-message buffer */
+#define AKV_CFG_PEERS_MAX 64
+#define AKV_CFG_ERR_MAX 256 /* size of an error-message buffer */
 
-#define AKV_CFG_DEFAULT_LISTEN	   "127.0.0.1:7430"
+#define AKV_CFG_DEFAULT_LISTEN "127.0.0.1:7430"
 #define AKV_CFG_DEFAULT_DIA_LISTEN "127.0.0.1:3868"
-#define AKV_CFG_DEFAULT_DB	   "./akavs-db"	/* = AKV_STORE_DEFAULT_DIR (store.h) */
+#define AKV_CFG_DEFAULT_DB "./akavs-db" /* = AKV_STORE_DEFAULT_DIR (store.h) */
 
 enum akv_cfg_log {
 	AKV_CFG_LOG_ERR = 0,
@@ -60,29 +60,29 @@ struct akv_cfg_peer {
 };
 
 struct akv_cfg_dia {
-	char listen[AKV_CFG_ADDR_MAX];	/* "" = Diameter disabled */
+	char listen[AKV_CFG_ADDR_MAX]; /* "" = Diameter disabled */
 	char origin_host[AKV_CFG_NAME_MAX];
 	char origin_realm[AKV_CFG_NAME_MAX];
-	unsigned max_vectors;		/* cap on SIP-Number-Auth-Items, <= AKV_VEC_MAX */
-	unsigned watchdog_ms;		/* Tw: DWR after this much peer silence, 0 = 30000 */
-	char user_data_template[AKV_CFG_PATH_MAX];	/* SAA User-Data template file, "" = built-in */
-	unsigned npeers;		/* 0: any peer allowed */
+	unsigned max_vectors; /* cap on SIP-Number-Auth-Items, <= AKV_VEC_MAX */
+	unsigned watchdog_ms; /* Tw: DWR after this much peer silence, 0 = 30000 */
+	char user_data_template[AKV_CFG_PATH_MAX]; /* SAA User-Data template file, "" = built-in */
+	unsigned npeers;			   /* 0: any peer allowed */
 	struct akv_cfg_peer peers[AKV_CFG_PEERS_MAX];
 };
 
 struct akv_cfg {
-	char config_path[AKV_CFG_PATH_MAX];	/* "" when no file was read */
+	char config_path[AKV_CFG_PATH_MAX]; /* "" when no file was read */
 	char db_dir[AKV_CFG_PATH_MAX];
-	char listen[AKV_CFG_ADDR_MAX];		/* AVS/1 listener, "" = disabled */
-	unsigned workers;			/* worker threads = shards */
-	unsigned ncpus;				/* 0: no pinning list, pin worker i to CPU i % cores */
-	uint16_t cpus[AKV_CFG_CPUS_MAX];	/* worker i runs on cpus[i % ncpus] */
-	unsigned max_conns;			/* accepted conns beyond this are refused */
-	unsigned max_inflight;			/* requests at workers, all conns together */
-	unsigned max_inflight_conn;		/* requests at workers, per conn */
-	unsigned batch;				/* most requests a worker takes per run */
-	unsigned rx_buffers;			/* provided receive buffers (power of two) */
-	int log_level;				/* enum akv_cfg_log */
+	char listen[AKV_CFG_ADDR_MAX];	 /* AVS/1 listener, "" = disabled */
+	unsigned workers;		 /* worker threads = shards */
+	unsigned ncpus;			 /* 0: no pinning list, pin worker i to CPU i % cores */
+	uint16_t cpus[AKV_CFG_CPUS_MAX]; /* worker i runs on cpus[i % ncpus] */
+	unsigned max_conns;		 /* accepted conns beyond this are refused */
+	unsigned max_inflight;		 /* requests at workers, all conns together */
+	unsigned max_inflight_conn;	 /* requests at workers, per conn */
+	unsigned batch;			 /* most requests a worker takes per run */
+	unsigned rx_buffers;		 /* provided receive buffers (power of two) */
+	int log_level;			 /* enum akv_cfg_log */
 	struct akv_eng_cfg eng;
 	struct akv_cfg_dia dia;
 };

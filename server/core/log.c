@@ -38,7 +38,10 @@ akv_vlog(int level, const char *fmt, va_list ap)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	n = snprintf(line, sizeof(line), "%02d:%02d:%02d.%03ld akavs[%s] ", tm.tm_hour, tm.tm_min,
-		     tm.tm_sec, ts.tv_nsec / 1000000, names[level < 0 ? 0 : level > 3 ? 3 : level]);
+		     tm.tm_sec, ts.tv_nsec / 1000000,
+		     names[level < 0   ? 0
+			   : level > 3 ? 3
+				       : level]);
 	if (n > 0 && (size_t)n < sizeof(line))
 		vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
 	/* one call per line so lines of concurrent threads never interleave */

@@ -34,10 +34,10 @@ void akv_vlog(int level, const char *fmt, va_list ap);
  * expression, then aborts. Stays on in release builds (STYLE 2.4). */
 _Noreturn void akv_assert_fail(const char *file, int line, const char *expr);
 #ifndef AKV_ASSERT
-#define AKV_ASSERT(x)                                                                      \
-	do {                                                                               \
-		if (!(x))                                                                  \
-			akv_assert_fail(__FILE__, __LINE__, #x);                           \
+#define AKV_ASSERT(x)                                                                              \
+	do {                                                                                       \
+		if (!(x))                                                                          \
+			akv_assert_fail(__FILE__, __LINE__, #x);                                   \
 	} while (0)
 #endif
 

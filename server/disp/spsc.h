@@ -30,17 +30,17 @@ extern "C" {
 
 /* Embed it (caller-owned); fields are private. */
 struct akv_spsc {
-	_Alignas(AKV_SPSC_CACHELINE) _Atomic size_t head;	/* written by producer */
-	size_t tail_seen;					/* producer's copy of tail */
-	_Alignas(AKV_SPSC_CACHELINE) _Atomic size_t tail;	/* written by consumer */
-	size_t head_seen;					/* consumer's copy of head */
+	_Alignas(AKV_SPSC_CACHELINE) _Atomic size_t head; /* written by producer */
+	size_t tail_seen;				  /* producer's copy of tail */
+	_Alignas(AKV_SPSC_CACHELINE) _Atomic size_t tail; /* written by consumer */
+	size_t head_seen;				  /* consumer's copy of head */
 	_Alignas(AKV_SPSC_CACHELINE) size_t mask;
 	void **slot;
 };
 
 struct akv_spsc_wake {
-	_Atomic int sleeping;	/* consumer may be blocked / waiting on efd */
-	int efd;		/* eventfd, non-blocking, close-on-exec */
+	_Atomic int sleeping; /* consumer may be blocked / waiting on efd */
+	int efd;	      /* eventfd, non-blocking, close-on-exec */
 };
 
 /* ==== Lifecycle ==== */

@@ -36,9 +36,9 @@ extern "C" {
 
 /* ==== Constants ==== */
 
-#define AKV_CONN_RX_MAX	 (64 * 1024 + 64)	/* longest frame reassembled */
-#define AKV_CONN_TX_CAP	 (2 * AKV_PROTO_OUT_MAX)	/* per transmit buffer */
-#define AKV_CONN_NONE	 UINT32_MAX
+#define AKV_CONN_RX_MAX (64 * 1024 + 64)	/* longest frame reassembled */
+#define AKV_CONN_TX_CAP (2 * AKV_PROTO_OUT_MAX) /* per transmit buffer */
+#define AKV_CONN_NONE UINT32_MAX
 
 enum akv_conn_state {
 	AKV_CONN_DEAD = 0,
@@ -55,43 +55,43 @@ struct akv_fe_slot;
 
 /* Fields are managed by conn.c and fe.c. */
 struct akv_conn {
-	uint32_t idx;			/* position in the pool: user_data slot */
-	uint16_t gen;			/* bumped on every reuse: stale CQEs are dropped */
-	uint8_t state;			/* enum akv_conn_state */
-	uint8_t listener;		/* index of the listener that accepted it */
+	uint32_t idx;	  /* position in the pool: user_data slot */
+	uint16_t gen;	  /* bumped on every reuse: stale CQEs are dropped */
+	uint8_t state;	  /* enum akv_conn_state */
+	uint8_t listener; /* index of the listener that accepted it */
 	int fd;
 	const struct akv_proto_ops *ops;
-	void *pst;			/* protocol state, ops->conn_state_size bytes */
-	uint8_t proto_ready;		/* conn_init succeeded: conn_fini is due */
+	void *pst;	     /* protocol state, ops->conn_state_size bytes */
+	uint8_t proto_ready; /* conn_init succeeded: conn_fini is due */
 
 	/* receive */
-	uint8_t recv_armed;		/* multishot recv outstanding */
-	uint8_t recv_cancel;		/* a cancel for it was submitted */
-	uint8_t recv_nobufs;		/* ended by -ENOBUFS: re-arm once buffers return */
-	uint8_t discard_rx;		/* DRAINING: drop unread bytes instead of answering */
-	int32_t held_head, held_tail;	/* provided buffers received, not yet consumed */
-	uint32_t held_off;		/* bytes of held_head already consumed */
+	uint8_t recv_armed;	      /* multishot recv outstanding */
+	uint8_t recv_cancel;	      /* a cancel for it was submitted */
+	uint8_t recv_nobufs;	      /* ended by -ENOBUFS: re-arm once buffers return */
+	uint8_t discard_rx;	      /* DRAINING: drop unread bytes instead of answering */
+	int32_t held_head, held_tail; /* provided buffers received, not yet consumed */
+	uint32_t held_off;	      /* bytes of held_head already consumed */
 	uint32_t nheld;
-	uint8_t *rx;			/* reassembly of a frame split over buffers */
-	uint32_t rx_off, rx_len;	/* unconsumed bytes: rx[rx_off .. rx_off+rx_len) */
+	uint8_t *rx;		 /* reassembly of a frame split over buffers */
+	uint32_t rx_off, rx_len; /* unconsumed bytes: rx[rx_off .. rx_off+rx_len) */
 
 	/* transmit: tx[cur] fills while tx[cur ^ 1] is being sent */
 	uint8_t *tx[2];
 	uint8_t tx_cur;
-	uint8_t send_armed;		/* one send in flight at most */
-	uint8_t dirty;			/* on the front end's flush list */
-	uint8_t starved;		/* on the front end's wait-for-a-slot list */
-	uint32_t tx_len;		/* bytes queued in tx[cur] */
-	uint32_t send_len, send_off;	/* the buffer in flight */
+	uint8_t send_armed;	     /* one send in flight at most */
+	uint8_t dirty;		     /* on the front end's flush list */
+	uint8_t starved;	     /* on the front end's wait-for-a-slot list */
+	uint32_t tx_len;	     /* bytes queued in tx[cur] */
+	uint32_t send_len, send_off; /* the buffer in flight */
 
 	/* requests */
-	uint32_t inflight;		/* at workers, answers not yet encoded */
-	struct akv_fe_slot *done_head, *done_tail;	/* answered, waiting for tx room */
+	uint32_t inflight;			   /* at workers, answers not yet encoded */
+	struct akv_fe_slot *done_head, *done_tail; /* answered, waiting for tx room */
 
 	uint64_t last_rx_ms, last_tx_ms, drain_since_ms;
-	uint32_t next;			/* pool free list link */
-	uint32_t next_dirty;		/* flush list link (may outlive a release: see dirty) */
-	uint32_t next_starved;		/* wait-for-a-slot list link */
+	uint32_t next;	       /* pool free list link */
+	uint32_t next_dirty;   /* flush list link (may outlive a release: see dirty) */
+	uint32_t next_starved; /* wait-for-a-slot list link */
 	struct akv_proto_conn_info info;
 };
 

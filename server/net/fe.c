@@ -39,13 +39,13 @@
 #include "mem.h"
 #include "wrk/wrk.h"
 
-#define BGID	       7	/* provided-buffer group id */
-#define RING_ENTRIES   4096
-#define STAGE_MAX      64	/* requests staged per worker before a push */
-#define TIMER_MS       200
-#define IDLE_SCAN_MS   1000
-#define CONN_DRAIN_MS  5000	/* DRAINING conns that cannot flush are then closed */
-#define LOG_EVERY_MS   5000	/* rate limit of repeated warnings */
+#define BGID 7 /* provided-buffer group id */
+#define RING_ENTRIES 4096
+#define STAGE_MAX 64 /* requests staged per worker before a push */
+#define TIMER_MS 200
+#define IDLE_SCAN_MS 1000
+#define CONN_DRAIN_MS 5000 /* DRAINING conns that cannot flush are then closed */
+#define LOG_EVERY_MS 5000  /* rate limit of repeated warnings */
 
 enum fe_op {
 	OP_ACCEPT = 1,
@@ -61,7 +61,7 @@ enum fe_op {
  * struct akv_eng_req * and the front end gets its slot back by a cast. */
 struct akv_fe_slot {
 	struct akv_eng_req req;
-	struct akv_fe_slot *next;	/* free list / conn's done list */
+	struct akv_fe_slot *next; /* free list / conn's done list */
 	uint32_t conn;
 	uint16_t gen;
 	struct akv_proto_slot ps;
@@ -74,7 +74,7 @@ struct akv_fe_slot {
 struct fe_listener {
 	int fd;
 	uint8_t armed;
-	uint64_t rearm_at;		/* accept failed (EMFILE...): retry after this */
+	uint64_t rearm_at; /* accept failed (EMFILE...): retry after this */
 	const struct akv_proto_ops *ops;
 	char addr[AKV_CFG_ADDR_MAX];
 };
@@ -82,18 +82,18 @@ struct fe_listener {
 struct akv_fe {
 	const struct akv_cfg *cfg;
 	struct io_uring ring;
-	uint64_t now;			/* ms, CLOCK_MONOTONIC, updated per loop */
+	uint64_t now; /* ms, CLOCK_MONOTONIC, updated per loop */
 
 	struct fe_listener lis[AKV_FE_LISTENERS_MAX];
 	unsigned nlis;
 
 	struct akv_conn *conns;
-	uint8_t *pst_mem;		/* protocol states, pst_size each */
+	uint8_t *pst_mem; /* protocol states, pst_size each */
 	size_t pst_size;
-	uint32_t free_conn;		/* pool free list head */
+	uint32_t free_conn; /* pool free list head */
 	unsigned nlive;
-	uint32_t dirty_head;		/* conns with bytes to send */
-	uint32_t starved_head, starved_tail;	/* conns waiting for a request slot */
+	uint32_t dirty_head;		     /* conns with bytes to send */
+	uint32_t starved_head, starved_tail; /* conns waiting for a request slot */
 	unsigned nobufs_waiting;
 
 	struct io_uring_buf_ring *br;
@@ -108,7 +108,7 @@ struct akv_fe {
 
 	struct akv_wrk *const *wrk;
 	unsigned nwrk;
-	void **stage;			/* nwrk * STAGE_MAX */
+	void **stage; /* nwrk * STAGE_MAX */
 	unsigned *nstage;
 
 	struct akv_spsc_wake wake;
@@ -118,11 +118,11 @@ struct akv_fe {
 	struct __kernel_timespec tick;
 	uint64_t last_idle_scan;
 
-	unsigned unarmed;		/* OP_WAKE/SIGNAL/TIMER bits waiting for an SQE */
+	unsigned unarmed; /* OP_WAKE/SIGNAL/TIMER bits waiting for an SQE */
 	int stopping;
 	uint64_t stop_deadline;
 	uint64_t last_refuse_log;
-	uint8_t scratch[AKV_PROTO_OUT_MAX];	/* conn_init greetings */
+	uint8_t scratch[AKV_PROTO_OUT_MAX]; /* conn_init greetings */
 	struct akv_fe_stats st;
 };
 
@@ -173,8 +173,8 @@ bufring_init(struct akv_fe *fe)
 	fe->nbufs = fe->cfg->rx_buffers;
 	/* liburing 2.3 has no io_uring_setup_buf_ring: map the ring ourselves */
 	fe->br_size = fe->nbufs * sizeof(struct io_uring_buf);
-	fe->br = mmap(NULL, fe->br_size, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1,
-		      0);
+	fe->br =
+	    mmap(NULL, fe->br_size, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
 	if (fe->br == MAP_FAILED) {
 		fe->br = NULL;
 		return -errno;
@@ -270,7 +270,8 @@ static void
 stage_flush(struct akv_fe *fe, unsigned w)
 {
 	size_t n = fe->nstage[w];
-	size_t pushed = akv_spsc_push(akv_wrk_inq(fe->wrk[w]), fe->stage + (size_t)w * STAGE_MAX, n);
+	size_t pushed =
+	    akv_spsc_push(akv_wrk_inq(fe->wrk[w]), fe->stage + (size_t)w * STAGE_MAX, n);
 
 	/* rings hold max_inflight entries, slots are max_inflight: never full */
 	AKV_ASSERT(pushed == n);
@@ -338,7 +339,8 @@ arm_recv(struct akv_fe *fe, struct akv_conn *c)
 {
 	struct io_uring_sqe *sqe;
 
-	if (fe->bufs_out >= fe->nbufs || !(sqe = fe_get_sqe(fe, ud_pack(c->idx, c->gen, OP_RECV)))) {
+	if (fe->bufs_out >= fe->nbufs ||
+	    !(sqe = fe_get_sqe(fe, ud_pack(c->idx, c->gen, OP_RECV)))) {
 		if (!c->recv_nobufs)
 			fe->nobufs_waiting++;
 		c->recv_nobufs = 1;
@@ -357,7 +359,7 @@ cancel_recv(struct akv_fe *fe, struct akv_conn *c)
 	struct io_uring_sqe *sqe = fe_get_sqe(fe, ud_pack(c->idx, c->gen, OP_CANCEL));
 
 	if (!sqe)
-		return;		/* retried by the idle scan */
+		return; /* retried by the idle scan */
 	io_uring_prep_cancel64(sqe, ud_pack(c->idx, c->gen, OP_RECV), 0);
 	c->recv_cancel = 1;
 }
@@ -532,7 +534,7 @@ pump_rx(struct akv_fe *fe, struct akv_conn *c)
 	if (n > 0 && (uint32_t)n <= c->rx_len) {
 		int go = conn_msg(fe, c, p, (size_t)n);
 
-		if (c->rx_len)	/* conn_msg may have dropped rx (drain) */
+		if (c->rx_len) /* conn_msg may have dropped rx (drain) */
 			akv_conn_rx_consume(c, (size_t)n);
 		return go;
 	}
@@ -566,7 +568,7 @@ pump_held(struct akv_fe *fe, struct akv_conn *c)
 	if (n > 0 && (uint32_t)n <= avail) {
 		int go = conn_msg(fe, c, p, (size_t)n);
 
-		if (c->held_head >= 0)	/* conn_msg may have dropped the chain */
+		if (c->held_head >= 0) /* conn_msg may have dropped the chain */
 			held_advance(fe, c, (uint32_t)n);
 		return go;
 	}
@@ -618,19 +620,19 @@ on_recv(struct akv_fe *fe, struct akv_conn *c, int res, unsigned flags)
 		c->last_rx_ms = fe->now;
 		if (c->state == AKV_CONN_OPEN) {
 			held_push(fe, c, bid, (uint32_t)res);
-			conn_pump(fe, c);	/* ends in conn_update() */
+			conn_pump(fe, c); /* ends in conn_update() */
 			return;
 		}
-		buf_recycle(fe, bid);	/* no longer reading: late bytes are dropped */
+		buf_recycle(fe, bid); /* no longer reading: late bytes are dropped */
 	} else if (res == 0) {
-		conn_drain(fe, c, 0);	/* peer EOF: still answer what it sent */
+		conn_drain(fe, c, 0); /* peer EOF: still answer what it sent */
 	} else if (res == -ENOBUFS) {
 		fe->st.nobufs++;
 		if (!c->recv_nobufs)
 			fe->nobufs_waiting++;
 		c->recv_nobufs = 1;
 	} else if (res != -ECANCELED) {
-		conn_close(fe, c);	/* ECONNRESET and friends */
+		conn_close(fe, c); /* ECONNRESET and friends */
 	}
 	conn_update(fe, c);
 }
@@ -649,8 +651,7 @@ submit_send(struct akv_fe *fe, struct akv_conn *c)
 		mark_dirty(fe, c);
 		return;
 	}
-	io_uring_prep_send(sqe, c->fd, buf + c->send_off, c->send_len - c->send_off,
-			   MSG_NOSIGNAL);
+	io_uring_prep_send(sqe, c->fd, buf + c->send_off, c->send_len - c->send_off, MSG_NOSIGNAL);
 	c->send_armed = 1;
 }
 
@@ -719,7 +720,7 @@ on_send(struct akv_fe *fe, struct akv_conn *c, int res)
 	}
 	if (res <= 0 || c->state == AKV_CONN_CLOSING) {
 		c->send_len = c->send_off = 0;
-		conn_close(fe, c);	/* EPIPE, ECONNRESET: the peer is gone */
+		conn_close(fe, c); /* EPIPE, ECONNRESET: the peer is gone */
 		conn_update(fe, c);
 		return;
 	}
@@ -727,7 +728,7 @@ on_send(struct akv_fe *fe, struct akv_conn *c, int res)
 	c->last_tx_ms = fe->now;
 	c->send_off += (uint32_t)res;
 	if (c->send_off < c->send_len) {
-		submit_send(fe, c);	/* short send: the rest of the same buffer */
+		submit_send(fe, c); /* short send: the rest of the same buffer */
 		return;
 	}
 	c->send_len = c->send_off = 0;
@@ -964,10 +965,10 @@ idle_scan(struct akv_fe *fe)
 			conn_idle(fe, c);
 		} else if (c->state == AKV_CONN_DRAINING &&
 			   fe->now - c->drain_since_ms > CONN_DRAIN_MS) {
-			conn_close(fe, c);	/* a client that never reads its answers */
+			conn_close(fe, c); /* a client that never reads its answers */
 		}
 		if (c->state != AKV_CONN_DEAD)
-			conn_update(fe, c);	/* retries a cancel/arm that found the SQ full */
+			conn_update(fe, c); /* retries a cancel/arm that found the SQ full */
 	}
 }
 
@@ -994,8 +995,8 @@ start_stop(struct akv_fe *fe, int signo)
 		fe->stop_deadline = fe->now;
 		return;
 	}
-	akv_log(AKV_LOG_INFO, "signal %d: stop accepting, answering %llu in-flight requests",
-		signo, (unsigned long long)fe->st.inflight);
+	akv_log(AKV_LOG_INFO, "signal %d: stop accepting, answering %llu in-flight requests", signo,
+		(unsigned long long)fe->st.inflight);
 	fe->stopping = 1;
 	fe->stop_deadline = fe->now + AKV_FE_DRAIN_MS;
 	for (unsigned i = 0; i < fe->nlis; i++) {
@@ -1132,7 +1133,8 @@ akv_fe_run(struct akv_fe *fe, int sigfd)
 			return r;
 		}
 		fe->now = mono_ms();
-		io_uring_for_each_cqe(&fe->ring, head, cqe) {
+		io_uring_for_each_cqe(&fe->ring, head, cqe)
+		{
 			handle_cqe(fe, cqe);
 			n++;
 		}
@@ -1143,7 +1145,8 @@ akv_fe_run(struct akv_fe *fe, int sigfd)
 	before_wait(fe);
 	io_uring_submit(&fe->ring);
 	akv_log(AKV_LOG_INFO, "front end stopped: %llu connections served, %llu refused",
-		(unsigned long long)fe->st.conns_accepted, (unsigned long long)fe->st.conns_refused);
+		(unsigned long long)fe->st.conns_accepted,
+		(unsigned long long)fe->st.conns_refused);
 	return 0;
 }
 

@@ -32,8 +32,8 @@ extern "C" {
 #endif
 
 #define AKV_FE_LISTENERS_MAX 8
-#define AKV_FE_BUF_SIZE	     16384	/* bytes per provided receive buffer */
-#define AKV_FE_DRAIN_MS	     3000	/* shutdown: longest wait for in-flight answers */
+#define AKV_FE_BUF_SIZE 16384 /* bytes per provided receive buffer */
+#define AKV_FE_DRAIN_MS 3000  /* shutdown: longest wait for in-flight answers */
 
 struct akv_cfg;
 struct akv_fe;
@@ -43,15 +43,15 @@ struct akv_spsc_wake;
 /* Counters of the front end (read on its thread, e.g. by the STATS hook). */
 struct akv_fe_stats {
 	uint64_t conns_open, conns_accepted, conns_refused, conns_closed;
-	uint64_t inflight;		/* requests at workers now */
-	uint64_t requests[8];		/* dispatched, by enum akv_op (index 0: other) */
-	uint64_t replies_direct;	/* answered by the protocol alone (PING, STATS, errors) */
-	uint64_t answers, answer_errors;	/* engine answers; those with err != 0 */
-	uint64_t malformed;		/* frames the protocol refused (on_msg < 0) */
-	uint64_t framing;		/* frame_len refused or frame over the reassembly limit */
+	uint64_t inflight;		 /* requests at workers now */
+	uint64_t requests[8];		 /* dispatched, by enum akv_op (index 0: other) */
+	uint64_t replies_direct;	 /* answered by the protocol alone (PING, STATS, errors) */
+	uint64_t answers, answer_errors; /* engine answers; those with err != 0 */
+	uint64_t malformed;		 /* frames the protocol refused (on_msg < 0) */
+	uint64_t framing;		 /* frame_len refused or frame over the reassembly limit */
 	uint64_t encode_errors;
-	uint64_t recv_stops;		/* reads paused for backpressure */
-	uint64_t nobufs;		/* receives that found no provided buffer */
+	uint64_t recv_stops; /* reads paused for backpressure */
+	uint64_t nobufs;     /* receives that found no provided buffer */
 	uint64_t rx_bytes, tx_bytes;
 };
 
@@ -67,8 +67,8 @@ void akv_fe_free(struct akv_fe *fe);
 /* Adds a listener: `addr` HOST:PORT served by `ops`. The bound address
  * (the real port when 0 was asked) is written to bound. 0 or -errno /
  * AKV_EINVAL with a message in errbuf. Call before akv_fe_run(). */
-int akv_fe_listen(struct akv_fe *fe, const char *addr, const struct akv_proto_ops *ops,
-		  char *bound, size_t boundcap, char *errbuf, size_t errcap);
+int akv_fe_listen(struct akv_fe *fe, const char *addr, const struct akv_proto_ops *ops, char *bound,
+		  size_t boundcap, char *errbuf, size_t errcap);
 
 /* The wake-up workers signal after pushing answers (wrk.h). */
 struct akv_spsc_wake *akv_fe_wake(struct akv_fe *fe);

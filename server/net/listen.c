@@ -25,7 +25,8 @@ akv_listen_fmt_addr(const struct sockaddr *sa, int with_port, char *out, size_t 
 
 		inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host));
 		port = ntohs(s4->sin_port);
-		n = with_port ? snprintf(out, cap, "%s:%u", host, port) : snprintf(out, cap, "%s", host);
+		n = with_port ? snprintf(out, cap, "%s:%u", host, port)
+			      : snprintf(out, cap, "%s", host);
 	} else if (sa->sa_family == AF_INET6) {
 		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)(const void *)sa;
 

@@ -19,14 +19,14 @@
 #include "log.h"
 #include "mem.h"
 
-#define TICK_MS 100	/* akv_eng_tick period (eng.h: "about every 100 ms") */
-#define NSTATS	10	/* fields of struct akv_eng_stats */
-#define IDLE_YIELDS 4	/* ring re-checks (each after a sched_yield) before sleeping */
+#define TICK_MS 100   /* akv_eng_tick period (eng.h: "about every 100 ms") */
+#define NSTATS 10     /* fields of struct akv_eng_stats */
+#define IDLE_YIELDS 4 /* ring re-checks (each after a sched_yield) before sleeping */
 
 struct akv_wrk {
 	struct akv_spsc inq, outq;
-	struct akv_spsc_wake wake;		/* this worker's */
-	struct akv_spsc_wake *fe_wake;		/* the front end's */
+	struct akv_spsc_wake wake;     /* this worker's */
+	struct akv_spsc_wake *fe_wake; /* the front end's */
 	const struct akv_cfg *cfg;
 	struct akv_store *st;
 	unsigned shard;
@@ -36,7 +36,7 @@ struct akv_wrk {
 	/* start-up handshake */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	int started;				/* 1 ok, -1 failed */
+	int started; /* 1 ok, -1 failed */
 	int err;
 	int flush_err;
 	/* snapshots for other threads */
@@ -150,7 +150,8 @@ wrk_main(void *arg)
 			int r = akv_eng_tick(e, now);
 
 			if (r)
-				akv_log(AKV_LOG_WARN, "worker %u: tick: %s", w->shard, akv_strerror(r));
+				akv_log(AKV_LOG_WARN, "worker %u: tick: %s", w->shard,
+					akv_strerror(r));
 			next_tick = now + TICK_MS;
 		}
 		if (n) {
@@ -225,7 +226,7 @@ akv_wrk_stop(struct akv_wrk *w)
 	int r;
 
 	atomic_store(&w->stop, 1);
-	akv_spsc_wake_prepare(&w->wake);	/* force the write: the worker may be asleep */
+	akv_spsc_wake_prepare(&w->wake); /* force the write: the worker may be asleep */
 	akv_spsc_wake_notify(&w->wake);
 	pthread_join(w->th, NULL);
 	r = w->flush_err;

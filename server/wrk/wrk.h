@@ -25,7 +25,7 @@ extern "C" {
 
 struct akv_cfg;
 struct akv_store;
-struct akv_wrk;		/* opaque */
+struct akv_wrk; /* opaque */
 
 /* ==== Lifecycle ==== */
 
@@ -45,8 +45,8 @@ int akv_wrk_stop(struct akv_wrk *w);
 
 /* ==== Operations (front-end thread) ==== */
 
-struct akv_spsc *akv_wrk_inq(struct akv_wrk *w);	/* front end pushes */
-struct akv_spsc *akv_wrk_outq(struct akv_wrk *w);	/* front end pops */
+struct akv_spsc *akv_wrk_inq(struct akv_wrk *w);  /* front end pushes */
+struct akv_spsc *akv_wrk_outq(struct akv_wrk *w); /* front end pops */
 /* Wakes the worker if it sleeps; call after pushing a batch. */
 void akv_wrk_notify(struct akv_wrk *w);
 

@@ -80,8 +80,8 @@ START_TEST(t_cfg_file_then_flags)
 				      "peer = icscf.ims.test\n");
 
 	/* --workers after the file wins over it; --config position does not matter */
-	ck_assert_int_eq(from_args(&c, err, "--workers", "1", "--config", path, "--fail-limit=4",
-				   NULL), 0);
+	ck_assert_int_eq(
+	    from_args(&c, err, "--workers", "1", "--config", path, "--fail-limit=4", NULL), 0);
 	ck_assert_str_eq(c.config_path, path);
 	ck_assert_str_eq(c.db_dir, "/tmp/x.db");
 	ck_assert_str_eq(c.listen, "127.0.0.1:9000");
@@ -155,8 +155,9 @@ START_TEST(t_cfg_flag_errors_name_the_flag)
 	ck_assert_str_eq(err, "--db: missing value");
 	ck_assert_int_eq(from_args(&c, err, "--cpus", "3-1", NULL), AKV_EINVAL);
 	ck_assert_msg(!strncmp(err, "--cpus: ", 8), "got '%s'", err);
-	ck_assert_int_eq(from_args(&c, err, "--max-inflight", "10", "--max-inflight-conn", "20",
-				   NULL), AKV_EINVAL);
+	ck_assert_int_eq(
+	    from_args(&c, err, "--max-inflight", "10", "--max-inflight-conn", "20", NULL),
+	    AKV_EINVAL);
 	ck_assert_int_eq(from_args(&c, err, "--max-vectors", "33", NULL), AKV_EINVAL);
 	ck_assert_int_eq(from_args(&c, err, "--workers", "-1", NULL), AKV_EINVAL);
 	ck_assert_int_eq(from_args(&c, err, "--peer", "a b c", NULL), AKV_EINVAL);

@@ -58,8 +58,8 @@ END_TEST
 
 struct pc {
 	struct akv_spsc q;
-	struct akv_spsc_wake wake;	/* consumer's */
-	struct akv_spsc_wake space;	/* producer's: ring had no room */
+	struct akv_spsc_wake wake;  /* consumer's */
+	struct akv_spsc_wake space; /* producer's: ring had no room */
 	uint64_t bad, got, sleeps;
 };
 
