@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "admin/csv.h"
 #include "admin/import.h"
@@ -203,6 +205,57 @@ START_TEST(t_csv_format_roundtrip)
 	ck_assert_uint_eq(sub.fail_limit, 4);
 	ck_assert_uint_eq(sub.sqn, 0x42);
 	ck_assert_int_eq(akv_csv_format(&a, 0, 0, line, 16), AKV_ETOOBIG);
+}
+END_TEST
+
+/* Lines placed right before a PROT_NONE page: the parser must never read
+ * past the length it is given. Random and mutated lines must give 0 or
+ * AKV_EINVAL, never a crash. */
+START_TEST(t_csv_guard_page_and_random)
+{
+	static const char good[] = "alice,sip:a;tel:1," K1 ",," OPC1 ",b9b9,ff9bb4d0b607";
+	long pg = sysconf(_SC_PAGESIZE);
+	uint8_t *map = mmap(NULL, 2 * (size_t)pg, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint64_t seed = 12345;
+	char line[256];
+
+	ck_assert_ptr_ne(map, MAP_FAILED);
+	ck_assert_int_eq(mprotect(map + pg, (size_t)pg, PROT_NONE), 0);
+	for (int iter = 0; iter < 200000; iter++) {
+		size_t n;
+		char *at;
+		int e;
+
+		if (iter % 2) {
+			/* Mutations of a good line: flips, cuts, inserted separators. */
+			n = sizeof(good) - 1;
+			memcpy(line, good, n);
+			for (int m = (int)(akv_test_rand64(&seed) % 4); m >= 0; m--) {
+				size_t i = akv_test_rand64(&seed) % n;
+				static const char sep[] = ",;\r\n\" \t\x01\xff" "0aZ";
+
+				line[i] = sep[akv_test_rand64(&seed) % (sizeof(sep) - 1)];
+			}
+			n -= akv_test_rand64(&seed) % 8 == 0 ? akv_test_rand64(&seed) % n : 0;
+		} else {
+			n = akv_test_rand64(&seed) % sizeof(line);
+			akv_test_fill(&seed, (uint8_t *)line, n);
+		}
+		at = (char *)map + pg - n;
+		memcpy(at, line, n);
+		e = akv_csv_parse(at, n, AKV_CSV_COLS, &sub, why);
+		ck_assert(e == 0 || e == AKV_EINVAL);
+		e = akv_csv_parse(at, n, AKV_CSV_COLS_EXT, &sub, why);
+		ck_assert(e == 0 || e == AKV_EINVAL);
+		e = akv_csv_header(at, n, why);
+		ck_assert(e == AKV_CSV_COLS || e == AKV_CSV_COLS_EXT || e == AKV_EINVAL);
+	}
+	/* The unmutated line, flush against the guard page, parses. */
+	memcpy(map + pg - (sizeof(good) - 1), good, sizeof(good) - 1);
+	ck_assert_int_eq(akv_csv_parse((char *)map + pg - (sizeof(good) - 1), sizeof(good) - 1,
+				       AKV_CSV_COLS, &sub, why), 0);
+	munmap(map, 2 * (size_t)pg);
 }
 END_TEST
 
@@ -432,6 +485,7 @@ suite(void)
 	tcase_add_test(tc, t_csv_bad_lines);
 	tcase_add_test(tc, t_csv_huge_fields);
 	tcase_add_test(tc, t_csv_format_roundtrip);
+	tcase_add_test(tc, t_csv_guard_page_and_random);
 	tcase_add_test(tc, t_csv_import_good);
 	tcase_add_test(tc, t_csv_import_empty);
 	tcase_add_test(tc, t_csv_import_all_or_nothing);
