@@ -51,6 +51,39 @@ done
 [ "$verdicts" = " FAIL FAIL DEREGISTER" ] && ok "3 wrong RES -> FAIL FAIL DEREGISTER" ||
 	fail "wrong RES verdicts:$verdicts"
 
+# ---- VERIFY by Digest-AKAv1-MD5 (RFC 3310: the password is RES, raw bytes;
+# RFC 2617 qop=auth response) from the WWW-Authenticate the server built
+IMPI4=user4@ims.test
+out=$(cli challenge "$IMPI4" --www '') || fail "challenge --www"
+www=$(jget "$out" 'j["vectors"][0]["www_authenticate"]')
+r=$(jget "$out" 'j["vectors"][0]["rand"]')
+dig() { # dig RESHEX: the Authorization fields for $www
+	python3 - "$www" "$1" "$IMPI4" <<'PY'
+import hashlib, re, sys
+www, res, user = sys.argv[1], bytes.fromhex(sys.argv[2]), sys.argv[3]
+realm = re.search(r'realm="([^"]*)"', www).group(1)
+nonce = re.search(r'nonce="([^"]*)"', www).group(1)
+md5 = lambda b: hashlib.md5(b).hexdigest()
+uri, nc, cnonce = "sip:" + realm, "00000001", "0a4f113b"
+ha1 = md5(user.encode() + b":" + realm.encode() + b":" + res)
+ha2 = md5(b"REGISTER:" + uri.encode())
+resp = md5(f"{ha1}:{nonce}:{nc}:{cnonce}:auth:{ha2}".encode())
+print(f'username="{user}",realm="{realm}",nonce="{nonce}",uri="{uri}",'
+      f'response="{resp}",qop=auth,nc={nc},cnonce="{cnonce}"')
+PY
+}
+good=$(res_of "$IMPI4" "$r")
+bad=$(printf '%02x' $(((16#${good:0:2} ^ 1))))${good:2}
+out=$(cli verify "$IMPI4" --digest "$(dig "$bad")" --method REGISTER)
+[ "$(jget "$out" 'j["verdict"]')" = FAIL ] && ok "digest verify with a wrong RES -> FAIL" ||
+	fail "digest wrong: $out"
+out=$(cli challenge "$IMPI4" --www '') || fail "challenge --www"
+www=$(jget "$out" 'j["vectors"][0]["www_authenticate"]')
+r=$(jget "$out" 'j["vectors"][0]["rand"]')
+out=$(cli verify "$IMPI4" --digest "$(dig "$(res_of "$IMPI4" "$r")")" --method REGISTER)
+[ "$(jget "$out" 'j["verdict"]')" = OK ] && ok "digest verify (AKAv1-MD5) with the right RES -> OK" ||
+	fail "digest right: $out"
+
 # ---- RESYNC with a real AUTS: the UE is ahead by 2^20 SQN values
 IMPI3=user3@ims.test
 out=$(cli challenge "$IMPI3") || fail "challenge for resync"
