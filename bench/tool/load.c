@@ -848,6 +848,8 @@ akv_bench_load(int argc, char **argv)
 		o.cfg.subs = &subs;
 	}
 	proto = o.echo_target ? &load_proto_echo : o.diameter ? &load_proto_dia : &load_proto_avs1;
+	if (o.echo_target)
+		o.cfg.check = 0; /* echo answers carry no vectors: only their size is checked */
 	if (o.sweep) {
 		rc = run_sweep(&o, proto);
 		goto out;
@@ -865,8 +867,12 @@ akv_bench_load(int argc, char **argv)
 		printf(
 		    ",\"op\":\"%s\",\"conns\":%u,\"depth\":%u,\"threads\":%u,\"subscribers\":%zu,"
 		    "\"zipf\":%g,\"checked\":%s,\"www\":%s,",
-		    op_names[o.cfg.op], o.cfg.conns, o.cfg.depth, o.cfg.threads, subs.n, o.cfg.zipf,
-		    o.cfg.check ? "true" : "false", o.cfg.www ? "true" : "false");
+		    o.echo_target ? "echo" : op_names[o.cfg.op], o.cfg.conns, o.cfg.depth,
+		    o.cfg.threads, subs.n, o.cfg.zipf, o.cfg.check ? "true" : "false",
+		    o.cfg.www ? "true" : "false");
+		if (o.echo_target)
+			printf("\"request_bytes\":%u,\"reply_bytes\":%u,", o.cfg.req_size,
+			       o.cfg.reply_size);
 		json_result(stdout, &r);
 		if (have_echo) {
 			printf(",\"echo\":{\"request_bytes\":%u,\"reply_bytes\":%u,", req, rep);
@@ -878,6 +884,12 @@ akv_bench_load(int argc, char **argv)
 				   us(akv_hist_quantile(&er.hist, 0.5)));
 		}
 		printf("}\n");
+	} else if (o.echo_target) {
+		printf("load: echo at %s, %u B requests / %u B answers, %u conns x %u in flight, "
+		       "%u thread(s), %.1f s\n",
+		       o.connect, o.cfg.req_size, o.cfg.reply_size, o.cfg.conns, o.cfg.depth,
+		       o.cfg.threads, r.seconds);
+		print_result(proto->name, &r);
 	} else {
 		printf("load: %s at %s, op %s, %u conns x %u in flight, %u thread(s), %.1f s, "
 		       "%zu subscribers%s\n",
