@@ -36,6 +36,15 @@ command -v python3 >/dev/null || { echo "bench: python3 is needed for the summar
 note "crypto: $BENCH crypto --seconds $SECS"
 "$BENCH" crypto --seconds "$SECS" --json >"$TMP/crypto.json" || { echo "bench: crypto failed"; exit 1; }
 
+# ---- Google Benchmark view of the same kernels, when built ----
+if [ -x "$BUILD/akavs-microbench" ]; then
+	note "microbench: $BUILD/akavs-microbench (vectors/s = items_per_second, CPU time)"
+	"$BUILD/akavs-microbench" --benchmark_min_time=0.2 2>/dev/null ||
+		echo "bench: akavs-microbench failed (continuing)"
+else
+	note "microbench: akavs-microbench not built (libbenchmark-dev missing?), skipped"
+fi
+
 # ---- AKA engine (store + SQN + Milenage), when built ----
 ESUBS=${ENGINE_SUBS:-1M}
 if have_cmd "$BENCH" engine; then
