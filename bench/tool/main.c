@@ -17,7 +17,6 @@ static const struct bench_cmd cmds[] = {
     {"load", akv_bench_load, "io_uring load generator (AVS/1, or the echo baseline)"},
     {"plan", akv_bench_plan, "capacity plan: subscribers x interval x storm -> cores, boxes"},
     {"engine", akv_bench_engine, "AKA engine on one core: challenges/verifies/s, fsyncs/s, RAM/disk per sub"},
-    {"engine", akv_bench_engine, "AKA engine on one core: challenges/verifies/s, fsyncs/s, RAM/disk per sub"},
     {"import", akv_bench_import, "CSV import into a fresh LMDB store: subscribers/s vs add_batch"},
 };
 
