@@ -950,6 +950,50 @@ START_TEST(t_avs1_every_op_through_server)
 }
 END_TEST
 
+/* IND: the per-peer slot configured on the server wins over the request's
+ * hint (TS 33.102 C.3.4); without either the engine cycles (-1). And an
+ * engine answer the wire cannot carry becomes an error answer, not a close. */
+START_TEST(t_avs1_ind_and_engine_breach)
+{
+	static struct slot_mem m;
+	struct akv_avs1_req r = {
+	    .op = AKV_AVS1_CHALLENGE, .id = 42, .n = 2, .ind = 7, .impi = "a@b", .impi_len = 3};
+	struct akv_proto_conn_info peer = {.ind = 3}, none = {.ind = -1};
+	uint64_t st[4];
+	uint8_t f[FRAME_CAP], out[AKV_PROTO_OUT_MAX];
+	size_t ol;
+	int len = akv_avs1_req_encode(&r, f, sizeof(f)), rc;
+
+	ck_assert_uint_le(akv_avs1_ops.conn_state_size, sizeof(st));
+	akv_avs1_ops.conn_init(st, &none, NULL, 0, &ol);
+	slot_reset(&m);
+	ck_assert_int_eq(akv_avs1_ops.on_msg(st, f, (size_t)len, &m.slot, out, sizeof(out), &ol),
+			 AKV_PROTO_DISPATCH);
+	ck_assert_int_eq(m.req.ind, 7);
+	ck_assert_uint_eq(m.req.n, 2);
+	ck_assert_uint_eq(m.req.op, AKV_OP_CHALLENGE);
+	ck_assert_str_eq(m.req.impi, "a@b");
+
+	/* the engine claims success but returns no vector */
+	m.req.nvec = 0;
+	rc = akv_avs1_ops.encode(st, &m.slot, out, sizeof(out));
+	ck_assert_int_gt(rc, 0);
+	check_error_answer(out, (size_t)rc, AKV_EINVAL, 42);
+
+	akv_avs1_ops.conn_init(st, &peer, NULL, 0, &ol);
+	slot_reset(&m);
+	akv_avs1_ops.on_msg(st, f, (size_t)len, &m.slot, out, sizeof(out), &ol);
+	ck_assert_int_eq(m.req.ind, 3);
+
+	r.ind = AKV_AVS1_IND_NONE;
+	len = akv_avs1_req_encode(&r, f, sizeof(f));
+	akv_avs1_ops.conn_init(st, &none, NULL, 0, &ol);
+	slot_reset(&m);
+	akv_avs1_ops.on_msg(st, f, (size_t)len, &m.slot, out, sizeof(out), &ol);
+	ck_assert_int_eq(m.req.ind, -1);
+}
+END_TEST
+
 static void
 stats_src(void *arg, struct akv_avs1_stats_writer *w)
 {
@@ -1257,6 +1301,7 @@ suite(void)
 	tcase_add_test(tc, t_avs1_random_roundtrip);
 	tcase_add_test(tc, t_avs1_every_op_through_server);
 	tcase_add_test(tc, t_avs1_stats_source);
+	tcase_add_test(tc, t_avs1_ind_and_engine_breach);
 	tcase_set_timeout(tc, 120);
 	suite_add_tcase(s, tc);
 	tcase_add_test(tn, t_avs1_client_pipelined_out_of_order);
