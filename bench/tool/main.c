@@ -14,7 +14,7 @@ struct bench_cmd {
 static const struct bench_cmd cmds[] = {
     {"crypto", akv_bench_crypto, "Milenage kernels vs libosmocore and the AES roofline (one core)"},
     {"echo", akv_bench_echo, "io_uring echo server: the physical baseline for `load`"},
-    {"load", akv_bench_load, "io_uring load generator (AVS/1, or the echo baseline)"},
+    {"load", akv_bench_load, "io_uring load generator: AVS/1, Diameter Cx, or the echo baseline"},
     {"plan", akv_bench_plan, "capacity plan: subscribers x interval x storm -> cores, boxes"},
     {"engine", akv_bench_engine, "AKA engine on one core: challenges/verifies/s, fsyncs/s, RAM/disk per sub"},
     {"import", akv_bench_import, "CSV import into a fresh LMDB store: subscribers/s vs add_batch"},
