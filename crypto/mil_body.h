@@ -322,7 +322,8 @@ MIL_FN(batch)(const struct akv_mil_in *in, struct akv_mil_out *out, size_t nb,
 			v = BLK_XOR(v, sl->cst[s]);
 			if (sl->q[s]) {
 				BLK_T o = BLK_BCAST16(li[l]->opc);
-				BLK_T q = BLK_XOR(BLK_XOR(o, BLK_SWAP64(o)), BLK_BCAST8(li[l]->sqn));
+				BLK_T q = BLK_XOR(BLK_XOR(o, BLK_SWAP64(o)),
+						  BLK_BCAST8(li[l]->sqn));
 
 				v = BLK_XOR(v, BLK_AND(q, sl->qm[s]));
 			}
@@ -487,7 +488,8 @@ MIL_FN(batch_vec)(const struct akv_mil_in *in, struct akv_mil_out *out, size_t n
 		 * stores, which the compiler must assume may alias the keys) */
 #pragma GCC unroll 8
 		for (unsigned l = 0; l < MIL_VEC_LG; l++)
-			last[l] = BLK_XOR(BLK_BCAST16(rk[l0 + l] + 160), BLK_BCAST16(LI(l0 + l)->opc));
+			last[l] = BLK_XOR(BLK_BCAST16(rk[l0 + l] + 160),
+					  BLK_BCAST16(LI(l0 + l)->opc));
 #pragma GCC unroll 8
 		for (unsigned j = 0; j < MIL_JOBS; j++)
 			x[j] = BLK_ENCLAST(x[j], last[j / MIL_VEC_NS]);
@@ -499,7 +501,8 @@ MIL_FN(batch_vec)(const struct akv_mil_in *in, struct akv_mil_out *out, size_t n
 				continue;
 #pragma GCC unroll 2
 			for (unsigned h = 0; h < MIL_W; h++)
-				MIL_FN(store_vec)(&out[l], MIL_VEC_K(s * MIL_W + h), BLK_PART(x[j], h));
+				MIL_FN(store_vec)(&out[l], MIL_VEC_K(s * MIL_W + h),
+						  BLK_PART(x[j], h));
 		}
 	}
 #undef LI

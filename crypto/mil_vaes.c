@@ -18,7 +18,8 @@
 /* GCC: target pragma; clang (fuzz builds) has no GCC target pragma, and
  * applies the same target attribute to every function instead */
 #if defined(__clang__)
-#pragma clang attribute push(__attribute__((target("sse4.1,aes,avx,avx2,vaes"))), apply_to = function)
+#define VAES_TARGET "sse4.1,aes,avx,avx2,vaes"
+#pragma clang attribute push(__attribute__((target(VAES_TARGET))), apply_to = function)
 #else
 #pragma GCC push_options
 #pragma GCC target("sse4.1,aes,avx,avx2,vaes")
