@@ -130,7 +130,7 @@ sipp_group() {
 	shift
 	mkdir -p "$d"
 	python3 - "$HERE/register_aka.xml" "$T/subs.csv" "$@" >"$d/s.xml" <<'PY' || return 1
-import csv, sys
+import csv, os, sys
 tmpl = open(sys.argv[1]).read()
 keys = {r["impi"]: r for r in csv.DictReader(open(sys.argv[2]))}
 head, rest = tmpl.split("<scenario", 1)
@@ -147,6 +147,7 @@ for n, user in enumerate(sys.argv[3:]):
     b = b.replace("aka_K=[field1]", "aka_K=" + esc(keys[impi]["k"]))
     b = b.replace("aka_OP=[field2]", "aka_OP=" + esc(keys[impi]["op"]))
     b = b.replace("aka_AMF=[field3]", "aka_AMF=\\x80\\x00")
+    b = b.replace('<pause milliseconds="50"/>', '<pause milliseconds="%s"/>' % os.environ.get("AKV_INTEROP_PAUSE_MS", "50"))
     for label in ("ok", "forbidden", "end"):
         b = b.replace('"%s"' % label, '"%s_%d"' % (label, n))
     out.append(b)
@@ -177,7 +178,8 @@ check_results() {
 				rr=$(sipp_group "retry-$u" "$u")
 				case "$rr" in "RESULT $u@ims.test 200 "*)
 					echo "200 $u after a proven zero-byte-RES retry"; continue ;; esac
-			fi ;;
+			fi
+			code="403 ($(tail -n 1 "$T/resnul.out"))" ;;
 		esac
 		echo "BAD $u: $code"
 	done
