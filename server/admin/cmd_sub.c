@@ -32,7 +32,7 @@ usage(FILE *f)
 		"                    [--amf HEX] [--sqn HEX] [--fail-limit N] [--schemes LIST]\n"
 		"       akavs sub set --impi X [any add option: changes only those given]\n"
 		"       akavs sub del --impi X\n"
-		"       akavs sub show --impi X [--reveal-keys] [--json]\n"
+		"       akavs sub show (--impi X | --impu Y) [--reveal-keys] [--json]\n"
 		"       akavs sub list [--json]\n"
 		"       akavs sub import FILE|- [--skip-bad] [--dry-run]\n"
 		"       akavs sub export [FILE] [--extended]\n"
@@ -375,17 +375,28 @@ sub_show(const struct subopts *o)
 {
 	struct akv_sub *s = akv_calloc(1, sizeof(*s));
 	struct akv_store *st = NULL;
-	char sch[32], hex[33];
+	char sch[32], hex[33], owner[AKV_ID_MAX + 1];
+	const char *impi = o->impi;
+	size_t olen;
 	int rc = AKV_EXIT_FAIL, e;
 
-	if (need_impi("sub show", o)) {
+	if (!o->impi && o->impu && !strpbrk(o->impu, ",;")) {
+		/* Look the subscriber up by one of its public identities. */
+		if (!(st = akv_admin_open("sub show", o->db, o->map_size, AKV_STORE_NOCREATE)))
+			goto out;
+		if ((e = akv_store_impu_owner(st, o->impu, strlen(o->impu), owner, &olen))) {
+			akv_admin_err("sub show", o->impu, e);
+			goto out;
+		}
+		impi = owner;
+	} else if (need_impi("sub show", o)) {
 		rc = AKV_EXIT_USAGE;
 		goto out;
 	}
-	if (!(st = akv_admin_open("sub show", o->db, o->map_size, AKV_STORE_NOCREATE)))
+	if (!st && !(st = akv_admin_open("sub show", o->db, o->map_size, AKV_STORE_NOCREATE)))
 		goto out;
-	if ((e = akv_store_get(st, o->impi, strlen(o->impi), s))) {
-		akv_admin_err("sub show", o->impi, e);
+	if ((e = akv_store_get(st, impi, strlen(impi), s))) {
+		akv_admin_err("sub show", impi, e);
 		goto out;
 	}
 	rc = AKV_EXIT_OK;

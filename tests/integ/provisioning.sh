@@ -58,6 +58,10 @@ has out $OPC			# OP converted to OPc on entry
 expect 0 "$A" sub show --impi alice@ims.test --json
 has out '"impi":"alice@ims.test"'
 hasnt out '"k"'
+expect 0 "$A" sub show --impu tel:+15550001
+has out "impi:         alice@ims.test"
+expect 1 "$A" sub show --impu sip:nobody
+has err "no subscriber has IMPU sip:nobody"
 expect 1 "$A" sub add --impi alice@ims.test --impu sip:other --k $K --opc $OPC
 has err "already exists"
 expect 1 "$A" sub add --impi bob@ims.test --impu sip:alice@ims.test --k $K --opc $OPC
