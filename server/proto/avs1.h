@@ -66,7 +66,10 @@ enum akv_avs1_op {
 /* ==== Types ==== */
 
 /* A request. Strings are borrowed (not NUL-terminated): from the caller when
- * encoding, from the frame when decoding (valid as long as the frame). */
+ * encoding, from the frame when decoding (valid as long as the frame).
+ * Decoding clears the scalars and pointers but writes the arrays (rand, auts,
+ * res, dig) only for the ops that carry them; encoding reads only the fields
+ * of r->op. */
 struct akv_avs1_req {
 	uint8_t op;    /* enum akv_avs1_op */
 	uint8_t flags; /* AKV_AVS1_F_WWW[_NOKEYS] for CHALLENGE/RESYNC */
@@ -92,8 +95,8 @@ struct akv_avs1_req {
 	size_t data_len;
 };
 
-/* An answer. Decoding fills it from a frame (borrowed pointers into it);
- * encoding reads it. */
+/* An answer. Decoding fills it from a frame (borrowed pointers into it),
+ * writing only the fields of its op; encoding reads only those. */
 struct akv_avs1_ans {
 	uint8_t op;    /* the request's opcode (answer bit removed) */
 	uint8_t flags; /* AKV_AVS1_F_ERROR, or the WWW flags for CHALLENGE/RESYNC */
