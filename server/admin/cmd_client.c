@@ -589,8 +589,8 @@ akv_cmd_client(int argc, char **argv)
 	rc = akv_client_connect(&c, o.connect, o.timeout_ms);
 	if (rc) {
 		fprintf(stderr, "akavs client: cannot connect to %s: %s\n", o.connect,
-			akv_strerror(rc));
-		return EXIT_TRANSPORT;
+			rc == AKV_EINVAL ? "not HOST:PORT or [V6ADDR]:PORT" : akv_strerror(rc));
+		return rc == AKV_EINVAL ? EXIT_USAGE : EXIT_TRANSPORT;
 	}
 	t0 = now_us();
 	rc = akv_client_call(c, &r, &a);
