@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,33 +58,23 @@ struct imp {
 	int ncols;
 	struct akv_sub *scratch;
 	uint8_t *arena;
-	size_t aused, acap;
+	size_t acap;
 };
 
-static uint64_t
-arena_put(struct imp *m, const struct akv_sub *s)
+#define BAD_PENDING UINT32_MAX	/* parse failed in a worker; reason made later */
+
+/* Each good record is encoded at slot recs[ri].off + ARENA_PAD * ri of one
+ * arena of len + ARENA_PAD * nrec bytes: an encoding (struct crec + 1 +
+ * IMPI + per IMPU 1 + bytes) is shorter than its line plus ARENA_PAD (the
+ * line also holds K, 32 chars, and the separators), so slots never overlap
+ * and parsing threads need no coordination. */
+#define ARENA_PAD 64u
+
+static void
+encode_at(uint8_t *p, const struct akv_sub *s)
 {
-	size_t need = sizeof(struct crec) + 1 + s->impi_len + s->nimpu * (1 + AKV_ID_MAX);
 	struct crec c;
-	uint64_t at = m->aused;
-	uint8_t *p;
 
-	if (m->aused + need > m->acap) {
-		size_t ncap = m->acap ? 2 * m->acap : (1u << 20);
-		uint8_t *na;
-
-		while (m->aused + need > ncap)
-			ncap *= 2;
-		/* Not realloc: the old block holds keys and must be wiped. */
-		na = akv_malloc(ncap);
-		if (m->arena) {
-			memcpy(na, m->arena, m->aused);
-			akv_wipe(m->arena, m->acap);
-			akv_free(m->arena);
-		}
-		m->arena = na;
-		m->acap = ncap;
-	}
 	memcpy(c.k, s->k, 16);
 	memcpy(c.opc, s->opc, 16);
 	memcpy(c.amf, s->amf, 2);
@@ -91,7 +82,6 @@ arena_put(struct imp *m, const struct akv_sub *s)
 	c.nimpu = s->nimpu;
 	c.fail_limit = s->fail_limit;
 	c.sqn = s->sqn;
-	p = m->arena + at;
 	memcpy(p, &c, sizeof(c));
 	akv_wipe(&c, sizeof(c));
 	p += sizeof(c);
@@ -103,8 +93,6 @@ arena_put(struct imp *m, const struct akv_sub *s)
 		memcpy(p, s->impu[i], s->impu_len[i]);
 		p += s->impu_len[i];
 	}
-	m->aused = (size_t)(p - m->arena);
-	return at;
 }
 
 static void
@@ -252,9 +240,9 @@ mark_dups(struct imp *m, struct ident *v, size_t n, const char *what)
 	}
 }
 
-/* Pass 1: split lines, parse each, collect identities of good ones. */
+/* Pass 1a: split lines and check the header. */
 static int
-parse_all(struct imp *m, size_t len)
+split_lines(struct imp *m, size_t len)
 {
 	char why[AKV_CSV_WHY];
 	size_t pos = 0;
@@ -265,9 +253,9 @@ parse_all(struct imp *m, size_t len)
 		const char *nl = memchr(m->buf + pos, '\n', len - pos);
 		size_t end = nl ? (size_t)(nl - m->buf) : len, l = end - pos;
 		const char *p = m->buf + pos;
-		size_t ri;
 
 		line++;
+		pos = end + 1;
 		if (l && p[l - 1] == '\r')
 			l--;
 		if (!have_header) {
@@ -277,30 +265,99 @@ parse_all(struct imp *m, size_t len)
 				return AKV_EINVAL;
 			}
 			have_header = 1;
-			pos = end + 1;
 			continue;
 		}
-		pos = end + 1;
 		if (l == 0 || p[0] == '#')
 			continue;	/* blank or comment */
 		if (m->nrec == m->caprec) {
 			m->caprec = m->caprec ? 2 * m->caprec : 1024;
 			m->recs = akv_realloc(m->recs, m->caprec * sizeof(*m->recs));
 		}
-		ri = m->nrec++;
-		m->recs[ri] = (struct rec){(uint64_t)(p - m->buf), 0, (uint32_t)l, line, 0};
-		if (l > AKV_CSV_LINE_MAX) {
-			snprintf(why, sizeof(why), "line too long (%zu bytes, max %d)", l,
+		m->recs[m->nrec++] = (struct rec){(uint64_t)(p - m->buf), 0,
+						  (uint32_t)(l > UINT32_MAX ? UINT32_MAX : l),
+						  line, 0};
+	}
+	return 0;
+}
+
+struct parse_job {
+	struct imp *m;
+	size_t from, to;
+};
+
+/* Pass 1b (one or more threads, disjoint record ranges): parse, encode the
+ * good records into their arena slots, mark the bad ones. */
+static void *
+parse_range(void *arg)
+{
+	struct parse_job *j = arg;
+	struct imp *m = j->m;
+	struct akv_sub *s = akv_malloc(sizeof(*s));
+	char why[AKV_CSV_WHY];
+
+	for (size_t ri = j->from; ri < j->to; ri++) {
+		struct rec *r = &m->recs[ri];
+
+		if (r->len > AKV_CSV_LINE_MAX ||
+		    akv_csv_parse(m->buf + r->off, r->len, m->ncols, s, why)) {
+			r->bad = BAD_PENDING;
+			continue;
+		}
+		r->aoff = r->off + (uint64_t)ARENA_PAD * ri;
+		encode_at(m->arena + r->aoff, s);
+		akv_store_sub_wipe(s);
+	}
+	akv_store_sub_wipe(s);
+	akv_free(s);
+	return NULL;
+}
+
+/* Pass 1: split, parse (in parallel for big files: parsing is most of an
+ * import's CPU time), report bad lines in order, collect identities. */
+static int
+parse_all(struct imp *m, size_t len)
+{
+	struct parse_job jobs[4];
+	pthread_t tid[4];
+	char why[AKV_CSV_WHY];
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t nthr = ncpu < 1 ? 1 : ncpu > 4 ? 4 : (size_t)ncpu, started = 0;
+	int e;
+
+	if ((e = split_lines(m, len)))
+		return e;
+	m->acap = len + (size_t)ARENA_PAD * m->nrec;
+	m->arena = akv_malloc(m->acap ? m->acap : 1);
+	if (m->nrec < 4096)
+		nthr = 1;
+	for (size_t t = 0; t < nthr; t++)
+		jobs[t] = (struct parse_job){m, m->nrec * t / nthr, m->nrec * (t + 1) / nthr};
+	for (size_t t = 1; t < nthr; t++)
+		if (!pthread_create(&tid[t], NULL, parse_range, &jobs[t]))
+			started = t;
+		else
+			break;
+	/* This thread parses the first range, and any a thread could not take. */
+	parse_range(&jobs[0]);
+	for (size_t t = 1; t <= started; t++)
+		pthread_join(tid[t], NULL);
+	for (size_t t = started + 1; t < nthr; t++)
+		parse_range(&jobs[t]);
+	/* Reasons, in line order, made here (bad lines are few; parsing is
+	 * deterministic): the workers only marked them. */
+	for (size_t ri = 0; ri < m->nrec; ri++) {
+		struct rec *r = &m->recs[ri];
+
+		if (r->bad != BAD_PENDING)
+			continue;
+		r->bad = 0;
+		if (r->len > AKV_CSV_LINE_MAX)
+			snprintf(why, sizeof(why), "line too long (%u bytes, max %d)", r->len,
 				 AKV_CSV_LINE_MAX);
-			add_problem(m, ri, line, why);
-			continue;
-		}
-		if (akv_csv_parse(p, l, m->ncols, m->scratch, why)) {
-			add_problem(m, ri, line, why);
-			continue;
-		}
-		m->recs[ri].aoff = arena_put(m, m->scratch);
+		else if (!akv_csv_parse(m->buf + r->off, r->len, m->ncols, m->scratch, why))
+			snprintf(why, sizeof(why), "internal: line parsed on a second try");
 		akv_store_sub_wipe(m->scratch);
+		add_problem(m, ri, r->line, why);
 	}
 	m->impi = akv_malloc((m->nrec ? m->nrec : 1) * sizeof(*m->impi));
 	for (size_t i = 0; i < m->nrec; i++)

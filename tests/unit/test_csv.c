@@ -471,6 +471,39 @@ START_TEST(t_csv_import_bulk_sorted)
 }
 END_TEST
 
+/* Big enough for the parallel parse: bad lines in every thread's range are
+ * all reported, in line order, with their numbers. */
+START_TEST(t_csv_import_parallel_bad_lines)
+{
+	struct akv_store *st = tmp_store("imp-par");
+	struct akv_import_result res;
+	struct reports r;
+	size_t n = 6000, cap = n * 120 + 64;
+	char *text = akv_malloc(cap), *p = text;
+
+	p += sprintf(p, "%s\n", AKV_CSV_HEADER);
+	for (size_t i = 0; i < n; i++) {
+		if (i % 1000 == 999)	/* line number i + 2 */
+			p += sprintf(p, "bad%zu,sip:bad%zu,%s,,,,\n", i, i, K1);
+		else
+			p += sprintf(p, "p%05zu,sip:p%05zu,%s,,%s,,\n", i, i, K1, OPC1);
+	}
+	ck_assert_int_eq(import(st, text, 0, &r, &res), AKV_EINVAL);
+	ck_assert_int_eq(r.n, 6);
+	for (int i = 0; i < 6; i++) {
+		ck_assert_uint_eq(r.line[i], (size_t)(1000 * i + 999 + 2));
+		ck_assert_ptr_nonnull(strstr(r.why[i], "op and opc"));
+	}
+	ck_assert_uint_eq(count(st), 0);
+	ck_assert_int_eq(import(st, text, 1, &r, &res), 0);
+	ck_assert_uint_eq(res.imported, n - 6);
+	ck_assert_uint_eq(count(st), n - 6);
+	ck_assert_int_eq(akv_store_check(st, NULL, NULL, NULL), 0);
+	akv_free(text);
+	akv_store_close(st);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -492,6 +525,7 @@ suite(void)
 	tcase_add_test(tc, t_csv_import_dup_in_store);
 	tcase_add_test(tc, t_csv_import_huge_line);
 	tcase_add_test(tc, t_csv_import_bulk_sorted);
+	tcase_add_test(tc, t_csv_import_parallel_bad_lines);
 	suite_add_tcase(s, tc);
 	return s;
 }
