@@ -2,11 +2,12 @@
  * import.h - bulk subscriber import from CSV (csv.h format) into the store,
  * shared by `akavs sub import` and `akavs-bench import`.
  *
- * Steps: parse every line (reporting each bad one), find duplicate IMPIs and
- * IMPUs inside the file (every occurrence after the first is bad) and ones
- * already in the store, then insert the good records sorted by IMPI in ONE
- * store transaction (akv_store_add_batch): all or nothing, one fsync, also
- * across a crash. By default any bad line means nothing is imported; with
+ * Steps: parse every line (on up to 4 threads for files of 4096 records or
+ * more; reports stay in line order), report each bad one, find duplicate
+ * IMPIs and IMPUs inside the file (every occurrence after the first is bad)
+ * and ones already in the store, then insert the good records sorted by
+ * IMPI in ONE store transaction (akv_store_add_batch): all or nothing, one
+ * fsync, also across a crash. By default any bad line means nothing is imported; with
  * skip_bad the good lines are imported and the bad ones reported.
  */
 #ifndef AKV_SERVER_ADMIN_IMPORT_H
