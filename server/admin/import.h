@@ -7,8 +7,9 @@
  * IMPIs and IMPUs inside the file (every occurrence after the first is bad)
  * and ones already in the store, then insert the good records sorted by
  * IMPI in ONE store transaction (akv_store_add_batch): all or nothing, one
- * fsync, also across a crash. By default any bad line means nothing is imported; with
- * skip_bad the good lines are imported and the bad ones reported.
+ * fsync, also across a crash. By default any bad line means nothing is
+ * imported; with skip_bad the good lines are imported and the bad ones
+ * reported.
  */
 #ifndef AKV_SERVER_ADMIN_IMPORT_H
 #define AKV_SERVER_ADMIN_IMPORT_H
