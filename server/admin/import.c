@@ -216,24 +216,51 @@ cmp_problem(const void *a, const void *b)
 	return x->line < y->line ? -1 : x->line > y->line;
 }
 
-/* Every occurrence after the first of an identity is a bad line. */
+struct sort_job {
+	struct ident *v;
+	size_t n;
+	const char *buf;
+};
+
+static void *
+sort_ids(void *arg)
+{
+	struct sort_job *j = arg;
+
+	if (j->n > 1)	/* qsort of a NULL, empty array is undefined */
+		qsort_r(j->v, j->n, sizeof(*j->v), cmp_ident, (void *)j->buf);
+	return NULL;
+}
+
+/* Sorts the IMPIs (on a second thread for big files) and the IMPUs. */
 static void
-mark_dups(struct imp *m, struct ident *v, size_t n, const char *what)
+sort_all(struct imp *m)
+{
+	struct sort_job ji = {m->impi, m->nimpi, m->buf}, ju = {m->impu, m->nimpu, m->buf};
+	pthread_t tid;
+	int threaded = m->nimpi >= 4096 && !pthread_create(&tid, NULL, sort_ids, &ji);
+
+	sort_ids(&ju);
+	if (threaded)
+		pthread_join(tid, NULL);
+	else
+		sort_ids(&ji);
+}
+
+/* In a sorted array, every occurrence after the first of an identity is a
+ * bad line (one pass: hostile files of one repeated line stay linear). */
+static void
+mark_dups(struct imp *m, const struct ident *v, size_t n, const char *what)
 {
 	char why[AKV_CSV_WHY + AKV_ID_MAX];
+	size_t first = 0;
 
-	if (n < 2)
-		return;
-	qsort_r(v, n, sizeof(*v), cmp_ident, (void *)m->buf);
 	for (size_t i = 1; i < n; i++) {
-		size_t first = i - 1;
-
-		if (v[i].len != v[first].len ||
-		    memcmp(m->buf + v[i].off, m->buf + v[first].off, v[i].len))
+		if (v[i].len != v[i - 1].len ||
+		    memcmp(m->buf + v[i].off, m->buf + v[i - 1].off, v[i].len)) {
+			first = i;
 			continue;
-		while (first > 0 && v[first - 1].len == v[i].len &&
-		       !memcmp(m->buf + v[first - 1].off, m->buf + v[i].off, v[i].len))
-			first--;
+		}
 		snprintf(why, sizeof(why), "duplicate %s %.*s (first on line %u)", what,
 			 (int)v[i].len, m->buf + v[i].off, m->recs[v[first].rec].line);
 		add_problem(m, v[i].rec, m->recs[v[i].rec].line, why);
@@ -449,6 +476,7 @@ akv_import_buf(struct akv_store *st, const char *buf, size_t len,
 	res->records = m.nrec;
 	if (e)
 		goto out;
+	sort_all(&m);
 	mark_dups(&m, m.impi, m.nimpi, "IMPI");
 	mark_dups(&m, m.impu, m.nimpu, "IMPU");
 	t1 = now_s();

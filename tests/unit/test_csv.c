@@ -504,6 +504,29 @@ START_TEST(t_csv_import_parallel_bad_lines)
 }
 END_TEST
 
+/* A hostile file repeating one line: each repeat is reported once, against
+ * the first occurrence (the duplicate scan is one linear pass). */
+START_TEST(t_csv_import_repeated_line)
+{
+	struct akv_store *st = tmp_store("imp-rep");
+	struct akv_import_result res;
+	struct reports r;
+	size_t n = 50000, cap = n * 100 + 64;
+	char *text = akv_malloc(cap), *p = text;
+
+	p += sprintf(p, "%s\n", AKV_CSV_HEADER);
+	for (size_t i = 0; i < n; i++)
+		p += sprintf(p, "same,sip:same,%s,,%s,,\n", K1, OPC1);
+	ck_assert_int_eq(import(st, text, 1, &r, &res), 0);
+	ck_assert_int_eq(r.n, (int)n - 1);
+	ck_assert_uint_eq(r.line[0], 3);
+	ck_assert_ptr_nonnull(strstr(r.why[0], "duplicate IMPI same (first on line 2)"));
+	ck_assert_uint_eq(res.imported, 1);
+	akv_free(text);
+	akv_store_close(st);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -526,6 +549,7 @@ suite(void)
 	tcase_add_test(tc, t_csv_import_huge_line);
 	tcase_add_test(tc, t_csv_import_bulk_sorted);
 	tcase_add_test(tc, t_csv_import_parallel_bad_lines);
+	tcase_add_test(tc, t_csv_import_repeated_line);
 	suite_add_tcase(s, tc);
 	return s;
 }
