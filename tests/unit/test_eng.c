@@ -506,6 +506,81 @@ START_TEST(t_eng_cx_ops_reach_cx)
 }
 END_TEST
 
+/* Garbage in every field: every request gets an error or a well-formed
+ * answer, never a crash or an out-of-bounds access (run under ASan in CI). */
+START_TEST(t_eng_hostile_requests)
+{
+	static struct akv_eng_req reqs[16];
+	static struct akv_eng_vec vec[16][AKV_VEC_MAX];
+	static struct akv_eng_digest dig[16];
+	struct akv_eng_req *list[16];
+	uint64_t prng = 0xbadc0ffee0ddf00dull;
+	unsigned ok = 0, refused = 0;
+
+	for (int round = 0; round < 300; round++) {
+		for (int i = 0; i < 16; i++) {
+			struct akv_eng_req *r = &reqs[i];
+			uint64_t x = akv_test_rand64(&prng);
+
+			akv_test_fill(&prng, (uint8_t *)r, sizeof(*r));
+			akv_test_fill(&prng, (uint8_t *)&dig[i], sizeof(dig[i]));
+			/* a third of them name a real subscriber, so deep paths run */
+			if (x % 3 == 0) {
+				memcpy(r->impi, x & 8 ? "alice@ims.test" : "bob@ims.test\0\0", 14);
+				r->impi_len = x & 8 ? 14 : 12;
+				r->op = (uint8_t)(1 + (x >> 8) % 4);
+				r->n = (uint16_t)((x >> 16) % 12);
+				r->impu_len = 0;
+				r->res_len = (uint8_t)((x >> 24) % 20);
+				r->scheme = (uint8_t)((x >> 40) % 4);
+				r->ind = (int16_t)((x >> 44) % 40) - 4;
+				r->verify_kind = (uint8_t)((x >> 52) % 3);
+			}
+			r->vec = vec[i];
+			r->digest = (x >> 32) & 1 ? &dig[i] : NULL;
+			r->cx = NULL;
+			if (r->op >= AKV_OP_SAR && r->op <= AKV_OP_LIR)
+				r->op = AKV_OP_VERIFY;	/* cx.c's own tests cover Cx */
+			list[i] = r;
+		}
+		akv_eng_run(eng, list, 16, NOW + (uint64_t)round);
+		for (int i = 0; i < 16; i++) {
+			struct akv_eng_req *r = &reqs[i];
+
+			ck_assert_int_le(r->err, 0);
+			if (r->err) {
+				refused++;
+				continue;
+			}
+			ok++;
+			if (r->op == AKV_OP_VERIFY) {
+				ck_assert_uint_le(r->verdict, AKV_VERDICT_DEREGISTER);
+				ck_assert_uint_le(r->nvec, 1);
+			} else {
+				ck_assert_uint_ge(r->n, 1);
+				ck_assert_uint_le(r->n, cfg.max_vectors);
+				ck_assert_uint_eq(r->nvec, r->n);
+			}
+		}
+		if (round % 50 == 0)
+			ck_assert_int_eq(akv_eng_tick(eng, NOW + (uint64_t)round), 0);
+	}
+	/* both sides were exercised: answers and refusals */
+	ck_assert_uint_gt(ok, 100);
+	ck_assert_uint_gt(refused, 1000);
+	/* the engine still serves correctly afterwards */
+	{
+		struct akv_eng_vec v[1];
+		struct akv_eng_req r;
+
+		fx_req(&r, AKV_OP_CHALLENGE, "alice@ims.test", 1, v);
+		fx_run1(eng, &r, NOW + 1000);
+		ck_assert_int_eq(r.err, 0);
+		fx_check_vec(&sub_a, &v[0], 0, NULL);
+	}
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -528,6 +603,7 @@ suite(void)
 	tcase_add_test(tc, t_eng_low_headroom_renewed_by_tick);
 	tcase_add_test(tc, t_eng_cfg_and_shards);
 	tcase_add_test(tc, t_eng_cx_ops_reach_cx);
+	tcase_add_test(tc, t_eng_hostile_requests);
 	suite_add_tcase(s, tc);
 	return s;
 }
