@@ -1,10 +1,13 @@
 /* The LMDB subscriber store: records, IMPU index, schema, map full, SQN
  * reservations, change log, readers, batch add, check. */
 #include <check.h>
+#include <ftw.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -813,8 +816,25 @@ suite(void)
 	return s;
 }
 
+/* Every store of this run lives under one directory, removed at the end. */
+static int
+rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
 int
 main(void)
 {
-	return akv_test_run(suite());
+	char base[4096];
+	int rc;
+
+	snprintf(base, sizeof(base), "%s", akv_test_tmpdir("test-store"));
+	setenv("TMPDIR", base, 1);
+	rc = akv_test_run(suite());
+	nftw(base, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	return rc;
 }
