@@ -12,8 +12,9 @@
 #   4. 100 users register (SIPp, 4 in parallel)
 #   5. tshark decodes every Diameter message of the run: no malformed frame,
 #      no expert error.
-# SIPp hashes RES with strlen() (REFERENCE.md §7.2): a 403 is retried once
-# only when recomputing that challenge's RES proves it holds a 0x00 byte.
+# SIPp hashes RES with strlen() (REFERENCE.md §7.2): a 403 is retried only
+# when recomputing that challenge's RES proves it holds a 0x00 byte, and every
+# further retry must be proven the same way (at most 4).
 # Everything started here is stopped by PID. Exit 77 when a tool is missing.
 set -u -o pipefail
 BUILD=${AKV_BUILD_DIR:-$(cd "$(dirname "$0")/../.." && pwd)/build}
@@ -164,24 +165,29 @@ PY
 }
 # check_results NAME: 200s pass; a 403 passes only when recomputing that
 # challenge's RES proves SIPp's zero-byte quirk and a retry then gets 200.
+# A retry can meet the quirk again (~3 % per challenge): each one must be
+# proven the same way, at most 4 times per user.
 check_results() {
-	local r u code nonce rr
+	local r u code nonce try
 	while read -r _ u code _; do
 		u=${u%@ims.test}
 		r=$(grep -h "^RESULT $u@ims.test " "$T/sipp-$1/log" 2>/dev/null | head -1)
-		case "$code" in
-		200) echo "200 $u"; continue ;;
-		403)
+		try=0
+		while [ "$code" = 403 ] && [ "$try" -lt 4 ]; do
 			nonce=$(sed -n 's/.*nonce="\([^"]*\)".*/\1/p' <<<"$r")
-			if python3 "$HERE/ue.py" resnul "$AKAVS" "$(key "$u" k)" "$(key "$u" op)" \
-				"$nonce" >>"$T/resnul.out" 2>&1; then
-				rr=$(sipp_group "retry-$u" "$u")
-				case "$rr" in "RESULT $u@ims.test 200 "*)
-					echo "200 $u after a proven zero-byte-RES retry"; continue ;; esac
-			fi
-			code="403 ($(tail -n 1 "$T/resnul.out"))" ;;
+			python3 "$HERE/ue.py" resnul "$AKAVS" "$(key "$u" k)" "$(key "$u" op)" "$nonce" \
+				>>"$T/resnul.out" 2>&1 || break
+			try=$((try + 1))
+			r=$(sipp_group "retry$try-$u" "$u")
+			code=$(awk '{ print $3 }' <<<"$r")
+		done
+		case "$code" in
+		200)
+			[ "$try" -eq 0 ] && echo "200 $u" ||
+				echo "200 $u after $try proven zero-byte-RES retries" ;;
+		403) echo "BAD $u: 403 ($(tail -n 1 "$T/resnul.out"))" ;;
+		*) echo "BAD $u: $code" ;;
 		esac
-		echo "BAD $u: $code"
 	done
 }
 
@@ -216,9 +222,9 @@ took=$(python3 -c "import sys; print('%.1f' % (float(sys.argv[2]) - float(sys.ar
 	"$start" "$(date +%s.%N)")
 for g in 0 1 2 3; do check_results "g$g" <"$T/g$g.res"; done >"$T/users.out"
 n200=$(grep -c '^200 ' "$T/users.out")
-retried=$(grep -c 'zero-byte' "$T/users.out")
+retried=$(grep -c 'zero-byte' "$T/users.out")	# users that needed one or more
 if [ "$n200" -eq "$NUSERS" ]; then
-	ok "$NUSERS users registered (200 OK) in ${took}s by 4 parallel SIPp; $retried proven zero-byte-RES retries"
+	ok "$NUSERS users registered (200 OK) in ${took}s by 4 parallel SIPp; $retried users needed proven zero-byte-RES retries"
 else
 	fail "$n200/$NUSERS users registered"
 	grep -v '^200 ' "$T/users.out" | head -5
