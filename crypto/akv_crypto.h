@@ -38,7 +38,7 @@ extern "C" {
 /* An expanded AES-128 encryption key schedule (11 round keys). A secret: wipe
  * it with akv_wipe() when done. Fields are private by contract. */
 struct akv_aes_sched {
-	_Alignas(16) uint8_t rk[11][16];
+	uint8_t rk[11][16] __attribute__((aligned(16))); /* C and C++ */
 };
 
 /* One Milenage computation (one subscriber, one RAND). 64 bytes, so an array
