@@ -845,6 +845,9 @@ akv_eng_run(struct akv_eng *e, struct akv_eng_req *const *reqs, size_t n, uint64
 	}
 	if (!nv)
 		goto out;
+	/* the pending slots this batch's challenges will fill: in flight
+	 * while RAND and Milenage run */
+	akv_pend_prefetch(&e->pend, nv);
 
 	/* fresh RANDs for every vector, drawn in one call */
 	rc = akv_rand_bytes(e->randbuf, (size_t)nv * 16);

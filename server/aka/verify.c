@@ -127,6 +127,18 @@ akv_pend_add(struct akv_pend_pool *p, struct akv_pend_list *l, unsigned cap, uin
 }
 
 /* see verify.h */
+void
+akv_pend_prefetch(const struct akv_pend_pool *p, size_t n)
+{
+	for (size_t k = 0; k < n && k < p->nfree; k++) {
+		const char *e = (const char *)&p->v[p->free_stk[p->nfree - 1 - k]];
+
+		__builtin_prefetch(e, 1);
+		__builtin_prefetch(e + sizeof(struct akv_pend) - 1, 1);
+	}
+}
+
+/* see verify.h */
 struct akv_pend *
 akv_pend_find(struct akv_pend_pool *p, struct akv_pend_list *l, const uint8_t rand[16],
 	      uint64_t now_ms)

@@ -76,6 +76,10 @@ void akv_pend_pool_fini(struct akv_pend_pool *p);
 struct akv_pend *akv_pend_add(struct akv_pend_pool *p, struct akv_pend_list *l, unsigned cap,
 			      uint64_t expires_ms);
 
+/* Prefetches, for writing, the slots the next n akv_pend_add() calls will
+ * use (free slots are scattered once the pool has churned). */
+void akv_pend_prefetch(const struct akv_pend_pool *p, size_t n);
+
 /* The live entry of `l` whose RAND equals rand, or NULL. A match that has
  * expired at now_ms (akv_pend_expire not run yet) is freed, and NULL returned. */
 struct akv_pend *akv_pend_find(struct akv_pend_pool *p, struct akv_pend_list *l,
