@@ -34,7 +34,8 @@ mk_req(uint8_t *buf, size_t cap, uint8_t flags, uint32_t cmd, uint32_t app, cons
 	n = akv_dia_wr_finish(&w);
 	ck_assert_int_gt(n, 0);
 	ck_assert_uint_le((size_t)n + alen, cap);
-	memcpy(buf + n, avps, alen);
+	if (alen) /* avps is NULL when there are none: memcpy(x, NULL, 0) is UB */
+		memcpy(buf + n, avps, alen);
 	n += (int)alen;
 	buf[1] = (uint8_t)(n >> 16);
 	buf[2] = (uint8_t)(n >> 8);
