@@ -9,6 +9,7 @@
 
 #include <check.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "akv_crypto.h"
@@ -18,6 +19,25 @@
 #include "err.h"
 #include "store/store.h"
 
+static char fx_tmp[4096];	/* the last fx_store_new's temporary directory */
+
+/* Removes the store fx_store_new made (after akv_store_close). */
+static inline void
+fx_store_rm(void)
+{
+	static const char *const files[] = {"db/data.mdb", "db/lock.mdb", "db", ""};
+	char path[4200];
+
+	if (!fx_tmp[0])
+		return;
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", fx_tmp, files[i]);
+		if (remove(path) != 0)
+			break;
+	}
+	fx_tmp[0] = 0;
+}
+
 /* A store in a fresh temporary directory. */
 static inline struct akv_store *
 fx_store_new(const char *tag)
@@ -26,10 +46,23 @@ fx_store_new(const char *tag)
 	struct akv_store *st;
 	int err = 0;
 
-	snprintf(path, sizeof(path), "%s/db", akv_test_tmpdir(tag));
+	snprintf(fx_tmp, sizeof(fx_tmp), "%s", akv_test_tmpdir(tag));
+	snprintf(path, sizeof(path), "%s/db", fx_tmp);
 	st = akv_store_open(path, NULL, &err);
 	ck_assert_msg(st, "store open: %s (%s)", akv_strerror(err), akv_store_errdetail());
 	return st;
+}
+
+/* An engine serving shard 0 of 1 over st; fails the test if it cannot start. */
+static inline struct akv_eng *
+fx_eng_new(const struct akv_eng_cfg *cfg, struct akv_store *st)
+{
+	struct akv_eng *e;
+	int err = 0;
+
+	e = akv_eng_new(cfg, st, 0, 1, &err);
+	ck_assert_msg(e, "akv_eng_new: %s", akv_strerror(err));
+	return e;
 }
 
 /* Deterministic test keys from a seed (never a real subscriber's). */

@@ -16,15 +16,6 @@ static struct akv_eng_cfg cfg;
 static struct akv_sub sub_a, sub_b;
 
 static void
-open_eng(void)
-{
-	int err = 0;
-
-	eng = akv_eng_new(&cfg, st, 0, 1, &err);
-	ck_assert_msg(eng, "akv_eng_new: %s", akv_strerror(err));
-}
-
-static void
 setup(void)
 {
 	akv_crypto_init();
@@ -34,7 +25,7 @@ setup(void)
 	fx_sub_add(st, &sub_a);
 	fx_sub_add(st, &sub_b);
 	akv_eng_cfg_default(&cfg);
-	open_eng();
+	eng = fx_eng_new(&cfg, st);
 }
 
 static void
@@ -42,6 +33,7 @@ teardown(void)
 {
 	akv_eng_free(eng);
 	akv_store_close(st);
+	fx_store_rm();
 	eng = NULL;
 	st = NULL;
 }
@@ -195,7 +187,7 @@ START_TEST(t_eng_reservation_durable_before_release)
 	}
 	/* a restart continues above the reservation, never below */
 	akv_eng_free(eng);
-	open_eng();
+	eng = fx_eng_new(&cfg, st);
 	fx_req(&r, AKV_OP_CHALLENGE, "alice@ims.test", 1, v);
 	fx_run1(eng, &r, NOW);
 	ck_assert_int_eq(r.err, 0);
@@ -219,7 +211,7 @@ START_TEST(t_eng_ind_bits_change_keeps_monotonic)
 	max_before = v[3].sqn;
 	akv_eng_free(eng);
 	cfg.ind_bits = 4;	/* operator shortens IND between runs */
-	open_eng();
+	eng = fx_eng_new(&cfg, st);
 	fx_req(&r, AKV_OP_VECTORS, "alice@ims.test", 1, v);
 	r.ind = 0;
 	fx_run1(eng, &r, NOW);
@@ -284,7 +276,7 @@ START_TEST(t_eng_resync_beyond_delta)
 	akv_eng_free(eng);
 	cfg.delta = 100;
 	cfg.seq_reserve = 10;
-	open_eng();
+	eng = fx_eng_new(&cfg, st);
 	for (int i = 0; i < 30; i++) {	/* SEQ_HE = 240 */
 		fx_req(&r, AKV_OP_VECTORS, "alice@ims.test", 8, v);
 		fx_run1(eng, &r, NOW);
@@ -435,7 +427,7 @@ START_TEST(t_eng_low_headroom_renewed_by_tick)
 
 	akv_eng_free(eng);
 	cfg.seq_reserve = 20;
-	open_eng();
+	eng = fx_eng_new(&cfg, st);
 	fx_req(&r, AKV_OP_VECTORS, "alice@ims.test", 8, v);
 	fx_run1(eng, &r, NOW);	/* forced: reserve to 8 + 20 */
 	fx_run1(eng, &r, NOW);	/* SEQ 16: headroom 12 >= 10, nothing queued */

@@ -98,7 +98,8 @@ START_TEST(t_eng_crash_no_sqn_reissued_after_kill9)
 	struct akv_sub s;
 	char impi[64];
 
-	snprintf(dbpath, sizeof(dbpath), "%s/db", akv_test_tmpdir("crash"));
+	snprintf(fx_tmp, sizeof(fx_tmp), "%s", akv_test_tmpdir("crash"));
+	snprintf(dbpath, sizeof(dbpath), "%s/db", fx_tmp);
 	{
 		int err = 0;
 
@@ -169,6 +170,7 @@ START_TEST(t_eng_crash_no_sqn_reissued_after_kill9)
 	fprintf(stderr, "crash test: %u kills, %llu SQNs checked\n", ITERATIONS,
 		(unsigned long long)total);
 	ck_assert_uint_eq(restarts_checked, ITERATIONS - 1);
+	fx_store_rm();
 }
 END_TEST
 

@@ -16,15 +16,6 @@ static struct akv_eng_cfg cfg;
 static struct akv_sub alice, patient;
 
 static void
-open_eng(void)
-{
-	int err = 0;
-
-	eng = akv_eng_new(&cfg, st, 0, 1, &err);
-	ck_assert_msg(eng, "akv_eng_new: %s", akv_strerror(err));
-}
-
-static void
 setup(void)
 {
 	akv_crypto_init();
@@ -35,7 +26,7 @@ setup(void)
 	fx_sub_add(st, &alice);
 	fx_sub_add(st, &patient);
 	akv_eng_cfg_default(&cfg);
-	open_eng();
+	eng = fx_eng_new(&cfg, st);
 }
 
 static void
@@ -43,6 +34,7 @@ teardown(void)
 {
 	akv_eng_free(eng);
 	akv_store_close(st);
+	fx_store_rm();
 }
 
 /* A CHALLENGE of one vector; returns it and the RES a genuine UE computes. */
@@ -187,7 +179,7 @@ START_TEST(t_verify_expired_challenge)
 	/* configured to count stale answers as failures */
 	akv_eng_free(eng);
 	cfg.count_stale_as_fail = 1;
-	open_eng();
+	eng = fx_eng_new(&cfg, st);
 	challenge(&alice, NOW, &v, res);
 	r = verify_res(&alice, v.rand, res, 8, NOW + cfg.challenge_ttl_ms + 5, &out);
 	ck_assert_int_eq(r.err, 0);
