@@ -28,7 +28,6 @@ env_open(struct env *v)
 {
 	struct akv_eng_cfg ecfg;
 	struct akv_sub bob;
-	int err = 0;
 
 	memset(v, 0, sizeof(*v));
 	v->st = fx_store_new("diacx");
@@ -41,8 +40,7 @@ env_open(struct env *v)
 	bob.schemes = AKV_SCHEME_BIT(AKV_SCHEME_AKAV2_MD5);
 	fx_sub_add(v->st, &bob);
 	akv_eng_cfg_default(&ecfg);
-	v->e = akv_eng_new(&ecfg, v->st, 0, 1, &err);
-	ck_assert_msg(v->e, "engine: %s", akv_strerror(err));
+	v->e = fx_eng_new(&ecfg, v->st);
 	fx_conn(&v->c, NULL);
 	fx_open(&v->c);
 	v->hbh = 1000;
@@ -454,11 +452,9 @@ START_TEST(t_dia_cx_registration)
 	akv_eng_free(v.e);
 	{
 		struct akv_eng_cfg ecfg;
-		int err;
 
 		akv_eng_cfg_default(&ecfg);
-		v.e = akv_eng_new(&ecfg, v.st, 0, 1, &err);
-		ck_assert_ptr_nonnull(v.e);
+		v.e = fx_eng_new(&ecfg, v.st);
 	}
 	roundtrip(&v, m, cxreq(&v, m, AKV_DIA_CMD_LI, NULL, IMPU, 0), out, &olen);
 	result(out, olen, AKV_DIA_CMD_LI, &r);
