@@ -1,8 +1,10 @@
 #include "akv_test.h"
 
 #include <check.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 const char *
 akv_test_vector_path(const char *name)
@@ -57,4 +59,26 @@ akv_test_run(Suite *s)
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
 	return failed ? 1 : 0;
+}
+
+static int
+rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+int
+akv_test_run_tmpdir(Suite *s, const char *tag)
+{
+	char base[4096];
+	int rc;
+
+	snprintf(base, sizeof(base), "%s", akv_test_tmpdir(tag));
+	setenv("TMPDIR", base, 1);
+	rc = akv_test_run(s);
+	nftw(base, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	return rc;
 }

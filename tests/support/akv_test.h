@@ -15,5 +15,9 @@ const char *akv_test_tmpdir(const char *tag);
 /* Runs a Check suite; returns the process exit status (0 all passed). */
 struct Suite;
 int akv_test_run(struct Suite *s);
+/* Runs a Check suite as akv_test_run() does, with TMPDIR pointing to a fresh
+ * directory made by akv_test_tmpdir(tag) and removed afterwards with all the
+ * tests left in it (their stores). Returns the process exit status. */
+int akv_test_run_tmpdir(struct Suite *s, const char *tag);
 
 #endif

@@ -2,7 +2,6 @@
  * it (import.c): good files, every kind of bad line, duplicates, huge fields,
  * empty files, OP -> OPc with TS 35.208 set 1. */
 #include <check.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -556,25 +555,9 @@ suite(void)
 	return s;
 }
 
-/* Every store of this run lives under one directory, removed at the end. */
-static int
-rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 int
 main(void)
 {
-	char base[4096];
-	int rc;
-
-	snprintf(base, sizeof(base), "%s", akv_test_tmpdir("test-csv"));
-	setenv("TMPDIR", base, 1);
-	rc = akv_test_run(suite());
-	nftw(base, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-	return rc;
+	/* Every store of this run lives under one directory, removed at the end. */
+	return akv_test_run_tmpdir(suite(), "test-csv");
 }

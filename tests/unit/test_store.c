@@ -1,7 +1,6 @@
 /* The LMDB subscriber store: records, IMPU index, schema, map full, SQN
  * reservations, change log, readers, batch add, check. */
 #include <check.h>
-#include <ftw.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -816,25 +815,9 @@ suite(void)
 	return s;
 }
 
-/* Every store of this run lives under one directory, removed at the end. */
-static int
-rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 int
 main(void)
 {
-	char base[4096];
-	int rc;
-
-	snprintf(base, sizeof(base), "%s", akv_test_tmpdir("test-store"));
-	setenv("TMPDIR", base, 1);
-	rc = akv_test_run(suite());
-	nftw(base, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-	return rc;
+	/* Every store of this run lives under one directory, removed at the end. */
+	return akv_test_run_tmpdir(suite(), "test-store");
 }
