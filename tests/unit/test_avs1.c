@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "akv_crypto.h"
 #include "akv_test.h"
 #include "client/client.h"
 #include "err.h"
@@ -26,23 +27,11 @@
 
 #define FRAME_CAP 4096
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Reads a .hex golden ('#' comments, whitespace ignored). Returns its length. */
 static size_t
 load_hex(const char *name, uint8_t *out, size_t cap)
 {
-	char path[512], line[1024];
+	char path[512], line[1024], digits[1024];
 	size_t n = 0;
 	FILE *f;
 
@@ -51,26 +40,17 @@ load_hex(const char *name, uint8_t *out, size_t cap)
 	ck_assert_msg(f != NULL, "cannot open golden %s", name);
 	while (fgets(line, sizeof(line), f)) {
 		char *hash = strchr(line, '#');
-		int hi = -1;
+		size_t nd = 0;
 
 		if (hash)
 			*hash = 0;
-		for (char *p = line; *p; p++) {
-			int v;
-
-			if (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
-				continue;
-			v = hexval(*p);
-			ck_assert_msg(v >= 0, "bad hex in %s", name);
-			if (hi < 0) {
-				hi = v;
-				continue;
-			}
-			ck_assert(n < cap);
-			out[n++] = (uint8_t)(hi << 4 | v);
-			hi = -1;
-		}
-		ck_assert_msg(hi < 0, "odd hex digit count on a line of %s", name);
+		for (char *p = line; *p; p++)
+			if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')
+				digits[nd++] = *p;
+		ck_assert_msg(nd % 2 == 0, "odd hex digit count on a line of %s", name);
+		ck_assert(nd / 2 <= cap - n);
+		ck_assert_msg(!akv_hex_decode(digits, nd, out + n, nd / 2), "bad hex in %s", name);
+		n += nd / 2;
 	}
 	fclose(f);
 	return n;
