@@ -32,6 +32,11 @@ void akv_admin_err(const char *who, const char *what, int err);
 /* Parses "4096", "512M", "4G", "1T" (binary units). Returns 0 or -1. */
 int akv_admin_size(const char *s, uint64_t *out);
 
+/* Parses the --map-size argument of command `who` ("sub") with
+ * akv_admin_size(), printing "akavs <who>: bad --map-size ..." when it is
+ * not a size. Returns 0 or -1. */
+int akv_admin_map_size_arg(const char *who, const char *arg, uint64_t *out);
+
 /* Writes s as a JSON string literal (quotes included) to f. */
 void akv_admin_json_str(FILE *f, const char *s, size_t len);
 

@@ -70,6 +70,16 @@ akv_admin_size(const char *s, uint64_t *out)
 }
 
 /* see admin.h */
+int
+akv_admin_map_size_arg(const char *who, const char *arg, uint64_t *out)
+{
+	if (!akv_admin_size(arg, out))
+		return 0;
+	fprintf(stderr, "akavs %s: bad --map-size '%s' (e.g. 4G)\n", who, arg);
+	return -1;
+}
+
+/* see admin.h */
 void
 akv_admin_json_str(FILE *f, const char *s, size_t len)
 {
@@ -138,11 +148,8 @@ parse(int argc, char **argv, struct dbopts *o)
 		case 'd': o->db = optarg; break;
 		case 'j': o->json = 1; break;
 		case 'm':
-			if (akv_admin_size(optarg, &o->map_size)) {
-				fprintf(stderr, "akavs db: bad --map-size '%s' (e.g. 4G)\n",
-					optarg);
+			if (akv_admin_map_size_arg("db", optarg, &o->map_size))
 				return AKV_EXIT_USAGE;
-			}
 			break;
 		case 'h': usage(stdout); return -1;
 		default:
@@ -159,21 +166,32 @@ parse(int argc, char **argv, struct dbopts *o)
 	return 0;
 }
 
+/* Opens the store for `who` (AKV_STORE_* flags), reads its statistics and
+ * closes it. Returns 0, or AKV_EXIT_FAIL after printing why. */
 static int
-db_init(const struct dbopts *o)
+read_stats(const char *who, const struct dbopts *o, unsigned flags, struct akv_store_stats *s)
 {
-	struct akv_store_stats s;
-	struct akv_store *st = akv_admin_open("db init", o->db, o->map_size, 0);
+	struct akv_store *st = akv_admin_open(who, o->db, o->map_size, flags);
 	int e;
 
 	if (!st)
 		return AKV_EXIT_FAIL;
-	e = akv_store_stats(st, &s);
+	e = akv_store_stats(st, s);
 	akv_store_close(st);
 	if (e) {
-		akv_admin_err("db init", "stats", e);
+		akv_admin_err(who, "stats", e);
 		return AKV_EXIT_FAIL;
 	}
+	return 0;
+}
+
+static int
+db_init(const struct dbopts *o)
+{
+	struct akv_store_stats s;
+
+	if (read_stats("db init", o, 0, &s))
+		return AKV_EXIT_FAIL;
 	printf("store %s ready: schema v%u, %llu subscribers, map %llu MiB\n", o->db, s.schema,
 	       (unsigned long long)s.subscribers, (unsigned long long)(s.map_size >> 20));
 	return AKV_EXIT_OK;
@@ -183,21 +201,12 @@ static int
 db_stats(const struct dbopts *o)
 {
 	struct akv_store_stats s;
-	struct akv_store *st;
 	char path[4200];
 	struct stat sb;
 	uint64_t disk = 0, per_sub = 0, per_sub_disk = 0;
-	int e;
 
-	st = akv_admin_open("db stats", o->db, o->map_size, o->map_size ? 0 : AKV_STORE_NOCREATE);
-	if (!st)
+	if (read_stats("db stats", o, o->map_size ? 0 : AKV_STORE_NOCREATE, &s))
 		return AKV_EXIT_FAIL;
-	e = akv_store_stats(st, &s);
-	akv_store_close(st);
-	if (e) {
-		akv_admin_err("db stats", "stats", e);
-		return AKV_EXIT_FAIL;
-	}
 	snprintf(path, sizeof(path), "%s/data.mdb", o->db);
 	if (!stat(path, &sb))
 		disk = (uint64_t)sb.st_blocks * 512u;	/* allocated, not the sparse size */

@@ -89,11 +89,8 @@ parse(int argc, char **argv, struct subopts *o)
 		switch (c) {
 		case 'd': o->db = optarg; break;
 		case 'M':
-			if (akv_admin_size(optarg, &o->map_size)) {
-				fprintf(stderr, "akavs sub: bad --map-size '%s' (e.g. 4G)\n",
-					optarg);
+			if (akv_admin_map_size_arg("sub", optarg, &o->map_size))
 				return AKV_EXIT_USAGE;
-			}
 			break;
 		case 'i': o->impi = optarg; break;
 		case 'u': o->impu = optarg; break;
