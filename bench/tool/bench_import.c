@@ -25,10 +25,7 @@
 static double
 now_s(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+	return (double)akv_bench_now_ns() * 1e-9;
 }
 
 /* CPU time of this process: on the shared machine, wall time includes
@@ -42,23 +39,12 @@ cpu_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-static uint64_t
-xs64(uint64_t *s)
-{
-	uint64_t x = *s;
-
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	*s = x;
-	return x * 0x2545f4914f6cdd1dull;
-}
-
 /* Synthetic (never real) keys from a seeded PRNG. */
 static void
 fill_keys(uint64_t *seed, uint8_t k[16], uint8_t opc[16])
 {
-	uint64_t a = xs64(seed), b = xs64(seed), c = xs64(seed), d = xs64(seed);
+	uint64_t a = akv_bench_rand64(seed), b = akv_bench_rand64(seed);
+	uint64_t c = akv_bench_rand64(seed), d = akv_bench_rand64(seed);
 
 	memcpy(k, &a, 8);
 	memcpy(k + 8, &b, 8);
@@ -83,7 +69,7 @@ gen_csv(size_t n, size_t *len)
 	for (size_t i = 0; i < n; i++)
 		perm[i] = i;
 	for (size_t i = n; i > 1; i--) {
-		size_t j = xs64(&seed) % i, t = perm[i - 1];
+		size_t j = akv_bench_rand64(&seed) % i, t = perm[i - 1];
 
 		perm[i - 1] = perm[j];
 		perm[j] = t;
@@ -145,7 +131,7 @@ read_rate(struct akv_store *st, size_t n, size_t gets, int pinned, double *wall)
 	t0 = now_s();
 	c0 = cpu_s();
 	for (size_t i = 0; i < gets; i++) {
-		int len = snprintf(impi, sizeof(impi), IMPI_FMT, (size_t)(xs64(&seed) % n));
+		int len = snprintf(impi, sizeof(impi), IMPI_FMT, (size_t)(akv_bench_rand64(&seed) % n));
 
 		if (pinned && i % 256 == 0) {
 			akv_store_reader_end(r);
