@@ -561,6 +561,13 @@ run_verify(struct akv_eng *e, struct akv_subent *s, struct akv_eng_req *r, uint6
 			r->err = AKV_ESCHEME;
 			return;
 		}
+		/* TS 33.203 §6.1 / RFC 3310 §3.3: the Digest username is the IMPI
+		 * being authenticated; an answer computed for another identity is a
+		 * wrong answer for this one, whatever RES it was made with. */
+		if (f.username.n != r->impi_len || memcmp(f.username.p, r->impi, r->impi_len)) {
+			verify_fail(e, s, r);
+			return;
+		}
 		c = akv_pend_find(&e->pend, &s->pend, rand, now);
 	} else if (akv_verify_rand_is_zero(r->rand)) {
 		c = akv_pend_latest(&e->pend, &s->pend, now);

@@ -366,6 +366,23 @@ START_TEST(t_verify_digest_hostile_fields_and_scheme)
 	r = verify_digest(&alice, &d, &out);
 	ck_assert_uint_eq(r.verdict, AKV_VERDICT_OK);
 
+	/* a response made with the right RES but for another username is a FAIL
+	 * that counts, and leaves the challenge for the genuine answer */
+	{
+		struct akv_sub other = alice;
+
+		memcpy(other.impi, "bob@ims.test", 12);
+		other.impi_len = 12;
+		challenge(&alice, NOW, &v, res);
+		dig_build(&d, AKV_DIGEST_AKAV1_MD5, &other, &v, res);
+		r = verify_digest(&alice, &d, &out);
+		ck_assert_int_eq(r.err, 0);
+		ck_assert_uint_eq(r.verdict, AKV_VERDICT_FAIL);
+		dig_build(&d, AKV_DIGEST_AKAV1_MD5, &alice, &v, res);
+		r = verify_digest(&alice, &d, &out);
+		ck_assert_uint_eq(r.verdict, AKV_VERDICT_OK);
+	}
+
 	/* AKAv2 answer for a subscriber allowed only AKAv1 */
 	fx_sub_make(&v1only, "v1@ims.test", NULL, 13, 0);
 	v1only.schemes = AKV_SCHEME_BIT(AKV_SCHEME_AKAV1_MD5);
