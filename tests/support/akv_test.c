@@ -4,7 +4,10 @@
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
+
+#include "akv_crypto.h"
 
 const char *
 akv_test_vector_path(const char *name)
@@ -14,6 +17,32 @@ akv_test_vector_path(const char *name)
 
 	snprintf(path, sizeof(path), "%s/%s", dir ? dir : "tests/vectors", name);
 	return path;
+}
+
+size_t
+akv_test_load_hex(const char *name, uint8_t *out, size_t cap)
+{
+	char line[1024], digits[1024];
+	size_t n = 0;
+	FILE *f = fopen(akv_test_vector_path(name), "r");
+
+	ck_assert_msg(f != NULL, "cannot open golden %s", akv_test_vector_path(name));
+	while (fgets(line, sizeof(line), f)) {
+		char *hash = strchr(line, '#');
+		size_t nd = 0;
+
+		if (hash)
+			*hash = 0;
+		for (char *p = line; *p; p++)
+			if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')
+				digits[nd++] = *p;
+		ck_assert_msg(nd % 2 == 0, "odd hex digit count on a line of %s", name);
+		ck_assert_msg(nd / 2 <= cap - n, "%s is longer than %zu bytes", name, cap);
+		ck_assert_msg(!akv_hex_decode(digits, nd, out + n, nd / 2), "bad hex in %s", name);
+		n += nd / 2;
+	}
+	fclose(f);
+	return n;
 }
 
 uint64_t

@@ -7,6 +7,11 @@
 
 /* Path of a file under tests/vectors (AKV_VECTORS_DIR from ctest), static buffer. */
 const char *akv_test_vector_path(const char *name);
+/* Reads the hex golden tests/vectors/<name> (e.g. "dia/cer.hex") into out:
+ * whitespace and '#' comments are ignored; every line must hold whole bytes
+ * of valid hex and the total must fit cap, or the calling test fails.
+ * Returns the number of bytes. */
+size_t akv_test_load_hex(const char *name, uint8_t *out, size_t cap);
 /* Deterministic PRNG for generated inputs (xorshift64*), not for secrets. */
 uint64_t akv_test_rand64(uint64_t *state);
 void akv_test_fill(uint64_t *state, uint8_t *out, size_t n);

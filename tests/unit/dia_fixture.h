@@ -7,7 +7,6 @@
 #define AKV_TESTS_UNIT_DIA_FIXTURE_H
 
 #include <check.h>
-#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -26,33 +25,9 @@ static inline size_t
 fx_hex_load(const char *name, uint8_t *out, size_t cap)
 {
 	char path[512];
-	FILE *f;
-	int c, hi = -1;
-	size_t n = 0;
 
 	snprintf(path, sizeof(path), "dia/%s", name);
-	f = fopen(akv_test_vector_path(path), "r");
-	ck_assert_msg(f, "open %s", akv_test_vector_path(path));
-	while ((c = fgetc(f)) != EOF) {
-		if (c == '#') {
-			while ((c = fgetc(f)) != EOF && c != '\n')
-				;
-			continue;
-		}
-		if (!isxdigit(c))
-			continue;
-		c = isdigit(c) ? c - '0' : (tolower(c) - 'a' + 10);
-		if (hi < 0) {
-			hi = c;
-		} else {
-			ck_assert_uint_lt(n, cap);
-			out[n++] = (uint8_t)(hi << 4 | c);
-			hi = -1;
-		}
-	}
-	fclose(f);
-	ck_assert_int_lt(hi, 0);
-	return n;
+	return akv_test_load_hex(path, out, cap);
 }
 
 /* A request slot as the front end provides it. */

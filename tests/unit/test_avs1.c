@@ -16,7 +16,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "akv_crypto.h"
 #include "akv_test.h"
 #include "client/client.h"
 #include "err.h"
@@ -27,33 +26,14 @@
 
 #define FRAME_CAP 4096
 
-/* Reads a .hex golden ('#' comments, whitespace ignored). Returns its length. */
+/* Reads tests/vectors/avs1/<name>. Returns its length. */
 static size_t
 load_hex(const char *name, uint8_t *out, size_t cap)
 {
-	char path[512], line[1024], digits[1024];
-	size_t n = 0;
-	FILE *f;
+	char path[512];
 
 	snprintf(path, sizeof(path), "avs1/%s", name);
-	f = fopen(akv_test_vector_path(path), "r");
-	ck_assert_msg(f != NULL, "cannot open golden %s", name);
-	while (fgets(line, sizeof(line), f)) {
-		char *hash = strchr(line, '#');
-		size_t nd = 0;
-
-		if (hash)
-			*hash = 0;
-		for (char *p = line; *p; p++)
-			if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')
-				digits[nd++] = *p;
-		ck_assert_msg(nd % 2 == 0, "odd hex digit count on a line of %s", name);
-		ck_assert(nd / 2 <= cap - n);
-		ck_assert_msg(!akv_hex_decode(digits, nd, out + n, nd / 2), "bad hex in %s", name);
-		n += nd / 2;
-	}
-	fclose(f);
-	return n;
+	return akv_test_load_hex(path, out, cap);
 }
 
 static const char *const req_goldens[] = {
