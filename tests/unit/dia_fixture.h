@@ -19,6 +19,7 @@
 #include "proto/dia.h"
 #include "proto/dia_peer.h"
 #include "proto/proto.h"
+#include "slot.h"
 
 /* Reads tests/vectors/dia/<name>: hex bytes, '#' comments. Returns length. */
 static inline size_t
@@ -28,28 +29,6 @@ fx_hex_load(const char *name, uint8_t *out, size_t cap)
 
 	snprintf(path, sizeof(path), "dia/%s", name);
 	return akv_test_load_hex(path, out, cap);
-}
-
-/* A request slot as the front end provides it. */
-struct fx_slot {
-	struct akv_eng_req req;
-	struct akv_eng_vec vec[AKV_VEC_MAX];
-	struct akv_eng_digest digest;
-	struct akv_cx_req cx;
-	uint8_t ctx[AKV_PROTO_CTX_MAX];
-	struct akv_proto_slot slot;
-};
-
-static inline void
-fx_slot_init(struct fx_slot *s)
-{
-	memset(s, 0, sizeof(*s));
-	s->req.vec = s->vec;
-	s->slot.req = &s->req;
-	s->slot.vec = s->vec;
-	s->slot.digest = &s->digest;
-	s->slot.cx = &s->cx;
-	s->slot.ctx = s->ctx;
 }
 
 /* A conn with cfg (may be NULL), peer address 127.0.0.1:40000. */
@@ -67,14 +46,14 @@ fx_conn(struct akv_dia_conn *c, const struct akv_cfg *cfg)
 
 /* Runs one message (copied against a guard page) through on_msg. */
 static inline int
-fx_msg(struct akv_dia_conn *c, const uint8_t *m, size_t n, struct fx_slot *s, uint8_t *out,
+fx_msg(struct akv_dia_conn *c, const uint8_t *m, size_t n, struct akv_test_slot *s, uint8_t *out,
        size_t *olen)
 {
 	struct akv_guard g = { 0 };
 	const uint8_t *gm = akv_guard_put(&g, m, n);
 	int rc;
 
-	fx_slot_init(s);
+	akv_test_slot_init(s);
 	ck_assert_int_eq(akv_dia_ops.frame_len(gm, n), (int)n);
 	rc = akv_dia_ops.on_msg(c, gm, n, &s->slot, out, AKV_PROTO_OUT_MAX, olen);
 	akv_guard_free(&g);
@@ -87,7 +66,7 @@ fx_open(struct akv_dia_conn *c)
 {
 	uint8_t cer[1024], out[AKV_PROTO_OUT_MAX];
 	size_t n = fx_hex_load("cer_kamailio.hex", cer, sizeof(cer)), olen = 0;
-	struct fx_slot s;
+	struct akv_test_slot s;
 	struct akv_dia_hdr h;
 	struct akv_dia_result r;
 

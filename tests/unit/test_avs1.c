@@ -21,6 +21,7 @@
 #include "err.h"
 #include "guard.h"
 #include "proto/avs1.h"
+#include "slot.h"
 
 /* ==== Helpers ==== */
 
@@ -59,26 +60,6 @@ static const uint8_t g_ck[16] = {0xb4, 0x0b, 0xa9, 0xa3, 0xc5, 0x8b, 0x2a, 0x05,
 				 0xbb, 0xf0, 0xd9, 0x87, 0xb2, 0x1b, 0xf8, 0xcb};
 static const uint8_t g_ik[16] = {0xf7, 0x69, 0xbc, 0xd7, 0x51, 0x04, 0x46, 0x04,
 				 0x12, 0x76, 0x72, 0x71, 0x1c, 0x6d, 0x34, 0x41};
-
-/* One front-end request slot, as the server provides it. */
-struct slot_mem {
-	struct akv_eng_req req;
-	struct akv_eng_vec vec[AKV_VEC_MAX];
-	struct akv_eng_digest digest;
-	uint8_t ctx[AKV_PROTO_CTX_MAX];
-	struct akv_proto_slot slot;
-};
-
-static void
-slot_reset(struct slot_mem *m)
-{
-	memset(m, 0, sizeof(*m));
-	m->req.vec = m->vec;
-	m->slot.req = &m->req;
-	m->slot.vec = m->vec;
-	m->slot.digest = &m->digest;
-	m->slot.ctx = m->ctx;
-}
 
 /* What a worker would answer, with the golden values: every vector is set 1;
  * IMPI "nobody@..." is unknown; VERIFY is OK for RES a5.., FAIL otherwise. */
@@ -131,13 +112,13 @@ conn_new(void)
 static size_t
 serve_frame(void *st, const uint8_t *frame, size_t len, uint8_t *out, size_t cap, int *action)
 {
-	static struct slot_mem m;
+	static struct akv_test_slot m;
 	struct akv_guard g = {0};
 	const uint8_t *msg = akv_guard_put(&g, frame, len);
 	size_t ol = 0;
 	int rc;
 
-	slot_reset(&m);
+	akv_test_slot_init(&m);
 	rc = akv_avs1_ops.on_msg(st, msg, len, &m.slot, out, cap, &ol);
 	akv_guard_free(&g);
 	*action = rc;
@@ -915,7 +896,7 @@ END_TEST
  * engine answer the wire cannot carry becomes an error answer, not a close. */
 START_TEST(t_avs1_ind_and_engine_breach)
 {
-	static struct slot_mem m;
+	static struct akv_test_slot m;
 	struct akv_avs1_req r = {
 	    .op = AKV_AVS1_CHALLENGE, .id = 42, .n = 2, .ind = 7, .impi = "a@b", .impi_len = 3};
 	struct akv_proto_conn_info peer = {.ind = 3}, none = {.ind = -1};
@@ -926,7 +907,7 @@ START_TEST(t_avs1_ind_and_engine_breach)
 
 	ck_assert_uint_le(akv_avs1_ops.conn_state_size, sizeof(st));
 	akv_avs1_ops.conn_init(st, &none, NULL, 0, &ol);
-	slot_reset(&m);
+	akv_test_slot_init(&m);
 	ck_assert_int_eq(akv_avs1_ops.on_msg(st, f, (size_t)len, &m.slot, out, sizeof(out), &ol),
 			 AKV_PROTO_DISPATCH);
 	ck_assert_int_eq(m.req.ind, 7);
@@ -941,14 +922,14 @@ START_TEST(t_avs1_ind_and_engine_breach)
 	check_error_answer(out, (size_t)rc, AKV_EINVAL, 42);
 
 	akv_avs1_ops.conn_init(st, &peer, NULL, 0, &ol);
-	slot_reset(&m);
+	akv_test_slot_init(&m);
 	akv_avs1_ops.on_msg(st, f, (size_t)len, &m.slot, out, sizeof(out), &ol);
 	ck_assert_int_eq(m.req.ind, 3);
 
 	r.ind = AKV_AVS1_IND_NONE;
 	len = akv_avs1_req_encode(&r, f, sizeof(f));
 	akv_avs1_ops.conn_init(st, &none, NULL, 0, &ol);
-	slot_reset(&m);
+	akv_test_slot_init(&m);
 	akv_avs1_ops.on_msg(st, f, (size_t)len, &m.slot, out, sizeof(out), &ol);
 	ck_assert_int_eq(m.req.ind, -1);
 }
@@ -1022,7 +1003,7 @@ mini_srv_main(void *arg)
 	struct mini_srv *s = arg;
 	static uint8_t in[1 << 20], outs[64][AKV_PROTO_OUT_MAX];
 	static size_t out_len[64];
-	static struct slot_mem slots[64];
+	static struct akv_test_slot slots[64];
 	size_t have = 0;
 	void *st = conn_new();
 	int fd = accept(s->lfd, NULL, NULL);
@@ -1056,7 +1037,7 @@ mini_srv_main(void *arg)
 			}
 			if (fl < 0 || (size_t)fl > have - off)
 				break;
-			slot_reset(&slots[nout]);
+			akv_test_slot_init(&slots[nout]);
 			rc = akv_avs1_ops.on_msg(st, in + off, (size_t)fl, &slots[nout].slot,
 						 outs[nout], AKV_PROTO_OUT_MAX, &out_len[nout]);
 			if (rc == AKV_PROTO_DISPATCH) {

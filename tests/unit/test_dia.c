@@ -176,7 +176,7 @@ START_TEST(t_dia_captured_kamailio)
 	size_t n = fx_hex_load("kamailio_cer.hex", m, sizeof(m)), olen;
 	struct akv_dia_error err;
 	struct akv_dia_conn c;
-	struct fx_slot s;
+	struct akv_test_slot s;
 
 	ck_assert_uint_eq(check_rc(m, n, &err), 0);
 	fx_conn(&c, NULL);
@@ -311,7 +311,7 @@ START_TEST(t_dia_err_avp_length)
 	/* The error answer carries it inside Failed-AVP. */
 	{
 		struct akv_dia_conn c;
-		struct fx_slot s;
+		struct akv_test_slot s;
 		uint8_t out[AKV_PROTO_OUT_MAX];
 		size_t olen;
 		struct akv_dia_hdr h;
@@ -430,7 +430,7 @@ END_TEST
 START_TEST(t_dia_peer_before_cer)
 {
 	struct akv_dia_conn c;
-	struct fx_slot s;
+	struct akv_test_slot s;
 	uint8_t m[2048], out[AKV_PROTO_OUT_MAX];
 	size_t n = fx_hex_load("mar_kamailio.hex", m, sizeof(m)), olen;
 	struct akv_dia_hdr h;
@@ -450,7 +450,7 @@ START_TEST(t_dia_peer_cea)
 	struct akv_dia_conn c;
 	uint8_t m[2048], out[AKV_PROTO_OUT_MAX];
 	size_t n = fx_hex_load("cer_kamailio.hex", m, sizeof(m)), olen;
-	struct fx_slot s;
+	struct akv_test_slot s;
 	struct akv_dia_hdr h;
 	struct akv_dia_result r;
 	struct akv_dia_avp a;
@@ -507,7 +507,7 @@ START_TEST(t_dia_peer_cer_rejects)
 {
 	static struct akv_cfg cfg;
 	struct akv_dia_conn c;
-	struct fx_slot s;
+	struct akv_test_slot s;
 	uint8_t m[512], out[AKV_PROTO_OUT_MAX];
 	size_t n, olen;
 	struct akv_dia_hdr h;
@@ -577,7 +577,7 @@ END_TEST
 START_TEST(t_dia_peer_dwr_dpr)
 {
 	struct akv_dia_conn c;
-	struct fx_slot s;
+	struct akv_test_slot s;
 	struct akv_dia_node node = { .origin_host = "scscf.ims.test", .origin_realm = "ims.test" };
 	uint8_t m[512], out[AKV_PROTO_OUT_MAX];
 	size_t n, olen;
@@ -625,7 +625,7 @@ END_TEST
 START_TEST(t_dia_peer_watchdog)
 {
 	struct akv_dia_conn c;
-	struct fx_slot s;
+	struct akv_test_slot s;
 	uint8_t out[AKV_PROTO_OUT_MAX], dwa[512];
 	size_t olen;
 	struct akv_dia_hdr h;
@@ -681,7 +681,7 @@ END_TEST
 START_TEST(t_dia_peer_malformed)
 {
 	struct akv_dia_conn c;
-	struct fx_slot s;
+	struct akv_test_slot s;
 	uint8_t m[512], out[AKV_PROTO_OUT_MAX];
 	size_t n, olen;
 	struct akv_dia_hdr h;
@@ -715,7 +715,7 @@ START_TEST(t_dia_mutations)
 
 		for (int it = 0; it < 3000; it++) {
 			struct akv_dia_conn c;
-			struct fx_slot s;
+			struct akv_test_slot s;
 			struct akv_guard g = { 0 };
 			const uint8_t *gm;
 			size_t olen = 0, len = n;
@@ -735,7 +735,7 @@ START_TEST(t_dia_mutations)
 			fx_conn(&c, NULL);
 			if (f != 5)
 				fx_open(&c);
-			fx_slot_init(&s);
+			akv_test_slot_init(&s);
 			gm = akv_guard_put(&g, m, len);
 			rc = akv_dia_ops.on_msg(&c, gm, len, &s.slot, out, sizeof(out), &olen);
 			akv_guard_free(&g);

@@ -57,7 +57,7 @@ env_close(struct env *v)
 static int
 roundtrip(struct env *v, const uint8_t *m, size_t n, uint8_t *out, size_t *olen)
 {
-	struct fx_slot s;
+	struct akv_test_slot s;
 	int rc = fx_msg(&v->c, m, n, &s, out, olen);
 
 	if (rc == AKV_PROTO_DISPATCH) {
