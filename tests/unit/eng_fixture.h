@@ -19,26 +19,8 @@
 #include "err.h"
 #include "store/store.h"
 
-static char fx_tmp[4096];	/* the last fx_store_new's temporary directory */
-
-/* Removes the store fx_store_new made (after akv_store_close). */
-static inline void
-fx_store_rm(void)
-{
-	static const char *const files[] = {"db/data.mdb", "db/lock.mdb", "db", ""};
-	char path[4200];
-
-	if (!fx_tmp[0])
-		return;
-	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s", fx_tmp, files[i]);
-		if (remove(path) != 0)
-			break;
-	}
-	fx_tmp[0] = 0;
-}
-
-/* A store in a fresh temporary directory. */
+/* A store in a fresh temporary directory (under the TMPDIR that
+ * akv_test_run_tmpdir removes at the end of the run). */
 static inline struct akv_store *
 fx_store_new(const char *tag)
 {
@@ -46,8 +28,7 @@ fx_store_new(const char *tag)
 	struct akv_store *st;
 	int err = 0;
 
-	snprintf(fx_tmp, sizeof(fx_tmp), "%s", akv_test_tmpdir(tag));
-	snprintf(path, sizeof(path), "%s/db", fx_tmp);
+	snprintf(path, sizeof(path), "%s/db", akv_test_tmpdir(tag));
 	st = akv_store_open(path, NULL, &err);
 	ck_assert_msg(st, "store open: %s (%s)", akv_strerror(err), akv_store_errdetail());
 	return st;

@@ -212,5 +212,5 @@ suite(void)
 int
 main(void)
 {
-	return akv_test_run(suite());
+	return akv_test_run_tmpdir(suite(), "test-cfg");
 }

@@ -629,5 +629,5 @@ int
 main(void)
 {
 	akv_crypto_init();
-	return akv_test_run(cx_suite());
+	return akv_test_run_tmpdir(cx_suite(), "test-dia-cx");
 }

@@ -33,7 +33,6 @@ teardown(void)
 {
 	akv_eng_free(eng);
 	akv_store_close(st);
-	fx_store_rm();
 	eng = NULL;
 	st = NULL;
 }
@@ -603,5 +602,5 @@ suite(void)
 int
 main(void)
 {
-	return akv_test_run(suite());
+	return akv_test_run_tmpdir(suite(), "test-eng");
 }

@@ -98,8 +98,7 @@ START_TEST(t_eng_crash_no_sqn_reissued_after_kill9)
 	struct akv_sub s;
 	char impi[64];
 
-	snprintf(fx_tmp, sizeof(fx_tmp), "%s", akv_test_tmpdir("crash"));
-	snprintf(dbpath, sizeof(dbpath), "%s/db", fx_tmp);
+	snprintf(dbpath, sizeof(dbpath), "%s/db", akv_test_tmpdir("crash"));
 	{
 		int err = 0;
 
@@ -170,7 +169,6 @@ START_TEST(t_eng_crash_no_sqn_reissued_after_kill9)
 	fprintf(stderr, "crash test: %u kills, %llu SQNs checked\n", ITERATIONS,
 		(unsigned long long)total);
 	ck_assert_uint_eq(restarts_checked, ITERATIONS - 1);
-	fx_store_rm();
 }
 END_TEST
 
@@ -189,5 +187,5 @@ suite(void)
 int
 main(void)
 {
-	return akv_test_run(suite());
+	return akv_test_run_tmpdir(suite(), "test-eng-crash");
 }

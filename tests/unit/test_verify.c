@@ -34,7 +34,6 @@ teardown(void)
 {
 	akv_eng_free(eng);
 	akv_store_close(st);
-	fx_store_rm();
 }
 
 /* A CHALLENGE of one vector; returns it and the RES a genuine UE computes. */
@@ -466,5 +465,5 @@ suite(void)
 int
 main(void)
 {
-	return akv_test_run(suite());
+	return akv_test_run_tmpdir(suite(), "test-verify");
 }
