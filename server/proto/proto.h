@@ -35,11 +35,13 @@ enum akv_proto_action {
 
 /* Where a request slot's optional parts live; the front end provides them. */
 struct akv_proto_slot {
-	struct akv_eng_req *req;		/* zeroed before on_msg */
+	struct akv_eng_req *req;		/* zeroed before on_msg, except the bytes
+						 * of impi/impu past [0] */
 	struct akv_eng_vec *vec;		/* AKV_VEC_MAX entries; req->vec already points here */
 	struct akv_eng_digest *digest;		/* set req->digest = digest to use it */
 	struct akv_cx_req *cx;			/* set req->cx = cx to use it */
-	uint8_t *ctx;				/* AKV_PROTO_CTX_MAX bytes, zeroed */
+	uint8_t *ctx;				/* AKV_PROTO_CTX_MAX bytes, not zeroed:
+						 * write what encode reads */
 };
 
 struct akv_cfg;
