@@ -45,8 +45,10 @@ int main(int argc, char **argv)
 	return 0;
 }
 EOF
+# timeout: with some kernels' mmap randomisation older ASan runtimes spin on
+# DEADLYSIGNAL instead of failing
 if ! gcc -g -fsanitize=address,undefined "$probe/p.c" -o "$probe/p" >"$probe/err" 2>&1 ||
-   ! "$probe/p" >>"$probe/err" 2>&1; then
+   ! timeout 20 "$probe/p" >>"$probe/err" 2>&1; then
 	echo "SKIP: gcc cannot build or run an ASan+UBSan program (libasan/libubsan missing?):"
 	cat "$probe/err"
 	exit 77
@@ -54,7 +56,7 @@ fi
 # LeakSanitizer stops the world with ptrace-like tricks some sandboxes forbid:
 # then run without it rather than fail every test on an LSan fatal error.
 leaks=1
-if ASAN_OPTIONS=detect_leaks=1 "$probe/p" leak >"$probe/leak" 2>&1 ||
+if ASAN_OPTIONS=detect_leaks=1 timeout 20 "$probe/p" leak >"$probe/leak" 2>&1 ||
    ! grep -q "ERROR: LeakSanitizer: detected memory leaks" "$probe/leak"; then
 	echo "NOTE: LeakSanitizer does not work here; running without leak detection:"
 	head -5 "$probe/leak"
