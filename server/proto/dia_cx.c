@@ -105,18 +105,109 @@ reply_now(struct akv_dia_conn *c, const struct cx_ctx *x, uint32_t rc, uint32_t 
 
 /* ==== Request decoding ==== */
 
+#define CX_IDX_MAX 32	/* distinct top-level AVP kinds indexed; beyond: walk */
+
+/* The top-level AVPs of a request, indexed in one walk: each (code, vendor)
+ * with its first instance and its count. A request asks ~20 presence and
+ * lookup questions; re-walking the message for each was most of a MAR's
+ * cost on the front end. A walk that stops at a malformed AVP stops the
+ * index there too, exactly as akv_dia_find/akv_dia_count would. */
+struct cx_idx {
+	unsigned n;
+	int full;	/* more kinds than CX_IDX_MAX: answer by walking */
+	struct {
+		uint32_t code, vendor;
+		unsigned count;
+		struct akv_dia_avp first;
+	} e[CX_IDX_MAX];
+};
+
 struct cx_in {
 	const uint8_t *body;
 	size_t blen;
 	struct akv_dia_error err;
+	struct cx_idx *idx;
 };
+
+static void
+idx_build(struct cx_idx *x, const uint8_t *body, size_t blen)
+{
+	struct akv_dia_it it;
+	struct akv_dia_avp a;
+
+	x->n = 0;
+	x->full = 0;
+	akv_dia_it_init(&it, body, blen);
+	while (akv_dia_it_next(&it, &a) > 0) {
+		unsigned i = 0;
+
+		while (i < x->n && (x->e[i].code != a.code || x->e[i].vendor != a.vendor))
+			i++;
+		if (i < x->n) {
+			x->e[i].count++;
+			continue;
+		}
+		if (x->n == CX_IDX_MAX) {
+			x->full = 1;
+			return;
+		}
+		x->e[i].code = a.code;
+		x->e[i].vendor = a.vendor;
+		x->e[i].count = 1;
+		x->e[i].first = a;
+		x->n++;
+	}
+}
+
+/* akv_dia_find() over the request's top level, from the index. Not inlined:
+ * GCC cannot see that need() made every later lookup succeed. */
+static __attribute__((noinline)) int
+cx_find(const struct cx_in *in, uint32_t code, uint32_t vendor, struct akv_dia_avp *out)
+{
+	const struct cx_idx *x = in->idx;
+
+	if (x->full)
+		return cx_find(in, code, vendor, out);
+	for (unsigned i = 0; i < x->n; i++) {
+		if (x->e[i].code == code && x->e[i].vendor == vendor) {
+			*out = x->e[i].first;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* akv_dia_count() over the request's top level, from the index. */
+static unsigned
+cx_count(const struct cx_in *in, uint32_t code, uint32_t vendor)
+{
+	const struct cx_idx *x = in->idx;
+
+	if (x->full)
+		return akv_dia_count(in->body, in->blen, code, vendor);
+	for (unsigned i = 0; i < x->n; i++)
+		if (x->e[i].code == code && x->e[i].vendor == vendor)
+			return x->e[i].count;
+	return 0;
+}
+
+/* akv_dia_find_u32() over the request's top level, from the index. */
+static int
+cx_find_u32(const struct cx_in *in, uint32_t code, uint32_t vendor, uint32_t *v)
+{
+	struct akv_dia_avp a;
+
+	if (!cx_find(in, code, vendor, &a))
+		return 0;
+	return akv_dia_get_u32(&a, v) < 0 ? AKV_EPROTO : 1;
+}
 
 /* Checks {required} AVPs (top level, vendor) are present exactly once where
  * the ABNF says so. Returns 0 or -1 with in->err set. */
 static int
 need(struct cx_in *in, uint32_t code, uint32_t vendor, int once)
 {
-	unsigned n = akv_dia_count(in->body, in->blen, code, vendor);
+	unsigned n = cx_count(in, code, vendor);
 
 	if (n == 0) {
 		akv_dia_err_missing(&in->err, code, vendor);
@@ -173,7 +264,7 @@ common(struct akv_dia_conn *c, struct cx_in *in, struct cx_ctx *x)
 
 	if (need(in, AKV_DIA_AVP_SESSION_ID, 0, 1) < 0)
 		return -1;
-	akv_dia_find(in->body, in->blen, AKV_DIA_AVP_SESSION_ID, 0, &a);
+	cx_find(in, AKV_DIA_AVP_SESSION_ID, 0, &a);
 	if (a.len == 0 || a.len > AKV_DIA_SID_MAX)
 		return bad_value(in, &a, "Session-Id empty or too long");
 	memcpy(x->sid, a.data, a.len);
@@ -215,10 +306,10 @@ parse_mar(struct akv_dia_conn *c, struct cx_in *in, struct akv_proto_slot *slot,
 	    need(in, AKV_DIA_AVP_SIP_NUMBER_AUTH_ITEMS, V3GPP, 1) < 0 ||
 	    need(in, AKV_DIA_AVP_SERVER_NAME, V3GPP, 1) < 0)
 		return -1;
-	akv_dia_find(in->body, in->blen, AKV_DIA_AVP_USER_NAME, 0, &un);
-	akv_dia_find(in->body, in->blen, AKV_DIA_AVP_PUBLIC_IDENTITY, V3GPP, &pi);
-	akv_dia_find(in->body, in->blen, AKV_DIA_AVP_SIP_AUTH_DATA_ITEM, V3GPP, &item);
-	akv_dia_find(in->body, in->blen, AKV_DIA_AVP_SIP_NUMBER_AUTH_ITEMS, V3GPP, &num);
+	cx_find(in, AKV_DIA_AVP_USER_NAME, 0, &un);
+	cx_find(in, AKV_DIA_AVP_PUBLIC_IDENTITY, V3GPP, &pi);
+	cx_find(in, AKV_DIA_AVP_SIP_AUTH_DATA_ITEM, V3GPP, &item);
+	cx_find(in, AKV_DIA_AVP_SIP_NUMBER_AUTH_ITEMS, V3GPP, &num);
 	akv_dia_get_u32(&num, &n);
 	if (un.len == 0)
 		return bad_value(in, &un, "empty User-Name");
@@ -259,7 +350,7 @@ parse_mar(struct akv_dia_conn *c, struct cx_in *in, struct akv_proto_slot *slot,
 static int
 get_enum(struct cx_in *in, uint32_t code, uint32_t dflt, int required, uint32_t *v)
 {
-	int got = akv_dia_find_u32(in->body, in->blen, code, V3GPP, v);
+	int got = cx_find_u32(in, code, V3GPP, v);
 
 	if (got == 1)
 		return 0;
@@ -285,17 +376,17 @@ parse_sar(struct cx_in *in, struct akv_proto_slot *slot, uint32_t *exp)
 	    get_enum(in, AKV_DIA_AVP_SERVER_ASSIGNMENT_TYPE, 0, 1, &sat) < 0 ||
 	    get_enum(in, AKV_DIA_AVP_USER_DATA_ALREADY_AVAILABLE, 0, 1, &udaa) < 0)
 		return -1;
-	has_un = akv_dia_find(in->body, in->blen, AKV_DIA_AVP_USER_NAME, 0, &un);
-	has_pi = akv_dia_find(in->body, in->blen, AKV_DIA_AVP_PUBLIC_IDENTITY, V3GPP, &pi);
+	has_un = cx_find(in, AKV_DIA_AVP_USER_NAME, 0, &un);
+	has_pi = cx_find(in, AKV_DIA_AVP_PUBLIC_IDENTITY, V3GPP, &pi);
 	if (!has_un && !has_pi) {
 		akv_dia_err_missing(&in->err, AKV_DIA_AVP_USER_NAME, 0);
 		return -1;
 	}
-	akv_dia_find(in->body, in->blen, AKV_DIA_AVP_SERVER_NAME, V3GPP, &sn);
+	cx_find(in, AKV_DIA_AVP_SERVER_NAME, V3GPP, &sn);
 	if (sn.len > AKV_CX_NAME_MAX)
 		return bad_value(in, &sn, "Server-Name too long");
 	if (udaa > 1) {
-		akv_dia_find(in->body, in->blen, AKV_DIA_AVP_USER_DATA_ALREADY_AVAILABLE, V3GPP, &un);
+		cx_find(in, AKV_DIA_AVP_USER_DATA_ALREADY_AVAILABLE, V3GPP, &un);
 		return bad_value(in, &un, "User-Data-Already-Available out of range");
 	}
 	if ((has_un && copy_id(&un, r->impi, &r->impi_len) < 0) ||
@@ -325,13 +416,13 @@ parse_uar_lir(struct cx_in *in, struct akv_proto_slot *slot, int lir, uint32_t *
 		return -1;
 	if (!lir && get_enum(in, AKV_DIA_AVP_USER_AUTHORIZATION_TYPE, 0, 0, &uat) < 0)
 		return -1;
-	akv_dia_find(in->body, in->blen, AKV_DIA_AVP_PUBLIC_IDENTITY, V3GPP, &pi);
+	cx_find(in, AKV_DIA_AVP_PUBLIC_IDENTITY, V3GPP, &pi);
 	if (copy_id(&pi, r->impu, &r->impu_len) < 0) {
 		*exp = AKV_CX_EXP_USER_UNKNOWN;
 		return 1;
 	}
 	if (!lir) {
-		akv_dia_find(in->body, in->blen, AKV_DIA_AVP_USER_NAME, 0, &un);
+		cx_find(in, AKV_DIA_AVP_USER_NAME, 0, &un);
 		if (copy_id(&un, r->impi, &r->impi_len) < 0) {
 			*exp = AKV_CX_EXP_USER_UNKNOWN;
 			return 1;
@@ -349,12 +440,21 @@ akv_dia_cx_request(struct akv_dia_conn *c, const struct akv_dia_hdr *h, const ui
 		   size_t *out_len)
 {
 	struct cx_ctx *x = (struct cx_ctx *)slot->ctx;
-	struct cx_in in = { .body = msg + AKV_DIA_HDR_LEN, .blen = len - AKV_DIA_HDR_LEN };
+	struct cx_idx idx;
+	struct cx_in in;
 	struct akv_dia_avp dh;
 	uint32_t exp = 0;
 	int rc;
 
-	memset(x, 0, sizeof(*x));
+	/* no error yet; err.failed is written before failed_len says so */
+	in.body = msg + AKV_DIA_HDR_LEN;
+	in.blen = len - AKV_DIA_HDR_LEN;
+	in.idx = &idx;
+	in.err.result_code = 0;
+	in.err.text = NULL;
+	in.err.failed_len = 0;
+	/* the fixed part; sid and proxy are read only up to their lengths */
+	memset(x, 0, offsetof(struct cx_ctx, sid));
 	x->hbh = h->hbh;
 	x->e2e = h->e2e;
 	x->cmd = h->cmd;
@@ -365,7 +465,8 @@ akv_dia_cx_request(struct akv_dia_conn *c, const struct akv_dia_hdr *h, const ui
 		goto proto_error;
 	}
 	/* RFC 6733 §6.1: a Destination-Host that is not us cannot be served. */
-	if (akv_dia_find(in.body, in.blen, AKV_DIA_AVP_DESTINATION_HOST, 0, &dh) &&
+	idx_build(&idx, in.body, in.blen);
+	if (cx_find(&in, AKV_DIA_AVP_DESTINATION_HOST, 0, &dh) &&
 	    (dh.len != strlen(c->origin_host) ||
 	     strncasecmp((const char *)dh.data, c->origin_host, dh.len))) {
 		in.err.result_code = AKV_DIA_UNABLE_TO_DELIVER;
