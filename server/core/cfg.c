@@ -49,7 +49,7 @@ static const struct opt opts[] = {
     {"server", "listen", "--listen", OPT_STR, F(listen), 0, 0,
      "AVS/1 listener HOST:PORT (default " AKV_CFG_DEFAULT_LISTEN ")"},
     {"server", "workers", "--workers", OPT_UINT, F(workers), 1, AKV_CFG_WORKERS_MAX,
-     "worker threads = subscriber shards (default: CPUs available)"},
+     "worker threads = subscriber shards (default: CPUs available - 1, at least 1)"},
     {"server", "cpus", "--cpus", OPT_CPUS, 0, 0, 0, 0, "CPUs to pin workers to, e.g. 0,2-3"},
     {"server", "max-conns", "--max-conns", OPT_UINT, F(max_conns), 1, 1u << 20,
      "connection limit; extra clients are refused (default 1024)"},
@@ -335,6 +335,11 @@ akv_cfg_default(struct akv_cfg *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	snprintf(cfg->db_dir, sizeof(cfg->db_dir), "%s", AKV_CFG_DEFAULT_DB);
 	snprintf(cfg->listen, sizeof(cfg->listen), "%s", AKV_CFG_DEFAULT_LISTEN);
+	/* one CPU is left to the front end thread. On 2 CPUs (client on the
+	 * same box) 1 worker served 1.1-1.7x the AVS/1 requests/s of 2 at
+	 * 16 x 32 with 25-40% less CPU per request, and the lower 1 x 1
+	 * latency; Diameter MAR/s was 5-20% lower. */
+	ncpu -= 1;
 	cfg->workers = ncpu < 1			    ? 1
 		       : ncpu > AKV_CFG_WORKERS_MAX ? AKV_CFG_WORKERS_MAX
 						    : (unsigned)ncpu;
