@@ -115,12 +115,19 @@ reply_now(struct akv_dia_conn *c, const struct cx_ctx *x, uint32_t rc, uint32_t 
 struct cx_idx {
 	unsigned n;
 	int full;	/* more kinds than CX_IDX_MAX: answer by walking */
+	const uint8_t *end;	/* of the area indexed */
 	struct {
 		uint32_t code, vendor;
 		unsigned count;
-		struct akv_dia_avp first;
+		const uint8_t *first;	/* header of the first instance */
 	} e[CX_IDX_MAX];
 };
+
+static inline uint32_t
+be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
 
 struct cx_in {
 	const uint8_t *body;
@@ -137,11 +144,16 @@ idx_build(struct cx_idx *x, const uint8_t *body, size_t blen)
 
 	x->n = 0;
 	x->full = 0;
+	x->end = body + blen;
 	akv_dia_it_init(&it, body, blen);
 	while (akv_dia_it_next(&it, &a) > 0) {
+		/* code and vendor from the header bytes it_next validated, not
+		 * from `a` just stored (a load spanning two fresh stores stalls) */
+		uint32_t code = be32(a.raw);
+		uint32_t vendor = (a.raw[4] & AKV_DIA_AVP_F_V) ? be32(a.raw + 8) : 0;
 		unsigned i = 0;
 
-		while (i < x->n && (x->e[i].code != a.code || x->e[i].vendor != a.vendor))
+		while (i < x->n && (x->e[i].code != code || x->e[i].vendor != vendor))
 			i++;
 		if (i < x->n) {
 			x->e[i].count++;
@@ -151,10 +163,10 @@ idx_build(struct cx_idx *x, const uint8_t *body, size_t blen)
 			x->full = 1;
 			return;
 		}
-		x->e[i].code = a.code;
-		x->e[i].vendor = a.vendor;
+		x->e[i].code = code;
+		x->e[i].vendor = vendor;
 		x->e[i].count = 1;
-		x->e[i].first = a;
+		x->e[i].first = a.raw;
 		x->n++;
 	}
 }
@@ -170,8 +182,11 @@ cx_find(const struct cx_in *in, uint32_t code, uint32_t vendor, struct akv_dia_a
 		return cx_find(in, code, vendor, out);
 	for (unsigned i = 0; i < x->n; i++) {
 		if (x->e[i].code == code && x->e[i].vendor == vendor) {
-			*out = x->e[i].first;
-			return 1;
+			struct akv_dia_it it;
+
+			/* the same bytes parse to the same AVP the walk saw */
+			akv_dia_it_init(&it, x->e[i].first, (size_t)(x->end - x->e[i].first));
+			return akv_dia_it_next(&it, out) > 0;
 		}
 	}
 	return 0;
@@ -272,7 +287,8 @@ common(struct akv_dia_conn *c, struct cx_in *in, struct cx_ctx *x)
 	for (size_t i = 0; i < sizeof(req) / sizeof(req[0]); i++)
 		if (need(in, req[i], 0, 1) < 0)
 			return -1;
-	akv_dia_it_init(&it, in->body, in->blen);
+	/* most requests carry no Proxy-Info: skip the walk */
+	akv_dia_it_init(&it, in->body, cx_count(in, AKV_DIA_AVP_PROXY_INFO, 0) ? in->blen : 0);
 	while (akv_dia_it_next(&it, &a) > 0) {
 		if (a.code != AKV_DIA_AVP_PROXY_INFO || a.vendor)
 			continue;
