@@ -25,6 +25,7 @@
 #include "mem.h"
 #include "net/fe.h"
 #include "proto/avs1.h"
+#include "proto/dia_peer.h"
 #include "store/store.h"
 #include "wrk/wrk.h"
 
@@ -278,6 +279,15 @@ akv_cmd_serve(int argc, char **argv)
 			fprintf(stderr, "akavs serve: %s\n", err);
 		akv_free(s.cfg);
 		return r > 0 ? 0 : 2;
+	}
+	if (s.cfg->dia.user_data_template[0]) {
+		r = akv_dia_template_check(s.cfg->dia.user_data_template);
+		if (r) {
+			fprintf(stderr, "akavs serve: [diameter] user-data-template '%s': %s\n",
+				s.cfg->dia.user_data_template, akv_strerror(r));
+			akv_free(s.cfg);
+			return 2;
+		}
 	}
 	akv_log_set_level(s.cfg->log_level);
 	if (akv_crypto_init())

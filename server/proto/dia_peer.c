@@ -17,6 +17,7 @@
 
 #include "core/cfg.h"
 #include "core/err.h"
+#include "core/mem.h"
 
 #define PRODUCT_NAME "akavs"
 
@@ -74,24 +75,46 @@ copy_name(char *dst, const char *src, const char *dflt)
 }
 
 /* Reads the configured User-Data template (a few KB, once per Diameter
- * connection: peers connect rarely). Returns 0 or -errno / AKV_ETOOBIG. */
-static int
-load_template(struct akv_dia_conn *c, const char *path)
+ * connection: peers connect rarely) into buf. Returns its length, or -errno /
+ * AKV_ETOOBIG when it does not fit with its terminating NUL. */
+static ssize_t
+read_template(const char *path, char *buf, size_t cap)
 {
 	ssize_t n;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0)
 		return -errno;
-	n = read(fd, c->tmpl, sizeof(c->tmpl));
+	n = read(fd, buf, cap);
 	close(fd);
 	if (n < 0)
 		return -errno;
-	if ((size_t)n >= sizeof(c->tmpl))
+	if ((size_t)n >= cap)
 		return AKV_ETOOBIG;
-	c->tmpl[n] = '\0';
+	buf[n] = '\0';
+	return n;
+}
+
+static int
+load_template(struct akv_dia_conn *c, const char *path)
+{
+	ssize_t n = read_template(path, c->tmpl, sizeof(c->tmpl));
+
+	if (n < 0)
+		return (int)n;
 	c->tmpl_len = (uint16_t)n;
 	return 0;
+}
+
+/* see dia_peer.h */
+int
+akv_dia_template_check(const char *path)
+{
+	char *buf = akv_malloc(AKV_DIA_TMPL_MAX);
+	ssize_t n = read_template(path, buf, AKV_DIA_TMPL_MAX);
+
+	akv_free(buf);
+	return n < 0 ? (int)n : 0;
 }
 
 /* see dia_peer.h */

@@ -81,6 +81,10 @@ int akv_dia_cx_encode(struct akv_dia_conn *c, const struct akv_proto_slot *slot,
 /* Prepares a conn from a configuration without a front end (tests, fuzz):
  * what conn_init does. */
 int akv_dia_conn_setup(struct akv_dia_conn *c, const struct akv_proto_conn_info *info);
+/* Checks at startup that the [diameter] user-data-template file can be read
+ * and fits (AKV_DIA_TMPL_MAX), so a bad path fails `akavs serve` at once
+ * instead of every later CER. Returns 0, -errno or AKV_ETOOBIG. */
+int akv_dia_template_check(const char *path);
 
 #ifdef __cplusplus
 }

@@ -18,6 +18,12 @@ rc=$?
 rc=$?
 [ $rc = 2 ] && grep -q -- "--workers: " "$T/cfg.err" && ok "bad flag -> exit 2, '$(cat "$T/cfg.err")'" ||
 	fail "bad flag: rc $rc $(cat "$T/cfg.err")"
+timeout 10 "$AKAVS" serve --db "$DB" --listen 127.0.0.1:0 --diameter-listen 127.0.0.1:0 \
+	--user-data-template "$T/missing.xml" >/dev/null 2>"$T/cfg.err"
+rc=$?
+[ $rc = 2 ] && grep -q "user-data-template .*No such file" "$T/cfg.err" &&
+	ok "unreadable User-Data template -> exit 2 at startup" ||
+	fail "missing template: rc $rc $(cat "$T/cfg.err")"
 printf '[server]\nworkers = 1\nmax-conns = 3\n' >"$T/good.ini"
 
 # ---- connection limit: the 4th client is refused cleanly, others unaffected
