@@ -95,7 +95,13 @@ utf8_valid(const uint8_t *s, size_t n)
 		uint8_t c = s[i];
 		size_t k;
 		uint32_t cp;
+		uint64_t w;
 
+		/* ASCII runs (identities, Session-Ids) eight bytes at a time */
+		if (n - i >= 8 && (memcpy(&w, s + i, 8), !(w & 0x8080808080808080u))) {
+			i += 8;
+			continue;
+		}
 		if (c < 0x80) {
 			i++;
 			continue;
