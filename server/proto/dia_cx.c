@@ -491,8 +491,12 @@ akv_dia_cx_request(struct akv_dia_conn *c, const struct akv_dia_hdr *h, const ui
 	}
 	if (common(c, &in, x) < 0)
 		goto cmd_error;
-	slot->req->cx = slot->cx;
-	memset(slot->cx, 0, sizeof(*slot->cx));
+	if (h->cmd != AKV_DIA_CMD_MA) {
+		/* SAR/UAR/LIR state; a MAR runs as VECTORS/RESYNC without it, and
+		 * zeroing its 2.5 KiB for every MAR was a visible cost */
+		slot->req->cx = slot->cx;
+		memset(slot->cx, 0, sizeof(*slot->cx));
+	}
 	switch (h->cmd) {
 	case AKV_DIA_CMD_MA:
 		rc = parse_mar(c, &in, slot, x, &exp);
