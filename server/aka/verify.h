@@ -47,7 +47,10 @@ struct akv_pend {
 	uint8_t ik[16];
 	uint64_t expires_ms;
 	struct akv_pend_list *owner;	/* NULL when free */
-	uint32_t next_sub;	/* older entry of the same IMPI */
+	uint32_t next_sub;	/* older entry of the same IMPI, AKV_PEND_NIL at the tail */
+	uint32_t prev_sub;	/* newer entry; the head's is the tail (the oldest), so
+				 * dropping the oldest and deleting are O(1), with no
+				 * walk over cold entries */
 	uint8_t xres_len;
 };
 
