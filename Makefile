@@ -14,8 +14,12 @@ build:
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
 
+# ctest's summary, then each Check suite's own summary line (from ctest's log).
 test: deps build
-	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS) $(CTEST_FLAGS)
+	@cd $(BUILD) && rc=0; ctest --output-on-failure -j $(JOBS) $(CTEST_FLAGS) || rc=$$?; \
+	echo "Check suites:"; \
+	awk '/ Test: /{t=$$3} /^[0-9]+%: Checks:/{printf "  %-28s %s\n", t, $$0}' \
+		Testing/Temporary/LastTest.log 2>/dev/null; exit $$rc
 
 demo: deps build
 	@bash tests/support/demo.sh $(BUILD)
