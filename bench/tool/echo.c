@@ -21,6 +21,7 @@
 #include "bring.h"
 #include "err.h"
 #include "mem.h"
+#include "proto/bytes.h"
 
 enum { OP_ACCEPT = 1, OP_RECV, OP_SEND };
 
@@ -55,19 +56,6 @@ struct akv_echo {
 	struct echo_thread *t;
 };
 
-static uint32_t
-get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
 /* see echo.h */
 int
 akv_echo_frame_len(const uint8_t *buf, size_t len)
@@ -76,7 +64,7 @@ akv_echo_frame_len(const uint8_t *buf, size_t len)
 
 	if (len < 4)
 		return AKV_EPARTIAL;
-	fl = get32(buf);
+	fl = akv_get_be32(buf);
 	if (fl < AKV_ECHO_HDR_LEN || fl > AKV_ECHO_FRAME_MAX)
 		return AKV_EPROTO;
 	return (int)fl;
@@ -89,13 +77,13 @@ akv_echo_req_encode(uint8_t *out, size_t req_len, uint64_t id, size_t reply_len)
 	if (req_len < AKV_ECHO_REQ_MIN || req_len > AKV_ECHO_FRAME_MAX ||
 	    reply_len < AKV_ECHO_HDR_LEN || reply_len > AKV_ECHO_FRAME_MAX)
 		return AKV_EINVAL;
-	put32(out, (uint32_t)req_len);
+	akv_put_be32(out, (uint32_t)req_len);
 	out[4] = 1;
 	out[5] = AKV_ECHO_OP_REQ;
 	out[6] = out[7] = 0;
-	put32(out + 8, (uint32_t)(id >> 32));
-	put32(out + 12, (uint32_t)id);
-	put32(out + 16, (uint32_t)reply_len);
+	akv_put_be32(out + 8, (uint32_t)(id >> 32));
+	akv_put_be32(out + 12, (uint32_t)id);
+	akv_put_be32(out + 16, (uint32_t)reply_len);
 	memset(out + 20, 0, req_len - 20);
 	return (int)req_len;
 }
@@ -110,13 +98,13 @@ on_frame(void *arg, const uint8_t *f, size_t len)
 
 	if (len < AKV_ECHO_REQ_MIN || f[4] != 1 || f[5] != AKV_ECHO_OP_REQ)
 		return AKV_EPROTO;
-	want = get32(f + 16);
+	want = akv_get_be32(f + 16);
 	if (want < AKV_ECHO_HDR_LEN || want > AKV_ECHO_FRAME_MAX)
 		return AKV_EPROTO;
 	o = akv_bring_tx_room(&c->tx, want, ECHO_TX_MAX);
 	if (!o)
 		return AKV_ELIMIT;
-	put32(o, want);
+	akv_put_be32(o, want);
 	o[4] = 1;
 	o[5] = AKV_ECHO_OP_ANS;
 	o[6] = o[7] = 0;

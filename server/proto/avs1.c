@@ -13,59 +13,17 @@
 #include <string.h>
 
 #include "err.h"
-
-/* ==== Byte helpers (big-endian, docs/PROTOCOL.md §1) ==== */
-
-static inline uint16_t
-get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static inline uint32_t
-get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static inline uint64_t
-get64(const uint8_t *p)
-{
-	return (uint64_t)get32(p) << 32 | get32(p + 4);
-}
-
-static inline void
-put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static inline void
-put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static inline void
-put64(uint8_t *p, uint64_t v)
-{
-	put32(p, (uint32_t)(v >> 32));
-	put32(p + 4, (uint32_t)v);
-}
+#include "proto/bytes.h"
 
 static void
 put_hdr(uint8_t *out, size_t len, uint8_t op, uint8_t flags, uint64_t id)
 {
-	put32(out, (uint32_t)len);
+	akv_put_be32(out, (uint32_t)len);
 	out[4] = AKV_AVS1_VERSION;
 	out[5] = op;
 	out[6] = flags;
 	out[7] = 0;
-	put64(out + 8, id);
+	akv_put_be64(out + 8, id);
 }
 
 /* ==== Counters ==== */
@@ -123,7 +81,7 @@ akv_avs1_frame_len(const uint8_t *buf, size_t len)
 
 	if (len < 4)
 		return AKV_EPARTIAL;
-	n = get32(buf);
+	n = akv_get_be32(buf);
 	if (n < AKV_AVS1_HDR_LEN)
 		return AKV_EPROTO;
 	if (n > AKV_AVS1_FRAME_MAX)
@@ -268,7 +226,7 @@ decode_verify(const uint8_t *b, size_t blen, struct akv_avs1_req *r, const char 
 			return AKV_EPROTO;
 		}
 		for (int i = 0; i < AKV_DIG_NFIELDS; i++) {
-			r->dig[i].n = get16(b + 4 + 2 * i);
+			r->dig[i].n = akv_get_be16(b + 4 + 2 * i);
 			total += r->dig[i].n;
 		}
 		need = (size_t)VERIFY_DIG_FIXED + r->impi_len + total;
@@ -328,14 +286,14 @@ akv_avs1_req_decode(const uint8_t *msg, size_t len, struct akv_avs1_req *r, cons
 	r->kind = r->res_len = r->alg = 0;
 	r->data = NULL;
 	r->data_len = 0;
-	if (len < AKV_AVS1_HDR_LEN || get32(msg) != len) {
+	if (len < AKV_AVS1_HDR_LEN || akv_get_be32(msg) != len) {
 		*why = "frame length field does not match";
 		return AKV_EPROTO;
 	}
 	blen = len - AKV_AVS1_HDR_LEN;
 	r->op = msg[5];
 	r->flags = msg[6];
-	r->id = get64(msg + 8);
+	r->id = akv_get_be64(msg + 8);
 	if (msg[4] != AKV_AVS1_VERSION) {
 		*why = "unsupported version";
 		return AKV_EPROTO;
@@ -500,7 +458,7 @@ akv_avs1_req_encode(const struct akv_avs1_req *r, uint8_t *out, size_t cap)
 		*p++ = r->alg;
 		*p++ = 0;
 		for (int i = 0; i < AKV_DIG_NFIELDS; i++, p += 2)
-			put16(p, (uint16_t)r->dig[i].n);
+			akv_put_be16(p, (uint16_t)r->dig[i].n);
 		p = put_str(p, r->impi, r->impi_len);
 		for (int i = 0; i < AKV_DIG_NFIELDS; i++)
 			p = put_str(p, r->dig[i].p, r->dig[i].n);
@@ -544,7 +502,7 @@ encode_error(const struct akv_avs1_ans *a, uint8_t *out, size_t cap)
 		return AKV_CRYPTO_ENOSPC;
 	put_hdr(out, len, a->op < AKV_AVS1_ANS_BIT ? a->op | AKV_AVS1_ANS_BIT : a->op,
 		AKV_AVS1_F_ERROR, a->id);
-	put32(out + AKV_AVS1_HDR_LEN, (uint32_t)-a->err);
+	akv_put_be32(out + AKV_AVS1_HDR_LEN, (uint32_t)-a->err);
 	out[AKV_AVS1_HDR_LEN + 4] = (uint8_t)tl;
 	put_str(out + AKV_AVS1_HDR_LEN + 5, text, tl);
 	return (int)len;
@@ -611,7 +569,7 @@ encode_vectors(const struct akv_avs1_ans *a, uint8_t *out, size_t cap)
 			if (n < 0)
 				return n == AKV_CRYPTO_ENOSPC ? n : AKV_EINVAL;
 		}
-		put16(out + pos, (uint16_t)n);
+		akv_put_be16(out + pos, (uint16_t)n);
 		pos += 2 + (size_t)n;
 	}
 	put_hdr(out, pos, a->op | AKV_AVS1_ANS_BIT, www ? a->flags & allowed_flags(a->op) : 0,
@@ -666,7 +624,7 @@ akv_avs1_ans_encode(const struct akv_avs1_ans *a, uint8_t *out, size_t cap)
 		if (len > cap)
 			return AKV_CRYPTO_ENOSPC;
 		put_hdr(out, len, AKV_AVS1_STATS | AKV_AVS1_ANS_BIT, 0, a->id);
-		put16(out + AKV_AVS1_HDR_LEN, a->nstats);
+		akv_put_be16(out + AKV_AVS1_HDR_LEN, a->nstats);
 		put_str(out + AKV_AVS1_HDR_LEN + 2, a->stats, a->stats_len);
 		return (int)len;
 	default:
@@ -722,7 +680,7 @@ decode_vectors(const uint8_t *b, size_t blen, struct akv_avs1_ans *a, const char
 				*why = "vector truncated";
 				return AKV_EPROTO;
 			}
-			a->www_len[i] = get16(b + pos);
+			a->www_len[i] = akv_get_be16(b + pos);
 			pos += 2;
 			if (a->www_len[i] > AKV_AVS1_WWW_MAX || blen - pos < a->www_len[i]) {
 				*why = "WWW-Authenticate length out of range or truncated";
@@ -748,7 +706,7 @@ decode_stats(const uint8_t *b, size_t blen, struct akv_avs1_ans *a, const char *
 		*why = "body shorter than its fixed part";
 		return AKV_EPROTO;
 	}
-	a->nstats = get16(b);
+	a->nstats = akv_get_be16(b);
 	if (a->nstats > AKV_AVS1_STATS_MAX) {
 		*why = "too many counters";
 		return AKV_EPROTO;
@@ -796,13 +754,13 @@ akv_avs1_ans_decode(const uint8_t *msg, size_t len, struct akv_avs1_ans *a, cons
 	a->nstats = 0;
 	a->stats = NULL;
 	a->stats_len = 0;
-	if (len < AKV_AVS1_HDR_LEN || get32(msg) != len) {
+	if (len < AKV_AVS1_HDR_LEN || akv_get_be32(msg) != len) {
 		*why = "frame length field does not match";
 		return AKV_EPROTO;
 	}
 	blen = len - AKV_AVS1_HDR_LEN;
 	a->flags = msg[6];
-	a->id = get64(msg + 8);
+	a->id = akv_get_be64(msg + 8);
 	if (msg[4] != AKV_AVS1_VERSION || msg[7] != 0 || !(msg[5] & AKV_AVS1_ANS_BIT)) {
 		*why = "bad version, reserved byte or not an answer";
 		return AKV_EPROTO;
@@ -813,7 +771,7 @@ akv_avs1_ans_decode(const uint8_t *msg, size_t len, struct akv_avs1_ans *a, cons
 			*why = "malformed error answer";
 			return AKV_EPROTO;
 		}
-		code = get32(b);
+		code = akv_get_be32(b);
 		if (code == 0 || code > INT32_MAX) {
 			*why = "error code out of range";
 			return AKV_EPROTO;
@@ -875,7 +833,7 @@ akv_avs1_stats_next(const struct akv_avs1_ans *a, size_t *pos, const char **key,
 	p = a->stats + *pos;
 	*key_len = p[0];
 	*key = (const char *)p + 1;
-	*value = get64(p + 1 + p[0]);
+	*value = akv_get_be64(p + 1 + p[0]);
 	*pos += 1 + (size_t)p[0] + 8;
 	return 1;
 }
@@ -893,7 +851,7 @@ akv_avs1_stats_put(struct akv_avs1_stats_writer *w, const char *key, uint64_t va
 	}
 	*w->p = (uint8_t)kl;
 	memcpy(w->p + 1, key, kl);
-	put64(w->p + 1 + kl, value);
+	akv_put_be64(w->p + 1 + kl, value);
 	w->p += 1 + kl + 8;
 	w->n++;
 }
@@ -1002,7 +960,7 @@ reply_stats(const struct akv_avs1_req *r, uint8_t *out, size_t cap, size_t *out_
 	/* the entries are already in place: write the header around them */
 	n = (int)(w.p - out);
 	put_hdr(out, (size_t)n, AKV_AVS1_STATS | AKV_AVS1_ANS_BIT, 0, r->id);
-	put16(out + AKV_AVS1_HDR_LEN, w.n);
+	akv_put_be16(out + AKV_AVS1_HDR_LEN, w.n);
 	*out_len = (size_t)n;
 	return AKV_PROTO_REPLY;
 }

@@ -8,37 +8,9 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "proto/bytes.h"
 
 /* ==== Byte helpers ==== */
-
-static uint32_t
-rd24(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2];
-}
-
-static uint32_t
-rd32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void
-wr24(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 16);
-	p[1] = (uint8_t)(v >> 8);
-	p[2] = (uint8_t)v;
-}
-
-static void
-wr32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
 
 static size_t
 pad4(size_t n)
@@ -61,7 +33,7 @@ akv_dia_frame_len(const uint8_t *buf, size_t len, size_t max)
 	 * longer know where the next message starts. */
 	if (buf[0] != AKV_DIA_VERSION)
 		return AKV_EPROTO;
-	mlen = rd24(buf + 1);
+	mlen = akv_get_be24(buf + 1);
 	if (mlen < AKV_DIA_HDR_LEN || (mlen & 3))
 		return AKV_EPROTO;
 	if (mlen > max)
@@ -76,12 +48,12 @@ akv_dia_hdr_decode(const uint8_t *buf, size_t len, struct akv_dia_hdr *h)
 	if (len < AKV_DIA_HDR_LEN)
 		return AKV_EPROTO;
 	h->version = buf[0];
-	h->len = rd24(buf + 1);
+	h->len = akv_get_be24(buf + 1);
 	h->flags = buf[4];
-	h->cmd = rd24(buf + 5);
-	h->app = rd32(buf + 8);
-	h->hbh = rd32(buf + 12);
-	h->e2e = rd32(buf + 16);
+	h->cmd = akv_get_be24(buf + 5);
+	h->app = akv_get_be32(buf + 8);
+	h->hbh = akv_get_be32(buf + 12);
+	h->e2e = akv_get_be32(buf + 16);
 	return 0;
 }
 
@@ -162,7 +134,7 @@ akv_dia_err_avp(struct akv_dia_error *err, uint32_t rc, const struct akv_dia_avp
 		size_t hl = avp->vendor || (avp->flags & AKV_DIA_AVP_F_V) ? 12 : 8;
 
 		memcpy(err->failed, avp->raw, hl);
-		wr24(err->failed + 5, (uint32_t)hl);
+		akv_put_be24(err->failed + 5, (uint32_t)hl);
 		err->failed_len = (uint16_t)hl;
 	}
 }
@@ -182,11 +154,11 @@ err_synth(struct akv_dia_error *err, uint32_t rc, uint32_t code, uint8_t flags, 
 			dl = 6;
 	}
 	memset(err->failed, 0, hl + dl);
-	wr32(err->failed, code);
+	akv_put_be32(err->failed, code);
 	err->failed[4] = vendor ? (flags | AKV_DIA_AVP_F_V) : (flags & ~AKV_DIA_AVP_F_V);
-	wr24(err->failed + 5, (uint32_t)(hl + dl));
+	akv_put_be24(err->failed + 5, (uint32_t)(hl + dl));
 	if (vendor)
-		wr32(err->failed + 8, vendor);
+		akv_put_be32(err->failed + 8, vendor);
 	if (d && d->type == AKV_DIA_T_ADDR)
 		err->failed[hl + 1] = 1;	/* family IPv4 */
 	err->failed_len = (uint16_t)(hl + dl);
@@ -214,13 +186,13 @@ avp_at(const uint8_t *p, size_t n, struct akv_dia_avp *a)
 	if (n < AKV_DIA_AVP_HDR_LEN)
 		return 0;
 	a->raw = p;
-	a->code = rd32(p);
+	a->code = akv_get_be32(p);
 	a->flags = p[4];
-	a->raw_len = rd24(p + 5);
+	a->raw_len = akv_get_be24(p + 5);
 	hl = (a->flags & AKV_DIA_AVP_F_V) ? 12 : 8;
 	if (n < hl || a->raw_len < hl || a->raw_len > n)
 		return 0;
-	a->vendor = hl == 12 ? rd32(p + 8) : 0;
+	a->vendor = hl == 12 ? akv_get_be32(p + 8) : 0;
 	a->data = p + hl;
 	a->len = a->raw_len - (uint32_t)hl;
 	/* The last AVP of a Grouped may come without its padding. */
@@ -316,14 +288,14 @@ check_area(const uint8_t *p, size_t n, unsigned depth, int raw, struct akv_dia_e
 			return -1;
 		}
 		if ((p[4] & AKV_DIA_AVP_F_RESERVED) && !raw) {
-			struct akv_dia_avp h = { .code = rd32(p), .flags = p[4], .raw = p };
+			struct akv_dia_avp h = { .code = akv_get_be32(p), .flags = p[4], .raw = p };
 
 			if (used) {
 				akv_dia_err_avp(err, AKV_DIA_INVALID_AVP_BITS, &a, "reserved AVP flag bits set");
 			} else {
 				h.raw_len = 8;
 				akv_dia_err_avp(err, AKV_DIA_INVALID_AVP_BITS, &h, "reserved AVP flag bits set");
-				wr24(err->failed + 5, 8);
+				akv_put_be24(err->failed + 5, 8);
 				err->failed[4] &= ~AKV_DIA_AVP_F_V;
 			}
 			return -1;
@@ -331,9 +303,9 @@ check_area(const uint8_t *p, size_t n, unsigned depth, int raw, struct akv_dia_e
 		if (!used) {
 			/* Shorter than its header or past the end of the message:
 			 * §7.1.5 DIAMETER_INVALID_AVP_LENGTH, header + minimum. */
-			uint32_t vendor = (p[4] & AKV_DIA_AVP_F_V) && n >= 12 ? rd32(p + 8) : 0;
+			uint32_t vendor = (p[4] & AKV_DIA_AVP_F_V) && n >= 12 ? akv_get_be32(p + 8) : 0;
 
-			err_synth(err, AKV_DIA_INVALID_AVP_LENGTH, rd32(p), p[4], vendor,
+			err_synth(err, AKV_DIA_INVALID_AVP_LENGTH, akv_get_be32(p), p[4], vendor,
 				  "AVP length invalid");
 			return -1;
 		}
@@ -441,7 +413,7 @@ akv_dia_get_u32(const struct akv_dia_avp *a, uint32_t *v)
 {
 	if (a->len != 4)
 		return AKV_EPROTO;
-	*v = rd32(a->data);
+	*v = akv_get_be32(a->data);
 	return 0;
 }
 
@@ -451,7 +423,7 @@ akv_dia_get_u64(const struct akv_dia_avp *a, uint64_t *v)
 {
 	if (a->len != 8)
 		return AKV_EPROTO;
-	*v = (uint64_t)rd32(a->data) << 32 | rd32(a->data + 4);
+	*v = (uint64_t)akv_get_be32(a->data) << 32 | akv_get_be32(a->data + 4);
 	return 0;
 }
 
@@ -503,12 +475,12 @@ akv_dia_wr_hdr(struct akv_dia_wr *w, uint8_t flags, uint32_t cmd, uint32_t app, 
 	if (!p)
 		return;
 	p[0] = AKV_DIA_VERSION;
-	wr24(p + 1, AKV_DIA_HDR_LEN);
+	akv_put_be24(p + 1, AKV_DIA_HDR_LEN);
 	p[4] = flags;
-	wr24(p + 5, cmd);
-	wr32(p + 8, app);
-	wr32(p + 12, hbh);
-	wr32(p + 16, e2e);
+	akv_put_be24(p + 5, cmd);
+	akv_put_be32(p + 8, app);
+	akv_put_be32(p + 12, hbh);
+	akv_put_be32(p + 16, e2e);
 }
 
 /* see dia.h */
@@ -526,11 +498,11 @@ akv_dia_put_flags(struct akv_dia_wr *w, uint32_t code, uint8_t flags, uint32_t v
 	p = wr_room(w, pad4(hl + len));
 	if (!p)
 		return;
-	wr32(p, code);
+	akv_put_be32(p, code);
 	p[4] = vendor ? (flags | AKV_DIA_AVP_F_V) : (flags & ~AKV_DIA_AVP_F_V);
-	wr24(p + 5, (uint32_t)(hl + len));
+	akv_put_be24(p + 5, (uint32_t)(hl + len));
 	if (vendor)
-		wr32(p + 8, vendor);
+		akv_put_be32(p + 8, vendor);
 	if (len)
 		memcpy(p + hl, data, len);
 	memset(p + hl + len, 0, pad4(hl + len) - (hl + len));
@@ -557,7 +529,7 @@ akv_dia_put_u32(struct akv_dia_wr *w, uint32_t code, uint32_t vendor, uint32_t v
 {
 	uint8_t b[4];
 
-	wr32(b, v);
+	akv_put_be32(b, v);
 	akv_dia_put(w, code, vendor, b, 4);
 }
 
@@ -567,8 +539,8 @@ akv_dia_put_u64(struct akv_dia_wr *w, uint32_t code, uint32_t vendor, uint64_t v
 {
 	uint8_t b[8];
 
-	wr32(b, (uint32_t)(v >> 32));
-	wr32(b + 4, (uint32_t)v);
+	akv_put_be32(b, (uint32_t)(v >> 32));
+	akv_put_be32(b + 4, (uint32_t)v);
 	akv_dia_put(w, code, vendor, b, 8);
 }
 
@@ -636,7 +608,7 @@ akv_dia_group_end(struct akv_dia_wr *w)
 	if (w->over)
 		return;
 	/* Grouped length = header + members with their padding (§4.4). */
-	wr24(w->buf + at + 5, (uint32_t)(w->len - at));
+	akv_put_be24(w->buf + at + 5, (uint32_t)(w->len - at));
 }
 
 /* see dia.h */
@@ -667,7 +639,7 @@ akv_dia_wr_finish(struct akv_dia_wr *w)
 		return AKV_EINVAL;
 	if (w->over || w->len < AKV_DIA_HDR_LEN || w->len > 0xffffff)
 		return AKV_ETOOBIG;
-	wr24(w->buf + 1, (uint32_t)w->len);
+	akv_put_be24(w->buf + 1, (uint32_t)w->len);
 	return (int)w->len;
 }
 

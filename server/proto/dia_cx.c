@@ -10,6 +10,7 @@
 
 #include "aka/cx.h"
 #include "core/err.h"
+#include "proto/bytes.h"
 #include "proto/dia_peer.h"
 
 #define V3GPP AKV_DIA_VENDOR_3GPP
@@ -123,12 +124,6 @@ struct cx_idx {
 	} e[CX_IDX_MAX];
 };
 
-static inline uint32_t
-be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 struct cx_in {
 	const uint8_t *body;
 	size_t blen;
@@ -149,8 +144,8 @@ idx_build(struct cx_idx *x, const uint8_t *body, size_t blen)
 	while (akv_dia_it_next(&it, &a) > 0) {
 		/* code and vendor from the header bytes it_next validated, not
 		 * from `a` just stored (a load spanning two fresh stores stalls) */
-		uint32_t code = be32(a.raw);
-		uint32_t vendor = (a.raw[4] & AKV_DIA_AVP_F_V) ? be32(a.raw + 8) : 0;
+		uint32_t code = akv_get_be32(a.raw);
+		uint32_t vendor = (a.raw[4] & AKV_DIA_AVP_F_V) ? akv_get_be32(a.raw + 8) : 0;
 		unsigned i = 0;
 
 		while (i < x->n && (x->e[i].code != code || x->e[i].vendor != vendor))
