@@ -249,6 +249,9 @@ feed_frames(const uint8_t *p, size_t n, akv_bring_len_fn len_fn, akv_bring_frame
 	return rc;
 }
 
+/* Bytes taken from a new buffer while a pending frame's length is unknown. */
+#define FEED_PROBE 32
+
 /* see bring.h */
 int
 akv_bring_feed(struct akv_bring_rx *rx, const uint8_t *p, size_t n, akv_bring_len_fn len_fn,
@@ -257,21 +260,41 @@ akv_bring_feed(struct akv_bring_rx *rx, const uint8_t *p, size_t n, akv_bring_le
 	size_t used = 0;
 	int rc;
 
-	if (!rx->len) {
-		/* common case: nothing pending, parse straight from the recv buffer */
-		rc = feed_frames(p, n, len_fn, on_frame, arg, max, &used);
+	/* A frame split across buffers: only its missing bytes are copied
+	 * behind it (or a few, until its length is known), then the rest of
+	 * this buffer is read in place. (Appending the whole buffer to the
+	 * pending bytes copied nearly every received byte once more.) */
+	while (rx->len && n) {
+		int fl = len_fn(rx->buf, rx->len);
+		size_t take = FEED_PROBE;
+
+		if (fl < 0 && fl != AKV_EPARTIAL)
+			return fl;
+		if (fl > 0 && (size_t)fl > max)
+			return AKV_ETOOBIG;
+		if (fl > 0)
+			take = (size_t)fl > rx->len ? (size_t)fl - rx->len : 0;
+		if (take > n)
+			take = n;
+		if (akv_bring_rx_append(rx, p, take, max + FEED_PROBE))
+			return AKV_ETOOBIG;
+		p += take;
+		n -= take;
+		rc = feed_frames(rx->buf, rx->len, len_fn, on_frame, arg, max, &used);
 		if (rc)
 			return rc;
-		if (used < n && akv_bring_rx_append(rx, p + used, n - used, max))
-			return AKV_ETOOBIG;
-		return 0;
+		memmove(rx->buf, rx->buf + used, rx->len - used);
+		rx->len -= used;
+		if (!take && !used)
+			return AKV_EPROTO; /* a length that claims fewer bytes than held */
 	}
-	if (akv_bring_rx_append(rx, p, n, max + n))
-		return AKV_ETOOBIG;
-	rc = feed_frames(rx->buf, rx->len, len_fn, on_frame, arg, max, &used);
+	if (!n)
+		return 0;
+	/* nothing pending: parse straight from the recv buffer */
+	rc = feed_frames(p, n, len_fn, on_frame, arg, max, &used);
 	if (rc)
 		return rc;
-	memmove(rx->buf, rx->buf + used, rx->len - used);
-	rx->len -= used;
+	if (used < n && akv_bring_rx_append(rx, p + used, n - used, max))
+		return AKV_ETOOBIG;
 	return 0;
 }

@@ -58,6 +58,30 @@ make_id(unsigned conn, unsigned slot, uint16_t seq)
 	return (uint64_t)conn << 32 | (uint64_t)slot << 16 | seq;
 }
 
+static size_t
+draw_rank(struct load_thread *t)
+{
+	return t->cfg->zipf > 0 ? load_zipf_pick(&t->zipf, &t->rng)
+				: (size_t)(akv_bench_rand64(&t->rng) % t->nsubs);
+}
+
+/* Prefetches subscriber `rank`'s record (strings 0) or, the record being
+ * cached by then, its identities (strings 1). */
+static void
+prefetch_sub(const struct load_thread *t, size_t rank, int strings)
+{
+	const struct load_sub *sub = &t->cfg->subs->v[rank * t->cfg->threads + t->idx];
+
+	if (!strings) {
+		__builtin_prefetch(sub);
+		__builtin_prefetch((const char *)sub + sizeof(*sub) - 1);
+		return;
+	}
+	__builtin_prefetch(sub->impi);
+	if (sub->impu)
+		__builtin_prefetch(sub->impu);
+}
+
 /* see load.h */
 int
 load_pick(struct load_thread *t, struct load_slot *s)
@@ -73,8 +97,19 @@ load_pick(struct load_thread *t, struct load_slot *s)
 		rank = t->touch_pos++;
 		goto picked;
 	}
-	rank = cfg->zipf > 0 ? load_zipf_pick(&t->zipf, &t->rng)
-			     : (size_t)(akv_bench_rand64(&t->rng) % t->nsubs);
+	/* the draws run LOAD_AHEAD picks ahead so that a subscriber's record,
+	 * then its identities, are in cache by the time its request is written
+	 * (they are spread over the heap: the misses cost more than encoding) */
+	if (!t->ahead_init) {
+		for (unsigned i = 0; i < LOAD_AHEAD; i++)
+			t->ahead[i] = draw_rank(t);
+		t->ahead_init = 1;
+	}
+	rank = t->ahead[t->ahead_pos];
+	t->ahead[t->ahead_pos] = draw_rank(t);
+	prefetch_sub(t, t->ahead[t->ahead_pos], 0);
+	prefetch_sub(t, t->ahead[(t->ahead_pos + LOAD_AHEAD / 2) % LOAD_AHEAD], 1);
+	t->ahead_pos = (t->ahead_pos + 1) % LOAD_AHEAD;
 	/* a subscriber runs one transaction at a time (its pending challenge
 	 * would otherwise be replaced under us): probe for a free one */
 	for (size_t i = 0; i < t->nsubs && t->busy[rank]; i++)
@@ -103,9 +138,10 @@ slot_release(struct load_thread *t, struct load_slot *s)
 {
 	if (t->cfg->subs && s->sub / t->cfg->threads < t->nsubs)
 		t->busy[s->sub / t->cfg->threads] = 0;
-	akv_wipe(s->res, sizeof(s->res));
-	akv_wipe(s->ck, sizeof(s->ck));
-	akv_wipe(s->ik, sizeof(s->ik));
+	/* RES, CK, IK stay until the slot's next transaction overwrites them:
+	 * the slots are wiped once in thread_teardown (a byte-wise wipe per
+	 * transaction cost ~200 instructions, and the keys that derive them
+	 * stay in the subscriber table for the whole run anyway) */
 	s->active = 0;
 	t->inflight--;
 }
@@ -335,6 +371,8 @@ thread_setup(struct load_thread *t, unsigned first_conn)
 	t->dirty = akv_calloc(t->nconns, sizeof(*t->dirty));
 	t->idle = akv_calloc((size_t)t->nconns * cfg->depth, sizeof(*t->idle));
 	load_check_init(t);
+	if (t->proto->thread_init && (rc = t->proto->thread_init(t)) < 0)
+		return rc;
 	for (unsigned i = 0; i < t->nconns; i++) {
 		struct load_conn *c = &t->conns[i];
 
@@ -381,6 +419,8 @@ thread_teardown(struct load_thread *t)
 	akv_free(t->dirty);
 	akv_free(t->idle);
 	load_check_fini(t);
+	if (t->proto->thread_fini)
+		t->proto->thread_fini(t);
 	akv_free(t->busy);
 	load_zipf_free(&t->zipf);
 }

@@ -98,6 +98,8 @@ struct load_counters {
 	uint64_t conn_lost;    /* connections closed under us */
 };
 
+#define LOAD_AHEAD 8
+
 struct load_cfg;
 struct load_proto;
 struct load_pending;
@@ -125,6 +127,10 @@ struct load_thread {
 	size_t nsubs;
 	size_t touch_pos; /* touch_all: next rank to request */
 	struct load_zipf zipf;
+	/* the next LOAD_AHEAD subscriber draws (load_pick), being prefetched;
+	 * ahead_pos: the oldest */
+	size_t ahead[LOAD_AHEAD];
+	unsigned ahead_pos, ahead_init;
 	uint8_t *busy; /* per local rank: a transaction is running on it */
 	const struct akv_mil_impl *mil;
 	/* vectors waiting for the batched check (load_check.c) */
@@ -132,6 +138,7 @@ struct load_thread {
 	struct akv_mil_in *pin;
 	struct akv_mil_out *pout;
 	unsigned npend;
+	void *proto_state; /* the protocol module's per-thread state */
 };
 
 /* A protocol module: how to delimit frames, start a transaction on a slot,
@@ -145,6 +152,10 @@ struct load_proto {
 	/* Optional: run on a freshly connected blocking socket before the load
 	 * starts (e.g. Diameter CER/CEA). Returns 0 or <0 (message printed). */
 	int (*handshake)(struct load_thread *t, int fd);
+	/* Optional: per-thread state (t->proto_state), set up before the
+	 * connections (0 or <0, message printed) and released at the end. */
+	int (*thread_init)(struct load_thread *t);
+	void (*thread_fini)(struct load_thread *t);
 	/* Writes the first request of a new transaction; returns its length or <0. */
 	int (*start)(struct load_thread *t, struct load_slot *s, uint64_t id, uint8_t *out,
 		     size_t cap);

@@ -95,6 +95,17 @@ load_check_flush(struct load_thread *t)
 
 	if (!n)
 		return;
+	/* the keys are fetched here, for the whole batch at once: the
+	 * subscribers' records were last touched when their requests went out
+	 * and are mostly out of cache by now, so the misses overlap */
+	for (unsigned i = 0; i < n; i++)
+		__builtin_prefetch(&t->cfg->subs->v[t->pend[i].sub]);
+	for (unsigned i = 0; i < n; i++) {
+		const struct load_sub *su = &t->cfg->subs->v[t->pend[i].sub];
+
+		memcpy(t->pin[i].k, su->k, 16);
+		memcpy(t->pin[i].opc, su->opc, 16);
+	}
 	/* pass 1: OUT2 gives RES and AK (TS 35.206 f2/f5), AK unmasks SQN */
 	t->mil->gen(t->pin, t->pout, n, AKV_MIL_F2F5);
 	for (unsigned i = 0; i < n; i++) {
@@ -134,6 +145,7 @@ load_check_vec(struct load_thread *t, struct load_slot *s, const uint8_t rand[16
 	       unsigned xres_len, uint64_t sqn_min)
 {
 	struct load_pending *p;
+	struct akv_mil_in *in;
 
 	memcpy(s->rand, rand, 16);
 	memcpy(s->autn, autn, 16);
@@ -148,8 +160,12 @@ load_check_vec(struct load_thread *t, struct load_slot *s, const uint8_t rand[16
 	if (t->npend == LOAD_CHECK_BATCH)
 		load_check_flush(t);
 	p = &t->pend[t->npend];
-	sub_in(t, s->sub, &t->pin[t->npend]);
-	memcpy(t->pin[t->npend].rand, rand, 16);
+	/* K and OPc are filled in by load_check_flush */
+	in = &t->pin[t->npend];
+	memcpy(in->rand, rand, 16);
+	memset(in->sqn, 0, sizeof(in->sqn));
+	memset(in->amf, 0, sizeof(in->amf));
+	in->ks = NULL;
 	p->sub = s->sub;
 	memcpy(p->autn, autn, 16);
 	p->has_keys = ck && ik;

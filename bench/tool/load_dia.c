@@ -20,7 +20,10 @@
 
 #include "echo.h"
 #include "err.h"
+#include "load_dia_msg.h"
+#include "mem.h"
 #include "aka/eng.h"
+#include "proto/bytes.h"
 #include "proto/dia.h"
 
 #define DIA_SCHEME "Digest-AKAv1-MD5"
@@ -92,12 +95,52 @@ dia_handshake(struct load_thread *t, int fd)
 	return 0;
 }
 
+/* Per client thread: the MAR template (load_dia_msg.h). */
+struct dia_thread {
+	struct load_mar_tpl mar;
+	int slow; /* the template could not be cut: every MAR by akv_dia_build_mar */
+};
+
 static int
-build_mar(struct load_thread *t, struct load_slot *s, uint64_t id, const uint8_t *rand_auts,
-	  uint32_t n, uint8_t *out, size_t cap)
+mar_tpl_init(struct load_mar_tpl *tpl, unsigned idx, const struct load_cfg *cfg)
+{
+	char host[LOAD_MAR_HOST_MAX];
+
+	/* one Origin-Host per client thread, as one S-CSCF per ring */
+	snprintf(host, sizeof(host), "load%u.bench.akavs", idx);
+	return load_mar_init(tpl, host, DIA_REALM_DEFAULT,
+			     cfg->dia_realm ? cfg->dia_realm : DIA_REALM_DEFAULT, DIA_SCHEME,
+			     DIA_SERVER_NAME);
+}
+
+static int
+dia_thread_init(struct load_thread *t)
+{
+	struct dia_thread *d = akv_calloc(1, sizeof(*d));
+
+	t->proto_state = d;
+	if (mar_tpl_init(&d->mar, t->idx, t->cfg)) {
+		if (t->idx == 0)
+			fprintf(stderr, "load: note: MAR template unusable, building each MAR "
+					"with akv_dia_build_mar\n");
+		d->slow = 1;
+	}
+	return 0;
+}
+
+static void
+dia_thread_fini(struct load_thread *t)
+{
+	akv_free(t->proto_state);
+	t->proto_state = NULL;
+}
+
+/* The codec's builder, formatting the Session-Id each time: the fallback. */
+static int
+build_mar_slow(struct load_thread *t, const struct load_sub *sub, uint64_t id,
+	       const uint8_t *rand_auts, uint32_t n, uint8_t *out, size_t cap)
 {
 	static _Thread_local uint64_t session;
-	const struct load_sub *sub = &t->cfg->subs->v[s->sub];
 	struct akv_dia_node node;
 	struct akv_dia_mar m;
 	char host[64], sid[128];
@@ -119,6 +162,21 @@ build_mar(struct load_thread *t, struct load_slot *s, uint64_t id, const uint8_t
 }
 
 static int
+build_mar(struct load_thread *t, struct load_slot *s, uint64_t id, const uint8_t *rand_auts,
+	  uint32_t n, uint8_t *out, size_t cap)
+{
+	const struct load_sub *sub = &t->cfg->subs->v[s->sub];
+	struct dia_thread *d = t->proto_state;
+
+	if (d->slow)
+		return build_mar_slow(t, sub, id, rand_auts, n, out, cap);
+	/* Public-Identity: the first IMPU, else the IMPI (TS 29.229 §6.1.7) */
+	return load_mar_build(&d->mar, sub->impi, sub->impi_len, sub->impu ? sub->impu : sub->impi,
+			      sub->impu ? sub->impu_len : sub->impi_len, n, rand_auts, (uint32_t)id,
+			      out, cap);
+}
+
+static int
 dia_start(struct load_thread *t, struct load_slot *s, uint64_t id, uint8_t *out, size_t cap)
 {
 	if (load_pick(t, s))
@@ -129,65 +187,99 @@ dia_start(struct load_thread *t, struct load_slot *s, uint64_t id, uint8_t *out,
 static int
 dia_answer_id(const uint8_t *f, size_t len, uint64_t *id)
 {
-	struct akv_dia_hdr h;
-
-	if (akv_dia_hdr_decode(f, len, &h))
-		return AKV_EPROTO;
 	/* a request from the server (a watchdog after silence) answers no slot */
-	if (h.flags & AKV_DIA_F_REQ)
+	if (len < AKV_DIA_HDR_LEN)
+		return AKV_EPROTO;
+	if (f[4] & AKV_DIA_F_REQ)
 		return 1;
-	*id = h.hbh;
+	*id = akv_get_be32(f + 12); /* Hop-by-Hop Identifier */
 	return 0;
+}
+
+/* Judges a parsed MAA: Result-Code, item count, every item's vector;
+ * for RESYNC the second MAR. As dia_answer. */
+static int
+maa_judge(struct load_thread *t, struct load_slot *s, uint64_t id, const struct load_maa *m,
+	  uint8_t *out, size_t cap)
+{
+	unsigned want = s->op == LOAD_OP_VECTORS ? t->cfg->nvec : 1;
+	uint64_t ms = s->sqn;
+	int bad = 0;
+
+	if (m->result_code != AKV_DIA_SUCCESS) {
+		t->c.err_answers++;
+		return 0;
+	}
+	if (m->n != want) {
+		t->c.err_check++;
+		return 0;
+	}
+	for (unsigned i = 0; i < m->n; i++) {
+		const struct load_maa_item *it = &m->item[i];
+
+		/* after a resync the fresh vector must be above the SQN_MS we sent */
+		if (load_check_vec(t, s, it->rand, it->autn, it->ck, it->ik, it->xres,
+				   it->xres_len, s->step == 1 ? ms + 1 : 0))
+			bad = 1;
+		t->c.vectors++;
+	}
+	if (bad) {
+		t->c.err_check++;
+		return 0;
+	}
+	if (s->op == LOAD_OP_RESYNC && s->step == 0) {
+		uint8_t rand_auts[30];
+
+		load_derive(t, s);
+		memcpy(rand_auts, s->rand, 16);
+		load_make_auts(t, s, rand_auts + 16);
+		s->step = 1;
+		return build_mar(t, s, id, rand_auts, 1, out, cap);
+	}
+	return 0;
+}
+
+/* What load_maa_read() leaves to the codec: akv_dia_parse_maa() decides,
+ * its copies of the keys are wiped after the judging. */
+static int
+dia_answer_codec(struct load_thread *t, struct load_slot *s, uint64_t id, const uint8_t *f,
+		 size_t len, uint8_t *out, size_t cap)
+{
+	struct akv_dia_maa_item items[AKV_VEC_MAX];
+	struct akv_dia_hdr h;
+	struct akv_dia_result r;
+	struct load_maa m;
+	unsigned n = 0;
+	int rc = AKV_EPROTO;
+
+	if (!akv_dia_parse_maa(f, len, &h, &r, items, AKV_VEC_MAX, &n) &&
+	    h.cmd == AKV_DIA_CMD_MA) {
+		m.result_code = r.result_code;
+		m.n = n;
+		for (unsigned i = 0; i < n; i++) {
+			m.item[i].rand = items[i].rand;
+			m.item[i].autn = items[i].autn;
+			m.item[i].xres = items[i].xres;
+			m.item[i].xres_len = items[i].xres_len;
+			m.item[i].ck = items[i].ck;
+			m.item[i].ik = items[i].ik;
+		}
+		rc = maa_judge(t, s, id, &m, out, cap);
+	}
+	akv_wipe(items, sizeof(items));
+	return rc;
 }
 
 static int
 dia_answer(struct load_thread *t, struct load_slot *s, uint64_t id, const uint8_t *f, size_t len,
 	   uint8_t *out, size_t cap)
 {
-	struct akv_dia_maa_item items[AKV_VEC_MAX];
-	struct akv_dia_hdr h;
-	struct akv_dia_result r;
-	unsigned n = 0, want = s->op == LOAD_OP_VECTORS ? t->cfg->nvec : 1;
-	uint64_t ms = s->sqn;
-	int bad = 0;
+	struct load_maa m;
 
-	if (akv_dia_parse_maa(f, len, &h, &r, items, AKV_VEC_MAX, &n) || h.cmd != AKV_DIA_CMD_MA)
-		return AKV_EPROTO;
-	if (r.result_code != AKV_DIA_SUCCESS) {
-		t->c.err_answers++;
-		goto out;
-	}
-	if (n != want) {
-		t->c.err_check++;
-		goto out;
-	}
-	for (unsigned i = 0; i < n; i++) {
-		/* after a resync the fresh vector must be above the SQN_MS we sent */
-		if (load_check_vec(t, s, items[i].rand, items[i].autn, items[i].ck, items[i].ik,
-				   items[i].xres, items[i].xres_len, s->step == 1 ? ms + 1 : 0))
-			bad = 1;
-		t->c.vectors++;
-	}
-	if (bad) {
-		t->c.err_check++;
-		goto out;
-	}
-	if (s->op == LOAD_OP_RESYNC && s->step == 0) {
-		uint8_t rand_auts[30];
-		int rl;
-
-		load_derive(t, s);
-		memcpy(rand_auts, s->rand, 16);
-		load_make_auts(t, s, rand_auts + 16);
-		s->step = 1;
-		rl = build_mar(t, s, id, rand_auts, 1, out, cap);
-		akv_wipe(items, n * sizeof(items[0]));
-		return rl;
-	}
-out:
-	/* only the items the parser filled hold keys */
-	akv_wipe(items, (n < AKV_VEC_MAX ? n : AKV_VEC_MAX) * sizeof(items[0]));
-	return 0;
+	/* one pass over the MAA; what it cannot vouch for goes to the codec */
+	if (load_maa_read(f, len, &m))
+		return dia_answer_codec(t, s, id, f, len, out, cap);
+	return maa_judge(t, s, id, &m, out, cap);
 }
 
 /* see load.h */
@@ -198,6 +290,7 @@ load_dia_sizes(const struct load_cfg *cfg, unsigned *req, unsigned *ans)
 	static const uint8_t zero[32];
 	struct load_thread t;
 	struct load_slot s;
+	struct dia_thread d;
 	struct akv_dia_wr w;
 	unsigned n = cfg->op == LOAD_OP_VECTORS ? cfg->nvec : 1;
 	const uint32_t v = AKV_DIA_VENDOR_3GPP;
@@ -208,6 +301,9 @@ load_dia_sizes(const struct load_cfg *cfg, unsigned *req, unsigned *ans)
 	memset(&t, 0, sizeof(t));
 	memset(&s, 0, sizeof(s));
 	t.cfg = cfg;
+	memset(&d, 0, sizeof(d));
+	d.slow = mar_tpl_init(&d.mar, 0, cfg) != 0;
+	t.proto_state = &d;
 	rl = build_mar(&t, &s, 1, NULL, n, buf, sizeof(buf));
 	/* the MAA of TS 29.229 §6.1.8 as akavs answers it, n items */
 	akv_dia_wr_init(&w, buf, sizeof(buf));
@@ -245,6 +341,8 @@ const struct load_proto load_proto_dia = {
     .id32 = 1,
     .frame_len = dia_frame_len,
     .handshake = dia_handshake,
+    .thread_init = dia_thread_init,
+    .thread_fini = dia_thread_fini,
     .start = dia_start,
     .answer_id = dia_answer_id,
     .answer = dia_answer,

@@ -1,0 +1,578 @@
+/*
+ * load_dia_msg.c - MARs from a template and MAAs in one pass for
+ * `load --diameter` (see load_dia_msg.h). The codec (server/proto/dia.c)
+ * stays the authority: the template is cut out of its builder's output, and
+ * the MAA reader accepts only what its checker and parser would accept,
+ * handing anything else back to them.
+ */
+#include "load_dia_msg.h"
+
+#include <pthread.h>
+#include <string.h>
+
+#include "err.h"
+#include "proto/bytes.h"
+#include "proto/dia.h"
+
+#define V3GPP AKV_DIA_VENDOR_3GPP
+
+static size_t
+pad4(size_t n)
+{
+	return (n + 3) & ~(size_t)3;
+}
+
+/* ==== MAR template ==== */
+
+enum { SEG_CONST, SEG_SID, SEG_IMPU, SEG_IMPI, SEG_NITEMS, SEG_ITEM };
+
+static unsigned
+utoa32(uint32_t v, char *out)
+{
+	char tmp[10];
+	unsigned n = 0;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	for (unsigned i = 0; i < n; i++)
+		out[i] = tmp[n - 1 - i];
+	return n;
+}
+
+/* "<host>;<high 32>;<low 32>" for the current counter (RFC 6733 §8.8). */
+static void
+sid_render(struct load_mar_tpl *t)
+{
+	char *p = t->sid + t->host_len;
+
+	*p++ = ';';
+	p += utoa32((uint32_t)(t->session >> 32), p);
+	*p++ = ';';
+	t->sid_lo = (uint16_t)(p - t->sid);
+	p += utoa32((uint32_t)t->session, p);
+	t->sid_len = (uint16_t)(p - t->sid);
+}
+
+/* Counter + 1: the low 32 bits' decimal digits are counted up in place;
+ * a wrap of the low half (or the first use) renders the whole value. */
+static void
+sid_next(struct load_mar_tpl *t)
+{
+	int i;
+
+	t->session++;
+	if (!t->sid_len || !(uint32_t)t->session) {
+		sid_render(t);
+		return;
+	}
+	for (i = t->sid_len - 1; i >= t->sid_lo && t->sid[i] == '9'; i--)
+		t->sid[i] = '0';
+	if (i >= t->sid_lo) {
+		t->sid[i]++;
+		return;
+	}
+	/* 9...9 + 1: one more digit */
+	t->sid[t->sid_lo] = '1';
+	t->sid[t->sid_len++] = '0';
+}
+
+/* see load_dia_msg.h */
+void
+load_mar_sid(const struct load_mar_tpl *t, char *out, size_t cap)
+{
+	size_t n = t->sid_len < cap ? t->sid_len : cap - 1;
+
+	memcpy(out, t->sid, n);
+	out[n] = 0;
+}
+
+static int
+tpl_put(struct load_mar_tpl *t, uint8_t kind, const uint8_t *p, size_t len, size_t *at)
+{
+	struct load_mar_seg *last = t->nseg ? &t->seg[t->nseg - 1] : NULL;
+
+	if (*at + len > sizeof(t->bytes))
+		return -1;
+	memcpy(t->bytes + *at, p, len);
+	if (kind == SEG_CONST && last && last->kind == SEG_CONST && last->off + last->len == *at) {
+		last->len = (uint16_t)(last->len + len);
+	} else {
+		if (t->nseg == LOAD_MAR_SEGS)
+			return -1;
+		t->seg[t->nseg++] = (struct load_mar_seg){kind, (uint16_t)*at, (uint16_t)len};
+	}
+	*at += len;
+	return 0;
+}
+
+/* see load_dia_msg.h */
+int
+load_mar_init(struct load_mar_tpl *t, const char *host, const char *origin_realm,
+	      const char *dest_realm, const char *scheme, const char *server_name)
+{
+	static const uint8_t auts0[30];
+	uint8_t ref[2][LOAD_MAR_TPL_BYTES];
+	struct akv_dia_node node = {.origin_host = host, .origin_realm = origin_realm};
+	/* one-byte placeholders: each variable AVP is found by its code */
+	struct akv_dia_mar m = {.session_id = "s",
+				.dest_realm = dest_realm,
+				.impi = "i",
+				.impu = "u",
+				.scheme = scheme,
+				.server_name = server_name,
+				.n = 1};
+	struct akv_dia_it it[2];
+	struct akv_dia_avp a[2];
+	unsigned seen = 0, need;
+	size_t at = 0, hl = strlen(host);
+	int len[2], r0;
+
+	memset(t, 0, sizeof(*t));
+	if (hl + 1 >= LOAD_MAR_HOST_MAX)
+		return -1;
+	memcpy(t->sid, host, hl);
+	t->host_len = (uint16_t)hl;
+	len[0] = akv_dia_build_mar(ref[0], sizeof(ref[0]), &node, &m, 0, 0);
+	m.rand_auts = auts0;
+	len[1] = akv_dia_build_mar(ref[1], sizeof(ref[1]), &node, &m, 0, 0);
+	if (len[0] < AKV_DIA_HDR_LEN || len[1] < AKV_DIA_HDR_LEN)
+		return -1;
+	/* header: length and ids are written per request */
+	memcpy(t->bytes, ref[0], AKV_DIA_HDR_LEN);
+	at = AKV_DIA_HDR_LEN;
+	t->fixed_len = AKV_DIA_HDR_LEN;
+	for (int i = 0; i < 2; i++)
+		akv_dia_it_init(&it[i], ref[i] + AKV_DIA_HDR_LEN, (size_t)len[i] - AKV_DIA_HDR_LEN);
+	while ((r0 = akv_dia_it_next(&it[0], &a[0])) > 0) {
+		uint32_t c = a[0].code, v = a[0].vendor;
+		size_t head = (size_t)(a[0].data - a[0].raw), whole = pad4(a[0].raw_len);
+		uint8_t kind = SEG_CONST;
+
+		if (akv_dia_it_next(&it[1], &a[1]) <= 0 || a[1].code != c || a[1].vendor != v)
+			return -1;
+		if (c == AKV_DIA_AVP_SESSION_ID && !v)
+			kind = SEG_SID;
+		else if (c == AKV_DIA_AVP_PUBLIC_IDENTITY && v == V3GPP)
+			kind = SEG_IMPU;
+		else if (c == AKV_DIA_AVP_USER_NAME && !v)
+			kind = SEG_IMPI;
+		else if (c == AKV_DIA_AVP_SIP_NUMBER_AUTH_ITEMS && v == V3GPP)
+			kind = SEG_NITEMS;
+		else if (c == AKV_DIA_AVP_SIP_AUTH_DATA_ITEM && v == V3GPP)
+			kind = SEG_ITEM;
+		if (kind != SEG_CONST && (seen & 1u << kind))
+			return -1;
+		seen |= 1u << kind;
+		switch (kind) {
+		case SEG_CONST:
+			/* the same in both references, else it is not constant */
+			if (a[0].raw_len != a[1].raw_len || memcmp(a[0].raw, a[1].raw, whole))
+				return -1;
+			if (tpl_put(t, kind, a[0].raw, whole, &at))
+				return -1;
+			t->fixed_len = (uint16_t)(t->fixed_len + whole);
+			break;
+		case SEG_SID:
+		case SEG_IMPU:
+		case SEG_IMPI:
+			if (a[0].len != 1 || (head != 8 && head != 12) ||
+			    tpl_put(t, kind, a[0].raw, head, &at))
+				return -1;
+			t->fixed_len = (uint16_t)(t->fixed_len + head);
+			break;
+		case SEG_NITEMS:
+			if (a[0].len != 4 || whole != a[0].raw_len ||
+			    tpl_put(t, kind, a[0].raw, whole, &at))
+				return -1;
+			t->fixed_len = (uint16_t)(t->fixed_len + whole);
+			break;
+		default: { /* SEG_ITEM: both variants, RAND||AUTS patched in */
+			struct akv_dia_avp auth;
+			size_t whole1 = pad4(a[1].raw_len);
+
+			if (!akv_dia_find(a[1].data, a[1].len, AKV_DIA_AVP_SIP_AUTHORIZATION, V3GPP,
+					  &auth) ||
+			    auth.len != 30 || tpl_put(t, kind, a[0].raw, 0, &at))
+				return -1;
+			if (at + whole + whole1 > sizeof(t->bytes))
+				return -1;
+			t->item_off[0] = (uint16_t)at;
+			t->item_len[0] = (uint16_t)whole;
+			memcpy(t->bytes + at, a[0].raw, whole);
+			at += whole;
+			t->item_off[1] = (uint16_t)at;
+			t->item_len[1] = (uint16_t)whole1;
+			memcpy(t->bytes + at, a[1].raw, whole1);
+			at += whole1;
+			t->auts_at = (uint16_t)(auth.data - a[1].raw);
+			break;
+		}
+		}
+	}
+	need = 1u << SEG_SID | 1u << SEG_IMPU | 1u << SEG_IMPI | 1u << SEG_NITEMS | 1u << SEG_ITEM;
+	if (r0 < 0 || akv_dia_it_next(&it[1], &a[1]) != 0 || (seen & need) != need)
+		return -1;
+	return 0;
+}
+
+/* A variable AVP: the template's header with its length, the string, zero
+ * padding (RFC 6733 §4.4). */
+static uint8_t *
+put_var(uint8_t *p, const uint8_t *hdr, size_t hl, const void *s, size_t sl)
+{
+	memcpy(p, hdr, hl);
+	akv_put_be24(p + 5, (uint32_t)(hl + sl));
+	p += hl;
+	memset(p + pad4(sl) - 4, 0, 4); /* sl >= 1: the padding word first */
+	memcpy(p, s, sl);
+	return p + pad4(sl);
+}
+
+/* see load_dia_msg.h */
+int
+load_mar_build(struct load_mar_tpl *t, const char *impi, size_t impi_len, const char *impu,
+	       size_t impu_len, uint32_t n, const uint8_t *rand_auts, uint32_t hbh, uint8_t *out,
+	       size_t cap)
+{
+	const unsigned v = rand_auts != NULL;
+	uint8_t *p = out;
+	size_t total;
+
+	sid_next(t);
+	if (!impi_len || !impu_len)
+		return AKV_EINVAL;
+	total = (size_t)t->fixed_len + pad4(t->sid_len) + pad4(impu_len) + pad4(impi_len) +
+		t->item_len[v];
+	if (total > cap || total > 0xffffff)
+		return AKV_ETOOBIG;
+	memcpy(p, t->bytes, AKV_DIA_HDR_LEN);
+	akv_put_be24(p + 1, (uint32_t)total);
+	akv_put_be32(p + 12, hbh);
+	akv_put_be32(p + 16, hbh ^ (uint32_t)t->session);
+	p += AKV_DIA_HDR_LEN;
+	for (unsigned i = 0; i < t->nseg; i++) {
+		const struct load_mar_seg *s = &t->seg[i];
+		const uint8_t *b = t->bytes + s->off;
+
+		switch (s->kind) {
+		case SEG_CONST:
+			memcpy(p, b, s->len);
+			p += s->len;
+			break;
+		case SEG_SID:
+			p = put_var(p, b, s->len, t->sid, t->sid_len);
+			break;
+		case SEG_IMPU:
+			p = put_var(p, b, s->len, impu, impu_len);
+			break;
+		case SEG_IMPI:
+			p = put_var(p, b, s->len, impi, impi_len);
+			break;
+		case SEG_NITEMS:
+			memcpy(p, b, s->len);
+			akv_put_be32(p + s->len - 4, n);
+			p += s->len;
+			break;
+		default:
+			memcpy(p, t->bytes + t->item_off[v], t->item_len[v]);
+			if (v)
+				memcpy(p + t->auts_at, rand_auts, 30);
+			p += t->item_len[v];
+			break;
+		}
+	}
+	return (int)total;
+}
+
+/* ==== MAA reader ==== */
+
+/* The dictionary (dia_avp.h) for codes below 1024 of vendors 0 and 3GPP,
+ * as looked up once: what akv_dia_check() decides with per AVP. */
+#define DICT_CODES 1024
+struct dict_ent {
+	uint8_t known, type, fixed;
+};
+static struct dict_ent dict[2][DICT_CODES];
+static pthread_once_t dict_once = PTHREAD_ONCE_INIT;
+
+static void
+dict_build(void)
+{
+	for (size_t i = 0; i < akv_dia_avp_count(); i++) {
+		const struct akv_dia_avp_def *e = akv_dia_avp_at(i);
+		const struct akv_dia_avp_def *d;
+
+		if (e->code >= DICT_CODES || (e->vendor && e->vendor != V3GPP))
+			continue;
+		/* the entry the checker would find for this (code, vendor) */
+		d = akv_dia_avp_lookup(e->code, e->vendor);
+		if (!d)
+			continue;
+		dict[d->vendor != 0][d->code] = (struct dict_ent){
+		    1, d->type, (uint8_t)akv_dia_type_fixed_len((enum akv_dia_type)d->type)};
+	}
+}
+
+/* An AVP as the reader sees it. Code and Vendor-Id are kept apart: the
+ * compiler otherwise reads them back as one word right after storing them
+ * as two, and that load waits for the stores (a store-forwarding stall that
+ * cost more than the rest of the reader). */
+struct avp_v {
+	uint32_t code;
+	uint32_t len; /* data length */
+	const uint8_t *data;
+	uint32_t vendor;
+	uint32_t raw_len;
+	uint8_t flags;
+};
+
+/* One AVP header at p as the codec's avp_at() reads it, refusing what
+ * akv_dia_check() would refuse at this point (reserved flag bits). Returns
+ * the bytes used (padding included when present), 0 when unsure. */
+static inline __attribute__((always_inline)) size_t
+avp_view(const uint8_t *p, size_t n, struct avp_v *a)
+{
+	size_t hl;
+
+	if (n < AKV_DIA_AVP_HDR_LEN || (p[4] & AKV_DIA_AVP_F_RESERVED))
+		return 0;
+	a->code = akv_get_be32(p);
+	a->flags = p[4];
+	a->raw_len = akv_get_be24(p + 5);
+	hl = (a->flags & AKV_DIA_AVP_F_V) ? 12 : 8;
+	if (n < hl || a->raw_len < hl || a->raw_len > n)
+		return 0;
+	a->vendor = hl == 12 ? akv_get_be32(p + 8) : 0;
+	a->data = p + hl;
+	a->len = a->raw_len - (uint32_t)hl;
+	return pad4(a->raw_len) <= n ? pad4(a->raw_len) : a->raw_len;
+}
+
+#define HI8 0x8080808080808080u
+#define LO8 0x0101010101010101u
+
+static uint64_t
+ld64(const uint8_t *p)
+{
+	uint64_t w;
+
+	memcpy(&w, p, 8);
+	return w;
+}
+
+/* Every byte is ASCII: valid UTF-8 (RFC 3629). Eight bytes at a time, the
+ * last word overlapping the one before it. */
+static int
+ascii(const uint8_t *s, size_t n)
+{
+	uint64_t acc = 0;
+
+	if (n < 8) {
+		for (size_t i = 0; i < n; i++)
+			acc |= s[i];
+		return !(acc & 0x80);
+	}
+	for (size_t i = 0; i + 8 < n; i += 8)
+		acc |= ld64(s + i);
+	acc |= ld64(s + n - 8);
+	return !(acc & HI8);
+}
+
+/* Bytes of w outside 0x21..0x7e, as high bits: any byte >= 0x80 shows
+ * itself; below that, b + 0x5f reaches 0x80 only from 0x21 and b + 1 only
+ * from 0x7f, neither carrying into the next byte. */
+static uint64_t
+ident_bad8(uint64_t w)
+{
+	return (w & HI8) | (~(w + 0x5f * LO8) & HI8) | ((w + LO8) & HI8);
+}
+
+/* DiameterIdentity as the codec checks it: printable ASCII, no space. */
+static int
+ident(const uint8_t *s, size_t n)
+{
+	uint64_t bad = 0;
+
+	if (n < 8) {
+		for (size_t i = 0; i < n; i++)
+			bad |= (uint64_t)(s[i] <= 0x20) | (uint64_t)(s[i] >= 0x7f);
+		return n && !bad;
+	}
+	for (size_t i = 0; i + 8 < n; i += 8)
+		bad |= ident_bad8(ld64(s + i));
+	bad |= ident_bad8(ld64(s + n - 8));
+	return !bad;
+}
+
+static int area_ok(const uint8_t *p, size_t n, unsigned depth);
+
+/* 1 when the codec's check_value() would accept a (0 when unsure).
+ * Inlined with avp_view(): the AVP's fields then stay in registers (read
+ * back from memory as one word they stalled store forwarding). */
+static inline __attribute__((always_inline)) int
+value_ok(const struct avp_v *a, unsigned depth)
+{
+	const struct dict_ent *e;
+
+	if (a->code >= DICT_CODES || (a->vendor && a->vendor != V3GPP))
+		return 0;
+	e = &dict[a->vendor != 0][a->code];
+	if (!e->known)
+		return !(a->flags & AKV_DIA_AVP_F_M); /* §4.1: unknown without M is skipped */
+	if (e->fixed && a->len != e->fixed)
+		return 0;
+	switch (e->type) {
+	case AKV_DIA_T_UTF8:
+		return ascii(a->data, a->len);
+	case AKV_DIA_T_IDENT:
+		return ident(a->data, a->len);
+	case AKV_DIA_T_ADDR:
+		return 0;
+	case AKV_DIA_T_GROUPED:
+		if (depth + 1 >= AKV_DIA_DEPTH_MAX ||
+		    (a->code == AKV_DIA_AVP_FAILED_AVP && !a->vendor))
+			return 0;
+		return area_ok(a->data, a->len, depth + 1);
+	default:
+		return 1;
+	}
+}
+
+static int
+area_ok(const uint8_t *p, size_t n, unsigned depth)
+{
+	while (n) {
+		struct avp_v a;
+		size_t used = avp_view(p, n, &a);
+
+		if (!used || !value_ok(&a, depth))
+			return 0;
+		p += used;
+		n -= used;
+	}
+	return 1;
+}
+
+/* A SIP-Auth-Data-Item (TS 29.229 §6.3.13): checks its members like the
+ * codec and picks the first of each it needs (as akv_dia_find() does);
+ * requires what akv_dia_parse_maa() requires of them. 1 ok, 0 unsure. */
+static int
+item_read(const uint8_t *p, size_t n, struct load_maa_item *it)
+{
+	uint32_t xres_len = 0;
+	int scheme = 0, item_no = 0;
+
+	if (!dict[1][AKV_DIA_AVP_SIP_AUTH_DATA_ITEM].known ||
+	    dict[1][AKV_DIA_AVP_SIP_AUTH_DATA_ITEM].type != AKV_DIA_T_GROUPED)
+		return 0;
+	memset(it, 0, sizeof(*it));
+	while (n) {
+		struct avp_v a;
+		size_t used = avp_view(p, n, &a);
+
+		if (!used || !value_ok(&a, 1))
+			return 0;
+		if (a.vendor == V3GPP) {
+			switch (a.code) {
+			case AKV_DIA_AVP_SIP_ITEM_NUMBER:
+				/* read as Unsigned32 by the codec */
+				if (!item_no && a.len != 4)
+					return 0;
+				item_no = 1;
+				break;
+			case AKV_DIA_AVP_SIP_AUTHENTICATION_SCHEME:
+				if (!scheme && a.len >= 32)
+					return 0;
+				scheme = 1;
+				break;
+			case AKV_DIA_AVP_SIP_AUTHENTICATE:
+				if (!it->rand) {
+					if (a.len != 32)
+						return 0;
+					it->rand = a.data;
+					it->autn = a.data + 16;
+				}
+				break;
+			case AKV_DIA_AVP_SIP_AUTHORIZATION:
+				if (!it->xres) {
+					it->xres = a.data;
+					xres_len = a.len;
+				}
+				break;
+			case AKV_DIA_AVP_CONFIDENTIALITY_KEY:
+				if (!it->ck) {
+					if (a.len != 16)
+						return 0;
+					it->ck = a.data;
+				}
+				break;
+			case AKV_DIA_AVP_INTEGRITY_KEY:
+				if (!it->ik) {
+					if (a.len != 16)
+						return 0;
+					it->ik = a.data;
+				}
+				break;
+			default:
+				break;
+			}
+		}
+		p += used;
+		n -= used;
+	}
+	if (!it->rand || !it->xres || xres_len < 4 || xres_len > 16 || !it->ck || !it->ik)
+		return 0;
+	it->xres_len = (uint8_t)xres_len;
+	return 1;
+}
+
+/* see load_dia_msg.h */
+int
+load_maa_read(const uint8_t *msg, size_t len, struct load_maa *m)
+{
+	const uint8_t *p = msg + AKV_DIA_HDR_LEN;
+	size_t n;
+	int have_rc = 0;
+
+	pthread_once(&dict_once, dict_build);
+	m->n = 0;
+	m->result_code = 0;
+	/* §3 header as akv_dia_check() and akv_dia_parse_result() want it:
+	 * version 1, exact length, no reserved bits, an answer; and a MAA */
+	if (len < AKV_DIA_HDR_LEN || (len & 3) || msg[0] != AKV_DIA_VERSION ||
+	    akv_get_be24(msg + 1) != len || (msg[4] & (AKV_DIA_F_RESERVED | AKV_DIA_F_REQ)) ||
+	    akv_get_be24(msg + 5) != AKV_DIA_CMD_MA)
+		return LOAD_MAA_ASK_CODEC;
+	n = len - AKV_DIA_HDR_LEN;
+	while (n) {
+		struct avp_v a;
+		size_t used = avp_view(p, n, &a);
+
+		if (!used)
+			return LOAD_MAA_ASK_CODEC;
+		if (a.code == AKV_DIA_AVP_SIP_AUTH_DATA_ITEM && a.vendor == V3GPP &&
+		    m->n < AKV_VEC_MAX) {
+			/* by value: `a` stays in registers */
+			if (!item_read(a.data, a.len, &m->item[m->n]))
+				return LOAD_MAA_ASK_CODEC;
+			m->n++;
+		} else if (!value_ok(&a, 0)) {
+			return LOAD_MAA_ASK_CODEC;
+		} else if (!a.vendor && a.code == AKV_DIA_AVP_RESULT_CODE) {
+			if (!have_rc) {
+				if (a.len != 4)
+					return LOAD_MAA_ASK_CODEC;
+				m->result_code = akv_get_be32(a.data);
+				have_rc = 1;
+			}
+		} else if (!a.vendor && a.code == AKV_DIA_AVP_EXPERIMENTAL_RESULT) {
+			return LOAD_MAA_ASK_CODEC; /* error answers: the codec reads them */
+		}
+		p += used;
+		n -= used;
+	}
+	/* parse_result() wants a Result-Code or Experimental-Result-Code */
+	return m->result_code ? 0 : LOAD_MAA_ASK_CODEC;
+}

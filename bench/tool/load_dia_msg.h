@@ -1,0 +1,90 @@
+/*
+ * load_dia_msg.h - the Diameter messages of `load --diameter`, at the cost a
+ * load generator can afford per request:
+ *  - MARs are written from a per-thread template (struct load_mar_tpl) that
+ *    is cut out of what akv_dia_build_mar() produces, so the bytes stay those
+ *    of the codec's builder: only the Session-Id counter digits, the
+ *    identities, SIP-Number-Auth-Items, the optional RAND||AUTS and the
+ *    header ids change per request; no formatting, no strlen;
+ *  - MAAs are read in one pass over their AVPs (load_maa_read) that applies
+ *    the checks of akv_dia_check() and akv_dia_parse_maa() and keeps views
+ *    into the message. Whatever it cannot vouch for (an error answer, a
+ *    non-ASCII string, an AVP it does not expect, any fault) it hands back
+ *    to akv_dia_parse_maa(), which then decides: strictness is the codec's.
+ */
+#ifndef AKV_BENCH_TOOL_LOAD_DIA_MSG_H
+#define AKV_BENCH_TOOL_LOAD_DIA_MSG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "aka/eng.h"
+
+#define LOAD_MAR_HOST_MAX 64
+#define LOAD_MAR_SID_MAX (LOAD_MAR_HOST_MAX + 24) /* host;hi;lo */
+#define LOAD_MAR_SEGS 16
+#define LOAD_MAR_TPL_BYTES 1024
+
+/* One piece of a MAR: constant bytes, or an AVP written per request. */
+struct load_mar_seg {
+	uint8_t kind;	/* enum in load_dia_msg.c */
+	uint16_t off;	/* into load_mar_tpl.bytes */
+	uint16_t len;	/* bytes (for a variable AVP: its header) */
+};
+
+struct load_mar_tpl {
+	uint8_t bytes[LOAD_MAR_TPL_BYTES];
+	struct load_mar_seg seg[LOAD_MAR_SEGS];
+	unsigned nseg;
+	/* SIP-Auth-Data-Item without [0] / with [1] SIP-Authorization; where
+	 * RAND||AUTS goes in the latter */
+	uint16_t item_off[2], item_len[2], auts_at;
+	uint16_t fixed_len; /* bytes of everything but the strings of variable AVPs */
+	/* Session-Id "<host>;<high 32>;<low 32>" (RFC 6733 §8.8), kept in
+	 * decimal and counted up in place */
+	char sid[LOAD_MAR_SID_MAX];
+	uint16_t sid_len, sid_lo; /* sid_lo: where the low 32 bits' digits start */
+	uint16_t host_len;
+	uint64_t session;
+};
+
+/* Builds the template for Origin-Host `host` (Origin-Realm, Destination-Realm,
+ * scheme and Server-Name as given), from two MARs of akv_dia_build_mar().
+ * Returns 0, or -1 when that builder's output does not have the expected
+ * shape (the caller then builds every MAR with akv_dia_build_mar). */
+int load_mar_init(struct load_mar_tpl *t, const char *host, const char *origin_realm,
+		  const char *dest_realm, const char *scheme, const char *server_name);
+/* Writes the next MAR: Session-Id counter + 1, then the same bytes as
+ * akv_dia_build_mar() with that Session-Id, User-Name impi, Public-Identity
+ * impu, SIP-Number-Auth-Items n, SIP-Authorization rand_auts (30 bytes, or
+ * NULL), Hop-by-Hop hbh, End-to-End hbh ^ low 32 bits of the counter.
+ * Returns the length or AKV_ETOOBIG when cap is too small. */
+int load_mar_build(struct load_mar_tpl *t, const char *impi, size_t impi_len, const char *impu,
+		   size_t impu_len, uint32_t n, const uint8_t *rand_auts, uint32_t hbh, uint8_t *out,
+		   size_t cap);
+/* The current Session-Id (NUL-terminated copy, for tests). */
+void load_mar_sid(const struct load_mar_tpl *t, char *out, size_t cap);
+
+/* One SIP-Auth-Data-Item of a MAA: views into the message. */
+struct load_maa_item {
+	const uint8_t *rand, *autn; /* SIP-Authenticate = RAND || AUTN, 16 + 16 bytes */
+	const uint8_t *xres;	  /* SIP-Authorization, xres_len bytes (4..16) */
+	const uint8_t *ck, *ik;	  /* 16 bytes each */
+	uint8_t xres_len;
+};
+
+struct load_maa {
+	uint32_t result_code;
+	unsigned n;
+	struct load_maa_item item[AKV_VEC_MAX];
+};
+
+#define LOAD_MAA_ASK_CODEC 1
+
+/* Reads a whole MAA. Returns 0 when it is an answer (no E-bit check: as the
+ * codec) with Command-Code 303 that akv_dia_parse_maa() would accept with the
+ * same Result-Code and items (the first AKV_VEC_MAX), filled in *m; or
+ * LOAD_MAA_ASK_CODEC for anything else, which akv_dia_parse_maa() must judge. */
+int load_maa_read(const uint8_t *msg, size_t len, struct load_maa *m);
+
+#endif
