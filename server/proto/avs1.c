@@ -842,22 +842,32 @@ akv_avs1_stats_next(const struct akv_avs1_ans *a, size_t *pos, const char **key,
 	return 1;
 }
 
+#define STATS_DROPPED "stats.dropped"
+#define STATS_DROPPED_ROOM (1 + sizeof(STATS_DROPPED) - 1 + 8)
+
+static void
+stats_entry(struct akv_avs1_stats_writer *w, const char *key, size_t kl, uint64_t value)
+{
+	*w->p = (uint8_t)kl;
+	memcpy(w->p + 1, key, kl);
+	akv_put_be64(w->p + 1 + kl, value);
+	w->p += 1 + kl + 8;
+	w->n++;
+}
+
 /* see avs1.h */
 void
 akv_avs1_stats_put(struct akv_avs1_stats_writer *w, const char *key, uint64_t value)
 {
 	size_t kl = strspn(key, "abcdefghijklmnopqrstuvwxyz0123456789_.");
 
-	if (key[kl] != 0 || kl == 0 || kl > 63 || w->n >= AKV_AVS1_STATS_MAX ||
-	    (size_t)(w->end - w->p) < 1 + kl + 8) {
-		w->overflow = 1;
+	/* the last entry and its bytes stay free for stats.dropped */
+	if (key[kl] != 0 || kl == 0 || kl > 63 || w->n >= AKV_AVS1_STATS_MAX - 1 ||
+	    (size_t)(w->end - w->p) < 1 + kl + 8 + STATS_DROPPED_ROOM) {
+		w->dropped++;
 		return;
 	}
-	*w->p = (uint8_t)kl;
-	memcpy(w->p + 1, key, kl);
-	akv_put_be64(w->p + 1 + kl, value);
-	w->p += 1 + kl + 8;
-	w->n++;
+	stats_entry(w, key, kl, value);
 }
 
 /* ==== Server side: akv_proto_ops ==== */
@@ -977,12 +987,12 @@ reply_stats(const struct akv_avs1_req *r, uint8_t *out, size_t cap, size_t *out_
 	struct akv_avs1_counters c;
 	int n;
 
-	if (cap < AKV_AVS1_HDR_LEN + 2)
+	if (cap < AKV_AVS1_HDR_LEN + 2 + STATS_DROPPED_ROOM)
 		return AKV_CRYPTO_ENOSPC;
 	w.p = out + AKV_AVS1_HDR_LEN + 2;
 	w.end = out + cap;
 	w.n = 0;
-	w.overflow = 0;
+	w.dropped = 0;
 	if (stats_fn)
 		stats_fn(stats_arg, &w);
 	akv_avs1_counters(&c);
@@ -991,6 +1001,8 @@ reply_stats(const struct akv_avs1_req *r, uint8_t *out, size_t cap, size_t *out_
 	akv_avs1_stats_put(&w, "avs1.unknown_op", c.unknown_op);
 	akv_avs1_stats_put(&w, "avs1.malformed", c.malformed);
 	akv_avs1_stats_put(&w, "avs1.error_answers", c.error_answers);
+	if (w.dropped) /* stats_put kept its room */
+		stats_entry(&w, STATS_DROPPED, sizeof(STATS_DROPPED) - 1, w.dropped);
 	/* the entries are already in place: write the header around them */
 	n = (int)(w.p - out);
 	put_hdr(out, (size_t)n, AKV_AVS1_STATS | AKV_AVS1_ANS_BIT, 0, r->id);

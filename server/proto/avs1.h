@@ -39,7 +39,7 @@ extern "C" {
 #define AKV_AVS1_PING_MAX 4096	 /* longest PING payload (echoed back) */
 #define AKV_AVS1_WWW_MAX 512	 /* longest WWW-Authenticate value per vector */
 #define AKV_AVS1_TEXT_MAX 255	 /* longest error text */
-#define AKV_AVS1_STATS_MAX 64	 /* most counters in one STATS answer */
+#define AKV_AVS1_STATS_MAX 255	 /* most counters in one STATS answer */
 #define AKV_AVS1_ANS_BIT 0x80	 /* opcode bit marking an answer */
 #define AKV_AVS1_IND_NONE 0xff	 /* request IND byte: no hint */
 #define AKV_AVS1_PORT 7430	 /* default TCP port */
@@ -136,7 +136,7 @@ struct akv_avs1_stats_writer {
 	uint8_t *p; /* private: where the next entry goes */
 	uint8_t *end;
 	uint16_t n;
-	int overflow;
+	uint32_t dropped; /* entries refused: bad key, or no room */
 };
 /* Called by on_msg for each STATS request, on the front-end thread that owns
  * the connection. It must not block; it reads the server's counters however
@@ -159,7 +159,9 @@ struct akv_avs1_counters {
  * Call once before any connection exists. */
 void akv_avs1_set_stats_source(akv_avs1_stats_fn fn, void *arg);
 /* Adds one counter to a STATS answer. Keys are 1..63 bytes of [a-z0-9_.].
- * Entries over AKV_AVS1_STATS_MAX or the answer's room are dropped. */
+ * An entry with another key, or past AKV_AVS1_STATS_MAX - 1 entries or the
+ * answer's room, is dropped and counted: the answer then ends with
+ * `stats.dropped` (room for it is always kept), never silently short. */
 void akv_avs1_stats_put(struct akv_avs1_stats_writer *w, const char *key, uint64_t value);
 /* Reads the malformed-input counters. */
 void akv_avs1_counters(struct akv_avs1_counters *out);

@@ -972,6 +972,58 @@ START_TEST(t_avs1_stats_source)
 }
 END_TEST
 
+/* 300 counters with keys of key_len bytes: more than one answer holds */
+static void
+stats_src_many(void *arg, struct akv_avs1_stats_writer *w)
+{
+	size_t key_len = *(size_t *)arg;
+	char key[64];
+
+	for (int i = 0; i < 300; i++) {
+		memset(key, 'k', key_len);
+		key[0] = (char)('a' + i % 26);
+		key[1] = (char)('a' + i / 26);
+		key[key_len] = 0;
+		akv_avs1_stats_put(w, key, (uint64_t)i);
+	}
+}
+
+/* Nothing is dropped silently: the answer ends with stats.dropped, and what
+ * is in it plus what was dropped is everything that was put. */
+START_TEST(t_avs1_stats_dropped_counted)
+{
+	static struct akv_avs1_ans a;
+	static const size_t key_lens[] = {4, 63};
+	uint8_t f[FRAME_CAP], out[AKV_PROTO_OUT_MAX];
+	size_t len = load_hex("stats.req.hex", f, sizeof(f)), ol, pos = 0, kl;
+	size_t key_len = key_lens[_i];
+	void *st = conn_new();
+	uint64_t v, dropped = 0;
+	const char *k;
+	unsigned n = 0;
+	int action;
+
+	akv_avs1_set_stats_source(stats_src_many, &key_len);
+	ol = serve_frame(st, f, len, out, sizeof(out), &action);
+	akv_avs1_set_stats_source(NULL, NULL);
+	ck_assert_uint_le(ol, sizeof(out));
+	ck_assert_int_eq(akv_avs1_ans_decode(out, ol, &a, NULL), 0);
+	ck_assert_uint_le(a.nstats, AKV_AVS1_STATS_MAX);
+	while (akv_avs1_stats_next(&a, &pos, &k, &kl, &v)) {
+		n++;
+		if (kl == 13 && !memcmp(k, "stats.dropped", 13)) {
+			ck_assert_uint_eq(n, a.nstats); /* the last entry */
+			dropped = v;
+		}
+	}
+	ck_assert_uint_eq(n, a.nstats);
+	ck_assert_uint_gt(dropped, 0);
+	/* 300 from the source + the codec's 5 = kept (without stats.dropped) + dropped */
+	ck_assert_uint_eq((n - 1) + dropped, 305);
+	free(st);
+}
+END_TEST
+
 /* ==== Client library over loopback ==== */
 
 /* A one-connection AVS/1 server on 127.0.0.1 for the client tests: answers
@@ -1242,6 +1294,7 @@ suite(void)
 	tcase_add_test(tc, t_avs1_random_roundtrip);
 	tcase_add_test(tc, t_avs1_every_op_through_server);
 	tcase_add_test(tc, t_avs1_stats_source);
+	tcase_add_loop_test(tc, t_avs1_stats_dropped_counted, 0, 2);
 	tcase_add_test(tc, t_avs1_ind_and_engine_breach);
 	tcase_set_timeout(tc, 120);
 	suite_add_tcase(s, tc);
