@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -179,6 +181,7 @@ on_accept(struct echo_thread *t, int res, unsigned flags)
 	}
 	t->nfree_hint = (unsigned)(c - t->conns) + 1;
 	c->fd = res;
+	setsockopt(res, IPPROTO_TCP, TCP_NODELAY, &(int){1}, sizeof(int));
 	c->used = 1;
 	c->closing = 0;
 	c->t = t;
