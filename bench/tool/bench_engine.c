@@ -9,6 +9,11 @@
  *            Milenage, pending challenge, reservation bookkeeping)
  *   verify   VERIFY by RES of those challenges (lookup, pending find,
  *            constant-time compare, policy)
+ * With --at-cap, every subscriber first gets pending_per_impi challenges
+ * (untimed), so that each timed CHALLENGE finds its subscriber's list full
+ * and replaces the oldest one: the steady state of a server under constant
+ * load, which the default mode (32 pending allowed, ~1 per subscriber) never
+ * reaches. Its verify phase then checks the challenges still pending.
  * plus commits (= fsyncs) per second, RAM per subscriber (engine
  * accounting and RSS delta) and disk per subscriber. Baseline in the same
  * run: the bare Milenage backend on the same number of vectors with
@@ -39,6 +44,9 @@ struct opts {
 	size_t requests;
 	unsigned batch;
 	unsigned seq_reserve;
+	unsigned pending;	/* pending_per_impi, 0: mode default */
+	int at_cap;
+	int impu;
 	int json;
 	const char *dir;
 };
@@ -48,8 +56,9 @@ struct result {
 	uint64_t cold_commits, chal_commits, chal_resv, ver_ok, ver_n, chal_n;
 	double ram_engine_per_sub, ram_rss_per_sub, disk_per_sub, disk_used_per_sub;
 	double pend_per_chal, first_chal_cpu_s, first_ver_cpu_s;
+	size_t first_ver_n;
 	const char *impl;
-	unsigned seq_reserve;
+	unsigned seq_reserve, pending;
 };
 
 /* Synthetic keys of subscriber i (never real): splitmix64 of a fixed seed. */
@@ -128,6 +137,7 @@ usage(FILE *f)
 {
 	fprintf(f,
 		"usage: akavs-bench engine [--json] [--subs N] [--requests N] [--batch B] [--db DIR]\n"
+		"                          [--seq-reserve N] [--pending N] [--at-cap] [--impu]\n"
 		"  One core: the AKA engine over N subscribers (default 1M) in a fresh LMDB\n"
 		"  store (a temporary directory unless --db): cold first requests,\n"
 		"  CHALLENGE and VERIFY rates incl. lookup and SQN bookkeeping, durable\n"
@@ -135,7 +145,14 @@ usage(FILE *f)
 		"  --requests  challenges (and verifies) timed, default 1M\n"
 		"  --batch     requests per akv_eng_run call, default 64\n"
 		"  --seq-reserve  SEQ values reserved ahead (engine default 1000); small\n"
-		"              values show the commit grouping under frequent renewals\n");
+		"              values show the commit grouping under frequent renewals\n"
+		"  --pending   pending challenges kept per IMPI (default 32; with --at-cap\n"
+		"              the engine default, 8)\n"
+		"  --at-cap    fill every subscriber's pending list to its cap first (untimed),\n"
+		"              so each timed CHALLENGE replaces the oldest: the steady state\n"
+		"              under constant load; the verify phase checks those still pending\n"
+		"  --impu      timed CHALLENGEs name the subscriber's IMPU too (association\n"
+		"              check, as the load generator's do)\n");
 }
 
 static int
@@ -146,6 +163,8 @@ parse(int argc, char **argv, struct opts *o)
 		{"requests", required_argument, NULL, 'r'}, {"batch", required_argument, NULL, 'b'},
 		{"db", required_argument, NULL, 'd'},	   {"help", no_argument, NULL, 'h'},
 		{"seq-reserve", required_argument, NULL, 'q'},
+		{"pending", required_argument, NULL, 'p'},  {"at-cap", no_argument, NULL, 'a'},
+		{"impu", no_argument, NULL, 'i'},
 		{NULL, 0, NULL, 0},
 	};
 	double v;
@@ -155,6 +174,9 @@ parse(int argc, char **argv, struct opts *o)
 	o->requests = 1000000;
 	o->batch = 64;
 	o->seq_reserve = 0;
+	o->pending = 0;
+	o->at_cap = 0;
+	o->impu = 0;
 	o->json = 0;
 	o->dir = NULL;
 	optind = 1;
@@ -163,11 +185,19 @@ parse(int argc, char **argv, struct opts *o)
 		case 'j':
 			o->json = 1;
 			break;
+		case 'a':
+			o->at_cap = 1;
+			break;
+		case 'i':
+			o->impu = 1;
+			break;
 		case 's':
 		case 'r':
 		case 'b':
 		case 'q':
-			if (akv_bench_parse_num(optarg, &v) || v < 1 || v > 1e9) {
+		case 'p':
+			if (akv_bench_parse_num(optarg, &v) || v < 1 || v > 1e9 ||
+			    (c == 'p' && v > 255)) {
 				fprintf(stderr, "akavs-bench engine: bad number '%s'\n", optarg);
 				return 2;
 			}
@@ -177,6 +207,8 @@ parse(int argc, char **argv, struct opts *o)
 				o->requests = (size_t)v;
 			else if (c == 'q')
 				o->seq_reserve = (unsigned)v;
+			else if (c == 'p')
+				o->pending = (unsigned)v;
 			else
 				o->batch = v > 4096 ? 4096 : (unsigned)v;
 			break;
@@ -203,6 +235,7 @@ struct phase {
 	struct akv_eng_req **list;
 	struct akv_eng_vec *vec;
 	uint64_t last_tick;
+	int impu;		/* CHALLENGEs carry the IMPU */
 };
 
 static void
@@ -225,6 +258,123 @@ struct chal {
 	uint8_t res[8];
 };
 
+/* CHALLENGE n=1 on random subscribers, recording sub, RAND and SQN in ch.
+ * Out of line so that a profiler can select it (callgrind --toggle-collect). */
+static __attribute__((noinline)) int
+timed_challenges(struct phase *p, struct chal *ch, size_t nreq, size_t subs, uint64_t *prng)
+{
+	for (size_t i = 0; i < nreq;) {
+		size_t first = i;
+		unsigned nb = 0;
+
+		for (; nb < p->batch && i < nreq; nb++, i++) {
+			struct akv_eng_req *r = &p->reqs[nb];
+			size_t sub = (size_t)(akv_bench_rand64(prng) % subs);
+
+			ch[i].sub = (uint32_t)sub;
+			r->op = AKV_OP_CHALLENGE;
+			r->n = 1;
+			r->impi_len = fmt_impi(r->impi, sub);
+			r->impu_len = 0;
+			if (p->impu) {
+				/* the subscriber's IMPU is "sip:" IMPI */
+				memcpy(r->impu, "sip:", 4);
+				memcpy(r->impu + 4, r->impi, r->impi_len);
+				r->impu_len = (uint16_t)(r->impi_len + 4);
+			}
+		}
+		akv_eng_run(p->e, p->list, nb, now_ms());
+		for (unsigned j = 0; j < nb; j++) {
+			if (p->reqs[j].err) {
+				fprintf(stderr, "akavs-bench engine: challenge: %s\n",
+					akv_strerror(p->reqs[j].err));
+				return 1;
+			}
+			memcpy(ch[first + j].rand, p->vec[j].rand, 16);
+			ch[first + j].sqn = p->vec[j].sqn;
+		}
+		phase_tick(p);
+	}
+	return 0;
+}
+
+/* VERIFY by RES of ch[0..n) in that order; counts the OK verdicts. Out of
+ * line for the same reason. */
+static __attribute__((noinline)) void
+timed_verifies(struct phase *p, const struct chal *ch, size_t n, uint64_t *ok)
+{
+	for (size_t i = 0; i < n;) {
+		unsigned nb = 0;
+
+		for (; nb < p->batch && i < n; nb++, i++) {
+			struct akv_eng_req *r = &p->reqs[nb];
+
+			r->op = AKV_OP_VERIFY;
+			r->verify_kind = AKV_VERIFY_RES;
+			r->impi_len = fmt_impi(r->impi, ch[i].sub);
+			r->impu_len = 0;
+			memcpy(r->rand, ch[i].rand, 16);
+			memcpy(r->res, ch[i].res, 8);
+			r->res_len = 8;
+		}
+		akv_eng_run(p->e, p->list, nb, now_ms());
+		for (unsigned j = 0; j < nb; j++)
+			*ok += !p->reqs[j].err && p->reqs[j].verdict == AKV_VERDICT_OK;
+		phase_tick(p);
+	}
+}
+
+/* --at-cap: `cap` CHALLENGEs for every subscriber (round robin, untimed), so
+ * that every pending list is full whatever the verifies before took. */
+static int
+fill_to_cap(struct phase *p, size_t subs, unsigned cap)
+{
+	size_t total = subs * cap;
+
+	for (size_t i = 0; i < total;) {
+		unsigned nb = 0;
+
+		for (; nb < p->batch && i < total; nb++, i++) {
+			struct akv_eng_req *r = &p->reqs[nb];
+
+			r->op = AKV_OP_CHALLENGE;
+			r->n = 1;
+			r->ind = -1;
+			r->impu_len = 0;
+			r->impi_len = fmt_impi(r->impi, i % subs);
+		}
+		akv_eng_run(p->e, p->list, nb, now_ms());
+		for (unsigned j = 0; j < nb; j++)
+			if (p->reqs[j].err) {
+				fprintf(stderr, "akavs-bench engine: fill: %s\n",
+					akv_strerror(p->reqs[j].err));
+				return 1;
+			}
+		phase_tick(p);
+	}
+	return 0;
+}
+
+/* --at-cap: keeps, in order, only the challenges of ch[0..n) still pending
+ * (the newest `cap` of each subscriber; older ones were replaced). Returns
+ * how many. */
+static size_t
+keep_pending(struct chal *ch, size_t n, size_t subs, unsigned cap)
+{
+	uint8_t *seen = akv_calloc(subs, 1);
+	size_t k = n;
+
+	for (size_t i = n; i-- > 0;) {
+		if (seen[ch[i].sub] < cap) {
+			seen[ch[i].sub]++;
+			ch[--k] = ch[i];	/* k - 1 >= i: only done entries are overwritten */
+		}
+	}
+	akv_free(seen);
+	memmove(ch, ch + k, (n - k) * sizeof(*ch));
+	return n - k;
+}
+
 static int
 run(const struct opts *o, struct result *res)
 {
@@ -242,6 +392,7 @@ run(const struct opts *o, struct result *res)
 	struct stat sb;
 	uint64_t prng = 0x1234567ull, t0, w0, rss0;
 	size_t bad = 0;
+	unsigned cap;
 	int rc = 0, err = 0;
 
 	memset(res, 0, sizeof(*res));
@@ -274,7 +425,12 @@ run(const struct opts *o, struct result *res)
 	}
 	akv_bench_pin(-1);
 	akv_eng_cfg_default(&cfg);
-	cfg.pending_per_impi = 32;	/* keep every timed challenge for the verify phase */
+	/* default mode: keep every timed challenge for the verify phase */
+	cfg.pending_per_impi = o->pending ? o->pending : o->at_cap ? cfg.pending_per_impi : 32;
+	cap = cfg.pending_per_impi;
+	res->pending = cap;
+	if (o->at_cap)	/* long rounds (1M subs x cap) must not outlive a challenge */
+		cfg.challenge_ttl_ms = 3600u * 1000u;
 	if (o->seq_reserve)
 		cfg.seq_reserve = o->seq_reserve;
 	res->seq_reserve = cfg.seq_reserve;
@@ -287,6 +443,7 @@ run(const struct opts *o, struct result *res)
 	}
 	p.e = e;
 	p.batch = o->batch;
+	p.impu = o->impu;
 	p.reqs = akv_calloc(o->batch, sizeof(*p.reqs));
 	p.list = akv_calloc(o->batch, sizeof(*p.list));
 	p.vec = akv_calloc(o->batch, sizeof(*p.vec));
@@ -335,38 +492,24 @@ run(const struct opts *o, struct result *res)
 	 */
 	ch = akv_calloc(o->requests, sizeof(*ch));
 	for (int round = 0; round < 2; round++) {
+		size_t nver = o->requests;
+
+		if (o->at_cap) {
+			fprintf(stderr, "engine: round %d: filling %zu pending lists to %u ...\n",
+				round, o->subs, cap);
+			rc = fill_to_cap(&p, o->subs, cap);
+			if (rc)
+				goto out;
+		}
 		fprintf(stderr, "engine: round %d: %zu challenges, then verifies ...\n", round,
 			o->requests);
 		akv_eng_stats(e, &s0);
 		akv_eng_durability(e, &d0);
 		w0 = akv_bench_now_ns();
 		t0 = akv_bench_cpu_ns();
-		for (size_t i = 0; i < o->requests;) {
-			size_t first = i;
-			unsigned nb = 0;
-
-			for (; nb < o->batch && i < o->requests; nb++, i++) {
-				struct akv_eng_req *r = &p.reqs[nb];
-				size_t sub = (size_t)(akv_bench_rand64(&prng) % o->subs);
-
-				ch[i].sub = (uint32_t)sub;
-				r->op = AKV_OP_CHALLENGE;
-				r->n = 1;
-				r->impi_len = fmt_impi(r->impi, sub);
-			}
-			akv_eng_run(e, p.list, nb, now_ms());
-			for (unsigned j = 0; j < nb; j++) {
-				if (p.reqs[j].err) {
-					fprintf(stderr, "akavs-bench engine: challenge: %s\n",
-						akv_strerror(p.reqs[j].err));
-					rc = 1;
-					goto out;
-				}
-				memcpy(ch[first + j].rand, p.vec[j].rand, 16);
-				ch[first + j].sqn = p.vec[j].sqn;
-			}
-			phase_tick(&p);
-		}
+		rc = timed_challenges(&p, ch, o->requests, o->subs, &prng);
+		if (rc)
+			goto out;
 		res->chal_cpu_s = (double)(akv_bench_cpu_ns() - t0) * 1e-9;
 		res->chal_wall_s = (double)(akv_bench_now_ns() - w0) * 1e-9;
 		akv_eng_stats(e, &s1);
@@ -418,8 +561,11 @@ run(const struct opts *o, struct result *res)
 			akv_free(ks);
 		}
 
-		/* verifies of those challenges, in a shuffled order */
-		for (size_t i = o->requests; i > 1; i--) {
+		/* verifies of those challenges (with --at-cap, of those still pending),
+		 * in a shuffled order */
+		if (o->at_cap)
+			nver = keep_pending(ch, o->requests, o->subs, cap);
+		for (size_t i = nver; i > 1; i--) {
 			size_t j = (size_t)(akv_bench_rand64(&prng) % i);
 			struct chal t = ch[i - 1];
 
@@ -428,30 +574,14 @@ run(const struct opts *o, struct result *res)
 		}
 		w0 = akv_bench_now_ns();
 		t0 = akv_bench_cpu_ns();
-		for (size_t i = 0; i < o->requests;) {
-			unsigned nb = 0;
-
-			for (; nb < o->batch && i < o->requests; nb++, i++) {
-				struct akv_eng_req *r = &p.reqs[nb];
-
-				r->op = AKV_OP_VERIFY;
-				r->verify_kind = AKV_VERIFY_RES;
-				r->impi_len = fmt_impi(r->impi, ch[i].sub);
-				memcpy(r->rand, ch[i].rand, 16);
-				memcpy(r->res, ch[i].res, 8);
-				r->res_len = 8;
-			}
-			akv_eng_run(e, p.list, nb, now_ms());
-			for (unsigned j = 0; j < nb; j++)
-				res->ver_ok += !p.reqs[j].err && p.reqs[j].verdict == AKV_VERDICT_OK;
-			phase_tick(&p);
-		}
+		timed_verifies(&p, ch, nver, &res->ver_ok);
 		res->ver_cpu_s = (double)(akv_bench_cpu_ns() - t0) * 1e-9;
 		res->ver_wall_s = (double)(akv_bench_now_ns() - w0) * 1e-9;
-		res->ver_n = o->requests;
+		res->ver_n = nver;
 		if (round == 0) {
 			res->first_chal_cpu_s = res->chal_cpu_s;
 			res->first_ver_cpu_s = res->ver_cpu_s;
+			res->first_ver_n = nver;
 			res->ver_ok = 0;
 		}
 	}
@@ -514,6 +644,8 @@ akv_bench_engine(int argc, char **argv)
 		printf(",\"impl\":");
 		akv_bench_json_str(stdout, r.impl);
 		printf(",\"subs\":%zu,\"batch\":%u,\"requests\":%zu,"
+		       "\"at_cap\":%d,\"impu\":%d,\"pending_per_impi\":%u,"
+		       "\"ns_per_challenge_cpu\":%.1f,\"ns_per_verify_cpu\":%.1f,"
 		       "\"load_subs_per_s\":%.0f,"
 		       "\"cold_req_per_s\":%.0f,\"cold_commits\":%llu,"
 		       "\"challenges_per_s_cpu\":%.0f,\"challenges_per_s_wall\":%.0f,"
@@ -527,11 +659,13 @@ akv_bench_engine(int argc, char **argv)
 		       "\"ram_bytes_per_sub_engine\":%.1f,\"ram_bytes_per_sub_rss\":%.1f,"
 		       "\"pending_bytes_per_challenge\":%.1f,\"disk_bytes_per_sub\":%.1f,"
 		       "\"disk_used_bytes_per_sub\":%.1f}\n",
-		       o.subs, o.batch, o.requests, rate((double)o.subs, r.load_s),
+		       o.subs, o.batch, o.requests, o.at_cap, o.impu, r.pending,
+		       chal > 0 ? 1e9 / chal : 0, ver > 0 ? 1e9 / ver : 0,
+		       rate((double)o.subs, r.load_s),
 		       rate((double)o.subs, r.cold_cpu_s), (unsigned long long)r.cold_commits,
 		       chal, rate((double)r.chal_n, r.chal_wall_s),
 		       rate((double)r.chal_n, r.first_chal_cpu_s),
-		       rate((double)r.ver_n, r.first_ver_cpu_s), ver,
+		       rate((double)r.first_ver_n, r.first_ver_cpu_s), ver,
 		       rate((double)r.ver_n, r.ver_wall_s), (unsigned long long)r.ver_ok,
 		       (unsigned long long)r.chal_commits,
 		       rate((double)r.chal_commits, r.chal_wall_s),
@@ -546,14 +680,18 @@ akv_bench_engine(int argc, char **argv)
 	       rate((double)o.subs, r.load_s));
 	printf("  cold first requests   %.0f req/s CPU (%llu commits: store read + reservation)\n",
 	       rate((double)o.subs, r.cold_cpu_s), (unsigned long long)r.cold_commits);
-	printf("  challenges            %.2f M/s CPU, %.2f M/s wall  (batch %u, n=1)\n", chal / 1e6,
-	       rate((double)r.chal_n, r.chal_wall_s) / 1e6, o.batch);
+	printf("  pending per IMPI      %u%s%s\n", r.pending,
+	       o.at_cap ? " (--at-cap: every list full, each challenge replaces the oldest)" : "",
+	       o.impu ? ", challenges name the IMPU" : "");
+	printf("  challenges            %.2f M/s CPU = %.0f ns each, %.2f M/s wall  (batch %u, n=1)\n",
+	       chal / 1e6, chal > 0 ? 1e9 / chal : 0, rate((double)r.chal_n, r.chal_wall_s) / 1e6,
+	       o.batch);
 	printf("  first round           %.2f M challenges/s, %.2f M verifies/s CPU (pool growth)\n",
 	       rate((double)r.chal_n, r.first_chal_cpu_s) / 1e6,
-	       rate((double)r.ver_n, r.first_ver_cpu_s) / 1e6);
-	printf("  verifies (RES)        %.2f M/s CPU, %.2f M/s wall  (%llu/%zu OK)\n", ver / 1e6,
-	       rate((double)r.ver_n, r.ver_wall_s) / 1e6, (unsigned long long)r.ver_ok,
-	       r.ver_n);
+	       rate((double)r.first_ver_n, r.first_ver_cpu_s) / 1e6);
+	printf("  verifies (RES)        %.2f M/s CPU = %.0f ns each, %.2f M/s wall  (%llu/%llu OK)\n",
+	       ver / 1e6, ver > 0 ? 1e9 / ver : 0, rate((double)r.ver_n, r.ver_wall_s) / 1e6,
+	       (unsigned long long)r.ver_ok, (unsigned long long)r.ver_n);
 	printf("  durable commits       %llu during challenges = %.1f fsyncs/s wall, carrying "
 	       "%.0f SEQ reservations/s (seq_reserve %u)\n",
 	       (unsigned long long)r.chal_commits, rate((double)r.chal_commits, r.chal_wall_s),

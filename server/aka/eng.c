@@ -605,10 +605,18 @@ run_verify(struct akv_eng *e, struct akv_subent *s, struct akv_eng_req *r, uint6
 	e->stats.verifies_ok++;
 }
 
-/* Assigns SEQ/IND to a vector request and queues its Milenage inputs. */
+/* 1 when the vectors of r become pending challenges (XRES kept inside). */
+static inline int
+keeps_pending(const struct akv_eng_req *r)
+{
+	return r->op != AKV_OP_VECTORS && !r->resync_vectors;
+}
+
+/* Assigns SEQ/IND to a vector request and queues its Milenage inputs. Adds
+ * to *nalloc the free pending slots its challenges may take. */
 static void
 plan_vectors(struct akv_eng *e, struct akv_subent *s, struct akv_eng_req *r, struct rq *q,
-	     uint32_t *nv)
+	     uint32_t *nv, uint32_t *nalloc)
 {
 	unsigned b = e->cfg.ind_bits;
 	uint64_t first;
@@ -645,6 +653,11 @@ plan_vectors(struct akv_eng *e, struct akv_subent *s, struct akv_eng_req *r, str
 	} else if (s->seq_res - s->seq < e->cfg.seq_reserve / 2) {
 		queue_add(e, s);	/* low headroom: renew with the next commit */
 	}
+	/* what emit_vectors will write into the pending pool (the oldest
+	 * entry, reused, when the list is full): in flight during RAND and
+	 * Milenage */
+	if (keeps_pending(r) && akv_pend_prefetch_add(&e->pend, &s->pend, e->pend_cap))
+		*nalloc += r->n;
 }
 
 /* Fills the response of a vector request from the batch's Milenage output. */
@@ -653,7 +666,7 @@ emit_vectors(struct akv_eng *e, struct akv_subent *s, struct akv_eng_req *r,
 	     const struct rq *q, uint64_t now)
 {
 	unsigned b = e->cfg.ind_bits;
-	int challenge = r->op != AKV_OP_VECTORS && !r->resync_vectors;
+	int challenge = keeps_pending(r);
 
 	for (unsigned i = 0; i < r->n; i++) {
 		const struct akv_mil_in *in = &e->in[q->vin + i];
@@ -749,7 +762,7 @@ pass_lookup(struct akv_eng *e, struct akv_eng_req *const *reqs, size_t n, uint64
 				continue;
 			}
 		}
-		if (s->pend.head != AKV_PEND_NIL && r->op == AKV_OP_VERIFY)
+		if (s->pend.n && r->op == AKV_OP_VERIFY)
 			__builtin_prefetch(&e->pend.v[s->pend.head]);
 		q->sub = s;
 	}
@@ -816,7 +829,7 @@ apply_resync(struct akv_eng *e, struct akv_subent *s, struct akv_eng_req *r, con
 void
 akv_eng_run(struct akv_eng *e, struct akv_eng_req *const *reqs, size_t n, uint64_t now_ms)
 {
-	uint32_t na, nv = 0;
+	uint32_t na, nv = 0, nalloc = 0;
 	int any_forced = 0, rc;
 
 	if (!n)
@@ -843,7 +856,7 @@ akv_eng_run(struct akv_eng *e, struct akv_eng_req *const *reqs, size_t n, uint64
 			if (r->err)
 				continue;
 		}
-		plan_vectors(e, s, r, q, &nv);
+		plan_vectors(e, s, r, q, &nv, &nalloc);
 		any_forced |= q->need_commit;
 	}
 	if (na) {
@@ -852,9 +865,9 @@ akv_eng_run(struct akv_eng *e, struct akv_eng_req *const *reqs, size_t n, uint64
 	}
 	if (!nv)
 		goto out;
-	/* the pending slots this batch's challenges will fill: in flight
+	/* the free pending slots this batch's challenges may fill: in flight
 	 * while RAND and Milenage run */
-	akv_pend_prefetch(&e->pend, nv);
+	akv_pend_prefetch(&e->pend, nalloc);
 
 	/* fresh RANDs for every vector, drawn in one call */
 	rc = akv_rand_bytes(e->randbuf, (size_t)nv * 16);

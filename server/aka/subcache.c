@@ -263,7 +263,7 @@ akv_subcache_insert(struct akv_subcache *c, const struct akv_sub *rec, uint32_t 
 
 	c->bytes += sz;
 	ent_fill(c, e, rec, 1);
-	e->pend.head = AKV_PEND_NIL;
+	e->pend = (struct akv_pend_list)AKV_PEND_LIST_INIT;
 	e->hash = hash;
 	e->impi_len = (uint8_t)len;
 	memcpy(e->impi, rec->impi, len);

@@ -51,6 +51,19 @@ rand_eq(const uint8_t a[16], const uint8_t b[16])
 	return ((a0 ^ b0) | (a1 ^ b1)) == 0;
 }
 
+/* Wipes what a reused entry held: RAND and the secrets, before the new
+ * challenge is written over them (the caller may write fewer XRES bytes). */
+static inline void
+wipe_payload(struct akv_pend *e)
+{
+	memset(e->rand, 0, sizeof(e->rand));
+	memset(e->xres, 0, sizeof(e->xres));
+	memset(e->ck, 0, sizeof(e->ck));
+	memset(e->ik, 0, sizeof(e->ik));
+	e->xres_len = 0;
+	__asm__ __volatile__("" : : "r"(e) : "memory");
+}
+
 static uint32_t
 pend_alloc(struct akv_pend_pool *p)
 {
@@ -83,56 +96,94 @@ pend_free(struct akv_pend_pool *p, uint32_t i)
 	p->live--;
 }
 
-/* Unlinks index i from its owner's list (prev_sub is circular at the head:
- * v[head].prev_sub is the tail). */
+/* Takes index i out of its owner's ring and frees it. */
 static void
-sub_unlink(struct akv_pend_pool *p, uint32_t i)
+ring_unlink(struct akv_pend_pool *p, uint32_t i)
 {
 	struct akv_pend *e = &p->v[i];
 	struct akv_pend_list *l = e->owner;
-	uint32_t next = e->next_sub, prev = e->prev_sub;
 
-	if (i == l->head) {
-		l->head = next;
-		if (next != AKV_PEND_NIL)
-			p->v[next].prev_sub = prev; /* the tail, unchanged */
+	if (l->n == 1) {
+		l->head = AKV_PEND_NIL;
 	} else {
-		p->v[prev].next_sub = next;
-		/* the head keeps the tail: a new one when i was it */
-		p->v[next != AKV_PEND_NIL ? next : l->head].prev_sub = prev;
+		p->v[e->newer].older = e->older;
+		p->v[e->older].newer = e->newer;
+		if (i == l->head)
+			l->head = e->older;
+		if (i == l->tail)
+			l->tail = e->newer;
 	}
 	l->n--;
 	pend_free(p, i);
+}
+
+static inline unsigned
+clamp_cap(unsigned cap)
+{
+	if (cap < 1)
+		return 1;
+	return cap > UINT8_MAX ? UINT8_MAX : cap;	/* l->n is 8 bits */
 }
 
 /* see verify.h */
 struct akv_pend *
 akv_pend_add(struct akv_pend_pool *p, struct akv_pend_list *l, unsigned cap, uint64_t expires_ms)
 {
-	uint32_t i = pend_alloc(p);
-	struct akv_pend *e = &p->v[i];
+	struct akv_pend *e;
+	uint32_t i;
 
+	cap = clamp_cap(cap);
+	while (l->n > cap)	/* the cap was lowered: the oldest go */
+		ring_unlink(p, l->tail);
+	if (l->n == cap) {
+		/* Full: the oldest becomes the newest, in place. In the ring the
+		 * tail's older neighbour is the head already, so only the list's
+		 * two indices move: no free, no alloc, no neighbour touched (this
+		 * was a third of the worker's time with every list full). */
+		i = l->tail;
+		e = &p->v[i];
+		wipe_payload(e);
+		e->expires_ms = expires_ms;
+		l->head = i;
+		l->tail = e->newer;
+		return e;
+	}
+	i = pend_alloc(p);
+	e = &p->v[i];
 	e->expires_ms = expires_ms;
 	e->owner = l;
-	e->next_sub = l->head;
-	if (l->head == AKV_PEND_NIL) {
-		e->prev_sub = i; /* alone: its own tail */
+	if (l->n == 0) {
+		e->older = i;
+		e->newer = i;
+		l->tail = i;
 	} else {
-		e->prev_sub = p->v[l->head].prev_sub; /* inherit the tail */
-		p->v[l->head].prev_sub = i;
+		/* between the tail (older side, wrapping) and the head */
+		e->older = l->head;
+		e->newer = l->tail;
+		p->v[l->head].newer = i;
+		p->v[l->tail].older = i;
 	}
 	l->head = i;
 	l->n++;
-	if (cap < 1)
-		cap = 1;
-	if (cap > UINT8_MAX)
-		cap = UINT8_MAX;	/* l->n is 8 bits */
-	/* drop the oldest, found through the head's back link: walking the list
-	 * to its tail over cold entries was half the worker's time with 8
-	 * pending per IMPI */
-	while (l->n > cap)
-		sub_unlink(p, p->v[l->head].prev_sub);
-	return &p->v[i];
+	return e;
+}
+
+/* see verify.h */
+int
+akv_pend_prefetch_add(const struct akv_pend_pool *p, const struct akv_pend_list *l, unsigned cap)
+{
+	if (l->n >= clamp_cap(cap)) {
+		const char *e = (const char *)&p->v[l->tail];
+
+		__builtin_prefetch(e, 1);
+		__builtin_prefetch(e + sizeof(struct akv_pend) - 1, 1);
+		return 0;
+	}
+	if (l->n) {
+		__builtin_prefetch(&p->v[l->head].newer, 1);
+		__builtin_prefetch(&p->v[l->tail].older, 1);
+	}
+	return 1;
 }
 
 /* see verify.h */
@@ -152,7 +203,9 @@ struct akv_pend *
 akv_pend_find(struct akv_pend_pool *p, struct akv_pend_list *l, const uint8_t rand[16],
 	      uint64_t now_ms)
 {
-	for (uint32_t i = l->head; i != AKV_PEND_NIL; i = p->v[i].next_sub) {
+	uint32_t i = l->head;
+
+	for (unsigned k = l->n; k; k--, i = p->v[i].older) {
 		struct akv_pend *e = &p->v[i];
 
 		if (rand_eq(e->rand, rand)) {
@@ -169,7 +222,7 @@ akv_pend_find(struct akv_pend_pool *p, struct akv_pend_list *l, const uint8_t ra
 struct akv_pend *
 akv_pend_latest(struct akv_pend_pool *p, struct akv_pend_list *l, uint64_t now_ms)
 {
-	if (l->head == AKV_PEND_NIL)
+	if (l->n == 0)
 		return NULL;
 	if (p->v[l->head].expires_ms > now_ms)
 		return &p->v[l->head];
@@ -186,19 +239,18 @@ akv_pend_del(struct akv_pend_pool *p, struct akv_pend *e)
 	struct akv_pend_list *l = e->owner;
 
 	/* e must be linked where its links say: anything else is memory corruption */
-	if (!l || l->head == AKV_PEND_NIL ||
-	    (idx != l->head && p->v[e->prev_sub].next_sub != idx) ||
-	    p->v[e->next_sub != AKV_PEND_NIL ? e->next_sub : l->head].prev_sub != idx)
+	if (!l || l->n == 0 || e->older >= p->cap || e->newer >= p->cap ||
+	    p->v[e->older].newer != idx || p->v[e->newer].older != idx)
 		abort();
-	sub_unlink(p, idx);
+	ring_unlink(p, idx);
 }
 
 /* see verify.h */
 void
 akv_pend_clear(struct akv_pend_pool *p, struct akv_pend_list *l)
 {
-	while (l->head != AKV_PEND_NIL)
-		sub_unlink(p, l->head);
+	while (l->n)
+		ring_unlink(p, l->head);
 }
 
 /* see verify.h */

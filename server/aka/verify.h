@@ -3,7 +3,10 @@
  *
  * A CHALLENGE leaves one struct akv_pend per vector (RAND, XRES, CK, IK,
  * expiry) in a pool owned by the engine; each IMPI links at most `cap` of
- * them (newest first; the oldest is dropped when a new one would exceed it).
+ * them (newest first). A new challenge on a full list takes the place of the
+ * oldest: that entry is wiped and reused in place as the newest (the list is
+ * a ring, so this moves two indices in the list head and touches no other
+ * entry).
  * A pending challenge is found by its RAND (the challenge id of VERIFY by
  * RES, or the RAND inside a Digest nonce, RFC 3310 §3.2). It is removed by a
  * successful verification (one use only: no replay), by its expiry, by
@@ -30,28 +33,37 @@ extern "C" {
 /* ==== Constants ==== */
 
 #define AKV_PEND_NIL UINT32_MAX	/* "no entry" index */
+/* initializer of an empty struct akv_pend_list */
+#define AKV_PEND_LIST_INIT {AKV_PEND_NIL, 0, 0}
 
 /* ==== Types ==== */
 
-/* The pending challenges of one IMPI (embedded in its cache entry). */
+/* The pending challenges of one IMPI (embedded in its cache entry, which is
+ * hot when a request is served: the indices of both ends live here, so
+ * replacing the oldest reads no other entry). Empty: AKV_PEND_LIST_INIT
+ * (head NIL, n 0); tail is meaningful only while n > 0. */
 struct akv_pend_list {
 	uint32_t head;		/* newest entry, or AKV_PEND_NIL */
+	uint32_t tail;		/* oldest entry (n > 0) */
 	uint8_t n;		/* entries linked */
 };
 
-/* One pending challenge. Secret: xres, ck, ik. */
+/* One pending challenge. Secret: xres, ck, ik. The entries of one IMPI form
+ * a ring: following `older` from the head visits them newest to oldest, and
+ * the tail's `older` is the head again (and `newer` runs the other way), so
+ * the ring turns by moving head and tail alone. Walks are bounded by n. */
 struct akv_pend {
+	/* what a lookup walk reads first, together (one cache line for half
+	 * of the 96-byte slots, two for the rest) */
 	uint8_t rand[16];
+	uint64_t expires_ms;
+	struct akv_pend_list *owner;	/* NULL when free */
+	uint32_t older;		/* next older entry of the same IMPI (tail: the head) */
+	uint32_t newer;		/* next newer entry (head: the tail) */
+	uint8_t xres_len;
 	uint8_t xres[16];
 	uint8_t ck[16];
 	uint8_t ik[16];
-	uint64_t expires_ms;
-	struct akv_pend_list *owner;	/* NULL when free */
-	uint32_t next_sub;	/* older entry of the same IMPI, AKV_PEND_NIL at the tail */
-	uint32_t prev_sub;	/* newer entry; the head's is the tail (the oldest), so
-				 * dropping the oldest and deleting are O(1), with no
-				 * walk over cold entries */
-	uint8_t xres_len;
 };
 
 /* The pool of all pending challenges of one engine. Indices are stable. Free
@@ -72,16 +84,33 @@ void akv_pend_pool_fini(struct akv_pend_pool *p);
 
 /* ==== Pending challenges ==== */
 
-/* Links a new entry, expiring at expires_ms, as the newest of list `l`
- * (which must stay at a fixed address while it has entries). If `l` then
- * holds more than `cap` entries, its oldest is freed. Returns the entry for
- * the caller to fill (rand, xres, xres_len, ck, ik). Never fails (OOM aborts). */
+/* Makes a new entry, expiring at expires_ms, the newest of list `l` (which
+ * must stay at a fixed address while it has entries), keeping the newest
+ * `cap` (1..255) of `l`: on a full list the oldest entry is wiped and reused
+ * in place; a list above cap (cap lowered) first frees its oldest. Returns
+ * the entry with rand, xres, xres_len, ck, ik zero, for the caller to fill.
+ * Never fails (OOM aborts). */
 struct akv_pend *akv_pend_add(struct akv_pend_pool *p, struct akv_pend_list *l, unsigned cap,
 			      uint64_t expires_ms);
 
-/* Prefetches, for writing, the slots the next n akv_pend_add() calls will
- * use (free slots are scattered once the pool has churned). */
+/* Prefetches, for writing, what the next akv_pend_add(p, l, cap, ...) will
+ * write: the oldest entry when l is full, else the two ends it links to.
+ * Returns 1 when that add takes a free slot (see akv_pend_prefetch), else 0. */
+int akv_pend_prefetch_add(const struct akv_pend_pool *p, const struct akv_pend_list *l,
+			  unsigned cap);
+
+/* Prefetches, for writing, the free slots the next n allocating
+ * akv_pend_add() calls will use (free slots are scattered once the pool has
+ * churned). */
 void akv_pend_prefetch(const struct akv_pend_pool *p, size_t n);
+
+/* The entry after index i in l, newest to oldest: AKV_PEND_NIL after the
+ * oldest (i must be linked in l). */
+static inline uint32_t
+akv_pend_next_older(const struct akv_pend_pool *p, const struct akv_pend_list *l, uint32_t i)
+{
+	return i == l->tail ? AKV_PEND_NIL : p->v[i].older;
+}
 
 /* The live entry of `l` whose RAND equals rand, or NULL. A match that has
  * expired at now_ms (akv_pend_expire not run yet) is freed, and NULL returned. */

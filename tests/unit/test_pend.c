@@ -52,7 +52,7 @@ check_all(unsigned step)
 
 		ck_assert_msg(lists[j].n == m->n, "step %u list %u: n %u, model %u", step, j,
 			      (unsigned)lists[j].n, m->n);
-		for (; i != AKV_PEND_NIL; i = pool.v[i].next_sub, k++) {
+		for (; i != AKV_PEND_NIL; i = akv_pend_next_older(&pool, &lists[j], i), k++) {
 			uint8_t want[16];
 
 			ck_assert_msg(k < m->n, "step %u list %u: longer than its model", step, j);
@@ -73,7 +73,7 @@ START_TEST(t_pend_random_ops_match_model)
 
 	akv_pend_pool_init(&pool);
 	for (unsigned j = 0; j < NLISTS; j++) {
-		lists[j] = (struct akv_pend_list){AKV_PEND_NIL, 0};
+		lists[j] = (struct akv_pend_list)AKV_PEND_LIST_INIT;
 		models[j].n = 0;
 	}
 	for (unsigned step = 0; step < STEPS; step++) {

@@ -207,6 +207,74 @@ START_TEST(t_verify_latest_when_rand_zero_and_many_pending)
 }
 END_TEST
 
+/* pending_per_impi at its cap: each new challenge replaces the oldest (the
+ * pool neither grows nor shrinks); exactly the newest `cap` verify, once. */
+START_TEST(t_verify_full_list_keeps_newest_once_each)
+{
+	enum { CAP = 4, N = 11 };
+	struct akv_eng_vec v[N], out;
+	struct akv_eng_req r;
+	struct akv_eng_mem m0, m;
+	struct akv_eng_stats s;
+	uint8_t res[N][8];
+
+	akv_eng_free(eng);
+	cfg.pending_per_impi = CAP;
+	eng = fx_eng_new(&cfg, st);
+	for (int i = 0; i < N; i++) {
+		challenge(&alice, NOW + (uint64_t)i, &v[i], res[i]);
+		challenge(&patient, NOW + (uint64_t)i, &out, NULL);	/* shares the pool */
+		akv_eng_mem(eng, &m);
+		ck_assert_uint_eq(m.pending, 2 * (uint64_t)(i + 1 < CAP ? i + 1 : CAP));
+		if (i == CAP - 1)
+			m0 = m;
+	}
+	ck_assert_uint_eq(m.pending_bytes, m0.pending_bytes);
+	/* replaced challenges are gone; the newest CAP verify, newest last */
+	for (int i = 0; i < N - CAP; i++) {
+		r = verify_res(&alice, v[i].rand, res[i], 8, NOW + 20, &out);
+		ck_assert_int_eq(r.err, AKV_ENO_CHALLENGE);
+	}
+	for (int i = N - CAP; i < N; i++) {
+		r = verify_res(&alice, v[i].rand, res[i], 8, NOW + 20, &out);
+		ck_assert_int_eq(r.err, 0);
+		ck_assert_uint_eq(r.verdict, AKV_VERDICT_OK);
+		ck_assert_mem_eq(out.rand, v[i].rand, 16);
+		ck_assert_mem_eq(out.ck, v[i].ck, 16);
+		ck_assert_mem_eq(out.ik, v[i].ik, 16);
+		r = verify_res(&alice, v[i].rand, res[i], 8, NOW + 20, &out);
+		ck_assert_int_eq(r.err, AKV_ENO_CHALLENGE);	/* no replay */
+	}
+	akv_eng_mem(eng, &m);
+	ck_assert_uint_eq(m.pending, CAP);	/* patient's */
+	akv_eng_stats(eng, &s);
+	ck_assert_uint_eq(s.verifies_ok, CAP);
+	ck_assert_uint_eq(s.challenges, 2 * N);
+	/* refilled past the cap after the verifies: again the newest CAP */
+	for (int i = 0; i < N; i++)
+		challenge(&alice, NOW + 30 + (uint64_t)i, &v[i], res[i]);
+	r = verify_res(&alice, v[N - CAP - 1].rand, res[N - CAP - 1], 8, NOW + 50, &out);
+	ck_assert_int_eq(r.err, AKV_ENO_CHALLENGE);
+	r = verify_res(&alice, v[N - CAP].rand, res[N - CAP], 8, NOW + 50, &out);
+	ck_assert_uint_eq(r.verdict, AKV_VERDICT_OK);
+	/* entries replaced in place expire with their new challenge: v[i] was
+	 * issued at NOW + 30 + i */
+	r = verify_res(&alice, v[N - 3].rand, res[N - 3], 8,
+		       NOW + 30 + N - 4 + cfg.challenge_ttl_ms, &out);
+	ck_assert_int_eq(r.err, 0);
+	ck_assert_uint_eq(r.verdict, AKV_VERDICT_OK);
+	r = verify_res(&alice, v[N - 2].rand, res[N - 2], 8,
+		       NOW + 30 + N - 2 + cfg.challenge_ttl_ms, &out);
+	ck_assert_int_eq(r.err, AKV_ENO_CHALLENGE);
+	r = verify_res(&alice, v[N - 1].rand, res[N - 1], 8,
+		       NOW + 30 + N - 2 + cfg.challenge_ttl_ms, &out);
+	ck_assert_int_eq(r.err, 0);
+	ck_assert_uint_eq(r.verdict, AKV_VERDICT_OK);
+	akv_eng_mem(eng, &m);
+	ck_assert_uint_eq(m.pending, CAP);	/* patient's: alice's all used or expired */
+}
+END_TEST
+
 START_TEST(t_verify_unknown_user_impu_and_bad_input)
 {
 	struct akv_eng_vec v, out;
@@ -398,7 +466,7 @@ END_TEST
 START_TEST(t_verify_pool_cap_and_expiry_order)
 {
 	struct akv_pend_pool p;
-	struct akv_pend_list a = {AKV_PEND_NIL, 0}, b[10];
+	struct akv_pend_list a = AKV_PEND_LIST_INIT, b[10];
 	struct akv_pend *e;
 	uint8_t r[16] = {0};
 
@@ -414,12 +482,14 @@ START_TEST(t_verify_pool_cap_and_expiry_order)
 	r[0] = 4;
 	ck_assert_ptr_nonnull(akv_pend_find(&p, &a, r, 0));
 	for (int j = 0; j < 10; j++)
-		b[j] = (struct akv_pend_list){AKV_PEND_NIL, 0};
+		b[j] = (struct akv_pend_list)AKV_PEND_LIST_INIT;
 	for (int i = 0; i < 2000; i++)	/* grows past the first block */
 		akv_pend_add(&p, &b[i % 10], 255, 200 + (uint64_t)i);
 	ck_assert_uint_eq(p.live, 2003);
-	ck_assert_uint_eq(akv_pend_expire(&p, 103, 2), 0);	/* slots 0, 1: reused by b, live */
-	ck_assert_uint_eq(akv_pend_expire(&p, 103, SIZE_MAX), 2);	/* a's entries 2 and 3 */
+	/* a full list reuses its oldest slot in place: a holds slots 0, 1, 2 =
+	 * challenges 3 (expires 103), 4 (104), 2 (102); b starts at slot 3 */
+	ck_assert_uint_eq(akv_pend_expire(&p, 103, 2), 1);	/* slot 0 (103); slot 1 lives */
+	ck_assert_uint_eq(akv_pend_expire(&p, 103, SIZE_MAX), 1);	/* slot 2 (102) */
 	ck_assert_uint_eq(a.n, 1);
 	ck_assert_uint_eq(akv_pend_expire(&p, 1000, SIZE_MAX), 802);	/* a's last + b's 200..1000 */
 	ck_assert_uint_eq(p.live, 1199);
@@ -453,6 +523,7 @@ suite(void)
 	tcase_add_test(tc, t_verify_per_subscriber_override);
 	tcase_add_test(tc, t_verify_expired_challenge);
 	tcase_add_test(tc, t_verify_latest_when_rand_zero_and_many_pending);
+	tcase_add_test(tc, t_verify_full_list_keeps_newest_once_each);
 	tcase_add_test(tc, t_verify_unknown_user_impu_and_bad_input);
 	tcase_add_test(tc, t_verify_digest_akav1);
 	tcase_add_test(tc, t_verify_digest_akav2);
