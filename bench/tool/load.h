@@ -98,7 +98,7 @@ struct load_counters {
 	uint64_t conn_lost;    /* connections closed under us */
 };
 
-#define LOAD_AHEAD 8
+#define LOAD_AHEAD 16
 
 struct load_cfg;
 struct load_proto;

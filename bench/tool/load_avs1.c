@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "proto/avs1.h"
+#include "proto/bytes.h"
 #include "echo.h"
 #include "err.h"
 #include "mem.h"
@@ -164,6 +165,46 @@ second_request(struct load_thread *t, struct load_slot *s, uint64_t id, uint8_t 
 	return len;
 }
 
+/* The common answer, a CHALLENGE answer without WWW-Authenticate values,
+ * read in place: 1 when it is one that akv_avs1_ans_decode() accepts (the
+ * same header, flags, count, scheme and length checks, docs/PROTOCOL.md),
+ * 0 for anything else (the codec then decodes it). */
+static int
+plain_challenge(const uint8_t *f, size_t len)
+{
+	unsigned nvec;
+
+	if (len < AKV_AVS1_HDR_LEN + 2 || akv_get_be32(f) != len || f[4] != AKV_AVS1_VERSION ||
+	    f[5] != (AKV_AVS1_CHALLENGE | AKV_AVS1_ANS_BIT) || f[6] != 0 || f[7] != 0)
+		return 0;
+	nvec = f[AKV_AVS1_HDR_LEN];
+	return nvec >= 1 && nvec <= AKV_VEC_MAX && f[AKV_AVS1_HDR_LEN + 1] <= AKV_SCHEME_AKAV2_MD5 &&
+	       len == AKV_AVS1_HDR_LEN + 2 + 64 * (size_t)nvec;
+}
+
+/* avs1_answer() for a plain_challenge() frame answering the first step of
+ * a CHALLENGE, VERIFY, WRONG or RESYNC transaction: the vector
+ * (RAND AUTN CK IK) is checked from the frame, without a decoded copy. */
+static int
+challenge_answer(struct load_thread *t, struct load_slot *s, uint64_t id, const uint8_t *f,
+		 uint8_t *out, size_t cap)
+{
+	const uint8_t *v = f + AKV_AVS1_HDR_LEN + 2;
+
+	if (f[AKV_AVS1_HDR_LEN] != 1) {
+		t->c.err_check++;
+		return 0;
+	}
+	/* without XRES load_check_vec() cannot refuse the vector at once */
+	load_check_vec(t, s, v, v + 16, v + 32, v + 48, NULL, 0, 0);
+	t->c.vectors++;
+	if (s->op == LOAD_OP_VERIFY || s->op == LOAD_OP_WRONG || s->op == LOAD_OP_RESYNC) {
+		load_derive(t, s);
+		return second_request(t, s, id, out, cap);
+	}
+	return 0;
+}
+
 static int
 avs1_answer(struct load_thread *t, struct load_slot *s, uint64_t id, const uint8_t *f, size_t len,
 	    uint8_t *out, size_t cap)
@@ -172,6 +213,8 @@ avs1_answer(struct load_thread *t, struct load_slot *s, uint64_t id, const uint8
 	uint8_t want_op;
 	int bad = 0;
 
+	if (s->op != LOAD_OP_VECTORS && s->step == 0 && !t->cfg->www && plain_challenge(f, len))
+		return challenge_answer(t, s, id, f, out, cap);
 	if (akv_avs1_ans_decode(f, len, &a, NULL))
 		return AKV_EPROTO;
 	want_op = s->op == LOAD_OP_VECTORS  ? AKV_AVS1_VECTORS
