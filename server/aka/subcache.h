@@ -5,15 +5,17 @@
  * the hot path needs and nothing more: K, OPc, K's AES round keys (expanded
  * once per load, so no batch ever expands a key), AMF, SQN state, failure
  * counter, the allowed schemes, the failure-limit override, the pending
- * challenges' list head, and the IMPUs as 64-bit SipHash-2-4 values under a
+ * challenges' list head, and the IMPUs as 64-bit SipHash-1-3 values under a
  * per-cache random key (8 bytes per IMPU instead of the string; a foreign
  * IMPU is accepted by mistake with probability nimpu / 2^64). Entries never
  * move while cached (pending challenges point at their list head). Entries
  * are wiped when freed.
  *
- * Buckets are chained and indexed by a seeded 64-bit hash of the IMPI
- * (independent of the FNV-1a shard hash, whose low bits are constant within
- * a shard).
+ * Buckets are chained and indexed by SipHash-1-3 of the IMPI under another
+ * per-cache random key (keyed: attacker-chosen identities cannot be made to
+ * share a bucket; independent of the FNV-1a shard hash, whose low bits are
+ * constant within a shard). Each request hashes its IMPI once and its IMPU,
+ * if any, once.
  */
 #ifndef AKV_SERVER_AKA_SUBCACHE_H
 #define AKV_SERVER_AKA_SUBCACHE_H
@@ -64,6 +66,13 @@ struct akv_subent {
 };
 
 struct akv_subcache;
+
+/* ==== Hashes ==== */
+
+/* SipHash-1-3 of s[0..len) under key (k0, k1) (the key's two little-endian
+ * halves): the cache's keyed hash, for the bucket index and the IMPU
+ * fingerprints. Exposed for tests against reference values. */
+uint64_t akv_siphash13(uint64_t k0, uint64_t k1, const char *s, size_t len);
 
 /* ==== Lifecycle ==== */
 
