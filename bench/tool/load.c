@@ -123,6 +123,8 @@ load_pick(struct load_thread *t, struct load_slot *s)
 picked:
 	t->busy[rank] = 1;
 	s->sub = (uint32_t)(rank * cfg->threads + t->idx);
+	memcpy(s->k, cfg->subs->v[s->sub].k, 16);
+	memcpy(s->opc, cfg->subs->v[s->sub].opc, 16);
 	s->op = (uint8_t)cfg->op;
 	if (cfg->op == LOAD_OP_MIX) {
 		unsigned p = (unsigned)(akv_bench_rand64(&t->rng) % 100);
@@ -142,9 +144,9 @@ slot_release(struct load_thread *t, struct load_slot *s)
 {
 	if (t->cfg->subs && s->sub / t->cfg->threads < t->nsubs)
 		t->busy[s->sub / t->cfg->threads] = 0;
-	/* RES, CK, IK stay until the slot's next transaction overwrites them:
-	 * the slots are wiped once in thread_teardown (a byte-wise wipe per
-	 * transaction cost ~200 instructions, and the keys that derive them
+	/* K, OPc, RES, CK, IK stay until the slot's next transaction
+	 * overwrites them: the slots are wiped once in thread_teardown (a
+	 * byte-wise wipe per transaction cost ~200 instructions, and the keys
 	 * stay in the subscriber table for the whole run anyway) */
 	s->active = 0;
 	t->inflight--;

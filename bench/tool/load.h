@@ -74,6 +74,7 @@ struct load_slot {
 	uint8_t active;
 	/* state carried between the steps of a transaction (secrets: wiped) */
 	uint8_t rand[16], autn[16], res[8], ck[16], ik[16];
+	uint8_t k[16], opc[16]; /* the subscriber's, copied by load_pick */
 	uint64_t sqn;
 };
 

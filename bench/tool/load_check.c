@@ -50,14 +50,16 @@ sqn_put(uint64_t v, uint8_t b[6])
 		b[i] = (uint8_t)v;
 }
 
+/* K and OPc come from the slot: load_pick() copied them there from the
+ * subscriber table when the transaction started, while the record was in
+ * cache for the identities anyway (by the time an answer arrives it is
+ * not: fetching it again cost more than the check's own arithmetic). */
 static void
-sub_in(const struct load_thread *t, uint32_t sub, struct akv_mil_in *in)
+slot_in(const struct load_slot *s, struct akv_mil_in *in)
 {
-	const struct load_sub *su = &t->cfg->subs->v[sub];
-
 	memset(in, 0, sizeof(*in));
-	memcpy(in->k, su->k, 16);
-	memcpy(in->opc, su->opc, 16);
+	memcpy(in->k, s->k, 16);
+	memcpy(in->opc, s->opc, 16);
 }
 
 /* see load.h */
@@ -95,17 +97,6 @@ load_check_flush(struct load_thread *t)
 
 	if (!n)
 		return;
-	/* the keys are fetched here, for the whole batch at once: the
-	 * subscribers' records were last touched when their requests went out
-	 * and are mostly out of cache by now, so the misses overlap */
-	for (unsigned i = 0; i < n; i++)
-		__builtin_prefetch(&t->cfg->subs->v[t->pend[i].sub]);
-	for (unsigned i = 0; i < n; i++) {
-		const struct load_sub *su = &t->cfg->subs->v[t->pend[i].sub];
-
-		memcpy(t->pin[i].k, su->k, 16);
-		memcpy(t->pin[i].opc, su->opc, 16);
-	}
 	/* pass 1: OUT2 gives RES and AK (TS 35.206 f2/f5), AK unmasks SQN */
 	t->mil->gen(t->pin, t->pout, n, AKV_MIL_F2F5);
 	for (unsigned i = 0; i < n; i++) {
@@ -160,12 +151,9 @@ load_check_vec(struct load_thread *t, struct load_slot *s, const uint8_t rand[16
 	if (t->npend == LOAD_CHECK_BATCH)
 		load_check_flush(t);
 	p = &t->pend[t->npend];
-	/* K and OPc are filled in by load_check_flush */
 	in = &t->pin[t->npend];
+	slot_in(s, in);
 	memcpy(in->rand, rand, 16);
-	memset(in->sqn, 0, sizeof(in->sqn));
-	memset(in->amf, 0, sizeof(in->amf));
-	in->ks = NULL;
 	p->sub = s->sub;
 	memcpy(p->autn, autn, 16);
 	p->has_keys = ck && ik;
@@ -190,7 +178,7 @@ load_derive(struct load_thread *t, struct load_slot *s)
 	uint8_t sqn[6];
 
 	/* OUT2 (TS 35.206 f2/f5): RES for VERIFY, AK to unmask SQN for RESYNC */
-	sub_in(t, s->sub, &in);
+	slot_in(s, &in);
 	memcpy(in.rand, s->rand, 16);
 	t->mil->gen(&in, &out, 1, AKV_MIL_F2F5);
 	for (int i = 0; i < 6; i++)
@@ -210,7 +198,7 @@ load_make_auts(struct load_thread *t, struct load_slot *s, uint8_t auts[14])
 	uint64_t ms = s->sqn + RESYNC_AHEAD > SQN_MAX ? s->sqn : s->sqn + RESYNC_AHEAD;
 
 	/* AUTS = (SQN_MS ^ f5*(RAND)) || f1*(SQN_MS, RAND, AMF = 0000) */
-	sub_in(t, s->sub, &in);
+	slot_in(s, &in);
 	memcpy(in.rand, s->rand, 16);
 	sqn_put(ms, in.sqn);
 	t->mil->gen(&in, &mo, 1, AKV_MIL_F1 | AKV_MIL_F5S);
