@@ -18,6 +18,7 @@ static const struct bench_cmd cmds[] = {
     {"plan", akv_bench_plan, "capacity plan: subscribers x interval x storm -> cores, boxes"},
     {"engine", akv_bench_engine, "AKA engine on one core: challenges/verifies/s, fsyncs/s, RAM/disk per sub"},
     {"import", akv_bench_import, "CSV import into a fresh LMDB store: subscribers/s vs add_batch"},
+    {"dia", akv_bench_dia, "Diameter Cx codec per MAR/MAA on one thread vs memcpy of the bytes"},
 };
 
 static void

@@ -58,8 +58,8 @@ akv_dia_hdr_decode(const uint8_t *buf, size_t len, struct akv_dia_hdr *h)
 }
 
 /* RFC 3629 §4: well-formed UTF-8 (no overlongs, surrogates, > U+10FFFF). */
-static int
-utf8_valid(const uint8_t *s, size_t n)
+static __attribute__((noinline)) int
+utf8_valid_mb(const uint8_t *s, size_t n)
 {
 	size_t i = 0;
 
@@ -69,7 +69,7 @@ utf8_valid(const uint8_t *s, size_t n)
 		uint32_t cp;
 		uint64_t w;
 
-		/* ASCII runs (identities, Session-Ids) eight bytes at a time */
+		/* ASCII runs eight bytes at a time */
 		if (n - i >= 8 && (memcpy(&w, s + i, 8), !(w & 0x8080808080808080u))) {
 			i += 8;
 			continue;
@@ -104,13 +104,47 @@ utf8_valid(const uint8_t *s, size_t n)
 	return 1;
 }
 
-/* DiameterIdentity (§4.3.1): an FQDN/realm, printable ASCII, no spaces. */
-static int
+#define ONES  0x0101010101010101u
+#define HIGHS 0x8080808080808080u
+
+/* Identities, Session-Ids and scheme names are ASCII: one OR over the
+ * string settles them, the byte-wise decoder runs only when a byte has its
+ * high bit set. */
+static inline int
+utf8_valid(const uint8_t *s, size_t n)
+{
+	uint64_t acc = 0, w;
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&w, s + i, 8);
+		acc |= w;
+	}
+	for (; i < n; i++)
+		acc |= s[i];
+	return !(acc & HIGHS) || utf8_valid_mb(s, n);
+}
+
+/* DiameterIdentity (§4.3.1): an FQDN/realm, printable ASCII, no spaces:
+ * every byte in 0x21..0x7e. Eight bytes at a time: a byte below 0x21
+ * borrows into its clear high bit when 0x21 is subtracted, a byte above 0x7e
+ * has its high bit set before or after adding 1 (the exact "has less" /
+ * "has more" word tests; only whether any byte fails matters). */
+static inline int
 ident_valid(const uint8_t *s, size_t n)
 {
+	uint64_t bad = 0, w;
+	size_t i = 0;
+
 	if (n == 0)
 		return 0;
-	for (size_t i = 0; i < n; i++)
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&w, s + i, 8);
+		bad |= ((w - ONES * 0x21) & ~w) | (w + ONES) | w;
+	}
+	if (bad & HIGHS)
+		return 0;
+	for (; i < n; i++)
 		if (s[i] <= 0x20 || s[i] >= 0x7f)
 			return 0;
 	return 1;
@@ -178,7 +212,7 @@ akv_dia_err_missing(struct akv_dia_error *err, uint32_t code, uint32_t vendor)
 
 /* Parses one AVP header at p (n bytes left) without judging it. Returns the
  * bytes it occupies with padding (> 0), or 0 if it does not fit. */
-static size_t
+static inline size_t
 avp_at(const uint8_t *p, size_t n, struct akv_dia_avp *a)
 {
 	size_t hl;
@@ -199,21 +233,32 @@ avp_at(const uint8_t *p, size_t n, struct akv_dia_avp *a)
 	return pad4(a->raw_len) <= n ? pad4(a->raw_len) : a->raw_len;
 }
 
-static int check_area(const uint8_t *p, size_t n, unsigned depth, int raw,
-		      struct akv_dia_error *err);
-
-/* Checks the value of a known AVP against its type. 0 ok, or sets err. */
-static int
-check_value(const struct akv_dia_avp *a, const struct akv_dia_avp_def *d, unsigned depth,
-	    struct akv_dia_error *err)
+/* Bytes an AVP of Length rl occupies in an area with n bytes left (rl <= n). */
+static inline size_t
+avp_used(uint32_t rl, size_t n)
 {
-	size_t fixed = akv_dia_type_fixed_len(d->type);
+	return pad4(rl) <= n ? pad4(rl) : rl;
+}
 
-	if (fixed && a->len != fixed) {
+static int check_area(const uint8_t *p, size_t n, unsigned depth, int raw,
+		      struct akv_dia_error *err, struct akv_dia_idx *x);
+
+/* Checks the value of a known AVP (dictionary info word) against its type.
+ * 0 ok, or -1 with err set. */
+static int
+check_value(const struct akv_dia_avp *a, uint32_t info, unsigned depth, struct akv_dia_error *err)
+{
+	uint32_t fixed = AKV_DIA_INFO_FIXED(info);
+
+	if (fixed) {
+		/* Unsigned32, Integer32, Enumerated, Time, Unsigned64: any value
+		 * of the right length is valid. */
+		if (a->len == fixed)
+			return 0;
 		akv_dia_err_avp(err, AKV_DIA_INVALID_AVP_LENGTH, a, "AVP length does not fit its type");
 		return -1;
 	}
-	switch (d->type) {
+	switch (AKV_DIA_INFO_TYPE(info)) {
 	case AKV_DIA_T_UTF8:
 		if (!utf8_valid(a->data, a->len)) {
 			akv_dia_err_avp(err, AKV_DIA_INVALID_AVP_VALUE, a, "invalid UTF-8");
@@ -246,7 +291,7 @@ check_value(const struct akv_dia_avp *a, const struct akv_dia_avp_def *d, unsign
 		/* Failed-AVP quotes AVPs that were wrong by definition: only
 		 * its layout is checked, not the members' types or M bits. */
 		if (check_area(a->data, a->len, depth + 1, a->code == AKV_DIA_AVP_FAILED_AVP && !a->vendor,
-			       err) < 0) {
+			       err, NULL) < 0) {
 			/* A broken member layout makes the Grouped's length wrong. */
 			if (err->result_code == AKV_DIA_INVALID_MESSAGE_LENGTH)
 				akv_dia_err_avp(err, AKV_DIA_INVALID_AVP_LENGTH, a,
@@ -264,64 +309,106 @@ check_value(const struct akv_dia_avp *a, const struct akv_dia_avp_def *d, unsign
 int
 akv_dia_avp_valid(const struct akv_dia_avp *a)
 {
-	const struct akv_dia_avp_def *d = akv_dia_avp_lookup(a->code, a->vendor);
+	uint32_t info = akv_dia_avp_info(a->code, a->vendor);
 	struct akv_dia_error err;
 
-	return !d || check_value(a, d, 0, &err) == 0;
+	return !info || check_value(a, info, 0, &err) == 0;
 }
 
-/* Checks every AVP in [p, p+n) (raw: layout only). Returns 0, or -1 with
- * err set. */
+/* ---- check_area's faults, out of the hot loop ---- */
+
+/* Bytes left over that cannot hold an AVP header. */
+static __attribute__((cold, noinline)) int
+fault_msg_length(struct akv_dia_error *err)
+{
+	err->result_code = AKV_DIA_INVALID_MESSAGE_LENGTH;
+	err->text = "message length does not match its AVPs";
+	err->failed_len = 0;
+	return -1;
+}
+
+static __attribute__((cold, noinline)) int
+fault_reserved_bits(const uint8_t *p, size_t n, struct akv_dia_error *err)
+{
+	struct akv_dia_avp a;
+	struct akv_dia_avp h = { .code = akv_get_be32(p), .flags = p[4], .raw = p };
+
+	if (avp_at(p, n, &a)) {
+		akv_dia_err_avp(err, AKV_DIA_INVALID_AVP_BITS, &a, "reserved AVP flag bits set");
+	} else {
+		h.raw_len = 8;
+		akv_dia_err_avp(err, AKV_DIA_INVALID_AVP_BITS, &h, "reserved AVP flag bits set");
+		akv_put_be24(err->failed + 5, 8);
+		err->failed[4] &= ~AKV_DIA_AVP_F_V;
+	}
+	return -1;
+}
+
+/* Shorter than its header or past the end of the message: §7.1.5
+ * DIAMETER_INVALID_AVP_LENGTH, header + minimum. */
+static __attribute__((cold, noinline)) int
+fault_avp_length(const uint8_t *p, size_t n, struct akv_dia_error *err)
+{
+	uint32_t vendor = (p[4] & AKV_DIA_AVP_F_V) && n >= 12 ? akv_get_be32(p + 8) : 0;
+
+	err_synth(err, AKV_DIA_INVALID_AVP_LENGTH, akv_get_be32(p), p[4], vendor,
+		  "AVP length invalid");
+	return -1;
+}
+
+static __attribute__((cold, noinline)) int
+fault_unsupported(const struct akv_dia_avp *a, struct akv_dia_error *err)
+{
+	/* §4.1: an unrecognised AVP with M set fails the message. */
+	akv_dia_err_avp(err, AKV_DIA_AVP_UNSUPPORTED, a, "unsupported AVP with M bit");
+	return -1;
+}
+
+/* Checks every AVP in [p, p+n) (raw: layout only), each header read once;
+ * with x (top level only), indexes the known AVPs as it goes. Returns 0, or
+ * -1 with err set at the first fault in message order. */
 static int
-check_area(const uint8_t *p, size_t n, unsigned depth, int raw, struct akv_dia_error *err)
+check_area(const uint8_t *p, size_t n, unsigned depth, int raw, struct akv_dia_error *err,
+	   struct akv_dia_idx *x)
 {
 	while (n > 0) {
 		struct akv_dia_avp a;
-		size_t used = avp_at(p, n, &a);
-		const struct akv_dia_avp_def *d;
+		uint32_t rl, hl, info;
+		uint8_t fl;
+		size_t used;
 
-		if (n < AKV_DIA_AVP_HDR_LEN) {
-			/* Bytes left over that cannot hold an AVP header. */
-			err->result_code = AKV_DIA_INVALID_MESSAGE_LENGTH;
-			err->text = "message length does not match its AVPs";
-			err->failed_len = 0;
-			return -1;
-		}
-		if ((p[4] & AKV_DIA_AVP_F_RESERVED) && !raw) {
-			struct akv_dia_avp h = { .code = akv_get_be32(p), .flags = p[4], .raw = p };
-
-			if (used) {
-				akv_dia_err_avp(err, AKV_DIA_INVALID_AVP_BITS, &a, "reserved AVP flag bits set");
-			} else {
-				h.raw_len = 8;
-				akv_dia_err_avp(err, AKV_DIA_INVALID_AVP_BITS, &h, "reserved AVP flag bits set");
-				akv_put_be24(err->failed + 5, 8);
-				err->failed[4] &= ~AKV_DIA_AVP_F_V;
-			}
-			return -1;
-		}
-		if (!used) {
-			/* Shorter than its header or past the end of the message:
-			 * §7.1.5 DIAMETER_INVALID_AVP_LENGTH, header + minimum. */
-			uint32_t vendor = (p[4] & AKV_DIA_AVP_F_V) && n >= 12 ? akv_get_be32(p + 8) : 0;
-
-			err_synth(err, AKV_DIA_INVALID_AVP_LENGTH, akv_get_be32(p), p[4], vendor,
-				  "AVP length invalid");
-			return -1;
-		}
-		d = raw ? NULL : akv_dia_avp_lookup(a.code, a.vendor);
-		if (raw) {
-			/* quoted AVP: layout only */
-		} else if (!d) {
-			/* §4.1: an unrecognised AVP with M set fails the message;
-			 * without M it is ignored. */
-			if (a.flags & AKV_DIA_AVP_F_M) {
-				akv_dia_err_avp(err, AKV_DIA_AVP_UNSUPPORTED, &a,
-						"unsupported AVP with M bit");
+		if (n < AKV_DIA_AVP_HDR_LEN)
+			return fault_msg_length(err);
+		fl = p[4];
+		if ((fl & AKV_DIA_AVP_F_RESERVED) && !raw)
+			return fault_reserved_bits(p, n, err);
+		rl = akv_get_be24(p + 5);
+		hl = (fl & AKV_DIA_AVP_F_V) ? 12 : 8;
+		if (n < hl || rl < hl || rl > n)
+			return fault_avp_length(p, n, err);
+		used = avp_used(rl, n);
+		if (!raw) {
+			a.raw = p;
+			a.code = akv_get_be32(p);
+			a.flags = fl;
+			a.raw_len = rl;
+			a.vendor = hl == 12 ? akv_get_be32(p + 8) : 0;
+			a.data = p + hl;
+			a.len = rl - hl;
+			info = akv_dia_avp_info(a.code, a.vendor);
+			if (!info) {
+				/* §4.1: without M an unknown AVP is ignored. */
+				if (fl & AKV_DIA_AVP_F_M)
+					return fault_unsupported(&a, err);
+			} else if (check_value(&a, info, depth, err) < 0) {
 				return -1;
+			} else if (x) {
+				unsigned r = AKV_DIA_INFO_ROW(info);
+
+				if (!x->count[r])
+					x->first[r] = (uint32_t)(p - x->msg);
+				x->count[r] += x->count[r] != 255;
 			}
-		} else if (check_value(&a, d, depth, err) < 0) {
-			return -1;
 		}
 		p += used;
 		n -= used;
@@ -329,9 +416,9 @@ check_area(const uint8_t *p, size_t n, unsigned depth, int raw, struct akv_dia_e
 	return 0;
 }
 
-/* see dia.h */
-int
-akv_dia_check(const uint8_t *msg, size_t len, struct akv_dia_hdr *h, struct akv_dia_error *err)
+static int
+check_msg(const uint8_t *msg, size_t len, struct akv_dia_hdr *h, struct akv_dia_error *err,
+	  struct akv_dia_idx *x)
 {
 	err->result_code = 0;
 	err->text = NULL;
@@ -346,8 +433,58 @@ akv_dia_check(const uint8_t *msg, size_t len, struct akv_dia_hdr *h, struct akv_
 		err->text = "invalid command flag bits";
 		return 0;
 	}
-	check_area(msg + AKV_DIA_HDR_LEN, len - AKV_DIA_HDR_LEN, 0, 0, err);
+	check_area(msg + AKV_DIA_HDR_LEN, len - AKV_DIA_HDR_LEN, 0, 0, err, x);
 	return 0;
+}
+
+/* see dia.h */
+int
+akv_dia_check(const uint8_t *msg, size_t len, struct akv_dia_hdr *h, struct akv_dia_error *err)
+{
+	return check_msg(msg, len, h, err, NULL);
+}
+
+/* see dia.h */
+int
+akv_dia_check_idx(const uint8_t *msg, size_t len, struct akv_dia_hdr *h,
+		  struct akv_dia_error *err, struct akv_dia_idx *idx)
+{
+	idx->msg = msg;
+	memset(idx->count, 0, sizeof(idx->count));
+	return check_msg(msg, len, h, err, idx);
+}
+
+/* see dia.h */
+int
+akv_dia_idx_find(const struct akv_dia_idx *x, enum akv_dia_row r, struct akv_dia_avp *out)
+{
+	const uint8_t *p;
+	uint32_t hl;
+
+	if (!x->count[r])
+		return 0;
+	/* a header the check has validated */
+	p = x->msg + x->first[r];
+	hl = (p[4] & AKV_DIA_AVP_F_V) ? 12 : 8;
+	out->raw = p;
+	out->code = akv_get_be32(p);
+	out->flags = p[4];
+	out->raw_len = akv_get_be24(p + 5);
+	out->vendor = hl == 12 ? akv_get_be32(p + 8) : 0;
+	out->data = p + hl;
+	out->len = out->raw_len - hl;
+	return 1;
+}
+
+/* see dia.h */
+int
+akv_dia_idx_find_u32(const struct akv_dia_idx *x, enum akv_dia_row r, uint32_t *v)
+{
+	struct akv_dia_avp a;
+
+	if (!akv_dia_idx_find(x, r, &a))
+		return 0;
+	return akv_dia_get_u32(&a, v) < 0 ? AKV_EPROTO : 1;
 }
 
 /* see dia.h */
@@ -380,15 +517,22 @@ int
 akv_dia_find(const uint8_t *area, size_t len, uint32_t code, uint32_t vendor,
 	     struct akv_dia_avp *out)
 {
-	struct akv_dia_it it;
-	struct akv_dia_avp a;
+	const uint8_t *p = area;
+	size_t n = len;
 
-	akv_dia_it_init(&it, area, len);
-	while (akv_dia_it_next(&it, &a) > 0) {
-		if (a.code == code && a.vendor == vendor) {
-			*out = a;
-			return 1;
-		}
+	/* akv_dia_it_next's walk, stopping where it would stop (a header that
+	 * does not fit), with the code compared before anything else is read */
+	while (n >= AKV_DIA_AVP_HDR_LEN) {
+		uint32_t rl = akv_get_be24(p + 5), hl = (p[4] & AKV_DIA_AVP_F_V) ? 12 : 8;
+		size_t used;
+
+		if (n < hl || rl < hl || rl > n)
+			return 0;
+		if (akv_get_be32(p) == code && (hl == 12 ? akv_get_be32(p + 8) : 0) == vendor)
+			return avp_at(p, n, out) > 0;
+		used = avp_used(rl, n);
+		p += used;
+		n -= used;
 	}
 	return 0;
 }
@@ -397,14 +541,22 @@ akv_dia_find(const uint8_t *area, size_t len, uint32_t code, uint32_t vendor,
 unsigned
 akv_dia_count(const uint8_t *area, size_t len, uint32_t code, uint32_t vendor)
 {
-	struct akv_dia_it it;
-	struct akv_dia_avp a;
-	unsigned n = 0;
+	const uint8_t *p = area;
+	size_t n = len;
+	unsigned c = 0;
 
-	akv_dia_it_init(&it, area, len);
-	while (akv_dia_it_next(&it, &a) > 0)
-		n += a.code == code && a.vendor == vendor;
-	return n;
+	while (n >= AKV_DIA_AVP_HDR_LEN) {
+		uint32_t rl = akv_get_be24(p + 5), hl = (p[4] & AKV_DIA_AVP_F_V) ? 12 : 8;
+		size_t used;
+
+		if (n < hl || rl < hl || rl > n)
+			break;
+		c += akv_get_be32(p) == code && (hl == 12 ? akv_get_be32(p + 8) : 0) == vendor;
+		used = avp_used(rl, n);
+		p += used;
+		n -= used;
+	}
+	return c;
 }
 
 /* see dia.h */
@@ -511,9 +663,9 @@ akv_dia_put_flags(struct akv_dia_wr *w, uint32_t code, uint8_t flags, uint32_t v
 static uint8_t
 dict_flags(uint32_t code, uint32_t vendor)
 {
-	const struct akv_dia_avp_def *d = akv_dia_avp_lookup(code, vendor);
+	uint32_t info = akv_dia_avp_info(code, vendor);
 
-	return (!d || d->mandatory) ? AKV_DIA_AVP_F_M : 0;
+	return (!info || (info & AKV_DIA_INFO_M)) ? AKV_DIA_AVP_F_M : 0;
 }
 
 /* see dia.h */
@@ -727,26 +879,15 @@ akv_dia_build_mar(uint8_t *out, size_t cap, const struct akv_dia_node *node,
 	return akv_dia_wr_finish(&w);
 }
 
-/* see dia.h */
-int
-akv_dia_parse_result(const uint8_t *msg, size_t len, struct akv_dia_hdr *h,
-		     struct akv_dia_result *r)
+/* Result-Code / Experimental-Result of a checked answer, from its index. */
+static int
+result_of(const struct akv_dia_idx *x, struct akv_dia_result *r)
 {
-	struct akv_dia_error err;
 	struct akv_dia_avp er;
-	const uint8_t *body = msg + AKV_DIA_HDR_LEN;
-	size_t blen;
-	int got;
 
-	memset(r, 0, sizeof(*r));
-	if (akv_dia_check(msg, len, h, &err) < 0 || err.result_code ||
-	    (h->flags & AKV_DIA_F_REQ))
+	if (akv_dia_idx_find_u32(x, AKV_DIA_ROW_RESULT_CODE, &r->result_code) < 0)
 		return AKV_EPROTO;
-	blen = len - AKV_DIA_HDR_LEN;
-	got = akv_dia_find_u32(body, blen, AKV_DIA_AVP_RESULT_CODE, 0, &r->result_code);
-	if (got < 0)
-		return AKV_EPROTO;
-	if (akv_dia_find(body, blen, AKV_DIA_AVP_EXPERIMENTAL_RESULT, 0, &er)) {
+	if (akv_dia_idx_find(x, AKV_DIA_ROW_EXPERIMENTAL_RESULT, &er)) {
 		if (akv_dia_find_u32(er.data, er.len, AKV_DIA_AVP_VENDOR_ID, 0, &r->exp_vendor) != 1 ||
 		    akv_dia_find_u32(er.data, er.len, AKV_DIA_AVP_EXPERIMENTAL_RESULT_CODE, 0,
 				     &r->exp_code) != 1)
@@ -755,37 +896,86 @@ akv_dia_parse_result(const uint8_t *msg, size_t len, struct akv_dia_hdr *h,
 	return r->result_code || r->exp_code ? 0 : AKV_EPROTO;
 }
 
+/* akv_dia_check_idx() of an answer that must be clean. */
+static int
+check_answer(const uint8_t *msg, size_t len, struct akv_dia_hdr *h, struct akv_dia_idx *x)
+{
+	struct akv_dia_error err;
+
+	if (akv_dia_check_idx(msg, len, h, &err, x) < 0 || err.result_code ||
+	    (h->flags & AKV_DIA_F_REQ))
+		return AKV_EPROTO;
+	return 0;
+}
+
+/* see dia.h */
+int
+akv_dia_parse_result(const uint8_t *msg, size_t len, struct akv_dia_hdr *h,
+		     struct akv_dia_result *r)
+{
+	struct akv_dia_idx x;
+
+	memset(r, 0, sizeof(*r));
+	if (check_answer(msg, len, h, &x) < 0)
+		return AKV_EPROTO;
+	return result_of(&x, r);
+}
+
+/* One SIP-Auth-Data-Item (checked Grouped) in one walk over its members,
+ * keeping the first instance of each as akv_dia_find() would. */
 static int
 maa_item(const struct akv_dia_avp *item, struct akv_dia_maa_item *o)
 {
-	const uint32_t v = AKV_DIA_VENDOR_3GPP;
-	struct akv_dia_avp a;
+	enum { NUM, SCHEME, AUTHENTICATE, AUTHORIZATION, CK, IK, NMEMB };
+	struct akv_dia_avp m[NMEMB], a;
+	unsigned have = 0;
+	const uint8_t *p = item->data;
+	size_t n = item->len, used;
 
 	memset(o, 0, sizeof(*o));
-	if (akv_dia_find_u32(item->data, item->len, AKV_DIA_AVP_SIP_ITEM_NUMBER, v,
-			     &o->item_number) < 0)
-		return AKV_EPROTO;
-	if (akv_dia_find(item->data, item->len, AKV_DIA_AVP_SIP_AUTHENTICATION_SCHEME, v, &a)) {
-		if (a.len >= sizeof(o->scheme))
-			return AKV_EPROTO;
-		memcpy(o->scheme, a.data, a.len);
+	while ((used = avp_at(p, n, &a)) > 0) {
+		int k;
+
+		p += used;
+		n -= used;
+		if (a.vendor != AKV_DIA_VENDOR_3GPP)
+			continue;
+		switch (a.code) {
+		case AKV_DIA_AVP_SIP_ITEM_NUMBER: k = NUM; break;
+		case AKV_DIA_AVP_SIP_AUTHENTICATION_SCHEME: k = SCHEME; break;
+		case AKV_DIA_AVP_SIP_AUTHENTICATE: k = AUTHENTICATE; break;
+		case AKV_DIA_AVP_SIP_AUTHORIZATION: k = AUTHORIZATION; break;
+		case AKV_DIA_AVP_CONFIDENTIALITY_KEY: k = CK; break;
+		case AKV_DIA_AVP_INTEGRITY_KEY: k = IK; break;
+		default: continue;
+		}
+		if (!(have & 1u << k)) {
+			m[k] = a;
+			have |= 1u << k;
+		}
 	}
-	if (!akv_dia_find(item->data, item->len, AKV_DIA_AVP_SIP_AUTHENTICATE, v, &a) || a.len != 32)
+	if ((have & 1u << NUM) && akv_dia_get_u32(&m[NUM], &o->item_number) < 0)
 		return AKV_EPROTO;
-	memcpy(o->rand, a.data, 16);
-	memcpy(o->autn, a.data + 16, 16);
-	if (!akv_dia_find(item->data, item->len, AKV_DIA_AVP_SIP_AUTHORIZATION, v, &a) ||
-	    a.len < 4 || a.len > 16)
+	if (have & 1u << SCHEME) {
+		if (m[SCHEME].len >= sizeof(o->scheme))
+			return AKV_EPROTO;
+		memcpy(o->scheme, m[SCHEME].data, m[SCHEME].len);
+	}
+	if (!(have & 1u << AUTHENTICATE) || m[AUTHENTICATE].len != 32)
 		return AKV_EPROTO;
-	memcpy(o->xres, a.data, a.len);
-	o->xres_len = (uint8_t)a.len;
-	if (!akv_dia_find(item->data, item->len, AKV_DIA_AVP_CONFIDENTIALITY_KEY, v, &a) ||
-	    a.len != 16)
+	memcpy(o->rand, m[AUTHENTICATE].data, 16);
+	memcpy(o->autn, m[AUTHENTICATE].data + 16, 16);
+	if (!(have & 1u << AUTHORIZATION) || m[AUTHORIZATION].len < 4 ||
+	    m[AUTHORIZATION].len > 16)
 		return AKV_EPROTO;
-	memcpy(o->ck, a.data, 16);
-	if (!akv_dia_find(item->data, item->len, AKV_DIA_AVP_INTEGRITY_KEY, v, &a) || a.len != 16)
+	memcpy(o->xres, m[AUTHORIZATION].data, m[AUTHORIZATION].len);
+	o->xres_len = (uint8_t)m[AUTHORIZATION].len;
+	if (!(have & 1u << CK) || m[CK].len != 16)
 		return AKV_EPROTO;
-	memcpy(o->ik, a.data, 16);
+	memcpy(o->ck, m[CK].data, 16);
+	if (!(have & 1u << IK) || m[IK].len != 16)
+		return AKV_EPROTO;
+	memcpy(o->ik, m[IK].data, 16);
 	return 0;
 }
 
@@ -795,17 +985,26 @@ akv_dia_parse_maa(const uint8_t *msg, size_t len, struct akv_dia_hdr *h,
 		  struct akv_dia_result *r, struct akv_dia_maa_item *items, unsigned max,
 		  unsigned *nitems)
 {
-	struct akv_dia_it it;
+	struct akv_dia_idx x;
 	struct akv_dia_avp a;
-	int rc = akv_dia_parse_result(msg, len, h, r);
+	const uint8_t *p, *end = msg + len;
+	size_t used;
+	int rc;
 
+	memset(r, 0, sizeof(*r));
 	*nitems = 0;
+	if (check_answer(msg, len, h, &x) < 0)
+		return AKV_EPROTO;
+	rc = result_of(&x, r);
 	if (rc < 0)
 		return rc;
 	if (h->cmd != AKV_DIA_CMD_MA)
 		return AKV_EPROTO;
-	akv_dia_it_init(&it, msg + AKV_DIA_HDR_LEN, len - AKV_DIA_HDR_LEN);
-	while (akv_dia_it_next(&it, &a) > 0) {
+	if (!akv_dia_idx_count(&x, AKV_DIA_ROW_SIP_AUTH_DATA_ITEM))
+		return 0;
+	/* every item, in order, from the first one on */
+	for (p = msg + x.first[AKV_DIA_ROW_SIP_AUTH_DATA_ITEM];
+	     (used = avp_at(p, (size_t)(end - p), &a)) > 0; p += used) {
 		if (a.code != AKV_DIA_AVP_SIP_AUTH_DATA_ITEM || a.vendor != AKV_DIA_VENDOR_3GPP)
 			continue;
 		if (*nitems >= max)

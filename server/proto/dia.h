@@ -123,6 +123,21 @@ struct akv_dia_error {
 	uint8_t failed[AKV_DIA_FAILED_MAX];
 };
 
+/* Index of a message's top-level AVPs, filled by akv_dia_check_idx() in
+ * the same pass that validates them: for each AVP the dictionary knows
+ * (slot = enum akv_dia_row) how many instances the top level holds and where
+ * the first one is, so a request's ~20 presence and lookup questions cost a
+ * load each instead of a walk each. AVPs the dictionary does not know are
+ * not indexed (use akv_dia_find). Valid only after a clean check. */
+#define AKV_DIA_IDX_SLOTS 128
+struct akv_dia_idx {
+	const uint8_t *msg;			/* the message indexed */
+	uint8_t count[AKV_DIA_IDX_SLOTS];	/* instances, saturating at 255 */
+	uint32_t first[AKV_DIA_IDX_SLOTS];	/* offset in msg of the first one's
+						 * header; set only when count > 0 */
+};
+_Static_assert(AKV_DIA_NROWS <= AKV_DIA_IDX_SLOTS, "dictionary outgrew the message index");
+
 /* Iterator over an AVP area (message body or Grouped data). */
 struct akv_dia_it {
 	const uint8_t *p, *end;
@@ -159,6 +174,25 @@ int akv_dia_hdr_decode(const uint8_t *buf, size_t len, struct akv_dia_hdr *h);
  * Address family), with the offending AVP in err->failed (RFC 6733 §7.5). */
 int akv_dia_check(const uint8_t *msg, size_t len, struct akv_dia_hdr *h,
 		  struct akv_dia_error *err);
+
+/* akv_dia_check() that also fills *idx with the top-level AVPs. The index
+ * answers questions only when the return is 0 and err->result_code is 0. */
+int akv_dia_check_idx(const uint8_t *msg, size_t len, struct akv_dia_hdr *h,
+		      struct akv_dia_error *err, struct akv_dia_idx *idx);
+
+/* How many top-level instances of the AVP of row r the message holds
+ * (saturating at 255); akv_dia_count() from the index. */
+static inline unsigned
+akv_dia_idx_count(const struct akv_dia_idx *x, enum akv_dia_row r)
+{
+	return x->count[r];
+}
+/* The first top-level instance of row r: 1 found (*out set), 0 absent;
+ * akv_dia_find() from the index. */
+int akv_dia_idx_find(const struct akv_dia_idx *x, enum akv_dia_row r, struct akv_dia_avp *out);
+/* akv_dia_find_u32() from the index: 1 found and valid, 0 absent,
+ * AKV_EPROTO wrong length. */
+int akv_dia_idx_find_u32(const struct akv_dia_idx *x, enum akv_dia_row r, uint32_t *v);
 
 /* Sets err to 5005 DIAMETER_MISSING_AVP with an example of the missing AVP
  * (zero-filled minimum payload) as Failed-AVP (RFC 6733 §7.5). */

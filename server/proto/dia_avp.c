@@ -13,46 +13,47 @@ static const struct akv_dia_avp_def avp_table[] = {
 
 #define NDEFS (sizeof(avp_table) / sizeof(avp_table[0]))
 
-/* Lookups come ~45 times per MAR/MAA (checking every AVP received, the
- * M bit of every AVP sent): an open-addressed hash of (code, vendor) to the
- * row, filled before main() runs and read-only afterwards (so any thread
- * may look up), replaces a binary search with its unpredictable branches. */
-#define HASH_BITS 8
-_Static_assert(NDEFS < (1u << HASH_BITS) / 2, "AVP hash more than half full");
+/* Every row must map onto the key space of akv_dia_avp_info(). */
+#define AKV_DIA_AVP_KEYCHECK_(n, c, v, t, m)                                            \
+	_Static_assert((v) == 0 ? (c) < AKV_DIA_KEY_3GPP_BASE                             \
+				: (v) == AKV_DIA_VENDOR_3GPP && (c) >= AKV_DIA_KEY_3GPP_FIRST && \
+					  (c) - AKV_DIA_KEY_3GPP_FIRST < 64,                      \
+		       #n " has no key in akv_dia_avp_info_tab");
+AKV_DIA_AVP_LIST(AKV_DIA_AVP_KEYCHECK_)
+#undef AKV_DIA_AVP_KEYCHECK_
+_Static_assert(AKV_DIA_NROWS == NDEFS, "row enum and table disagree");
+_Static_assert(AKV_DIA_NROWS < 255, "row + 1 must fit the info word's low byte");
 
-static uint8_t avp_hash[1u << HASH_BITS]; /* row + 1; 0 = empty */
+#define KEY_(c, v) ((v) ? AKV_DIA_KEY_3GPP_BASE + (c) - AKV_DIA_KEY_3GPP_FIRST : (c))
+#define FIXED_(t)                                                                        \
+	(AKV_DIA_T_##t == AKV_DIA_T_U64 ? 8u                                             \
+	 : AKV_DIA_T_##t == AKV_DIA_T_U32 || AKV_DIA_T_##t == AKV_DIA_T_I32 ||           \
+			 AKV_DIA_T_##t == AKV_DIA_T_ENUM || AKV_DIA_T_##t == AKV_DIA_T_TIME \
+		 ? 4u                                                                    \
+		 : 0u)
 
-static inline unsigned
-avp_hash_of(uint32_t code, uint32_t vendor)
-{
-	return (code * 0x9E3779B1u ^ vendor * 0x85EBCA77u) >> (32 - HASH_BITS);
-}
+/* Lookups come once per AVP received (validation) and sent (its M bit): a
+ * constant table indexed by the key replaces hashing and probing. Two rows
+ * on one key would be a duplicate designated initializer, which -Wextra
+ * (-Woverride-init) turns into a build error. */
+const uint32_t akv_dia_avp_info_tab[AKV_DIA_KEYS] = {
+#define AKV_DIA_AVP_INFO_(n, c, v, t, m)                                                 \
+	[KEY_(c, v)] = (AKV_DIA_ROW_##n + 1u) | (uint32_t)AKV_DIA_T_##t << 8 |            \
+		       ((m) ? AKV_DIA_INFO_M : 0u) | FIXED_(t) << 16,
+	AKV_DIA_AVP_LIST(AKV_DIA_AVP_INFO_)
+#undef AKV_DIA_AVP_INFO_
+};
 
-__attribute__((constructor)) static void
-avp_hash_init(void)
-{
-	for (size_t i = 0; i < NDEFS; i++) {
-		unsigned h = avp_hash_of(avp_table[i].code, avp_table[i].vendor);
-
-		while (avp_hash[h])
-			h = (h + 1) & ((1u << HASH_BITS) - 1);
-		avp_hash[h] = (uint8_t)(i + 1);
-	}
-}
+#undef KEY_
+#undef FIXED_
 
 /* see dia_avp.h */
 const struct akv_dia_avp_def *
 akv_dia_avp_lookup(uint32_t code, uint32_t vendor)
 {
-	unsigned h = avp_hash_of(code, vendor);
+	uint32_t info = akv_dia_avp_info(code, vendor);
 
-	for (; avp_hash[h]; h = (h + 1) & ((1u << HASH_BITS) - 1)) {
-		const struct akv_dia_avp_def *d = &avp_table[avp_hash[h] - 1];
-
-		if (d->code == code && d->vendor == vendor)
-			return d;
-	}
-	return NULL;
+	return info ? &avp_table[AKV_DIA_INFO_ROW(info)] : NULL;
 }
 
 /* see dia_avp.h */

@@ -169,6 +169,15 @@ enum akv_dia_avp_code {
 #undef AKV_DIA_AVP_ENUM_
 };
 
+/* AKV_DIA_ROW_<NAME> = the AVP's row in the dictionary (akv_dia_avp_at),
+ * also its slot in a message index (struct akv_dia_idx, dia.h). */
+enum akv_dia_row {
+#define AKV_DIA_AVP_ROWNUM_(name, code, vendor, type, m) AKV_DIA_ROW_##name,
+	AKV_DIA_AVP_LIST(AKV_DIA_AVP_ROWNUM_)
+#undef AKV_DIA_AVP_ROWNUM_
+	AKV_DIA_NROWS
+};
+
 struct akv_dia_avp_def {
 	const char *name;
 	uint32_t code;
@@ -178,8 +187,36 @@ struct akv_dia_avp_def {
 };
 
 /* The definition of (code, vendor), or NULL when akavs does not know it.
- * O(log n), no allocation, thread-safe. */
+ * O(1) (akv_dia_avp_info), no allocation, thread-safe. */
 const struct akv_dia_avp_def *akv_dia_avp_lookup(uint32_t code, uint32_t vendor);
+
+/* ---- Packed per-AVP facts for the decoder's hot loop ----
+ * Every AVP akavs knows has vendor 0 and a code below 1024, or vendor 10415
+ * and a code in 600..663 (checked at compile time in dia_avp.c), so
+ * (code, vendor) maps onto 1088 keys and one load from a constant table says
+ * all the validator needs: row + 1 (0: unknown AVP), type, M bit on send,
+ * and the data length a fixed-size type must have. */
+#define AKV_DIA_KEY_3GPP_FIRST 600u	/* lowest 10415 code in the dictionary */
+#define AKV_DIA_KEY_3GPP_BASE  1024u	/* key of (600, 10415) */
+#define AKV_DIA_KEYS	       (AKV_DIA_KEY_3GPP_BASE + 64u)
+
+#define AKV_DIA_INFO_ROW(i)   ((unsigned)((i) & 0xff) - 1)	/* enum akv_dia_row */
+#define AKV_DIA_INFO_TYPE(i)  ((enum akv_dia_type)(((i) >> 8) & 0xf))
+#define AKV_DIA_INFO_M	      0x1000u
+#define AKV_DIA_INFO_FIXED(i) ((uint32_t)(i) >> 16)	/* 4, 8, or 0: variable */
+
+extern const uint32_t akv_dia_avp_info_tab[AKV_DIA_KEYS];
+
+/* Info word of (code, vendor) as above, or 0 when akavs does not know it. */
+static inline uint32_t
+akv_dia_avp_info(uint32_t code, uint32_t vendor)
+{
+	if (vendor == 0)
+		return code < AKV_DIA_KEY_3GPP_BASE ? akv_dia_avp_info_tab[code] : 0;
+	if (vendor == AKV_DIA_VENDOR_3GPP && code - AKV_DIA_KEY_3GPP_FIRST < 64u)
+		return akv_dia_avp_info_tab[AKV_DIA_KEY_3GPP_BASE + code - AKV_DIA_KEY_3GPP_FIRST];
+	return 0;
+}
 
 /* Data length a type must have: 4 (U32/I32/ENUM/TIME), 8 (U64), or 0 for
  * variable-length types. */

@@ -33,15 +33,18 @@ scheme_parse(const struct akv_dia_avp *a)
 {
 	static const struct {
 		const char *s;
+		uint32_t n;
 		int v;
 	} tab[] = {
-		{ "Digest-AKAv1-MD5", AKV_SCHEME_AKAV1_MD5 },
-		{ "Digest-AKAv2-MD5", AKV_SCHEME_AKAV2_MD5 },
-		{ "Unknown", AKV_SCHEME_ANY },
+		{ "Digest-AKAv1-MD5", 16, AKV_SCHEME_AKAV1_MD5 },
+		{ "Digest-AKAv2-MD5", 16, AKV_SCHEME_AKAV2_MD5 },
+		{ "Unknown", 7, AKV_SCHEME_ANY },
 	};
 
+	/* case-insensitive; peers send the canonical spelling, tried first */
 	for (size_t i = 0; i < sizeof(tab) / sizeof(tab[0]); i++)
-		if (strlen(tab[i].s) == a->len && !strncasecmp(tab[i].s, (const char *)a->data, a->len))
+		if (tab[i].n == a->len && (!memcmp(tab[i].s, a->data, a->len) ||
+					   !strncasecmp(tab[i].s, (const char *)a->data, a->len)))
 			return tab[i].v;
 	return -1;
 }
@@ -106,136 +109,67 @@ reply_now(struct akv_dia_conn *c, const struct cx_ctx *x, uint32_t rc, uint32_t 
 
 /* ==== Request decoding ==== */
 
-#define CX_IDX_MAX 32	/* distinct top-level AVP kinds indexed; beyond: walk */
-
-/* The top-level AVPs of a request, indexed in one walk: each (code, vendor)
- * with its first instance and its count. A request asks ~20 presence and
- * lookup questions; re-walking the message for each was most of a MAR's
- * cost on the front end. A walk that stops at a malformed AVP stops the
- * index there too, exactly as akv_dia_find/akv_dia_count would. */
-struct cx_idx {
-	unsigned n;
-	int full;	/* more kinds than CX_IDX_MAX: answer by walking */
-	const uint8_t *end;	/* of the area indexed */
-	struct {
-		uint32_t code, vendor;
-		unsigned count;
-		const uint8_t *first;	/* header of the first instance */
-	} e[CX_IDX_MAX];
-};
-
+/* The request, checked and indexed in one pass by akv_dia_check_idx(): the
+ * ~20 presence and lookup questions a request asks are loads from the index
+ * (first instance and count per dictionary row) instead of walks. */
 struct cx_in {
 	const uint8_t *body;
 	size_t blen;
+	const struct akv_dia_idx *idx;
 	struct akv_dia_error err;
-	struct cx_idx *idx;
 };
 
-static void
-idx_build(struct cx_idx *x, const uint8_t *body, size_t blen)
+/* akv_dia_find() over the request's top level. */
+static inline int
+cx_find(const struct cx_in *in, enum akv_dia_row r, struct akv_dia_avp *out)
 {
-	struct akv_dia_it it;
-	struct akv_dia_avp a;
-
-	x->n = 0;
-	x->full = 0;
-	x->end = body + blen;
-	akv_dia_it_init(&it, body, blen);
-	while (akv_dia_it_next(&it, &a) > 0) {
-		/* code and vendor from the header bytes it_next validated, not
-		 * from `a` just stored (a load spanning two fresh stores stalls) */
-		uint32_t code = akv_get_be32(a.raw);
-		uint32_t vendor = (a.raw[4] & AKV_DIA_AVP_F_V) ? akv_get_be32(a.raw + 8) : 0;
-		unsigned i = 0;
-
-		while (i < x->n && (x->e[i].code != code || x->e[i].vendor != vendor))
-			i++;
-		if (i < x->n) {
-			x->e[i].count++;
-			continue;
-		}
-		if (x->n == CX_IDX_MAX) {
-			x->full = 1;
-			return;
-		}
-		x->e[i].code = code;
-		x->e[i].vendor = vendor;
-		x->e[i].count = 1;
-		x->e[i].first = a.raw;
-		x->n++;
-	}
+	return akv_dia_idx_find(in->idx, r, out);
 }
 
-/* akv_dia_find() over the request's top level, from the index. Not inlined:
- * GCC cannot see that need() made every later lookup succeed. */
-static __attribute__((noinline)) int
-cx_find(const struct cx_in *in, uint32_t code, uint32_t vendor, struct akv_dia_avp *out)
+/* akv_dia_count() over the request's top level (saturating at 255). */
+static inline unsigned
+cx_count(const struct cx_in *in, enum akv_dia_row r)
 {
-	const struct cx_idx *x = in->idx;
-
-	if (x->full)
-		return cx_find(in, code, vendor, out);
-	for (unsigned i = 0; i < x->n; i++) {
-		if (x->e[i].code == code && x->e[i].vendor == vendor) {
-			struct akv_dia_it it;
-
-			/* the same bytes parse to the same AVP the walk saw */
-			akv_dia_it_init(&it, x->e[i].first, (size_t)(x->end - x->e[i].first));
-			return akv_dia_it_next(&it, out) > 0;
-		}
-	}
-	return 0;
+	return akv_dia_idx_count(in->idx, r);
 }
 
-/* akv_dia_count() over the request's top level, from the index. */
-static unsigned
-cx_count(const struct cx_in *in, uint32_t code, uint32_t vendor)
+/* 5005 naming the AVP of row r (RFC 6733 §7.5). */
+static __attribute__((cold, noinline)) int
+missing(struct cx_in *in, enum akv_dia_row r)
 {
-	const struct cx_idx *x = in->idx;
+	const struct akv_dia_avp_def *d = akv_dia_avp_at(r);
 
-	if (x->full)
-		return akv_dia_count(in->body, in->blen, code, vendor);
-	for (unsigned i = 0; i < x->n; i++)
-		if (x->e[i].code == code && x->e[i].vendor == vendor)
-			return x->e[i].count;
-	return 0;
+	akv_dia_err_missing(&in->err, d->code, d->vendor);
+	return -1;
 }
 
-/* akv_dia_find_u32() over the request's top level, from the index. */
-static int
-cx_find_u32(const struct cx_in *in, uint32_t code, uint32_t vendor, uint32_t *v)
+/* 5009 with the first instance beyond the allowed one as Failed-AVP (§7.5):
+ * the next one after the first, which the index locates. */
+static __attribute__((cold, noinline)) int
+too_many(struct cx_in *in, enum akv_dia_row r)
 {
-	struct akv_dia_avp a;
+	const struct akv_dia_avp_def *d = akv_dia_avp_at(r);
+	struct akv_dia_avp first, second;
+	const uint8_t *after;
 
-	if (!cx_find(in, code, vendor, &a))
-		return 0;
-	return akv_dia_get_u32(&a, v) < 0 ? AKV_EPROTO : 1;
+	cx_find(in, r, &first);
+	after = first.raw + ((first.raw_len + 3) & ~3u);	/* with its padding */
+	akv_dia_find(after, (size_t)(in->body + in->blen - after), d->code, d->vendor, &second);
+	akv_dia_err_avp(&in->err, AKV_DIA_AVP_OCCURS_TOO_MANY, &second, "AVP occurs too many times");
+	return -1;
 }
 
-/* Checks {required} AVPs (top level, vendor) are present exactly once where
+/* Checks a {required} AVP (top level) is present, and exactly once where
  * the ABNF says so. Returns 0 or -1 with in->err set. */
-static int
-need(struct cx_in *in, uint32_t code, uint32_t vendor, int once)
+static inline int
+need(struct cx_in *in, enum akv_dia_row r, int once)
 {
-	unsigned n = cx_count(in, code, vendor);
+	unsigned n = cx_count(in, r);
 
-	if (n == 0) {
-		akv_dia_err_missing(&in->err, code, vendor);
-		return -1;
-	}
-	if (once && n > 1) {
-		struct akv_dia_avp a;
-		struct akv_dia_it it;
-		unsigned seen = 0;
-
-		/* §7.5: Failed-AVP holds the first instance beyond the allowed. */
-		akv_dia_it_init(&it, in->body, in->blen);
-		while (akv_dia_it_next(&it, &a) > 0)
-			if (a.code == code && a.vendor == vendor && ++seen == 2)
-				break;
-		akv_dia_err_avp(&in->err, AKV_DIA_AVP_OCCURS_TOO_MANY, &a, "AVP occurs too many times");
-		return -1;
-	}
+	if (n == 0)
+		return missing(in, r);
+	if (once && n > 1)
+		return too_many(in, r);
 	return 0;
 }
 
@@ -259,31 +193,16 @@ copy_id(const struct akv_dia_avp *a, char *dst, uint16_t *dlen)
 	return 0;
 }
 
-/* The header part of every Cx request: Session-Id first, then the
- * {Vendor-Specific-Application-Id}{Auth-Session-State}{Origin-Host}
- * {Origin-Realm}{Destination-Realm} of TS 29.229 §6.1. */
-static int
-common(struct akv_dia_conn *c, struct cx_in *in, struct cx_ctx *x)
+/* RFC 6733 §6.7.2: Proxy-Info AVPs come back unchanged, in order. */
+static __attribute__((noinline)) int
+keep_proxy_info(struct cx_in *in, struct cx_ctx *x)
 {
-	static const uint32_t req[] = {
-		AKV_DIA_AVP_VENDOR_SPECIFIC_APPLICATION_ID, AKV_DIA_AVP_AUTH_SESSION_STATE,
-		AKV_DIA_AVP_ORIGIN_HOST, AKV_DIA_AVP_ORIGIN_REALM, AKV_DIA_AVP_DESTINATION_REALM,
-	};
 	struct akv_dia_avp a;
 	struct akv_dia_it it;
+	const uint8_t *first = in->idx->msg + in->idx->first[AKV_DIA_ROW_PROXY_INFO];
 
-	if (need(in, AKV_DIA_AVP_SESSION_ID, 0, 1) < 0)
-		return -1;
-	cx_find(in, AKV_DIA_AVP_SESSION_ID, 0, &a);
-	if (a.len == 0 || a.len > AKV_DIA_SID_MAX)
-		return bad_value(in, &a, "Session-Id empty or too long");
-	memcpy(x->sid, a.data, a.len);
-	x->sid_len = (uint16_t)a.len;
-	for (size_t i = 0; i < sizeof(req) / sizeof(req[0]); i++)
-		if (need(in, req[i], 0, 1) < 0)
-			return -1;
-	/* most requests carry no Proxy-Info: skip the walk */
-	akv_dia_it_init(&it, in->body, cx_count(in, AKV_DIA_AVP_PROXY_INFO, 0) ? in->blen : 0);
+	/* from the first one on: nothing before it is a Proxy-Info */
+	akv_dia_it_init(&it, first, (size_t)(in->body + in->blen - first));
 	while (akv_dia_it_next(&it, &a) > 0) {
 		if (a.code != AKV_DIA_AVP_PROXY_INFO || a.vendor)
 			continue;
@@ -297,7 +216,32 @@ common(struct akv_dia_conn *c, struct cx_in *in, struct cx_ctx *x)
 		memset(x->proxy + x->proxy_len + a.raw_len, 0, ((a.raw_len + 3) & ~3u) - a.raw_len);
 		x->proxy_len = (uint16_t)(x->proxy_len + ((a.raw_len + 3) & ~3u));
 	}
-	(void)c;
+	return 0;
+}
+
+/* The header part of every Cx request: Session-Id first, then the
+ * {Vendor-Specific-Application-Id}{Auth-Session-State}{Origin-Host}
+ * {Origin-Realm}{Destination-Realm} of TS 29.229 §6.1. */
+static int
+common(struct cx_in *in, struct cx_ctx *x)
+{
+	struct akv_dia_avp a;
+
+	if (need(in, AKV_DIA_ROW_SESSION_ID, 1) < 0)
+		return -1;
+	cx_find(in, AKV_DIA_ROW_SESSION_ID, &a);
+	if (a.len == 0 || a.len > AKV_DIA_SID_MAX)
+		return bad_value(in, &a, "Session-Id empty or too long");
+	memcpy(x->sid, a.data, a.len);
+	x->sid_len = (uint16_t)a.len;
+	if (need(in, AKV_DIA_ROW_VENDOR_SPECIFIC_APPLICATION_ID, 1) < 0 ||
+	    need(in, AKV_DIA_ROW_AUTH_SESSION_STATE, 1) < 0 ||
+	    need(in, AKV_DIA_ROW_ORIGIN_HOST, 1) < 0 || need(in, AKV_DIA_ROW_ORIGIN_REALM, 1) < 0 ||
+	    need(in, AKV_DIA_ROW_DESTINATION_REALM, 1) < 0)
+		return -1;
+	/* most requests carry no Proxy-Info */
+	if (cx_count(in, AKV_DIA_ROW_PROXY_INFO))
+		return keep_proxy_info(in, x);
 	return 0;
 }
 
@@ -307,20 +251,20 @@ parse_mar(struct akv_dia_conn *c, struct cx_in *in, struct akv_proto_slot *slot,
 	  struct cx_ctx *x, uint32_t *exp)
 {
 	struct akv_eng_req *r = slot->req;
-	struct akv_dia_avp un, pi, item, num, a;
+	struct akv_dia_avp un, pi, item, num, a, scheme, auth;
+	int has_scheme = 0, has_auth = 0;
 	uint32_t n;
 	int s;
 
-	if (need(in, AKV_DIA_AVP_USER_NAME, 0, 1) < 0 ||
-	    need(in, AKV_DIA_AVP_PUBLIC_IDENTITY, V3GPP, 1) < 0 ||
-	    need(in, AKV_DIA_AVP_SIP_AUTH_DATA_ITEM, V3GPP, 1) < 0 ||
-	    need(in, AKV_DIA_AVP_SIP_NUMBER_AUTH_ITEMS, V3GPP, 1) < 0 ||
-	    need(in, AKV_DIA_AVP_SERVER_NAME, V3GPP, 1) < 0)
+	if (need(in, AKV_DIA_ROW_USER_NAME, 1) < 0 || need(in, AKV_DIA_ROW_PUBLIC_IDENTITY, 1) < 0 ||
+	    need(in, AKV_DIA_ROW_SIP_AUTH_DATA_ITEM, 1) < 0 ||
+	    need(in, AKV_DIA_ROW_SIP_NUMBER_AUTH_ITEMS, 1) < 0 ||
+	    need(in, AKV_DIA_ROW_SERVER_NAME, 1) < 0)
 		return -1;
-	cx_find(in, AKV_DIA_AVP_USER_NAME, 0, &un);
-	cx_find(in, AKV_DIA_AVP_PUBLIC_IDENTITY, V3GPP, &pi);
-	cx_find(in, AKV_DIA_AVP_SIP_AUTH_DATA_ITEM, V3GPP, &item);
-	cx_find(in, AKV_DIA_AVP_SIP_NUMBER_AUTH_ITEMS, V3GPP, &num);
+	cx_find(in, AKV_DIA_ROW_USER_NAME, &un);
+	cx_find(in, AKV_DIA_ROW_PUBLIC_IDENTITY, &pi);
+	cx_find(in, AKV_DIA_ROW_SIP_AUTH_DATA_ITEM, &item);
+	cx_find(in, AKV_DIA_ROW_SIP_NUMBER_AUTH_ITEMS, &num);
 	akv_dia_get_u32(&num, &n);
 	if (un.len == 0)
 		return bad_value(in, &un, "empty User-Name");
@@ -328,10 +272,28 @@ parse_mar(struct akv_dia_conn *c, struct cx_in *in, struct akv_proto_slot *slot,
 		return bad_value(in, &pi, "empty Public-Identity");
 	if (n == 0)
 		return bad_value(in, &num, "SIP-Number-Auth-Items is 0");
+	/* The item's members in one walk (validated with the message), the
+	 * first instance of each as akv_dia_find() would give. */
+	{
+		struct akv_dia_it it;
+
+		akv_dia_it_init(&it, item.data, item.len);
+		while (akv_dia_it_next(&it, &a) > 0) {
+			if (a.vendor != V3GPP)
+				continue;
+			if (a.code == AKV_DIA_AVP_SIP_AUTHENTICATION_SCHEME && !has_scheme) {
+				scheme = a;
+				has_scheme = 1;
+			} else if (a.code == AKV_DIA_AVP_SIP_AUTHORIZATION && !has_auth) {
+				auth = a;
+				has_auth = 1;
+			}
+		}
+	}
 	/* Scheme: absent or "Unknown" lets the HSS choose (TS 29.228 §6.3.1). */
 	s = AKV_SCHEME_ANY;
-	if (akv_dia_find(item.data, item.len, AKV_DIA_AVP_SIP_AUTHENTICATION_SCHEME, V3GPP, &a)) {
-		s = scheme_parse(&a);
+	if (has_scheme) {
+		s = scheme_parse(&scheme);
 		if (s < 0) {
 			*exp = AKV_CX_EXP_AUTH_SCHEME_NOT_SUPPORTED;
 			return 1;
@@ -347,11 +309,11 @@ parse_mar(struct akv_dia_conn *c, struct cx_in *in, struct akv_proto_slot *slot,
 	r->n = (uint16_t)(n > c->max_vectors ? c->max_vectors : n);
 	r->op = AKV_OP_VECTORS;
 	/* Resync: SIP-Authorization = RAND || AUTS (TS 29.229 §6.3.12). */
-	if (akv_dia_find(item.data, item.len, AKV_DIA_AVP_SIP_AUTHORIZATION, V3GPP, &a)) {
-		if (a.len != 30)
-			return bad_value(in, &a, "SIP-Authorization must be RAND||AUTS (30 bytes)");
-		memcpy(r->rand, a.data, 16);
-		memcpy(r->auts, a.data + 16, 14);
+	if (has_auth) {
+		if (auth.len != 30)
+			return bad_value(in, &auth, "SIP-Authorization must be RAND||AUTS (30 bytes)");
+		memcpy(r->rand, auth.data, 16);
+		memcpy(r->auts, auth.data + 16, 14);
 		r->op = AKV_OP_RESYNC;
 		r->resync_vectors = 1;
 	}
@@ -359,16 +321,14 @@ parse_mar(struct akv_dia_conn *c, struct cx_in *in, struct akv_proto_slot *slot,
 }
 
 static int
-get_enum(struct cx_in *in, uint32_t code, uint32_t dflt, int required, uint32_t *v)
+get_enum(struct cx_in *in, enum akv_dia_row r, uint32_t dflt, int required, uint32_t *v)
 {
-	int got = cx_find_u32(in, code, V3GPP, v);
+	int got = akv_dia_idx_find_u32(in->idx, r, v);
 
 	if (got == 1)
 		return 0;
-	if (required) {
-		akv_dia_err_missing(&in->err, code, V3GPP);
-		return -1;
-	}
+	if (required)
+		return missing(in, r);
 	*v = dflt;
 	return 0;
 }
@@ -383,21 +343,21 @@ parse_sar(struct cx_in *in, struct akv_proto_slot *slot, uint32_t *exp)
 	uint32_t sat, udaa;
 	int has_un, has_pi;
 
-	if (need(in, AKV_DIA_AVP_SERVER_NAME, V3GPP, 1) < 0 ||
-	    get_enum(in, AKV_DIA_AVP_SERVER_ASSIGNMENT_TYPE, 0, 1, &sat) < 0 ||
-	    get_enum(in, AKV_DIA_AVP_USER_DATA_ALREADY_AVAILABLE, 0, 1, &udaa) < 0)
+	if (need(in, AKV_DIA_ROW_SERVER_NAME, 1) < 0 ||
+	    get_enum(in, AKV_DIA_ROW_SERVER_ASSIGNMENT_TYPE, 0, 1, &sat) < 0 ||
+	    get_enum(in, AKV_DIA_ROW_USER_DATA_ALREADY_AVAILABLE, 0, 1, &udaa) < 0)
 		return -1;
-	has_un = cx_find(in, AKV_DIA_AVP_USER_NAME, 0, &un);
-	has_pi = cx_find(in, AKV_DIA_AVP_PUBLIC_IDENTITY, V3GPP, &pi);
+	has_un = cx_find(in, AKV_DIA_ROW_USER_NAME, &un);
+	has_pi = cx_find(in, AKV_DIA_ROW_PUBLIC_IDENTITY, &pi);
 	if (!has_un && !has_pi) {
 		akv_dia_err_missing(&in->err, AKV_DIA_AVP_USER_NAME, 0);
 		return -1;
 	}
-	cx_find(in, AKV_DIA_AVP_SERVER_NAME, V3GPP, &sn);
+	cx_find(in, AKV_DIA_ROW_SERVER_NAME, &sn);
 	if (sn.len > AKV_CX_NAME_MAX)
 		return bad_value(in, &sn, "Server-Name too long");
 	if (udaa > 1) {
-		cx_find(in, AKV_DIA_AVP_USER_DATA_ALREADY_AVAILABLE, V3GPP, &un);
+		cx_find(in, AKV_DIA_ROW_USER_DATA_ALREADY_AVAILABLE, &un);
 		return bad_value(in, &un, "User-Data-Already-Available out of range");
 	}
 	if ((has_un && copy_id(&un, r->impi, &r->impi_len) < 0) ||
@@ -422,18 +382,18 @@ parse_uar_lir(struct cx_in *in, struct akv_proto_slot *slot, int lir, uint32_t *
 	struct akv_dia_avp un, pi;
 	uint32_t uat = 0;
 
-	if ((!lir && need(in, AKV_DIA_AVP_USER_NAME, 0, 1) < 0) ||
-	    need(in, AKV_DIA_AVP_PUBLIC_IDENTITY, V3GPP, 1) < 0)
+	if ((!lir && need(in, AKV_DIA_ROW_USER_NAME, 1) < 0) ||
+	    need(in, AKV_DIA_ROW_PUBLIC_IDENTITY, 1) < 0)
 		return -1;
-	if (!lir && get_enum(in, AKV_DIA_AVP_USER_AUTHORIZATION_TYPE, 0, 0, &uat) < 0)
+	if (!lir && get_enum(in, AKV_DIA_ROW_USER_AUTHORIZATION_TYPE, 0, 0, &uat) < 0)
 		return -1;
-	cx_find(in, AKV_DIA_AVP_PUBLIC_IDENTITY, V3GPP, &pi);
+	cx_find(in, AKV_DIA_ROW_PUBLIC_IDENTITY, &pi);
 	if (copy_id(&pi, r->impu, &r->impu_len) < 0) {
 		*exp = AKV_CX_EXP_USER_UNKNOWN;
 		return 1;
 	}
 	if (!lir) {
-		cx_find(in, AKV_DIA_AVP_USER_NAME, 0, &un);
+		cx_find(in, AKV_DIA_ROW_USER_NAME, &un);
 		if (copy_id(&un, r->impi, &r->impi_len) < 0) {
 			*exp = AKV_CX_EXP_USER_UNKNOWN;
 			return 1;
@@ -447,11 +407,10 @@ parse_uar_lir(struct cx_in *in, struct akv_proto_slot *slot, int lir, uint32_t *
 /* see dia_peer.h */
 int
 akv_dia_cx_request(struct akv_dia_conn *c, const struct akv_dia_hdr *h, const uint8_t *msg,
-		   size_t len, struct akv_proto_slot *slot, uint8_t *out, size_t cap,
-		   size_t *out_len)
+		   size_t len, const struct akv_dia_idx *idx, struct akv_proto_slot *slot,
+		   uint8_t *out, size_t cap, size_t *out_len)
 {
 	struct cx_ctx *x = (struct cx_ctx *)slot->ctx;
-	struct cx_idx idx;
 	struct cx_in in;
 	struct akv_dia_avp dh;
 	uint32_t exp = 0;
@@ -460,7 +419,7 @@ akv_dia_cx_request(struct akv_dia_conn *c, const struct akv_dia_hdr *h, const ui
 	/* no error yet; err.failed is written before failed_len says so */
 	in.body = msg + AKV_DIA_HDR_LEN;
 	in.blen = len - AKV_DIA_HDR_LEN;
-	in.idx = &idx;
+	in.idx = idx;
 	in.err.result_code = 0;
 	in.err.text = NULL;
 	in.err.failed_len = 0;
@@ -476,15 +435,14 @@ akv_dia_cx_request(struct akv_dia_conn *c, const struct akv_dia_hdr *h, const ui
 		goto proto_error;
 	}
 	/* RFC 6733 §6.1: a Destination-Host that is not us cannot be served. */
-	idx_build(&idx, in.body, in.blen);
-	if (cx_find(&in, AKV_DIA_AVP_DESTINATION_HOST, 0, &dh) &&
-	    (dh.len != strlen(c->origin_host) ||
+	if (cx_find(&in, AKV_DIA_ROW_DESTINATION_HOST, &dh) &&
+	    (dh.len != c->origin_host_len ||
 	     strncasecmp((const char *)dh.data, c->origin_host, dh.len))) {
 		in.err.result_code = AKV_DIA_UNABLE_TO_DELIVER;
 		in.err.text = "Destination-Host is not this server";
 		goto proto_error;
 	}
-	if (common(c, &in, x) < 0)
+	if (common(&in, x) < 0)
 		goto cmd_error;
 	if (h->cmd != AKV_DIA_CMD_MA) {
 		/* SAR/UAR/LIR state; a MAR runs as VECTORS/RESYNC without it, and
@@ -554,49 +512,143 @@ map_err(int err, uint32_t *rc, uint32_t *exp)
 	}
 }
 
-static void
-put_identities(struct akv_dia_wr *w, const struct akv_eng_req *r)
+/* ---- MAA by direct stores ----
+ * A MAA is ~1.1 KB of AVPs whose layout is fixed once the Session-Id,
+ * identities and vector count are known: its length is computed first
+ * (one capacity check), then every AVP is stored in place. Every AVP of a
+ * MAA has the M bit set (dictionary, dia_avp.h); t_dia_cx_maa_bytes checks
+ * the result byte for byte against the generic writer. */
+
+static inline size_t
+pad4(size_t n)
 {
-	if (r->impi_len)
-		akv_dia_put(w, AKV_DIA_AVP_USER_NAME, 0, r->impi, r->impi_len);
-	if (r->impu_len)
-		akv_dia_put(w, AKV_DIA_AVP_PUBLIC_IDENTITY, V3GPP, r->impu, r->impu_len);
+	return (n + 3) & ~(size_t)3;
+}
+
+/* AVP header with M (and V with Vendor-Id when vendor != 0); returns where
+ * the data goes. */
+static inline uint8_t *
+st_hdr(uint8_t *p, uint32_t code, uint32_t vendor, size_t len)
+{
+	akv_put_be32(p, code);
+	akv_put_be32(p + 4, (uint32_t)len);
+	p[4] = vendor ? AKV_DIA_AVP_F_M | AKV_DIA_AVP_F_V : AKV_DIA_AVP_F_M;
+	if (!vendor)
+		return p + 8;
+	akv_put_be32(p + 8, vendor);
+	return p + 12;
+}
+
+static inline uint8_t *
+st_u32(uint8_t *p, uint32_t code, uint32_t vendor, uint32_t v)
+{
+	uint8_t *d = st_hdr(p, code, vendor, (vendor ? 12 : 8) + 4);
+
+	akv_put_be32(d, v);
+	return d + 4;
+}
+
+/* n bytes of data and the zero padding of §4.4. */
+static inline uint8_t *
+st_bytes(uint8_t *p, uint32_t code, uint32_t vendor, const void *data, size_t n)
+{
+	uint8_t *d = st_hdr(p, code, vendor, (vendor ? 12 : 8) + n);
+
+	memcpy(d, data, n);
+	if (n & 3)
+		memset(d + n, 0, 4 - (n & 3));
+	return d + pad4(n);
+}
+
+/* Bytes of one SIP-Auth-Data-Item with an XRES of xl bytes: Grouped header,
+ * Item-Number, Authentication-Scheme (16 characters), Authenticate (32),
+ * Authorization (XRES), Confidentiality-Key, Integrity-Key. */
+static inline size_t
+item_size(size_t xl)
+{
+	return 12 + 16 + 28 + 44 + (12 + pad4(xl)) + 28 + 28;
 }
 
 static int
 encode_maa(struct akv_dia_conn *c, const struct cx_ctx *x, const struct akv_eng_req *r,
 	   uint8_t *out, size_t cap)
 {
-	struct akv_dia_wr w;
 	uint32_t rc = AKV_DIA_SUCCESS, exp = 0;
 	int scheme = r->scheme_used ? r->scheme_used : x->scheme_req;
+	const char *sname = scheme_name(scheme);
+	unsigned nvec = r->err ? 0 : r->nvec;
+	size_t total;
+	uint8_t *p = out;
 
 	if (r->err)
 		map_err(r->err, &rc, &exp);
-	ans_begin(&w, c, x, rc, exp, out, cap);
-	put_identities(&w, r);
+	/* §6.1.8 layout: header, Session-Id, VSAI, Result-Code or
+	 * Experimental-Result, Auth-Session-State, Origin-Host/Realm,
+	 * User-Name, Public-Identity, SIP-Number-Auth-Items, items, Proxy-Info */
+	total = AKV_DIA_HDR_LEN + pad4(8 + x->sid_len) + 32 + (exp ? 32 : 12) + 12 +
+		c->origin_avps_len + (r->impi_len ? pad4(8 + r->impi_len) : 0) +
+		(r->impu_len ? pad4(12 + r->impu_len) : 0) + x->proxy_len;
 	if (!r->err) {
-		/* TS 29.229 §6.1.8: the count of items actually returned. */
-		akv_dia_put_u32(&w, AKV_DIA_AVP_SIP_NUMBER_AUTH_ITEMS, V3GPP, r->nvec);
-		for (unsigned i = 0; i < r->nvec; i++) {
-			const struct akv_eng_vec *v = &r->vec[i];
-			uint8_t ra[32];
-
-			memcpy(ra, v->rand, 16);
-			memcpy(ra + 16, v->autn, 16);
-			akv_dia_group_begin(&w, AKV_DIA_AVP_SIP_AUTH_DATA_ITEM, V3GPP);
-			akv_dia_put_u32(&w, AKV_DIA_AVP_SIP_ITEM_NUMBER, V3GPP, i + 1);
-			akv_dia_put_str(&w, AKV_DIA_AVP_SIP_AUTHENTICATION_SCHEME, V3GPP,
-					scheme_name(scheme));
-			akv_dia_put(&w, AKV_DIA_AVP_SIP_AUTHENTICATE, V3GPP, ra, 32);
-			/* HSS-style: the S-CSCF verifies, so XRES travels. */
-			akv_dia_put(&w, AKV_DIA_AVP_SIP_AUTHORIZATION, V3GPP, v->xres, v->xres_len);
-			akv_dia_put(&w, AKV_DIA_AVP_CONFIDENTIALITY_KEY, V3GPP, v->ck, 16);
-			akv_dia_put(&w, AKV_DIA_AVP_INTEGRITY_KEY, V3GPP, v->ik, 16);
-			akv_dia_group_end(&w);
+		total += 16;
+		for (unsigned i = 0; i < nvec; i++) {
+			/* the engine gives 4..16 bytes (TS 33.102 §6.3.2) */
+			if (r->vec[i].xres_len > 16)
+				return AKV_EINVAL;
+			total += item_size(r->vec[i].xres_len);
 		}
 	}
-	return ans_end(&w, x);
+	if (total > cap)
+		return AKV_ETOOBIG;
+
+	akv_put_be32(p, total);
+	p[0] = AKV_DIA_VERSION;
+	akv_put_be32(p + 4, x->cmd);
+	p[4] = x->flags & AKV_DIA_F_PROXY;
+	akv_put_be32(p + 8, AKV_DIA_APP_CX);
+	akv_put_be32(p + 12, x->hbh);
+	akv_put_be32(p + 16, x->e2e);
+	p = st_bytes(p + AKV_DIA_HDR_LEN, AKV_DIA_AVP_SESSION_ID, 0, x->sid, x->sid_len);
+	p = st_hdr(p, AKV_DIA_AVP_VENDOR_SPECIFIC_APPLICATION_ID, 0, 32);
+	p = st_u32(p, AKV_DIA_AVP_VENDOR_ID, 0, V3GPP);
+	p = st_u32(p, AKV_DIA_AVP_AUTH_APPLICATION_ID, 0, AKV_DIA_APP_CX);
+	/* A Cx answer carries exactly one of Result-Code / Experimental-Result. */
+	if (exp) {
+		p = st_hdr(p, AKV_DIA_AVP_EXPERIMENTAL_RESULT, 0, 32);
+		p = st_u32(p, AKV_DIA_AVP_VENDOR_ID, 0, V3GPP);
+		p = st_u32(p, AKV_DIA_AVP_EXPERIMENTAL_RESULT_CODE, 0, exp);
+	} else {
+		p = st_u32(p, AKV_DIA_AVP_RESULT_CODE, 0, rc);
+	}
+	p = st_u32(p, AKV_DIA_AVP_AUTH_SESSION_STATE, 0, 1);	/* NO_STATE_MAINTAINED */
+	memcpy(p, c->origin_avps, c->origin_avps_len);
+	p += c->origin_avps_len;
+	if (r->impi_len)
+		p = st_bytes(p, AKV_DIA_AVP_USER_NAME, 0, r->impi, r->impi_len);
+	if (r->impu_len)
+		p = st_bytes(p, AKV_DIA_AVP_PUBLIC_IDENTITY, V3GPP, r->impu, r->impu_len);
+	if (!r->err) {
+		/* TS 29.229 §6.1.8: the count of items actually returned. */
+		p = st_u32(p, AKV_DIA_AVP_SIP_NUMBER_AUTH_ITEMS, V3GPP, nvec);
+		for (unsigned i = 0; i < nvec; i++) {
+			const struct akv_eng_vec *v = &r->vec[i];
+
+			p = st_hdr(p, AKV_DIA_AVP_SIP_AUTH_DATA_ITEM, V3GPP, item_size(v->xres_len));
+			p = st_u32(p, AKV_DIA_AVP_SIP_ITEM_NUMBER, V3GPP, i + 1);
+			p = st_bytes(p, AKV_DIA_AVP_SIP_AUTHENTICATION_SCHEME, V3GPP, sname, 16);
+			/* SIP-Authenticate = RAND || AUTN (TS 29.229 §6.3.10) */
+			p = st_hdr(p, AKV_DIA_AVP_SIP_AUTHENTICATE, V3GPP, 12 + 32);
+			memcpy(p, v->rand, 16);
+			memcpy(p + 16, v->autn, 16);
+			p += 32;
+			/* HSS-style: the S-CSCF verifies, so XRES travels. */
+			p = st_bytes(p, AKV_DIA_AVP_SIP_AUTHORIZATION, V3GPP, v->xres, v->xres_len);
+			p = st_bytes(p, AKV_DIA_AVP_CONFIDENTIALITY_KEY, V3GPP, v->ck, 16);
+			p = st_bytes(p, AKV_DIA_AVP_INTEGRITY_KEY, V3GPP, v->ik, 16);
+		}
+	}
+	/* RFC 6733 §6.7.2: Proxy-Info AVPs come back unchanged, in order. */
+	memcpy(p, x->proxy, x->proxy_len);
+	return (int)total;
 }
 
 static int

@@ -117,6 +117,27 @@ akv_dia_template_check(const char *path)
 	return n < 0 ? (int)n : 0;
 }
 
+/* Origin-Host and Origin-Realm as AVPs, once per connection: every answer
+ * copies them (RFC 6733 §6.2: answers carry the answering node's identity). */
+static int
+encode_origin(struct akv_dia_conn *c)
+{
+	uint8_t tmp[AKV_DIA_HDR_LEN + sizeof(c->origin_avps)];
+	struct akv_dia_wr w;
+	int n;
+
+	akv_dia_wr_init(&w, tmp, sizeof(tmp));
+	akv_dia_wr_hdr(&w, 0, 0, 0, 0, 0);
+	akv_dia_put_str(&w, AKV_DIA_AVP_ORIGIN_HOST, 0, c->origin_host);
+	akv_dia_put_str(&w, AKV_DIA_AVP_ORIGIN_REALM, 0, c->origin_realm);
+	n = akv_dia_wr_finish(&w);
+	if (n < 0)
+		return n;	/* names are < AKV_DIA_NAME_MAX: never */
+	c->origin_avps_len = (uint16_t)(n - AKV_DIA_HDR_LEN);
+	memcpy(c->origin_avps, tmp + AKV_DIA_HDR_LEN, c->origin_avps_len);
+	return 0;
+}
+
 /* see dia_peer.h */
 int
 akv_dia_conn_setup(struct akv_dia_conn *c, const struct akv_proto_conn_info *info)
@@ -132,6 +153,9 @@ akv_dia_conn_setup(struct akv_dia_conn *c, const struct akv_proto_conn_info *inf
 	c->origin_state_id = origin_state_id();
 	copy_name(c->origin_host, cfg ? cfg->dia.origin_host : NULL, "akavs.localdomain");
 	copy_name(c->origin_realm, cfg ? cfg->dia.origin_realm : NULL, "localdomain");
+	c->origin_host_len = (uint16_t)strlen(c->origin_host);
+	if (encode_origin(c) < 0)
+		return AKV_ETOOBIG;
 	pick_host_ip(c, cfg ? cfg->dia.listen : NULL);
 	c->max_vectors = cfg && cfg->dia.max_vectors ? cfg->dia.max_vectors
 			 : cfg && cfg->eng.max_vectors ? cfg->eng.max_vectors : 8;
@@ -155,8 +179,7 @@ akv_dia_conn_setup(struct akv_dia_conn *c, const struct akv_proto_conn_info *inf
 void
 akv_dia_put_origin(struct akv_dia_wr *w, const struct akv_dia_conn *c)
 {
-	akv_dia_put_str(w, AKV_DIA_AVP_ORIGIN_HOST, 0, c->origin_host);
-	akv_dia_put_str(w, AKV_DIA_AVP_ORIGIN_REALM, 0, c->origin_realm);
+	akv_dia_put_raw(w, c->origin_avps, c->origin_avps_len);
 }
 
 /* ==== Answers ==== */
@@ -446,11 +469,13 @@ dia_on_msg(void *st, const uint8_t *msg, size_t len, struct akv_proto_slot *slot
 	struct akv_dia_conn *c = st;
 	struct akv_dia_hdr h;
 	struct akv_dia_error err;
+	struct akv_dia_idx idx;
 	int n;
 
 	*out_len = 0;
 	c->stats.rx++;
-	if (akv_dia_check(msg, len, &h, &err) < 0) {
+	/* one pass validates and indexes: the Cx decoder asks the index */
+	if (akv_dia_check_idx(msg, len, &h, &err, &idx) < 0) {
 		c->stats.malformed++;
 		return AKV_EPROTO;
 	}
@@ -510,7 +535,7 @@ dia_on_msg(void *st, const uint8_t *msg, size_t len, struct akv_proto_slot *slot
 	}
 	if (h.app == AKV_DIA_APP_CX) {
 		c->stats.cx_req++;
-		return akv_dia_cx_request(c, &h, msg, len, slot, out, cap, out_len);
+		return akv_dia_cx_request(c, &h, msg, len, &idx, slot, out, cap, out_len);
 	}
 	return reply_error(c, &h, msg, len, AKV_DIA_APPLICATION_UNSUPPORTED,
 			   "application not supported", out, cap, out_len);

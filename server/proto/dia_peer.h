@@ -50,6 +50,11 @@ struct akv_dia_conn {
 	unsigned max_vectors;
 	char origin_host[AKV_DIA_NAME_MAX];
 	char origin_realm[AKV_DIA_NAME_MAX];
+	uint16_t origin_host_len;
+	uint16_t origin_avps_len;
+	/* Origin-Host and Origin-Realm AVPs as every answer carries them,
+	 * encoded once at setup (akv_dia_put_origin copies them) */
+	uint8_t origin_avps[2 * (AKV_DIA_AVP_HDR_LEN + AKV_DIA_NAME_MAX)];
 	char peer_host[AKV_DIA_NAME_MAX];	/* Origin-Host from the CER */
 	char peer_addr[64];
 	struct akv_dia_stats stats;
@@ -68,12 +73,12 @@ int akv_dia_answer_error(struct akv_dia_conn *c, const struct akv_dia_hdr *h, co
 
 /* ==== dia_cx.c ==== */
 
-/* Handles a Cx request (app 16777216) on an open connection: fills the slot
- * and returns AKV_PROTO_DISPATCH, or writes an error answer and returns
- * AKV_PROTO_REPLY. */
+/* Handles a Cx request (app 16777216) on an open connection, checked
+ * cleanly by akv_dia_check_idx() into idx: fills the slot and returns
+ * AKV_PROTO_DISPATCH, or writes an error answer and returns AKV_PROTO_REPLY. */
 int akv_dia_cx_request(struct akv_dia_conn *c, const struct akv_dia_hdr *h, const uint8_t *msg,
-		       size_t len, struct akv_proto_slot *slot, uint8_t *out, size_t cap,
-		       size_t *out_len);
+		       size_t len, const struct akv_dia_idx *idx, struct akv_proto_slot *slot,
+		       uint8_t *out, size_t cap, size_t *out_len);
 /* Encodes the answer to a dispatched Cx request. Returns length or error. */
 int akv_dia_cx_encode(struct akv_dia_conn *c, const struct akv_proto_slot *slot, uint8_t *out,
 		      size_t cap);

@@ -425,6 +425,239 @@ START_TEST(t_dia_missing_example)
 }
 END_TEST
 
+/* ==== One-pass index (akv_dia_check_idx) ==== */
+
+/* The index answers every dictionary row as akv_dia_count/akv_dia_find
+ * over the top level would, and check_idx judges exactly as check. */
+static void
+idx_agrees(const uint8_t *m, size_t n)
+{
+	struct akv_dia_error e1, e2;
+	struct akv_dia_hdr h1, h2;
+	struct akv_dia_idx x;
+	int r1 = akv_dia_check(m, n, &h1, &e1), r2 = akv_dia_check_idx(m, n, &h2, &e2, &x);
+
+	ck_assert_int_eq(r1, r2);
+	if (r1 < 0)
+		return;
+	ck_assert_uint_eq(e1.result_code, e2.result_code);
+	ck_assert_uint_eq(e1.failed_len, e2.failed_len);
+	ck_assert_mem_eq(e1.failed, e2.failed, e1.failed_len);
+	ck_assert_ptr_eq(e1.text, e2.text);
+	if (e1.result_code)
+		return;
+	for (size_t r = 0; r < akv_dia_avp_count(); r++) {
+		const struct akv_dia_avp_def *d = akv_dia_avp_at(r);
+		unsigned want = akv_dia_count(m + 20, n - 20, d->code, d->vendor);
+		struct akv_dia_avp a, b;
+		int fa = akv_dia_find(m + 20, n - 20, d->code, d->vendor, &a);
+		int fb = akv_dia_idx_find(&x, (enum akv_dia_row)r, &b);
+
+		ck_assert_uint_eq(akv_dia_idx_count(&x, (enum akv_dia_row)r), want > 255 ? 255 : want);
+		ck_assert_int_eq(fa, fb);
+		if (!fa)
+			continue;
+		ck_assert_ptr_eq(a.raw, b.raw);
+		ck_assert_ptr_eq(a.data, b.data);
+		ck_assert_uint_eq(a.len, b.len);
+		ck_assert_uint_eq(a.raw_len, b.raw_len);
+		ck_assert_uint_eq(a.code, b.code);
+		ck_assert_uint_eq(a.vendor, b.vendor);
+		ck_assert_uint_eq(a.flags, b.flags);
+	}
+}
+
+START_TEST(t_dia_idx_matches_walk)
+{
+	static const char *const files[] = { "mar_kamailio.hex", "mar_resync.hex",
+					     "sar_kamailio.hex", "kamailio_mar.hex",
+					     "kamailio_sar.hex", "cer_kamailio.hex",
+					     "kamailio_cer.hex", "kamailio_mar_resync.hex" };
+	uint64_t seed = 0x1d8;
+	uint8_t base[2048], m[2048];
+
+	for (size_t f = 0; f < sizeof(files) / sizeof(files[0]); f++) {
+		size_t n = fx_hex_load(files[f], base, sizeof(base));
+
+		idx_agrees(base, n);
+		for (int it = 0; it < 2000; it++) {
+			size_t len = n;
+
+			memcpy(m, base, n);
+			for (int k = 1 + (int)(akv_test_rand64(&seed) % 3); k > 0; k--)
+				m[4 + akv_test_rand64(&seed) % (n - 4)] ^=
+					(uint8_t)(1u << (akv_test_rand64(&seed) % 8));
+			if (akv_test_rand64(&seed) % 4 == 0)
+				len = 20 + 4 * (akv_test_rand64(&seed) % ((n - 20) / 4));
+			m[1] = (uint8_t)(len >> 16);
+			m[2] = (uint8_t)(len >> 8);
+			m[3] = (uint8_t)len;
+			idx_agrees(m, len);
+		}
+	}
+}
+END_TEST
+
+/* Duplicates, counts past 255, members of a Grouped, unknown AVPs, and the
+ * faults that stop a walk: the index holds only what a clean walk saw. */
+START_TEST(t_dia_idx_hostile)
+{
+	static uint8_t m[8192], avps[8192];
+	struct akv_dia_wr w;
+	struct akv_dia_error err;
+	struct akv_dia_hdr h;
+	struct akv_dia_idx x;
+	struct akv_dia_avp a;
+	size_t n;
+	int al;
+
+	/* 300 User-Names: count saturates, the first one is the one found */
+	akv_dia_wr_init(&w, avps, sizeof(avps));
+	akv_dia_wr_hdr(&w, 0, 0, 0, 0, 0);
+	akv_dia_put_str(&w, AKV_DIA_AVP_USER_NAME, 0, "first@x");
+	for (int i = 0; i < 299; i++)
+		akv_dia_put_str(&w, AKV_DIA_AVP_USER_NAME, 0, "later@x");
+	/* a Grouped whose members are not top-level AVPs */
+	akv_dia_group_begin(&w, AKV_DIA_AVP_SIP_AUTH_DATA_ITEM, V3GPP);
+	akv_dia_put_str(&w, AKV_DIA_AVP_SIP_AUTHENTICATION_SCHEME, V3GPP, "Digest-AKAv1-MD5");
+	akv_dia_group_end(&w);
+	/* unknown without M: skipped, and not confused with a known code */
+	akv_dia_put_flags(&w, AKV_DIA_AVP_USER_NAME, 0, 5535, "v", 1);
+	al = akv_dia_wr_finish(&w);
+	ck_assert_int_gt(al, 20);
+	n = mk_req(m, sizeof(m), AKV_DIA_F_REQ, 280, 0, avps + 20, (size_t)al - 20);
+	idx_agrees(m, n);
+	ck_assert_int_eq(akv_dia_check_idx(m, n, &h, &err, &x), 0);
+	ck_assert_uint_eq(err.result_code, 0);
+	ck_assert_uint_eq(akv_dia_idx_count(&x, AKV_DIA_ROW_USER_NAME), 255);
+	ck_assert_int_eq(akv_dia_idx_find(&x, AKV_DIA_ROW_USER_NAME, &a), 1);
+	ck_assert_uint_eq(a.len, 7);
+	ck_assert_mem_eq(a.data, "first@x", 7);
+	ck_assert_uint_eq(akv_dia_idx_count(&x, AKV_DIA_ROW_SESSION_ID), 1);
+	ck_assert_uint_eq(akv_dia_idx_count(&x, AKV_DIA_ROW_SIP_AUTH_DATA_ITEM), 1);
+	ck_assert_uint_eq(akv_dia_idx_count(&x, AKV_DIA_ROW_SIP_AUTHENTICATION_SCHEME), 0);
+	ck_assert_int_eq(akv_dia_idx_find(&x, AKV_DIA_ROW_PUBLIC_IDENTITY, &a), 0);
+
+	/* a zero AVP Length (a walk that would never advance), a member
+	 * overrunning its Grouped, and a Grouped with bytes left over that
+	 * cannot hold a member: refused as before, never indexed past them */
+	{
+		uint8_t loop[8] = { 0, 0, 0, 1, 0x40, 0, 0, 0 };
+		uint8_t over[32] = { 0, 0, 2, 0x64, 0xc0, 0, 0, 32, 0, 0, 0x28, 0xaf,
+				     0, 0, 2, 0x60, 0xc0, 0, 0, 28, 0, 0, 0x28, 0xaf,
+				     'D', 'i', 'g', 'e', 's', 't', '-', 'A' };
+		uint8_t left[32] = { 0, 0, 2, 0x64, 0xc0, 0, 0, 32, 0, 0, 0x28, 0xaf,
+				     0, 0, 2, 0x65, 0xc0, 0, 0, 16, 0, 0, 0x28, 0xaf,
+				     0, 0, 0, 1, 9, 9, 9, 9 };
+
+		n = mk_req(m, sizeof(m), AKV_DIA_F_REQ, 280, 0, loop, sizeof(loop));
+		idx_agrees(m, n);
+		ck_assert_uint_eq(check_rc(m, n, &err), AKV_DIA_INVALID_AVP_LENGTH);
+		ck_assert_uint_eq(err.failed[3], 1);
+		n = mk_req(m, sizeof(m), AKV_DIA_F_REQ, 280, 0, over, sizeof(over));
+		idx_agrees(m, n);
+		ck_assert_uint_eq(check_rc(m, n, &err), AKV_DIA_INVALID_AVP_LENGTH);
+		ck_assert_uint_eq(err.failed_len, 12);	/* the member, minimum payload */
+		ck_assert_uint_eq(err.failed[3], 0x60);
+		ck_assert_uint_eq(err.failed[7], 12);
+		n = mk_req(m, sizeof(m), AKV_DIA_F_REQ, 280, 0, left, sizeof(left));
+		idx_agrees(m, n);
+		ck_assert_uint_eq(check_rc(m, n, &err), AKV_DIA_INVALID_AVP_LENGTH);
+		ck_assert_uint_eq(err.failed_len, 32);	/* the Grouped, whole */
+		ck_assert_uint_eq(err.failed[3], 0x64);
+	}
+}
+END_TEST
+
+/* Reference validators, one byte at a time. */
+static int
+ref_ident(const uint8_t *s, size_t n)
+{
+	if (!n)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < 0x21 || s[i] > 0x7e)
+			return 0;
+	return 1;
+}
+
+static int
+ref_utf8(const uint8_t *s, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		uint32_t cp, min;
+		size_t k;
+
+		if (s[i] < 0x80) {
+			i++;
+			continue;
+		}
+		if ((s[i] & 0xe0) == 0xc0)
+			k = 1, cp = s[i] & 0x1f, min = 0x80;
+		else if ((s[i] & 0xf0) == 0xe0)
+			k = 2, cp = s[i] & 0x0f, min = 0x800;
+		else if ((s[i] & 0xf8) == 0xf0)
+			k = 3, cp = s[i] & 0x07, min = 0x10000;
+		else
+			return 0;
+		if (i + k >= n)
+			return 0;	/* truncated sequence */
+		for (size_t j = 1; j <= k; j++) {
+			if ((s[i + j] & 0xc0) != 0x80)
+				return 0;
+			cp = cp << 6 | (s[i + j] & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return 0;
+		i += k + 1;
+	}
+	return 1;
+}
+
+/* DiameterIdentity and UTF8String checks, which look at eight bytes at a
+ * time, agree with the byte-wise rules at every length, position and value. */
+START_TEST(t_dia_value_words)
+{
+	static const uint8_t probes[] = { 0x00, 0x01, 0x20, 0x21, 0x41, 0x7e, 0x7f, 0x80,
+					  0xbf, 0xc0, 0xc2, 0xdf, 0xe0, 0xed, 0xef, 0xf0,
+					  0xf4, 0xf5, 0xff };
+	uint8_t s[80];
+	uint64_t seed = 0x7a1;
+	struct akv_dia_avp a = { .code = AKV_DIA_AVP_ORIGIN_HOST, .data = s };
+	struct akv_dia_avp u = { .code = AKV_DIA_AVP_USER_NAME, .data = s };
+
+	for (size_t len = 0; len <= 40; len++) {
+		for (size_t pos = 0; pos < (len ? len : 1); pos++) {
+			for (size_t b = 0; b < sizeof(probes); b++) {
+				memset(s, 'a', sizeof(s));
+				if (len)
+					s[pos] = probes[b];
+				a.len = u.len = (uint32_t)len;
+				ck_assert_int_eq(akv_dia_avp_valid(&a), ref_ident(s, len));
+				ck_assert_int_eq(akv_dia_avp_valid(&u), ref_utf8(s, len));
+			}
+		}
+	}
+	/* random strings over an alphabet rich in boundary bytes */
+	for (int it = 0; it < 200000; it++) {
+		size_t len = akv_test_rand64(&seed) % 70;
+
+		for (size_t i = 0; i < len; i++) {
+			uint64_t r = akv_test_rand64(&seed);
+
+			s[i] = (r & 3) ? (uint8_t)('0' + (r >> 8) % 60) : probes[(r >> 8) % sizeof(probes)];
+			if ((r & 0xff00000) == 0)
+				s[i] = (uint8_t)(0x80 | (r >> 32) % 64);	/* continuation */
+		}
+		a.len = u.len = (uint32_t)len;
+		ck_assert_int_eq(akv_dia_avp_valid(&a), ref_ident(s, len));
+		ck_assert_int_eq(akv_dia_avp_valid(&u), ref_utf8(s, len));
+	}
+}
+END_TEST
+
 /* ==== Peer state machine ==== */
 
 START_TEST(t_dia_peer_before_cer)
@@ -775,6 +1008,9 @@ dia_suite(void)
 	tcase_add_test(tc, t_dia_err_invalid_value);
 	tcase_add_test(tc, t_dia_err_nesting);
 	tcase_add_test(tc, t_dia_missing_example);
+	tcase_add_test(tc, t_dia_idx_matches_walk);
+	tcase_add_test(tc, t_dia_idx_hostile);
+	tcase_add_test(tc, t_dia_value_words);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("peer");
 	tcase_add_test(tc, t_dia_peer_before_cer);

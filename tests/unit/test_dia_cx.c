@@ -540,6 +540,275 @@ START_TEST(t_dia_cx_cfg_template)
 }
 END_TEST
 
+/* ==== MAA encoder and the indexed request path ==== */
+
+/* The MAA of TS 29.229 §6.1.8 through the generic writer, AVP by AVP: the
+ * reference the direct-store encoder must match byte for byte. */
+static size_t
+ref_maa(uint8_t *buf, const struct akv_dia_conn *c, const uint8_t *mar, size_t mlen,
+	const struct akv_eng_req *r, const char *scheme)
+{
+	struct akv_dia_wr w;
+	struct akv_dia_hdr h;
+	struct akv_dia_avp sid, a;
+	struct akv_dia_it it;
+	uint32_t rc = 2001, exp = 0;
+	int n;
+
+	akv_dia_hdr_decode(mar, mlen, &h);
+	ck_assert_int_eq(akv_dia_find(mar + 20, mlen - 20, AKV_DIA_AVP_SESSION_ID, 0, &sid), 1);
+	if (r->err == AKV_EUNKNOWN_USER)
+		exp = AKV_CX_EXP_USER_UNKNOWN;
+	else if (r->err == AKV_EIMPU_MISMATCH)
+		exp = AKV_CX_EXP_IDENTITIES_DONT_MATCH;
+	else if (r->err == AKV_ESCHEME)
+		exp = AKV_CX_EXP_AUTH_SCHEME_NOT_SUPPORTED;
+	else if (r->err)
+		rc = AKV_DIA_UNABLE_TO_COMPLY;
+	akv_dia_wr_init(&w, buf, AKV_PROTO_OUT_MAX);
+	akv_dia_wr_hdr(&w, h.flags & AKV_DIA_F_PROXY, AKV_DIA_CMD_MA, AKV_DIA_APP_CX, h.hbh, h.e2e);
+	akv_dia_put(&w, AKV_DIA_AVP_SESSION_ID, 0, sid.data, sid.len);
+	akv_dia_put_vsai(&w, V3GPP, AKV_DIA_APP_CX);
+	if (exp)
+		akv_dia_put_exp_result(&w, V3GPP, exp);
+	else
+		akv_dia_put_u32(&w, AKV_DIA_AVP_RESULT_CODE, 0, rc);
+	akv_dia_put_u32(&w, AKV_DIA_AVP_AUTH_SESSION_STATE, 0, 1);
+	akv_dia_put_str(&w, AKV_DIA_AVP_ORIGIN_HOST, 0, c->origin_host);
+	akv_dia_put_str(&w, AKV_DIA_AVP_ORIGIN_REALM, 0, c->origin_realm);
+	if (r->impi_len)
+		akv_dia_put(&w, AKV_DIA_AVP_USER_NAME, 0, r->impi, r->impi_len);
+	if (r->impu_len)
+		akv_dia_put(&w, AKV_DIA_AVP_PUBLIC_IDENTITY, V3GPP, r->impu, r->impu_len);
+	if (!r->err) {
+		akv_dia_put_u32(&w, AKV_DIA_AVP_SIP_NUMBER_AUTH_ITEMS, V3GPP, r->nvec);
+		for (unsigned i = 0; i < r->nvec; i++) {
+			const struct akv_eng_vec *v = &r->vec[i];
+			uint8_t ra[32];
+
+			memcpy(ra, v->rand, 16);
+			memcpy(ra + 16, v->autn, 16);
+			akv_dia_group_begin(&w, AKV_DIA_AVP_SIP_AUTH_DATA_ITEM, V3GPP);
+			akv_dia_put_u32(&w, AKV_DIA_AVP_SIP_ITEM_NUMBER, V3GPP, i + 1);
+			akv_dia_put_str(&w, AKV_DIA_AVP_SIP_AUTHENTICATION_SCHEME, V3GPP, scheme);
+			akv_dia_put(&w, AKV_DIA_AVP_SIP_AUTHENTICATE, V3GPP, ra, 32);
+			akv_dia_put(&w, AKV_DIA_AVP_SIP_AUTHORIZATION, V3GPP, v->xres, v->xres_len);
+			akv_dia_put(&w, AKV_DIA_AVP_CONFIDENTIALITY_KEY, V3GPP, v->ck, 16);
+			akv_dia_put(&w, AKV_DIA_AVP_INTEGRITY_KEY, V3GPP, v->ik, 16);
+			akv_dia_group_end(&w);
+		}
+	}
+	/* Proxy-Info of the request, in order (RFC 6733 §6.7.2) */
+	akv_dia_it_init(&it, mar + 20, mlen - 20);
+	while (akv_dia_it_next(&it, &a) > 0)
+		if (a.code == AKV_DIA_AVP_PROXY_INFO && !a.vendor)
+			akv_dia_put_raw(&w, a.raw, a.raw_len);
+	n = akv_dia_wr_finish(&w);
+	ck_assert_int_gt(n, 0);
+	return (size_t)n;
+}
+
+/* A MAR with a Session-Id of sid_len bytes, optional Proxy-Infos and an
+ * extra AVP, built AVP by AVP. */
+static size_t
+mar_x(uint8_t *buf, size_t sid_len, unsigned nproxy, const char *impi, const char *impu,
+      const char *scheme, uint32_t n, uint8_t flags, uint32_t hbh)
+{
+	struct akv_dia_wr w;
+	char sid[600];
+	int len;
+
+	memset(sid, 's', sizeof(sid));
+	akv_dia_wr_init(&w, buf, 4096);
+	akv_dia_wr_hdr(&w, flags, AKV_DIA_CMD_MA, AKV_DIA_APP_CX, hbh, hbh ^ 0x77);
+	akv_dia_put(&w, AKV_DIA_AVP_SESSION_ID, 0, sid, sid_len);
+	for (unsigned i = 0; i < nproxy; i++) {
+		akv_dia_group_begin(&w, AKV_DIA_AVP_PROXY_INFO, 0);
+		akv_dia_put_str(&w, AKV_DIA_AVP_PROXY_HOST, 0, "proxy.ims.test");
+		akv_dia_put(&w, AKV_DIA_AVP_PROXY_STATE, 0, "state-x", 5 + i % 3);
+		akv_dia_group_end(&w);
+	}
+	akv_dia_put_str(&w, AKV_DIA_AVP_ORIGIN_HOST, 0, "scscf.ims.test");
+	akv_dia_put_str(&w, AKV_DIA_AVP_ORIGIN_REALM, 0, "ims.test");
+	akv_dia_put_str(&w, AKV_DIA_AVP_DESTINATION_REALM, 0, "ims.test");
+	akv_dia_put_vsai(&w, V3GPP, AKV_DIA_APP_CX);
+	akv_dia_put_u32(&w, AKV_DIA_AVP_AUTH_SESSION_STATE, 0, 1);
+	akv_dia_put_str(&w, AKV_DIA_AVP_PUBLIC_IDENTITY, V3GPP, impu);
+	akv_dia_put_str(&w, AKV_DIA_AVP_USER_NAME, 0, impi);
+	akv_dia_put_u32(&w, AKV_DIA_AVP_SIP_NUMBER_AUTH_ITEMS, V3GPP, n);
+	akv_dia_group_begin(&w, AKV_DIA_AVP_SIP_AUTH_DATA_ITEM, V3GPP);
+	akv_dia_put_str(&w, AKV_DIA_AVP_SIP_AUTHENTICATION_SCHEME, V3GPP, scheme);
+	akv_dia_group_end(&w);
+	akv_dia_put_str(&w, AKV_DIA_AVP_SERVER_NAME, V3GPP, "sip:scscf.ims.test");
+	len = akv_dia_wr_finish(&w);
+	ck_assert_int_gt(len, 0);
+	return (size_t)len;
+}
+
+/* The direct-store MAA equals the generic writer's for every shape: vector
+ * counts 0..AKV_VEC_MAX, XRES 4..16 bytes, each engine error, both schemes,
+ * Session-Ids up to the limit, identities up to AKV_ID_MAX, Proxy-Info; and
+ * a buffer one byte short is refused, never overrun. */
+START_TEST(t_dia_cx_maa_bytes)
+{
+	static const int errs[] = { 0, AKV_EUNKNOWN_USER, AKV_EIMPU_MISMATCH, AKV_ESCHEME,
+				    AKV_EAUTS_MAC, AKV_ESTORE };
+	static uint8_t m[4096], out[AKV_PROTO_OUT_MAX], ref[AKV_PROTO_OUT_MAX];
+	static const size_t sids[] = { 1, 3, 30, 511, 512 };
+	char impi[AKV_ID_MAX + 1], impu[AKV_ID_MAX + 1];
+	struct akv_dia_conn c;
+	struct akv_test_slot s;
+	uint64_t seed = 0x3aa;
+	unsigned cases = 0;
+
+	fx_conn(&c, NULL);
+	fx_open(&c);
+	for (int it = 0; it < 600; it++) {
+		size_t il = 1 + akv_test_rand64(&seed) % AKV_ID_MAX, ul;
+		size_t sl = sids[akv_test_rand64(&seed) % 5], n, olen, rl;
+		unsigned nproxy = (unsigned)(akv_test_rand64(&seed) % 3);
+		int scheme = (int)(akv_test_rand64(&seed) % 3), len;
+
+		ul = 4 + akv_test_rand64(&seed) % (AKV_ID_MAX - 4);
+		memset(impi, 'i', il);
+		impi[il] = '\0';
+		memcpy(impu, "sip:", 4);
+		memset(impu + 4, 'u', ul - 4);
+		impu[ul] = '\0';
+		n = mar_x(m, sl, nproxy, impi, impu,
+			  scheme == 2 ? "Digest-AKAv2-MD5" : scheme ? "Digest-AKAv1-MD5" : "Unknown",
+			  1 + (uint32_t)(akv_test_rand64(&seed) % 12),
+			  (uint8_t)(AKV_DIA_F_REQ | (it & 1 ? AKV_DIA_F_PROXY : 0)),
+			  (uint32_t)akv_test_rand64(&seed));
+		ck_assert_int_eq(fx_msg(&c, m, n, &s, out, &olen), AKV_PROTO_DISPATCH);
+		s.req.err = errs[akv_test_rand64(&seed) % 6];
+		s.req.nvec = s.req.err ? 0 : (uint16_t)(akv_test_rand64(&seed) % (AKV_VEC_MAX + 1));
+		s.req.scheme_used = (uint8_t)(akv_test_rand64(&seed) % 3);
+		for (unsigned i = 0; i < s.req.nvec; i++) {
+			akv_test_fill(&seed, (uint8_t *)&s.vec[i], sizeof(s.vec[i]));
+			s.vec[i].xres_len = (uint8_t)(4 + akv_test_rand64(&seed) % 13);
+		}
+		if (akv_test_rand64(&seed) % 8 == 0)
+			s.req.impu_len = 0;	/* identities are echoed only when present */
+		len = akv_dia_ops.encode(&c, &s.slot, out, sizeof(out));
+		rl = ref_maa(ref, &c, m, n, &s.req,
+			     (s.req.scheme_used ? s.req.scheme_used : s.req.scheme) ==
+					     AKV_SCHEME_AKAV2_MD5 ? "Digest-AKAv2-MD5"
+								  : "Digest-AKAv1-MD5");
+		ck_assert_int_eq(len, (int)rl);
+		ck_assert_mem_eq(out, ref, rl);
+		/* exactly enough room works; one byte less is refused */
+		ck_assert_int_eq(akv_dia_ops.encode(&c, &s.slot, out, rl), (int)rl);
+		ck_assert_mem_eq(out, ref, rl);
+		ck_assert_int_eq(akv_dia_ops.encode(&c, &s.slot, out, rl - 1), AKV_ETOOBIG);
+		cases++;
+	}
+	ck_assert_uint_eq(cases, 600);
+}
+END_TEST
+
+/* A {required} AVP twice: 5009 with the second instance as Failed-AVP
+ * (RFC 6733 §7.5), whichever AVPs come between. */
+START_TEST(t_dia_cx_mar_duplicates)
+{
+	static uint8_t m[4096], dup[4096], out[AKV_PROTO_OUT_MAX];
+	static const uint32_t codes[][2] = {
+		{ AKV_DIA_AVP_USER_NAME, 0 }, { AKV_DIA_AVP_SESSION_ID, 0 },
+		{ AKV_DIA_AVP_PUBLIC_IDENTITY, V3GPP }, { AKV_DIA_AVP_SIP_AUTH_DATA_ITEM, V3GPP },
+		{ AKV_DIA_AVP_ORIGIN_REALM, 0 },
+	};
+	struct akv_dia_conn c;
+	struct akv_test_slot s;
+	struct akv_dia_result r;
+	struct akv_dia_hdr h;
+	struct akv_dia_avp f;
+	size_t n = mar_x(m, 20, 1, IMPI, IMPU, "Digest-AKAv1-MD5", 1, 0xc0, 9), olen;
+	int len;
+
+	fx_conn(&c, NULL);
+	fx_open(&c);
+	for (size_t k = 0; k < sizeof(codes) / sizeof(codes[0]); k++) {
+		for (unsigned copies = 2; copies <= 3; copies++) {
+			struct akv_dia_it it;
+			struct akv_dia_avp a;
+			size_t dl = 20;
+
+			/* each extra copy goes last, with its first byte of data changed */
+			memcpy(dup, m, 20);
+			akv_dia_it_init(&it, m + 20, n - 20);
+			while (akv_dia_it_next(&it, &a) > 0) {
+				memcpy(dup + dl, a.raw, (a.raw_len + 3) & ~3u);
+				dl += (a.raw_len + 3) & ~3u;
+			}
+			akv_dia_find(m + 20, n - 20, codes[k][0], codes[k][1], &a);
+			for (unsigned i = 1; i < copies; i++) {
+				memcpy(dup + dl, a.raw, (a.raw_len + 3) & ~3u);
+				if (a.code != AKV_DIA_AVP_SIP_AUTH_DATA_ITEM)
+					dup[dl + (a.data - a.raw)] = (uint8_t)('0' + i);
+				dl += (a.raw_len + 3) & ~3u;
+			}
+			dup[1] = (uint8_t)(dl >> 16);
+			dup[2] = (uint8_t)(dl >> 8);
+			dup[3] = (uint8_t)dl;
+			ck_assert_int_eq(fx_msg(&c, dup, dl, &s, out, &olen), AKV_PROTO_REPLY);
+			ck_assert_int_eq(akv_dia_parse_result(out, olen, &h, &r), 0);
+			ck_assert_uint_eq(r.result_code, AKV_DIA_AVP_OCCURS_TOO_MANY);
+			ck_assert_int_eq(fx_failed_avp(out, olen, &f), 1);
+			ck_assert_uint_eq(f.code, codes[k][0]);
+			ck_assert_uint_eq(f.vendor, codes[k][1]);
+			ck_assert_uint_eq(f.raw_len, a.raw_len);
+			if (a.code != AKV_DIA_AVP_SIP_AUTH_DATA_ITEM)
+				ck_assert_uint_eq(f.data[0], '1');	/* the second instance */
+		}
+	}
+	/* Proxy-Info may repeat: both come back, in order */
+	n = mar_x(m, 20, 2, IMPI, IMPU, "Digest-AKAv1-MD5", 1, 0xc0, 10);
+	ck_assert_int_eq(fx_msg(&c, m, n, &s, out, &olen), AKV_PROTO_DISPATCH);
+	s.req.nvec = 1;
+	s.vec[0].xres_len = 8;
+	len = akv_dia_ops.encode(&c, &s.slot, out, sizeof(out));
+	ck_assert_int_gt(len, 20);
+	ck_assert_uint_eq(akv_dia_count(out + 20, (size_t)len - 20, AKV_DIA_AVP_PROXY_INFO, 0), 2);
+}
+END_TEST
+
+/* A MAR with many kinds of AVPs (40 unknown without M, known optional ones)
+ * is served: the index has a slot per dictionary row, not a fixed number of
+ * kinds (before it, a request with more than 32 kinds looped for ever). */
+START_TEST(t_dia_cx_mar_many_kinds)
+{
+	static uint8_t m[4096], extra[2048], out[AKV_PROTO_OUT_MAX];
+	struct akv_dia_conn c;
+	struct akv_test_slot s;
+	size_t n = mar_x(m, 20, 0, IMPI, IMPU, "Digest-AKAv1-MD5", 2, 0xc0, 11), olen;
+	struct akv_dia_wr w;
+	int len;
+
+	/* the extra AVPs, appended after the MAR's own */
+	akv_dia_wr_init(&w, extra, sizeof(extra));
+	akv_dia_wr_hdr(&w, 0, 0, 0, 0, 0);
+	for (unsigned i = 0; i < 40; i++)
+		akv_dia_put_flags(&w, 3000 + i, 0, i & 1 ? 5535 : 0, "kind", 4);
+	akv_dia_put_u32(&w, AKV_DIA_AVP_ORIGIN_STATE_ID, 0, 7);
+	akv_dia_put_u32(&w, AKV_DIA_AVP_SESSION_TIMEOUT, 0, 60);
+	akv_dia_put_str(&w, AKV_DIA_AVP_ROUTE_RECORD, 0, "dra.ims.test");
+	akv_dia_put_str(&w, AKV_DIA_AVP_ROUTE_RECORD, 0, "dra2.ims.test");
+	len = akv_dia_wr_finish(&w);
+	ck_assert_int_gt(len, 20);
+	memcpy(m + n, extra + 20, (size_t)len - 20);
+	n += (size_t)len - 20;
+	m[1] = (uint8_t)(n >> 16);
+	m[2] = (uint8_t)(n >> 8);
+	m[3] = (uint8_t)n;
+	fx_conn(&c, NULL);
+	fx_open(&c);
+	ck_assert_int_eq(fx_msg(&c, m, n, &s, out, &olen), AKV_PROTO_DISPATCH);
+	ck_assert_uint_eq(s.req.n, 2);
+	ck_assert_str_eq(s.req.impi, IMPI);
+	ck_assert_str_eq(s.req.impu, IMPU);
+}
+END_TEST
+
 /* ==== Pure parts ==== */
 
 START_TEST(t_dia_cx_sar_table)
@@ -619,6 +888,9 @@ cx_suite(void)
 	tcase_add_test(tc, t_dia_cx_mar_resync);
 	tcase_add_test(tc, t_dia_cx_registration);
 	tcase_add_test(tc, t_dia_cx_cfg_template);
+	tcase_add_test(tc, t_dia_cx_maa_bytes);
+	tcase_add_test(tc, t_dia_cx_mar_duplicates);
+	tcase_add_test(tc, t_dia_cx_mar_many_kinds);
 	tcase_add_test(tc, t_dia_cx_sar_table);
 	tcase_add_test(tc, t_dia_cx_user_data_xml);
 	suite_add_tcase(s, tc);
