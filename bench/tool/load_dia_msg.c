@@ -291,10 +291,13 @@ load_mar_build(struct load_mar_tpl *t, const char *impi, size_t impi_len, const 
 /* The dictionary (dia_avp.h) for codes below 1024 of vendors 0 and 3GPP,
  * as looked up once: what akv_dia_check() decides with per AVP. */
 #define DICT_CODES 1024
-struct dict_ent {
-	uint8_t known, type, fixed;
-};
-static struct dict_ent dict[2][DICT_CODES];
+/* One byte per (vendor, code), so the ~5 lines a MAA touches stay cached:
+ * type | known | fixed length / 4 */
+#define DICT_TYPE 0x0f
+#define DICT_KNOWN 0x10
+#define DICT_FIXED_SHIFT 5
+static uint8_t dict[2][DICT_CODES];
+static int item_grouped; /* SIP-Auth-Data-Item is a known Grouped AVP */
 static pthread_once_t dict_once = PTHREAD_ONCE_INIT;
 
 static void
@@ -310,9 +313,13 @@ dict_build(void)
 		d = akv_dia_avp_lookup(e->code, e->vendor);
 		if (!d)
 			continue;
-		dict[d->vendor != 0][d->code] = (struct dict_ent){
-		    1, d->type, (uint8_t)akv_dia_type_fixed_len((enum akv_dia_type)d->type)};
+		dict[d->vendor != 0][d->code] =
+		    (uint8_t)((d->type & DICT_TYPE) | DICT_KNOWN |
+			      akv_dia_type_fixed_len((enum akv_dia_type)d->type) / 4
+				  << DICT_FIXED_SHIFT);
 	}
+	item_grouped = (dict[1][AKV_DIA_AVP_SIP_AUTH_DATA_ITEM] & (DICT_KNOWN | DICT_TYPE)) ==
+		       (DICT_KNOWN | AKV_DIA_T_GROUPED);
 }
 
 /* An AVP as the reader sees it. Code and Vendor-Id are kept apart: the
@@ -414,16 +421,17 @@ static int area_ok(const uint8_t *p, size_t n, unsigned depth);
 static inline __attribute__((always_inline)) int
 value_ok(const struct avp_v *a, unsigned depth)
 {
-	const struct dict_ent *e;
+	unsigned e, fixed;
 
 	if (a->code >= DICT_CODES || (a->vendor && a->vendor != V3GPP))
 		return 0;
-	e = &dict[a->vendor != 0][a->code];
-	if (!e->known)
+	e = dict[a->vendor != 0][a->code];
+	if (!(e & DICT_KNOWN))
 		return !(a->flags & AKV_DIA_AVP_F_M); /* §4.1: unknown without M is skipped */
-	if (e->fixed && a->len != e->fixed)
+	fixed = (e >> DICT_FIXED_SHIFT) * 4;
+	if (fixed && a->len != fixed)
 		return 0;
-	switch (e->type) {
+	switch (e & DICT_TYPE) {
 	case AKV_DIA_T_UTF8:
 		return ascii(a->data, a->len);
 	case AKV_DIA_T_IDENT:
@@ -464,8 +472,7 @@ item_read(const uint8_t *p, size_t n, struct load_maa_item *it)
 	uint32_t xres_len = 0;
 	int scheme = 0, item_no = 0;
 
-	if (!dict[1][AKV_DIA_AVP_SIP_AUTH_DATA_ITEM].known ||
-	    dict[1][AKV_DIA_AVP_SIP_AUTH_DATA_ITEM].type != AKV_DIA_T_GROUPED)
+	if (!item_grouped)
 		return 0;
 	memset(it, 0, sizeof(*it));
 	while (n) {
