@@ -77,8 +77,9 @@ prefetch_sub(const struct load_thread *t, size_t rank, int strings)
 	const struct load_sub *sub = &t->cfg->subs->v[rank * t->cfg->threads + t->idx];
 
 	if (!strings) {
+		/* both lines of the record (identities inline when they fit) */
 		__builtin_prefetch(sub);
-		__builtin_prefetch((const char *)sub + sizeof(*sub) - 1);
+		__builtin_prefetch((const char *)sub + 64);
 		return;
 	}
 	__builtin_prefetch(sub->impi);

@@ -23,16 +23,24 @@
 
 #define LOAD_IMPI_MAX 255
 
+/* 128 bytes, two cache lines on a 64-byte boundary once the table is read:
+ * identities that fit are kept in `inl`, so a request's subscriber data
+ * is one record (it is picked at random: each line is a miss). */
+#define LOAD_SUB_INLINE 76
 struct load_sub {
 	char *impi; /* NUL-terminated, 1..255 bytes */
 	char *impu; /* first IMPU of the list, or NULL */
 	uint8_t impi_len, impu_len;
 	uint8_t k[16], opc[16], amf[2];
+	char inl[LOAD_SUB_INLINE]; /* impi\0[impu\0] when they fit */
 };
+_Static_assert(sizeof(struct load_sub) == 128, "a subscriber record is two cache lines");
 
 struct load_subs {
 	struct load_sub *v;
 	size_t n;
+	void *mem;	/* the allocation v is aligned in (NULL: v itself) */
+	size_t mem_len; /* > 0: mem is a mapping of that length */
 };
 
 /* Reads the CSV of `akavs sub import` (header impi,impus,k,op,opc,amf,sqn;
