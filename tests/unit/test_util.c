@@ -1,0 +1,83 @@
+/* crypto/util.c: constant-time compare, wipe, hex helpers. */
+#include <check.h>
+#include <string.h>
+
+#include "akv_crypto.h"
+#include "akv_test.h"
+
+/* Equal buffers of every length 0..64 compare equal; one flipped bit at any
+ * position makes them differ. */
+START_TEST(t_util_ct_eq_every_position)
+{
+	uint8_t a[64], b[64];
+
+	for (size_t i = 0; i < sizeof(a); i++)
+		a[i] = (uint8_t)(i * 37 + 11);
+	for (size_t n = 0; n <= sizeof(a); n++) {
+		memcpy(b, a, sizeof(a));
+		ck_assert_int_eq(akv_ct_eq(a, b, n), 0);
+		for (size_t pos = 0; pos < n; pos++) {
+			for (int bit = 0; bit < 8; bit++) {
+				b[pos] ^= (uint8_t)(1u << bit);
+				ck_assert_int_eq(akv_ct_eq(a, b, n), -1);
+				b[pos] ^= (uint8_t)(1u << bit);
+			}
+		}
+	}
+}
+END_TEST
+
+/* akv_wipe zeroes exactly [p, p + n): odd lengths and misaligned starts,
+ * guard bytes on both sides untouched. */
+START_TEST(t_util_wipe_exact_range)
+{
+	uint8_t buf[96];
+
+	for (size_t off = 0; off < 9; off++) {
+		for (size_t n = 0; n + off + 8 <= sizeof(buf); n += 7) {
+			memset(buf, 0xa5, sizeof(buf));
+			akv_wipe(buf + off, n);
+			for (size_t i = 0; i < sizeof(buf); i++)
+				ck_assert_uint_eq(buf[i], i >= off && i < off + n ? 0 : 0xa5);
+		}
+	}
+}
+END_TEST
+
+START_TEST(t_util_hex_round_trip_and_rejects)
+{
+	uint8_t in[32], out[32];
+	char hex[65];
+
+	for (size_t i = 0; i < sizeof(in); i++)
+		in[i] = (uint8_t)(i * 29 + 3);
+	akv_hex_encode(in, sizeof(in), hex);
+	ck_assert_uint_eq(strlen(hex), 64);
+	for (size_t i = 0; i < 64; i++)
+		ck_assert(strchr("0123456789abcdef", hex[i]) != NULL);
+	ck_assert_int_eq(akv_hex_decode(hex, 64, out, sizeof(out)), 0);
+	ck_assert_mem_eq(in, out, sizeof(in));
+	/* either case decodes the same */
+	ck_assert_int_eq(akv_hex_decode("0aFf", 4, out, 2), 0);
+	ck_assert_uint_eq(out[0], 0x0a);
+	ck_assert_uint_eq(out[1], 0xff);
+	/* wrong length, non-hex characters */
+	ck_assert_int_eq(akv_hex_decode("0aF", 3, out, 2), AKV_CRYPTO_EINVAL);
+	ck_assert_int_eq(akv_hex_decode("0aFf00", 6, out, 2), AKV_CRYPTO_EINVAL);
+	ck_assert_int_eq(akv_hex_decode("0g", 2, out, 1), AKV_CRYPTO_EINVAL);
+	ck_assert_int_eq(akv_hex_decode(" 0", 2, out, 1), AKV_CRYPTO_EINVAL);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("util");
+	TCase *tc = tcase_create("util");
+
+	tcase_add_test(tc, t_util_ct_eq_every_position);
+	tcase_add_test(tc, t_util_wipe_exact_range);
+	tcase_add_test(tc, t_util_hex_round_trip_and_rejects);
+	suite_add_tcase(s, tc);
+	return akv_test_run(s);
+}
