@@ -265,7 +265,12 @@ akv_subcache_insert(struct akv_subcache *c, const struct akv_sub *rec, uint32_t 
 	e->hash = hash;
 	e->impi_len = (uint8_t)len;
 	memcpy(e->impi, rec->impi, len);
-	if (c->count >= c->mask + 1)
+	/* At most half full: the entry a lookup wants is then its bucket's
+	 * first (the one akv_subcache_prefetch_entry fetches ahead) with
+	 * probability (1 - e^-a) / a >= 79 % at load a <= 1/2, against 63 %
+	 * at load 1; any other costs a chain of cold entry lines. 8 to 16
+	 * bytes more per subscriber for ~10 % of a challenge's time. */
+	if (2 * c->count >= c->mask + 1)
 		grow(c);
 	e->next = c->b[hash & c->mask];
 	c->b[hash & c->mask] = e;
