@@ -107,47 +107,67 @@ utf8_valid_mb(const uint8_t *s, size_t n)
 #define ONES  0x0101010101010101u
 #define HIGHS 0x8080808080808080u
 
+/* The bytes of s[0..n) folded into one word by f, eight at a time; the last
+ * word overlaps the one before it instead of a byte loop (f is applied to
+ * some bytes twice, which tests of "does any byte ..." do not mind).
+ * Below 8 bytes: two overlapping 4-byte loads, or the bytes one by one. */
+#define FOLD_WORDS(s, n, acc, f)                                                         \
+	do {                                                                             \
+		uint64_t w_;                                                             \
+		uint32_t h_;                                                             \
+		size_t i_;                                                               \
+		if ((n) >= 8) {                                                          \
+			for (i_ = 0; i_ + 8 < (n); i_ += 8) {                            \
+				memcpy(&w_, (s) + i_, 8);                                \
+				acc |= f(w_);                                            \
+			}                                                                \
+			memcpy(&w_, (s) + (n) - 8, 8);                                   \
+			acc |= f(w_);                                                    \
+		} else if ((n) >= 4) {                                                   \
+			memcpy(&h_, (s), 4);                                             \
+			w_ = h_;                                                         \
+			memcpy(&h_, (s) + (n) - 4, 4);                                   \
+			w_ |= (uint64_t)h_ << 32;                                        \
+			acc |= f(w_);                                                    \
+		} else {                                                                 \
+			for (i_ = 0, w_ = 0; i_ < (n); i_++)                             \
+				w_ |= (uint64_t)(s)[i_] << (8 * i_);                     \
+			/* the missing bytes must pass: copies of the first */           \
+			for (; i_ < 8 && (n); i_++)                                      \
+				w_ |= (uint64_t)(s)[0] << (8 * i_);                      \
+			acc |= f(w_);                                                    \
+		}                                                                        \
+	} while (0)
+
+#define ASCII_BITS(w) ((w) & HIGHS)
+/* a byte below 0x21 borrows into its clear high bit when 0x21 is subtracted;
+ * a byte above 0x7e has its high bit set before or after adding 1 (the exact
+ * "has less" / "has more" word tests: only whether any byte fails is used) */
+#define NONIDENT_BITS(w) ((((w) - ONES * 0x21) & ~(w)) | ((w) + ONES) | (w))
+
 /* Identities, Session-Ids and scheme names are ASCII: one OR over the
  * string settles them, the byte-wise decoder runs only when a byte has its
  * high bit set. */
 static inline int
 utf8_valid(const uint8_t *s, size_t n)
 {
-	uint64_t acc = 0, w;
-	size_t i = 0;
+	uint64_t acc = 0;
 
-	for (; i + 8 <= n; i += 8) {
-		memcpy(&w, s + i, 8);
-		acc |= w;
-	}
-	for (; i < n; i++)
-		acc |= s[i];
+	FOLD_WORDS(s, n, acc, ASCII_BITS);
 	return !(acc & HIGHS) || utf8_valid_mb(s, n);
 }
 
 /* DiameterIdentity (§4.3.1): an FQDN/realm, printable ASCII, no spaces:
- * every byte in 0x21..0x7e. Eight bytes at a time: a byte below 0x21
- * borrows into its clear high bit when 0x21 is subtracted, a byte above 0x7e
- * has its high bit set before or after adding 1 (the exact "has less" /
- * "has more" word tests; only whether any byte fails matters). */
+ * every byte in 0x21..0x7e. */
 static inline int
 ident_valid(const uint8_t *s, size_t n)
 {
-	uint64_t bad = 0, w;
-	size_t i = 0;
+	uint64_t bad = 0;
 
 	if (n == 0)
 		return 0;
-	for (; i + 8 <= n; i += 8) {
-		memcpy(&w, s + i, 8);
-		bad |= ((w - ONES * 0x21) & ~w) | (w + ONES) | w;
-	}
-	if (bad & HIGHS)
-		return 0;
-	for (; i < n; i++)
-		if (s[i] <= 0x20 || s[i] >= 0x7f)
-			return 0;
-	return 1;
+	FOLD_WORDS(s, n, bad, NONIDENT_BITS);
+	return !(bad & HIGHS);
 }
 
 /* see dia.h */
@@ -210,6 +230,14 @@ akv_dia_err_missing(struct akv_dia_error *err, uint32_t code, uint32_t vendor)
 	err_synth(err, AKV_DIA_MISSING_AVP, code, flags, vendor, "missing AVP");
 }
 
+/* AVP Length of the header at p (8 readable bytes): the flags byte and the
+ * 24-bit length in one 32-bit load. */
+static inline uint32_t
+avp_len(const uint8_t *p)
+{
+	return akv_get_be32(p + 4) & 0xffffff;
+}
+
 /* Parses one AVP header at p (n bytes left) without judging it. Returns the
  * bytes it occupies with padding (> 0), or 0 if it does not fit. */
 static inline size_t
@@ -222,7 +250,7 @@ avp_at(const uint8_t *p, size_t n, struct akv_dia_avp *a)
 	a->raw = p;
 	a->code = akv_get_be32(p);
 	a->flags = p[4];
-	a->raw_len = akv_get_be24(p + 5);
+	a->raw_len = avp_len(p);
 	hl = (a->flags & AKV_DIA_AVP_F_V) ? 12 : 8;
 	if (n < hl || a->raw_len < hl || a->raw_len > n)
 		return 0;
@@ -243,64 +271,90 @@ avp_used(uint32_t rl, size_t n)
 static int check_area(const uint8_t *p, size_t n, unsigned depth, int raw,
 		      struct akv_dia_error *err, struct akv_dia_idx *x);
 
-/* Checks the value of a known AVP (dictionary info word) against its type.
- * 0 ok, or -1 with err set. */
-static int
-check_value(const struct akv_dia_avp *a, uint32_t info, unsigned depth, struct akv_dia_error *err)
+/* What can be wrong with a value of a non-Grouped type (0: nothing). */
+enum value_fault {
+	VF_NONE = 0,
+	VF_LENGTH,	/* fixed-size type with another length */
+	VF_UTF8,
+	VF_IDENT,
+	VF_ADDR_SHORT,	/* Address without its family */
+	VF_ADDR,	/* Address length not that of its family */
+};
+
+/* Judges the data of a known, non-Grouped AVP against its type (dictionary
+ * info word); inlined into the walk, which reads each header once. */
+static inline enum value_fault
+value_fault(const uint8_t *d, uint32_t len, uint32_t info)
 {
 	uint32_t fixed = AKV_DIA_INFO_FIXED(info);
 
-	if (fixed) {
-		/* Unsigned32, Integer32, Enumerated, Time, Unsigned64: any value
-		 * of the right length is valid. */
-		if (a->len == fixed)
-			return 0;
-		akv_dia_err_avp(err, AKV_DIA_INVALID_AVP_LENGTH, a, "AVP length does not fit its type");
-		return -1;
-	}
+	/* Unsigned32, Integer32, Enumerated, Time, Unsigned64: any value of
+	 * the right length is valid. */
+	if (fixed)
+		return len == fixed ? VF_NONE : VF_LENGTH;
 	switch (AKV_DIA_INFO_TYPE(info)) {
 	case AKV_DIA_T_UTF8:
-		if (!utf8_valid(a->data, a->len)) {
-			akv_dia_err_avp(err, AKV_DIA_INVALID_AVP_VALUE, a, "invalid UTF-8");
-			return -1;
-		}
-		break;
+		return utf8_valid(d, len) ? VF_NONE : VF_UTF8;
 	case AKV_DIA_T_IDENT:
-		if (!ident_valid(a->data, a->len)) {
-			akv_dia_err_avp(err, AKV_DIA_INVALID_AVP_VALUE, a, "invalid DiameterIdentity");
-			return -1;
-		}
-		break;
+		return ident_valid(d, len) ? VF_NONE : VF_IDENT;
 	case AKV_DIA_T_ADDR: {
 		/* §4.3.1 Address: 2-octet family (RFC IANA numbers) + address. */
-		uint16_t fam = a->len >= 2 ? (uint16_t)(a->data[0] << 8 | a->data[1]) : 0;
+		uint16_t fam;
 
-		if (a->len < 2 || (fam == 1 && a->len != 6) || (fam == 2 && a->len != 18)) {
-			akv_dia_err_avp(err, a->len < 2 ? AKV_DIA_INVALID_AVP_LENGTH
-							: AKV_DIA_INVALID_AVP_VALUE,
-					a, "invalid Address");
-			return -1;
-		}
-		break;
+		if (len < 2)
+			return VF_ADDR_SHORT;
+		fam = akv_get_be16(d);
+		return (fam == 1 && len != 6) || (fam == 2 && len != 18) ? VF_ADDR : VF_NONE;
 	}
-	case AKV_DIA_T_GROUPED:
-		if (depth + 1 >= AKV_DIA_DEPTH_MAX) {
-			akv_dia_err_avp(err, AKV_DIA_INVALID_AVP_VALUE, a, "Grouped AVPs nested too deep");
-			return -1;
-		}
-		/* Failed-AVP quotes AVPs that were wrong by definition: only
-		 * its layout is checked, not the members' types or M bits. */
-		if (check_area(a->data, a->len, depth + 1, a->code == AKV_DIA_AVP_FAILED_AVP && !a->vendor,
-			       err, NULL) < 0) {
-			/* A broken member layout makes the Grouped's length wrong. */
-			if (err->result_code == AKV_DIA_INVALID_MESSAGE_LENGTH)
-				akv_dia_err_avp(err, AKV_DIA_INVALID_AVP_LENGTH, a,
-						"Grouped AVP length does not match its members");
-			return -1;
-		}
+	default:
+		return VF_NONE;
+	}
+}
+
+/* The Result-Code and Failed-AVP of a value fault (RFC 6733 §7.1.5). */
+static __attribute__((cold, noinline)) int
+fault_value(const struct akv_dia_avp *a, enum value_fault f, struct akv_dia_error *err)
+{
+	switch (f) {
+	case VF_LENGTH:
+		akv_dia_err_avp(err, AKV_DIA_INVALID_AVP_LENGTH, a, "AVP length does not fit its type");
+		break;
+	case VF_UTF8:
+		akv_dia_err_avp(err, AKV_DIA_INVALID_AVP_VALUE, a, "invalid UTF-8");
+		break;
+	case VF_IDENT:
+		akv_dia_err_avp(err, AKV_DIA_INVALID_AVP_VALUE, a, "invalid DiameterIdentity");
+		break;
+	case VF_ADDR_SHORT:
+		akv_dia_err_avp(err, AKV_DIA_INVALID_AVP_LENGTH, a, "invalid Address");
 		break;
 	default:
+		akv_dia_err_avp(err, AKV_DIA_INVALID_AVP_VALUE, a, "invalid Address");
 		break;
+	}
+	return -1;
+}
+
+static int check_area(const uint8_t *p, size_t n, unsigned depth, int raw,
+		      struct akv_dia_error *err, struct akv_dia_idx *x);
+
+/* Checks a Grouped AVP's members (recursively). 0 ok, or -1 with err set. */
+static int
+check_grouped(const struct akv_dia_avp *a, unsigned depth, struct akv_dia_error *err)
+{
+	if (depth + 1 >= AKV_DIA_DEPTH_MAX) {
+		akv_dia_err_avp(err, AKV_DIA_INVALID_AVP_VALUE, a, "Grouped AVPs nested too deep");
+		return -1;
+	}
+	/* Failed-AVP quotes AVPs that were wrong by definition: only its
+	 * layout is checked, not the members' types or M bits. */
+	if (check_area(a->data, a->len, depth + 1, a->code == AKV_DIA_AVP_FAILED_AVP && !a->vendor,
+		       err, NULL) < 0) {
+		/* A broken member layout makes the Grouped's length wrong. */
+		if (err->result_code == AKV_DIA_INVALID_MESSAGE_LENGTH)
+			akv_dia_err_avp(err, AKV_DIA_INVALID_AVP_LENGTH, a,
+					"Grouped AVP length does not match its members");
+		return -1;
 	}
 	return 0;
 }
@@ -312,7 +366,11 @@ akv_dia_avp_valid(const struct akv_dia_avp *a)
 	uint32_t info = akv_dia_avp_info(a->code, a->vendor);
 	struct akv_dia_error err;
 
-	return !info || check_value(a, info, 0, &err) == 0;
+	if (!info)
+		return 1;
+	if (AKV_DIA_INFO_TYPE(info) == AKV_DIA_T_GROUPED)
+		return check_grouped(a, 0, &err) == 0;
+	return value_fault(a->data, a->len, info) == VF_NONE;
 }
 
 /* ---- check_area's faults, out of the hot loop ---- */
@@ -356,12 +414,24 @@ fault_avp_length(const uint8_t *p, size_t n, struct akv_dia_error *err)
 	return -1;
 }
 
+/* §4.1: an unrecognised AVP with M set fails the message. */
 static __attribute__((cold, noinline)) int
-fault_unsupported(const struct akv_dia_avp *a, struct akv_dia_error *err)
+fault_unsupported(const uint8_t *p, size_t n, struct akv_dia_error *err)
 {
-	/* §4.1: an unrecognised AVP with M set fails the message. */
-	akv_dia_err_avp(err, AKV_DIA_AVP_UNSUPPORTED, a, "unsupported AVP with M bit");
+	struct akv_dia_avp a;
+
+	avp_at(p, n, &a);
+	akv_dia_err_avp(err, AKV_DIA_AVP_UNSUPPORTED, &a, "unsupported AVP with M bit");
 	return -1;
+}
+
+static __attribute__((cold, noinline)) int
+fault_value_at(const uint8_t *p, size_t n, enum value_fault f, struct akv_dia_error *err)
+{
+	struct akv_dia_avp a;
+
+	avp_at(p, n, &a);
+	return fault_value(&a, f, err);
 }
 
 /* Checks every AVP in [p, p+n) (raw: layout only), each header read once;
@@ -372,8 +442,7 @@ check_area(const uint8_t *p, size_t n, unsigned depth, int raw, struct akv_dia_e
 	   struct akv_dia_idx *x)
 {
 	while (n > 0) {
-		struct akv_dia_avp a;
-		uint32_t rl, hl, info;
+		uint32_t rl, hl, code, vendor, info;
 		uint8_t fl;
 		size_t used;
 
@@ -382,34 +451,43 @@ check_area(const uint8_t *p, size_t n, unsigned depth, int raw, struct akv_dia_e
 		fl = p[4];
 		if ((fl & AKV_DIA_AVP_F_RESERVED) && !raw)
 			return fault_reserved_bits(p, n, err);
-		rl = akv_get_be24(p + 5);
+		rl = avp_len(p);
 		hl = (fl & AKV_DIA_AVP_F_V) ? 12 : 8;
-		if (n < hl || rl < hl || rl > n)
+		/* hl <= rl <= n (so n >= hl too) */
+		if (rl < hl || rl > n)
 			return fault_avp_length(p, n, err);
 		used = avp_used(rl, n);
-		if (!raw) {
-			a.raw = p;
-			a.code = akv_get_be32(p);
-			a.flags = fl;
-			a.raw_len = rl;
-			a.vendor = hl == 12 ? akv_get_be32(p + 8) : 0;
-			a.data = p + hl;
-			a.len = rl - hl;
-			info = akv_dia_avp_info(a.code, a.vendor);
-			if (!info) {
-				/* §4.1: without M an unknown AVP is ignored. */
-				if (fl & AKV_DIA_AVP_F_M)
-					return fault_unsupported(&a, err);
-			} else if (check_value(&a, info, depth, err) < 0) {
-				return -1;
-			} else if (x) {
-				unsigned r = AKV_DIA_INFO_ROW(info);
-
-				if (!x->count[r])
-					x->first[r] = (uint32_t)(p - x->msg);
-				x->count[r] += x->count[r] != 255;
-			}
+		if (raw)
+			goto next;
+		code = akv_get_be32(p);
+		vendor = hl == 12 ? akv_get_be32(p + 8) : 0;
+		info = akv_dia_avp_info(code, vendor);
+		if (!info) {
+			/* §4.1: without M an unknown AVP is ignored. */
+			if (fl & AKV_DIA_AVP_F_M)
+				return fault_unsupported(p, n, err);
+			goto next;
 		}
+		if (AKV_DIA_INFO_TYPE(info) != AKV_DIA_T_GROUPED) {
+			enum value_fault f = value_fault(p + hl, rl - hl, info);
+
+			if (f != VF_NONE)
+				return fault_value_at(p, n, f, err);
+		} else {
+			struct akv_dia_avp a;
+
+			avp_at(p, n, &a);
+			if (check_grouped(&a, depth, err) < 0)
+				return -1;
+		}
+		if (x) {
+			unsigned r = AKV_DIA_INFO_ROW(info);
+
+			if (!x->count[r])
+				x->first[r] = (uint32_t)(p - x->msg);
+			x->count[r] += x->count[r] != 255;
+		}
+next:
 		p += used;
 		n -= used;
 	}
@@ -452,28 +530,6 @@ akv_dia_check_idx(const uint8_t *msg, size_t len, struct akv_dia_hdr *h,
 	idx->msg = msg;
 	memset(idx->count, 0, sizeof(idx->count));
 	return check_msg(msg, len, h, err, idx);
-}
-
-/* see dia.h */
-int
-akv_dia_idx_find(const struct akv_dia_idx *x, enum akv_dia_row r, struct akv_dia_avp *out)
-{
-	const uint8_t *p;
-	uint32_t hl;
-
-	if (!x->count[r])
-		return 0;
-	/* a header the check has validated */
-	p = x->msg + x->first[r];
-	hl = (p[4] & AKV_DIA_AVP_F_V) ? 12 : 8;
-	out->raw = p;
-	out->code = akv_get_be32(p);
-	out->flags = p[4];
-	out->raw_len = akv_get_be24(p + 5);
-	out->vendor = hl == 12 ? akv_get_be32(p + 8) : 0;
-	out->data = p + hl;
-	out->len = out->raw_len - hl;
-	return 1;
 }
 
 /* see dia.h */
@@ -523,7 +579,7 @@ akv_dia_find(const uint8_t *area, size_t len, uint32_t code, uint32_t vendor,
 	/* akv_dia_it_next's walk, stopping where it would stop (a header that
 	 * does not fit), with the code compared before anything else is read */
 	while (n >= AKV_DIA_AVP_HDR_LEN) {
-		uint32_t rl = akv_get_be24(p + 5), hl = (p[4] & AKV_DIA_AVP_F_V) ? 12 : 8;
+		uint32_t rl = avp_len(p), hl = (p[4] & AKV_DIA_AVP_F_V) ? 12 : 8;
 		size_t used;
 
 		if (n < hl || rl < hl || rl > n)
@@ -546,7 +602,7 @@ akv_dia_count(const uint8_t *area, size_t len, uint32_t code, uint32_t vendor)
 	unsigned c = 0;
 
 	while (n >= AKV_DIA_AVP_HDR_LEN) {
-		uint32_t rl = akv_get_be24(p + 5), hl = (p[4] & AKV_DIA_AVP_F_V) ? 12 : 8;
+		uint32_t rl = avp_len(p), hl = (p[4] & AKV_DIA_AVP_F_V) ? 12 : 8;
 		size_t used;
 
 		if (n < hl || rl < hl || rl > n)
@@ -856,27 +912,48 @@ int
 akv_dia_build_mar(uint8_t *out, size_t cap, const struct akv_dia_node *node,
 		  const struct akv_dia_mar *m, uint32_t hbh, uint32_t e2e)
 {
-	struct akv_dia_wr w;
+	/* Sized first, then stored in place: the load generator builds one
+	 * per request. Every AVP of a MAR has its dictionary M bit set. */
 	const uint32_t v = AKV_DIA_VENDOR_3GPP;
+	size_t sid = strlen(m->session_id), oh = strlen(node->origin_host);
+	size_t orr = strlen(node->origin_realm), dr = strlen(m->dest_realm);
+	size_t impu = strlen(m->impu), impi = strlen(m->impi), sch = strlen(m->scheme);
+	size_t sn = strlen(m->server_name), item, total;
+	uint8_t *p = out;
 
-	akv_dia_wr_init(&w, out, cap);
-	akv_dia_wr_hdr(&w, AKV_DIA_F_REQ | AKV_DIA_F_PROXY, AKV_DIA_CMD_MA, AKV_DIA_APP_CX, hbh,
-		       e2e);
-	akv_dia_put_str(&w, AKV_DIA_AVP_SESSION_ID, 0, m->session_id);
-	put_node(&w, node);
-	akv_dia_put_str(&w, AKV_DIA_AVP_DESTINATION_REALM, 0, m->dest_realm);
-	akv_dia_put_vsai(&w, v, AKV_DIA_APP_CX);
-	akv_dia_put_u32(&w, AKV_DIA_AVP_AUTH_SESSION_STATE, 0, 1);
-	akv_dia_put_str(&w, AKV_DIA_AVP_PUBLIC_IDENTITY, v, m->impu);
-	akv_dia_put_str(&w, AKV_DIA_AVP_USER_NAME, 0, m->impi);
-	akv_dia_put_u32(&w, AKV_DIA_AVP_SIP_NUMBER_AUTH_ITEMS, v, m->n);
-	akv_dia_group_begin(&w, AKV_DIA_AVP_SIP_AUTH_DATA_ITEM, v);
-	akv_dia_put_str(&w, AKV_DIA_AVP_SIP_AUTHENTICATION_SCHEME, v, m->scheme);
+	if ((sid | oh | orr | dr | impu | impi | sch | sn) > 0xffffff)
+		return AKV_ETOOBIG;	/* no AVP can hold it (24-bit length) */
+	item = akv_dia_avp_size(v, sch) + (m->rand_auts ? akv_dia_avp_size(v, 30) : 0);
+	total = AKV_DIA_HDR_LEN + akv_dia_avp_size(0, sid) + akv_dia_avp_size(0, oh) +
+		akv_dia_avp_size(0, orr) + akv_dia_avp_size(0, dr) + 32 + 12 +
+		akv_dia_avp_size(v, impu) + akv_dia_avp_size(0, impi) + 16 + 12 + item +
+		akv_dia_avp_size(v, sn);
+	if (total > cap || total > 0xffffff)
+		return AKV_ETOOBIG;
+	akv_put_be32(p, (uint32_t)total);
+	p[0] = AKV_DIA_VERSION;
+	akv_put_be32(p + 4, AKV_DIA_CMD_MA);
+	p[4] = AKV_DIA_F_REQ | AKV_DIA_F_PROXY;
+	akv_put_be32(p + 8, AKV_DIA_APP_CX);
+	akv_put_be32(p + 12, hbh);
+	akv_put_be32(p + 16, e2e);
+	p = akv_dia_st_bytes(p + AKV_DIA_HDR_LEN, AKV_DIA_AVP_SESSION_ID, 0, m->session_id, sid);
+	p = akv_dia_st_bytes(p, AKV_DIA_AVP_ORIGIN_HOST, 0, node->origin_host, oh);
+	p = akv_dia_st_bytes(p, AKV_DIA_AVP_ORIGIN_REALM, 0, node->origin_realm, orr);
+	p = akv_dia_st_bytes(p, AKV_DIA_AVP_DESTINATION_REALM, 0, m->dest_realm, dr);
+	p = akv_dia_st_hdr(p, AKV_DIA_AVP_VENDOR_SPECIFIC_APPLICATION_ID, 0, 32);
+	p = akv_dia_st_u32(p, AKV_DIA_AVP_VENDOR_ID, 0, v);
+	p = akv_dia_st_u32(p, AKV_DIA_AVP_AUTH_APPLICATION_ID, 0, AKV_DIA_APP_CX);
+	p = akv_dia_st_u32(p, AKV_DIA_AVP_AUTH_SESSION_STATE, 0, 1);
+	p = akv_dia_st_bytes(p, AKV_DIA_AVP_PUBLIC_IDENTITY, v, m->impu, impu);
+	p = akv_dia_st_bytes(p, AKV_DIA_AVP_USER_NAME, 0, m->impi, impi);
+	p = akv_dia_st_u32(p, AKV_DIA_AVP_SIP_NUMBER_AUTH_ITEMS, v, m->n);
+	p = akv_dia_st_hdr(p, AKV_DIA_AVP_SIP_AUTH_DATA_ITEM, v, 12 + item);
+	p = akv_dia_st_bytes(p, AKV_DIA_AVP_SIP_AUTHENTICATION_SCHEME, v, m->scheme, sch);
 	if (m->rand_auts)
-		akv_dia_put(&w, AKV_DIA_AVP_SIP_AUTHORIZATION, v, m->rand_auts, 30);
-	akv_dia_group_end(&w);
-	akv_dia_put_str(&w, AKV_DIA_AVP_SERVER_NAME, v, m->server_name);
-	return akv_dia_wr_finish(&w);
+		p = akv_dia_st_bytes(p, AKV_DIA_AVP_SIP_AUTHORIZATION, v, m->rand_auts, 30);
+	akv_dia_st_bytes(p, AKV_DIA_AVP_SERVER_NAME, v, m->server_name, sn);
+	return (int)total;
 }
 
 /* Result-Code / Experimental-Result of a checked answer, from its index. */
@@ -927,10 +1004,11 @@ static int
 maa_item(const struct akv_dia_avp *item, struct akv_dia_maa_item *o)
 {
 	enum { NUM, SCHEME, AUTHENTICATE, AUTHORIZATION, CK, IK, NMEMB };
-	struct akv_dia_avp m[NMEMB], a;
-	unsigned have = 0;
+	const uint8_t *m[NMEMB] = { NULL };	/* data of the first instance */
+	uint32_t ml[NMEMB] = { 0 };		/* its length */
 	const uint8_t *p = item->data;
 	size_t n = item->len, used;
+	struct akv_dia_avp a;
 
 	memset(o, 0, sizeof(*o));
 	while ((used = avp_at(p, n, &a)) > 0) {
@@ -949,33 +1027,35 @@ maa_item(const struct akv_dia_avp *item, struct akv_dia_maa_item *o)
 		case AKV_DIA_AVP_INTEGRITY_KEY: k = IK; break;
 		default: continue;
 		}
-		if (!(have & 1u << k)) {
-			m[k] = a;
-			have |= 1u << k;
+		if (!m[k]) {
+			m[k] = a.data;
+			ml[k] = a.len;
 		}
 	}
-	if ((have & 1u << NUM) && akv_dia_get_u32(&m[NUM], &o->item_number) < 0)
-		return AKV_EPROTO;
-	if (have & 1u << SCHEME) {
-		if (m[SCHEME].len >= sizeof(o->scheme))
+	if (m[NUM]) {
+		if (ml[NUM] != 4)
 			return AKV_EPROTO;
-		memcpy(o->scheme, m[SCHEME].data, m[SCHEME].len);
+		o->item_number = akv_get_be32(m[NUM]);
 	}
-	if (!(have & 1u << AUTHENTICATE) || m[AUTHENTICATE].len != 32)
+	if (m[SCHEME]) {
+		if (ml[SCHEME] >= sizeof(o->scheme))
+			return AKV_EPROTO;
+		memcpy(o->scheme, m[SCHEME], ml[SCHEME]);
+	}
+	if (!m[AUTHENTICATE] || ml[AUTHENTICATE] != 32)
 		return AKV_EPROTO;
-	memcpy(o->rand, m[AUTHENTICATE].data, 16);
-	memcpy(o->autn, m[AUTHENTICATE].data + 16, 16);
-	if (!(have & 1u << AUTHORIZATION) || m[AUTHORIZATION].len < 4 ||
-	    m[AUTHORIZATION].len > 16)
+	memcpy(o->rand, m[AUTHENTICATE], 16);
+	memcpy(o->autn, m[AUTHENTICATE] + 16, 16);
+	if (!m[AUTHORIZATION] || ml[AUTHORIZATION] < 4 || ml[AUTHORIZATION] > 16)
 		return AKV_EPROTO;
-	memcpy(o->xres, m[AUTHORIZATION].data, m[AUTHORIZATION].len);
-	o->xres_len = (uint8_t)m[AUTHORIZATION].len;
-	if (!(have & 1u << CK) || m[CK].len != 16)
+	memcpy(o->xres, m[AUTHORIZATION], ml[AUTHORIZATION]);
+	o->xres_len = (uint8_t)ml[AUTHORIZATION];
+	if (!m[CK] || ml[CK] != 16)
 		return AKV_EPROTO;
-	memcpy(o->ck, m[CK].data, 16);
-	if (!(have & 1u << IK) || m[IK].len != 16)
+	memcpy(o->ck, m[CK], 16);
+	if (!m[IK] || ml[IK] != 16)
 		return AKV_EPROTO;
-	memcpy(o->ik, m[IK].data, 16);
+	memcpy(o->ik, m[IK], 16);
 	return 0;
 }
 

@@ -23,7 +23,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
+#include "proto/bytes.h"
 #include "proto/dia_avp.h"
 
 #ifdef __cplusplus
@@ -187,9 +189,34 @@ akv_dia_idx_count(const struct akv_dia_idx *x, enum akv_dia_row r)
 {
 	return x->count[r];
 }
+/* The first top-level instance of row r, which the caller knows is present
+ * (akv_dia_idx_count(x, r) > 0). */
+static inline void
+akv_dia_idx_get(const struct akv_dia_idx *x, enum akv_dia_row r, struct akv_dia_avp *out)
+{
+	/* a header the check has validated */
+	const uint8_t *p = x->msg + x->first[r];
+	uint32_t hl = (p[4] & AKV_DIA_AVP_F_V) ? 12 : 8;
+
+	out->raw = p;
+	out->code = akv_get_be32(p);
+	out->flags = p[4];
+	out->raw_len = akv_get_be32(p + 4) & 0xffffff;
+	out->vendor = hl == 12 ? akv_get_be32(p + 8) : 0;
+	out->data = p + hl;
+	out->len = out->raw_len - hl;
+}
+
 /* The first top-level instance of row r: 1 found (*out set), 0 absent;
  * akv_dia_find() from the index. */
-int akv_dia_idx_find(const struct akv_dia_idx *x, enum akv_dia_row r, struct akv_dia_avp *out);
+static inline int
+akv_dia_idx_find(const struct akv_dia_idx *x, enum akv_dia_row r, struct akv_dia_avp *out)
+{
+	if (!x->count[r])
+		return 0;
+	akv_dia_idx_get(x, r, out);
+	return 1;
+}
 /* akv_dia_find_u32() from the index: 1 found and valid, 0 absent,
  * AKV_EPROTO wrong length. */
 int akv_dia_idx_find_u32(const struct akv_dia_idx *x, enum akv_dia_row r, uint32_t *v);
@@ -258,6 +285,54 @@ void akv_dia_put_exp_result(struct akv_dia_wr *w, uint32_t vendor, uint32_t code
 /* Patches the Message Length. Returns the length, or AKV_ETOOBIG when
  * anything did not fit (or a group was left open: AKV_EINVAL). */
 int akv_dia_wr_finish(struct akv_dia_wr *w);
+
+/* ---- Direct stores ----
+ * For encoders that size a whole message first and check its capacity once
+ * (the MAA, the MAR builder): each writes one AVP at p, which must have
+ * room, and returns the end of it with its padding. All set the M bit (and
+ * V with the Vendor-Id when vendor != 0): use them only for AVPs whose
+ * dictionary M bit is 1. */
+
+/* Bytes an AVP with n data bytes occupies, padding included (§4.4). */
+static inline size_t
+akv_dia_avp_size(uint32_t vendor, size_t n)
+{
+	return ((vendor ? 12 : 8) + n + 3) & ~(size_t)3;
+}
+
+/* AVP header for `len` bytes of header + data; returns where data goes. */
+static inline uint8_t *
+akv_dia_st_hdr(uint8_t *p, uint32_t code, uint32_t vendor, size_t len)
+{
+	akv_put_be32(p, code);
+	akv_put_be32(p + 4, (uint32_t)len);
+	p[4] = vendor ? AKV_DIA_AVP_F_M | AKV_DIA_AVP_F_V : AKV_DIA_AVP_F_M;
+	if (!vendor)
+		return p + 8;
+	akv_put_be32(p + 8, vendor);
+	return p + 12;
+}
+
+static inline uint8_t *
+akv_dia_st_u32(uint8_t *p, uint32_t code, uint32_t vendor, uint32_t v)
+{
+	uint8_t *d = akv_dia_st_hdr(p, code, vendor, (vendor ? 12 : 8) + 4);
+
+	akv_put_be32(d, v);
+	return d + 4;
+}
+
+/* n bytes of data and their zero padding. */
+static inline uint8_t *
+akv_dia_st_bytes(uint8_t *p, uint32_t code, uint32_t vendor, const void *data, size_t n)
+{
+	uint8_t *d = akv_dia_st_hdr(p, code, vendor, (vendor ? 12 : 8) + n);
+
+	memcpy(d, data, n);
+	if (n & 3)
+		memset(d + n, 0, 4 - (n & 3));
+	return d + ((n + 3) & ~(size_t)3);
+}
 
 /* ==== Client helpers (bench, tests) ==== */
 

@@ -126,6 +126,13 @@ cx_find(const struct cx_in *in, enum akv_dia_row r, struct akv_dia_avp *out)
 	return akv_dia_idx_find(in->idx, r, out);
 }
 
+/* The first instance of an AVP need() has found. */
+static inline void
+cx_get(const struct cx_in *in, enum akv_dia_row r, struct akv_dia_avp *out)
+{
+	akv_dia_idx_get(in->idx, r, out);
+}
+
 /* akv_dia_count() over the request's top level (saturating at 255). */
 static inline unsigned
 cx_count(const struct cx_in *in, enum akv_dia_row r)
@@ -149,11 +156,11 @@ static __attribute__((cold, noinline)) int
 too_many(struct cx_in *in, enum akv_dia_row r)
 {
 	const struct akv_dia_avp_def *d = akv_dia_avp_at(r);
-	struct akv_dia_avp first, second;
-	const uint8_t *after;
+	const uint8_t *first = in->idx->msg + in->idx->first[r], *after;
+	struct akv_dia_avp second;
 
-	cx_find(in, r, &first);
-	after = first.raw + ((first.raw_len + 3) & ~3u);	/* with its padding */
+	/* the first one's AVP Length, with its padding */
+	after = first + (((akv_get_be32(first + 4) & 0xffffff) + 3) & ~3u);
 	akv_dia_find(after, (size_t)(in->body + in->blen - after), d->code, d->vendor, &second);
 	akv_dia_err_avp(&in->err, AKV_DIA_AVP_OCCURS_TOO_MANY, &second, "AVP occurs too many times");
 	return -1;
@@ -229,7 +236,7 @@ common(struct cx_in *in, struct cx_ctx *x)
 
 	if (need(in, AKV_DIA_ROW_SESSION_ID, 1) < 0)
 		return -1;
-	cx_find(in, AKV_DIA_ROW_SESSION_ID, &a);
+	cx_get(in, AKV_DIA_ROW_SESSION_ID, &a);
 	if (a.len == 0 || a.len > AKV_DIA_SID_MAX)
 		return bad_value(in, &a, "Session-Id empty or too long");
 	memcpy(x->sid, a.data, a.len);
@@ -261,10 +268,10 @@ parse_mar(struct akv_dia_conn *c, struct cx_in *in, struct akv_proto_slot *slot,
 	    need(in, AKV_DIA_ROW_SIP_NUMBER_AUTH_ITEMS, 1) < 0 ||
 	    need(in, AKV_DIA_ROW_SERVER_NAME, 1) < 0)
 		return -1;
-	cx_find(in, AKV_DIA_ROW_USER_NAME, &un);
-	cx_find(in, AKV_DIA_ROW_PUBLIC_IDENTITY, &pi);
-	cx_find(in, AKV_DIA_ROW_SIP_AUTH_DATA_ITEM, &item);
-	cx_find(in, AKV_DIA_ROW_SIP_NUMBER_AUTH_ITEMS, &num);
+	cx_get(in, AKV_DIA_ROW_USER_NAME, &un);
+	cx_get(in, AKV_DIA_ROW_PUBLIC_IDENTITY, &pi);
+	cx_get(in, AKV_DIA_ROW_SIP_AUTH_DATA_ITEM, &item);
+	cx_get(in, AKV_DIA_ROW_SIP_NUMBER_AUTH_ITEMS, &num);
 	akv_dia_get_u32(&num, &n);
 	if (un.len == 0)
 		return bad_value(in, &un, "empty User-Name");
@@ -353,11 +360,11 @@ parse_sar(struct cx_in *in, struct akv_proto_slot *slot, uint32_t *exp)
 		akv_dia_err_missing(&in->err, AKV_DIA_AVP_USER_NAME, 0);
 		return -1;
 	}
-	cx_find(in, AKV_DIA_ROW_SERVER_NAME, &sn);
+	cx_get(in, AKV_DIA_ROW_SERVER_NAME, &sn);
 	if (sn.len > AKV_CX_NAME_MAX)
 		return bad_value(in, &sn, "Server-Name too long");
 	if (udaa > 1) {
-		cx_find(in, AKV_DIA_ROW_USER_DATA_ALREADY_AVAILABLE, &un);
+		cx_get(in, AKV_DIA_ROW_USER_DATA_ALREADY_AVAILABLE, &un);
 		return bad_value(in, &un, "User-Data-Already-Available out of range");
 	}
 	if ((has_un && copy_id(&un, r->impi, &r->impi_len) < 0) ||
@@ -387,13 +394,13 @@ parse_uar_lir(struct cx_in *in, struct akv_proto_slot *slot, int lir, uint32_t *
 		return -1;
 	if (!lir && get_enum(in, AKV_DIA_ROW_USER_AUTHORIZATION_TYPE, 0, 0, &uat) < 0)
 		return -1;
-	cx_find(in, AKV_DIA_ROW_PUBLIC_IDENTITY, &pi);
+	cx_get(in, AKV_DIA_ROW_PUBLIC_IDENTITY, &pi);
 	if (copy_id(&pi, r->impu, &r->impu_len) < 0) {
 		*exp = AKV_CX_EXP_USER_UNKNOWN;
 		return 1;
 	}
 	if (!lir) {
-		cx_find(in, AKV_DIA_ROW_USER_NAME, &un);
+		cx_get(in, AKV_DIA_ROW_USER_NAME, &un);
 		if (copy_id(&un, r->impi, &r->impi_len) < 0) {
 			*exp = AKV_CX_EXP_USER_UNKNOWN;
 			return 1;
@@ -519,54 +526,13 @@ map_err(int err, uint32_t *rc, uint32_t *exp)
  * MAA has the M bit set (dictionary, dia_avp.h); t_dia_cx_maa_bytes checks
  * the result byte for byte against the generic writer. */
 
-static inline size_t
-pad4(size_t n)
-{
-	return (n + 3) & ~(size_t)3;
-}
-
-/* AVP header with M (and V with Vendor-Id when vendor != 0); returns where
- * the data goes. */
-static inline uint8_t *
-st_hdr(uint8_t *p, uint32_t code, uint32_t vendor, size_t len)
-{
-	akv_put_be32(p, code);
-	akv_put_be32(p + 4, (uint32_t)len);
-	p[4] = vendor ? AKV_DIA_AVP_F_M | AKV_DIA_AVP_F_V : AKV_DIA_AVP_F_M;
-	if (!vendor)
-		return p + 8;
-	akv_put_be32(p + 8, vendor);
-	return p + 12;
-}
-
-static inline uint8_t *
-st_u32(uint8_t *p, uint32_t code, uint32_t vendor, uint32_t v)
-{
-	uint8_t *d = st_hdr(p, code, vendor, (vendor ? 12 : 8) + 4);
-
-	akv_put_be32(d, v);
-	return d + 4;
-}
-
-/* n bytes of data and the zero padding of §4.4. */
-static inline uint8_t *
-st_bytes(uint8_t *p, uint32_t code, uint32_t vendor, const void *data, size_t n)
-{
-	uint8_t *d = st_hdr(p, code, vendor, (vendor ? 12 : 8) + n);
-
-	memcpy(d, data, n);
-	if (n & 3)
-		memset(d + n, 0, 4 - (n & 3));
-	return d + pad4(n);
-}
-
 /* Bytes of one SIP-Auth-Data-Item with an XRES of xl bytes: Grouped header,
  * Item-Number, Authentication-Scheme (16 characters), Authenticate (32),
  * Authorization (XRES), Confidentiality-Key, Integrity-Key. */
 static inline size_t
 item_size(size_t xl)
 {
-	return 12 + 16 + 28 + 44 + (12 + pad4(xl)) + 28 + 28;
+	return 12 + 16 + 28 + 44 + akv_dia_avp_size(V3GPP, xl) + 28 + 28;
 }
 
 static int
@@ -585,9 +551,9 @@ encode_maa(struct akv_dia_conn *c, const struct cx_ctx *x, const struct akv_eng_
 	/* §6.1.8 layout: header, Session-Id, VSAI, Result-Code or
 	 * Experimental-Result, Auth-Session-State, Origin-Host/Realm,
 	 * User-Name, Public-Identity, SIP-Number-Auth-Items, items, Proxy-Info */
-	total = AKV_DIA_HDR_LEN + pad4(8 + x->sid_len) + 32 + (exp ? 32 : 12) + 12 +
-		c->origin_avps_len + (r->impi_len ? pad4(8 + r->impi_len) : 0) +
-		(r->impu_len ? pad4(12 + r->impu_len) : 0) + x->proxy_len;
+	total = AKV_DIA_HDR_LEN + akv_dia_avp_size(0, x->sid_len) + 32 + (exp ? 32 : 12) + 12 +
+		c->origin_avps_len + (r->impi_len ? akv_dia_avp_size(0, r->impi_len) : 0) +
+		(r->impu_len ? akv_dia_avp_size(V3GPP, r->impu_len) : 0) + x->proxy_len;
 	if (!r->err) {
 		total += 16;
 		for (unsigned i = 0; i < nvec; i++) {
@@ -600,50 +566,52 @@ encode_maa(struct akv_dia_conn *c, const struct cx_ctx *x, const struct akv_eng_
 	if (total > cap)
 		return AKV_ETOOBIG;
 
-	akv_put_be32(p, total);
+	akv_put_be32(p, (uint32_t)total);
 	p[0] = AKV_DIA_VERSION;
 	akv_put_be32(p + 4, x->cmd);
 	p[4] = x->flags & AKV_DIA_F_PROXY;
 	akv_put_be32(p + 8, AKV_DIA_APP_CX);
 	akv_put_be32(p + 12, x->hbh);
 	akv_put_be32(p + 16, x->e2e);
-	p = st_bytes(p + AKV_DIA_HDR_LEN, AKV_DIA_AVP_SESSION_ID, 0, x->sid, x->sid_len);
-	p = st_hdr(p, AKV_DIA_AVP_VENDOR_SPECIFIC_APPLICATION_ID, 0, 32);
-	p = st_u32(p, AKV_DIA_AVP_VENDOR_ID, 0, V3GPP);
-	p = st_u32(p, AKV_DIA_AVP_AUTH_APPLICATION_ID, 0, AKV_DIA_APP_CX);
+	p = akv_dia_st_bytes(p + AKV_DIA_HDR_LEN, AKV_DIA_AVP_SESSION_ID, 0, x->sid, x->sid_len);
+	p = akv_dia_st_hdr(p, AKV_DIA_AVP_VENDOR_SPECIFIC_APPLICATION_ID, 0, 32);
+	p = akv_dia_st_u32(p, AKV_DIA_AVP_VENDOR_ID, 0, V3GPP);
+	p = akv_dia_st_u32(p, AKV_DIA_AVP_AUTH_APPLICATION_ID, 0, AKV_DIA_APP_CX);
 	/* A Cx answer carries exactly one of Result-Code / Experimental-Result. */
 	if (exp) {
-		p = st_hdr(p, AKV_DIA_AVP_EXPERIMENTAL_RESULT, 0, 32);
-		p = st_u32(p, AKV_DIA_AVP_VENDOR_ID, 0, V3GPP);
-		p = st_u32(p, AKV_DIA_AVP_EXPERIMENTAL_RESULT_CODE, 0, exp);
+		p = akv_dia_st_hdr(p, AKV_DIA_AVP_EXPERIMENTAL_RESULT, 0, 32);
+		p = akv_dia_st_u32(p, AKV_DIA_AVP_VENDOR_ID, 0, V3GPP);
+		p = akv_dia_st_u32(p, AKV_DIA_AVP_EXPERIMENTAL_RESULT_CODE, 0, exp);
 	} else {
-		p = st_u32(p, AKV_DIA_AVP_RESULT_CODE, 0, rc);
+		p = akv_dia_st_u32(p, AKV_DIA_AVP_RESULT_CODE, 0, rc);
 	}
-	p = st_u32(p, AKV_DIA_AVP_AUTH_SESSION_STATE, 0, 1);	/* NO_STATE_MAINTAINED */
+	p = akv_dia_st_u32(p, AKV_DIA_AVP_AUTH_SESSION_STATE, 0, 1);	/* NO_STATE_MAINTAINED */
 	memcpy(p, c->origin_avps, c->origin_avps_len);
 	p += c->origin_avps_len;
 	if (r->impi_len)
-		p = st_bytes(p, AKV_DIA_AVP_USER_NAME, 0, r->impi, r->impi_len);
+		p = akv_dia_st_bytes(p, AKV_DIA_AVP_USER_NAME, 0, r->impi, r->impi_len);
 	if (r->impu_len)
-		p = st_bytes(p, AKV_DIA_AVP_PUBLIC_IDENTITY, V3GPP, r->impu, r->impu_len);
+		p = akv_dia_st_bytes(p, AKV_DIA_AVP_PUBLIC_IDENTITY, V3GPP, r->impu, r->impu_len);
 	if (!r->err) {
 		/* TS 29.229 §6.1.8: the count of items actually returned. */
-		p = st_u32(p, AKV_DIA_AVP_SIP_NUMBER_AUTH_ITEMS, V3GPP, nvec);
+		p = akv_dia_st_u32(p, AKV_DIA_AVP_SIP_NUMBER_AUTH_ITEMS, V3GPP, nvec);
 		for (unsigned i = 0; i < nvec; i++) {
 			const struct akv_eng_vec *v = &r->vec[i];
 
-			p = st_hdr(p, AKV_DIA_AVP_SIP_AUTH_DATA_ITEM, V3GPP, item_size(v->xres_len));
-			p = st_u32(p, AKV_DIA_AVP_SIP_ITEM_NUMBER, V3GPP, i + 1);
-			p = st_bytes(p, AKV_DIA_AVP_SIP_AUTHENTICATION_SCHEME, V3GPP, sname, 16);
+			p = akv_dia_st_hdr(p, AKV_DIA_AVP_SIP_AUTH_DATA_ITEM, V3GPP,
+					   item_size(v->xres_len));
+			p = akv_dia_st_u32(p, AKV_DIA_AVP_SIP_ITEM_NUMBER, V3GPP, i + 1);
+			p = akv_dia_st_bytes(p, AKV_DIA_AVP_SIP_AUTHENTICATION_SCHEME, V3GPP, sname, 16);
 			/* SIP-Authenticate = RAND || AUTN (TS 29.229 §6.3.10) */
-			p = st_hdr(p, AKV_DIA_AVP_SIP_AUTHENTICATE, V3GPP, 12 + 32);
+			p = akv_dia_st_hdr(p, AKV_DIA_AVP_SIP_AUTHENTICATE, V3GPP, 12 + 32);
 			memcpy(p, v->rand, 16);
 			memcpy(p + 16, v->autn, 16);
 			p += 32;
 			/* HSS-style: the S-CSCF verifies, so XRES travels. */
-			p = st_bytes(p, AKV_DIA_AVP_SIP_AUTHORIZATION, V3GPP, v->xres, v->xres_len);
-			p = st_bytes(p, AKV_DIA_AVP_CONFIDENTIALITY_KEY, V3GPP, v->ck, 16);
-			p = st_bytes(p, AKV_DIA_AVP_INTEGRITY_KEY, V3GPP, v->ik, 16);
+			p = akv_dia_st_bytes(p, AKV_DIA_AVP_SIP_AUTHORIZATION, V3GPP, v->xres,
+					     v->xres_len);
+			p = akv_dia_st_bytes(p, AKV_DIA_AVP_CONFIDENTIALITY_KEY, V3GPP, v->ck, 16);
+			p = akv_dia_st_bytes(p, AKV_DIA_AVP_INTEGRITY_KEY, V3GPP, v->ik, 16);
 		}
 	}
 	/* RFC 6733 §6.7.2: Proxy-Info AVPs come back unchanged, in order. */
