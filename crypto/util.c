@@ -7,13 +7,30 @@
 int
 akv_ct_eq(const void *a, const void *b, size_t n)
 {
-	const volatile uint8_t *x = a, *y = b;
-	uint8_t d = 0;
+	const uint8_t *x = a, *y = b;
+	uint64_t d = 0;
+	size_t i = 0;
 
-	for (size_t i = 0; i < n; i++)
-		d |= x[i] ^ y[i];
-	/* map 0 -> 0, 1..255 -> -1 without a data-dependent branch */
-	return -(int)((unsigned)(d + 0xff) >> 8);
+	/* Eight bytes per step, every byte always read, no branch on the data:
+	 * the empty asm makes the accumulator opaque so the compiler cannot
+	 * turn the OR chain into an early exit. (A volatile byte loop cost ~5
+	 * instructions per byte, 4-9 % of the load generator's CPU.) */
+	for (; i + 8 <= n; i += 8) {
+		uint64_t u, v;
+
+		memcpy(&u, x + i, 8);
+		memcpy(&v, y + i, 8);
+		d |= u ^ v;
+		__asm__("" : "+r"(d));
+	}
+	for (; i < n; i++) {
+		d |= (uint64_t)(x[i] ^ y[i]);
+		__asm__("" : "+r"(d));
+	}
+	/* map 0 -> 0, anything else -> -1 without a data-dependent branch */
+	d |= d >> 32;
+	d &= 0xffffffffu;
+	return -(int)((d + 0xffffffffu) >> 32);
 }
 
 /* see akv_crypto.h */
