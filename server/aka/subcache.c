@@ -5,6 +5,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "mem.h"
 #include "store/store.h"
@@ -195,11 +196,34 @@ akv_subcache_find(const struct akv_subcache *c, const char *impi, size_t len, ui
 	return NULL;
 }
 
+/* A zeroed bucket array; past 4 MiB with transparent huge pages asked for
+ * (THP "madvise" mode) before it is touched: every lookup reads one random
+ * bucket, and with 1M+ subscribers it would otherwise miss the TLB too. */
+static struct akv_subent **
+buckets_new(size_t n)
+{
+	const uintptr_t huge = (uintptr_t)2 << 20;
+	size_t bytes = n * sizeof(struct akv_subent *);
+	struct akv_subent **b = akv_malloc(bytes);
+	uintptr_t a = ((uintptr_t)b + huge - 1) & ~(huge - 1);
+	uintptr_t end = ((uintptr_t)b + bytes) & ~(huge - 1);
+
+#ifdef MADV_HUGEPAGE
+	if (bytes >= 2 * huge && end > a)
+		(void)madvise((void *)a, end - a, MADV_HUGEPAGE);	/* advice only */
+#else
+	(void)a;
+	(void)end;
+#endif
+	memset(b, 0, bytes);
+	return b;
+}
+
 static void
 grow(struct akv_subcache *c)
 {
 	size_t nmask = c->mask * 2 + 1;
-	struct akv_subent **nb = akv_calloc(nmask + 1, sizeof(*nb));
+	struct akv_subent **nb = buckets_new(nmask + 1);
 
 	for (size_t i = 0; i <= c->mask; i++) {
 		struct akv_subent *e = c->b[i], *next;
