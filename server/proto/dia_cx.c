@@ -194,7 +194,7 @@ copy_id(const struct akv_dia_avp *a, char *dst, uint16_t *dlen)
 {
 	if (a->len > AKV_ID_MAX)
 		return -1;
-	memcpy(dst, a->data, a->len);
+	akv_dia_copy(dst, a->data, a->len);
 	dst[a->len] = '\0';
 	*dlen = (uint16_t)a->len;
 	return 0;
@@ -239,7 +239,7 @@ common(struct cx_in *in, struct cx_ctx *x)
 	cx_get(in, AKV_DIA_ROW_SESSION_ID, &a);
 	if (a.len == 0 || a.len > AKV_DIA_SID_MAX)
 		return bad_value(in, &a, "Session-Id empty or too long");
-	memcpy(x->sid, a.data, a.len);
+	akv_dia_copy(x->sid, a.data, a.len);
 	x->sid_len = (uint16_t)a.len;
 	if (need(in, AKV_DIA_ROW_VENDOR_SPECIFIC_APPLICATION_ID, 1) < 0 ||
 	    need(in, AKV_DIA_ROW_AUTH_SESSION_STATE, 1) < 0 ||
@@ -346,7 +346,8 @@ parse_sar(struct cx_in *in, struct akv_proto_slot *slot, uint32_t *exp)
 {
 	struct akv_eng_req *r = slot->req;
 	struct akv_cx_req *cx = slot->cx;
-	struct akv_dia_avp un, pi, sn;
+	/* zeroed: GCC cannot see that has_un/has_pi guard their use */
+	struct akv_dia_avp un = { 0 }, pi = { 0 }, sn;
 	uint32_t sat, udaa;
 	int has_un, has_pi;
 
@@ -586,7 +587,7 @@ encode_maa(struct akv_dia_conn *c, const struct cx_ctx *x, const struct akv_eng_
 		p = akv_dia_st_u32(p, AKV_DIA_AVP_RESULT_CODE, 0, rc);
 	}
 	p = akv_dia_st_u32(p, AKV_DIA_AVP_AUTH_SESSION_STATE, 0, 1);	/* NO_STATE_MAINTAINED */
-	memcpy(p, c->origin_avps, c->origin_avps_len);
+	akv_dia_copy(p, c->origin_avps, c->origin_avps_len);
 	p += c->origin_avps_len;
 	if (r->impi_len)
 		p = akv_dia_st_bytes(p, AKV_DIA_AVP_USER_NAME, 0, r->impi, r->impi_len);
@@ -615,7 +616,7 @@ encode_maa(struct akv_dia_conn *c, const struct cx_ctx *x, const struct akv_eng_
 		}
 	}
 	/* RFC 6733 §6.7.2: Proxy-Info AVPs come back unchanged, in order. */
-	memcpy(p, x->proxy, x->proxy_len);
+	akv_dia_copy(p, x->proxy, x->proxy_len);
 	return (int)total;
 }
 

@@ -658,6 +658,28 @@ START_TEST(t_dia_value_words)
 }
 END_TEST
 
+/* akv_dia_copy copies exactly n bytes at every length and alignment, and
+ * touches nothing around them (its moves overlap inside the range only). */
+START_TEST(t_dia_copy_short)
+{
+	static uint8_t src[700], dst[700];
+	uint64_t seed = 0xc0;
+
+	akv_test_fill(&seed, src, sizeof(src));
+	for (size_t n = 0; n <= 600; n++) {
+		for (size_t off = 0; off < 8; off++) {
+			memset(dst, 0xa5, sizeof(dst));
+			akv_dia_copy(dst + 40 + off, src + 7 + off, n);
+			ck_assert_mem_eq(dst + 40 + off, src + 7 + off, n);
+			for (size_t i = 0; i < 40 + off; i++)
+				ck_assert_uint_eq(dst[i], 0xa5);
+			for (size_t i = 40 + off + n; i < sizeof(dst); i++)
+				ck_assert_uint_eq(dst[i], 0xa5);
+		}
+	}
+}
+END_TEST
+
 /* ==== Peer state machine ==== */
 
 START_TEST(t_dia_peer_before_cer)
@@ -1011,6 +1033,7 @@ dia_suite(void)
 	tcase_add_test(tc, t_dia_idx_matches_walk);
 	tcase_add_test(tc, t_dia_idx_hostile);
 	tcase_add_test(tc, t_dia_value_words);
+	tcase_add_test(tc, t_dia_copy_short);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("peer");
 	tcase_add_test(tc, t_dia_peer_before_cer);
