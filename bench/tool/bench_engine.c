@@ -47,6 +47,7 @@ struct opts {
 	unsigned pending;	/* pending_per_impi, 0: mode default */
 	int at_cap;
 	int impu;
+	int newest_first;
 	int json;
 	const char *dir;
 };
@@ -138,6 +139,7 @@ usage(FILE *f)
 	fprintf(f,
 		"usage: akavs-bench engine [--json] [--subs N] [--requests N] [--batch B] [--db DIR]\n"
 		"                          [--seq-reserve N] [--pending N] [--at-cap] [--impu]\n"
+		"                          [--verify-newest]\n"
 		"  One core: the AKA engine over N subscribers (default 1M) in a fresh LMDB\n"
 		"  store (a temporary directory unless --db): cold first requests,\n"
 		"  CHALLENGE and VERIFY rates incl. lookup and SQN bookkeeping, durable\n"
@@ -152,7 +154,10 @@ usage(FILE *f)
 		"              so each timed CHALLENGE replaces the oldest: the steady state\n"
 		"              under constant load; the verify phase checks those still pending\n"
 		"  --impu      timed CHALLENGEs name the subscriber's IMPU too (association\n"
-		"              check, as the load generator's do)\n");
+		"              check, as the load generator's do)\n"
+		"  --verify-newest  verify newest challenge first (each VERIFY finds its\n"
+		"              subscriber's latest, as a UE answering at once does)\n"
+		"              instead of in a shuffled order\n");
 }
 
 static int
@@ -165,6 +170,7 @@ parse(int argc, char **argv, struct opts *o)
 		{"seq-reserve", required_argument, NULL, 'q'},
 		{"pending", required_argument, NULL, 'p'},  {"at-cap", no_argument, NULL, 'a'},
 		{"impu", no_argument, NULL, 'i'},
+		{"verify-newest", no_argument, NULL, 'n'},
 		{NULL, 0, NULL, 0},
 	};
 	double v;
@@ -177,6 +183,7 @@ parse(int argc, char **argv, struct opts *o)
 	o->pending = 0;
 	o->at_cap = 0;
 	o->impu = 0;
+	o->newest_first = 0;
 	o->json = 0;
 	o->dir = NULL;
 	optind = 1;
@@ -190,6 +197,9 @@ parse(int argc, char **argv, struct opts *o)
 			break;
 		case 'i':
 			o->impu = 1;
+			break;
+		case 'n':
+			o->newest_first = 1;
 			break;
 		case 's':
 		case 'r':
@@ -566,9 +576,11 @@ run(const struct opts *o, struct result *res)
 		if (o->at_cap)
 			nver = keep_pending(ch, o->requests, o->subs, cap);
 		for (size_t i = nver; i > 1; i--) {
-			size_t j = (size_t)(akv_bench_rand64(&prng) % i);
+			size_t j = o->newest_first ? nver - i : (size_t)(akv_bench_rand64(&prng) % i);
 			struct chal t = ch[i - 1];
 
+			if (o->newest_first && j >= i - 1)
+				break;	/* reversed: issue order, newest first */
 			ch[i - 1] = ch[j];
 			ch[j] = t;
 		}
@@ -644,7 +656,7 @@ akv_bench_engine(int argc, char **argv)
 		printf(",\"impl\":");
 		akv_bench_json_str(stdout, r.impl);
 		printf(",\"subs\":%zu,\"batch\":%u,\"requests\":%zu,"
-		       "\"at_cap\":%d,\"impu\":%d,\"pending_per_impi\":%u,"
+		       "\"at_cap\":%d,\"impu\":%d,\"verify_newest\":%d,\"pending_per_impi\":%u,"
 		       "\"ns_per_challenge_cpu\":%.1f,\"ns_per_verify_cpu\":%.1f,"
 		       "\"load_subs_per_s\":%.0f,"
 		       "\"cold_req_per_s\":%.0f,\"cold_commits\":%llu,"
@@ -659,7 +671,7 @@ akv_bench_engine(int argc, char **argv)
 		       "\"ram_bytes_per_sub_engine\":%.1f,\"ram_bytes_per_sub_rss\":%.1f,"
 		       "\"pending_bytes_per_challenge\":%.1f,\"disk_bytes_per_sub\":%.1f,"
 		       "\"disk_used_bytes_per_sub\":%.1f}\n",
-		       o.subs, o.batch, o.requests, o.at_cap, o.impu, r.pending,
+		       o.subs, o.batch, o.requests, o.at_cap, o.impu, o.newest_first, r.pending,
 		       chal > 0 ? 1e9 / chal : 0, ver > 0 ? 1e9 / ver : 0,
 		       rate((double)o.subs, r.load_s),
 		       rate((double)o.subs, r.cold_cpu_s), (unsigned long long)r.cold_commits,
