@@ -297,10 +297,11 @@ akv_bench_dia(int argc, char **argv)
 			       "\"server_ns\":%.1f,\"client_ns\":%.1f,\"memcpy_ns\":%.1f,"
 			       "\"server_over_memcpy\":%.2f,\"client_over_memcpy\":%.2f,"
 			       "\"check\":%llu}\n",
-			       n, nvec, (double)mar_bytes / NMSG, (double)maa_bytes / NMSG, srv, cli,
-			       cpy, srv / cpy, cli / cpy, (unsigned long long)(check + bytes));
+			       n, nvec, (double)mar_bytes / NMSG, (double)maa_bytes / NMSG, srv,
+			       cli, cpy, srv / cpy, cli / cpy, (unsigned long long)(check + bytes));
 		} else {
-			printf("dia codec, one thread, %lu MARs x %lu vectors (MAR %.0f B, MAA %.0f B)\n",
+			printf("dia codec, one thread, %lu MARs x %lu vectors "
+			       "(MAR %.0f B, MAA %.0f B)\n",
 			       n, nvec, (double)mar_bytes / NMSG, (double)maa_bytes / NMSG);
 			printf("  server on_msg+encode  %8.1f ns/MAR  = %6.1f x memcpy\n", srv,
 			       srv / cpy);

@@ -317,7 +317,8 @@ fault_value(const struct akv_dia_avp *a, enum value_fault f, struct akv_dia_erro
 {
 	switch (f) {
 	case VF_LENGTH:
-		akv_dia_err_avp(err, AKV_DIA_INVALID_AVP_LENGTH, a, "AVP length does not fit its type");
+		akv_dia_err_avp(err, AKV_DIA_INVALID_AVP_LENGTH, a,
+				"AVP length does not fit its type");
 		break;
 	case VF_UTF8:
 		akv_dia_err_avp(err, AKV_DIA_INVALID_AVP_VALUE, a, "invalid UTF-8");
@@ -493,6 +494,8 @@ next:
 	}
 	return 0;
 }
+
+_Static_assert(AKV_DIA_NROWS <= AKV_DIA_IDX_SLOTS, "dictionary outgrew the message index");
 
 static int
 check_msg(const uint8_t *msg, size_t len, struct akv_dia_hdr *h, struct akv_dia_error *err,

@@ -138,7 +138,6 @@ struct akv_dia_idx {
 	uint32_t first[AKV_DIA_IDX_SLOTS];	/* offset in msg of the first one's
 						 * header; set only when count > 0 */
 };
-_Static_assert(AKV_DIA_NROWS <= AKV_DIA_IDX_SLOTS, "dictionary outgrew the message index");
 
 /* Iterator over an AVP area (message body or Grouped data). */
 struct akv_dia_it {

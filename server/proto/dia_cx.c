@@ -162,7 +162,8 @@ too_many(struct cx_in *in, enum akv_dia_row r)
 	/* the first one's AVP Length, with its padding */
 	after = first + (((akv_get_be32(first + 4) & 0xffffff) + 3) & ~3u);
 	akv_dia_find(after, (size_t)(in->body + in->blen - after), d->code, d->vendor, &second);
-	akv_dia_err_avp(&in->err, AKV_DIA_AVP_OCCURS_TOO_MANY, &second, "AVP occurs too many times");
+	akv_dia_err_avp(&in->err, AKV_DIA_AVP_OCCURS_TOO_MANY, &second,
+			"AVP occurs too many times");
 	return -1;
 }
 
@@ -263,7 +264,8 @@ parse_mar(struct akv_dia_conn *c, struct cx_in *in, struct akv_proto_slot *slot,
 	uint32_t n;
 	int s;
 
-	if (need(in, AKV_DIA_ROW_USER_NAME, 1) < 0 || need(in, AKV_DIA_ROW_PUBLIC_IDENTITY, 1) < 0 ||
+	if (need(in, AKV_DIA_ROW_USER_NAME, 1) < 0 ||
+	    need(in, AKV_DIA_ROW_PUBLIC_IDENTITY, 1) < 0 ||
 	    need(in, AKV_DIA_ROW_SIP_AUTH_DATA_ITEM, 1) < 0 ||
 	    need(in, AKV_DIA_ROW_SIP_NUMBER_AUTH_ITEMS, 1) < 0 ||
 	    need(in, AKV_DIA_ROW_SERVER_NAME, 1) < 0)
@@ -318,7 +320,8 @@ parse_mar(struct akv_dia_conn *c, struct cx_in *in, struct akv_proto_slot *slot,
 	/* Resync: SIP-Authorization = RAND || AUTS (TS 29.229 §6.3.12). */
 	if (has_auth) {
 		if (auth.len != 30)
-			return bad_value(in, &auth, "SIP-Authorization must be RAND||AUTS (30 bytes)");
+			return bad_value(in, &auth,
+					 "SIP-Authorization must be RAND||AUTS (30 bytes)");
 		memcpy(r->rand, auth.data, 16);
 		memcpy(r->auts, auth.data + 16, 14);
 		r->op = AKV_OP_RESYNC;
@@ -602,7 +605,8 @@ encode_maa(struct akv_dia_conn *c, const struct cx_ctx *x, const struct akv_eng_
 			p = akv_dia_st_hdr(p, AKV_DIA_AVP_SIP_AUTH_DATA_ITEM, V3GPP,
 					   item_size(v->xres_len));
 			p = akv_dia_st_u32(p, AKV_DIA_AVP_SIP_ITEM_NUMBER, V3GPP, i + 1);
-			p = akv_dia_st_bytes(p, AKV_DIA_AVP_SIP_AUTHENTICATION_SCHEME, V3GPP, sname, 16);
+			p = akv_dia_st_bytes(p, AKV_DIA_AVP_SIP_AUTHENTICATION_SCHEME, V3GPP,
+					     sname, 16);
 			/* SIP-Authenticate = RAND || AUTN (TS 29.229 §6.3.10) */
 			p = akv_dia_st_hdr(p, AKV_DIA_AVP_SIP_AUTHENTICATE, V3GPP, 12 + 32);
 			memcpy(p, v->rand, 16);

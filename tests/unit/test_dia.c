@@ -453,7 +453,8 @@ idx_agrees(const uint8_t *m, size_t n)
 		int fa = akv_dia_find(m + 20, n - 20, d->code, d->vendor, &a);
 		int fb = akv_dia_idx_find(&x, (enum akv_dia_row)r, &b);
 
-		ck_assert_uint_eq(akv_dia_idx_count(&x, (enum akv_dia_row)r), want > 255 ? 255 : want);
+		ck_assert_uint_eq(akv_dia_idx_count(&x, (enum akv_dia_row)r),
+				  want > 255 ? 255 : want);
 		ck_assert_int_eq(fa, fb);
 		if (!fa)
 			continue;
@@ -647,7 +648,8 @@ START_TEST(t_dia_value_words)
 		for (size_t i = 0; i < len; i++) {
 			uint64_t r = akv_test_rand64(&seed);
 
-			s[i] = (r & 3) ? (uint8_t)('0' + (r >> 8) % 60) : probes[(r >> 8) % sizeof(probes)];
+			s[i] = (r & 3) ? (uint8_t)('0' + (r >> 8) % 60)
+				       : probes[(r >> 8) % sizeof(probes)];
 			if ((r & 0xff00000) == 0)
 				s[i] = (uint8_t)(0x80 | (r >> 32) % 64);	/* continuation */
 		}

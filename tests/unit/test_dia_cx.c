@@ -676,7 +676,9 @@ START_TEST(t_dia_cx_maa_bytes)
 		memset(impu + 4, 'u', ul - 4);
 		impu[ul] = '\0';
 		n = mar_x(m, sl, nproxy, impi, impu,
-			  scheme == 2 ? "Digest-AKAv2-MD5" : scheme ? "Digest-AKAv1-MD5" : "Unknown",
+			  scheme == 2   ? "Digest-AKAv2-MD5"
+			  : scheme == 1 ? "Digest-AKAv1-MD5"
+					: "Unknown",
 			  1 + (uint32_t)(akv_test_rand64(&seed) % 12),
 			  (uint8_t)(AKV_DIA_F_REQ | (it & 1 ? AKV_DIA_F_PROXY : 0)),
 			  (uint32_t)akv_test_rand64(&seed));
