@@ -530,8 +530,16 @@ int
 akv_dia_check_idx(const uint8_t *msg, size_t len, struct akv_dia_hdr *h,
 		  struct akv_dia_error *err, struct akv_dia_idx *idx)
 {
+	/* 16-byte vector stores, not memset: GCC turns a 128-byte memset
+	 * into `rep stosq`, and the walk's loads of count[] then wait for those
+	 * stores to retire (no store forwarding from string stores) - a quarter
+	 * of check_area's time under load. */
+	typedef uint8_t v16 __attribute__((vector_size(16), may_alias, aligned(1)));
+	v16 *c = (v16 *)idx->count, z = { 0 };
+
+	_Static_assert(sizeof(idx->count) == 8 * sizeof(v16), "count[] is eight vectors");
 	idx->msg = msg;
-	memset(idx->count, 0, sizeof(idx->count));
+	c[0] = z, c[1] = z, c[2] = z, c[3] = z, c[4] = z, c[5] = z, c[6] = z, c[7] = z;
 	return check_msg(msg, len, h, err, idx);
 }
 
