@@ -339,18 +339,17 @@ fault_value(const struct akv_dia_avp *a, enum value_fault f, struct akv_dia_erro
 static int check_area(const uint8_t *p, size_t n, unsigned depth, int raw,
 		      struct akv_dia_error *err, struct akv_dia_idx *x);
 
-/* Checks a Grouped AVP's members (recursively). 0 ok, or -1 with err set. */
+/* Checks a Grouped AVP's members (recursively); quoted: it is a Failed-AVP,
+ * whose members were wrong by definition, so only their layout is checked,
+ * not their types or M bits. 0 ok, or -1 with err set. */
 static int
-check_grouped(const struct akv_dia_avp *a, unsigned depth, struct akv_dia_error *err)
+check_grouped(const struct akv_dia_avp *a, int quoted, unsigned depth, struct akv_dia_error *err)
 {
 	if (depth + 1 >= AKV_DIA_DEPTH_MAX) {
 		akv_dia_err_avp(err, AKV_DIA_INVALID_AVP_VALUE, a, "Grouped AVPs nested too deep");
 		return -1;
 	}
-	/* Failed-AVP quotes AVPs that were wrong by definition: only its
-	 * layout is checked, not the members' types or M bits. */
-	if (check_area(a->data, a->len, depth + 1, a->code == AKV_DIA_AVP_FAILED_AVP && !a->vendor,
-		       err, NULL) < 0) {
+	if (check_area(a->data, a->len, depth + 1, quoted, err, NULL) < 0) {
 		/* A broken member layout makes the Grouped's length wrong. */
 		if (err->result_code == AKV_DIA_INVALID_MESSAGE_LENGTH)
 			akv_dia_err_avp(err, AKV_DIA_INVALID_AVP_LENGTH, a,
@@ -370,7 +369,8 @@ akv_dia_avp_valid(const struct akv_dia_avp *a)
 	if (!info)
 		return 1;
 	if (AKV_DIA_INFO_TYPE(info) == AKV_DIA_T_GROUPED)
-		return check_grouped(a, 0, &err) == 0;
+		return check_grouped(a, a->code == AKV_DIA_AVP_FAILED_AVP && !a->vendor, 0,
+				     &err) == 0;
 	return value_fault(a->data, a->len, info) == VF_NONE;
 }
 
@@ -477,8 +477,13 @@ check_area(const uint8_t *p, size_t n, unsigned depth, int raw, struct akv_dia_e
 		} else {
 			struct akv_dia_avp a;
 
+			/* quoted from the registers: the view's code and vendor
+			 * were just stored as two words, and a compare of both
+			 * as one 8-byte load would wait for them (no store
+			 * forwarding across two stores) */
 			avp_at(p, n, &a);
-			if (check_grouped(&a, depth, err) < 0)
+			if (check_grouped(&a, code == AKV_DIA_AVP_FAILED_AVP && !vendor, depth,
+					  err) < 0)
 				return -1;
 		}
 		if (x) {
