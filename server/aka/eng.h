@@ -75,12 +75,15 @@ enum akv_verify_kind {
 /* ==== Types ==== */
 
 /* One authentication vector. */
+/* RAND, AUTN, CK, IK first: what a challenge answer carries fills exactly
+ * one 64-byte line of a line-aligned vector (the front end reads it from
+ * the worker's core); XRES and the rest, for VECTORS and tests, follow. */
 struct akv_eng_vec {
 	uint8_t rand[16];
 	uint8_t autn[16];
-	uint8_t xres[16];	/* only the first xres_len bytes are meaningful */
 	uint8_t ck[16];
 	uint8_t ik[16];
+	uint8_t xres[16];	/* only the first xres_len bytes are meaningful */
 	uint8_t xres_len;
 	uint64_t sqn;		/* the SQN in the AUTN (48 bits), for tests and tracing */
 };

@@ -35,6 +35,23 @@ akv_calloc(size_t nmemb, size_t size)
 
 /* see mem.h */
 void *
+akv_calloc_aligned(size_t align, size_t nmemb, size_t size)
+{
+	size_t n;
+	void *p;
+
+	if (__builtin_mul_overflow(nmemb ? nmemb : 1, size ? size : 1, &n))
+		oom(SIZE_MAX);
+	n = (n + align - 1) & ~(align - 1); /* aligned_alloc wants a multiple */
+	p = aligned_alloc(align, n);
+	if (!p)
+		oom(n);
+	memset(p, 0, n);
+	return p;
+}
+
+/* see mem.h */
+void *
 akv_realloc(void *p, size_t n)
 {
 	void *q = realloc(p, n ? n : 1);

@@ -81,15 +81,17 @@ _Static_assert(offsetof(struct akv_eng_req, vec) - offsetof(struct akv_eng_req, 
  * struct akv_eng_req * and the front end gets its slot back by a cast. */
 struct akv_fe_slot {
 	struct akv_eng_req req;
-	struct akv_fe_slot *next; /* free list / conn's done list */
+	struct akv_fe_slot *next; /* conn's done list */
 	uint32_t conn;
 	uint16_t gen;
 	struct akv_proto_slot ps;
 	struct akv_eng_digest digest;
 	struct akv_cx_req cx;
-	struct akv_eng_vec vec[AKV_VEC_MAX];
-	uint8_t ctx[AKV_PROTO_CTX_MAX];
-};
+	/* line-aligned: a challenge's RAND, AUTN, CK, IK are then one line
+	 * (eng.h) that crosses from the worker's core, not two */
+	struct akv_eng_vec vec[AKV_VEC_MAX] __attribute__((aligned(64)));
+	uint8_t ctx[AKV_PROTO_CTX_MAX] __attribute__((aligned(64)));
+} __attribute__((aligned(64)));
 
 struct fe_listener {
 	int fd;
@@ -1333,7 +1335,7 @@ akv_fe_new(const struct akv_cfg *cfg, int *err, char *errbuf, size_t errcap)
 	}
 	fe->free_conn = 0;
 	fe->nslots = cfg->max_inflight;
-	fe->slots = akv_calloc(fe->nslots, sizeof(*fe->slots));
+	fe->slots = akv_calloc_aligned(64, fe->nslots, sizeof(*fe->slots));
 	fe->free_stk = akv_calloc(fe->nslots, sizeof(*fe->free_stk));
 	for (unsigned i = fe->nslots; i-- > 0;) /* slots[0] on top */
 		slot_put(fe, &fe->slots[i]);
