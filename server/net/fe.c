@@ -53,6 +53,7 @@
  * 1 conn x 1 in flight when the woken vCPU had halted; a batch is answered
  * well within this bound. */
 #define POLL_NS 50000
+#define SLOT_PREFETCH_AHEAD 3 /* see slot_take() */
 
 enum fe_op {
 	OP_ACCEPT = 1,
@@ -277,11 +278,12 @@ slot_take(struct akv_fe *fe)
 {
 	struct akv_fe_slot *s = fe->free_stk[--fe->nfree];
 
-	/* The slot under this one is the next request's: the worker's core
-	 * wrote its lines last, so ask for them (for writing) now, while this
-	 * request is decoded, rather than stall in the next one's stores. */
-	if (fe->nfree) {
-		const char *n = (const char *)fe->free_stk[fe->nfree - 1];
+	/* The slot SLOT_PREFETCH_AHEAD below this one serves a request a few
+	 * requests from now: the worker's core wrote its lines last, so ask
+	 * for them (for writing) now; a cross-core fetch takes longer than
+	 * decoding one request, so the next slot would be asked for too late. */
+	if (fe->nfree >= SLOT_PREFETCH_AHEAD) {
+		const char *n = (const char *)fe->free_stk[fe->nfree - SLOT_PREFETCH_AHEAD];
 
 		__builtin_prefetch(n, 1);
 		__builtin_prefetch(n + offsetof(struct akv_eng_req, impu), 1);
