@@ -515,11 +515,18 @@ check_req(const struct akv_eng *e, const struct akv_eng_req *r)
 	return 0;
 }
 
-/* The scheme of a CHALLENGE/RESYNC/VECTORS, or AKV_ESCHEME. */
+/* The scheme of a CHALLENGE/RESYNC/VECTORS, or AKV_ESCHEME. "Any" (Cx
+ * "Unknown": the HSS chooses, TS 29.228 §6.3.1) is AKAv1-MD5 when the
+ * subscriber allows it, the most widely deployed, else AKAv2-MD5: a
+ * subscriber provisioned for AKAv2 only must not be refused. */
 static int
 pick_scheme(const struct akv_subent *s, unsigned want)
 {
-	unsigned scheme = want == AKV_SCHEME_ANY ? AKV_SCHEME_AKAV1_MD5 : want;
+	unsigned scheme = want;
+
+	if (want == AKV_SCHEME_ANY)
+		scheme = (s->schemes & AKV_SCHEME_BIT(AKV_SCHEME_AKAV1_MD5)) ? AKV_SCHEME_AKAV1_MD5
+									      : AKV_SCHEME_AKAV2_MD5;
 
 	if (scheme > AKV_SCHEME_AKAV2_MD5 || !(s->schemes & AKV_SCHEME_BIT(scheme)))
 		return AKV_ESCHEME;

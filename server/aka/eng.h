@@ -55,7 +55,7 @@ enum akv_op {
 
 /* Values 1 and 2 equal enum akv_digest_alg. */
 enum akv_scheme {
-	AKV_SCHEME_ANY = 0,		/* "Unknown": the engine picks AKAv1-MD5 */
+	AKV_SCHEME_ANY = 0,		/* "Unknown": AKAv1-MD5 if allowed, else AKAv2-MD5 */
 	AKV_SCHEME_AKAV1_MD5 = 1,
 	AKV_SCHEME_AKAV2_MD5 = 2,
 };

@@ -212,12 +212,18 @@ START_TEST(t_dia_cx_mar_vectors)
 					  vec_sqn(&v.alice, &items[i - 1]));
 	}
 
-	/* "Unknown" lets the HSS choose: the engine picks AKAv1 (eng.h
-	 * AKV_SCHEME_ANY); bob, AKAv2-only, gets AKAv2 when he asks for it. */
+	/* "Unknown" lets the HSS choose: AKAv1 where allowed (eng.h
+	 * AKV_SCHEME_ANY), else AKAv2; bob, AKAv2-only, gets AKAv2 both when
+	 * he asks for it and when the S-CSCF leaves it to us. */
 	roundtrip(&v, m, mar(&v, m, IMPI, IMPU, "Unknown", 1, NULL), out, &olen);
 	ck_assert_int_eq(akv_dia_parse_maa(out, olen, &h, &r, items, 8, &ni), 0);
 	ck_assert_uint_eq(ni, 1);
 	ck_assert_str_eq(items[0].scheme, "Digest-AKAv1-MD5");
+	roundtrip(&v, m, mar(&v, m, "bob@ims.test", "sip:bob@ims.test", "Unknown", 1, NULL), out,
+		  &olen);
+	ck_assert_int_eq(akv_dia_parse_maa(out, olen, &h, &r, items, 8, &ni), 0);
+	ck_assert_uint_eq(r.result_code, 2001);
+	ck_assert_str_eq(items[0].scheme, "Digest-AKAv2-MD5");
 	roundtrip(&v, m, mar(&v, m, "bob@ims.test", "sip:bob@ims.test", "Digest-AKAv2-MD5", 1,
 			     NULL), out, &olen);
 	ck_assert_int_eq(akv_dia_parse_maa(out, olen, &h, &r, items, 8, &ni), 0);

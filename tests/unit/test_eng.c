@@ -141,8 +141,17 @@ START_TEST(t_eng_errors_user_impu_scheme_op)
 	fx_sub_make(&only_v2, "carol@ims.test", NULL, 3, 0);
 	only_v2.schemes = AKV_SCHEME_BIT(AKV_SCHEME_AKAV2_MD5);
 	fx_sub_add(st, &only_v2);
+	/* ANY ("Unknown"): AKAv1-MD5 where allowed, else AKAv2-MD5 */
+	fx_req(&r, AKV_OP_CHALLENGE, "alice@ims.test", 1, v);
+	fx_run1(eng, &r, NOW);
+	ck_assert_int_eq(r.err, 0);
+	ck_assert_uint_eq(r.scheme_used, AKV_SCHEME_AKAV1_MD5);
 	fx_req(&r, AKV_OP_CHALLENGE, "carol@ims.test", 1, v);
-	fx_run1(eng, &r, NOW);	/* ANY means AKAv1-MD5 */
+	fx_run1(eng, &r, NOW);
+	ck_assert_int_eq(r.err, 0);
+	ck_assert_uint_eq(r.scheme_used, AKV_SCHEME_AKAV2_MD5);
+	r.scheme = AKV_SCHEME_AKAV1_MD5; /* asked for explicitly: refused */
+	fx_run1(eng, &r, NOW);
 	ck_assert_int_eq(r.err, AKV_ESCHEME);
 	r.scheme = AKV_SCHEME_AKAV2_MD5;
 	fx_run1(eng, &r, NOW);
