@@ -108,6 +108,17 @@ put_stats(void *arg, struct akv_avs1_stats_writer *w)
 	akv_avs1_stats_put(w, "eng.unknown_user", sum.unknown_user);
 	akv_avs1_stats_put(w, "eng.fsyncs", sum.fsyncs);
 	akv_avs1_stats_put(w, "eng.cached_subs", sum.cached_subs);
+	if (s->cfg->dia.listen[0]) {
+		const struct akv_dia_stats *d = &akv_dia_totals;
+
+		akv_avs1_stats_put(w, "dia.rx", d->rx);
+		akv_avs1_stats_put(w, "dia.cx_requests", d->cx_req);
+		akv_avs1_stats_put(w, "dia.error_answers", d->tx_err);
+		akv_avs1_stats_put(w, "dia.malformed", d->malformed);
+		akv_avs1_stats_put(w, "dia.peers_refused", d->peers_refused);
+		akv_avs1_stats_put(w, "dia.dwr_sent", d->dwr_sent);
+		akv_avs1_stats_put(w, "dia.dwr_received", d->dwr_rx);
+	}
 }
 
 /* Room for every connection's fd plus store, ring, eventfds and slack. */

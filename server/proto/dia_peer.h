@@ -32,7 +32,15 @@ enum akv_dia_peer_state {
 
 struct akv_dia_stats {
 	uint64_t rx, tx_err, malformed, dwr_sent, dwr_rx, cx_req;
+	uint64_t peers_refused;	/* not allowed (3010) or no CER first */
 };
+
+/* Every Diameter connection's counters summed since start, for STATS.
+ * Written and read on the front-end thread only (the STATS source runs
+ * there, avs1.h), hence plain fields. */
+extern struct akv_dia_stats akv_dia_totals;
+/* Counts one event on a connection and in the totals. */
+#define AKV_DIA_COUNT(c, field) ((c)->stats.field++, akv_dia_totals.field++)
 
 struct akv_dia_conn {
 	const struct akv_cfg *cfg;

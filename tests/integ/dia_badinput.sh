@@ -20,6 +20,13 @@ timeout 120 python3 "$SRC/tests/integ/dia_badinput.py" 127.0.0.1 "$port" \
 	alice@ims.test sip:alice@ims.test || fail "hostile Diameter peers (dia_badinput.py)"
 
 kill -0 "$SERVER_PID" 2>/dev/null || die "server died"
+# the hostile peers show in STATS: malformed messages, peers refused (no CER
+# first), error answers, and the good peer's Cx requests
+"$AKAVS" client --connect "127.0.0.1:$PORT" stats >"$T/stats.out" || fail "STATS"
+for key in dia.malformed dia.peers_refused dia.error_answers dia.cx_requests dia.rx; do
+	v=$(awk -v k="$key" '$1 == k {print $2}' "$T/stats.out")
+	[ -n "$v" ] && [ "$v" -gt 0 ] || fail "STATS $key = '${v}', expected > 0"
+done
 stop_server TERM
 [ "$SERVER_RC" = 0 ] || fail "server exit status $SERVER_RC after SIGTERM"
 finish
