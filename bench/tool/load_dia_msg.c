@@ -326,35 +326,16 @@ dict_build(void)
  * compiler otherwise reads them back as one word right after storing them
  * as two, and that load waits for the stores (a store-forwarding stall that
  * cost more than the rest of the reader). */
-struct avp_v {
-	uint32_t code;
-	uint32_t len; /* data length */
-	const uint8_t *data;
-	uint32_t vendor;
-	uint32_t raw_len;
-	uint8_t flags;
-};
 
-/* One AVP header at p as the codec's avp_at() reads it, refusing what
- * akv_dia_check() would refuse at this point (reserved flag bits). Returns
- * the bytes used (padding included when present), 0 when unsure. */
+/* One AVP header at p as the codec reads it (akv_dia_avp_read), refusing
+ * what akv_dia_check() would refuse at this point (reserved flag bits).
+ * Returns the bytes used (padding included when present), 0 when unsure. */
 static inline __attribute__((always_inline)) size_t
-avp_view(const uint8_t *p, size_t n, struct avp_v *a)
+avp_view(const uint8_t *p, size_t n, struct akv_dia_avp *a)
 {
-	size_t hl;
-
-	if (n < AKV_DIA_AVP_HDR_LEN || (p[4] & AKV_DIA_AVP_F_RESERVED))
+	if (n >= AKV_DIA_AVP_HDR_LEN && (p[4] & AKV_DIA_AVP_F_RESERVED))
 		return 0;
-	a->code = akv_get_be32(p);
-	a->flags = p[4];
-	a->raw_len = akv_get_be24(p + 5);
-	hl = (a->flags & AKV_DIA_AVP_F_V) ? 12 : 8;
-	if (n < hl || a->raw_len < hl || a->raw_len > n)
-		return 0;
-	a->vendor = hl == 12 ? akv_get_be32(p + 8) : 0;
-	a->data = p + hl;
-	a->len = a->raw_len - (uint32_t)hl;
-	return pad4(a->raw_len) <= n ? pad4(a->raw_len) : a->raw_len;
+	return akv_dia_avp_read(p, n, a);
 }
 
 #define HI8 0x8080808080808080u
@@ -419,7 +400,7 @@ static int area_ok(const uint8_t *p, size_t n, unsigned depth);
  * Inlined with avp_view(): the AVP's fields then stay in registers (read
  * back from memory as one word they stalled store forwarding). */
 static inline __attribute__((always_inline)) int
-value_ok(const struct avp_v *a, unsigned depth)
+value_ok(const struct akv_dia_avp *a, unsigned depth)
 {
 	unsigned e, fixed;
 
@@ -452,7 +433,7 @@ static int
 area_ok(const uint8_t *p, size_t n, unsigned depth)
 {
 	while (n) {
-		struct avp_v a;
+		struct akv_dia_avp a;
 		size_t used = avp_view(p, n, &a);
 
 		if (!used || !value_ok(&a, depth))
@@ -476,7 +457,7 @@ item_read(const uint8_t *p, size_t n, struct load_maa_item *it)
 		return 0;
 	memset(it, 0, sizeof(*it));
 	while (n) {
-		struct avp_v a;
+		struct akv_dia_avp a;
 		size_t used = avp_view(p, n, &a);
 
 		if (!used || !value_ok(&a, 1))
@@ -554,7 +535,7 @@ load_maa_read(const uint8_t *msg, size_t len, struct load_maa *m)
 		return LOAD_MAA_ASK_CODEC;
 	n = len - AKV_DIA_HDR_LEN;
 	while (n) {
-		struct avp_v a;
+		struct akv_dia_avp a;
 		size_t used = avp_view(p, n, &a);
 
 		if (!used)

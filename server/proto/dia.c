@@ -238,28 +238,6 @@ avp_len(const uint8_t *p)
 	return akv_get_be32(p + 4) & 0xffffff;
 }
 
-/* Parses one AVP header at p (n bytes left) without judging it. Returns the
- * bytes it occupies with padding (> 0), or 0 if it does not fit. */
-static inline size_t
-avp_at(const uint8_t *p, size_t n, struct akv_dia_avp *a)
-{
-	size_t hl;
-
-	if (n < AKV_DIA_AVP_HDR_LEN)
-		return 0;
-	a->raw = p;
-	a->code = akv_get_be32(p);
-	a->flags = p[4];
-	a->raw_len = avp_len(p);
-	hl = (a->flags & AKV_DIA_AVP_F_V) ? 12 : 8;
-	if (n < hl || a->raw_len < hl || a->raw_len > n)
-		return 0;
-	a->vendor = hl == 12 ? akv_get_be32(p + 8) : 0;
-	a->data = p + hl;
-	a->len = a->raw_len - (uint32_t)hl;
-	/* The last AVP of a Grouped may come without its padding. */
-	return pad4(a->raw_len) <= n ? pad4(a->raw_len) : a->raw_len;
-}
 
 /* Bytes an AVP of Length rl occupies in an area with n bytes left (rl <= n). */
 static inline size_t
@@ -392,7 +370,7 @@ fault_reserved_bits(const uint8_t *p, size_t n, struct akv_dia_error *err)
 	struct akv_dia_avp a;
 	struct akv_dia_avp h = { .code = akv_get_be32(p), .flags = p[4], .raw = p };
 
-	if (avp_at(p, n, &a)) {
+	if (akv_dia_avp_read(p, n, &a)) {
 		akv_dia_err_avp(err, AKV_DIA_INVALID_AVP_BITS, &a, "reserved AVP flag bits set");
 	} else {
 		h.raw_len = 8;
@@ -421,7 +399,7 @@ fault_unsupported(const uint8_t *p, size_t n, struct akv_dia_error *err)
 {
 	struct akv_dia_avp a;
 
-	avp_at(p, n, &a);
+	akv_dia_avp_read(p, n, &a);
 	akv_dia_err_avp(err, AKV_DIA_AVP_UNSUPPORTED, &a, "unsupported AVP with M bit");
 	return -1;
 }
@@ -431,7 +409,7 @@ fault_value_at(const uint8_t *p, size_t n, enum value_fault f, struct akv_dia_er
 {
 	struct akv_dia_avp a;
 
-	avp_at(p, n, &a);
+	akv_dia_avp_read(p, n, &a);
 	return fault_value(&a, f, err);
 }
 
@@ -481,7 +459,7 @@ check_area(const uint8_t *p, size_t n, unsigned depth, int raw, struct akv_dia_e
 			 * were just stored as two words, and a compare of both
 			 * as one 8-byte load would wait for them (no store
 			 * forwarding across two stores) */
-			avp_at(p, n, &a);
+			akv_dia_avp_read(p, n, &a);
 			if (check_grouped(&a, code == AKV_DIA_AVP_FAILED_AVP && !vendor, depth,
 					  err) < 0)
 				return -1;
@@ -575,7 +553,7 @@ akv_dia_it_next(struct akv_dia_it *it, struct akv_dia_avp *a)
 
 	if (n == 0)
 		return 0;
-	used = avp_at(it->p, n, a);
+	used = akv_dia_avp_read(it->p, n, a);
 	if (!used) {
 		it->p = it->end;
 		return AKV_EPROTO;
@@ -601,7 +579,7 @@ akv_dia_find(const uint8_t *area, size_t len, uint32_t code, uint32_t vendor,
 		if (n < hl || rl < hl || rl > n)
 			return 0;
 		if (akv_get_be32(p) == code && (hl == 12 ? akv_get_be32(p + 8) : 0) == vendor)
-			return avp_at(p, n, out) > 0;
+			return akv_dia_avp_read(p, n, out) > 0;
 		used = avp_used(rl, n);
 		p += used;
 		n -= used;
@@ -1027,7 +1005,7 @@ maa_item(const struct akv_dia_avp *item, struct akv_dia_maa_item *o)
 	struct akv_dia_avp a;
 
 	memset(o, 0, sizeof(*o));
-	while ((used = avp_at(p, n, &a)) > 0) {
+	while ((used = akv_dia_avp_read(p, n, &a)) > 0) {
 		int k;
 
 		p += used;
@@ -1100,7 +1078,7 @@ akv_dia_parse_maa(const uint8_t *msg, size_t len, struct akv_dia_hdr *h,
 		return 0;
 	/* every item, in order, from the first one on */
 	for (p = msg + x.first[AKV_DIA_ROW_SIP_AUTH_DATA_ITEM];
-	     (used = avp_at(p, (size_t)(end - p), &a)) > 0; p += used) {
+	     (used = akv_dia_avp_read(p, (size_t)(end - p), &a)) > 0; p += used) {
 		if (a.code != AKV_DIA_AVP_SIP_AUTH_DATA_ITEM || a.vendor != AKV_DIA_VENDOR_3GPP)
 			continue;
 		if (*nitems >= max)

@@ -117,6 +117,32 @@ struct akv_dia_avp {
 	uint32_t raw_len;	/* AVP Length field: header + data, no padding */
 };
 
+/* Reads one AVP header at p (n bytes left) into *a without judging it
+ * (RFC 6733 §4.1: V bit -> 12-byte header with Vendor-ID). Returns the bytes
+ * the AVP occupies with its padding (> 0), or 0 if it does not fit. The last
+ * AVP of a Grouped may come without its padding. Inline: the codec's and the
+ * load generator's hot loops keep the fields in registers. */
+static inline size_t
+akv_dia_avp_read(const uint8_t *p, size_t n, struct akv_dia_avp *a)
+{
+	size_t hl, padded;
+
+	if (n < AKV_DIA_AVP_HDR_LEN)
+		return 0;
+	a->raw = p;
+	a->code = akv_get_be32(p);
+	a->flags = p[4];
+	a->raw_len = akv_get_be24(p + 5);
+	hl = (a->flags & AKV_DIA_AVP_F_V) ? 12 : 8;
+	if (n < hl || a->raw_len < hl || a->raw_len > n)
+		return 0;
+	a->vendor = hl == 12 ? akv_get_be32(p + 8) : 0;
+	a->data = p + hl;
+	a->len = a->raw_len - (uint32_t)hl;
+	padded = ((size_t)a->raw_len + 3) & ~(size_t)3;
+	return padded <= n ? padded : a->raw_len;
+}
+
 /* What akv_dia_check() found wrong with an answerable message. */
 struct akv_dia_error {
 	uint32_t result_code;		/* 0: message is fine */
