@@ -7,9 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "client/client.h"
+#include "clock.h"
 #include "cmds.h"
 #include "err.h"
 
@@ -565,10 +565,7 @@ build_request(const struct opts *o, struct akv_avs1_req *r, struct digest_parse 
 static uint64_t
 now_us(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+	return akv_mono_ns() / 1000;
 }
 
 int

@@ -9,10 +9,10 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "admin/csv.h"
+#include "clock.h"
 #include "err.h"
 #include "mem.h"
 
@@ -127,10 +127,7 @@ arena_get(const struct imp *m, uint64_t at, struct akv_sub *s)
 static double
 now_s(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+	return (double)akv_mono_ns() * 1e-9;
 }
 
 static void

@@ -32,6 +32,7 @@
 #include "aka/cx.h"
 #include "aka/eng.h"
 #include "cfg.h"
+#include "clock.h"
 #include "conn.h"
 #include "disp/spsc.h"
 #include "err.h"
@@ -158,14 +159,6 @@ static void conn_pump(struct akv_fe *fe, struct akv_conn *c);
 
 /* ==== Helpers ==== */
 
-static uint64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static inline uint64_t
 ud_pack(uint32_t slot, uint16_t gen, enum fe_op op)
@@ -863,14 +856,6 @@ events_pending(struct akv_fe *fe)
 	       (IO_URING_READ_ONCE(*fe->ring.sq.kflags) & IORING_SQ_TASKRUN);
 }
 
-static uint64_t
-mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 /* Requests are at workers and nothing else is ready: their answers are at
  * most a batch away. Submit what is queued (the sends must leave now), then
@@ -887,12 +872,12 @@ poll_answers(struct akv_fe *fe)
 	if (!fe->st.inflight || answers_pending(fe) || events_pending(fe))
 		return;
 	io_uring_submit(&fe->ring);
-	end = mono_ns() + POLL_NS;
+	end = akv_mono_ns() + POLL_NS;
 	do {
 		sched_yield();
 		if (answers_pending(fe) || events_pending(fe))
 			return;
-	} while (mono_ns() < end);
+	} while (akv_mono_ns() < end);
 }
 
 /* ==== Accept ==== */
@@ -1223,7 +1208,7 @@ akv_fe_run(struct akv_fe *fe, int sigfd)
 {
 	AKV_ASSERT(fe->nwrk > 0);
 	fe->sigfd = sigfd;
-	fe->now = mono_ms();
+	fe->now = akv_mono_ms();
 	fe->last_idle_scan = fe->now;
 	arm_own(fe, OP_WAKE);
 	arm_own(fe, OP_SIGNAL);
@@ -1247,7 +1232,7 @@ akv_fe_run(struct akv_fe *fe, int sigfd)
 			akv_log(AKV_LOG_ERR, "io_uring_submit_and_wait: %s", strerror(-r));
 			return r;
 		}
-		fe->now = mono_ms();
+		fe->now = akv_mono_ms();
 		io_uring_for_each_cqe(&fe->ring, head, cqe)
 		{
 			handle_cqe(fe, cqe);

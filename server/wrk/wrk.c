@@ -12,9 +12,9 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "cfg.h"
+#include "clock.h"
 #include "err.h"
 #include "log.h"
 #include "mem.h"
@@ -50,20 +50,7 @@ struct akv_wrk {
 	_Atomic uint64_t nreqs, nbatches;
 };
 
-static uint64_t
-now_ns(void)
-{
-	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static uint64_t
-now_ms(void)
-{
-	return now_ns() / 1000000;
-}
 
 static void
 publish_stats(struct akv_wrk *w, struct akv_eng *e)
@@ -111,7 +98,7 @@ run_batch(struct akv_wrk *w, struct akv_eng *e, void **batch, size_t max)
 
 	if (!n)
 		return 0;
-	akv_eng_run(e, (struct akv_eng_req *const *)batch, n, now_ms());
+	akv_eng_run(e, (struct akv_eng_req *const *)batch, n, akv_mono_ms());
 	/* the output ring holds every request the front end can have in flight */
 	while (done < n)
 		done += akv_spsc_push(&w->outq, batch + done, n - done);
@@ -125,7 +112,7 @@ run_batch(struct akv_wrk *w, struct akv_eng *e, void **batch, size_t max)
 static void
 idle_wait(struct akv_wrk *w, uint64_t next_tick)
 {
-	uint64_t now = now_ms();
+	uint64_t now = akv_mono_ms();
 	int timeout = next_tick > now ? (int)(next_tick - now) : 0;
 
 	akv_spsc_wake_prepare(&w->wake);
@@ -152,10 +139,10 @@ wrk_main(void *arg)
 	batch = akv_malloc(w->cfg->batch * sizeof(void *));
 	publish_stats(w, e);
 	started(w, 1, 0);
-	next_tick = now_ms() + TICK_MS;
+	next_tick = akv_mono_ms() + TICK_MS;
 	for (;;) {
 		size_t n = run_batch(w, e, batch, w->cfg->batch);
-		uint64_t ns = now_ns(), now = ns / 1000000;
+		uint64_t ns = akv_mono_ns(), now = ns / 1000000;
 
 		if (now >= next_tick) {
 			int r = akv_eng_tick(e, now);
