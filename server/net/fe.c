@@ -66,7 +66,8 @@ enum fe_op {
 	OP_TIMER,
 };
 
-/* slot_take() zeroes a request around impi/impu, which must stay adjacent. */
+/* slot_take() zeroes what lies before impi and the named fields after impu,
+ * not impi/impu themselves: nothing may sit between impi, impu and rand. */
 _Static_assert(offsetof(struct akv_eng_req, impu) ==
 		   offsetof(struct akv_eng_req, impi) + sizeof(((struct akv_eng_req *)0)->impi) &&
 	       offsetof(struct akv_eng_req, rand) ==
@@ -827,8 +828,11 @@ collect_answers(struct akv_fe *fe)
 				const struct akv_fe_slot *s = batch[i];
 
 				__builtin_prefetch(&s->req.err);
-				__builtin_prefetch(&s->vec[0]);
-				__builtin_prefetch((const char *)&s->vec[0] + 64);
+				__builtin_prefetch(&s->vec[0]); /* RAND AUTN CK IK */
+				/* XRES is on the next line: only answers that carry
+				 * it read it (op sits on a line the front end owns) */
+				if (s->req.op != AKV_OP_CHALLENGE)
+					__builtin_prefetch(s->vec[0].xres);
 				__builtin_prefetch(s->ctx);
 			}
 			for (size_t i = 0; i < n; i++)
