@@ -160,7 +160,6 @@ static void conn_pump(struct akv_fe *fe, struct akv_conn *c);
 
 /* ==== Helpers ==== */
 
-
 static inline uint64_t
 ud_pack(uint32_t slot, uint16_t gen, enum fe_op op)
 {
@@ -859,7 +858,6 @@ events_pending(struct akv_fe *fe)
 	return io_uring_cq_ready(&fe->ring) ||
 	       (IO_URING_READ_ONCE(*fe->ring.sq.kflags) & IORING_SQ_TASKRUN);
 }
-
 
 /* Requests are at workers and nothing else is ready: their answers are at
  * most a batch away. Submit what is queued (the sends must leave now), then

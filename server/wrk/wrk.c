@@ -50,8 +50,6 @@ struct akv_wrk {
 	_Atomic uint64_t nreqs, nbatches;
 };
 
-
-
 static void
 publish_stats(struct akv_wrk *w, struct akv_eng *e)
 {
