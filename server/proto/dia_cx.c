@@ -159,8 +159,8 @@ too_many(struct cx_in *in, enum akv_dia_row r)
 	const uint8_t *first = in->idx->msg + in->idx->first[r], *after;
 	struct akv_dia_avp second;
 
-	/* the first one's AVP Length, with its padding */
-	after = first + (((akv_get_be32(first + 4) & 0xffffff) + 3) & ~3u);
+	/* past the first one, with its padding */
+	after = first + akv_dia_avp_read(first, (size_t)(in->body + in->blen - first), &second);
 	akv_dia_find(after, (size_t)(in->body + in->blen - after), d->code, d->vendor, &second);
 	akv_dia_err_avp(&in->err, AKV_DIA_AVP_OCCURS_TOO_MANY, &second,
 			"AVP occurs too many times");
@@ -212,17 +212,19 @@ keep_proxy_info(struct cx_in *in, struct cx_ctx *x)
 	/* from the first one on: nothing before it is a Proxy-Info */
 	akv_dia_it_init(&it, first, (size_t)(in->body + in->blen - first));
 	while (akv_dia_it_next(&it, &a) > 0) {
+		size_t padded = ((size_t)a.raw_len + 3) & ~(size_t)3;
+
 		if (a.code != AKV_DIA_AVP_PROXY_INFO || a.vendor)
 			continue;
-		if (x->proxy_len + ((a.raw_len + 3) & ~3u) > sizeof(x->proxy)) {
+		if (x->proxy_len + padded > sizeof(x->proxy)) {
 			in->err.result_code = AKV_DIA_UNABLE_TO_COMPLY;
 			in->err.text = "too much Proxy-Info";
 			in->err.failed_len = 0;
 			return -1;
 		}
 		memcpy(x->proxy + x->proxy_len, a.raw, a.raw_len);
-		memset(x->proxy + x->proxy_len + a.raw_len, 0, ((a.raw_len + 3) & ~3u) - a.raw_len);
-		x->proxy_len = (uint16_t)(x->proxy_len + ((a.raw_len + 3) & ~3u));
+		memset(x->proxy + x->proxy_len + a.raw_len, 0, padded - a.raw_len);
+		x->proxy_len = (uint16_t)(x->proxy_len + padded);
 	}
 	return 0;
 }
