@@ -119,6 +119,19 @@ cxreq(struct env *v, uint8_t *buf, uint32_t cmd, const char *impi, const char *i
 }
 
 /* Result of an answer; checks it echoes Session-Id, VSAI, Auth-Session-State. */
+/* Appends the AVP a with its padding at msg + *at (advanced past it);
+ * returns where the copy starts. */
+static uint8_t *
+append_avp(uint8_t *msg, size_t *at, const struct akv_dia_avp *a)
+{
+	size_t padded = ((size_t)a->raw_len + 3) & ~(size_t)3;
+	uint8_t *p = msg + *at;
+
+	memcpy(p, a->raw, padded);
+	*at += padded;
+	return p;
+}
+
 static void
 result(const uint8_t *out, size_t olen, uint32_t cmd, struct akv_dia_result *r)
 {
@@ -316,17 +329,10 @@ START_TEST(t_dia_cx_mar_errors)
 
 			memcpy(cut, full, 20);
 			akv_dia_it_init(&it, full + 20, fl - 20);
-			while (akv_dia_it_next(&it, &a) > 0) {
-				size_t pl = (a.raw_len + 3) & ~3u;
-
-				if (a.code == codes[k][0] && a.vendor == codes[k][1])
-					continue;
-				memcpy(cut + cl, a.raw, pl);
-				cl += pl;
-			}
-			cut[1] = (uint8_t)(cl >> 16);
-			cut[2] = (uint8_t)(cl >> 8);
-			cut[3] = (uint8_t)cl;
+			while (akv_dia_it_next(&it, &a) > 0)
+				if (a.code != codes[k][0] || a.vendor != codes[k][1])
+					append_avp(cut, &cl, &a);
+			akv_put_be24(cut + 1, (uint32_t)cl);
 			ck_assert_int_eq(roundtrip(&v, cut, cl, out, &olen), AKV_PROTO_REPLY);
 			ck_assert_int_eq(akv_dia_parse_result(out, olen, &(struct akv_dia_hdr){0}, &r),
 					 0);
@@ -744,20 +750,16 @@ START_TEST(t_dia_cx_mar_duplicates)
 			/* each extra copy goes last, with its first byte of data changed */
 			memcpy(dup, m, 20);
 			akv_dia_it_init(&it, m + 20, n - 20);
-			while (akv_dia_it_next(&it, &a) > 0) {
-				memcpy(dup + dl, a.raw, (a.raw_len + 3) & ~3u);
-				dl += (a.raw_len + 3) & ~3u;
-			}
+			while (akv_dia_it_next(&it, &a) > 0)
+				append_avp(dup, &dl, &a);
 			akv_dia_find(m + 20, n - 20, codes[k][0], codes[k][1], &a);
 			for (unsigned i = 1; i < copies; i++) {
-				memcpy(dup + dl, a.raw, (a.raw_len + 3) & ~3u);
+				uint8_t *copy = append_avp(dup, &dl, &a);
+
 				if (a.code != AKV_DIA_AVP_SIP_AUTH_DATA_ITEM)
-					dup[dl + (a.data - a.raw)] = (uint8_t)('0' + i);
-				dl += (a.raw_len + 3) & ~3u;
+					copy[a.data - a.raw] = (uint8_t)('0' + i);
 			}
-			dup[1] = (uint8_t)(dl >> 16);
-			dup[2] = (uint8_t)(dl >> 8);
-			dup[3] = (uint8_t)dl;
+			akv_put_be24(dup + 1, (uint32_t)dl);
 			ck_assert_int_eq(fx_msg(&c, dup, dl, &s, out, &olen), AKV_PROTO_REPLY);
 			ck_assert_int_eq(akv_dia_parse_result(out, olen, &h, &r), 0);
 			ck_assert_uint_eq(r.result_code, AKV_DIA_AVP_OCCURS_TOO_MANY);
@@ -805,9 +807,7 @@ START_TEST(t_dia_cx_mar_many_kinds)
 	ck_assert_int_gt(len, 20);
 	memcpy(m + n, extra + 20, (size_t)len - 20);
 	n += (size_t)len - 20;
-	m[1] = (uint8_t)(n >> 16);
-	m[2] = (uint8_t)(n >> 8);
-	m[3] = (uint8_t)n;
+	akv_put_be24(m + 1, (uint32_t)n);
 	fx_conn(&c, NULL);
 	fx_open(&c);
 	ck_assert_int_eq(fx_msg(&c, m, n, &s, out, &olen), AKV_PROTO_DISPATCH);
