@@ -322,11 +322,6 @@ dict_build(void)
 		       (DICT_KNOWN | AKV_DIA_T_GROUPED);
 }
 
-/* An AVP as the reader sees it. Code and Vendor-Id are kept apart: the
- * compiler otherwise reads them back as one word right after storing them
- * as two, and that load waits for the stores (a store-forwarding stall that
- * cost more than the rest of the reader). */
-
 /* One AVP header at p as the codec reads it (akv_dia_avp_read), refusing
  * what akv_dia_check() would refuse at this point (reserved flag bits).
  * Returns the bytes used (padding included when present), 0 when unsure. */
