@@ -334,20 +334,18 @@ timed_verifies(struct phase *p, const struct chal *ch, size_t n, uint64_t *ok)
 	}
 }
 
-/* --at-cap: `cap` CHALLENGEs for every subscriber (round robin, untimed), so
- * that every pending list is full whatever the verifies before took. */
+/* Untimed: `total` requests `op` (n=1, cyclic IND, no IMPU) on subscribers
+ * 0, 1, ... subs-1, 0, ... in order; `what` names the pass in errors. */
 static int
-fill_to_cap(struct phase *p, size_t subs, unsigned cap)
+untimed_pass(struct phase *p, enum akv_op op, size_t total, size_t subs, const char *what)
 {
-	size_t total = subs * cap;
-
 	for (size_t i = 0; i < total;) {
 		unsigned nb = 0;
 
 		for (; nb < p->batch && i < total; nb++, i++) {
 			struct akv_eng_req *r = &p->reqs[nb];
 
-			r->op = AKV_OP_CHALLENGE;
+			r->op = (uint8_t)op;
 			r->n = 1;
 			r->ind = -1;
 			r->impu_len = 0;
@@ -356,7 +354,7 @@ fill_to_cap(struct phase *p, size_t subs, unsigned cap)
 		akv_eng_run(p->e, p->list, nb, now_ms());
 		for (unsigned j = 0; j < nb; j++)
 			if (p->reqs[j].err) {
-				fprintf(stderr, "akavs-bench engine: fill: %s\n",
+				fprintf(stderr, "akavs-bench engine: %s: %s\n", what,
 					akv_strerror(p->reqs[j].err));
 				return 1;
 			}
@@ -466,28 +464,9 @@ run(const struct opts *o, struct result *res)
 	fprintf(stderr, "engine: cold pass ...\n");
 	akv_eng_stats(e, &s0);
 	t0 = akv_bench_cpu_ns();
-	for (size_t i = 0; i < o->subs;) {
-		unsigned nb = 0;
-
-		for (; nb < o->batch && i < o->subs; nb++, i++) {
-			struct akv_eng_req *r = &p.reqs[nb];
-
-			r->op = AKV_OP_VECTORS;
-			r->n = 1;
-			r->ind = -1;
-			r->impu_len = 0;
-			r->impi_len = fmt_impi(r->impi, i);
-		}
-		akv_eng_run(e, p.list, nb, now_ms());
-		for (unsigned j = 0; j < nb; j++)
-			if (p.reqs[j].err) {
-				fprintf(stderr, "akavs-bench engine: cold: %s\n",
-					akv_strerror(p.reqs[j].err));
-				rc = 1;
-				goto out;
-			}
-		phase_tick(&p);
-	}
+	rc = untimed_pass(&p, AKV_OP_VECTORS, o->subs, o->subs, "cold");
+	if (rc)
+		goto out;
 	res->cold_cpu_s = (double)(akv_bench_cpu_ns() - t0) * 1e-9;
 	akv_eng_stats(e, &s1);
 	res->cold_commits = s1.fsyncs - s0.fsyncs;
@@ -507,7 +486,9 @@ run(const struct opts *o, struct result *res)
 		if (o->at_cap) {
 			fprintf(stderr, "engine: round %d: filling %zu pending lists to %u ...\n",
 				round, o->subs, cap);
-			rc = fill_to_cap(&p, o->subs, cap);
+			/* `cap` CHALLENGEs for every subscriber, round robin, so that
+			 * every pending list is full whatever the verifies before took */
+			rc = untimed_pass(&p, AKV_OP_CHALLENGE, o->subs * cap, o->subs, "fill");
 			if (rc)
 				goto out;
 		}
