@@ -91,7 +91,7 @@ reply_now(struct akv_dia_conn *c, const struct cx_ctx *x, uint32_t rc, uint32_t 
 	struct akv_dia_wr w;
 	int n;
 
-	AKV_DIA_COUNT(c, tx_err);
+	akv_dia_totals.tx_err++;
 	ans_begin(&w, c, x, rc, exp, out, cap);
 	if (err && err->text)
 		akv_dia_put_str(&w, AKV_DIA_AVP_ERROR_MESSAGE, 0, err->text);

@@ -213,7 +213,7 @@ akv_dia_answer_error(struct akv_dia_conn *c, const struct akv_dia_hdr *h, const 
 	int has_sid = akv_dia_find(msg + AKV_DIA_HDR_LEN, len - AKV_DIA_HDR_LEN,
 				   AKV_DIA_AVP_SESSION_ID, 0, &sid);
 
-	AKV_DIA_COUNT(c, tx_err);
+	akv_dia_totals.tx_err++;
 	akv_dia_wr_init(&w, out, cap);
 	akv_dia_wr_hdr(&w, flags, h->cmd, h->app, h->hbh, h->e2e);
 	if (has_sid && sid.len <= AKV_DIA_SID_MAX && akv_dia_avp_valid(&sid))
@@ -391,7 +391,7 @@ on_cer(struct akv_dia_conn *c, const struct akv_dia_hdr *h, const uint8_t *msg, 
 	if (!peer_allowed(c, &oh)) {
 		err.result_code = AKV_DIA_UNKNOWN_PEER;
 		err.text = "peer not allowed";
-		AKV_DIA_COUNT(c, peers_refused);
+		akv_dia_totals.peers_refused++;
 		goto reject;
 	}
 	if (!plain_ok(body, blen)) {
@@ -419,7 +419,7 @@ reject:
 	n = build_cea(c, h, &err, out, cap);
 	if (n < 0)
 		return n;
-	AKV_DIA_COUNT(c, tx_err);
+	akv_dia_totals.tx_err++;
 	*out_len = (size_t)n;
 	c->state = AKV_DIA_CLOSING;
 	return AKV_PROTO_CLOSE;
@@ -477,15 +477,15 @@ dia_on_msg(void *st, const uint8_t *msg, size_t len, struct akv_proto_slot *slot
 	int n;
 
 	*out_len = 0;
-	AKV_DIA_COUNT(c, rx);
+	akv_dia_totals.rx++;
 	/* one pass validates and indexes: the Cx decoder asks the index */
 	if (akv_dia_check_idx(msg, len, &h, &err, &idx) < 0) {
-		AKV_DIA_COUNT(c, malformed);
+		akv_dia_totals.malformed++;
 		return AKV_EPROTO;
 	}
 	c->dwr_pending = 0;
 	if (err.result_code) {
-		AKV_DIA_COUNT(c, malformed);
+		akv_dia_totals.malformed++;
 		if (!(h.flags & AKV_DIA_F_REQ))
 			return c->state == AKV_DIA_WAIT_CER ? AKV_PROTO_CLOSE : AKV_PROTO_REPLY;
 		if (c->state == AKV_DIA_WAIT_CER && h.cmd == AKV_DIA_CMD_CE && !h.app)
@@ -504,7 +504,7 @@ dia_on_msg(void *st, const uint8_t *msg, size_t len, struct akv_proto_slot *slot
 		if (h.cmd == AKV_DIA_CMD_CE && h.app == AKV_DIA_APP_COMMON)
 			return on_cer(c, &h, msg, len, out, cap, out_len);
 		/* §5.6: nothing but CER before the capabilities exchange. */
-		AKV_DIA_COUNT(c, peers_refused);
+		akv_dia_totals.peers_refused++;
 		n = reply_error(c, &h, msg, len, AKV_DIA_UNKNOWN_PEER, "send CER first", out, cap,
 				out_len);
 		return n < 0 ? n : AKV_PROTO_CLOSE;
@@ -517,7 +517,7 @@ dia_on_msg(void *st, const uint8_t *msg, size_t len, struct akv_proto_slot *slot
 			/* §5.6 R-Open + Rcv-CER: answer again, stay open. */
 			return on_cer(c, &h, msg, len, out, cap, out_len);
 		case AKV_DIA_CMD_DW:
-			AKV_DIA_COUNT(c, dwr_rx);
+			akv_dia_totals.dwr_rx++;
 			n = build_simple_answer(c, &h, out, cap);
 			break;
 		case AKV_DIA_CMD_DP:
@@ -539,7 +539,7 @@ dia_on_msg(void *st, const uint8_t *msg, size_t len, struct akv_proto_slot *slot
 		return AKV_PROTO_REPLY;
 	}
 	if (h.app == AKV_DIA_APP_CX) {
-		AKV_DIA_COUNT(c, cx_req);
+		akv_dia_totals.cx_req++;
 		return akv_dia_cx_request(c, &h, msg, len, &idx, slot, out, cap, out_len);
 	}
 	return reply_error(c, &h, msg, len, AKV_DIA_APPLICATION_UNSUPPORTED,
@@ -586,7 +586,7 @@ dia_on_idle(void *st, uint64_t idle_rx_ms, uint64_t idle_tx_ms, uint8_t *out, si
 		return n;
 	c->dwr_pending = 1;
 	c->dwr_sent_idle = idle_rx_ms;
-	AKV_DIA_COUNT(c, dwr_sent);
+	akv_dia_totals.dwr_sent++;
 	*out_len = (size_t)n;
 	return AKV_PROTO_REPLY;
 }

@@ -35,12 +35,10 @@ struct akv_dia_stats {
 	uint64_t peers_refused;	/* not allowed (3010) or no CER first */
 };
 
-/* Every Diameter connection's counters summed since start, for STATS.
+/* Counters of all Diameter connections since start, for STATS.
  * Written and read on the front-end thread only (the STATS source runs
  * there, avs1.h), hence plain fields. */
 extern struct akv_dia_stats akv_dia_totals;
-/* Counts one event on a connection and in the totals. */
-#define AKV_DIA_COUNT(c, field) ((c)->stats.field++, akv_dia_totals.field++)
 
 struct akv_dia_conn {
 	const struct akv_cfg *cfg;
@@ -65,7 +63,6 @@ struct akv_dia_conn {
 	uint8_t origin_avps[2 * (AKV_DIA_AVP_HDR_LEN + AKV_DIA_NAME_MAX)];
 	char peer_host[AKV_DIA_NAME_MAX];	/* Origin-Host from the CER */
 	char peer_addr[64];
-	struct akv_dia_stats stats;
 	uint16_t tmpl_len;		/* 0: built-in User-Data template */
 	char tmpl[AKV_DIA_TMPL_MAX];	/* [diameter] user-data-template contents */
 };
