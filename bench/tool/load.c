@@ -70,7 +70,7 @@ draw_rank(struct load_thread *t)
 }
 
 /* Prefetches subscriber `rank`'s record (strings 0) or, the record being
- * cached by then, its identities (strings 1). */
+ * cached by then, its identities (strings 1) when they are not inline. */
 static void
 prefetch_sub(const struct load_thread *t, size_t rank, int strings)
 {
@@ -82,6 +82,8 @@ prefetch_sub(const struct load_thread *t, size_t rank, int strings)
 		__builtin_prefetch((const char *)sub + 64);
 		return;
 	}
+	if (sub->impi == sub->inl)
+		return; /* both inline (load_subs.c): the record's lines, asked for already */
 	__builtin_prefetch(sub->impi);
 	if (sub->impu)
 		__builtin_prefetch(sub->impu);
