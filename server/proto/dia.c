@@ -246,9 +246,6 @@ avp_used(uint32_t rl, size_t n)
 	return pad4(rl) <= n ? pad4(rl) : rl;
 }
 
-static int check_area(const uint8_t *p, size_t n, unsigned depth, int raw,
-		      struct akv_dia_error *err, struct akv_dia_idx *x);
-
 /* What can be wrong with a value of a non-Grouped type (0: nothing). */
 enum value_fault {
 	VF_NONE = 0,
