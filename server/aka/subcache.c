@@ -5,7 +5,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "mem.h"
 #include "store/store.h"
@@ -202,19 +201,10 @@ akv_subcache_find(const struct akv_subcache *c, const char *impi, size_t len, ui
 static struct akv_subent **
 buckets_new(size_t n)
 {
-	const uintptr_t huge = (uintptr_t)2 << 20;
 	size_t bytes = n * sizeof(struct akv_subent *);
 	struct akv_subent **b = akv_malloc(bytes);
-	uintptr_t a = ((uintptr_t)b + huge - 1) & ~(huge - 1);
-	uintptr_t end = ((uintptr_t)b + bytes) & ~(huge - 1);
 
-#ifdef MADV_HUGEPAGE
-	if (bytes >= 2 * huge && end > a)
-		(void)madvise((void *)a, end - a, MADV_HUGEPAGE);	/* advice only */
-#else
-	(void)a;
-	(void)end;
-#endif
+	akv_huge_pages_hint(b, bytes);
 	memset(b, 0, bytes);
 	return b;
 }

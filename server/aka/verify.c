@@ -5,7 +5,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "err.h"
 #include "mem.h"
@@ -65,25 +64,6 @@ wipe_payload(struct akv_pend *e)
 	__asm__ __volatile__("" : : "r"(e) : "memory");
 }
 
-/* Asks for transparent huge pages over the 2 MiB-aligned part of a large
- * array (THP "madvise" mode). The pool is read at random, a few lines per
- * request: with 1M+ subscribers every access would otherwise also miss the
- * TLB. Advice only: failure changes nothing. */
-static void
-huge_pages_hint(void *p, size_t n)
-{
-	const uintptr_t huge = (uintptr_t)2 << 20;
-	uintptr_t a = ((uintptr_t)p + huge - 1) & ~(huge - 1), end = ((uintptr_t)p + n) & ~(huge - 1);
-
-#ifdef MADV_HUGEPAGE
-	if (n >= 2 * huge && end > a)
-		(void)madvise((void *)a, end - a, MADV_HUGEPAGE);
-#else
-	(void)a;
-	(void)end;
-#endif
-}
-
 static uint32_t
 pend_alloc(struct akv_pend_pool *p)
 {
@@ -100,7 +80,7 @@ pend_alloc(struct akv_pend_pool *p)
 		/* a fresh array, advised before anything touches it, then the
 		 * live entries moved over and the old copy wiped */
 		nv = akv_malloc(nbytes);
-		huge_pages_hint(nv, nbytes);
+		akv_huge_pages_hint(nv, nbytes);
 		if (p->v) {
 			memcpy(nv, p->v, (size_t)p->cap * sizeof(*p->v));
 			akv_wipe(p->v, (size_t)p->cap * sizeof(*p->v));

@@ -1,8 +1,10 @@
 #include "mem.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include <jemalloc/jemalloc.h>
 
@@ -58,6 +60,23 @@ akv_realloc(void *p, size_t n)
 	if (!q)
 		oom(n);
 	return q;
+}
+
+/* see mem.h */
+void
+akv_huge_pages_hint(void *p, size_t n)
+{
+	const uintptr_t huge = (uintptr_t)2 << 20;
+	uintptr_t a = ((uintptr_t)p + huge - 1) & ~(huge - 1);
+	uintptr_t end = ((uintptr_t)p + n) & ~(huge - 1);
+
+#ifdef MADV_HUGEPAGE
+	if (n >= 2 * huge && end > a)
+		(void)madvise((void *)a, end - a, MADV_HUGEPAGE);
+#else
+	(void)a;
+	(void)end;
+#endif
 }
 
 /* see mem.h */

@@ -21,6 +21,12 @@ void *akv_realloc(void *p, size_t n);
  * freed with akv_free. Aborts on overflow or OOM like the others. */
 void *akv_calloc_aligned(size_t align, size_t nmemb, size_t size);
 void akv_free(void *p);
+/* Asks for transparent huge pages (THP "madvise" mode) over the 2 MiB-aligned
+ * part of [p, p + n) when it spans at least two of them: for large arrays
+ * read at random (the subscriber cache's buckets, the pending pool), where
+ * every access would otherwise also miss the TLB. Advice only: failure or a
+ * kernel without THP changes nothing. */
+void akv_huge_pages_hint(void *p, size_t n);
 char *akv_strndup(const char *s, size_t n);
 
 #ifdef __cplusplus
