@@ -205,9 +205,10 @@ akv_bench_dia(int argc, char **argv)
 			n = (unsigned long)v;
 			break;
 		case 'v':
-			nvec = strtoul(optarg, NULL, 10);
-			if (nvec < 1 || nvec > AKV_VEC_MAX)
+			if (akv_bench_parse_num(optarg, &v) || v < 1 || v > AKV_VEC_MAX ||
+			    v != (unsigned)v)
 				goto bad;
+			nvec = (unsigned)v;
 			break;
 		case 'j':
 			json = 1;
