@@ -76,6 +76,8 @@ slot_init(struct dia_slot *s)
 {
 	memset(s, 0, sizeof(*s));
 	s->req.vec = s->vec;
+	s->req.digest = &s->digest;
+	s->req.cx = &s->cx;
 	s->ps.req = &s->req;
 	s->ps.vec = s->vec;
 	s->ps.digest = &s->digest;
@@ -83,14 +85,13 @@ slot_init(struct dia_slot *s)
 	s->ps.ctx = s->ctx;
 }
 
-/* What the front end clears before on_msg (server/net/fe.c). */
+/* What the front end clears before on_msg (server/net/fe.c slot_take):
+ * what precedes impi (eng.h, "Layout"). */
 static void
 slot_reset(struct dia_slot *s)
 {
 	memset(&s->req, 0, offsetof(struct akv_eng_req, impi));
-	s->req.impi[0] = s->req.impu[0] = '\0';
-	memset(&s->req.rand, 0, sizeof(s->req) - offsetof(struct akv_eng_req, rand));
-	s->req.vec = s->vec;
+	s->req.impi[0] = '\0';
 }
 
 /* A synthetic engine answer: nvec vectors of recognisable bytes. */

@@ -101,9 +101,20 @@ struct akv_eng_digest {
 };
 
 /* One request and, after akv_eng_run(), its response. The caller fills the
- * request part and points `vec` at room for max(n, 1) vectors that it owns. */
+ * request part and points `vec` at room for max(n, 1) vectors that it owns.
+ *
+ * Layout: a front end fills requests on its core and a worker answers them
+ * on another, so every cache line touched per request crosses cores twice.
+ * The header, the whole response and the start of impi share the first
+ * line: a CHALLENGE for an IMPI of up to 41 bytes is one line there and
+ * the same line back (plus the vector). The rest is read only by the ops
+ * that need it, so a caller reusing a request need not clear it:
+ *  - impu: only its first impu_len bytes (none when impu_len is 0);
+ *  - rand, res (res_len bytes): VERIFY by RES only; rand, auts: RESYNC only;
+ *  - digest: VERIFY with verify_kind AKV_VERIFY_DIGEST only;
+ *  - cx: AKV_OP_SAR/UAR/LIR only. */
 struct akv_eng_req {
-	/* request */
+	/* request header */
 	uint8_t op;		/* enum akv_op */
 	uint8_t scheme;		/* enum akv_scheme */
 	uint8_t verify_kind;	/* enum akv_verify_kind, for VERIFY */
@@ -112,15 +123,6 @@ struct akv_eng_req {
 	uint16_t n;		/* vectors wanted (CHALLENGE/RESYNC/VECTORS), >= 1 */
 	uint16_t impi_len;
 	uint16_t impu_len;	/* 0: no IMPU given, no association check */
-	char impi[AKV_ID_MAX + 1];
-	char impu[AKV_ID_MAX + 1];
-	uint8_t rand[16];	/* RESYNC: RAND sent to the UE; VERIFY by RES: challenge id */
-	uint8_t auts[14];	/* RESYNC */
-	uint8_t res[16];	/* VERIFY by RES */
-	struct akv_eng_digest *digest;	/* VERIFY by Digest; caller-owned, NULL otherwise */
-	struct akv_cx_req *cx;		/* SAR/UAR/LIR in and out (server/aka/cx.h); caller-owned */
-	uint8_t resync_vectors;	/* RESYNC: answer like VECTORS (XRES out, no pending
-				 * challenge): Cx MAA resync, the S-CSCF verifies */
 
 	/* response */
 	int err;		/* 0 or AKV_E* / -errno: then nothing else is valid */
@@ -128,7 +130,18 @@ struct akv_eng_req {
 	uint8_t attempts_left;	/* VERIFY FAIL: how many more wrong answers are allowed */
 	uint16_t nvec;		/* vectors written to vec */
 	uint8_t scheme_used;	/* CHALLENGE/RESYNC/VECTORS: the scheme chosen */
-	struct akv_eng_vec *vec;
+
+	/* request, continued */
+	uint8_t resync_vectors;	/* RESYNC: answer like VECTORS (XRES out, no pending
+				 * challenge): Cx MAA resync, the S-CSCF verifies */
+	char impi[AKV_ID_MAX + 1];
+	char impu[AKV_ID_MAX + 1];
+	uint8_t rand[16];	/* RESYNC: RAND sent to the UE; VERIFY by RES: challenge id */
+	uint8_t auts[14];	/* RESYNC */
+	uint8_t res[16];	/* VERIFY by RES */
+	struct akv_eng_digest *digest;	/* VERIFY by Digest; caller-owned */
+	struct akv_cx_req *cx;		/* SAR/UAR/LIR in and out (server/aka/cx.h); caller-owned */
+	struct akv_eng_vec *vec;	/* response vectors; caller-owned */
 };
 
 /* Engine configuration (from `akavs serve` config; defaults in akv_eng_cfg_default). */

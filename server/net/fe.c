@@ -66,19 +66,14 @@ enum fe_op {
 	OP_TIMER,
 };
 
-/* slot_take() zeroes what lies before impi and the named fields after impu,
- * not impi/impu themselves: nothing may sit between impi, impu and rand. */
-_Static_assert(offsetof(struct akv_eng_req, impu) ==
-		   offsetof(struct akv_eng_req, impi) + sizeof(((struct akv_eng_req *)0)->impi) &&
-	       offsetof(struct akv_eng_req, rand) ==
-		   offsetof(struct akv_eng_req, impu) + sizeof(((struct akv_eng_req *)0)->impu),
-	       "struct akv_eng_req: impi, impu, rand not adjacent");
-
-/* slot_take() zeroes the fields after impu one by one: a field added to
- * struct akv_eng_req changes these figures and must be zeroed there too. */
-_Static_assert(offsetof(struct akv_eng_req, vec) - offsetof(struct akv_eng_req, rand) == 84 &&
-		   sizeof(struct akv_eng_req) == offsetof(struct akv_eng_req, vec) + sizeof(void *),
-	       "struct akv_eng_req changed: update slot_take()");
+/* slot_take() resets only what lies before impi: the header, the response
+ * and resync_vectors, all in the slot's first line (eng.h, "Layout"). The
+ * rest is written by the decoder of an op that reads it, and vec, digest
+ * and cx point into the slot from slot_init() on. */
+_Static_assert(offsetof(struct akv_eng_req, impi) <= 24 &&
+		   offsetof(struct akv_eng_req, err) < offsetof(struct akv_eng_req, impi) &&
+		   offsetof(struct akv_eng_req, resync_vectors) < offsetof(struct akv_eng_req, impi),
+	       "struct akv_eng_req: header and response no longer lead the first line");
 
 /* A request in flight: the engine request first, so the worker sees
  * struct akv_eng_req * and the front end gets its slot back by a cast. */
@@ -279,32 +274,25 @@ slot_take(struct akv_fe *fe)
 		const char *n = (const char *)fe->free_stk[fe->nfree - SLOT_PREFETCH_AHEAD];
 
 		__builtin_prefetch(n, 1);
-		__builtin_prefetch(n + offsetof(struct akv_eng_req, impu), 1);
-		__builtin_prefetch(n + offsetof(struct akv_eng_req, rand), 1);
-		__builtin_prefetch(n + offsetof(struct akv_eng_req, err), 1);
+		__builtin_prefetch(n + 64, 1); /* the rest of a longer IMPI */
 		__builtin_prefetch(n + offsetof(struct akv_fe_slot, ctx), 1);
 	}
+	/* 22 bytes: plain stores (a large memset became a `rep stos`, which
+	 * stalled on lines the worker wrote last) */
 	memset(&s->req, 0, offsetof(struct akv_eng_req, impi));
-	s->req.impi[0] = s->req.impu[0] = '\0';
-	/* Field by field, not one memset: GCC makes that a `rep stos`, which
-	 * stalls on these lines (the worker wrote the answer fields last) where
-	 * plain stores drain through the store buffer; perf put a third of
-	 * conn_msg's samples on it. A _Static_assert above breaks the build when
-	 * a field is added and not zeroed here. */
-	memset(s->req.rand, 0, sizeof(s->req.rand));
-	memset(s->req.auts, 0, sizeof(s->req.auts));
-	memset(s->req.res, 0, sizeof(s->req.res));
-	s->req.digest = NULL;
-	s->req.cx = NULL;
-	s->req.resync_vectors = 0;
-	s->req.err = 0;
-	s->req.verdict = 0;
-	s->req.attempts_left = 0;
-	s->req.nvec = 0;
-	s->req.scheme_used = 0;
-	s->req.vec = s->vec;
-	s->ps = (struct akv_proto_slot){&s->req, s->vec, &s->digest, &s->cx, s->ctx};
+	s->req.impi[0] = '\0';
 	return s;
+}
+
+/* Once per slot: the pointers into the slot never change, so the lines
+ * that hold them are never written again and stay shared by both cores. */
+static void
+slot_init(struct akv_fe_slot *s)
+{
+	s->req.vec = s->vec;
+	s->req.digest = &s->digest;
+	s->req.cx = &s->cx;
+	s->ps = (struct akv_proto_slot){&s->req, s->vec, &s->digest, &s->cx, s->ctx};
 }
 
 static void
@@ -1326,8 +1314,10 @@ akv_fe_new(const struct akv_cfg *cfg, int *err, char *errbuf, size_t errcap)
 	fe->nslots = cfg->max_inflight;
 	fe->slots = akv_calloc_aligned(64, fe->nslots, sizeof(*fe->slots));
 	fe->free_stk = akv_calloc(fe->nslots, sizeof(*fe->free_stk));
-	for (unsigned i = fe->nslots; i-- > 0;) /* slots[0] on top */
+	for (unsigned i = fe->nslots; i-- > 0;) { /* slots[0] on top */
+		slot_init(&fe->slots[i]);
 		slot_put(fe, &fe->slots[i]);
+	}
 	return fe;
 fail:
 	io_uring_queue_exit(&fe->ring);

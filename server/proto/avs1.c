@@ -1116,9 +1116,10 @@ on_msg(void *st, const uint8_t *msg, size_t len, struct akv_proto_slot *slot, ui
 	memcpy(q->impi, r.impi, r.impi_len);
 	q->impi[r.impi_len] = 0;
 	q->impu_len = r.impu_len;
-	if (r.impu_len)
+	if (r.impu_len) { /* untouched otherwise: its line stays off this request */
 		memcpy(q->impu, r.impu, r.impu_len);
-	q->impu[r.impu_len] = 0;
+		q->impu[r.impu_len] = 0;
+	}
 	if (r.op == AKV_AVS1_RESYNC) {
 		memcpy(q->rand, r.rand, 16);
 		memcpy(q->auts, r.auts, 14);
