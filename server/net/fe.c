@@ -79,9 +79,13 @@ _Static_assert(offsetof(struct akv_eng_req, impi) <= 24 &&
  * struct akv_eng_req * and the front end gets its slot back by a cast. */
 struct akv_fe_slot {
 	struct akv_eng_req req;
-	struct akv_fe_slot *next; /* conn's done list */
+	/* Front-end-only fields, on their own line: written per request, they
+	 * would otherwise share the request's last line (vec, digest, cx),
+	 * which the worker reads for every request and never writes. */
+	struct akv_fe_slot *next __attribute__((aligned(64))); /* conn's done list */
 	uint32_t conn;
 	uint16_t gen;
+	uint8_t op; /* req.op, read here: req's first line is the worker's until answered */
 	struct akv_proto_slot ps;
 	struct akv_eng_digest digest;
 	struct akv_cx_req cx;
@@ -274,7 +278,6 @@ slot_take(struct akv_fe *fe)
 		const char *n = (const char *)fe->free_stk[fe->nfree - SLOT_PREFETCH_AHEAD];
 
 		__builtin_prefetch(n, 1);
-		__builtin_prefetch(n + 64, 1); /* the rest of a longer IMPI */
 		__builtin_prefetch(n + offsetof(struct akv_fe_slot, ctx), 1);
 	}
 	/* 22 bytes: plain stores (a large memset became a `rep stos`, which
@@ -326,6 +329,7 @@ dispatch(struct akv_fe *fe, struct akv_conn *c, struct akv_fe_slot *s)
 	AKV_ASSERT(w < fe->nwrk);
 	s->conn = c->idx;
 	s->gen = c->gen;
+	s->op = r->op;
 	c->inflight++;
 	fe->st.inflight++;
 	fe->st.requests[r->op < 8 ? r->op : 0]++;
@@ -814,11 +818,11 @@ collect_answers(struct akv_fe *fe)
 			for (size_t i = 0; i < n; i++) {
 				const struct akv_fe_slot *s = batch[i];
 
-				__builtin_prefetch(&s->req.err);
+				__builtin_prefetch(&s->req); /* header and response */
 				__builtin_prefetch(&s->vec[0]); /* RAND AUTN CK IK */
 				/* XRES is on the next line: only answers that carry
-				 * it read it (op sits on a line the front end owns) */
-				if (s->req.op != AKV_OP_CHALLENGE)
+				 * it read it (s->op is on a line the front end owns) */
+				if (s->op != AKV_OP_CHALLENGE)
 					__builtin_prefetch(s->vec[0].xres);
 				__builtin_prefetch(s->ctx);
 			}
