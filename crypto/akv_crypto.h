@@ -82,15 +82,33 @@ struct akv_mil_auts_out {
 	uint8_t mac_ok;		/* 1: MAC-S valid, 0: invalid */
 };
 
+/* What a USIM computes from RAND and AUTN (TS 33.102 §6.3.3), the output of
+ * akv_mil_impl.usim. xmac..ik are contiguous (48 bytes), so a checker can
+ * compare them with its expected values in one constant-time call. */
+struct akv_mil_usim_out {
+	uint8_t xmac[8];	/* XMAC-A = f1 over the unmasked SQN and AUTN's AMF */
+	uint8_t res[8];		/* f2  */
+	uint8_t ck[16];		/* f3  */
+	uint8_t ik[16];		/* f4  */
+	uint8_t ak[6];		/* f5  */
+	uint8_t sqn[6];		/* SQN = (SQN ^ AK) ^ AK */
+};
+
 /* A Milenage backend. `lanes` is how many subscribers one kernel pass computes;
  * any n works (n > lanes loops, n % lanes is handled as a partial batch).
- * Both functions are reentrant and allocate nothing. */
+ * All functions are reentrant and allocate nothing. */
 struct akv_mil_impl {
 	const char *name;	/* "ref", "aesni", "vaes" */
 	unsigned lanes;
 	void (*gen)(const struct akv_mil_in *in, struct akv_mil_out *out, size_t n,
 		    unsigned funcs);
 	void (*auts)(const struct akv_mil_auts_in *in, struct akv_mil_auts_out *out, size_t n);
+	/* The USIM side of AKA (TS 33.102 §6.3.3) in one pass: here in->sqn is
+	 * AUTN[0..5] = SQN ^ AK and in->amf is AUTN[6..7]. TEMP = E_K(RAND ^ OPc)
+	 * is computed once; OUT2 gives AK and RES, AK unmasks SQN, then OUT1 over
+	 * that SQN gives XMAC-A and OUT3/OUT4 give CK/IK (5 AES per lane, as
+	 * AKV_MIL_VECTOR). The caller compares XMAC-A with AUTN[8..15]. */
+	void (*usim)(const struct akv_mil_in *in, struct akv_mil_usim_out *out, size_t n);
 };
 
 /* ==== Lifecycle ==== */

@@ -32,9 +32,11 @@
  *     slots are run 8 vectors at a time. A slot's input is t rotated and
  *     XORed with c_k by one pshufb and one XOR per vector; OPc is folded
  *     into the last round key again, so no output XOR remains.
- * Two instances of that shape: mil_batch_vec for the full vector mask
- * (OUT1..OUT4, the AV hot path) with the packing fixed at compile time, and
- * mil_batch for any other mask (slots described at run time by mil_slots).
+ * Three instances of that shape: mil_batch_vec for the full vector mask
+ * (OUT1..OUT4, the AV hot path) with the packing fixed at compile time,
+ * mil_batch for any other mask (slots described at run time by mil_slots),
+ * and mil_batch_usim for the USIM side (OUT2 first: its AK unmasks the SQN
+ * that OUT1 needs, so the OUT pass runs in two halves).
  * No tables indexed by secret data, no branches on secret data, no allocation.
  */
 #include <stddef.h>
@@ -398,6 +400,56 @@ MIL_FN(store_vec)(struct akv_mil_out *o, unsigned k, __m128i b)
 	}
 }
 
+/*
+ * TEMP pass of the fixed-mask instances (TS 35.206 §4.1, TEMP = E_K(RAND ^
+ * OPc), kept as t = TEMP ^ OPc), one xmm block per lane with the round keys
+ * as plain 16-byte memory operands: measured ~9 % faster on VAES than
+ * joining two lanes' keys per ymm, whose inserts compete with the OUT pass
+ * for the shuffle port. Chunks of MIL_TQ lanes, only those holding
+ * subscribers; the chunks are independent and overlap in out-of-order
+ * execution. With want_q (a compile-time constant), also q = OPc ^ rot(OPc,
+ * 64) ^ IN1 for OUT1 (see mil_batch) into the last block of sc->u.
+ */
+static inline __attribute__((always_inline)) void
+MIL_FN(temp_xmm)(const struct akv_mil_in *in, size_t nb, const uint8_t *const *rk,
+		 struct MIL_FN(scratch) *sc, int want_q)
+{
+#define LI(l) (&in[(l) < nb ? (l) : nb - 1])
+	for (unsigned l0 = 0; l0 < nb; l0 += MIL_TQ) {
+		__m128i y[MIL_TQ];
+
+#pragma GCC unroll 8
+		for (unsigned i = 0; i < MIL_TQ; i++) {
+			unsigned l = l0 + i;
+			__m128i o = MIL_LOAD128(LI(l)->opc);
+
+			if (want_q) {
+				__m128i q = _mm_xor_si128(_mm_xor_si128(o, _mm_shuffle_epi32(o, 0x4e)),
+							  MIL_FN(dup8)(LI(l)->sqn));
+
+				_mm_storeu_si128((__m128i *)(void *)(sc->u[l] + 16 * (MIL_W - 1)), q);
+			}
+			y[i] = _mm_xor_si128(_mm_xor_si128(MIL_LOAD128(LI(l)->rand), o),
+					     MIL_LOAD128(rk[l]));
+		}
+#pragma GCC unroll 9
+		for (unsigned r = 1; r < 10; r++) {
+#pragma GCC unroll 8
+			for (unsigned i = 0; i < MIL_TQ; i++)
+				y[i] = _mm_aesenc_si128(y[i], MIL_LOAD128(rk[l0 + i] + 16 * r));
+		}
+#pragma GCC unroll 8
+		for (unsigned i = 0; i < MIL_TQ; i++) {
+			unsigned l = l0 + i;
+
+			y[i] = _mm_aesenclast_si128(y[i], _mm_xor_si128(MIL_LOAD128(rk[l] + 160),
+									MIL_LOAD128(LI(l)->opc)));
+			_mm_storeu_si128((__m128i *)(void *)sc->t[l], y[i]);
+		}
+	}
+#undef LI
+}
+
 static inline __attribute__((always_inline)) void
 MIL_FN(batch_vec)(const struct akv_mil_in *in, struct akv_mil_out *out, size_t nb,
 		  struct MIL_FN(scratch) *sc)
@@ -422,44 +474,7 @@ MIL_FN(batch_vec)(const struct akv_mil_in *in, struct akv_mil_out *out, size_t n
 		sc->u_init = 1;
 	}
 
-	/*
-	 * TEMP pass (TS 35.206 §4.1, TEMP = E_K(RAND ^ OPc), kept as t = TEMP ^
-	 * OPc), one xmm block per lane with the round keys as plain 16-byte
-	 * memory operands: measured ~9 % faster on VAES than joining two lanes'
-	 * keys per ymm, whose inserts compete with the OUT pass for the shuffle
-	 * port. Chunks of MIL_TQ lanes, only those holding subscribers; the
-	 * chunks are independent and overlap in out-of-order execution. Also
-	 * q = OPc ^ rot(OPc, 64) ^ IN1 for OUT1 (see mil_batch).
-	 */
-	for (unsigned l0 = 0; l0 < nb; l0 += MIL_TQ) {
-		__m128i y[MIL_TQ];
-
-#pragma GCC unroll 8
-		for (unsigned i = 0; i < MIL_TQ; i++) {
-			unsigned l = l0 + i;
-			__m128i o = MIL_LOAD128(LI(l)->opc);
-			__m128i q = _mm_xor_si128(_mm_xor_si128(o, _mm_shuffle_epi32(o, 0x4e)),
-						  MIL_FN(dup8)(LI(l)->sqn));
-
-			_mm_storeu_si128((__m128i *)(void *)(sc->u[l] + 16 * (MIL_W - 1)), q);
-			y[i] = _mm_xor_si128(_mm_xor_si128(MIL_LOAD128(LI(l)->rand), o),
-					     MIL_LOAD128(rk[l]));
-		}
-#pragma GCC unroll 9
-		for (unsigned r = 1; r < 10; r++) {
-#pragma GCC unroll 8
-			for (unsigned i = 0; i < MIL_TQ; i++)
-				y[i] = _mm_aesenc_si128(y[i], MIL_LOAD128(rk[l0 + i] + 16 * r));
-		}
-#pragma GCC unroll 8
-		for (unsigned i = 0; i < MIL_TQ; i++) {
-			unsigned l = l0 + i;
-
-			y[i] = _mm_aesenclast_si128(y[i], _mm_xor_si128(MIL_LOAD128(rk[l] + 160),
-									MIL_LOAD128(LI(l)->opc)));
-			_mm_storeu_si128((__m128i *)(void *)sc->t[l], y[i]);
-		}
-	}
+	MIL_FN(temp_xmm)(in, nb, rk, sc, 1);
 
 	/* OUT pass: MIL_VEC_LG lanes, 8 vectors, per chunk */
 	for (unsigned l0 = 0; l0 < nb; l0 += MIL_VEC_LG) {
@@ -506,6 +521,132 @@ MIL_FN(batch_vec)(const struct akv_mil_in *in, struct akv_mil_out *out, size_t n
 		}
 	}
 #undef LI
+}
+
+/*
+ * The USIM side (akv_mil_impl.usim, TS 33.102 §6.3.3), full or partial
+ * batch, 5 AES per lane as the full vector mask. OUT1 needs the SQN that
+ * OUT2's AK unmasks, so a lane's four OUT blocks run in two passes of two:
+ * A = OUT2, OUT3 (neither depends on SQN), then B = OUT1, OUT4. Block p of a
+ * pass's slots (p = s*MIL_W + h) is OUT2, OUT3 in A and OUT1, OUT4 in B, so
+ * each pass fills whole vectors. A's OUT2 stores give q = OPc ^ rot(OPc, 64)
+ * ^ IN1 (see mil_batch) with IN1 from the unmasked SQN, in sc->u[l] block 0;
+ * block 1 (MIL_W = 2) holds c4, the term of OUT4 beside it.
+ */
+#define MIL_US_NS (2 / MIL_W)			/* slots per lane and pass */
+#define MIL_US_LG (MIL_JOBS / MIL_US_NS)	/* lanes per chunk */
+#define MIL_US_HAS0(s) ((s) == 0)		/* the slot holds block 0 */
+#define MIL_US_HAS1(s) ((s) * MIL_W + MIL_W - 1 >= 1) /* ... and block 1 */
+
+/* pass A: OUT2 (r2 = 0, c2), OUT3 (r3 = 32, c3); pass B: OUT1 (via q), OUT4
+ * (r4 = 64, c4); rows in block order so a slot's MIL_W blocks are contiguous */
+static const uint8_t MIL_FN(usa_ctl)[2][16] = {
+	{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15},
+	{4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3},
+};
+static const uint8_t MIL_FN(usa_cst)[2][16] = {{[15] = 0x01}, {[15] = 0x02}};
+static const uint8_t MIL_FN(usb_ctl)[2][16] = {
+	{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15},
+	{8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7},
+};
+static const uint8_t MIL_FN(usb_cst)[2][16] = {{0}, {[15] = 0x04}};
+/* AK = OUT2[0..47]: the low 6 bytes */
+static const uint8_t MIL_FN(mask48)[16] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+
+/* One chunk of MIL_US_LG lanes from l0, pass A (pass_b = 0) or B. */
+static inline __attribute__((always_inline)) void
+MIL_FN(usim_chunk)(const struct akv_mil_in *in, struct akv_mil_usim_out *out, size_t nb,
+		   unsigned l0, const uint8_t *const *rk, struct MIL_FN(scratch) *sc, int pass_b)
+{
+#define LI(l) (&in[(l) < nb ? (l) : nb - 1])
+	const uint8_t(*ctl)[16] = pass_b ? MIL_FN(usb_ctl) : MIL_FN(usa_ctl);
+	const uint8_t(*cst)[16] = pass_b ? MIL_FN(usb_cst) : MIL_FN(usa_cst);
+	BLK_T x[MIL_JOBS], last[MIL_US_LG];
+
+#pragma GCC unroll 8
+	for (unsigned j = 0; j < MIL_JOBS; j++) {
+		unsigned l = l0 + j / MIL_US_NS, s = j % MIL_US_NS;
+		BLK_T v = BLK_BCAST16(sc->t[l]);
+
+		if (MIL_US_HAS1(s))
+			v = BLK_SHUF(v, BLK_LOADU(ctl[s * MIL_W]));
+		if (pass_b && MIL_US_HAS0(s))
+			v = BLK_XOR(v, BLK_LOADU(sc->u[l]));
+		else
+			v = BLK_XOR(v, BLK_LOADU(cst[s * MIL_W]));
+		x[j] = BLK_XOR(v, BLK_BCAST16(rk[l]));
+	}
+#pragma GCC unroll 9
+	for (unsigned r = 1; r < 10; r++) {
+#pragma GCC unroll 8
+		for (unsigned j = 0; j < MIL_JOBS; j++)
+			x[j] = BLK_ENC(x[j], BLK_BCAST16(rk[l0 + j / MIL_US_NS] + 16 * r));
+	}
+	/* OPc folded into the last round key, once per lane */
+#pragma GCC unroll 8
+	for (unsigned l = 0; l < MIL_US_LG; l++)
+		last[l] = BLK_XOR(BLK_BCAST16(rk[l0 + l] + 160), BLK_BCAST16(LI(l0 + l)->opc));
+#pragma GCC unroll 8
+	for (unsigned j = 0; j < MIL_JOBS; j++)
+		x[j] = BLK_ENCLAST(x[j], last[j / MIL_US_NS]);
+#pragma GCC unroll 8
+	for (unsigned j = 0; j < MIL_JOBS; j++) {
+		unsigned l = l0 + j / MIL_US_NS, s = j % MIL_US_NS;
+		struct akv_mil_usim_out *o = &out[l];
+
+#pragma GCC unroll 2
+		for (unsigned h = 0; h < MIL_W; h++) {
+			__m128i b = BLK_PART(x[j], h);
+			unsigned p = s * MIL_W + h;
+
+			if (!pass_b && p == 0) {
+				/* TS 33.102 §6.3.3: SQN = (SQN ^ AK) ^ AK, in the
+				 * 8 bytes SQN || AMF that IN1 repeats */
+				__m128i ak = _mm_and_si128(b, MIL_LOAD128(MIL_FN(mask48)));
+				__m128i sa = _mm_xor_si128(
+				    _mm_loadl_epi64((const __m128i *)(const void *)LI(l)->sqn), ak);
+				__m128i op = MIL_LOAD128(LI(l)->opc);
+				__m128i q = _mm_xor_si128(_mm_xor_si128(op, _mm_shuffle_epi32(op, 0x4e)),
+							  _mm_unpacklo_epi64(sa, sa));
+
+				_mm_storeu_si128((__m128i *)(void *)sc->u[l], q);
+				if (l >= nb)
+					continue;
+				/* f2 = OUT2[64..127], f5 = OUT2[0..47] */
+				_mm_storeh_pi((__m64 *)(void *)o->res, _mm_castsi128_ps(b));
+				MIL_FN(store6)(o->ak, b);
+				MIL_FN(store6)(o->sqn, sa);
+			} else if (l >= nb) {
+				continue;
+			} else if (!pass_b) {
+				_mm_storeu_si128((__m128i *)(void *)o->ck, b);	/* f3 = OUT3 */
+			} else if (p == 0) {
+				_mm_storeu_si64(o->xmac, b);		/* f1 = OUT1[0..63] */
+			} else {
+				_mm_storeu_si128((__m128i *)(void *)o->ik, b);	/* f4 = OUT4 */
+			}
+		}
+	}
+#undef LI
+}
+
+static inline __attribute__((always_inline)) void
+MIL_FN(batch_usim)(const struct akv_mil_in *in, struct akv_mil_usim_out *out, size_t nb,
+		   struct MIL_FN(scratch) *sc)
+{
+	const struct akv_mil_in *li[MIL_LANES];
+	const uint8_t *rk[MIL_LANES];
+
+	for (unsigned l = 0; l < MIL_LANES; l++)
+		li[l] = &in[l < nb ? l : nb - 1];
+	MIL_FN(keys)(li, nb, rk, sc);
+	MIL_FN(temp_xmm)(in, nb, rk, sc, 0);
+	/* all A chunks, then all B chunks: a B chunk depends only on the A
+	 * chunk of its lanes, long done by then */
+	for (unsigned l0 = 0; l0 < nb; l0 += MIL_US_LG)
+		MIL_FN(usim_chunk)(in, out, nb, l0, rk, sc, 0);
+	for (unsigned l0 = 0; l0 < nb; l0 += MIL_US_LG)
+		MIL_FN(usim_chunk)(in, out, nb, l0, rk, sc, 1);
 }
 
 static void
@@ -588,5 +729,27 @@ MIL_FN(auts)(const struct akv_mil_auts_in *in, struct akv_mil_auts_out *out, siz
 	}
 	MIL_FN(wipe)(mi, sizeof(mi));
 	MIL_FN(wipe)(mo, sizeof(mo));
+	MIL_FN(scratch_wipe)(&sc);
+}
+
+/* akv_mil_impl.usim: full batches, then one partial batch (see batch_usim). */
+static void
+MIL_FN(usim)(const struct akv_mil_in *in, struct akv_mil_usim_out *out, size_t n)
+{
+	struct MIL_FN(scratch) sc;
+	size_t i = 0;
+
+	if (!n)
+		return;
+	sc.expanded = 0;
+	/* block 1 of every lane's pass-B term: c4 beside OUT1's q */
+	for (unsigned l = 0; l < MIL_LANES; l++)
+		for (unsigned h = 1; h < MIL_W; h++)
+			memcpy(sc.u[l] + 16 * h, MIL_FN(usb_cst)[1], 16);
+	sc.u_init = 1;
+	for (; i + MIL_LANES <= n; i += MIL_LANES)
+		MIL_FN(batch_usim)(in + i, out + i, MIL_LANES, &sc);
+	if (i < n)
+		MIL_FN(batch_usim)(in + i, out + i, n - i, &sc);
 	MIL_FN(scratch_wipe)(&sc);
 }

@@ -97,6 +97,7 @@ ni_expand(const uint8_t k[16], struct akv_aes_sched *ks)
 
 static const struct akv_mil_impl ni_impl = {
 	.name = "aesni", .lanes = MIL_LANES, .gen = mil_ni_gen, .auts = mil_ni_auts,
+	.usim = mil_ni_usim,
 };
 
 /* see akv_crypto.h */

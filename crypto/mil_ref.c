@@ -161,8 +161,42 @@ ref_auts(const struct akv_mil_auts_in *in, struct akv_mil_auts_out *out, size_t 
 	}
 }
 
+/*
+ * TS 33.102 §6.3.3, what the USIM does with RAND and AUTN: AK = f5(RAND)
+ * unmasks SQN = (SQN ^ AK) ^ AK, then XMAC-A = f1(SQN, RAND, AMF); RES, CK,
+ * IK as f2, f3, f4. One TEMP = E_K(RAND ^ OPc) serves all four OUTk.
+ */
+static void
+ref_usim(const struct akv_mil_in *in, struct akv_mil_usim_out *out, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct akv_mil_in *x = &in[i];
+		struct akv_mil_usim_out *u = &out[i];
+		struct ref_aes a;
+		uint8_t temp[16], o[16];
+
+		ref_aes_init(&a, x->k);
+		xor16(o, x->rand, x->opc);
+		ref_aes_enc(&a, o, temp);
+		ref_out(&a, x->opc, temp, x->sqn, x->amf, 2, o);
+		memcpy(u->ak, o, 6);		/* f5 = OUT2[0..47]   */
+		memcpy(u->res, o + 8, 8);	/* f2 = OUT2[64..127] */
+		for (int j = 0; j < 6; j++)
+			u->sqn[j] = x->sqn[j] ^ u->ak[j];
+		ref_out(&a, x->opc, temp, u->sqn, x->amf, 1, o);
+		memcpy(u->xmac, o, 8);		/* f1 = OUT1[0..63] */
+		ref_out(&a, x->opc, temp, u->sqn, x->amf, 3, o);
+		memcpy(u->ck, o, 16);		/* f3 = OUT3 */
+		ref_out(&a, x->opc, temp, u->sqn, x->amf, 4, o);
+		memcpy(u->ik, o, 16);		/* f4 = OUT4 */
+		akv_wipe(temp, sizeof(temp));
+		akv_wipe(o, sizeof(o));
+		ref_aes_fini(&a);
+	}
+}
+
 static const struct akv_mil_impl ref_impl = {
-	.name = "ref", .lanes = 1, .gen = ref_gen, .auts = ref_auts,
+	.name = "ref", .lanes = 1, .gen = ref_gen, .auts = ref_auts, .usim = ref_usim,
 };
 
 /* see akv_crypto.h */

@@ -71,6 +71,7 @@ vaes_bcast16(const void *p)
 
 static const struct akv_mil_impl vaes_impl = {
 	.name = "vaes", .lanes = MIL_LANES, .gen = mil_vaes_gen, .auts = mil_vaes_auts,
+	.usim = mil_vaes_usim,
 };
 
 /* see akv_crypto.h */

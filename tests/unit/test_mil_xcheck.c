@@ -2,7 +2,8 @@
  * Cross-check of every Milenage backend (STYLE 2.6): the TS 35.207/35.208
  * test sets, the AUTN/AUTS worked values of REFERENCE §1.4, and >= 100 000
  * seeded random inputs byte-equal to the reference for batch sizes
- * 1 .. 2*lanes+1, with and without precomputed key schedules.
+ * 1 .. 2*lanes+1, with and without precomputed key schedules; the same for
+ * the USIM side (akv_mil_impl.usim) from AUTNs built out of the test sets.
  * A backend this CPU cannot run prints `SKIP <name>: <reason>` and is not
  * claimed tested.
  */
@@ -331,6 +332,196 @@ START_TEST(t_mil_xcheck_auts_random)
 }
 END_TEST
 
+/* ==== USIM side (akv_mil_impl.usim, TS 33.102 §6.3.3) ==== */
+
+/* in->sqn / in->amf of a usim call: AUTN[0..7] = (SQN ^ AK) || AMF. */
+static void
+usim_in_from(struct akv_mil_in *in, const uint8_t sqn[6], const uint8_t ak[6],
+	     const uint8_t amf[2])
+{
+	for (int b = 0; b < 6; b++)
+		in->sqn[b] = sqn[b] ^ ak[b];
+	memcpy(in->amf, amf, 2);
+}
+
+/* For set i, the AUTN the network sends is built from the set's SQN, AMF,
+ * f5 and f1 (TS 33.102 §6.3.2); the USIM side must give back that SQN and
+ * the set's f1..f5. Each row runs in 2*lanes+1 lanes, every other lane with
+ * a precomputed schedule. */
+static void
+check_usim_sets(const struct akv_mil_impl *m, const char *file)
+{
+	static struct akv_mil_in in[MAXB];
+	static struct akv_mil_usim_out out[MAXB];
+	FILE *fp = fopen(akv_test_vector_path(file), "r");
+	size_t nl = 2 * m->lanes + 1;
+	char line[1024];
+	int rows = 0;
+
+	ck_assert_msg(fp != NULL, "cannot open %s", akv_test_vector_path(file));
+	ck_assert_ptr_nonnull(fgets(line, sizeof(line), fp)); /* header */
+	while (fgets(line, sizeof(line), fp)) {
+		struct tsv_row r;
+		struct akv_aes_sched ks;
+		uint8_t autn[16];
+
+		if (line[0] == '\n' || line[0] == '#')
+			continue;
+		ck_assert_int_eq(tsv_parse(line, &r), 0);
+		akv_mil_autn(r.sqn, r.f5, r.amf, r.f1, autn);
+		akv_aes_expand(r.k, &ks);
+		for (size_t i = 0; i < nl; i++) {
+			memset(&in[i], 0, sizeof(in[i]));
+			memcpy(in[i].k, r.k, 16);
+			memcpy(in[i].opc, r.opc, 16);
+			memcpy(in[i].rand, r.rand, 16);
+			memcpy(in[i].sqn, autn, 6);
+			memcpy(in[i].amf, autn + 6, 2);
+			in[i].ks = i & 1 ? &ks : NULL;
+		}
+		memset(out, 0xa5, sizeof(out));
+		m->usim(in, out, nl);
+		for (size_t i = 0; i < nl; i++) {
+			ck_assert_mem_eq(out[i].sqn, r.sqn, 6);
+			ck_assert_mem_eq(out[i].ak, r.f5, 6);
+			ck_assert_mem_eq(out[i].xmac, r.f1, 8);
+			ck_assert_mem_eq(out[i].xmac, autn + 8, 8);
+			ck_assert_mem_eq(out[i].res, r.f2, 8);
+			ck_assert_mem_eq(out[i].ck, r.f3, 16);
+			ck_assert_mem_eq(out[i].ik, r.f4, 16);
+		}
+		/* the lane after the last must be untouched */
+		for (size_t b = 0; b < sizeof(out[nl]); b++)
+			ck_assert_uint_eq(((const uint8_t *)&out[nl])[b], 0xa5);
+		akv_wipe(&ks, sizeof(ks));
+		rows++;
+	}
+	fclose(fp);
+	ck_assert_int_ge(rows, 4);
+	printf("%s: usim: %d rows of %s match (in %zu lanes)\n", m->name, rows, file, nl);
+}
+
+START_TEST(t_mil_xcheck_usim_ts35207)
+{
+	const struct akv_mil_impl *m = impl_or_skip(_i);
+
+	if (m)
+		check_usim_sets(m, "ts35207_sets.tsv");
+}
+END_TEST
+
+START_TEST(t_mil_xcheck_usim_ts35208)
+{
+	const struct akv_mil_impl *m = impl_or_skip(_i);
+
+	if (m)
+		check_usim_sets(m, "ts35208_sets.tsv");
+}
+END_TEST
+
+/* Batch sizes of the random usim test: odd ones around every lane count
+ * (8 for aesni, 16 for vaes) and their multiples, then 1..2*lanes+1. */
+static const size_t usim_sizes[] = {1, 3, 15, 16, 17, 33, 7, 8, 9, 31, 32, 47, 48, 49, 63, 65};
+#define N_USIM_SIZES (sizeof(usim_sizes) / sizeof(usim_sizes[0]))
+
+/* Seeded random inputs: the backend's usim byte-equal to the reference's,
+ * and both equal to what gen computes forwards (AUTN from gen's AK and
+ * MAC-A for a random SQN, then usim must recover that SQN, MAC-A, RES, CK,
+ * IK, AK). */
+START_TEST(t_mil_xcheck_usim_random)
+{
+	const struct akv_mil_impl *m = impl_or_skip(_i);
+	const struct akv_mil_impl *ref = akv_mil_ref_get();
+	static struct akv_mil_in fwd[MAXB], in[MAXB];
+	static struct akv_mil_out g[MAXB];
+	static struct akv_mil_usim_out want[MAXB], got[MAXB];
+	static struct akv_aes_sched ks[MAXB];
+	uint64_t seed = 0x0515 + (uint64_t)_i;
+	unsigned total = 0, iter = 0;
+
+	if (!m)
+		return;
+	while (total < 30000) {
+		size_t n = iter < 3 * N_USIM_SIZES ? usim_sizes[iter % N_USIM_SIZES]
+						   : 1 + iter % (2 * m->lanes + 1);
+		/* schedules: 0 none, 1 all precomputed, 2 mixed per lane */
+		unsigned kmode = iter % 3;
+
+		for (size_t j = 0; j < n; j++) {
+			akv_test_fill(&seed, (uint8_t *)&fwd[j], offsetof(struct akv_mil_in, ks));
+			fwd[j].ks = NULL;
+		}
+		ref->gen(fwd, g, n, AKV_MIL_VECTOR);
+		for (size_t j = 0; j < n; j++) {
+			in[j] = fwd[j];
+			usim_in_from(&in[j], fwd[j].sqn, g[j].ak, fwd[j].amf);
+			if (kmode == 1 || (kmode == 2 && (akv_test_rand64(&seed) & 1))) {
+				akv_aes_expand(in[j].k, &ks[j]);
+				in[j].ks = &ks[j];
+			}
+		}
+		/* same sentinel in both: lanes past n must stay untouched */
+		memset(want, 0xa5, sizeof(want));
+		memset(got, 0xa5, sizeof(got));
+		ref->usim(in, want, n);
+		m->usim(in, got, n);
+		for (size_t j = 0; j < MAXB; j++)
+			ck_assert_msg(memcmp(&want[j], &got[j], sizeof(want[j])) == 0,
+				      "%s: usim iter %u n %zu kmode %u lane %zu differs", m->name,
+				      iter, n, kmode, j);
+		for (size_t j = 0; j < n; j++) {
+			ck_assert_mem_eq(got[j].sqn, fwd[j].sqn, 6);
+			ck_assert_mem_eq(got[j].ak, g[j].ak, 6);
+			ck_assert_mem_eq(got[j].xmac, g[j].mac_a, 8);
+			ck_assert_mem_eq(got[j].res, g[j].res, 8);
+			ck_assert_mem_eq(got[j].ck, g[j].ck, 16);
+			ck_assert_mem_eq(got[j].ik, g[j].ik, 16);
+		}
+		total += (unsigned)n;
+		iter++;
+	}
+	printf("%s: usim: %u random inputs in %u batches equal to ref and to gen\n", m->name,
+	       total, iter);
+}
+END_TEST
+
+/* A corrupted AUTN: a flipped bit of SQN ^ AK changes the unmasked SQN by
+ * exactly that bit and, through IN1, XMAC-A; a flipped AMF bit changes
+ * XMAC-A only. RES, CK, IK do not depend on either. */
+START_TEST(t_mil_xcheck_usim_corrupt)
+{
+	const struct akv_mil_impl *m = impl_or_skip(_i);
+	struct akv_mil_in in[3];
+	struct akv_mil_usim_out out[3];
+
+	if (!m)
+		return;
+	set1_in(&in[0]);
+	{
+		struct akv_mil_out g;
+		uint8_t sqn[6];
+
+		m->gen(&in[0], &g, 1, AKV_MIL_VECTOR);
+		memcpy(sqn, in[0].sqn, 6);
+		usim_in_from(&in[0], sqn, g.ak, in[0].amf);
+	}
+	in[1] = in[0];
+	in[1].sqn[5] ^= 0x01;
+	in[2] = in[0];
+	in[2].amf[0] ^= 0x80;
+	m->usim(in, out, 3);
+	ck_assert_uint_eq(out[1].sqn[5] ^ out[0].sqn[5], 0x01);
+	ck_assert_mem_eq(out[1].sqn, out[0].sqn, 5);
+	ck_assert_mem_eq(out[2].sqn, out[0].sqn, 6);
+	for (int i = 1; i < 3; i++) {
+		ck_assert_int_ne(memcmp(out[i].xmac, out[0].xmac, 8), 0);
+		ck_assert_mem_eq(out[i].res, out[0].res, 8);
+		ck_assert_mem_eq(out[i].ck, out[0].ck, 16);
+		ck_assert_mem_eq(out[i].ik, out[0].ik, 16);
+	}
+}
+END_TEST
+
 /* The key schedule of akv_aes_expand against FIPS-197 Appendix A.1. */
 START_TEST(t_mil_xcheck_aes_expand_fips197)
 {
@@ -364,6 +555,10 @@ suite(void)
 	tcase_add_loop_test(tc, t_mil_xcheck_auts_set1, 0, N_IMPLS);
 	tcase_add_loop_test(tc, t_mil_xcheck_random, 0, N_IMPLS);
 	tcase_add_loop_test(tc, t_mil_xcheck_auts_random, 0, N_IMPLS);
+	tcase_add_loop_test(tc, t_mil_xcheck_usim_ts35207, 0, N_IMPLS);
+	tcase_add_loop_test(tc, t_mil_xcheck_usim_ts35208, 0, N_IMPLS);
+	tcase_add_loop_test(tc, t_mil_xcheck_usim_random, 0, N_IMPLS);
+	tcase_add_loop_test(tc, t_mil_xcheck_usim_corrupt, 0, N_IMPLS);
 	tcase_add_test(tc, t_mil_xcheck_aes_expand_fips197);
 	suite_add_tcase(s, tc);
 	return s;
