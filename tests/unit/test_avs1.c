@@ -562,6 +562,69 @@ START_TEST(t_avs1_body_faults)
 }
 END_TEST
 
+/* Identity bytes: every byte value at every position of IMPIs, IMPUs and
+ * realms of many lengths (both sides of the 16-byte blocks the decoder
+ * checks at once) gets the verdict of the rule written out byte by byte. */
+static int
+id_byte_ok(unsigned b)
+{
+	return b > 0x20 && b != '"' && b != '\\' && b != 0x7f;
+}
+
+START_TEST(t_avs1_identity_bytes_every_position)
+{
+	static const size_t lens[] = {1,  2,  7,  15, 16, 17, 20, 31, 32, 33,
+				      41, 47, 48, 63, 64, 65, 79, 100, 200, 255};
+	static char id[AKV_ID_MAX], other[40];
+	uint8_t f[FRAME_CAP];
+
+	memset(other, 'b', sizeof(other));
+	for (size_t li = 0; li < NELEM(lens); li++) {
+		size_t n = lens[li];
+
+		for (int field = 0; field < 3; field++) { /* byte in IMPI, IMPU, realm */
+			struct akv_avs1_req r = {.op = AKV_AVS1_CHALLENGE, .id = 9, .n = 1,
+						 .ind = AKV_AVS1_IND_NONE};
+			size_t at;
+			int len;
+
+			memset(id, 'a', n);
+			r.impi = field == 0 ? id : other;
+			r.impi_len = field == 0 ? n : 21;
+			r.impu = field == 1 ? id : other;
+			r.impu_len = field == 1 ? n : 26;
+			if (field == 2) {
+				r.flags = AKV_AVS1_F_WWW;
+				r.realm = id;
+				r.realm_len = n;
+			}
+			len = akv_avs1_req_encode(&r, f, sizeof(f));
+			ck_assert_int_gt(len, 0);
+			at = AKV_AVS1_HDR_LEN + 6 + (field > 0 ? r.impi_len : 0) +
+			     (field > 1 ? r.impu_len : 0);
+			for (size_t pos = 0; pos < n; pos++) {
+				for (unsigned b = 0; b < 256; b++) {
+					struct akv_avs1_req d;
+					const char *why = NULL;
+					int rc;
+
+					f[at + pos] = (uint8_t)b;
+					rc = akv_avs1_req_decode(f, (size_t)len, &d, &why);
+					if (id_byte_ok(b))
+						ck_assert_msg(rc == 0, "len %zu field %d pos %zu byte %u: %s",
+							      n, field, pos, b, why ? why : "");
+					else
+						ck_assert_msg(rc == AKV_EPROTO,
+							      "len %zu field %d pos %zu byte %u accepted",
+							      n, field, pos, b);
+				}
+				f[at + pos] = 'a';
+			}
+		}
+	}
+}
+END_TEST
+
 /* Oversized Digest fields, PING payloads and identities: the encoder refuses,
  * and the server answers AKV_ETOOBIG when a peer sends them anyway. */
 START_TEST(t_avs1_too_big)
@@ -1288,6 +1351,7 @@ suite(void)
 	tcase_add_test(tc, t_avs1_frame_len_limits);
 	tcase_add_test(tc, t_avs1_header_faults);
 	tcase_add_test(tc, t_avs1_body_faults);
+	tcase_add_test(tc, t_avs1_identity_bytes_every_position);
 	tcase_add_test(tc, t_avs1_too_big);
 	tcase_add_test(tc, t_avs1_mutations);
 	tcase_add_test(tc, t_avs1_encode_small_cap);
