@@ -36,18 +36,32 @@ struct load_sub {
 };
 _Static_assert(sizeof(struct load_sub) == 128, "a subscriber record is two cache lines");
 
+/* K's AES-128 schedule (akv_aes_expand), padded to three whole cache lines:
+ * the vector check hands it to the kernel, which then expands no key per
+ * vector. A secret, wiped with the table. */
+struct load_sched {
+	struct akv_aes_sched ks;
+	uint8_t pad[16];
+} __attribute__((aligned(64)));
+_Static_assert(sizeof(struct load_sched) == 192, "a schedule is three cache lines");
+
 struct load_subs {
 	struct load_sub *v;
 	size_t n;
 	void *mem;	/* the allocation v is aligned in (NULL: v itself) */
 	size_t mem_len; /* > 0: mem is a mapping of that length */
+	/* v[i]'s schedule is ks[i]; NULL when the CPU lacks AES-NI (only the
+	 * ref backend runs then, and it takes no schedule) */
+	struct load_sched *ks;
+	void *ks_mem;	   /* as mem, for ks */
+	size_t ks_mem_len; /* as mem_len, for ks */
 };
 
 /* Reads the CSV of `akavs sub import` (header impi,impus,k,op,opc,amf,sqn;
- * exactly one of op/opc; OPc derived from OP). Returns 0, or -1 after
- * printing "file:line: reason" to stderr. */
+ * exactly one of op/opc; OPc derived from OP) and expands every K's AES
+ * schedule. Returns 0, or -1 after printing "file:line: reason" to stderr. */
 int load_subs_read(const char *path, struct load_subs *s);
-/* Wipes the keys and frees. */
+/* Wipes the keys and their schedules, and frees. */
 void load_subs_free(struct load_subs *s);
 
 /* Zipf(s) sampler over ranks 0..n-1 (rank 0 hottest), by inverse CDF. */
@@ -145,7 +159,7 @@ struct load_thread {
 	/* vectors waiting for the batched check (load_check.c) */
 	struct load_pending *pend;
 	struct akv_mil_in *pin;
-	struct akv_mil_out *pout;
+	struct akv_mil_usim_out *pout;
 	unsigned npend;
 	void *proto_state; /* the protocol module's per-thread state */
 };
@@ -218,7 +232,8 @@ extern const struct load_proto load_proto_dia;	/* load_dia.c */
  * xres (each optional) against the recomputed values; SQN >= sqn_min when
  * non-zero. Mismatches count in t->c.err_check when the batch runs
  * (load_check_flush, once per completion batch and when the queue is
- * full). Returns -1 at once for a malformed vector (XRES not 8 bytes). */
+ * full: one USIM-side Milenage pass, akv_mil_impl.usim, over the batch).
+ * Returns -1 at once for a malformed vector (XRES not 8 bytes). */
 #define LOAD_CHECK_BATCH 256
 void load_check_init(struct load_thread *t);
 void load_check_fini(struct load_thread *t);

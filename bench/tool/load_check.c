@@ -10,11 +10,15 @@
  * Checks are queued and run in batches (one pass per completion batch of
  * the ring, through the best multi-buffer kernel), because one kernel call
  * per vector costs ~0.5 us here, more than the client's whole per-request
- * budget at echo-baseline rates. Only what a transaction needs to go on
- * (RES for VERIFY, SQN for RESYNC) is computed at once.
+ * budget at echo-baseline rates. The pass is the USIM side of Milenage
+ * (akv_mil_impl.usim: TEMP once, AK, SQN, XMAC-A, RES, CK, IK) over the
+ * subscriber table's precomputed key schedules, so no key is expanded per
+ * vector. Only what a transaction needs to go on (RES for VERIFY, SQN for
+ * RESYNC) is computed at once.
  */
 #include "load.h"
 
+#include <stddef.h>
 #include <string.h>
 
 #include "mem.h"
@@ -24,14 +28,26 @@
  * TS 33.102 C.3.2) past the one just received. */
 #define RESYNC_AHEAD 64
 
-/* A vector waiting for its check. Holds server outputs (CK, IK, XRES):
- * wiped with the queue at the end of the run like any key material. */
+/* A vector waiting for its check: what the USIM side must reproduce, in
+ * the order of struct akv_mil_usim_out from xmac (MAC-A from AUTN, XRES, CK,
+ * IK), so that one constant-time compare covers them all. Holds server
+ * outputs: wiped with the queue at the end of the run like any key material. */
 struct load_pending {
-	uint32_t sub;
+	uint8_t want[48];
 	uint8_t has_keys, has_xres;
-	uint8_t autn[16], ck[16], ik[16], xres[8];
 	uint64_t sqn_min; /* the vector's SQN must be >= this (0: any) */
 };
+#define WANT_MAC 0
+#define WANT_RES 8
+#define WANT_CK 16
+#define WANT_IK 32
+_Static_assert(offsetof(struct akv_mil_usim_out, res) - offsetof(struct akv_mil_usim_out, xmac) ==
+		       WANT_RES &&
+		   offsetof(struct akv_mil_usim_out, ck) - offsetof(struct akv_mil_usim_out, xmac) ==
+		       WANT_CK &&
+		   offsetof(struct akv_mil_usim_out, ik) - offsetof(struct akv_mil_usim_out, xmac) ==
+		       WANT_IK,
+	       "want[] mirrors xmac || res || ck || ik");
 
 static uint64_t
 sqn_get(const uint8_t b[6])
@@ -50,16 +66,26 @@ sqn_put(uint64_t v, uint8_t b[6])
 		b[i] = (uint8_t)v;
 }
 
+/* The subscriber's precomputed AES schedule of K, or NULL (no AES-NI). */
+static const struct akv_aes_sched *
+slot_ks(const struct load_thread *t, const struct load_slot *s)
+{
+	const struct load_subs *subs = t->cfg->subs;
+
+	return subs->ks ? &subs->ks[s->sub].ks : NULL;
+}
+
 /* K and OPc come from the slot: load_pick() copied them there from the
  * subscriber table when the transaction started, while the record was in
  * cache for the identities anyway (by the time an answer arrives it is
  * not: fetching it again cost more than the check's own arithmetic). */
 static void
-slot_in(const struct load_slot *s, struct akv_mil_in *in)
+slot_in(const struct load_thread *t, const struct load_slot *s, struct akv_mil_in *in)
 {
 	memset(in, 0, sizeof(*in));
 	memcpy(in->k, s->k, 16);
 	memcpy(in->opc, s->opc, 16);
+	in->ks = slot_ks(t, s);
 }
 
 /* see load.h */
@@ -97,29 +123,22 @@ load_check_flush(struct load_thread *t)
 
 	if (!n)
 		return;
-	/* pass 1: OUT2 gives RES and AK (TS 35.206 f2/f5), AK unmasks SQN */
-	t->mil->gen(t->pin, t->pout, n, AKV_MIL_F2F5);
+	/* TS 33.102 §6.3.3 as a USIM: AK unmasks SQN, XMAC-A over it and the
+	 * AUTN's AMF; RES, CK, IK, all from one TEMP per vector */
+	t->mil->usim(t->pin, t->pout, n);
 	for (unsigned i = 0; i < n; i++) {
-		struct akv_mil_in *in = &t->pin[i];
-		const struct load_pending *p = &t->pend[i];
+		struct load_pending *p = &t->pend[i];
+		const struct akv_mil_usim_out *o = &t->pout[i];
+		int bad;
 
-		for (int b = 0; b < 6; b++)
-			in->sqn[b] = p->autn[b] ^ t->pout[i].ak[b];
-		memcpy(in->amf, p->autn + 6, 2);
-		/* RES is compared now: pass 2 overwrites the outputs */
-		if (p->has_xres && akv_ct_eq(t->pout[i].res, p->xres, 8))
-			t->pend[i].has_xres = 2; /* mismatch, counted below */
-	}
-	/* pass 2: MAC-A over that SQN and the AUTN's AMF; CK, IK */
-	t->mil->gen(t->pin, t->pout, n, AKV_MIL_F1 | AKV_MIL_F3 | AKV_MIL_F4);
-	for (unsigned i = 0; i < n; i++) {
-		const struct load_pending *p = &t->pend[i];
-		const struct akv_mil_out *o = &t->pout[i];
-		int bad = akv_ct_eq(o->mac_a, p->autn + 8, 8) != 0 || p->has_xres == 2 ||
-			  (p->sqn_min && sqn_get(t->pin[i].sqn) < p->sqn_min);
-
-		if (p->has_keys)
-			bad |= (akv_ct_eq(o->ck, p->ck, 16) | akv_ct_eq(o->ik, p->ik, 16)) != 0;
+		/* what the answer did not carry is not compared: it is taken as
+		 * computed (a branch on public flags only) */
+		if (!p->has_xres)
+			memcpy(p->want + WANT_RES, o->res, 8);
+		if (!p->has_keys)
+			memcpy(p->want + WANT_CK, o->ck, 32);
+		bad = akv_ct_eq(o->xmac, p->want, sizeof(p->want)) != 0 ||
+		      (p->sqn_min && sqn_get(o->sqn) < p->sqn_min);
 		if (bad)
 			t->c.err_check++;
 	}
@@ -152,18 +171,27 @@ load_check_vec(struct load_thread *t, struct load_slot *s, const uint8_t rand[16
 		load_check_flush(t);
 	p = &t->pend[t->npend];
 	in = &t->pin[t->npend];
-	slot_in(s, in);
+	/* every field of the input written, no memset first */
+	memcpy(in->k, s->k, 16);
+	memcpy(in->opc, s->opc, 16);
 	memcpy(in->rand, rand, 16);
-	p->sub = s->sub;
-	memcpy(p->autn, autn, 16);
+	memcpy(in->sqn, autn, 8); /* AUTN[0..7] = SQN ^ AK || AMF, as usim takes them */
+	in->ks = slot_ks(t, s);
+	if (in->ks) {
+		/* read by the kernel at the flush: three lines, likely not in L1 */
+		__builtin_prefetch(in->ks);
+		__builtin_prefetch((const uint8_t *)in->ks + 64);
+		__builtin_prefetch((const uint8_t *)in->ks + 128);
+	}
+	memcpy(p->want + WANT_MAC, autn + 8, 8);
 	p->has_keys = ck && ik;
 	if (p->has_keys) {
-		memcpy(p->ck, ck, 16);
-		memcpy(p->ik, ik, 16);
+		memcpy(p->want + WANT_CK, ck, 16);
+		memcpy(p->want + WANT_IK, ik, 16);
 	}
 	p->has_xres = xres != NULL;
 	if (xres)
-		memcpy(p->xres, xres, 8);
+		memcpy(p->want + WANT_RES, xres, 8);
 	p->sqn_min = sqn_min;
 	t->npend++;
 	return 0;
@@ -178,7 +206,7 @@ load_derive(struct load_thread *t, struct load_slot *s)
 	uint8_t sqn[6];
 
 	/* OUT2 (TS 35.206 f2/f5): RES for VERIFY, AK to unmask SQN for RESYNC */
-	slot_in(s, &in);
+	slot_in(t, s, &in);
 	memcpy(in.rand, s->rand, 16);
 	t->mil->gen(&in, &out, 1, AKV_MIL_F2F5);
 	for (int i = 0; i < 6; i++)
@@ -198,7 +226,7 @@ load_make_auts(struct load_thread *t, struct load_slot *s, uint8_t auts[14])
 	uint64_t ms = s->sqn + RESYNC_AHEAD > SQN_MAX ? s->sqn : s->sqn + RESYNC_AHEAD;
 
 	/* AUTS = (SQN_MS ^ f5*(RAND)) || f1*(SQN_MS, RAND, AMF = 0000) */
-	slot_in(s, &in);
+	slot_in(t, s, &in);
 	memcpy(in.rand, s->rand, 16);
 	sqn_put(ms, in.sqn);
 	t->mil->gen(&in, &mo, 1, AKV_MIL_F1 | AKV_MIL_F5S);

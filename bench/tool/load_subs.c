@@ -116,27 +116,47 @@ inline_id(const struct load_sub *sub, const char *id)
 	return id >= sub->inl && id < sub->inl + sizeof(sub->inl);
 }
 
+/* A table of `bytes` for records picked at random, 2 MiB aligned and on
+ * 2 MiB pages when the kernel gives them: with 4 KiB pages nearly every
+ * pick also missed the TLB (the receive buffers alone span thousands of
+ * pages). Returns the table; *mem and *map_len say what to release (map_len
+ * 0: *mem is a heap block and the table is only 64-byte aligned in it). */
+static void *
+table_alloc(size_t bytes, void **mem, size_t *map_len)
+{
+	size_t map = (bytes + SUBS_HUGE - 1) / SUBS_HUGE * SUBS_HUGE + SUBS_HUGE;
+	uint8_t *m = mmap(NULL, map, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	void *v;
+
+	if (m == MAP_FAILED) {
+		m = akv_malloc(bytes + 63);
+		map = 0;
+		v = (void *)(((uintptr_t)m + 63) & ~(uintptr_t)63);
+	} else {
+		v = (void *)(((uintptr_t)m + SUBS_HUGE - 1) & ~(uintptr_t)(SUBS_HUGE - 1));
+		madvise(v, map - SUBS_HUGE, MADV_HUGEPAGE); /* a hint: 4 KiB pages work too */
+	}
+	*mem = m;
+	*map_len = map;
+	return v;
+}
+
+static void
+table_free(void *mem, size_t map_len)
+{
+	if (map_len)
+		munmap(mem, map_len);
+	else
+		akv_free(mem);
+}
+
 /* The final table: records on a 64-byte boundary, identities moved into
  * them when they fit (see struct load_sub). */
 static void
 subs_pack(struct load_subs *s)
 {
 	size_t bytes = s->n * sizeof(*s->v);
-	/* on 2 MiB pages: records are picked at random, and with 4 KiB pages
-	 * nearly every pick also missed the TLB (the receive buffers alone
-	 * span thousands of pages) */
-	size_t map = (bytes + SUBS_HUGE - 1) / SUBS_HUGE * SUBS_HUGE + SUBS_HUGE;
-	uint8_t *mem = mmap(NULL, map, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	struct load_sub *v;
-
-	if (mem == MAP_FAILED) {
-		mem = akv_malloc(bytes + 63);
-		map = 0;
-		v = (struct load_sub *)(((uintptr_t)mem + 63) & ~(uintptr_t)63);
-	} else {
-		v = (struct load_sub *)(((uintptr_t)mem + SUBS_HUGE - 1) & ~(uintptr_t)(SUBS_HUGE - 1));
-		madvise(v, map - SUBS_HUGE, MADV_HUGEPAGE); /* a hint: 4 KiB pages work too */
-	}
+	struct load_sub *v = table_alloc(bytes, &s->mem, &s->mem_len);
 
 	memcpy(v, s->v, bytes);
 	akv_wipe(s->v, bytes);
@@ -157,8 +177,19 @@ subs_pack(struct load_subs *s)
 		}
 	}
 	s->v = v;
-	s->mem = mem;
-	s->mem_len = map;
+}
+
+/* Every K's AES schedule, expanded once here so that the vector check
+ * expands none per vector. Only the AES-NI and VAES kernels read
+ * schedules; without AES-NI there is none (ref takes K itself). */
+static void
+subs_expand(struct load_subs *s)
+{
+	if (!akv_mil_ni_get())
+		return;
+	s->ks = table_alloc(s->n * sizeof(*s->ks), &s->ks_mem, &s->ks_mem_len);
+	for (size_t i = 0; i < s->n; i++)
+		akv_aes_expand(s->v[i].k, &s->ks[i].ks);
 }
 
 /* see load.h */
@@ -209,6 +240,7 @@ load_subs_read(const char *path, struct load_subs *s)
 		goto out;
 	}
 	subs_pack(s);
+	subs_expand(s);
 	rc = 0;
 out:
 	akv_wipe(line, sizeof(line));
@@ -230,10 +262,14 @@ load_subs_free(struct load_subs *s)
 	}
 	if (s->v)
 		akv_wipe(s->v, s->n * sizeof(*s->v));
-	if (s->mem_len)
-		munmap(s->mem, s->mem_len);
+	if (s->mem)
+		table_free(s->mem, s->mem_len);
 	else
-		akv_free(s->mem ? s->mem : s->v);
+		akv_free(s->v);
+	if (s->ks) {
+		akv_wipe(s->ks, s->n * sizeof(*s->ks));
+		table_free(s->ks_mem, s->ks_mem_len);
+	}
 	memset(s, 0, sizeof(*s));
 }
 
