@@ -7,7 +7,9 @@
  * arrive through a signalfd read by the front end's ring; all threads start
  * with them blocked, so no handler ever runs asynchronously.
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <sched.h>
 #include <signal.h>
 #include <stddef.h>
@@ -65,6 +67,7 @@ put_stats(void *arg, struct akv_avs1_stats_writer *w)
 	akv_avs1_stats_put(w, "conns.open", f.conns_open);
 	akv_avs1_stats_put(w, "conns.accepted", f.conns_accepted);
 	akv_avs1_stats_put(w, "conns.refused", f.conns_refused);
+	akv_avs1_stats_put(w, "conns.not_allowed", f.conns_not_allowed);
 	akv_avs1_stats_put(w, "inflight", f.inflight);
 	for (int i = 0; i < 8; i++) {
 		snprintf(key, sizeof(key), "requests.%s", opname[i]);
@@ -152,6 +155,40 @@ signals_block(void)
 }
 
 static int
+is_loopback(const char *addr)
+{
+	char host[AKV_CFG_ADDR_MAX];
+	uint8_t a[16];
+	uint16_t port;
+
+	if (akv_cfg_split_addr(addr, host, sizeof(host), &port))
+		return 0;
+	if (!strcmp(host, "localhost"))
+		return 1;
+	if (inet_pton(AF_INET, host, a) == 1)
+		return a[0] == 127;
+	return inet_pton(AF_INET6, host, a) == 1 && !memcmp(a, &in6addr_loopback, 16);
+}
+
+/* AVS/1 hands out CK/IK and, through VECTORS, XRES to whoever connects:
+ * say who may, and warn when that is anyone beyond this host. */
+static void
+say_allow_list(const struct akv_cfg *cfg, const char *name, const char *addr)
+{
+	if (cfg->nallow) {
+		printf("allowed: %s clients from %u network(s) of [server] allow\n", name,
+		       cfg->nallow);
+		return;
+	}
+	printf("allowed: %s clients from any address\n", name);
+	if (!is_loopback(addr))
+		akv_log(AKV_LOG_WARN,
+			"%s listens on %s with no allow list: any host that reaches it gets "
+			"vectors (set [server] allow or --allow)",
+			name, addr);
+}
+
+static int
 open_listeners(struct serve *s)
 {
 	char bound[AKV_CFG_ADDR_MAX], err[AKV_CFG_ERR_MAX];
@@ -169,6 +206,8 @@ open_listeners(struct serve *s)
 			return r;
 		}
 		printf("listening: %s on %s\n", listeners[i].name, bound);
+		if (listeners[i].ops->allow_list)
+			say_allow_list(s->cfg, listeners[i].name, addr);
 	}
 	return 0;
 }

@@ -5,7 +5,9 @@
  */
 #include "cfg.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -27,6 +29,7 @@ enum opt_type {
 	OPT_BOOL, /* int 0/1: yes/no/true/false/on/off/1/0 */
 	OPT_CPUS, /* cpu list into cfg->cpus / ncpus */
 	OPT_PEER, /* appends to cfg->dia.peers */
+	OPT_NET,  /* appends to cfg->allow: ADDR[/PREFIX], several split by commas or spaces */
 	OPT_LOG,  /* err|warn|info|debug */
 };
 
@@ -63,6 +66,8 @@ static const struct opt opts[] = {
      "provided receive buffers of 16 KiB, power of two (default 512)"},
     {"server", "log-level", "--log-level", OPT_LOG, F(log_level), 0, 0,
      "err|warn|info|debug (default info)"},
+    {"server", "allow", "--allow", OPT_NET, 0, 0, 0, 0,
+     "AVS/1 clients allowed, ADDR[/PREFIX] (repeatable, comma-separated; default any)"},
     {"engine", "ind-bits", "--ind-bits", OPT_UINT, F(eng.ind_bits), 0, 10,
      "IND length in SQN (TS 33.102 C.3.2, default 5)"},
     {"engine", "max-vectors", "--max-vectors", OPT_UINT, F(eng.max_vectors), 1, AKV_VEC_MAX,
@@ -269,6 +274,102 @@ akv_cfg_peer_ind(const struct akv_cfg *cfg, const char *origin_host, const char 
 	return -1;
 }
 
+/* see cfg.h */
+int
+akv_cfg_parse_net(const char *s, struct akv_cfg_net *net)
+{
+	char buf[INET6_ADDRSTRLEN + 8];
+	const char *slash = strchr(s, '/');
+	size_t alen = slash ? (size_t)(slash - s) : strlen(s);
+	unsigned long prefix;
+	unsigned max, bits;
+
+	memset(net, 0, sizeof(*net));
+	if (alen == 0 || alen >= sizeof(buf))
+		return AKV_EINVAL;
+	memcpy(buf, s, alen);
+	buf[alen] = '\0';
+	if (inet_pton(AF_INET, buf, net->addr) == 1)
+		net->family = AF_INET, max = 32;
+	else if (inet_pton(AF_INET6, buf, net->addr) == 1)
+		net->family = AF_INET6, max = 128;
+	else
+		return AKV_EINVAL;
+	prefix = max;
+	if (slash && parse_ulong(slash + 1, 0, max, &prefix))
+		return AKV_EINVAL;
+	net->prefix = (uint8_t)prefix;
+	/* host bits must be zero */
+	for (bits = 0; bits < max; bits += 8) {
+		unsigned keep = prefix > bits ? (prefix - bits >= 8 ? 8 : prefix - bits) : 0;
+		uint8_t host = (uint8_t)(0xffu >> keep);
+
+		if (net->addr[bits / 8] & host)
+			return AKV_EINVAL;
+	}
+	return 0;
+}
+
+static int
+net_holds(const struct akv_cfg_net *n, const uint8_t *addr)
+{
+	unsigned full = n->prefix / 8, rest = n->prefix % 8;
+
+	if (memcmp(n->addr, addr, full))
+		return 0;
+	return !rest || !((n->addr[full] ^ addr[full]) & (uint8_t)(0xff00u >> rest));
+}
+
+/* see cfg.h */
+int
+akv_cfg_allowed(const struct akv_cfg *cfg, const struct sockaddr *sa)
+{
+	static const uint8_t v4_mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	const uint8_t *addr;
+	int family = sa->sa_family;
+
+	if (!cfg->nallow)
+		return 1;
+	if (family == AF_INET) {
+		addr = (const uint8_t *)&((const struct sockaddr_in *)(const void *)sa)->sin_addr;
+	} else if (family == AF_INET6) {
+		addr = ((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr.s6_addr;
+		if (!memcmp(addr, v4_mapped, sizeof(v4_mapped)))
+			family = AF_INET, addr += 12;
+	} else {
+		return 0;
+	}
+	for (unsigned i = 0; i < cfg->nallow; i++)
+		if (cfg->allow[i].family == family && net_holds(&cfg->allow[i], addr))
+			return 1;
+	return 0;
+}
+
+/* Appends the networks of one allow value ("a, b c"). */
+static int
+allow_add(struct akv_cfg *cfg, const char *val, char *why, size_t whylen)
+{
+	char buf[1024], *save = NULL;
+	int any = 0;
+
+	if (strlen(val) >= sizeof(buf))
+		return seterr(why, whylen, "allow list longer than %zu bytes", sizeof(buf) - 1),
+		       AKV_EINVAL;
+	strcpy(buf, val);
+	for (char *tok = strtok_r(buf, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
+		if (cfg->nallow >= AKV_CFG_ALLOW_MAX)
+			return seterr(why, whylen, "more than %d allowed networks", AKV_CFG_ALLOW_MAX),
+			       AKV_EINVAL;
+		if (akv_cfg_parse_net(tok, &cfg->allow[cfg->nallow]))
+			return seterr(why, whylen,
+				      "'%s' is not ADDR or ADDR/PREFIX with zero host bits", tok),
+			       AKV_EINVAL;
+		cfg->nallow++;
+		any = 1;
+	}
+	return any ? 0 : (seterr(why, whylen, "empty allow list"), AKV_EINVAL);
+}
+
 /* Applies one value to the field `o` describes. 0 or AKV_EINVAL + text in why. */
 static int
 opt_set(struct akv_cfg *cfg, const struct opt *o, const char *val, char *why, size_t whylen)
@@ -307,6 +408,8 @@ opt_set(struct akv_cfg *cfg, const struct opt *o, const char *val, char *why, si
 			       AKV_EINVAL;
 		cfg->ncpus = (unsigned)r;
 		return 0;
+	case OPT_NET:
+		return allow_add(cfg, val, why, whylen);
 	case OPT_PEER:
 		if (cfg->dia.npeers >= AKV_CFG_PEERS_MAX)
 			return seterr(why, whylen, "more than %d peers", AKV_CFG_PEERS_MAX),
@@ -425,6 +528,8 @@ opt_meta(const struct opt *o)
 		return "LIST";
 	case OPT_PEER:
 		return "SPEC";
+	case OPT_NET:
+		return "NETS";
 	case OPT_LOG:
 		return "LEVEL";
 	case OPT_STR:

@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/socket.h>
 
 #include "aka/eng.h"
 
@@ -35,6 +36,7 @@ extern "C" {
 #define AKV_CFG_CPUS_MAX 256
 #define AKV_CFG_WORKERS_MAX 64
 #define AKV_CFG_PEERS_MAX 64
+#define AKV_CFG_ALLOW_MAX 64 /* networks in the AVS/1 allow-list */
 #define AKV_CFG_ERR_MAX 256 /* size of an error-message buffer */
 
 #define AKV_CFG_DEFAULT_LISTEN "127.0.0.1:7430"
@@ -57,6 +59,14 @@ struct akv_cfg_peer {
 	char host[AKV_CFG_NAME_MAX];
 	char addr[AKV_CFG_ADDR_MAX];
 	int ind;
+};
+
+/* One network of the AVS/1 allow-list: the first prefix bits of addr (an
+ * IPv4 address in addr[0..3] when family is AF_INET). */
+struct akv_cfg_net {
+	uint8_t family; /* AF_INET or AF_INET6 */
+	uint8_t prefix; /* 0..32 or 0..128 */
+	uint8_t addr[16];
 };
 
 struct akv_cfg_dia {
@@ -83,6 +93,8 @@ struct akv_cfg {
 	unsigned batch;			 /* most requests a worker takes per run */
 	unsigned rx_buffers;		 /* provided receive buffers (power of two) */
 	int log_level;			 /* enum akv_cfg_log */
+	unsigned nallow;		 /* 0: any AVS/1 client may connect */
+	struct akv_cfg_net allow[AKV_CFG_ALLOW_MAX];
 	struct akv_eng_cfg eng;
 	struct akv_cfg_dia dia;
 };
@@ -131,6 +143,16 @@ int akv_cfg_parse_peer(const char *s, struct akv_cfg_peer *peer);
 int akv_cfg_peer_ind(const struct akv_cfg *cfg, const char *origin_host, const char *addr);
 
 /* Prints the flag summary (for --help). */
+/* Parses "ADDR" or "ADDR/PREFIX" (IPv4 or IPv6) into *net. Bits past the
+ * prefix must be zero, so a typo like 10.1.2.3/8 is refused rather than
+ * read as 10.0.0.0/8. Returns 0 or AKV_EINVAL. */
+int akv_cfg_parse_net(const char *s, struct akv_cfg_net *net);
+
+/* 1 when an AVS/1 client at sa (AF_INET or AF_INET6; IPv4-mapped IPv6
+ * addresses count as IPv4) may connect: the allow-list is empty or one of
+ * its networks holds the address. 0 otherwise. */
+int akv_cfg_allowed(const struct akv_cfg *cfg, const struct sockaddr *sa);
+
 void akv_cfg_usage(FILE *f);
 
 #ifdef __cplusplus

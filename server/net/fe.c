@@ -954,6 +954,32 @@ conn_open(struct akv_fe *fe, unsigned li, int fd)
 	conn_update(fe, c);
 }
 
+/* The [server] allow list (cfg.h). A refused client sees its connection
+ * closed without a byte: AVS/1 has no greeting in which to say why. */
+static int
+peer_allowed(struct akv_fe *fe, int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char addr[64] = "?";
+	int known;
+
+	if (!fe->cfg->nallow)
+		return 1;
+	known = !getpeername(fd, (struct sockaddr *)&ss, &sl);
+	if (known && akv_cfg_allowed(fe->cfg, (struct sockaddr *)&ss))
+		return 1;
+	fe->st.conns_not_allowed++;
+	if (fe->now - fe->last_refuse_log >= LOG_EVERY_MS) {
+		fe->last_refuse_log = fe->now;
+		if (known)
+			akv_listen_fmt_addr((struct sockaddr *)&ss, 1, addr, sizeof(addr));
+		akv_log(AKV_LOG_WARN, "refusing %s: not in the allow list (%llu refused so far)",
+			addr, (unsigned long long)fe->st.conns_not_allowed);
+	}
+	return 0;
+}
+
 static void
 on_accept(struct akv_fe *fe, unsigned li, int res, unsigned flags)
 {
@@ -973,6 +999,10 @@ on_accept(struct akv_fe *fe, unsigned li, int res, unsigned flags)
 		}
 		/* EMFILE and friends: wait a tick instead of spinning */
 		l->rearm_at = fe->now + TIMER_MS;
+		return;
+	}
+	if (l->ops->allow_list && !peer_allowed(fe, res)) {
+		close(res);
 		return;
 	}
 	if (fe->stopping || fe->free_conn == AKV_CONN_NONE) {

@@ -43,6 +43,7 @@ struct akv_spsc_wake;
 /* Counters of the front end (read on its thread, e.g. by the STATS hook). */
 struct akv_fe_stats {
 	uint64_t conns_open, conns_accepted, conns_refused, conns_closed;
+	uint64_t conns_not_allowed; /* closed at accept: address outside [server] allow */
 	uint64_t inflight;		 /* requests at workers now */
 	uint64_t requests[8];		 /* dispatched, by enum akv_op (index 0: other) */
 	uint64_t replies_direct;	 /* answered by the protocol alone (PING, STATS, errors) */

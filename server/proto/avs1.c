@@ -1223,6 +1223,7 @@ encode(void *st, const struct akv_proto_slot *slot, uint8_t *out, size_t cap)
 const struct akv_proto_ops akv_avs1_ops = {
     .name = "avs1",
     .conn_state_size = sizeof(struct avs1_conn),
+    .allow_list = 1,
     .conn_init = conn_init,
     .frame_len = frame_len_counted,
     .on_msg = on_msg,

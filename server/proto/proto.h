@@ -55,6 +55,10 @@ struct akv_proto_conn_info {
 struct akv_proto_ops {
 	const char *name;			/* "avs1", "diameter" */
 	size_t conn_state_size;
+	/* 1: the front end closes connections from addresses outside the
+	 * [server] allow list at accept (AVS/1 has no handshake of its own;
+	 * Diameter checks its peers at CER instead) */
+	int allow_list;
 	/* Prepares a conn's state. May write a greeting to out (*out_len). */
 	int (*conn_init)(void *st, const struct akv_proto_conn_info *info, uint8_t *out,
 			 size_t cap, size_t *out_len);

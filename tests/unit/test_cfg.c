@@ -1,6 +1,8 @@
 /* `akavs serve` configuration: defaults, INI file, flags over the file, and
  * error messages that name the file and line or the flag. */
+#include <arpa/inet.h>
 #include <check.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -194,6 +196,89 @@ START_TEST(t_cfg_helpers)
 }
 END_TEST
 
+/* The AVS/1 allow list: parsing (host bits must be zero), matching by
+ * prefix for IPv4, IPv6 and IPv4-mapped IPv6, and file + flag values. */
+static struct sockaddr_storage
+sa_of(const char *ip)
+{
+	struct sockaddr_storage ss;
+
+	memset(&ss, 0, sizeof(ss));
+	if (strchr(ip, ':')) {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+
+		a->sin6_family = AF_INET6;
+		ck_assert_int_eq(inet_pton(AF_INET6, ip, &a->sin6_addr), 1);
+	} else {
+		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+
+		a->sin_family = AF_INET;
+		ck_assert_int_eq(inet_pton(AF_INET, ip, &a->sin_addr), 1);
+	}
+	return ss;
+}
+
+static int
+allowed(const struct akv_cfg *c, const char *ip)
+{
+	struct sockaddr_storage ss = sa_of(ip);
+
+	return akv_cfg_allowed(c, (const struct sockaddr *)&ss);
+}
+
+START_TEST(t_cfg_allow_list)
+{
+	static const char *const bad[] = {"", "/8", "10.0.0.0/", "10.0.0.0/33", "10.1.2.3/8",
+					  "10.0.0.1/31", "::1/129", "2001:db8::1/32", "host",
+					  "10.0.0.0/8x", "10.0.0.0/-1", "1.2.3.4.5"};
+	struct akv_cfg_net n;
+	struct akv_cfg c;
+	char err[AKV_CFG_ERR_MAX];
+	const char *path;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(akv_cfg_parse_net(bad[i], &n) == AKV_EINVAL, "'%s' accepted", bad[i]);
+	ck_assert_int_eq(akv_cfg_parse_net("10.0.0.0/8", &n), 0);
+	ck_assert_uint_eq(n.family, AF_INET);
+	ck_assert_uint_eq(n.prefix, 8);
+	ck_assert_int_eq(akv_cfg_parse_net("10.1.2.3", &n), 0);
+	ck_assert_uint_eq(n.prefix, 32);
+	ck_assert_int_eq(akv_cfg_parse_net("0.0.0.0/0", &n), 0);
+	ck_assert_int_eq(akv_cfg_parse_net("2001:db8::/32", &n), 0);
+	ck_assert_uint_eq(n.family, AF_INET6);
+	ck_assert_int_eq(akv_cfg_parse_net("10.0.0.0/9", &n), 0);
+
+	/* empty list: anyone */
+	ck_assert_int_eq(from_args(&c, err, NULL), 0);
+	ck_assert_uint_eq(c.nallow, 0);
+	ck_assert_int_eq(allowed(&c, "192.0.2.1"), 1);
+
+	path = write_file("[server]\nallow = 10.0.0.0/9, 192.0.2.7\nallow = 2001:db8::/32\n");
+	ck_assert_int_eq(from_args(&c, err, "--config", path, "--allow", "127.0.0.1", NULL), 0);
+	ck_assert_uint_eq(c.nallow, 4);
+	ck_assert_int_eq(allowed(&c, "10.0.0.1"), 1);
+	ck_assert_int_eq(allowed(&c, "10.127.255.255"), 1);
+	ck_assert_int_eq(allowed(&c, "10.128.0.0"), 0); /* /9: the ninth bit counts */
+	ck_assert_int_eq(allowed(&c, "11.0.0.1"), 0);
+	ck_assert_int_eq(allowed(&c, "192.0.2.7"), 1);
+	ck_assert_int_eq(allowed(&c, "192.0.2.8"), 0);
+	ck_assert_int_eq(allowed(&c, "127.0.0.1"), 1);
+	ck_assert_int_eq(allowed(&c, "127.0.0.2"), 0);
+	ck_assert_int_eq(allowed(&c, "2001:db8:ffff::1"), 1);
+	ck_assert_int_eq(allowed(&c, "2001:db9::1"), 0);
+	ck_assert_int_eq(allowed(&c, "::ffff:10.0.0.1"), 1); /* v4-mapped counts as v4 */
+	ck_assert_int_eq(allowed(&c, "::ffff:11.0.0.1"), 0);
+	ck_assert_int_eq(allowed(&c, "::1"), 0);
+
+	ck_assert_int_eq(from_args(&c, err, "--allow", "10.1.2.3/8", NULL), AKV_EINVAL);
+	ck_assert_msg(!strncmp(err, "--allow: ", 9) && strstr(err, "10.1.2.3/8"), "got '%s'", err);
+	ck_assert_int_eq(from_args(&c, err, "--allow", " , ", NULL), AKV_EINVAL);
+	path = write_file("[server]\nallow = 10.0.0.0/8 nonsense\n");
+	ck_assert_int_eq(from_args(&c, err, "--config", path, NULL), AKV_EINVAL);
+	ck_assert_msg(strstr(err, ":2: ") && strstr(err, "nonsense"), "got '%s'", err);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -205,6 +290,7 @@ suite(void)
 	tcase_add_test(tc, t_cfg_file_errors_name_the_line);
 	tcase_add_test(tc, t_cfg_flag_errors_name_the_flag);
 	tcase_add_test(tc, t_cfg_helpers);
+	tcase_add_test(tc, t_cfg_allow_list);
 	suite_add_tcase(s, tc);
 	return s;
 }
