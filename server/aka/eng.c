@@ -15,6 +15,9 @@
 #include "aka/eng.h"
 
 #include <string.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
 
 #include "aka/cx.h"
 #include "aka/policy.h"
@@ -49,6 +52,7 @@ struct akv_eng {
 	unsigned shard, nshards;
 	const struct akv_mil_impl *mil;
 	int use_ks;			/* the backend reads akv_mil_in.ks */
+	int has_prefetchw;		/* the CPU has PREFETCHW (see prefetch_own) */
 	unsigned pend_cap;
 	uint64_t ind_mask;
 	struct akv_subcache *cache;
@@ -86,6 +90,40 @@ scrub(void *p, size_t n)
 {
 	memset(p, 0, n);
 	__asm__ __volatile__("" : : "r"(p) : "memory");
+}
+
+/* Prefetch for writing, with the line taken exclusive at once. Without
+ * -march the compiler emits __builtin_prefetch(p, 1) as a read prefetch
+ * (prefetcht0): a line the front end's core holds then arrives shared,
+ * and the first store to it waits for a second cross-core round trip to
+ * invalidate the other copy. PREFETCHW (PRFCHW, probed once per engine)
+ * asks for ownership in the first one. Only for lines the other core
+ * touches: the engine's own data arrives exclusive from a read anyway. */
+static inline void
+prefetch_own(const struct akv_eng *e, const void *p)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	if (e->has_prefetchw) {
+		__asm__ __volatile__("prefetchw %0" : : "m"(*(const char *)p));
+		return;
+	}
+#else
+	(void)e;
+#endif
+	__builtin_prefetch(p, 1);
+}
+
+static int
+cpu_has_prefetchw(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	unsigned a, b, c, d;
+
+	/* CPUID 0x80000001: ECX bit 8 = PRFCHW (3DNowPrefetch) */
+	if (__get_cpuid(0x80000001u, &a, &b, &c, &d))
+		return (c >> 8) & 1;
+#endif
+	return 0;
 }
 
 /* ==== Configuration ==== */
@@ -148,6 +186,7 @@ akv_eng_new(const struct akv_eng_cfg *cfg, struct akv_store *st, unsigned shard,
 	e->mil = akv_mil_best();
 	/* ref ignores schedules; the others skip key expansion with them */
 	e->use_ks = strcmp(e->mil->name, "ref") != 0;
+	e->has_prefetchw = cpu_has_prefetchw();
 	/* record the generation before caching: no change can fall in between */
 	rc = akv_store_generation(st, &e->gen);
 	if (!rc)
@@ -660,10 +699,9 @@ plan_vectors(struct akv_eng *e, struct akv_subent *s, struct akv_eng_req *r, str
 	} else if (s->seq_res - s->seq < e->cfg.seq_reserve / 2) {
 		queue_add(e, s);	/* low headroom: renew with the next commit */
 	}
-	/* what emit_vectors will write into the pending pool (the oldest
-	 * entry, reused, when the list is full): in flight during RAND and
-	 * Milenage */
-	if (keeps_pending(r) && akv_pend_prefetch_add(&e->pend, &s->pend, e->pend_cap))
+	/* challenges that will take free pending slots (pass 1 already asked
+	 * for the list's entries; akv_pend_prefetch asks for the free ones) */
+	if (keeps_pending(r) && akv_pend_add_allocates(&s->pend, e->pend_cap))
 		*nalloc += r->n;
 }
 
@@ -710,37 +748,70 @@ emit_vectors(struct akv_eng *e, struct akv_subent *s, struct akv_eng_req *r,
 		e->stats.resyncs++;
 }
 
-/* The requests of a batch were written by the front end on another core:
- * each of their lines is a cross-core transfer. Ask for all of them at once
- * (op and IMPI, IMPU, and for writing the response fields) instead of
- * taking them one request after another: under `akavs-bench load` perf put
- * ~40 % of akv_eng_run's own samples on the first read of r->op and of
- * r->vec. RAND/RES (VERIFY, RESYNC) are asked for once op is known. */
-static void
-prefetch_reqs(struct akv_eng_req *const *reqs, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		const char *r = (const char *)reqs[i];
+/* Requests whose lines are asked for ahead of the one being decoded in pass
+ * 1 (and entries behind it): a request's lines were written on the front
+ * end's core, and asking for a whole batch's at once filled the line fill
+ * buffers, so the prefetch loop itself waited for nearly every transfer
+ * (perf: a third of akv_eng_run's samples on its prefetch instructions).
+ * A window lets the transfers overlap the IMPI hashing of earlier requests. */
+#define REQ_AHEAD 4
+/* an IMPI of up to this many bytes lies in a request's first line */
+#define IMPI_LINE0 (64 - offsetof(struct akv_eng_req, impi))
 
-		__builtin_prefetch(r, 0);
-		__builtin_prefetch(r + offsetof(struct akv_eng_req, impu), 0);
-		__builtin_prefetch(r + offsetof(struct akv_eng_req, err), 1);
-	}
+/* The lines of request r the first pass reads first: the first one (header,
+ * response, start of the IMPI), written back, so asked for with ownership,
+ * and the start of the IMPU. */
+static inline void
+prefetch_req(const struct akv_eng *e, const struct akv_eng_req *r)
+{
+	prefetch_own(e, r);
+	__builtin_prefetch(r->impu);
 }
 
-/* Pass 1: validation, lookup (buckets and entries prefetched a pass ahead)
- * and RESYNC inputs. Returns the number of RESYNC requests. */
+/* The rest of r's IMPI past its first line, once that line is in (an IMPI
+ * of 42..255 bytes: 1..4 more lines). */
+static inline void
+prefetch_req_impi(const struct akv_eng_req *r)
+{
+	size_t len = r->impi_len;
+
+	if (len > AKV_ID_MAX)
+		len = AKV_ID_MAX;
+	for (size_t off = 64; off < offsetof(struct akv_eng_req, impi) + len; off += 64)
+		__builtin_prefetch((const char *)r + off);
+}
+
+/* 1 when the first pass looks r's IMPI up (r already checked). */
+static inline int
+wants_lookup(const struct akv_eng_req *r)
+{
+	return !r->err && (is_vector_op(r->op) || r->op == AKV_OP_VERIFY);
+}
+
+/* Pass 1: validation, lookup (requests, buckets and entries prefetched in a
+ * window ahead) and RESYNC inputs. Returns the number of RESYNC requests. */
 static uint32_t
 pass_lookup(struct akv_eng *e, struct akv_eng_req *const *reqs, size_t n, uint64_t now)
 {
 	uint32_t na = 0;
 	int snap = 0;
 
-	prefetch_reqs(reqs, n);
+	/* request i + 2 * REQ_AHEAD: first lines asked for; i + REQ_AHEAD: the
+	 * rest of a long IMPI; i: checked, hashed, its bucket asked for;
+	 * i - REQ_AHEAD: its entry asked for (its bucket had time to land) */
+	for (size_t i = 0; i < n && i < 2 * REQ_AHEAD; i++)
+		prefetch_req(e, reqs[i]);
 	for (size_t i = 0; i < n; i++) {
 		struct akv_eng_req *r = reqs[i];
 		struct rq *q = &e->rq[i];
 
+		if (i + 2 * REQ_AHEAD < n)
+			prefetch_req(e, reqs[i + 2 * REQ_AHEAD]);
+		if (i + REQ_AHEAD < n && reqs[i + REQ_AHEAD]->impi_len > IMPI_LINE0)
+			prefetch_req_impi(reqs[i + REQ_AHEAD]);
+		if (i >= REQ_AHEAD && wants_lookup(reqs[i - REQ_AHEAD]))
+			akv_subcache_prefetch_entry(e->cache, e->rq[i - REQ_AHEAD].hash,
+						    reqs[i - REQ_AHEAD]->impi_len);
 		memset(q, 0, sizeof(*q));
 		r->err = 0;
 		r->verdict = 0;
@@ -763,14 +834,14 @@ pass_lookup(struct akv_eng *e, struct akv_eng_req *const *reqs, size_t n, uint64
 		if (r->op == AKV_OP_VERIFY || r->op == AKV_OP_RESYNC)
 			__builtin_prefetch(r->rand);
 		else /* the caller's vectors, written after Milenage */
-			__builtin_prefetch(r->vec, 1);
+			prefetch_own(e, r->vec);
 		q->hash = akv_subcache_hash(e->cache, r->impi, r->impi_len);
 		akv_subcache_prefetch(e->cache, q->hash);
 	}
-	/* second step of the pipeline: the entries, now that buckets are in */
-	for (size_t i = 0; i < n; i++)
-		if (!reqs[i]->err && (is_vector_op(reqs[i]->op) || reqs[i]->op == AKV_OP_VERIFY))
-			akv_subcache_prefetch_entry(e->cache, e->rq[i].hash);
+	/* the entries of the last REQ_AHEAD requests */
+	for (size_t i = n > REQ_AHEAD ? n - REQ_AHEAD : 0; i < n; i++)
+		if (wants_lookup(reqs[i]))
+			akv_subcache_prefetch_entry(e->cache, e->rq[i].hash, reqs[i]->impi_len);
 	for (size_t i = 0; i < n; i++) {
 		struct akv_eng_req *r = reqs[i];
 		struct rq *q = &e->rq[i];
@@ -792,8 +863,15 @@ pass_lookup(struct akv_eng *e, struct akv_eng_req *const *reqs, size_t n, uint64
 				continue;
 			}
 		}
-		if (s->pend.n && r->op == AKV_OP_VERIFY)
-			__builtin_prefetch(&e->pend.v[s->pend.head]);
+		/* the pending entries this request will read or write, in flight
+		 * while the IMPU checks below hash (a hint: an earlier request of
+		 * the batch for the same IMPI may still move the list) */
+		if (r->op == AKV_OP_VERIFY) {
+			if (s->pend.n)
+				__builtin_prefetch(&e->pend.v[s->pend.head]);
+		} else if (keeps_pending(r)) {
+			(void)akv_pend_prefetch_add(&e->pend, &s->pend, e->pend_cap);
+		}
 		q->sub = s;
 	}
 	if (snap)

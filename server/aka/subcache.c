@@ -172,15 +172,22 @@ akv_subcache_prefetch(const struct akv_subcache *c, uint32_t hash)
 
 /* see subcache.h */
 void
-akv_subcache_prefetch_entry(const struct akv_subcache *c, uint32_t hash)
+akv_subcache_prefetch_entry(const struct akv_subcache *c, uint32_t hash, size_t len)
 {
 	const char *e = (const char *)c->b[hash & c->mask];
+	size_t end;
 
 	if (!e)
 		return;
-	/* key schedule, keys, SQN state, and the header with the IMPI */
-	for (size_t off = 0; off < sizeof(struct akv_subent) + 64; off += 64)
+	/* key schedule, keys, SQN state, and the header with the IMPI: the
+	 * fixed part, then the lines an IMPI of this length reaches into (not
+	 * the line after a short one: another entry's) */
+	for (size_t off = 0; off < sizeof(struct akv_subent); off += 64)
 		__builtin_prefetch(e + off);
+	end = sizeof(struct akv_subent) + (len > 255 ? 255 : len);
+	for (size_t off = sizeof(struct akv_subent) / 64 * 64 + 64; off < end; off += 64)
+		__builtin_prefetch(e + off);
+	__builtin_prefetch(e + end - 1);
 }
 
 /* see subcache.h */

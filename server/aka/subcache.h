@@ -88,9 +88,10 @@ void akv_subcache_free(struct akv_subcache *c);
 uint32_t akv_subcache_hash(const struct akv_subcache *c, const char *impi, size_t len);
 /* Prefetches the bucket of `hash` (batch lookups hide memory latency). */
 void akv_subcache_prefetch(const struct akv_subcache *c, uint32_t hash);
-/* Prefetches the cache lines of the first entry in the bucket of `hash`
- * (call after akv_subcache_prefetch had time to land). */
-void akv_subcache_prefetch_entry(const struct akv_subcache *c, uint32_t hash);
+/* Prefetches the cache lines of the first entry in the bucket of `hash`, as
+ * long as an entry of an IMPI of `len` bytes (call after
+ * akv_subcache_prefetch had time to land). */
+void akv_subcache_prefetch_entry(const struct akv_subcache *c, uint32_t hash, size_t len);
 /* The entry of impi, or NULL. */
 struct akv_subent *akv_subcache_find(const struct akv_subcache *c, const char *impi, size_t len,
 				     uint32_t hash);

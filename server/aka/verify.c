@@ -183,7 +183,7 @@ akv_pend_add(struct akv_pend_pool *p, struct akv_pend_list *l, unsigned cap, uin
 int
 akv_pend_prefetch_add(const struct akv_pend_pool *p, const struct akv_pend_list *l, unsigned cap)
 {
-	if (l->n >= clamp_cap(cap)) {
+	if (!akv_pend_add_allocates(l, cap)) {
 		const char *e = (const char *)&p->v[l->tail];
 
 		__builtin_prefetch(e, 1);

@@ -99,6 +99,15 @@ struct akv_pend *akv_pend_add(struct akv_pend_pool *p, struct akv_pend_list *l, 
 int akv_pend_prefetch_add(const struct akv_pend_pool *p, const struct akv_pend_list *l,
 			  unsigned cap);
 
+/* 1 when the next akv_pend_add(p, l, cap, ...) takes a free slot (l is
+ * below its cap), 0 when it reuses l's oldest entry. */
+static inline int
+akv_pend_add_allocates(const struct akv_pend_list *l, unsigned cap)
+{
+	/* cap as akv_pend_add clamps it: 1..255 */
+	return l->n < (cap < 1 ? 1 : cap > UINT8_MAX ? UINT8_MAX : cap);
+}
+
 /* Prefetches, for writing, the free slots the next n allocating
  * akv_pend_add() calls will use (free slots are scattered once the pool has
  * churned). */
