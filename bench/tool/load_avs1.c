@@ -127,13 +127,9 @@ avs1_start(struct load_thread *t, struct load_slot *s, uint64_t id, uint8_t *out
 static int
 avs1_answer_id(const uint8_t *f, size_t len, uint64_t *id)
 {
-	uint64_t v = 0;
-
 	if (len < AKV_AVS1_HDR_LEN)
 		return AKV_EPROTO;
-	for (int i = 8; i < 16; i++)
-		v = v << 8 | f[i];
-	*id = v;
+	*id = akv_get_be64(f + 8); /* one byte-swapped load, not a byte loop */
 	return 0;
 }
 
