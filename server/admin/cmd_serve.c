@@ -110,6 +110,7 @@ put_stats(void *arg, struct akv_avs1_stats_writer *w)
 	akv_avs1_stats_put(w, "eng.vectors", sum.vectors);
 	akv_avs1_stats_put(w, "eng.unknown_user", sum.unknown_user);
 	akv_avs1_stats_put(w, "eng.fsyncs", sum.fsyncs);
+	akv_avs1_stats_put(w, "store.commits", akv_store_commit_count(s->st));
 	akv_avs1_stats_put(w, "eng.cached_subs", sum.cached_subs);
 	if (s->cfg->dia.listen[0]) {
 		const struct akv_dia_stats *d = &akv_dia_totals;

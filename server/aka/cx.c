@@ -32,10 +32,10 @@ answer(struct akv_cx_req *cx, uint32_t rc, uint32_t exp)
 	cx->exp_code = exp;
 }
 
-/* see cx.h */
-int
-akv_cx_sar_apply(enum akv_cx_state cur, const char *cur_name, size_t cur_name_len,
-		 struct akv_cx_req *cx)
+/* TS 29.228 §6.1.2.1 table; returns 1 when the type sets a state/name. */
+static int
+sar_transition(enum akv_cx_state cur, const char *cur_name, size_t cur_name_len,
+	       struct akv_cx_req *cx)
 {
 	cx->want_user_data = 0;
 	cx->state = (uint8_t)cur;
@@ -93,6 +93,22 @@ akv_cx_sar_apply(enum akv_cx_state cur, const char *cur_name, size_t cur_name_le
 			answer(cx, AKV_CX_RC_INVALID_AVP_VALUE, 0);
 		return -1;
 	}
+}
+
+/* see cx.h */
+int
+akv_cx_sar_apply(enum akv_cx_state cur, const char *cur_name, size_t cur_name_len,
+		 struct akv_cx_req *cx)
+{
+	int rc = sar_transition(cur, cur_name, cur_name_len, cx);
+
+	/* A re-registration by the same S-CSCF (most SARs, and nearly all of
+	 * a re-registration storm) leaves state and name as they are: nothing
+	 * to write, so no commit and no fsync. */
+	if (rc == 1 && cx->state == cur && cx->assigned_len == cur_name_len &&
+	    !memcmp(cx->assigned, cur_name, cur_name_len))
+		return 0;
+	return rc;
 }
 
 /* see cx.h */
@@ -256,7 +272,8 @@ akv_cx_user_data(const char *tmpl, const char *impi, size_t impi_len, const char
 /* ==== Run against the store ==== */
 
 /* Record in the "cx_reg" database, keyed by IMPI:
- *   u8 version (1) | u8 state | u16 LE name length | u64 LE updated ms | name */
+ *   u8 version (1) | u8 state | u16 LE name length | u64 LE ms of the last
+ *   change of state or name | name */
 #define REG_DB	   "cx_reg"
 #define REG_VER	   1
 #define REG_HDR	   12
@@ -301,9 +318,11 @@ reg_get(struct akv_store *st, MDB_dbi dbi, const char *impi, size_t len, struct 
 	int rc;
 
 	memset(g, 0, sizeof(*g));
-	rc = mdb_txn_begin(akv_store_env(st), NULL, MDB_RDONLY, &txn);
+	/* the store's registered transactions: a map grown by another process
+	 * (akavs sub import) is adopted only while none is live (store.h) */
+	rc = akv_store_txn_begin(st, MDB_RDONLY, &txn);
 	if (rc)
-		return akv_store_mdb_err(rc);
+		return rc;
 	rc = mdb_get(txn, dbi, &k, &v);
 	if (rc == 0) {
 		const uint8_t *p = v.mv_data;
@@ -324,7 +343,7 @@ reg_get(struct akv_store *st, MDB_dbi dbi, const char *impi, size_t len, struct 
 	} else {
 		rc = akv_store_mdb_err(rc);
 	}
-	mdb_txn_abort(txn);
+	akv_store_txn_abort(st, txn);
 	return rc;
 }
 
@@ -344,9 +363,9 @@ reg_put(struct akv_store *st, MDB_dbi dbi, const char *impi, size_t len,
 	for (int i = 0; i < 8; i++)
 		buf[4 + i] = (uint8_t)(now_ms >> (8 * i));
 	memcpy(buf + REG_HDR, cx->assigned, cx->assigned_len);
-	rc = mdb_txn_begin(akv_store_env(st), NULL, 0, &txn);
+	rc = akv_store_txn_begin(st, 0, &txn);
 	if (rc)
-		return akv_store_mdb_err(rc);
+		return rc;
 	if (cx->state == AKV_CX_NOT_REGISTERED) {
 		rc = mdb_del(txn, dbi, &k, NULL);
 		if (rc == MDB_NOTFOUND)
@@ -355,14 +374,10 @@ reg_put(struct akv_store *st, MDB_dbi dbi, const char *impi, size_t len,
 		rc = mdb_put(txn, dbi, &k, &v, 0);
 	}
 	if (rc) {
-		mdb_txn_abort(txn);
+		akv_store_txn_abort(st, txn);
 		return akv_store_mdb_err(rc);
 	}
-	rc = mdb_txn_commit(txn);
-	if (rc)
-		return akv_store_mdb_err(rc);
-	akv_store_count_commit(st);
-	return 0;
+	return akv_store_txn_commit(st, txn, 1);
 }
 
 /* The subscriber's IMPUs into cx->impus, NUL-separated. */

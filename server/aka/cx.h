@@ -113,8 +113,9 @@ void akv_cx_run(struct akv_eng *e, struct akv_eng_req *req, uint64_t now_ms);
 /* Pure state transition of TS 29.228 §6.1.2.1 for one SAR: given the current
  * state and stored name, the Server-Assignment-Type and the requesting
  * S-CSCF's name, writes the new state/name into `cx` (state, assigned) and the
- * answer codes. Returns 1 when the stored record must be rewritten, 0 when it
- * is unchanged, -1 for an unusable type (answer codes set). Exposed for tests. */
+ * answer codes. Returns 1 when the stored record must be rewritten (state or
+ * name change), 0 when it stays as it is (e.g. a re-registration by the same
+ * S-CSCF), -1 for an unusable type (answer codes set). Exposed for tests. */
 int akv_cx_sar_apply(enum akv_cx_state cur, const char *cur_name, size_t cur_name_len,
 		     struct akv_cx_req *cx);
 

@@ -310,6 +310,13 @@ akv_store_count_commit(struct akv_store *st)
 	atomic_fetch_add_explicit(&st->commits, 1, memory_order_relaxed);
 }
 
+/* see store.h */
+uint64_t
+akv_store_commit_count(struct akv_store *st)
+{
+	return atomic_load_explicit(&st->commits, memory_order_relaxed);
+}
+
 /* ==== Open, schema ==== */
 
 static const char *const dbi_names[] = {"meta", "sub", "impu", "sqn", "changes"};

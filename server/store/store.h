@@ -320,6 +320,10 @@ int akv_store_mdb_err(int rc);
  * mdb_txn_commit; akv_store_txn_commit(.., 1) already counts). */
 void akv_store_count_commit(struct akv_store *st);
 
+/* Write commits (= fsyncs) of this process since open: one atomic load, for
+ * STATS (akv_store_stats reads the databases too). */
+uint64_t akv_store_commit_count(struct akv_store *st);
+
 /* ==== Helpers ==== */
 
 /* The detail of the last failure on this thread ("" if none): e.g. "IMPU

@@ -862,6 +862,42 @@ START_TEST(t_dia_cx_sar_table)
 }
 END_TEST
 
+/* SARs that change neither state nor name (a re-registration by the same
+ * S-CSCF, a deregistration of a user with no registration) ask for no
+ * write: a re-registration storm then costs no commit. A new name still
+ * does. */
+START_TEST(t_dia_cx_sar_unchanged_no_write)
+{
+	static const struct {
+		uint8_t cur, sat;
+		const char *cur_name, *name;
+		int rc;
+	} t[] = {
+		{ AKV_CX_REGISTERED, AKV_CX_SAT_RE_REGISTRATION, "sip:s", "sip:s", 0 },
+		{ AKV_CX_REGISTERED, AKV_CX_SAT_REGISTRATION, "sip:s", "sip:s", 0 },
+		{ AKV_CX_REGISTERED, AKV_CX_SAT_RE_REGISTRATION, "sip:s", "sip:t", 1 },
+		{ AKV_CX_REGISTERED, AKV_CX_SAT_RE_REGISTRATION, "sip:s", "sip:s2", 1 },
+		{ AKV_CX_UNREGISTERED, AKV_CX_SAT_REGISTRATION, "sip:s", "sip:s", 1 },
+		{ AKV_CX_NOT_REGISTERED, AKV_CX_SAT_REGISTRATION, "", "sip:s", 1 },
+		{ AKV_CX_NOT_REGISTERED, AKV_CX_SAT_USER_DEREGISTRATION, "", "sip:s", 0 },
+		{ AKV_CX_NOT_REGISTERED, AKV_CX_SAT_AUTHENTICATION_FAILURE, "", "sip:s", 0 },
+		{ AKV_CX_UNREGISTERED, AKV_CX_SAT_UNREGISTERED_USER, "sip:s", "sip:s", 0 },
+	};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		struct akv_cx_req cx = { 0 };
+
+		cx.sat = t[i].sat;
+		cx.server_name_len = (uint16_t)strlen(t[i].name);
+		memcpy(cx.server_name, t[i].name, cx.server_name_len + 1);
+		ck_assert_msg(akv_cx_sar_apply(t[i].cur, t[i].cur_name, strlen(t[i].cur_name), &cx) ==
+				      t[i].rc,
+			      "row %zu", i);
+		ck_assert_uint_eq(cx.result_code, AKV_CX_RC_SUCCESS);
+	}
+}
+END_TEST
+
 START_TEST(t_dia_cx_user_data_xml)
 {
 	char out[1024];
@@ -900,6 +936,7 @@ cx_suite(void)
 	tcase_add_test(tc, t_dia_cx_mar_duplicates);
 	tcase_add_test(tc, t_dia_cx_mar_many_kinds);
 	tcase_add_test(tc, t_dia_cx_sar_table);
+	tcase_add_test(tc, t_dia_cx_sar_unchanged_no_write);
 	tcase_add_test(tc, t_dia_cx_user_data_xml);
 	suite_add_tcase(s, tc);
 	return s;
