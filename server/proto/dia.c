@@ -145,6 +145,21 @@ utf8_valid_mb(const uint8_t *s, size_t n)
  * "has less" / "has more" word tests: only whether any byte fails is used) */
 #define NONIDENT_BITS(w) ((((w) - ONES * 0x21) & ~(w)) | ((w) + ONES) | (w))
 
+/* 16-byte lanes (GNU C vector extensions: SSE2 on x86-64) for strings of
+ * 16 bytes and more: Session-Ids, identities, Server-Names. */
+typedef uint8_t v16u __attribute__((vector_size(16)));
+typedef int8_t v16s __attribute__((vector_size(16)));
+
+/* The OR of a vector's two 8-byte halves. */
+static inline uint64_t
+v16_fold(v16u v)
+{
+	uint64_t h[2];
+
+	memcpy(h, &v, 16);
+	return h[0] | h[1];
+}
+
 /* Identities, Session-Ids and scheme names are ASCII: one OR over the
  * string settles them, the byte-wise decoder runs only when a byte has its
  * high bit set. */
@@ -153,7 +168,20 @@ utf8_valid(const uint8_t *s, size_t n)
 {
 	uint64_t acc = 0;
 
-	FOLD_WORDS(s, n, acc, ASCII_BITS);
+	if (n >= 16) {
+		/* sixteen bytes a step, the last step overlapping */
+		v16u a = { 0 }, v;
+
+		for (size_t i = 0; i + 16 < n; i += 16) {
+			memcpy(&v, s + i, 16);
+			a |= v;
+		}
+		memcpy(&v, s + n - 16, 16);
+		a |= v;
+		acc = v16_fold(a);
+	} else {
+		FOLD_WORDS(s, n, acc, ASCII_BITS);
+	}
 	return !(acc & HIGHS) || utf8_valid_mb(s, n);
 }
 
@@ -166,6 +194,19 @@ ident_valid(const uint8_t *s, size_t n)
 
 	if (n == 0)
 		return 0;
+	if (n >= 16) {
+		/* as signed bytes, 0x80..0xff are negative: a byte is bad
+		 * when below 0x21 or 0x7f itself */
+		v16s b = { 0 }, v;
+
+		for (size_t i = 0; i + 16 < n; i += 16) {
+			memcpy(&v, s + i, 16);
+			b |= (v < 0x21) | (v == 0x7f);
+		}
+		memcpy(&v, s + n - 16, 16);
+		b |= (v < 0x21) | (v == 0x7f);
+		return !v16_fold((v16u)b);
+	}
 	FOLD_WORDS(s, n, bad, NONIDENT_BITS);
 	return !(bad & HIGHS);
 }
@@ -311,8 +352,8 @@ fault_value(const struct akv_dia_avp *a, enum value_fault f, struct akv_dia_erro
 	return -1;
 }
 
-static int check_area(const uint8_t *p, size_t n, unsigned depth, int raw,
-		      struct akv_dia_error *err, struct akv_dia_idx *x);
+static int check_members(const uint8_t *p, size_t n, unsigned depth, struct akv_dia_error *err);
+static int check_quoted(const uint8_t *p, size_t n, struct akv_dia_error *err);
 
 /* Checks a Grouped AVP's members (recursively); quoted: it is a Failed-AVP,
  * whose members were wrong by definition, so only their layout is checked,
@@ -324,7 +365,8 @@ check_grouped(const struct akv_dia_avp *a, int quoted, unsigned depth, struct ak
 		akv_dia_err_avp(err, AKV_DIA_INVALID_AVP_VALUE, a, "Grouped AVPs nested too deep");
 		return -1;
 	}
-	if (check_area(a->data, a->len, depth + 1, quoted, err, NULL) < 0) {
+	if ((quoted ? check_quoted(a->data, a->len, err)
+		    : check_members(a->data, a->len, depth + 1, err)) < 0) {
 		/* A broken member layout makes the Grouped's length wrong. */
 		if (err->result_code == AKV_DIA_INVALID_MESSAGE_LENGTH)
 			akv_dia_err_avp(err, AKV_DIA_INVALID_AVP_LENGTH, a,
@@ -410,37 +452,85 @@ fault_value_at(const uint8_t *p, size_t n, enum value_fault f, struct akv_dia_er
 	return fault_value(&a, f, err);
 }
 
-/* Checks every AVP in [p, p+n) (raw: layout only), each header read once;
- * with x (top level only), indexes the known AVPs as it goes. Returns 0, or
- * -1 with err set at the first fault in message order. */
-static int
-check_area(const uint8_t *p, size_t n, unsigned depth, int raw, struct akv_dia_error *err,
-	   struct akv_dia_idx *x)
+/* One more top-level instance of row r, its header at offset off. */
+static inline void
+idx_add(struct akv_dia_idx *x, unsigned r, uint32_t off)
+{
+	unsigned c = x->count[r];
+
+	if (!c)
+		x->first[r] = off;
+	x->count[r] = (uint8_t)(c + (c != 255));
+}
+
+/* When a run of the memo starts at p (an AVP boundary, n >= 8 bytes left):
+ * indexes its AVPs at their offsets, sets *used to its length, returns 1. */
+static inline int
+memo_match(const struct akv_dia_memo *m, const uint8_t *p, size_t n, struct akv_dia_idx *x,
+	   size_t *used)
+{
+	uint64_t head;
+
+	memcpy(&head, p, 8);
+	for (unsigned k = 0; k < m->nrun; k++) {
+		const struct akv_dia_memo_run *r = &m->run[k];
+		uint32_t base;
+
+		if (head != r->head || r->len > n || memcmp(p, m->bytes + r->off, r->len))
+			continue;
+		base = (uint32_t)(p - x->msg);
+		for (unsigned i = 0; i < r->navp; i++)
+			idx_add(x, r->row[i], base + r->at[i]);
+		*used = r->len;
+		return 1;
+	}
+	return 0;
+}
+
+/* How check_area() walks an area: the message's top level (checked and
+ * indexed; WALK_MEMO: runs a peer's memo knows are indexed from it), a
+ * Grouped AVP's members (checked), or the members of a quoted Failed-AVP
+ * (layout only). A constant argument of the inlined walk, so each
+ * walker carries only its own tests. */
+enum walk_mode { WALK_TOP, WALK_MEMO, WALK_MEMBERS, WALK_QUOTED };
+
+/* Checks every AVP in [p, p+n), each header read once; WALK_TOP indexes the
+ * known AVPs into x as it goes. Returns 0, or -1 with err set at the first
+ * fault in message order. */
+static inline __attribute__((always_inline)) int
+check_area(const uint8_t *p, size_t n, unsigned depth, enum walk_mode mode,
+	   struct akv_dia_error *err, struct akv_dia_idx *x, struct akv_dia_memo *memo,
+	   int *hit)
 {
 	while (n > 0) {
-		uint32_t rl, hl, code, vendor, info;
-		uint8_t fl;
+		uint32_t w, rl, hl, code, vendor, info;
 		size_t used;
 
 		if (n < AKV_DIA_AVP_HDR_LEN)
 			return fault_msg_length(err);
-		fl = p[4];
-		if ((fl & AKV_DIA_AVP_F_RESERVED) && !raw)
+		if (mode == WALK_MEMO && memo_match(memo, p, n, x, &used)) {
+			*hit = 1;
+			goto next;
+		}
+		/* flags and the 24-bit AVP Length in one load */
+		w = akv_get_be32(p + 4);
+		if (mode != WALK_QUOTED && (w & (uint32_t)AKV_DIA_AVP_F_RESERVED << 24))
 			return fault_reserved_bits(p, n, err);
-		rl = avp_len(p);
-		hl = (fl & AKV_DIA_AVP_F_V) ? 12 : 8;
+		rl = w & 0xffffff;
+		/* 12 with the V bit (bit 31 of w), else 8 */
+		hl = AKV_DIA_AVP_HDR_LEN + (w >> 29 & 4);
 		/* hl <= rl <= n (so n >= hl too) */
 		if (rl < hl || rl > n)
 			return fault_avp_length(p, n, err);
 		used = avp_used(rl, n);
-		if (raw)
+		if (mode == WALK_QUOTED)
 			goto next;
 		code = akv_get_be32(p);
 		vendor = hl == 12 ? akv_get_be32(p + 8) : 0;
 		info = akv_dia_avp_info(code, vendor);
 		if (!info) {
 			/* §4.1: without M an unknown AVP is ignored. */
-			if (fl & AKV_DIA_AVP_F_M)
+			if (w & (uint32_t)AKV_DIA_AVP_F_M << 24)
 				return fault_unsupported(p, n, err);
 			goto next;
 		}
@@ -450,24 +540,22 @@ check_area(const uint8_t *p, size_t n, unsigned depth, int raw, struct akv_dia_e
 			if (f != VF_NONE)
 				return fault_value_at(p, n, f, err);
 		} else {
-			struct akv_dia_avp a;
+			/* the view akv_dia_avp_read() would give, from the
+			 * registers; "quoted" too: the view's code and vendor
+			 * stored as two words and compared as one 8-byte load
+			 * would wait for them (no store forwarding across two
+			 * stores) */
+			struct akv_dia_avp a = {
+				.code = code, .vendor = vendor, .flags = (uint8_t)(w >> 24),
+				.len = rl - hl, .data = p + hl, .raw = p, .raw_len = rl,
+			};
 
-			/* quoted from the registers: the view's code and vendor
-			 * were just stored as two words, and a compare of both
-			 * as one 8-byte load would wait for them (no store
-			 * forwarding across two stores) */
-			akv_dia_avp_read(p, n, &a);
 			if (check_grouped(&a, code == AKV_DIA_AVP_FAILED_AVP && !vendor, depth,
 					  err) < 0)
 				return -1;
 		}
-		if (x) {
-			unsigned r = AKV_DIA_INFO_ROW(info);
-
-			if (!x->count[r])
-				x->first[r] = (uint32_t)(p - x->msg);
-			x->count[r] += x->count[r] != 255;
-		}
+		if (mode == WALK_TOP || mode == WALK_MEMO)
+			idx_add(x, AKV_DIA_INFO_ROW(info), (uint32_t)(p - x->msg));
 next:
 		p += used;
 		n -= used;
@@ -475,11 +563,25 @@ next:
 	return 0;
 }
 
+/* A Grouped AVP's members (recursion through check_grouped). */
+static __attribute__((noinline)) int
+check_members(const uint8_t *p, size_t n, unsigned depth, struct akv_dia_error *err)
+{
+	return check_area(p, n, depth, WALK_MEMBERS, err, NULL, NULL, NULL);
+}
+
+/* A quoted Failed-AVP's members: layout only. */
+static __attribute__((noinline)) int
+check_quoted(const uint8_t *p, size_t n, struct akv_dia_error *err)
+{
+	return check_area(p, n, 0, WALK_QUOTED, err, NULL, NULL, NULL);
+}
+
 _Static_assert(AKV_DIA_NROWS <= AKV_DIA_IDX_SLOTS, "dictionary outgrew the message index");
 
-static int
+static inline __attribute__((always_inline)) int
 check_msg(const uint8_t *msg, size_t len, struct akv_dia_hdr *h, struct akv_dia_error *err,
-	  struct akv_dia_idx *x)
+	  struct akv_dia_idx *x, struct akv_dia_memo *memo, int *hit)
 {
 	err->result_code = 0;
 	err->text = NULL;
@@ -494,7 +596,14 @@ check_msg(const uint8_t *msg, size_t len, struct akv_dia_hdr *h, struct akv_dia_
 		err->text = "invalid command flag bits";
 		return 0;
 	}
-	check_area(msg + AKV_DIA_HDR_LEN, len - AKV_DIA_HDR_LEN, 0, 0, err, x);
+	if (memo)
+		check_area(msg + AKV_DIA_HDR_LEN, len - AKV_DIA_HDR_LEN, 0, WALK_MEMO, err, x, memo,
+			   hit);
+	else if (x)
+		check_area(msg + AKV_DIA_HDR_LEN, len - AKV_DIA_HDR_LEN, 0, WALK_TOP, err, x, NULL,
+			   NULL);
+	else
+		check_members(msg + AKV_DIA_HDR_LEN, len - AKV_DIA_HDR_LEN, 0, err);
 	return 0;
 }
 
@@ -502,7 +611,7 @@ check_msg(const uint8_t *msg, size_t len, struct akv_dia_hdr *h, struct akv_dia_
 int
 akv_dia_check(const uint8_t *msg, size_t len, struct akv_dia_hdr *h, struct akv_dia_error *err)
 {
-	return check_msg(msg, len, h, err, NULL);
+	return check_msg(msg, len, h, err, NULL, NULL, NULL);
 }
 
 /* see dia.h */
@@ -520,7 +629,122 @@ akv_dia_check_idx(const uint8_t *msg, size_t len, struct akv_dia_hdr *h,
 	_Static_assert(sizeof(idx->count) == 8 * sizeof(v16), "count[] is eight vectors");
 	idx->msg = msg;
 	c[0] = z, c[1] = z, c[2] = z, c[3] = z, c[4] = z, c[5] = z, c[6] = z, c[7] = z;
-	return check_msg(msg, len, h, err, idx);
+	return check_msg(msg, len, h, err, idx, NULL, NULL);
+}
+
+/* Rows a peer tends to repeat byte for byte from one request to the next
+ * (its identity, the application, fixed parameters): the memo's runs are
+ * made of these. Only a matter of cost: any known AVP would do. */
+static const uint8_t memo_row_ok[AKV_DIA_IDX_SLOTS] = {
+	[AKV_DIA_ROW_ORIGIN_HOST] = 1,
+	[AKV_DIA_ROW_ORIGIN_REALM] = 1,
+	[AKV_DIA_ROW_DESTINATION_HOST] = 1,
+	[AKV_DIA_ROW_DESTINATION_REALM] = 1,
+	[AKV_DIA_ROW_ROUTE_RECORD] = 1,
+	[AKV_DIA_ROW_VENDOR_SPECIFIC_APPLICATION_ID] = 1,
+	[AKV_DIA_ROW_AUTH_APPLICATION_ID] = 1,
+	[AKV_DIA_ROW_AUTH_SESSION_STATE] = 1,
+	[AKV_DIA_ROW_SUPPORTED_FEATURES] = 1,
+	[AKV_DIA_ROW_SERVER_NAME] = 1,
+	[AKV_DIA_ROW_SIP_NUMBER_AUTH_ITEMS] = 1,
+	[AKV_DIA_ROW_SIP_AUTH_DATA_ITEM] = 1,
+	[AKV_DIA_ROW_SERVER_ASSIGNMENT_TYPE] = 1,
+	[AKV_DIA_ROW_USER_DATA_ALREADY_AVAILABLE] = 1,
+	[AKV_DIA_ROW_USER_AUTHORIZATION_TYPE] = 1,
+};
+
+/* Learns the memo's runs from a clean message's top level: the longest runs
+ * of consecutive memo_row_ok AVPs, each with its padding inside the message
+ * (so it fits wherever it recurs), that fit the memo. */
+static __attribute__((noinline)) void
+memo_learn(struct akv_dia_memo *m, const uint8_t *body, size_t n)
+{
+	struct akv_dia_memo_run cand[8], *cur = NULL;
+	unsigned ncand = 0, used_bytes = 0;
+	const uint8_t *p = body;
+
+	m->nrun = 0;
+	m->misses = 0;
+	while (n >= AKV_DIA_AVP_HDR_LEN) {
+		struct akv_dia_avp a;
+		size_t used = akv_dia_avp_read(p, n, &a);
+		uint32_t info = used ? akv_dia_avp_info(a.code, a.vendor) : 0;
+		int ok = info && memo_row_ok[AKV_DIA_INFO_ROW(info)] && used == pad4(a.raw_len);
+
+		if (!used)
+			break;
+		if (!ok || (cur && (cur->navp == AKV_DIA_MEMO_AVPS ||
+				    cur->len + used > AKV_DIA_MEMO_BYTES))) {
+			cur = NULL;
+		}
+		if (ok) {
+			if (!cur) {
+				if (ncand == sizeof(cand) / sizeof(cand[0]))
+					break;
+				cur = &cand[ncand++];
+				memset(cur, 0, sizeof(*cur));
+				cur->off = (uint16_t)(p - body);	/* in body, for now */
+				memcpy(&cur->head, p, 8);
+			}
+			cur->row[cur->navp] = (uint8_t)AKV_DIA_INFO_ROW(info);
+			cur->at[cur->navp++] = (uint16_t)(p - body - cur->off);
+			cur->len = (uint16_t)(cur->len + used);
+		}
+		p += used;
+		n -= used;
+	}
+	/* the longest first, while they fit; a lone short AVP is not worth it */
+	while (m->nrun < AKV_DIA_MEMO_RUNS) {
+		struct akv_dia_memo_run *best = NULL;
+
+		for (unsigned i = 0; i < ncand; i++)
+			if (cand[i].len && (!best || cand[i].len > best->len))
+				best = &cand[i];
+		if (!best || (best->navp < 2 && best->len < 32))
+			break;
+		if (used_bytes + best->len <= AKV_DIA_MEMO_BYTES) {
+			struct akv_dia_memo_run *r = &m->run[m->nrun++];
+
+			*r = *best;
+			memcpy(m->bytes + used_bytes, body + best->off, best->len);
+			r->off = (uint16_t)used_bytes;
+			used_bytes += best->len;
+		}
+		best->len = 0;
+	}
+}
+
+/* see dia.h */
+int
+akv_dia_check_memo(const uint8_t *msg, size_t len, struct akv_dia_hdr *h,
+		   struct akv_dia_error *err, struct akv_dia_idx *idx, struct akv_dia_memo *memo)
+{
+	typedef uint8_t v16 __attribute__((vector_size(16), may_alias, aligned(1)));
+	v16 *c = (v16 *)idx->count, z = { 0 };
+	int hit = 0, rc;
+
+	idx->msg = msg;
+	c[0] = z, c[1] = z, c[2] = z, c[3] = z, c[4] = z, c[5] = z, c[6] = z, c[7] = z;
+	rc = check_msg(msg, len, h, err, idx, memo, &hit);
+	if (hit) {
+		memo->misses = 0;
+		return rc;
+	}
+	/* a peer whose requests changed: learn again */
+	if (memo->nrun && ++memo->misses >= 32)
+		memo->nrun = 0;
+	if (!memo->nrun && rc == 0 && !err->result_code && (h->flags & AKV_DIA_F_REQ) &&
+	    h->app == AKV_DIA_APP_CX) {
+		if (memo->wait) {
+			memo->wait--;
+		} else {
+			memo_learn(memo, msg + AKV_DIA_HDR_LEN, len - AKV_DIA_HDR_LEN);
+			/* nothing worth keeping: look again a while later */
+			if (!memo->nrun)
+				memo->wait = 64;
+		}
+	}
+	return rc;
 }
 
 /* see dia.h */

@@ -207,6 +207,42 @@ int akv_dia_check(const uint8_t *msg, size_t len, struct akv_dia_hdr *h,
 int akv_dia_check_idx(const uint8_t *msg, size_t len, struct akv_dia_hdr *h,
 		      struct akv_dia_error *err, struct akv_dia_idx *idx);
 
+/* ---- A peer's memo of repeated AVPs ----
+ * A peer repeats most of each request byte for byte: Origin-Host/-Realm,
+ * Destination-Realm, Vendor-Specific-Application-Id, Auth-Session-State,
+ * Server-Name... akv_dia_check_memo() learns up to AKV_DIA_MEMO_RUNS runs of
+ * such consecutive top-level AVPs from a clean Cx request; where a later
+ * message carries the same bytes at an AVP boundary, the run is indexed from
+ * the memo instead of walked. Same results: an AVP's verdict depends only on
+ * its own bytes and on whether its padding fits, which inside a run it
+ * does, and every AVP of a run passed the check when it was learned. */
+#define AKV_DIA_MEMO_RUNS  2
+#define AKV_DIA_MEMO_AVPS  8	/* AVPs in one run, at most */
+#define AKV_DIA_MEMO_BYTES 256	/* bytes of all runs */
+
+struct akv_dia_memo_run {
+	uint64_t head;				/* its first 8 bytes */
+	uint16_t off, len;			/* its bytes in akv_dia_memo.bytes */
+	uint8_t navp;
+	uint8_t row[AKV_DIA_MEMO_AVPS];		/* each AVP's enum akv_dia_row */
+	uint16_t at[AKV_DIA_MEMO_AVPS];		/* each AVP's offset in the run */
+};
+
+/* Zeroed before first use; one per connection (a peer's own requests). */
+struct akv_dia_memo {
+	uint8_t nrun;
+	uint8_t misses;		/* checked messages since a run last matched */
+	uint8_t wait;		/* clean requests to let pass before learning again */
+	struct akv_dia_memo_run run[AKV_DIA_MEMO_RUNS];
+	uint8_t bytes[AKV_DIA_MEMO_BYTES];
+};
+
+/* akv_dia_check_idx() that uses and updates a peer's memo: the same return,
+ * header, error and index for every input. */
+int akv_dia_check_memo(const uint8_t *msg, size_t len, struct akv_dia_hdr *h,
+		       struct akv_dia_error *err, struct akv_dia_idx *idx,
+		       struct akv_dia_memo *memo);
+
 /* How many top-level instances of the AVP of row r the message holds
  * (saturating at 255); akv_dia_count() from the index. */
 static inline unsigned
@@ -389,9 +425,14 @@ akv_dia_st_bytes(uint8_t *p, uint32_t code, uint32_t vendor, const void *data, s
 {
 	uint8_t *d = akv_dia_st_hdr(p, code, vendor, (vendor ? 12 : 8) + n);
 
+	/* the padding: the last word zeroed first, then the data over its
+	 * head (a memset of 1..3 bytes was a call per AVP) */
+	if (n & 3) {
+		const uint32_t zero = 0;
+
+		memcpy(d + (n & ~(size_t)3), &zero, 4);
+	}
 	akv_dia_copy(d, data, n);
-	if (n & 3)
-		memset(d + n, 0, 4 - (n & 3));
 	return d + ((n + 3) & ~(size_t)3);
 }
 

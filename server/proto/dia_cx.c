@@ -41,7 +41,12 @@ scheme_parse(const struct akv_dia_avp *a)
 		{ "Unknown", 7, AKV_SCHEME_ANY },
 	};
 
-	/* case-insensitive; peers send the canonical spelling, tried first */
+	/* peers send the canonical spelling: two fixed-size compares */
+	if (a->len == 16 && !memcmp(a->data, tab[0].s, 16))
+		return tab[0].v;
+	if (a->len == 16 && !memcmp(a->data, tab[1].s, 16))
+		return tab[1].v;
+	/* case-insensitive; the canonical spelling tried first */
 	for (size_t i = 0; i < sizeof(tab) / sizeof(tab[0]); i++)
 		if (tab[i].n == a->len && (!memcmp(tab[i].s, a->data, a->len) ||
 					   !strncasecmp(tab[i].s, (const char *)a->data, a->len)))
@@ -261,7 +266,8 @@ parse_mar(struct akv_dia_conn *c, struct cx_in *in, struct akv_proto_slot *slot,
 	  struct cx_ctx *x, uint32_t *exp)
 {
 	struct akv_eng_req *r = slot->req;
-	struct akv_dia_avp un, pi, item, num, a, scheme, auth;
+	/* zeroed: GCC cannot see that has_scheme/has_auth guard their use */
+	struct akv_dia_avp un, pi, item, num, a, scheme = { 0 }, auth = { 0 };
 	int has_scheme = 0, has_auth = 0;
 	uint32_t n;
 	int s;
@@ -276,7 +282,7 @@ parse_mar(struct akv_dia_conn *c, struct cx_in *in, struct akv_proto_slot *slot,
 	cx_get(in, AKV_DIA_ROW_PUBLIC_IDENTITY, &pi);
 	cx_get(in, AKV_DIA_ROW_SIP_AUTH_DATA_ITEM, &item);
 	cx_get(in, AKV_DIA_ROW_SIP_NUMBER_AUTH_ITEMS, &num);
-	akv_dia_get_u32(&num, &n);
+	n = akv_get_be32(num.data);	/* Unsigned32: the check held it to 4 bytes */
 	if (un.len == 0)
 		return bad_value(in, &un, "empty User-Name");
 	if (pi.len == 0)
@@ -286,10 +292,11 @@ parse_mar(struct akv_dia_conn *c, struct cx_in *in, struct akv_proto_slot *slot,
 	/* The item's members in one walk (validated with the message), the
 	 * first instance of each as akv_dia_find() would give. */
 	{
-		struct akv_dia_it it;
+		const uint8_t *p = item.data;
+		size_t left = item.len, used;
 
-		akv_dia_it_init(&it, item.data, item.len);
-		while (akv_dia_it_next(&it, &a) > 0) {
+		/* akv_dia_it_next's walk, inlined */
+		for (; left && (used = akv_dia_avp_read(p, left, &a)) > 0; p += used, left -= used) {
 			if (a.vendor != V3GPP)
 				continue;
 			if (a.code == AKV_DIA_AVP_SIP_AUTHENTICATION_SCHEME && !has_scheme) {

@@ -478,8 +478,9 @@ dia_on_msg(void *st, const uint8_t *msg, size_t len, struct akv_proto_slot *slot
 
 	*out_len = 0;
 	akv_dia_totals.rx++;
-	/* one pass validates and indexes: the Cx decoder asks the index */
-	if (akv_dia_check_idx(msg, len, &h, &err, &idx) < 0) {
+	/* one pass validates and indexes: the Cx decoder asks the index;
+	 * what this peer repeats from earlier requests is indexed from its memo */
+	if (akv_dia_check_memo(msg, len, &h, &err, &idx, &c->memo) < 0) {
 		akv_dia_totals.malformed++;
 		return AKV_EPROTO;
 	}

@@ -63,6 +63,8 @@ struct akv_dia_conn {
 	uint8_t origin_avps[2 * (AKV_DIA_AVP_HDR_LEN + AKV_DIA_NAME_MAX)];
 	char peer_host[AKV_DIA_NAME_MAX];	/* Origin-Host from the CER */
 	char peer_addr[64];
+	/* runs of AVPs this peer repeats, indexed without a walk (dia.h) */
+	struct akv_dia_memo memo;
 	uint16_t tmpl_len;		/* 0: built-in User-Data template */
 	char tmpl[AKV_DIA_TMPL_MAX];	/* [diameter] user-data-template contents */
 };

@@ -499,6 +499,90 @@ START_TEST(t_dia_idx_matches_walk)
 }
 END_TEST
 
+/* akv_dia_check_memo() judges and indexes exactly as akv_dia_check_idx():
+ * x is checked through a memo m that the caller keeps across messages. */
+static void
+memo_agrees(const uint8_t *msg, size_t n, struct akv_dia_memo *m)
+{
+	struct akv_dia_error e1, e2;
+	struct akv_dia_hdr h1, h2;
+	struct akv_dia_idx x1, x2;
+	int r1 = akv_dia_check_idx(msg, n, &h1, &e1, &x1);
+	int r2 = akv_dia_check_memo(msg, n, &h2, &e2, &x2, m);
+
+	ck_assert_int_eq(r1, r2);
+	if (r1 < 0)
+		return;
+	ck_assert_uint_eq(h1.version, h2.version);
+	ck_assert_uint_eq(h1.flags, h2.flags);
+	ck_assert_uint_eq(h1.len, h2.len);
+	ck_assert_uint_eq(h1.cmd, h2.cmd);
+	ck_assert_uint_eq(h1.app, h2.app);
+	ck_assert_uint_eq(h1.hbh, h2.hbh);
+	ck_assert_uint_eq(h1.e2e, h2.e2e);
+	ck_assert_uint_eq(e1.result_code, e2.result_code);
+	ck_assert_ptr_eq(e1.text, e2.text);
+	ck_assert_uint_eq(e1.failed_len, e2.failed_len);
+	ck_assert_mem_eq(e1.failed, e2.failed, e1.failed_len);
+	if (e1.result_code)
+		return;
+	ck_assert_ptr_eq(x1.msg, x2.msg);
+	for (unsigned r = 0; r < AKV_DIA_NROWS; r++) {
+		ck_assert_uint_eq(x1.count[r], x2.count[r]);
+		if (x1.count[r])
+			ck_assert_uint_eq(x1.first[r], x2.first[r]);
+	}
+}
+
+/* A peer's memo learns the AVPs it repeats and changes no verdict or index
+ * entry: captured requests, their mutations (inside and outside the learned
+ * runs, cut short), and a request holding a learned run twice. */
+START_TEST(t_dia_memo_matches_walk)
+{
+	static const char *const files[] = { "mar_kamailio.hex", "kamailio_mar.hex",
+					     "kamailio_mar_resync.hex", "sar_kamailio.hex",
+					     "kamailio_sar.hex" };
+	uint64_t seed = 0x3e30;
+	uint8_t base[2048], m[4096];
+
+	for (size_t f = 0; f < sizeof(files) / sizeof(files[0]); f++) {
+		struct akv_dia_memo memo;
+		size_t n = fx_hex_load(files[f], base, sizeof(base));
+		unsigned hits = 0;
+
+		memset(&memo, 0, sizeof(memo));
+		memo_agrees(base, n, &memo);
+		ck_assert_uint_gt(memo.nrun, 0);
+		for (int it = 0; it < 3000; it++) {
+			size_t len = n;
+
+			memcpy(m, base, n);
+			for (int k = 1 + (int)(akv_test_rand64(&seed) % 3); k > 0; k--)
+				m[4 + akv_test_rand64(&seed) % (n - 4)] ^=
+					(uint8_t)(1u << (akv_test_rand64(&seed) % 8));
+			if (akv_test_rand64(&seed) % 4 == 0)
+				len = 20 + 4 * (akv_test_rand64(&seed) % ((n - 20) / 4));
+			m[1] = (uint8_t)(len >> 16);
+			m[2] = (uint8_t)(len >> 8);
+			m[3] = (uint8_t)len;
+			memo_agrees(m, len, &memo);
+			hits += memo.nrun && !memo.misses;
+			if (it % 8 == 0)
+				memo_agrees(base, n, &memo);
+		}
+		ck_assert_uint_gt(hits, 100);
+		/* the AVP area twice: each run matches twice, counts are 2 */
+		memcpy(m, base, n);
+		memcpy(m + n, base + 20, n - 20);
+		m[1] = (uint8_t)((2 * n - 20) >> 16);
+		m[2] = (uint8_t)((2 * n - 20) >> 8);
+		m[3] = (uint8_t)(2 * n - 20);
+		memo_agrees(m, 2 * n - 20, &memo);
+		ck_assert_uint_eq(memo.misses, 0);
+	}
+}
+END_TEST
+
 /* Duplicates, counts past 255, members of a Grouped, unknown AVPs, and the
  * faults that stop a walk: the index holds only what a clean walk saw. */
 START_TEST(t_dia_idx_hostile)
@@ -1036,6 +1120,7 @@ dia_suite(void)
 	tcase_add_test(tc, t_dia_missing_example);
 	tcase_add_test(tc, t_dia_idx_matches_walk);
 	tcase_add_test(tc, t_dia_idx_hostile);
+	tcase_add_test(tc, t_dia_memo_matches_walk);
 	tcase_add_test(tc, t_dia_value_words);
 	tcase_add_test(tc, t_dia_copy_short);
 	suite_add_tcase(s, tc);
