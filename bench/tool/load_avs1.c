@@ -78,10 +78,64 @@ check_www(const struct load_thread *t, const struct load_slot *s, const struct a
 
 /* Per client thread: the first request of each kind of transaction, its
  * constant fields set once (zeroing the whole request per frame was most of
- * the cost of starting a transaction); only id and identities change. */
+ * the cost of starting a transaction); only id and identities change.
+ * *_direct: the request has no realm and flags, and the codec accepts its
+ * fixed fields, so ident_req_write() may write it. */
 struct avs1_thread {
 	struct akv_avs1_req chal, vecs;
+	int chal_direct, vecs_direct;
 };
+
+/* Whether ident_req_write() may write requests like r: no flags or realm
+ * (without --www), and the codec accepts r's fixed fields (op, n, scheme,
+ * ind) with a valid identity. */
+static int
+direct_ok(const struct akv_avs1_req *r)
+{
+	static const char impi[] = "a@b";
+	uint8_t buf[AKV_AVS1_HDR_LEN + 16];
+	struct akv_avs1_req x = *r;
+
+	x.impi = impi;
+	x.impi_len = sizeof(impi) - 1;
+	return !r->flags && !r->realm_len && akv_avs1_req_encode(&x, buf, sizeof(buf)) > 0;
+}
+
+/*
+ * A CHALLENGE or VECTORS request for `sub`, written in place field by field
+ * as akv_avs1_req_encode() writes it (docs/PROTOCOL.md: header, then n,
+ * scheme, ind, the three identity lengths, IMPI, IMPU; no realm), without
+ * the codec's per-call checks and calls: r passed direct_ok() once per
+ * thread, and the identities' lengths are checked here. Returns the length,
+ * or 0 when the codec must decide (a length it refuses, or no room).
+ */
+static int
+ident_req_write(const struct akv_avs1_req *r, const struct load_sub *sub, uint64_t id,
+		uint8_t *out, size_t cap)
+{
+	size_t il = sub->impi_len, ul = sub->impu ? sub->impu_len : 0;
+	size_t len = AKV_AVS1_HDR_LEN + 6 + il + ul;
+	uint8_t *p = out + AKV_AVS1_HDR_LEN;
+
+	if (!il || il > AKV_ID_MAX || ul > AKV_ID_MAX || len > cap)
+		return 0;
+	akv_put_be32(out, (uint32_t)len);
+	out[4] = AKV_AVS1_VERSION;
+	out[5] = r->op;
+	out[6] = 0; /* flags */
+	out[7] = 0;
+	akv_put_be64(out + 8, id);
+	p[0] = r->n;
+	p[1] = r->scheme;
+	p[2] = r->ind;
+	p[3] = (uint8_t)il;
+	p[4] = (uint8_t)ul;
+	p[5] = 0; /* realm length */
+	memcpy(p + 6, sub->impi, il);
+	if (ul)
+		memcpy(p + 6 + il, sub->impu, ul);
+	return (int)len;
+}
 
 static int
 avs1_thread_init(struct load_thread *t)
@@ -93,6 +147,8 @@ avs1_thread_init(struct load_thread *t)
 	req_www(&a->chal, t->cfg);
 	req_ids(&a->vecs, &none, AKV_AVS1_VECTORS, 0);
 	a->vecs.n = (uint8_t)t->cfg->nvec;
+	a->chal_direct = direct_ok(&a->chal);
+	a->vecs_direct = direct_ok(&a->vecs);
 	t->proto_state = a;
 	return 0;
 }
@@ -115,6 +171,12 @@ avs1_start(struct load_thread *t, struct load_slot *s, uint64_t id, uint8_t *out
 		return -1;
 	sub = sub_of(t, s);
 	r = s->op == LOAD_OP_VECTORS ? &a->vecs : &a->chal;
+	if (s->op == LOAD_OP_VECTORS ? a->vecs_direct : a->chal_direct) {
+		int len = ident_req_write(r, sub, id, out, cap);
+
+		if (len > 0)
+			return len;
+	}
 	/* as req_ids() */
 	r->id = id;
 	r->impi = sub->impi;
