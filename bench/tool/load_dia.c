@@ -98,6 +98,7 @@ dia_handshake(struct load_thread *t, int fd)
 /* Per client thread: the MAR template (load_dia_msg.h). */
 struct dia_thread {
 	struct load_mar_tpl mar;
+	struct load_maa_memo maa; /* what the server repeats in every MAA */
 	int slow; /* the template could not be cut: every MAR by akv_dia_build_mar */
 };
 
@@ -274,10 +275,11 @@ static int
 dia_answer(struct load_thread *t, struct load_slot *s, uint64_t id, const uint8_t *f, size_t len,
 	   uint8_t *out, size_t cap)
 {
+	struct dia_thread *d = t->proto_state;
 	struct load_maa m;
 
 	/* one pass over the MAA; what it cannot vouch for goes to the codec */
-	if (load_maa_read(f, len, &m))
+	if (load_maa_read(f, len, &m, &d->maa))
 		return dia_answer_codec(t, s, id, f, len, out, cap);
 	return maa_judge(t, s, id, &m, out, cap);
 }

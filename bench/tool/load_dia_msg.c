@@ -176,8 +176,9 @@ load_mar_init(struct load_mar_tpl *t, const char *host, const char *origin_realm
 		case SEG_SID:
 		case SEG_IMPU:
 		case SEG_IMPI:
+			/* put_var() reads 12 bytes of the header whatever its size */
 			if (a[0].len != 1 || (head != 8 && head != 12) ||
-			    tpl_put(t, kind, a[0].raw, head, &at))
+			    tpl_put(t, kind, a[0].raw, head, &at) || at + 12 - head > sizeof(t->bytes))
 				return -1;
 			t->fixed_len = (uint16_t)(t->fixed_len + head);
 			break;
@@ -221,11 +222,15 @@ load_mar_init(struct load_mar_tpl *t, const char *host, const char *origin_realm
 static uint8_t *
 put_var(uint8_t *p, const uint8_t *hdr, size_t hl, const void *s, size_t sl)
 {
-	memcpy(p, hdr, hl);
+	const uint32_t zero = 0;
+
+	/* 12 bytes whatever hl is (8 or 12; the template has them): the 4
+	 * past an 8-byte header are overwritten just below */
+	memcpy(p, hdr, 12);
 	akv_put_be24(p + 5, (uint32_t)(hl + sl));
 	p += hl;
-	memset(p + pad4(sl) - 4, 0, 4); /* sl >= 1: the padding word first */
-	memcpy(p, s, sl);
+	memcpy(p + pad4(sl) - 4, &zero, 4); /* sl >= 1: the padding word first */
+	akv_dia_copy(p, s, sl);
 	return p + pad4(sl);
 }
 
@@ -257,7 +262,7 @@ load_mar_build(struct load_mar_tpl *t, const char *impi, size_t impi_len, const 
 
 		switch (s->kind) {
 		case SEG_CONST:
-			memcpy(p, b, s->len);
+			akv_dia_copy(p, b, s->len);
 			p += s->len;
 			break;
 		case SEG_SID:
@@ -275,7 +280,7 @@ load_mar_build(struct load_mar_tpl *t, const char *impi, size_t impi_len, const 
 			p += s->len;
 			break;
 		default:
-			memcpy(p, t->bytes + t->item_off[v], t->item_len[v]);
+			akv_dia_copy(p, t->bytes + t->item_off[v], t->item_len[v]);
 			if (v)
 				memcpy(p + t->auts_at, rand_auts, 30);
 			p += t->item_len[v];
@@ -496,17 +501,96 @@ item_read(const uint8_t *p, size_t n, struct load_maa_item *it)
 	return 1;
 }
 
+/* Rows a server repeats byte for byte in every MAA: the memo's run is
+ * made of these (items and Experimental-Result never: the reader treats
+ * them apart). */
+static int
+memo_row(uint32_t info)
+{
+	return IS(info, VENDOR_SPECIFIC_APPLICATION_ID) || IS(info, RESULT_CODE) ||
+	       IS(info, AUTH_SESSION_STATE) || IS(info, ORIGIN_HOST) || IS(info, ORIGIN_REALM);
+}
+
+/* Learns the longest run of consecutive memo_row() AVPs (each with its
+ * padding inside the message) of an MAA load_maa_read() accepted. */
+static __attribute__((noinline)) void
+memo_learn(struct load_maa_memo *mm, const uint8_t *body, size_t n)
+{
+	const uint8_t *p = body, *best = NULL, *run = NULL;
+	size_t best_len = 0, run_len = 0;
+	unsigned navp = 0;
+
+	mm->head = 0;
+	while (n) {
+		uint32_t code, vendor, fl, dl, info;
+		const uint8_t *d;
+		size_t used = avp_hdr(p, n, &code, &vendor, &fl, &d, &dl);
+
+		if (!used)
+			break;
+		info = akv_dia_avp_info(code, vendor);
+		if (memo_row(info) && used == pad4(dl + (size_t)(d - p)) &&
+		    run_len + used <= LOAD_MAA_MEMO_BYTES && navp < LOAD_MAA_MEMO_AVPS) {
+			if (!run)
+				run = p;
+			run_len += used;
+			navp++;
+		} else {
+			run = NULL;
+			run_len = 0;
+			navp = 0;
+			if (memo_row(info) && used == pad4(dl + (size_t)(d - p)) &&
+			    used <= LOAD_MAA_MEMO_BYTES) {
+				run = p;
+				run_len = used;
+				navp = 1;
+			}
+		}
+		if (run_len > best_len) {
+			best = run;
+			best_len = run_len;
+		}
+		p += used;
+		n -= used;
+	}
+	/* nothing worth keeping: try again after 31 more MAAs */
+	mm->misses = 1;
+	if (best_len < 32)
+		return;
+	mm->misses = 0;
+	/* the Result-Code the reader keeps from the run: its first one */
+	mm->has_rc = 0;
+	for (const uint8_t *q = best; q < best + best_len;) {
+		uint32_t code, vendor, fl, dl;
+		const uint8_t *d;
+		size_t used = avp_hdr(q, (size_t)(best + best_len - q), &code, &vendor, &fl, &d, &dl);
+
+		if (!used)
+			return; /* read once already: cannot happen */
+		if (IS(akv_dia_avp_info(code, vendor), RESULT_CODE)) {
+			mm->rc = akv_get_be32(d);
+			mm->has_rc = 1;
+			break;
+		}
+		q += used;
+	}
+	memcpy(mm->bytes, best, best_len);
+	mm->len = (uint16_t)best_len;
+	memcpy(&mm->head, best, 8);
+}
+
 /* see load_dia_msg.h */
 int
-load_maa_read(const uint8_t *msg, size_t len, struct load_maa *m)
+load_maa_read(const uint8_t *msg, size_t len, struct load_maa *m, struct load_maa_memo *memo)
 {
 	const uint8_t *p = msg + AKV_DIA_HDR_LEN;
 	/* the codec's parser reads items as Grouped: so does this reader */
 	const int item_grouped =
 	    AKV_DIA_INFO_TYPE(akv_dia_avp_info(AKV_DIA_AVP_SIP_AUTH_DATA_ITEM, V3GPP)) ==
 	    AKV_DIA_T_GROUPED;
+	uint64_t head = memo ? memo->head : 0;
 	size_t n;
-	int have_rc = 0;
+	int have_rc = 0, hit = 0;
 
 	m->n = 0;
 	m->result_code = 0;
@@ -520,8 +604,20 @@ load_maa_read(const uint8_t *msg, size_t len, struct load_maa *m)
 	while (n) {
 		uint32_t code, vendor, fl, dl, info;
 		const uint8_t *d;
-		size_t used = avp_hdr(p, n, &code, &vendor, &fl, &d, &dl);
+		size_t used;
 
+		if (head && n >= memo->len && ld64(p) == head && !memcmp(p, memo->bytes, memo->len)) {
+			/* AVPs this reader accepted before, byte for byte */
+			if (memo->has_rc && !have_rc) {
+				m->result_code = memo->rc;
+				have_rc = 1;
+			}
+			hit = 1;
+			p += memo->len;
+			n -= memo->len;
+			continue;
+		}
+		used = avp_hdr(p, n, &code, &vendor, &fl, &d, &dl);
 		if (!used)
 			return LOAD_MAA_ASK_CODEC;
 		info = akv_dia_avp_info(code, vendor);
@@ -544,5 +640,14 @@ load_maa_read(const uint8_t *msg, size_t len, struct load_maa *m)
 		n -= used;
 	}
 	/* parse_result() wants a Result-Code or Experimental-Result-Code */
-	return m->result_code ? 0 : LOAD_MAA_ASK_CODEC;
+	if (!m->result_code)
+		return LOAD_MAA_ASK_CODEC;
+	if (!memo)
+		return 0;
+	if (hit)
+		memo->misses = 0;
+	else if ((!memo->head && !memo->misses) || ++memo->misses >= 32)
+		/* the first accepted MAA, or the server's answers changed */
+		memo_learn(memo, msg + AKV_DIA_HDR_LEN, len - AKV_DIA_HDR_LEN);
+	return 0;
 }

@@ -81,10 +81,27 @@ struct load_maa {
 
 #define LOAD_MAA_ASK_CODEC 1
 
+/* The run of top-level AVPs a server repeats in every MAA (VSAI,
+ * Result-Code, Auth-Session-State, Origin-Host, Origin-Realm), learned from
+ * an accepted MAA: where a later MAA has the same bytes at an AVP boundary,
+ * the reader takes them as read. Zeroed before first use; per thread. */
+#define LOAD_MAA_MEMO_BYTES 192
+#define LOAD_MAA_MEMO_AVPS 8
+struct load_maa_memo {
+	uint64_t head;	      /* the run's first 8 bytes; 0: nothing learned */
+	uint16_t len;	      /* its bytes */
+	uint8_t has_rc;	      /* it holds a Result-Code, the first of which is rc */
+	uint8_t misses;	      /* MAAs read since the run last matched */
+	uint32_t rc;
+	uint8_t bytes[LOAD_MAA_MEMO_BYTES];
+};
+
 /* Reads a whole MAA. Returns 0 when it is an answer (no E-bit check: as the
  * codec) with Command-Code 303 that akv_dia_parse_maa() would accept with the
  * same Result-Code and items (the first AKV_VEC_MAX), filled in *m; or
- * LOAD_MAA_ASK_CODEC for anything else, which akv_dia_parse_maa() must judge. */
-int load_maa_read(const uint8_t *msg, size_t len, struct load_maa *m);
+ * LOAD_MAA_ASK_CODEC for anything else, which akv_dia_parse_maa() must judge.
+ * memo (NULL: none) changes the cost, never the result. */
+int load_maa_read(const uint8_t *msg, size_t len, struct load_maa *m,
+		  struct load_maa_memo *memo);
 
 #endif
