@@ -347,13 +347,14 @@ reg_get(struct akv_store *st, MDB_dbi dbi, const char *impi, size_t len, struct 
 	return rc;
 }
 
+/* Writes req's new registration record inside txn (deletes it for
+ * NOT_REGISTERED). */
 static int
-reg_put(struct akv_store *st, MDB_dbi dbi, const char *impi, size_t len,
-	const struct akv_cx_req *cx, uint64_t now_ms)
+reg_put(MDB_txn *txn, MDB_dbi dbi, const struct akv_eng_req *req, uint64_t now_ms)
 {
+	const struct akv_cx_req *cx = req->cx;
 	uint8_t buf[REG_HDR + AKV_CX_NAME_MAX];
-	MDB_txn *txn;
-	MDB_val k = { len, (void *)impi }, v = { REG_HDR + cx->assigned_len, buf };
+	MDB_val k = { req->impi_len, (void *)req->impi }, v = { REG_HDR + cx->assigned_len, buf };
 	int rc;
 
 	buf[0] = REG_VER;
@@ -363,9 +364,6 @@ reg_put(struct akv_store *st, MDB_dbi dbi, const char *impi, size_t len,
 	for (int i = 0; i < 8; i++)
 		buf[4 + i] = (uint8_t)(now_ms >> (8 * i));
 	memcpy(buf + REG_HDR, cx->assigned, cx->assigned_len);
-	rc = akv_store_txn_begin(st, 0, &txn);
-	if (rc)
-		return rc;
 	if (cx->state == AKV_CX_NOT_REGISTERED) {
 		rc = mdb_del(txn, dbi, &k, NULL);
 		if (rc == MDB_NOTFOUND)
@@ -373,11 +371,7 @@ reg_put(struct akv_store *st, MDB_dbi dbi, const char *impi, size_t len,
 	} else {
 		rc = mdb_put(txn, dbi, &k, &v, 0);
 	}
-	if (rc) {
-		akv_store_txn_abort(st, txn);
-		return akv_store_mdb_err(rc);
-	}
-	return akv_store_txn_commit(st, txn, 1);
+	return rc ? akv_store_mdb_err(rc) : 0;
 }
 
 /* The subscriber's IMPUs into cx->impus, NUL-separated. */
@@ -440,21 +434,36 @@ find_user(struct akv_store *st, struct akv_eng_req *req, struct akv_sub *sub)
 	return 0;
 }
 
-/* see cx.h */
-void
-akv_cx_run(struct akv_eng *e, struct akv_eng_req *req, uint64_t now_ms)
+/* The state an earlier request of this batch left for req's IMPI, not yet
+ * committed (requests of one batch run in order), or NULL. */
+static const struct akv_cx_req *
+batch_state(struct akv_eng_req *const *changed, size_t nchanged, const struct akv_eng_req *req)
 {
-	struct akv_store *st = akv_eng_store(e);
+	for (size_t i = nchanged; i-- > 0;)
+		if (changed[i]->impi_len == req->impi_len &&
+		    !memcmp(changed[i]->impi, req->impi, req->impi_len))
+			return changed[i]->cx;
+	return NULL;
+}
+
+/* Decides one request against the stored state, or the batch's newer state
+ * (*read_batch = 1 then). Returns 1 when its SAR must be written, else 0;
+ * failures are in req->err / req->cx. */
+static int
+cx_decide(struct akv_store *st, MDB_dbi dbi, struct akv_eng_req *req,
+	  struct akv_eng_req *const *changed, size_t nchanged, int *read_batch)
+{
 	struct akv_cx_req *cx = req->cx;
+	const struct akv_cx_req *newer;
 	struct akv_sub sub;
 	struct reg g;
-	MDB_dbi dbi;
-	int rc;
+	int rc, write = 0;
 
+	*read_batch = 0;
 	req->err = 0;
-	if (!cx || !st) {
+	if (!cx) {
 		req->err = AKV_EINVAL;
-		return;
+		return 0;
 	}
 	cx->result_code = cx->exp_code = 0;
 	cx->assigned_len = 0;
@@ -466,21 +475,19 @@ akv_cx_run(struct akv_eng *e, struct akv_eng_req *req, uint64_t now_ms)
 		cx->exp_code = (uint32_t)rc;
 		goto out;
 	}
-	if (rc < 0 || (rc = reg_dbi(st, &dbi)) < 0 ||
-	    (rc = reg_get(st, dbi, req->impi, req->impi_len, &g)) < 0) {
+	if (rc < 0 || (rc = reg_get(st, dbi, req->impi, req->impi_len, &g)) < 0) {
 		req->err = rc;
 		goto out;
 	}
+	if ((newer = batch_state(changed, nchanged, req))) {
+		g.state = newer->state;
+		g.name_len = newer->assigned_len;
+		memcpy(g.name, newer->assigned, newer->assigned_len + 1);
+		*read_batch = 1;
+	}
 	switch (req->op) {
 	case AKV_OP_SAR:
-		rc = akv_cx_sar_apply(g.state, g.name, g.name_len, cx);
-		if (rc == 1) {
-			rc = reg_put(st, dbi, req->impi, req->impi_len, cx, now_ms);
-			if (rc < 0) {
-				req->err = rc;
-				goto out;
-			}
-		}
+		write = akv_cx_sar_apply(g.state, g.name, g.name_len, cx) == 1;
 		if (cx->want_user_data)
 			list_impus(&sub, cx);
 		break;
@@ -496,4 +503,73 @@ akv_cx_run(struct akv_eng *e, struct akv_eng_req *req, uint64_t now_ms)
 	}
 out:
 	akv_store_sub_wipe(&sub);
+	return write;
+}
+
+/* Writes the changed records of a chunk in one commit. When it fails, every
+ * request that changed a record or read a changed one gets the error. */
+static void
+commit_chunk(struct akv_store *st, MDB_dbi dbi, struct akv_eng_req *const *reqs, size_t n,
+	     struct akv_eng_req *const *changed, size_t nchanged, const uint8_t *read_batch,
+	     uint64_t now_ms)
+{
+	MDB_txn *txn = NULL;
+	int rc = akv_store_txn_begin(st, 0, &txn);
+
+	if (!rc) {
+		for (size_t i = 0; !rc && i < nchanged; i++)
+			rc = reg_put(txn, dbi, changed[i], now_ms);
+		if (!rc)
+			rc = akv_store_txn_commit(st, txn, 1);
+		else
+			akv_store_txn_abort(st, txn);
+	}
+	if (!rc)
+		return;
+	for (size_t i = 0; i < nchanged; i++)
+		changed[i]->err = rc;
+	for (size_t i = 0; i < n; i++)
+		if (read_batch[i])
+			reqs[i]->err = rc;
+}
+
+#define CX_CHUNK 64 /* requests decided per commit */
+
+/* see cx.h */
+void
+akv_cx_run_batch(struct akv_eng *e, struct akv_eng_req *const *reqs, size_t n, uint64_t now_ms)
+{
+	struct akv_store *st = akv_eng_store(e);
+	struct akv_eng_req *changed[CX_CHUNK] = {NULL};
+	uint8_t read_batch[CX_CHUNK];
+	MDB_dbi dbi;
+	int rc = AKV_EINVAL;
+
+	if (!n)
+		return;
+	if (!st || (rc = reg_dbi(st, &dbi)) < 0) {
+		for (size_t i = 0; i < n; i++)
+			reqs[i]->err = rc;
+		return;
+	}
+	for (size_t at = 0; at < n; at += CX_CHUNK) {
+		size_t m = n - at < CX_CHUNK ? n - at : CX_CHUNK, nchanged = 0;
+
+		for (size_t i = 0; i < m; i++) {
+			int rb;
+
+			if (cx_decide(st, dbi, reqs[at + i], changed, nchanged, &rb))
+				changed[nchanged++] = reqs[at + i];
+			read_batch[i] = (uint8_t)rb;
+		}
+		if (nchanged)
+			commit_chunk(st, dbi, reqs + at, m, changed, nchanged, read_batch, now_ms);
+	}
+}
+
+/* see cx.h */
+void
+akv_cx_run(struct akv_eng *e, struct akv_eng_req *req, uint64_t now_ms)
+{
+	akv_cx_run_batch(e, &req, 1, now_ms);
 }

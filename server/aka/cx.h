@@ -110,6 +110,16 @@ struct akv_eng;
  * (LMDB MVCC). */
 void akv_cx_run(struct akv_eng *e, struct akv_eng_req *req, uint64_t now_ms);
 
+/* Runs n SAR/UAR/LIR requests as akv_cx_run would one after another (a
+ * request sees the state an earlier one of the batch left), but writes the
+ * registration changes of up to 64 requests in one commit, so a storm of
+ * first registrations costs one fsync per batch instead of one per SAR.
+ * The answers must not leave before this returns (the commit is done by
+ * then). When a commit fails, the requests that changed a record, or read
+ * one changed in the same commit, get req->err (5012 on the wire). */
+void akv_cx_run_batch(struct akv_eng *e, struct akv_eng_req *const *reqs, size_t n,
+		      uint64_t now_ms);
+
 /* Pure state transition of TS 29.228 §6.1.2.1 for one SAR: given the current
  * state and stored name, the Server-Assignment-Type and the requesting
  * S-CSCF's name, writes the new state/name into `cx` (state, assigned) and the

@@ -530,6 +530,33 @@ is_vector_op(unsigned op)
 	return op == AKV_OP_CHALLENGE || op == AKV_OP_RESYNC || op == AKV_OP_VECTORS;
 }
 
+static int
+is_cx_op(unsigned op)
+{
+	return op == AKV_OP_SAR || op == AKV_OP_UAR || op == AKV_OP_LIR;
+}
+
+/* Cx registration state (server/aka/cx.c): the batch's SAR/UAR/LIR in
+ * order, their registration writes grouped in one commit per 64, which is
+ * done before any answer of the batch leaves. */
+static void
+run_cx(struct akv_eng *e, struct akv_eng_req *const *reqs, size_t n, uint64_t now)
+{
+	struct akv_eng_req *cx[64];
+	size_t m = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!is_cx_op(reqs[i]->op))
+			continue;
+		cx[m++] = reqs[i];
+		if (m == sizeof(cx) / sizeof(cx[0])) {
+			akv_cx_run_batch(e, cx, m, now);
+			m = 0;
+		}
+	}
+	akv_cx_run_batch(e, cx, m, now);
+}
+
 /* Checks what can be checked before the subscriber is known. */
 static int
 check_req(const struct akv_eng *e, const struct akv_eng_req *r)
@@ -791,7 +818,7 @@ wants_lookup(const struct akv_eng_req *r)
 /* Pass 1: validation, lookup (requests, buckets and entries prefetched in a
  * window ahead) and RESYNC inputs. Returns the number of RESYNC requests. */
 static uint32_t
-pass_lookup(struct akv_eng *e, struct akv_eng_req *const *reqs, size_t n, uint64_t now)
+pass_lookup(struct akv_eng *e, struct akv_eng_req *const *reqs, size_t n)
 {
 	uint32_t na = 0;
 	int snap = 0;
@@ -818,12 +845,8 @@ pass_lookup(struct akv_eng *e, struct akv_eng_req *const *reqs, size_t n, uint64
 		r->attempts_left = 0;
 		r->nvec = 0;
 		r->scheme_used = 0;
-		if (r->op == AKV_OP_SAR || r->op == AKV_OP_UAR || r->op == AKV_OP_LIR) {
-			/* Cx registration state: answered here, q->sub stays NULL
-			 * so no later pass touches it */
-			akv_cx_run(e, r, now);
-			continue;
-		}
+		if (is_cx_op(r->op))
+			continue; /* run_cx() answers it; q->sub stays NULL */
 		if (!is_vector_op(r->op) && r->op != AKV_OP_VERIFY) {
 			r->err = AKV_EUNKNOWN_OP;
 			continue;
@@ -848,7 +871,7 @@ pass_lookup(struct akv_eng *e, struct akv_eng_req *const *reqs, size_t n, uint64
 		struct akv_subent *s;
 		int rc;
 
-		if (r->err || r->op == AKV_OP_SAR || r->op == AKV_OP_UAR || r->op == AKV_OP_LIR)
+		if (r->err || is_cx_op(r->op))
 			continue;
 		s = akv_subcache_find(e->cache, r->impi, r->impi_len, q->hash);
 		if (!s || s->epoch != e->epoch) {
@@ -943,7 +966,8 @@ akv_eng_run(struct akv_eng *e, struct akv_eng_req *const *reqs, size_t n, uint64
 	if (!n)
 		return;
 	scratch_reserve(e, n);
-	na = pass_lookup(e, reqs, n, now_ms);
+	na = pass_lookup(e, reqs, n);
+	run_cx(e, reqs, n, now_ms);
 	if (na)
 		e->mil->auts(e->ain, e->aout, na);
 

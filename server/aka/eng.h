@@ -46,8 +46,9 @@ enum akv_op {
 	AKV_OP_VERIFY = 2,	/* IMPI + RES or Digest fields -> verdict (+CK/IK) */
 	AKV_OP_RESYNC = 3,	/* IMPI, RAND, AUTS -> fresh challenge */
 	AKV_OP_VECTORS = 4,	/* IMPI, n -> n quintets incl. XRES (HSS-style; no pending state) */
-	/* Cx registration-state ops (TS 29.228 §6.1): run by akv_cx_run() in
-	 * server/aka/cx.c, which the engine calls for them; details in req->cx. */
+	/* Cx registration-state ops (TS 29.228 §6.1): run by akv_cx_run_batch()
+	 * in server/aka/cx.c, which the engine calls for a batch's Cx requests
+	 * (their writes in one commit); details in req->cx. */
 	AKV_OP_SAR = 5,		/* Server-Assignment: record S-CSCF name / state, return profile */
 	AKV_OP_UAR = 6,		/* User-Authorization (I-CSCF) */
 	AKV_OP_LIR = 7,		/* Location-Info (I-CSCF), keyed by IMPU only */

@@ -898,6 +898,106 @@ START_TEST(t_dia_cx_sar_unchanged_no_write)
 }
 END_TEST
 
+/* A batch of Cx requests (as a worker runs them): the registration writes
+ * of up to 64 requests go in one commit, and a request sees what an
+ * earlier one of the same batch did to its IMPI before that commit. */
+static void
+cx_fill(struct akv_eng_req *r, struct akv_cx_req *cx, enum akv_op op, const char *impi,
+	uint8_t type, const char *scscf)
+{
+	fx_req(r, op, impi, 1, NULL);
+	memset(cx, 0, sizeof(*cx));
+	r->cx = cx;
+	if (op == AKV_OP_SAR)
+		cx->sat = type;
+	else
+		cx->uat = type;
+	cx->server_name_len = (uint16_t)strlen(scscf);
+	memcpy(cx->server_name, scscf, cx->server_name_len + 1);
+}
+
+START_TEST(t_dia_cx_batch_one_commit)
+{
+	enum { NSUB = 100 };
+	static struct akv_eng_req req[NSUB + 3];
+	static struct akv_cx_req cx[NSUB + 3];
+	struct akv_eng_req *list[NSUB + 3];
+	struct akv_store *st = fx_store_new("cxbatch");
+	struct akv_eng_cfg ecfg;
+	struct akv_eng *e;
+	char impi[NSUB][32];
+	uint64_t c0;
+
+	akv_eng_cfg_default(&ecfg);
+	for (int i = 0; i < NSUB; i++) {
+		struct akv_sub s;
+		char impu[40];
+
+		snprintf(impi[i], sizeof(impi[i]), "u%d@ims.test", i);
+		snprintf(impu, sizeof(impu), "sip:u%d@ims.test", i);
+		fx_sub_make(&s, impi[i], impu, (uint64_t)i + 10, 0);
+		fx_sub_add(st, &s);
+	}
+	e = fx_eng_new(&ecfg, st);
+	/* the first Cx request creates the registration database (a commit) */
+	cx_fill(&req[0], &cx[0], AKV_OP_UAR, impi[NSUB - 1], AKV_CX_UAT_REGISTRATION, "");
+	fx_run1(e, &req[0], 500);
+	ck_assert_uint_eq(cx[0].exp_code, AKV_CX_EXP_FIRST_REGISTRATION);
+
+	/* 40 first registrations, then in the same batch u0 deregisters and
+	 * a UAR for u0 and one for u1 ask where they stand */
+	for (int i = 0; i < 40; i++) {
+		cx_fill(&req[i], &cx[i], AKV_OP_SAR, impi[i], AKV_CX_SAT_REGISTRATION, "sip:s1");
+		list[i] = &req[i];
+	}
+	cx_fill(&req[40], &cx[40], AKV_OP_SAR, impi[0], AKV_CX_SAT_USER_DEREGISTRATION, "sip:s1");
+	cx_fill(&req[41], &cx[41], AKV_OP_UAR, impi[0], AKV_CX_UAT_REGISTRATION, "");
+	cx_fill(&req[42], &cx[42], AKV_OP_UAR, impi[1], AKV_CX_UAT_REGISTRATION, "");
+	for (int i = 40; i < 43; i++)
+		list[i] = &req[i];
+	c0 = akv_store_commit_count(st);
+	akv_eng_run(e, list, 43, 1000);
+	ck_assert_uint_eq(akv_store_commit_count(st) - c0, 1);
+	for (int i = 0; i < 41; i++) {
+		ck_assert_int_eq(req[i].err, 0);
+		ck_assert_uint_eq(cx[i].result_code, AKV_CX_RC_SUCCESS);
+	}
+	ck_assert_uint_eq(cx[41].exp_code, AKV_CX_EXP_FIRST_REGISTRATION);
+	ck_assert_uint_eq(cx[42].exp_code, AKV_CX_EXP_SUBSEQUENT_REGISTRATION);
+
+	/* what was committed: u0 deregistered, u1..u39 registered at sip:s1 */
+	akv_eng_free(e);
+	e = fx_eng_new(&ecfg, st);
+	cx_fill(&req[0], &cx[0], AKV_OP_UAR, impi[0], AKV_CX_UAT_REGISTRATION, "");
+	cx_fill(&req[1], &cx[1], AKV_OP_UAR, impi[39], AKV_CX_UAT_REGISTRATION, "");
+	list[0] = &req[0];
+	list[1] = &req[1];
+	akv_eng_run(e, list, 2, 2000);
+	ck_assert_uint_eq(cx[0].exp_code, AKV_CX_EXP_FIRST_REGISTRATION);
+	ck_assert_uint_eq(cx[1].exp_code, AKV_CX_EXP_SUBSEQUENT_REGISTRATION);
+	ck_assert_str_eq(cx[1].assigned, "sip:s1");
+
+	/* 100 SARs in one run: chunks of 64, so two commits; re-registering
+	 * the 39 already there at the same S-CSCF adds none */
+	for (int i = 0; i < NSUB; i++) {
+		cx_fill(&req[i], &cx[i], AKV_OP_SAR, impi[i], AKV_CX_SAT_REGISTRATION, "sip:s1");
+		list[i] = &req[i];
+	}
+	c0 = akv_store_commit_count(st);
+	akv_eng_run(e, list, NSUB, 3000);
+	ck_assert_uint_eq(akv_store_commit_count(st) - c0, 2);
+	c0 = akv_store_commit_count(st);
+	for (int i = 0; i < NSUB; i++)
+		cx_fill(&req[i], &cx[i], AKV_OP_SAR, impi[i], AKV_CX_SAT_RE_REGISTRATION, "sip:s1");
+	akv_eng_run(e, list, NSUB, 4000);
+	ck_assert_uint_eq(akv_store_commit_count(st) - c0, 0);
+	for (int i = 0; i < NSUB; i++)
+		ck_assert_uint_eq(cx[i].result_code, AKV_CX_RC_SUCCESS);
+	akv_eng_free(e);
+	akv_store_close(st);
+}
+END_TEST
+
 START_TEST(t_dia_cx_user_data_xml)
 {
 	char out[1024];
@@ -937,6 +1037,7 @@ cx_suite(void)
 	tcase_add_test(tc, t_dia_cx_mar_many_kinds);
 	tcase_add_test(tc, t_dia_cx_sar_table);
 	tcase_add_test(tc, t_dia_cx_sar_unchanged_no_write);
+	tcase_add_test(tc, t_dia_cx_batch_one_commit);
 	tcase_add_test(tc, t_dia_cx_user_data_xml);
 	suite_add_tcase(s, tc);
 	return s;
