@@ -175,19 +175,18 @@ void
 akv_subcache_prefetch_entry(const struct akv_subcache *c, uint32_t hash, size_t len)
 {
 	const char *e = (const char *)c->b[hash & c->mask];
-	size_t end;
 
 	if (!e)
 		return;
 	/* key schedule, keys, SQN state, and the header with the IMPI: the
-	 * fixed part, then the lines an IMPI of this length reaches into (not
-	 * the line after a short one: another entry's) */
+	 * fixed part, then the lines a long IMPI reaches into, and not the
+	 * line after a short one (another entry's; entries of these sizes
+	 * are line-aligned jemalloc regions) */
 	for (size_t off = 0; off < sizeof(struct akv_subent); off += 64)
 		__builtin_prefetch(e + off);
-	end = sizeof(struct akv_subent) + (len > 255 ? 255 : len);
-	for (size_t off = sizeof(struct akv_subent) / 64 * 64 + 64; off < end; off += 64)
+	for (size_t off = sizeof(struct akv_subent) / 64 * 64 + 64;
+	     off < sizeof(struct akv_subent) + len; off += 64)
 		__builtin_prefetch(e + off);
-	__builtin_prefetch(e + end - 1);
 }
 
 /* see subcache.h */
@@ -236,6 +235,14 @@ grow(struct akv_subcache *c)
 	c->mask = nmask;
 }
 
+/* 1 when impu is "sip:" followed by exactly the IMPI's bytes. */
+static inline int
+is_sip_impi(const char *impu, size_t len, const char *impi, size_t impi_len)
+{
+	return len == impi_len + 4 && !memcmp(impu, "sip:", 4) &&
+	       !memcmp(impu + 4, impi, impi_len);
+}
+
 /* Copies the record's fields that a provisioning change may alter. */
 static int
 ent_fill(struct akv_subcache *c, struct akv_subent *e, const struct akv_sub *rec, int fresh)
@@ -269,6 +276,10 @@ ent_fill(struct akv_subcache *c, struct akv_subent *e, const struct akv_sub *rec
 				akv_siphash13(c->sip_k0, c->sip_k1, rec->impu[i], rec->impu_len[i]);
 	}
 	e->nimpu = (uint8_t)n;
+	e->impu_sip_impi = 0;
+	for (unsigned i = 0; i < n; i++)
+		if (is_sip_impi(rec->impu[i], rec->impu_len[i], rec->impi, rec->impi_len))
+			e->impu_sip_impi = 1;
 	return keys_changed;
 }
 
@@ -326,8 +337,12 @@ int
 akv_subcache_impu_ok(const struct akv_subcache *c, const struct akv_subent *e,
 		     const char *impu, size_t len)
 {
-	uint64_t h = akv_siphash13(c->sip_k0, c->sip_k1, impu, len);
+	uint64_t h;
 
+	/* the derived form, provisioned: equal bytes, no fingerprint needed */
+	if (e->impu_sip_impi && is_sip_impi(impu, len, e->impi, e->impi_len))
+		return 1;
+	h = akv_siphash13(c->sip_k0, c->sip_k1, impu, len);
 	if (e->nimpu == 1)
 		return e->impu_h.one == h;
 	for (unsigned i = 0; i < e->nimpu; i++)

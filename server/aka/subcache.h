@@ -15,7 +15,9 @@
  * per-cache random key (keyed: attacker-chosen identities cannot be made to
  * share a bucket; independent of the FNV-1a shard hash, whose low bits are
  * constant within a shard). Each request hashes its IMPI once and its IMPU,
- * if any, once.
+ * if any, at most once: an IMPU of the form "sip:" + IMPI (TS 23.003
+ * §13.4B's derived public identity, and a common provisioning) is checked
+ * by comparing the bytes, when the entry has one such IMPU, without hashing.
  */
 #ifndef AKV_SERVER_AKA_SUBCACHE_H
 #define AKV_SERVER_AKA_SUBCACHE_H
@@ -61,6 +63,7 @@ struct akv_subent {
 	uint8_t fails;			/* consecutive failed verifications */
 	uint8_t flags;			/* AKV_SUBENT_* */
 	uint8_t nimpu;
+	uint8_t impu_sip_impi;		/* 1: one IMPU is "sip:" + the IMPI */
 	uint8_t impi_len;
 	char impi[];			/* impi_len bytes, no NUL */
 };
@@ -89,7 +92,7 @@ uint32_t akv_subcache_hash(const struct akv_subcache *c, const char *impi, size_
 /* Prefetches the bucket of `hash` (batch lookups hide memory latency). */
 void akv_subcache_prefetch(const struct akv_subcache *c, uint32_t hash);
 /* Prefetches the cache lines of the first entry in the bucket of `hash`, as
- * long as an entry of an IMPI of `len` bytes (call after
+ * long as an entry of an IMPI of `len` (<= 255) bytes (call after
  * akv_subcache_prefetch had time to land). */
 void akv_subcache_prefetch_entry(const struct akv_subcache *c, uint32_t hash, size_t len);
 /* The entry of impi, or NULL. */
@@ -106,7 +109,8 @@ struct akv_subent *akv_subcache_insert(struct akv_subcache *c, const struct akv_
 int akv_subcache_update(struct akv_subcache *c, struct akv_subent *e, const struct akv_sub *rec);
 /* Unlinks, wipes and frees e. Its pending list must be empty. */
 void akv_subcache_remove(struct akv_subcache *c, struct akv_subent *e);
-/* 1 when impu is one of e's IMPUs, else 0. */
+/* 1 when impu is one of e's IMPUs, else 0. An IMPU equal to "sip:" + e's
+ * IMPI is compared byte for byte when e has that IMPU (exact, no hash). */
 int akv_subcache_impu_ok(const struct akv_subcache *c, const struct akv_subent *e,
 			 const char *impu, size_t len);
 /* Calls fn for each entry; fn may remove the entry it is given. */

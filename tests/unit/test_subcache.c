@@ -180,6 +180,53 @@ START_TEST(t_subcache_impus_and_update)
 }
 END_TEST
 
+/* An IMPU of the form "sip:" + IMPI is accepted by comparing bytes only when
+ * the entry has exactly that IMPU; near misses and other IMPUs still go
+ * through the fingerprints, and an update that drops it turns it off. */
+START_TEST(t_subcache_impu_sip_impi)
+{
+	struct akv_subcache *c = akv_subcache_new();
+	const char *impi = "001010000000001@ims.mnc001.mcc001.3gppnetwork.org";
+	char sip[300], near[300];
+	size_t il = strlen(impi), sl;
+	struct akv_subent *e;
+
+	sl = (size_t)snprintf(sip, sizeof(sip), "sip:%s", impi);
+	rec_make(&rec, impi, il, 7);
+	rec_impu(&rec, "tel:+15550000001", 16);
+	rec_impu(&rec, sip, sl);
+	e = akv_subcache_insert(c, &rec, akv_subcache_hash(c, impi, il));
+	ck_assert_int_eq(akv_subcache_impu_ok(c, e, sip, sl), 1);
+	ck_assert_int_eq(akv_subcache_impu_ok(c, e, "tel:+15550000001", 16), 1);
+	/* one byte off anywhere, shorter, longer, another scheme */
+	for (size_t i = 0; i < sl; i++) {
+		memcpy(near, sip, sl);
+		near[i] ^= 0x20;
+		ck_assert_msg(!akv_subcache_impu_ok(c, e, near, sl), "flip at %zu", i);
+	}
+	ck_assert_int_eq(akv_subcache_impu_ok(c, e, sip, sl - 1), 0);
+	memcpy(near, sip, sl);
+	near[sl] = 'x';
+	ck_assert_int_eq(akv_subcache_impu_ok(c, e, near, sl + 1), 0);
+	snprintf(near, sizeof(near), "sips:%s", impi);
+	ck_assert_int_eq(akv_subcache_impu_ok(c, e, near, sl + 1), 0);
+	/* provisioning drops the derived IMPU: it is refused again */
+	rec.nimpu = 0;
+	rec_impu(&rec, "tel:+15550000001", 16);
+	ck_assert_int_eq(akv_subcache_update(c, e, &rec), 0);
+	ck_assert_int_eq(akv_subcache_impu_ok(c, e, sip, sl), 0);
+	ck_assert_int_eq(akv_subcache_impu_ok(c, e, "tel:+15550000001", 16), 1);
+	/* ... and adding it back, as the only IMPU, accepts it */
+	rec.nimpu = 0;
+	rec_impu(&rec, sip, sl);
+	ck_assert_int_eq(akv_subcache_update(c, e, &rec), 0);
+	ck_assert_int_eq(akv_subcache_impu_ok(c, e, sip, sl), 1);
+	ck_assert_int_eq(akv_subcache_impu_ok(c, e, "tel:+15550000001", 16), 0);
+	akv_subcache_remove(c, e);
+	akv_subcache_free(c);
+}
+END_TEST
+
 /* SipHash-1-3 against the reference implementation's values: key 0 with
  * "", "\0", "siphash" (as published by other implementations' tests), and
  * key 00..0f with messages 00 01 02 .. of lengths around the word
@@ -222,6 +269,7 @@ suite(void)
 	tcase_add_test(tc, t_subcache_hash_keyed_per_cache);
 	tcase_add_test(tc, t_subcache_impu_every_length);
 	tcase_add_test(tc, t_subcache_impus_and_update);
+	tcase_add_test(tc, t_subcache_impu_sip_impi);
 	suite_add_tcase(s, tc);
 	return s;
 }
