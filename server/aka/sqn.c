@@ -6,27 +6,6 @@
 #include "err.h"
 
 /* see sqn.h */
-void
-akv_sqn_put(uint64_t sqn, uint8_t out[6])
-{
-	for (int i = 5; i >= 0; i--) {
-		out[i] = (uint8_t)sqn;
-		sqn >>= 8;
-	}
-}
-
-/* see sqn.h */
-uint64_t
-akv_sqn_get(const uint8_t in[6])
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < 6; i++)
-		v = v << 8 | in[i];
-	return v;
-}
-
-/* see sqn.h */
 int
 akv_sqn_take(uint64_t *seq_he, unsigned n, unsigned ind_bits, uint64_t *first)
 {

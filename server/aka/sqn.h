@@ -51,9 +51,26 @@ akv_sqn_ind(uint64_t sqn, unsigned ind_bits)
 	return (unsigned)(sqn & ((UINT64_C(1) << ind_bits) - 1));
 }
 
-/* 48-bit big-endian encoding (TS 33.102 §6.3.2: SQN travels in AUTN bytes 0..5). */
-void akv_sqn_put(uint64_t sqn, uint8_t out[6]);
-uint64_t akv_sqn_get(const uint8_t in[6]);
+/* 48-bit big-endian encoding (TS 33.102 §6.3.2: SQN travels in AUTN bytes
+ * 0..5). Inline: once per vector on the engine's hot path. */
+static inline void
+akv_sqn_put(uint64_t sqn, uint8_t out[6])
+{
+	for (int i = 5; i >= 0; i--) {
+		out[i] = (uint8_t)sqn;
+		sqn >>= 8;
+	}
+}
+
+static inline uint64_t
+akv_sqn_get(const uint8_t in[6])
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 6; i++)
+		v = v << 8 | in[i];
+	return v;
+}
 
 /* Takes n (>= 1) consecutive SEQ values after *seq_he for one request:
  * *first = *seq_he + 1 and *seq_he += n. Returns 0, or AKV_ESQN_EXHAUSTED

@@ -463,6 +463,28 @@ END_TEST
 
 /* ==== The pool on its own ==== */
 
+/* "No challenge id" is exactly sixteen zero bytes: any one non-zero byte,
+ * at any position and any alignment, names a challenge. */
+START_TEST(t_verify_rand_is_zero_every_byte)
+{
+	uint8_t buf[16 + 8];
+
+	for (size_t a = 0; a < 8; a++) {
+		uint8_t *r = buf + a;
+
+		memset(buf, 0xff, sizeof(buf));
+		memset(r, 0, 16);
+		ck_assert_int_eq(akv_verify_rand_is_zero(r), 1);
+		for (size_t i = 0; i < 16; i++)
+			for (unsigned bit = 0; bit < 8; bit++) {
+				r[i] = (uint8_t)(1u << bit);
+				ck_assert_msg(!akv_verify_rand_is_zero(r), "byte %zu bit %u", i, bit);
+				r[i] = 0;
+			}
+	}
+}
+END_TEST
+
 START_TEST(t_verify_pool_cap_and_expiry_order)
 {
 	struct akv_pend_pool p;
@@ -529,6 +551,7 @@ suite(void)
 	tcase_add_test(tc, t_verify_digest_akav2);
 	tcase_add_test(tc, t_verify_digest_hostile_fields_and_scheme);
 	tcase_add_test(tc, t_verify_pool_cap_and_expiry_order);
+	tcase_add_test(tc, t_verify_rand_is_zero_every_byte);
 	suite_add_tcase(s, tc);
 	return s;
 }
