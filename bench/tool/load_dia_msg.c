@@ -435,6 +435,69 @@ area_ok(const uint8_t *p, size_t n, unsigned depth)
 #define ROW1(info) ((info) & 0xffu)
 #define IS(info, name) (ROW1(info) == AKV_DIA_ROW_##name + 1u)
 
+/* The header of a 3GPP member (V and M set, nothing else) of AVP Length
+ * rl at p: 12 bytes compared as three words. */
+static inline int
+member_is(const uint8_t *p, uint32_t code, uint32_t rl)
+{
+	return akv_get_be32(p) == code &&
+	       akv_get_be32(p + 4) == ((uint32_t)(AKV_DIA_AVP_F_V | AKV_DIA_AVP_F_M) << 24 | rl) &&
+	       akv_get_be32(p + 8) == V3GPP;
+}
+
+/* The same member with a length to read: its data length (rl - 12), or
+ * -1 when the code, flags or vendor differ or it overruns n. */
+static inline long
+member_len(const uint8_t *p, size_t n, uint32_t code)
+{
+	uint32_t w = akv_get_be32(p + 4), rl = w & 0xffffff;
+
+	if (n < 12 || akv_get_be32(p) != code ||
+	    (w >> 24) != (AKV_DIA_AVP_F_V | AKV_DIA_AVP_F_M) || akv_get_be32(p + 8) != V3GPP ||
+	    rl < 12 || pad4(rl) > n)
+		return -1;
+	return (long)(rl - 12);
+}
+
+/* An item exactly as akavs writes it (TS 29.229 §6.3.13; dia_cx.c
+ * encode_maa): Item-Number, Authentication-Scheme (< 32 ASCII bytes),
+ * Authenticate (32), Authorization (XRES, 4..16), Confidentiality-Key and
+ * Integrity-Key (16 each), once each, in that order, each padded inside the
+ * item, nothing after. item_read() would take such an item and read the
+ * same views from it; anything else is left to item_read(). 1 ok, 0 not
+ * this shape. */
+static inline int
+item_read_exact(const uint8_t *p, size_t n, struct load_maa_item *it)
+{
+	const uint8_t *e = p + n;
+	long sl, xl;
+
+	if (n < 16 + 12 || !member_is(p, AKV_DIA_AVP_SIP_ITEM_NUMBER, 16))
+		return 0;
+	p += 16;
+	sl = member_len(p, (size_t)(e - p), AKV_DIA_AVP_SIP_AUTHENTICATION_SCHEME);
+	if (sl < 0 || sl >= 32 || !ascii(p + 12, (size_t)sl))
+		return 0;
+	p += pad4(12 + (size_t)sl);
+	if ((size_t)(e - p) < 44 + 12 || !member_is(p, AKV_DIA_AVP_SIP_AUTHENTICATE, 44))
+		return 0;
+	it->rand = p + 12;
+	it->autn = p + 28;
+	p += 44;
+	xl = member_len(p, (size_t)(e - p), AKV_DIA_AVP_SIP_AUTHORIZATION);
+	if (xl < 4 || xl > 16)
+		return 0;
+	it->xres = p + 12;
+	it->xres_len = (uint8_t)xl;
+	p += pad4(12 + (size_t)xl);
+	if ((size_t)(e - p) != 28 + 28 || !member_is(p, AKV_DIA_AVP_CONFIDENTIALITY_KEY, 28) ||
+	    !member_is(p + 28, AKV_DIA_AVP_INTEGRITY_KEY, 28))
+		return 0;
+	it->ck = p + 12;
+	it->ik = p + 28 + 12;
+	return 1;
+}
+
 /* A SIP-Auth-Data-Item (TS 29.229 §6.3.13): checks its members like the
  * codec and picks the first of each it needs (as akv_dia_find() does);
  * requires what akv_dia_parse_maa() requires of them. 1 ok, 0 unsure. */
@@ -622,7 +685,7 @@ load_maa_read(const uint8_t *msg, size_t len, struct load_maa *m, struct load_ma
 			return LOAD_MAA_ASK_CODEC;
 		info = akv_dia_avp_info(code, vendor);
 		if (IS(info, SIP_AUTH_DATA_ITEM) && m->n < AKV_VEC_MAX) {
-			if (!item_read(d, dl, &m->item[m->n]))
+			if (!item_read_exact(d, dl, &m->item[m->n]) && !item_read(d, dl, &m->item[m->n]))
 				return LOAD_MAA_ASK_CODEC;
 			m->n++;
 		} else if (!value_ok(info, fl, code, vendor, d, dl, 0)) {
