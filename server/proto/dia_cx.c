@@ -27,6 +27,19 @@ struct cx_ctx {
 };
 _Static_assert(sizeof(struct cx_ctx) <= AKV_PROTO_CTX_MAX, "cx ctx exceeds AKV_PROTO_CTX_MAX");
 
+/* 16 bytes at p equal the 16 characters of lit. */
+static inline int
+eq16(const uint8_t *p, const char *lit)
+{
+	uint64_t a, b, c, d;
+
+	memcpy(&a, p, 8);
+	memcpy(&b, p + 8, 8);
+	memcpy(&c, lit, 8);
+	memcpy(&d, lit + 8, 8);
+	return !((a ^ c) | (b ^ d));
+}
+
 /* TS 29.229 §6.3.9 SIP-Authentication-Scheme values akavs serves. */
 static int
 scheme_parse(const struct akv_dia_avp *a)
@@ -41,11 +54,12 @@ scheme_parse(const struct akv_dia_avp *a)
 		{ "Unknown", 7, AKV_SCHEME_ANY },
 	};
 
-	/* peers send the canonical spelling: two fixed-size compares */
-	if (a->len == 16 && !memcmp(a->data, tab[0].s, 16))
-		return tab[0].v;
-	if (a->len == 16 && !memcmp(a->data, tab[1].s, 16))
-		return tab[1].v;
+	/* peers send the canonical spelling: two word compares each (GCC
+	 * calls memcmp even for 16 bytes) */
+	if (a->len == 16 && eq16(a->data, "Digest-AKAv1-MD5"))
+		return AKV_SCHEME_AKAV1_MD5;
+	if (a->len == 16 && eq16(a->data, "Digest-AKAv2-MD5"))
+		return AKV_SCHEME_AKAV2_MD5;
 	/* case-insensitive; the canonical spelling tried first */
 	for (size_t i = 0; i < sizeof(tab) / sizeof(tab[0]); i++)
 		if (tab[i].n == a->len && (!memcmp(tab[i].s, a->data, a->len) ||
