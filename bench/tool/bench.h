@@ -27,6 +27,7 @@ int akv_bench_plan(int argc, char **argv);   /* plan.c */
 int akv_bench_engine(int argc, char **argv); /* bench_engine.c */
 int akv_bench_import(int argc, char **argv); /* bench_import.c */
 int akv_bench_dia(int argc, char **argv);    /* bench_dia.c */
+int akv_bench_avs1(int argc, char **argv);   /* bench_avs1.c */
 
 /* ==== Shared helpers (bench_util.c) ==== */
 

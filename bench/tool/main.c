@@ -19,6 +19,7 @@ static const struct bench_cmd cmds[] = {
     {"engine", akv_bench_engine, "AKA engine on one core: challenges/verifies/s, fsyncs/s, RAM/disk per sub"},
     {"import", akv_bench_import, "CSV import into a fresh LMDB store: subscribers/s vs add_batch"},
     {"dia", akv_bench_dia, "Diameter Cx codec per MAR/MAA on one thread vs memcpy of the bytes"},
+    {"avs1", akv_bench_avs1, "AVS/1 front-end codec per CHALLENGE on one thread vs memcpy of the bytes"},
 };
 
 static void

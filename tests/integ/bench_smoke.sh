@@ -69,6 +69,30 @@ else
 fi
 "$BENCH" plan --subs 10 >/dev/null 2>&1 && bad "plan without a rate succeeded" || pass "plan needs a rate"
 
+# ---- one-thread codec benchmarks (AVS/1 front end, Diameter) ----
+if "$BENCH" avs1 --n 2000 --json >"$TMP/avs1.json"; then
+	check "$TMP/avs1.json" "avs1 --json fields" \
+		'j["n"] == 2000 and j["vectors"] == 1' \
+		'j["req_bytes"] == 68 and j["ans_bytes"] == 82' \
+		'all(isinstance(j[k], num) and j[k] > 0 for k in ("server_ns","client_ns","memcpy_ns","server_over_memcpy","client_over_memcpy","check"))'
+else
+	bad "avs1 exited non-zero"
+fi
+if "$BENCH" avs1 --n 500 --vectors 3 --json >"$TMP/avs1_3.json"; then
+	# 3 vectors: 16 + 2 + 3 * 64 answer bytes
+	check "$TMP/avs1_3.json" "avs1 --vectors 3 answer size" 'j["vectors"] == 3 and j["ans_bytes"] == 210'
+else
+	bad "avs1 --vectors 3 exited non-zero"
+fi
+"$BENCH" avs1 --vectors 33 >/dev/null 2>&1 && bad "avs1 accepted --vectors 33" || pass "avs1 refuses 33 vectors"
+if "$BENCH" dia --n 500 --json >"$TMP/dia.json"; then
+	check "$TMP/dia.json" "dia --json fields" \
+		'j["n"] == 500 and j["vectors"] == 1 and j["mar_bytes"] > 0 and j["maa_bytes"] > 0' \
+		'all(isinstance(j[k], num) and j[k] > 0 for k in ("server_ns","client_ns","memcpy_ns"))'
+else
+	bad "dia exited non-zero"
+fi
+
 # ---- echo + load against it ----
 EPORT=$(free_port)
 "$BENCH" echo --listen "127.0.0.1:$EPORT" --seconds 30 >"$TMP/echo.log" 2>&1 &
