@@ -104,9 +104,9 @@ static const uint8_t id_bad[256] = {
 
 #ifdef __SSE2__
 /* The same rule on 16 bytes at once (SSE2 is part of x86-64): a byte is
- * bad when it is <= 0x20 (unsigned) or one of '"', '\\', 0x7f. Returns a
- * mask with one bit per bad byte. */
-static inline unsigned
+ * bad when it is <= 0x20 (unsigned) or one of '"', '\\', 0x7f. Returns
+ * 0xff in each bad byte's lane. */
+static inline __m128i
 id_bad16(const char *p)
 {
 	const __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
@@ -114,8 +114,7 @@ id_bad16(const char *p)
 
 	bad = _mm_or_si128(bad, _mm_cmpeq_epi8(x, _mm_set1_epi8('"')));
 	bad = _mm_or_si128(bad, _mm_cmpeq_epi8(x, _mm_set1_epi8('\\')));
-	bad = _mm_or_si128(bad, _mm_cmpeq_epi8(x, _mm_set1_epi8(0x7f)));
-	return (unsigned)_mm_movemask_epi8(bad);
+	return _mm_or_si128(bad, _mm_cmpeq_epi8(x, _mm_set1_epi8(0x7f)));
 }
 #endif
 
@@ -126,14 +125,13 @@ id_ok(const char *s, size_t n)
 
 #ifdef __SSE2__
 	if (n >= 16) {
-		/* the last block may overlap the one before: it only validates */
-		for (size_t i = 0;; i += 16) {
-			size_t at = i + 16 <= n ? i : n - 16;
+		/* lanes OR-ed across the blocks, one mask at the end; the last
+		 * block may overlap the one before: it only validates */
+		__m128i acc = id_bad16(s + n - 16);
 
-			bad |= id_bad16(s + at);
-			if (at + 16 == n)
-				return !bad;
-		}
+		for (size_t i = 0; i + 16 < n; i += 16)
+			acc = _mm_or_si128(acc, id_bad16(s + i));
+		return !_mm_movemask_epi8(acc);
 	}
 #endif
 	for (size_t i = 0; i < n; i++)
@@ -166,56 +164,91 @@ flags_ok(uint8_t op, uint8_t flags)
 	return !(flags & AKV_AVS1_F_WWW_NOKEYS) || (flags & AKV_AVS1_F_WWW);
 }
 
-static int
-decode_ident(const uint8_t *b, size_t blen, uint8_t op, struct akv_avs1_req *r, const char **why)
+/* The body of a CHALLENGE, RESYNC or VECTORS request (docs/PROTOCOL.md):
+ * the fixed part, then IMPI, IMPU and realm back to back. */
+struct ident {
+	uint8_t n, scheme, ind;
+	uint8_t impi_len, impu_len, realm_len;
+	const uint8_t *rand, *auts; /* RESYNC: into the frame */
+	const char *impi, *impu, *realm;
+};
+
+/* Reads and validates an identity body; on_msg takes it straight into the
+ * engine request, akv_avs1_req_decode into struct akv_avs1_req. The fields
+ * are set in the order they are checked, so on an error x holds what was
+ * read before it: n..realm_len once the fixed part is there, the pointers
+ * once the lengths match the frame (x is zeroed by the caller, ind 0xff). */
+static inline int
+ident_parse(const uint8_t *b, size_t blen, uint8_t op, uint8_t flags, struct ident *x,
+	    const char **why)
 {
 	size_t fixed = op == AKV_AVS1_RESYNC ? RESYNC_FIXED : IDENT_FIXED;
-	const uint8_t *s;
 
 	if (blen < fixed) {
 		*why = "body shorter than its fixed part";
 		return AKV_EPROTO;
 	}
-	r->n = b[0];
-	r->scheme = b[1];
-	r->ind = b[2];
-	r->impi_len = b[3];
-	r->impu_len = b[4];
-	r->realm_len = b[5];
-	if (blen != fixed + r->impi_len + r->impu_len + r->realm_len) {
+	x->n = b[0];
+	x->scheme = b[1];
+	x->ind = b[2];
+	x->impi_len = b[3];
+	x->impu_len = b[4];
+	x->realm_len = b[5];
+	if (blen != fixed + x->impi_len + x->impu_len + x->realm_len) {
 		*why = "field lengths do not match the frame length";
 		return AKV_EPROTO;
 	}
-	if (op == AKV_AVS1_RESYNC) {
-		memcpy(r->rand, b + 6, 16);
-		memcpy(r->auts, b + 22, 14);
-	}
-	s = b + fixed;
-	r->impi = (const char *)s;
-	r->impu = (const char *)s + r->impi_len;
-	r->realm = (const char *)s + r->impi_len + r->impu_len;
-	if (r->impi_len == 0) {
+	x->rand = b + 6;
+	x->auts = b + 22;
+	x->impi = (const char *)b + fixed;
+	x->impu = x->impi + x->impi_len;
+	x->realm = x->impu + x->impu_len;
+	if (x->impi_len == 0) {
 		*why = "empty IMPI";
 		return AKV_EPROTO;
 	}
 	/* IMPI, IMPU and realm lie back to back in the frame: one pass */
-	if (!id_ok(r->impi, r->impi_len + r->impu_len + r->realm_len)) {
+	if (!id_ok(x->impi, (size_t)x->impi_len + x->impu_len + x->realm_len)) {
 		*why = "identity or realm holds a control, space, quote or backslash";
 		return AKV_EPROTO;
 	}
-	if (r->realm_len && !(r->flags & AKV_AVS1_F_WWW)) {
+	if (x->realm_len && !(flags & AKV_AVS1_F_WWW)) {
 		*why = "realm given without the WWW flag";
 		return AKV_EPROTO;
 	}
-	if (r->n == 0 || r->n > AKV_VEC_MAX) {
+	if (x->n == 0 || x->n > AKV_VEC_MAX) {
 		*why = "n must be 1..32";
 		return AKV_EBAD_N;
 	}
-	if (r->scheme > AKV_SCHEME_AKAV2_MD5) {
+	if (x->scheme > AKV_SCHEME_AKAV2_MD5) {
 		*why = "scheme must be 0..2";
 		return AKV_ESCHEME;
 	}
 	return 0;
+}
+
+static int
+decode_ident(const uint8_t *b, size_t blen, uint8_t op, struct akv_avs1_req *r, const char **why)
+{
+	struct ident x = { .ind = AKV_AVS1_IND_NONE };
+	int err = ident_parse(b, blen, op, r->flags, &x, why);
+
+	r->n = x.n;
+	r->scheme = x.scheme;
+	r->ind = x.ind;
+	r->impi_len = x.impi_len;
+	r->impu_len = x.impu_len;
+	r->realm_len = x.realm_len;
+	if (!x.impi) /* the lengths did not match the frame */
+		return err;
+	if (op == AKV_AVS1_RESYNC) {
+		memcpy(r->rand, x.rand, 16);
+		memcpy(r->auts, x.auts, 14);
+	}
+	r->impi = x.impi;
+	r->impu = x.impu;
+	r->realm = x.realm;
+	return err;
 }
 
 static int
@@ -1074,53 +1107,135 @@ fill_digest(const struct akv_avs1_req *r, struct akv_eng_digest *d)
 /* The realm for WWW-Authenticate: given, else the IMPI's domain (after the
  * last '@', RFC 4282 NAI). Returns 0 or AKV_EPROTO when there is none. */
 static int
-pick_realm(const struct akv_avs1_req *r, uint8_t *ctx, uint8_t *realm_len)
+pick_realm(const char *impi, size_t impi_len, const char *realm, size_t realm_len, uint8_t *ctx,
+	   uint8_t *ctx_realm_len)
 {
-	const char *s = r->realm;
-	size_t n = r->realm_len;
+	const char *s = realm;
+	size_t n = realm_len;
 
 	if (!n) {
-		const char *at = memrchr(r->impi, '@', r->impi_len);
+		const char *at = memrchr(impi, '@', impi_len);
 
-		if (!at || at + 1 == r->impi + r->impi_len)
+		if (!at || at + 1 == impi + impi_len)
 			return AKV_EPROTO;
 		s = at + 1;
-		n = (size_t)(r->impi + r->impi_len - s);
+		n = (size_t)(impi + impi_len - s);
 	}
 	memcpy(ctx + CTX_REALM, s, n);
-	*realm_len = (uint8_t)n;
+	*ctx_realm_len = (uint8_t)n;
 	return 0;
 }
 
-static int
-on_msg(void *st, const uint8_t *msg, size_t len, struct akv_proto_slot *slot, uint8_t *out,
-       size_t cap, size_t *out_len)
+/* Copies an identity of n <= AKV_ID_MAX bytes with overlapping 16-, 8-, 4-
+ * byte moves. A memcpy whose length the compiler knows to be small becomes
+ * a `rep movsq`, whose start-up costs more than copying the usual 10..64
+ * bytes. */
+static inline void
+copy_id(char *dst, const char *src, size_t n)
 {
-	struct avs1_conn *c = st;
-	struct akv_avs1_req r;
+	if (n >= 16) {
+		for (size_t i = 0; i + 16 < n; i += 16)
+			memcpy(dst + i, src + i, 16);
+		memcpy(dst + n - 16, src + n - 16, 16);
+	} else if (n >= 8) {
+		memcpy(dst, src, 8);
+		memcpy(dst + n - 8, src + n - 8, 8);
+	} else if (n >= 4) {
+		memcpy(dst, src, 4);
+		memcpy(dst + n - 4, src + n - 4, 4);
+	} else if (n) {
+		dst[0] = src[0];
+		dst[n / 2] = src[n / 2];
+		dst[n - 1] = src[n - 1];
+	}
+}
+
+/* The engine request's header and identities (all ops; VERIFY has n,
+ * scheme and IMPU length 0 and no IND hint). */
+static void
+fill_ids(const struct avs1_conn *c, uint8_t op, const struct ident *x, struct akv_eng_req *q)
+{
+	q->op = op; /* AVS/1 opcodes 1..4 are enum akv_op */
+	q->scheme = x->scheme;
+	q->n = x->n;
+	/* The operator's per-peer IND slot wins over the peer's own hint
+	 * (TS 33.102 C.3.4: IND values partition the SQN space among issuers). */
+	q->ind = (int16_t)(c->ind >= 0 ? c->ind : x->ind == AKV_AVS1_IND_NONE ? -1 : x->ind);
+	q->impi_len = x->impi_len;
+	copy_id(q->impi, x->impi, x->impi_len);
+	q->impi[x->impi_len] = 0;
+	q->impu_len = x->impu_len;
+	if (x->impu_len) { /* untouched otherwise: its line stays off this request */
+		copy_id(q->impu, x->impu, x->impu_len);
+		q->impu[x->impu_len] = 0;
+	}
+}
+
+/* With the WWW flag: the realm into ctx and AKV_PROTO_DISPATCH, or when
+ * there is none the error answer (reply_error's result). Out of line: most
+ * requests do not ask for WWW-Authenticate. */
+static __attribute__((noinline)) int
+www_realm(const char *impi, size_t impi_len, const char *realm, size_t realm_len, uint8_t op,
+	  uint64_t id, uint8_t *ctx, uint8_t *ctx_realm_len, uint8_t *out, size_t cap,
+	  size_t *out_len)
+{
+	if (!pick_realm(impi, impi_len, realm, realm_len, ctx, ctx_realm_len))
+		return AKV_PROTO_DISPATCH;
+	count(&cnt_malformed);
+	return reply_error(op, id, AKV_EPROTO, "WWW flag without a realm, and no '@' in IMPI", out,
+			   cap, out_len);
+}
+
+/* A valid CHALLENGE, RESYNC or VECTORS request into the slot: the engine
+ * request and what encode() needs in ctx. */
+static inline int
+ident_dispatch(const struct avs1_conn *c, uint8_t op, uint8_t flags, uint64_t id,
+	       const struct ident *x, struct akv_proto_slot *slot, uint8_t *out, size_t cap,
+	       size_t *out_len)
+{
 	struct akv_eng_req *q = slot->req;
 	uint8_t realm_len = 0;
-	const char *why;
-	int err;
 
-	*out_len = 0;
-	if (len < AKV_AVS1_HDR_LEN)
-		return AKV_EPROTO; /* frame_len never lets this through */
-	err = akv_avs1_req_decode(msg, len, &r, &why);
-	if (err) {
-		count_bad(msg, err);
-		return reply_error(msg[5], r.id, err, why, out, cap, out_len);
+	if (flags & AKV_AVS1_F_WWW) {
+		int rc = www_realm(x->impi, x->impi_len, x->realm, x->realm_len, op, id, slot->ctx,
+				   &realm_len, out, cap, out_len);
+
+		if (rc != AKV_PROTO_DISPATCH)
+			return rc;
 	}
-	switch (r.op) {
+	fill_ids(c, op, x, q);
+	if (op == AKV_AVS1_RESYNC) {
+		memcpy(q->rand, x->rand, 16);
+		memcpy(q->auts, x->auts, 14);
+	}
+	ctx_put(slot->ctx, id, op, flags, realm_len);
+	return AKV_PROTO_DISPATCH;
+}
+
+/* A request decoded by akv_avs1_req_decode (every op but the identity ops
+ * with a valid header, which on_msg takes straight from the frame). */
+static int
+on_decoded(const struct avs1_conn *c, const struct akv_avs1_req *r, struct akv_proto_slot *slot,
+	   uint8_t *out, size_t cap, size_t *out_len)
+{
+	struct akv_eng_req *q = slot->req;
+	struct ident x = {
+		.n = r->n, .scheme = r->scheme, .ind = r->ind, .impi_len = (uint8_t)r->impi_len,
+		.impu_len = (uint8_t)r->impu_len, .realm_len = (uint8_t)r->realm_len,
+		.rand = r->rand, .auts = r->auts, .impi = r->impi, .impu = r->impu,
+		.realm = r->realm,
+	};
+
+	switch (r->op) {
 	case AKV_AVS1_PING: {
 		struct akv_avs1_ans a;
 		int n;
 
 		a.op = AKV_AVS1_PING;
 		a.flags = 0;
-		a.id = r.id;
-		a.data = r.data;
-		a.data_len = r.data_len;
+		a.id = r->id;
+		a.data = r->data;
+		a.data_len = r->data_len;
 		n = akv_avs1_ans_encode(&a, out, cap);
 		if (n < 0)
 			return n;
@@ -1128,59 +1243,113 @@ on_msg(void *st, const uint8_t *msg, size_t len, struct akv_proto_slot *slot, ui
 		return AKV_PROTO_REPLY;
 	}
 	case AKV_AVS1_STATS:
-		return reply_stats(&r, out, cap, out_len);
-	default:
+		return reply_stats(r, out, cap, out_len);
+	case AKV_AVS1_VERIFY:
 		break;
+	default:
+		return ident_dispatch(c, r->op, r->flags, r->id, &x, slot, out, cap, out_len);
 	}
-	if ((r.flags & AKV_AVS1_F_WWW) && pick_realm(&r, slot->ctx, &realm_len)) {
-		count(&cnt_malformed);
-		return reply_error(r.op, r.id, AKV_EPROTO,
-				   "WWW flag without a realm, and no '@' in IMPI", out, cap,
-				   out_len);
+	fill_ids(c, r->op, &x, q);
+	q->verify_kind = r->kind;
+	if (r->kind == AKV_AVS1_VERIFY_RES) {
+		memcpy(q->rand, r->rand, 16);
+		memcpy(q->res, r->res, r->res_len);
+		q->res_len = r->res_len;
+	} else {
+		fill_digest(r, slot->digest);
+		q->digest = slot->digest;
 	}
-	q->op = r.op; /* AVS/1 opcodes 1..4 are enum akv_op */
-	q->scheme = r.scheme;
-	q->n = r.n;
-	/* The operator's per-peer IND slot wins over the peer's own hint
-	 * (TS 33.102 C.3.4: IND values partition the SQN space among issuers). */
-	q->ind = (int16_t)(c->ind >= 0 ? c->ind : r.ind == AKV_AVS1_IND_NONE ? -1 : r.ind);
-	q->impi_len = r.impi_len;
-	memcpy(q->impi, r.impi, r.impi_len);
-	q->impi[r.impi_len] = 0;
-	q->impu_len = r.impu_len;
-	if (r.impu_len) { /* untouched otherwise: its line stays off this request */
-		memcpy(q->impu, r.impu, r.impu_len);
-		q->impu[r.impu_len] = 0;
-	}
-	if (r.op == AKV_AVS1_RESYNC) {
-		memcpy(q->rand, r.rand, 16);
-		memcpy(q->auts, r.auts, 14);
-	} else if (r.op == AKV_AVS1_VERIFY) {
-		q->verify_kind = r.kind;
-		if (r.kind == AKV_AVS1_VERIFY_RES) {
-			memcpy(q->rand, r.rand, 16);
-			memcpy(q->res, r.res, r.res_len);
-			q->res_len = r.res_len;
-		} else {
-			fill_digest(&r, slot->digest);
-			q->digest = slot->digest;
-		}
-	}
-	ctx_put(slot->ctx, r.id, r.op, r.flags, realm_len);
+	ctx_put(slot->ctx, r->id, r->op, r->flags, 0);
 	return AKV_PROTO_DISPATCH;
 }
 
-static int
-encode(void *st, const struct akv_proto_slot *slot, uint8_t *out, size_t cap)
+/* Every request but a well-formed identity op: through akv_avs1_req_decode
+ * (out of line: struct akv_avs1_req is a large frame). */
+static __attribute__((noinline)) int
+on_msg_general(const struct avs1_conn *c, const uint8_t *msg, size_t len,
+	       struct akv_proto_slot *slot, uint8_t *out, size_t cap, size_t *out_len)
 {
-	const struct akv_eng_req *q = slot->req;
-	struct avs1_ctx ctx, *x = &ctx;
+	struct akv_avs1_req r;
+	const char *why;
+	int err = akv_avs1_req_decode(msg, len, &r, &why);
+
+	if (err) {
+		count_bad(msg, err);
+		return reply_error(msg[5], r.id, err, why, out, cap, out_len);
+	}
+	return on_decoded(c, &r, slot, out, cap, out_len);
+}
+
+static int
+on_msg(void *st, const uint8_t *msg, size_t len, struct akv_proto_slot *slot, uint8_t *out,
+       size_t cap, size_t *out_len)
+{
+	const struct avs1_conn *c = st;
+	struct ident x = { .ind = AKV_AVS1_IND_NONE };
+	uint8_t op, flags;
+	uint64_t id;
+	const char *why;
+	int err;
+
+	*out_len = 0;
+	if (len < AKV_AVS1_HDR_LEN)
+		return AKV_EPROTO; /* frame_len never lets this through */
+	op = msg[5];
+	flags = msg[6];
+	/* CHALLENGE, RESYNC, VECTORS with a valid header (the checks of
+	 * akv_avs1_req_decode, which answers the rest): straight from the frame
+	 * into the engine request, without struct akv_avs1_req in between */
+	if ((op != AKV_AVS1_CHALLENGE && op != AKV_AVS1_RESYNC && op != AKV_AVS1_VECTORS) ||
+	    akv_get_be32(msg) != len || msg[4] != AKV_AVS1_VERSION || msg[7] != 0 ||
+	    !flags_ok(op, flags))
+		return on_msg_general(c, msg, len, slot, out, cap, out_len);
+	id = akv_get_be64(msg + 8);
+	err = ident_parse(msg + AKV_AVS1_HDR_LEN, len - AKV_AVS1_HDR_LEN, op, flags, &x, &why);
+	if (!err)
+		return ident_dispatch(c, op, flags, id, &x, slot, out, cap, out_len);
+	count_bad(msg, err);
+	return reply_error(op, id, err, why, out, cap, out_len);
+}
+
+_Static_assert(offsetof(struct akv_eng_vec, autn) == 16 && offsetof(struct akv_eng_vec, ck) == 32 &&
+		   offsetof(struct akv_eng_vec, ik) == 48,
+	       "a vector's RAND AUTN CK IK are the 64 bytes a challenge answer carries");
+
+/* The common answer, CHALLENGE or RESYNC without WWW-Authenticate values
+ * (docs/PROTOCOL.md: header, n, scheme, then RAND AUTN CK IK per vector),
+ * written in place: the bytes akv_avs1_ans_encode writes for it, without
+ * its per-op and per-vector branches. Returns the length, or 0 when the answer is another kind, an engine
+ * error, out of range or larger than cap: then the general encoder decides. */
+static inline size_t
+encode_challenge(const struct akv_eng_req *q, const struct avs1_ctx *x, uint8_t *out, size_t cap)
+{
+	size_t len = AKV_AVS1_HDR_LEN + 2 + (size_t)q->nvec * VEC_CHAL_LEN;
+
+	/* flags were checked at decode: without WWW they are 0 */
+	if (q->err || (x->op != AKV_AVS1_CHALLENGE && x->op != AKV_AVS1_RESYNC) || x->flags ||
+	    q->nvec == 0 || q->nvec > AKV_VEC_MAX || q->scheme_used > AKV_SCHEME_AKAV2_MD5 ||
+	    len > cap)
+		return 0;
+	put_hdr(out, len, x->op | AKV_AVS1_ANS_BIT, 0, x->id);
+	out[AKV_AVS1_HDR_LEN] = (uint8_t)q->nvec;
+	out[AKV_AVS1_HDR_LEN + 1] = q->scheme_used;
+	for (unsigned i = 0; i < q->nvec; i++)
+		memcpy(out + AKV_AVS1_HDR_LEN + 2 + (size_t)i * VEC_CHAL_LEN, q->vec[i].rand,
+		       VEC_CHAL_LEN);
+	return len;
+}
+
+/* Every other answer, through akv_avs1_ans_encode (out of line: its
+ * struct akv_avs1_ans is a large frame the common answer does without). */
+static __attribute__((noinline)) int
+encode_general(const struct akv_eng_req *q, const uint8_t *ctx, uint8_t *out, size_t cap)
+{
+	struct avs1_ctx cx, *x = &cx;
 	struct akv_avs1_ans a;
 	size_t n;
 	int rc;
 
-	(void)st;
-	ctx_get(slot->ctx, x);
+	ctx_get(ctx, x);
 	a.op = x->op;
 	a.id = x->id;
 	if (q->err) {
@@ -1218,6 +1387,18 @@ encode(void *st, const struct akv_proto_slot *slot, uint8_t *out, size_t cap)
 		return rc < 0 ? rc : (int)n;
 	}
 	return rc;
+}
+
+static int
+encode(void *st, const struct akv_proto_slot *slot, uint8_t *out, size_t cap)
+{
+	struct avs1_ctx x;
+	size_t n;
+
+	(void)st;
+	ctx_get(slot->ctx, &x);
+	n = encode_challenge(slot->req, &x, out, cap);
+	return n ? (int)n : encode_general(slot->req, slot->ctx, out, cap);
 }
 
 const struct akv_proto_ops akv_avs1_ops = {
