@@ -81,6 +81,36 @@ START_TEST(t_subcache_many_impis_found_by_hash)
 }
 END_TEST
 
+/* The IMPI comparison behind a matching hash, at every length 1..255 (the
+ * short path, whole words, an overlapping last word): given the stored
+ * entry's own hash, an IMPI one bit off at any byte is still not found. */
+START_TEST(t_subcache_find_compares_every_byte)
+{
+	struct akv_subcache *c = akv_subcache_new();
+	char impi[256], probe[256];
+	uint64_t seed = 5;
+
+	for (size_t len = 1; len <= 255; len++) {
+		struct akv_subent *e;
+		uint32_t h;
+
+		akv_test_fill(&seed, (uint8_t *)impi, len);
+		rec_make(&rec, impi, len, len);
+		h = akv_subcache_hash(c, impi, len);
+		e = akv_subcache_insert(c, &rec, h);
+		ck_assert_ptr_eq(akv_subcache_find(c, impi, len, h), e);
+		for (size_t i = 0; i < len; i++) {
+			memcpy(probe, impi, len);
+			probe[i] ^= (char)(1u << (i % 8));
+			ck_assert_msg(akv_subcache_find(c, probe, len, h) == NULL,
+				      "len %zu byte %zu", len, i);
+		}
+		akv_subcache_remove(c, e);
+	}
+	akv_subcache_free(c);
+}
+END_TEST
+
 /* Keyed: two caches hash the same IMPIs differently (fresh random keys),
  * and each spreads sequential IMPIs evenly over its buckets' hash values. */
 START_TEST(t_subcache_hash_keyed_per_cache)
@@ -270,6 +300,7 @@ suite(void)
 	tcase_add_test(tc, t_subcache_impu_every_length);
 	tcase_add_test(tc, t_subcache_impus_and_update);
 	tcase_add_test(tc, t_subcache_impu_sip_impi);
+	tcase_add_test(tc, t_subcache_find_compares_every_byte);
 	suite_add_tcase(s, tc);
 	return s;
 }
