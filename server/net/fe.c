@@ -778,8 +778,10 @@ on_send(struct akv_fe *fe, struct akv_conn *c, int res)
 	conn_pump(fe, c);
 }
 
-/* A worker finished a request. */
-static void
+/* A worker finished a request: encoded at once if there is room. Returns 1
+ * when the conn may read on (collect_answers() pumps each conn once per
+ * batch, not once per answer), 0 when it was closing. */
+static int
 on_answer(struct akv_fe *fe, struct akv_fe_slot *s)
 {
 	struct akv_conn *c = &fe->conns[s->conn];
@@ -792,7 +794,7 @@ on_answer(struct akv_fe *fe, struct akv_fe_slot *s)
 		c->inflight--;
 		slot_put(fe, s);
 		conn_update(fe, c);
-		return;
+		return 0;
 	}
 	s->next = NULL;
 	if (c->done_tail)
@@ -801,18 +803,21 @@ on_answer(struct akv_fe *fe, struct akv_fe_slot *s)
 		c->done_head = s;
 	c->done_tail = s;
 	conn_encode_done(fe, c);
-	conn_pump(fe, c);
+	return 1;
 }
 
 static void
 collect_answers(struct akv_fe *fe)
 {
 	void *batch[64];
+	uint32_t conns[64];
 
 	for (unsigned w = 0; w < fe->nwrk; w++) {
 		size_t n;
 
 		while ((n = akv_spsc_pop(akv_wrk_outq(fe->wrk[w]), batch, 64)) > 0) {
+			unsigned nc = 0;
+
 			/* the worker wrote these lines last: ask for all of them
 			 * at once instead of one miss after another in encode */
 			for (size_t i = 0; i < n; i++) {
@@ -826,8 +831,20 @@ collect_answers(struct akv_fe *fe)
 					__builtin_prefetch(s->vec[0].xres);
 				__builtin_prefetch(s->ctx);
 			}
-			for (size_t i = 0; i < n; i++)
-				on_answer(fe, (struct akv_fe_slot *)batch[i]);
+			for (size_t i = 0; i < n; i++) {
+				uint32_t ci = ((struct akv_fe_slot *)batch[i])->conn;
+				unsigned k = 0;
+
+				if (!on_answer(fe, (struct akv_fe_slot *)batch[i]))
+					continue;
+				while (k < nc && conns[k] != ci)
+					k++;
+				if (k == nc)
+					conns[nc++] = ci;
+			}
+			/* read on once per conn: its answers freed slots */
+			for (unsigned k = 0; k < nc; k++)
+				conn_pump(fe, &fe->conns[conns[k]]);
 		}
 	}
 }
