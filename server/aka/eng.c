@@ -15,9 +15,6 @@
 #include "aka/eng.h"
 
 #include <string.h>
-#if defined(__x86_64__) || defined(__i386__)
-#include <cpuid.h>
-#endif
 
 #include "aka/cx.h"
 #include "aka/policy.h"
@@ -26,6 +23,7 @@
 #include "aka/verify.h"
 #include "err.h"
 #include "mem.h"
+#include "prefetch.h"
 #include "store/store.h"
 
 /* How often the change log is read at most (changes apply within a second). */
@@ -52,7 +50,6 @@ struct akv_eng {
 	unsigned shard, nshards;
 	const struct akv_mil_impl *mil;
 	int use_ks;			/* the backend reads akv_mil_in.ks */
-	int has_prefetchw;		/* the CPU has PREFETCHW (see prefetch_own) */
 	unsigned pend_cap;
 	uint64_t ind_mask;
 	struct akv_subcache *cache;
@@ -90,40 +87,6 @@ scrub(void *p, size_t n)
 {
 	memset(p, 0, n);
 	__asm__ __volatile__("" : : "r"(p) : "memory");
-}
-
-/* Prefetch for writing, with the line taken exclusive at once. Without
- * -march the compiler emits __builtin_prefetch(p, 1) as a read prefetch
- * (prefetcht0): a line the front end's core holds then arrives shared,
- * and the first store to it waits for a second cross-core round trip to
- * invalidate the other copy. PREFETCHW (PRFCHW, probed once per engine)
- * asks for ownership in the first one. Only for lines the other core
- * touches: the engine's own data arrives exclusive from a read anyway. */
-static inline void
-prefetch_own(const struct akv_eng *e, const void *p)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	if (e->has_prefetchw) {
-		__asm__ __volatile__("prefetchw %0" : : "m"(*(const char *)p));
-		return;
-	}
-#else
-	(void)e;
-#endif
-	__builtin_prefetch(p, 1);
-}
-
-static int
-cpu_has_prefetchw(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	unsigned a, b, c, d;
-
-	/* CPUID 0x80000001: ECX bit 8 = PRFCHW (3DNowPrefetch) */
-	if (__get_cpuid(0x80000001u, &a, &b, &c, &d))
-		return (c >> 8) & 1;
-#endif
-	return 0;
 }
 
 /* ==== Configuration ==== */
@@ -186,7 +149,6 @@ akv_eng_new(const struct akv_eng_cfg *cfg, struct akv_store *st, unsigned shard,
 	e->mil = akv_mil_best();
 	/* ref ignores schedules; the others skip key expansion with them */
 	e->use_ks = strcmp(e->mil->name, "ref") != 0;
-	e->has_prefetchw = cpu_has_prefetchw();
 	/* record the generation before caching: no change can fall in between */
 	rc = akv_store_generation(st, &e->gen);
 	if (!rc)
@@ -789,9 +751,9 @@ emit_vectors(struct akv_eng *e, struct akv_subent *s, struct akv_eng_req *r,
  * response, start of the IMPI), written back, so asked for with ownership,
  * and the start of the IMPU. */
 static inline void
-prefetch_req(const struct akv_eng *e, const struct akv_eng_req *r)
+prefetch_req(const struct akv_eng_req *r)
 {
-	prefetch_own(e, r);
+	akv_prefetch_own(r);
 	__builtin_prefetch(r->impu);
 }
 
@@ -827,13 +789,13 @@ pass_lookup(struct akv_eng *e, struct akv_eng_req *const *reqs, size_t n)
 	 * rest of a long IMPI; i: checked, hashed, its bucket asked for;
 	 * i - REQ_AHEAD: its entry asked for (its bucket had time to land) */
 	for (size_t i = 0; i < n && i < 2 * REQ_AHEAD; i++)
-		prefetch_req(e, reqs[i]);
+		prefetch_req(reqs[i]);
 	for (size_t i = 0; i < n; i++) {
 		struct akv_eng_req *r = reqs[i];
 		struct rq *q = &e->rq[i];
 
 		if (i + 2 * REQ_AHEAD < n)
-			prefetch_req(e, reqs[i + 2 * REQ_AHEAD]);
+			prefetch_req(reqs[i + 2 * REQ_AHEAD]);
 		if (i + REQ_AHEAD < n && reqs[i + REQ_AHEAD]->impi_len > IMPI_LINE0)
 			prefetch_req_impi(reqs[i + REQ_AHEAD]);
 		if (i >= REQ_AHEAD && wants_lookup(reqs[i - REQ_AHEAD]))
@@ -857,7 +819,7 @@ pass_lookup(struct akv_eng *e, struct akv_eng_req *const *reqs, size_t n)
 		if (r->op == AKV_OP_VERIFY || r->op == AKV_OP_RESYNC)
 			__builtin_prefetch(r->rand);
 		else /* the caller's vectors, written after Milenage */
-			prefetch_own(e, r->vec);
+			akv_prefetch_own(r->vec);
 		q->hash = akv_subcache_hash(e->cache, r->impi, r->impi_len);
 		akv_subcache_prefetch(e->cache, q->hash);
 	}

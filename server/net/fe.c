@@ -39,6 +39,7 @@
 #include "listen.h"
 #include "log.h"
 #include "mem.h"
+#include "prefetch.h"
 #include "wrk/wrk.h"
 
 #define BGID 7 /* provided-buffer group id */
@@ -277,7 +278,7 @@ slot_take(struct akv_fe *fe)
 	if (fe->nfree >= SLOT_PREFETCH_AHEAD) {
 		const char *n = (const char *)fe->free_stk[fe->nfree - SLOT_PREFETCH_AHEAD];
 
-		__builtin_prefetch(n, 1);
+		akv_prefetch_own(n); /* the worker's core wrote it last */
 		__builtin_prefetch(n + offsetof(struct akv_fe_slot, ctx), 1);
 	}
 	/* 22 bytes: plain stores (a large memset became a `rep stos`, which
