@@ -55,6 +55,12 @@
  * 1 conn x 1 in flight when the woken vCPU had halted; a batch is answered
  * well within this bound. */
 #define POLL_NS 50000
+/* ... and with at least POLL_LOADED_MIN requests at workers (under load),
+ * up to POLL_NS_LOADED: answers then come in waves with longer gaps, and
+ * sleeping between them left the CPUs idle while work was queued (see
+ * SPIN_NS_LOADED in server/wrk/wrk.c for the measurements). */
+#define POLL_NS_LOADED 200000
+#define POLL_LOADED_MIN 8
 #define SLOT_PREFETCH_AHEAD 3 /* see slot_take() */
 
 enum fe_op {
@@ -884,7 +890,7 @@ poll_answers(struct akv_fe *fe)
 	if (!fe->st.inflight || answers_pending(fe) || events_pending(fe))
 		return;
 	io_uring_submit(&fe->ring);
-	end = akv_mono_ns() + POLL_NS;
+	end = akv_mono_ns() + (fe->st.inflight >= POLL_LOADED_MIN ? POLL_NS_LOADED : POLL_NS);
 	do {
 		sched_yield();
 		if (answers_pending(fe) || events_pending(fe))
