@@ -73,16 +73,12 @@ tsv_parse(char *line, struct tsv_row *r)
 
 #define MAXB (2 * AKV_MIL_MAX_LANES + 1)
 
-/* Each row runs in 2*lanes+1 lanes at once (a full batch and a partial
- * one), every other lane with a precomputed schedule, once with all
- * outputs and once with the full vector mask (the kernels' fast path). */
+/* Calls check(m, row) for every row of a TS 35.207/35.208 file. */
 static void
-check_sets(const struct akv_mil_impl *m, const char *file)
+each_set(const struct akv_mil_impl *m, const char *file, const char *what,
+	 void (*check)(const struct akv_mil_impl *m, const struct tsv_row *r))
 {
-	static struct akv_mil_in in[MAXB];
-	static struct akv_mil_out out[MAXB];
 	FILE *fp = fopen(akv_test_vector_path(file), "r");
-	size_t nl = 2 * m->lanes + 1;
 	char line[1024];
 	int rows = 0;
 
@@ -90,45 +86,74 @@ check_sets(const struct akv_mil_impl *m, const char *file)
 	ck_assert_ptr_nonnull(fgets(line, sizeof(line), fp)); /* header */
 	while (fgets(line, sizeof(line), fp)) {
 		struct tsv_row r;
-		struct akv_aes_sched ks;
-		uint8_t opc[16];
 
 		if (line[0] == '\n' || line[0] == '#')
 			continue;
 		ck_assert_int_eq(tsv_parse(line, &r), 0);
-		/* TS 35.206 §4.1: OPc = OP ^ E_K(OP) */
-		akv_mil_opc(r.k, r.op, opc);
-		ck_assert_mem_eq(opc, r.opc, 16);
-		akv_aes_expand(r.k, &ks);
-		for (size_t i = 0; i < nl; i++) {
-			memset(&in[i], 0, sizeof(in[i]));
-			memcpy(in[i].k, r.k, 16);
-			memcpy(in[i].opc, opc, 16);
-			memcpy(in[i].rand, r.rand, 16);
-			memcpy(in[i].sqn, r.sqn, 6);
-			memcpy(in[i].amf, r.amf, 2);
-			in[i].ks = i & 1 ? &ks : NULL;
-		}
-		for (int pass = 0; pass < 2; pass++) {
-			memset(out, 0, sizeof(out));
-			m->gen(in, out, nl, pass ? AKV_MIL_VECTOR : AKV_MIL_ALL);
-			for (size_t i = 0; i < nl; i++) {
-				ck_assert_mem_eq(out[i].mac_a, r.f1, 8);
-				ck_assert_mem_eq(out[i].mac_s, r.f1s, 8);
-				ck_assert_mem_eq(out[i].res, r.f2, 8);
-				ck_assert_mem_eq(out[i].ck, r.f3, 16);
-				ck_assert_mem_eq(out[i].ik, r.f4, 16);
-				ck_assert_mem_eq(out[i].ak, r.f5, 6);
-				if (!pass)
-					ck_assert_mem_eq(out[i].ak_s, r.f5s, 6);
-			}
-		}
-		akv_wipe(&ks, sizeof(ks));
+		check(m, &r);
 		rows++;
 	}
 	fclose(fp);
 	ck_assert_int_ge(rows, 4);
-	printf("%s: %d rows of %s match (in %zu lanes)\n", m->name, rows, file, nl);
+	printf("%s: %s%d rows of %s match (in %u lanes)\n", m->name, what, rows, file,
+	       2 * m->lanes + 1);
+}
+
+/* nl lanes of row r's K, OPc, RAND with the given SQN and AMF, every other
+ * lane with the precomputed schedule ks. */
+static void
+fill_lanes(struct akv_mil_in *in, size_t nl, const struct tsv_row *r, const uint8_t opc[16],
+	   const uint8_t sqn[6], const uint8_t amf[2], const struct akv_aes_sched *ks)
+{
+	for (size_t i = 0; i < nl; i++) {
+		memset(&in[i], 0, sizeof(in[i]));
+		memcpy(in[i].k, r->k, 16);
+		memcpy(in[i].opc, opc, 16);
+		memcpy(in[i].rand, r->rand, 16);
+		memcpy(in[i].sqn, sqn, 6);
+		memcpy(in[i].amf, amf, 2);
+		in[i].ks = i & 1 ? ks : NULL;
+	}
+}
+
+/* Each row runs in 2*lanes+1 lanes at once (a full batch and a partial
+ * one), every other lane with a precomputed schedule, once with all
+ * outputs and once with the full vector mask (the kernels' fast path). */
+static void
+check_set_row(const struct akv_mil_impl *m, const struct tsv_row *r)
+{
+	static struct akv_mil_in in[MAXB];
+	static struct akv_mil_out out[MAXB];
+	size_t nl = 2 * m->lanes + 1;
+	struct akv_aes_sched ks;
+	uint8_t opc[16];
+
+	/* TS 35.206 §4.1: OPc = OP ^ E_K(OP) */
+	akv_mil_opc(r->k, r->op, opc);
+	ck_assert_mem_eq(opc, r->opc, 16);
+	akv_aes_expand(r->k, &ks);
+	fill_lanes(in, nl, r, opc, r->sqn, r->amf, &ks);
+	for (int pass = 0; pass < 2; pass++) {
+		memset(out, 0, sizeof(out));
+		m->gen(in, out, nl, pass ? AKV_MIL_VECTOR : AKV_MIL_ALL);
+		for (size_t i = 0; i < nl; i++) {
+			ck_assert_mem_eq(out[i].mac_a, r->f1, 8);
+			ck_assert_mem_eq(out[i].mac_s, r->f1s, 8);
+			ck_assert_mem_eq(out[i].res, r->f2, 8);
+			ck_assert_mem_eq(out[i].ck, r->f3, 16);
+			ck_assert_mem_eq(out[i].ik, r->f4, 16);
+			ck_assert_mem_eq(out[i].ak, r->f5, 6);
+			if (!pass)
+				ck_assert_mem_eq(out[i].ak_s, r->f5s, 6);
+		}
+	}
+	akv_wipe(&ks, sizeof(ks));
+}
+
+static void
+check_sets(const struct akv_mil_impl *m, const char *file)
+{
+	each_set(m, file, "", check_set_row);
 }
 
 START_TEST(t_mil_xcheck_ts35207)
@@ -349,56 +374,38 @@ usim_in_from(struct akv_mil_in *in, const uint8_t sqn[6], const uint8_t ak[6],
  * the set's f1..f5. Each row runs in 2*lanes+1 lanes, every other lane with
  * a precomputed schedule. */
 static void
-check_usim_sets(const struct akv_mil_impl *m, const char *file)
+check_usim_row(const struct akv_mil_impl *m, const struct tsv_row *r)
 {
 	static struct akv_mil_in in[MAXB];
 	static struct akv_mil_usim_out out[MAXB];
-	FILE *fp = fopen(akv_test_vector_path(file), "r");
 	size_t nl = 2 * m->lanes + 1;
-	char line[1024];
-	int rows = 0;
+	struct akv_aes_sched ks;
+	uint8_t autn[16];
 
-	ck_assert_msg(fp != NULL, "cannot open %s", akv_test_vector_path(file));
-	ck_assert_ptr_nonnull(fgets(line, sizeof(line), fp)); /* header */
-	while (fgets(line, sizeof(line), fp)) {
-		struct tsv_row r;
-		struct akv_aes_sched ks;
-		uint8_t autn[16];
-
-		if (line[0] == '\n' || line[0] == '#')
-			continue;
-		ck_assert_int_eq(tsv_parse(line, &r), 0);
-		akv_mil_autn(r.sqn, r.f5, r.amf, r.f1, autn);
-		akv_aes_expand(r.k, &ks);
-		for (size_t i = 0; i < nl; i++) {
-			memset(&in[i], 0, sizeof(in[i]));
-			memcpy(in[i].k, r.k, 16);
-			memcpy(in[i].opc, r.opc, 16);
-			memcpy(in[i].rand, r.rand, 16);
-			memcpy(in[i].sqn, autn, 6);
-			memcpy(in[i].amf, autn + 6, 2);
-			in[i].ks = i & 1 ? &ks : NULL;
-		}
-		memset(out, 0xa5, sizeof(out));
-		m->usim(in, out, nl);
-		for (size_t i = 0; i < nl; i++) {
-			ck_assert_mem_eq(out[i].sqn, r.sqn, 6);
-			ck_assert_mem_eq(out[i].ak, r.f5, 6);
-			ck_assert_mem_eq(out[i].xmac, r.f1, 8);
-			ck_assert_mem_eq(out[i].xmac, autn + 8, 8);
-			ck_assert_mem_eq(out[i].res, r.f2, 8);
-			ck_assert_mem_eq(out[i].ck, r.f3, 16);
-			ck_assert_mem_eq(out[i].ik, r.f4, 16);
-		}
-		/* the lane after the last must be untouched */
-		for (size_t b = 0; b < sizeof(out[nl]); b++)
-			ck_assert_uint_eq(((const uint8_t *)&out[nl])[b], 0xa5);
-		akv_wipe(&ks, sizeof(ks));
-		rows++;
+	akv_mil_autn(r->sqn, r->f5, r->amf, r->f1, autn);
+	akv_aes_expand(r->k, &ks);
+	fill_lanes(in, nl, r, r->opc, autn, autn + 6, &ks);
+	memset(out, 0xa5, sizeof(out));
+	m->usim(in, out, nl);
+	for (size_t i = 0; i < nl; i++) {
+		ck_assert_mem_eq(out[i].sqn, r->sqn, 6);
+		ck_assert_mem_eq(out[i].ak, r->f5, 6);
+		ck_assert_mem_eq(out[i].xmac, r->f1, 8);
+		ck_assert_mem_eq(out[i].xmac, autn + 8, 8);
+		ck_assert_mem_eq(out[i].res, r->f2, 8);
+		ck_assert_mem_eq(out[i].ck, r->f3, 16);
+		ck_assert_mem_eq(out[i].ik, r->f4, 16);
 	}
-	fclose(fp);
-	ck_assert_int_ge(rows, 4);
-	printf("%s: usim: %d rows of %s match (in %zu lanes)\n", m->name, rows, file, nl);
+	/* the lane after the last must be untouched */
+	for (size_t b = 0; b < sizeof(out[nl]); b++)
+		ck_assert_uint_eq(((const uint8_t *)&out[nl])[b], 0xa5);
+	akv_wipe(&ks, sizeof(ks));
+}
+
+static void
+check_usim_sets(const struct akv_mil_impl *m, const char *file)
+{
+	each_set(m, file, "usim: ", check_usim_row);
 }
 
 START_TEST(t_mil_xcheck_usim_ts35207)
