@@ -10,6 +10,7 @@
 #include <lmdb.h>
 
 #include "core/err.h"
+#include "core/log.h"
 #include "store/store.h"
 
 /* ==== Pure decisions ==== */
@@ -506,10 +507,10 @@ out:
 	return write;
 }
 
-/* Writes the changed records of a chunk in one commit. When it fails, every
+/* Writes the changed records of a batch in one commit. When it fails, every
  * request that changed a record or read a changed one gets the error. */
 static void
-commit_chunk(struct akv_store *st, MDB_dbi dbi, struct akv_eng_req *const *reqs, size_t n,
+commit_batch(struct akv_store *st, MDB_dbi dbi, struct akv_eng_req *const *reqs, size_t n,
 	     struct akv_eng_req *const *changed, size_t nchanged, const uint8_t *read_batch,
 	     uint64_t now_ms)
 {
@@ -533,18 +534,18 @@ commit_chunk(struct akv_store *st, MDB_dbi dbi, struct akv_eng_req *const *reqs,
 			reqs[i]->err = rc;
 }
 
-#define CX_CHUNK 64 /* requests decided per commit */
-
 /* see cx.h */
 void
 akv_cx_run_batch(struct akv_eng *e, struct akv_eng_req *const *reqs, size_t n, uint64_t now_ms)
 {
 	struct akv_store *st = akv_eng_store(e);
-	struct akv_eng_req *changed[CX_CHUNK] = {NULL};
-	uint8_t read_batch[CX_CHUNK];
+	struct akv_eng_req *changed[AKV_CX_BATCH_MAX] = {NULL};
+	uint8_t read_batch[AKV_CX_BATCH_MAX];
+	size_t nchanged = 0;
 	MDB_dbi dbi;
 	int rc = AKV_EINVAL;
 
+	AKV_ASSERT(n <= AKV_CX_BATCH_MAX);
 	if (!n)
 		return;
 	if (!st || (rc = reg_dbi(st, &dbi)) < 0) {
@@ -552,24 +553,13 @@ akv_cx_run_batch(struct akv_eng *e, struct akv_eng_req *const *reqs, size_t n, u
 			reqs[i]->err = rc;
 		return;
 	}
-	for (size_t at = 0; at < n; at += CX_CHUNK) {
-		size_t m = n - at < CX_CHUNK ? n - at : CX_CHUNK, nchanged = 0;
+	for (size_t i = 0; i < n; i++) {
+		int rb;
 
-		for (size_t i = 0; i < m; i++) {
-			int rb;
-
-			if (cx_decide(st, dbi, reqs[at + i], changed, nchanged, &rb))
-				changed[nchanged++] = reqs[at + i];
-			read_batch[i] = (uint8_t)rb;
-		}
-		if (nchanged)
-			commit_chunk(st, dbi, reqs + at, m, changed, nchanged, read_batch, now_ms);
+		if (cx_decide(st, dbi, reqs[i], changed, nchanged, &rb))
+			changed[nchanged++] = reqs[i];
+		read_batch[i] = (uint8_t)rb;
 	}
-}
-
-/* see cx.h */
-void
-akv_cx_run(struct akv_eng *e, struct akv_eng_req *req, uint64_t now_ms)
-{
-	akv_cx_run_batch(e, &req, 1, now_ms);
+	if (nchanged)
+		commit_batch(st, dbi, reqs, n, changed, nchanged, read_batch, now_ms);
 }

@@ -5,7 +5,7 @@
  * The state lives in its own LMDB sub-database of the subscriber store
  * ("cx_reg", keyed by IMPI), so it survives restarts and every worker can read
  * it (LIR comes with an IMPU only and may run on any shard). The engine calls
- * akv_cx_run() for AKV_OP_SAR / AKV_OP_UAR / AKV_OP_LIR; the request's
+ * akv_cx_run_batch() for AKV_OP_SAR / AKV_OP_UAR / AKV_OP_LIR; the request's
  * impi/impu are in struct akv_eng_req, the Cx details in struct akv_cx_req.
  * Answers are Diameter result codes chosen here, so the Diameter encoder only
  * copies them (dia_cx.c). Pure logic plus store calls: no sockets.
@@ -58,7 +58,7 @@ enum akv_cx_state {
 	AKV_CX_UNREGISTERED = 2,	/* name stored for unregistered services */
 };
 
-/* Diameter answer codes akv_cx_run picks (RFC 6733 §7.1, TS 29.229 §6.2). */
+/* Diameter answer codes akv_cx_run_batch picks (RFC 6733 §7.1, TS 29.229 §6.2). */
 #define AKV_CX_RC_SUCCESS		    2001	/* base Result-Code */
 #define AKV_CX_RC_INVALID_AVP_VALUE	    5004	/* base: bad enum value */
 #define AKV_CX_RC_UNABLE_TO_COMPLY	    5012	/* base */
@@ -101,22 +101,23 @@ struct akv_eng;
 
 /* ==== Operations ==== */
 
-/* Runs one SAR/UAR/LIR (req->op) against the registration state kept in the
- * engine's store and fills req->cx's response part and req->err. req->err is
- * non-zero only for failures that are not a Cx answer (store errors: the
- * Diameter layer answers 5012 UNABLE_TO_COMPLY); unknown users, identity
- * mismatches etc. come back as err 0 with exp_code set. Thread-safety: call
- * from the worker that owns the engine; readers on other workers are safe
- * (LMDB MVCC). */
-void akv_cx_run(struct akv_eng *e, struct akv_eng_req *req, uint64_t now_ms);
+/* Most requests one akv_cx_run_batch() call takes: their registration
+ * changes share one commit. */
+#define AKV_CX_BATCH_MAX 64
 
-/* Runs n SAR/UAR/LIR requests as akv_cx_run would one after another (a
- * request sees the state an earlier one of the batch left), but writes the
- * registration changes of up to 64 requests in one commit, so a storm of
- * first registrations costs one fsync per batch instead of one per SAR.
- * The answers must not leave before this returns (the commit is done by
- * then). When a commit fails, the requests that changed a record, or read
- * one changed in the same commit, get req->err (5012 on the wire). */
+/* Runs n (<= AKV_CX_BATCH_MAX) SAR/UAR/LIR requests (req->op), in order,
+ * against the registration state kept in the engine's store, and fills
+ * each req->cx's response part and req->err. A request sees the state an
+ * earlier one of the batch left; the changed records are written in one
+ * commit, so a storm of first registrations costs one fsync per batch
+ * instead of one per SAR, and the answers must not leave before this
+ * returns (the commit is done by then). req->err is non-zero only for
+ * failures that are not a Cx answer (store errors: the Diameter layer
+ * answers 5012 UNABLE_TO_COMPLY), including a failed commit for the
+ * requests that changed a record or read one changed in it; unknown users,
+ * identity mismatches etc. come back as err 0 with exp_code set.
+ * Thread-safety: call from the worker that owns the engine; readers on other
+ * workers are safe (LMDB MVCC). */
 void akv_cx_run_batch(struct akv_eng *e, struct akv_eng_req *const *reqs, size_t n,
 		      uint64_t now_ms);
 

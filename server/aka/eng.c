@@ -499,19 +499,19 @@ is_cx_op(unsigned op)
 }
 
 /* Cx registration state (server/aka/cx.c): the batch's SAR/UAR/LIR in
- * order, their registration writes grouped in one commit per 64, which is
- * done before any answer of the batch leaves. */
+ * order, their registration writes grouped in one commit per
+ * AKV_CX_BATCH_MAX, which is done before any answer of the batch leaves. */
 static void
 run_cx(struct akv_eng *e, struct akv_eng_req *const *reqs, size_t n, uint64_t now)
 {
-	struct akv_eng_req *cx[64];
+	struct akv_eng_req *cx[AKV_CX_BATCH_MAX];
 	size_t m = 0;
 
 	for (size_t i = 0; i < n; i++) {
 		if (!is_cx_op(reqs[i]->op))
 			continue;
 		cx[m++] = reqs[i];
-		if (m == sizeof(cx) / sizeof(cx[0])) {
+		if (m == AKV_CX_BATCH_MAX) {
 			akv_cx_run_batch(e, cx, m, now);
 			m = 0;
 		}

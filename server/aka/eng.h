@@ -196,7 +196,7 @@ int akv_eng_tick(struct akv_eng *e, uint64_t now_ms);
 /* Makes all SQN state durable now (shutdown path). Returns 0 or an error. */
 int akv_eng_flush(struct akv_eng *e);
 
-/* The store the engine reads (for akv_cx_run). */
+/* The store the engine reads (for akv_cx_run_batch). */
 struct akv_store *akv_eng_store(struct akv_eng *e);
 
 /* Counters for STATS and metrics. */

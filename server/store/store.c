@@ -304,13 +304,6 @@ akv_store_txn_commit(struct akv_store *st, MDB_txn *txn, int is_write)
 }
 
 /* see store.h */
-void
-akv_store_count_commit(struct akv_store *st)
-{
-	atomic_fetch_add_explicit(&st->commits, 1, memory_order_relaxed);
-}
-
-/* see store.h */
 uint64_t
 akv_store_commit_count(struct akv_store *st)
 {

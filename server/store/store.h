@@ -316,10 +316,6 @@ int akv_store_dbi_open(struct akv_store *st, const char *name, unsigned mdb_flag
  * -> -errno, other MDB_* -> AKV_ESTORE (also sets the detail text). */
 int akv_store_mdb_err(int rc);
 
-/* Counts one write commit in stats (for siblings committing with
- * mdb_txn_commit; akv_store_txn_commit(.., 1) already counts). */
-void akv_store_count_commit(struct akv_store *st);
-
 /* Write commits (= fsyncs) of this process since open: one atomic load, for
  * STATS (akv_store_stats reads the databases too). */
 uint64_t akv_store_commit_count(struct akv_store *st);

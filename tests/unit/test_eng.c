@@ -501,7 +501,7 @@ START_TEST(t_eng_cx_ops_reach_cx)
 	cx.sat = AKV_CX_SAT_REGISTRATION;
 	r.cx = &cx;
 	fx_run1(eng, &r, NOW);
-	/* answered by akv_cx_run (server/aka/cx.c), not refused as unknown */
+	/* answered by akv_cx_run_batch (server/aka/cx.c), not refused as unknown */
 	ck_assert_int_ne(r.err, AKV_EUNKNOWN_OP);
 }
 END_TEST
