@@ -142,7 +142,6 @@ int akv_cfg_parse_peer(const char *s, struct akv_cfg_peer *peer);
  * address (host part only, may be NULL): -1 when no entry sets one. */
 int akv_cfg_peer_ind(const struct akv_cfg *cfg, const char *origin_host, const char *addr);
 
-/* Prints the flag summary (for --help). */
 /* Parses "ADDR" or "ADDR/PREFIX" (IPv4 or IPv6) into *net. Bits past the
  * prefix must be zero, so a typo like 10.1.2.3/8 is refused rather than
  * read as 10.0.0.0/8. Returns 0 or AKV_EINVAL. */
@@ -153,6 +152,7 @@ int akv_cfg_parse_net(const char *s, struct akv_cfg_net *net);
  * its networks holds the address. 0 otherwise. */
 int akv_cfg_allowed(const struct akv_cfg *cfg, const struct sockaddr *sa);
 
+/* Prints the flag summary (for --help). */
 void akv_cfg_usage(FILE *f);
 
 #ifdef __cplusplus
