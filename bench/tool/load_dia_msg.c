@@ -707,9 +707,10 @@ load_maa_read(const uint8_t *msg, size_t len, struct load_maa *m, struct load_ma
 		return LOAD_MAA_ASK_CODEC;
 	if (!memo)
 		return 0;
-	if (hit)
+	if (hit) {
 		memo->misses = 0;
-	else if ((!memo->head && !memo->misses) || ++memo->misses >= 32)
+		memo->hits++;
+	} else if ((!memo->head && !memo->misses) || ++memo->misses >= 32)
 		/* the first accepted MAA, or the server's answers changed */
 		memo_learn(memo, msg + AKV_DIA_HDR_LEN, len - AKV_DIA_HDR_LEN);
 	return 0;

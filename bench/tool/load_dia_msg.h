@@ -92,6 +92,7 @@ struct load_maa_memo {
 	uint16_t len;	      /* its bytes */
 	uint8_t has_rc;	      /* it holds a Result-Code, the first of which is rc */
 	uint8_t misses;	      /* MAAs read since the run last matched */
+	uint32_t hits;	      /* MAAs whose run matched (for tests) */
 	uint32_t rc;
 	uint8_t bytes[LOAD_MAA_MEMO_BYTES];
 };
