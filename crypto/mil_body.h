@@ -746,7 +746,6 @@ MIL_FN(usim)(const struct akv_mil_in *in, struct akv_mil_usim_out *out, size_t n
 	for (unsigned l = 0; l < MIL_LANES; l++)
 		for (unsigned h = 1; h < MIL_W; h++)
 			memcpy(sc.u[l] + 16 * h, MIL_FN(usb_cst)[1], 16);
-	sc.u_init = 1;
 	for (; i + MIL_LANES <= n; i += MIL_LANES)
 		MIL_FN(batch_usim)(in + i, out + i, MIL_LANES, &sc);
 	if (i < n)

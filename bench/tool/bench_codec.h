@@ -60,7 +60,7 @@ struct akv_bench_codec_args {
 int akv_bench_codec_parse(int argc, char **argv, void (*usage)(FILE *f),
 			  struct akv_bench_codec_args *a);
 
-/* One benchmark's result, printed by akv_bench_codec_report(). */
+/* One benchmark's result, printed by akv_bench_codec_finish(). */
 struct akv_bench_codec_result {
 	const char *title;	/* "dia codec" */
 	const char *unit;	/* what one round is: "MAR" */

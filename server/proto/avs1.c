@@ -359,9 +359,8 @@ akv_avs1_req_decode(const uint8_t *msg, size_t len, struct akv_avs1_req *r, cons
 		return AKV_EPROTO;
 	}
 	blen = len - AKV_AVS1_HDR_LEN;
-	/* one 16-bit store: on_msg reads op and flags with one 16-bit load,
-	 * which two byte stores cannot forward to (a stall perf showed) */
-	memcpy(&r->op, msg + 5, 2);
+	r->op = msg[5];
+	r->flags = msg[6];
 	r->id = akv_get_be64(msg + 8);
 	if (msg[4] != AKV_AVS1_VERSION) {
 		*why = "unsupported version";
