@@ -101,42 +101,6 @@ direct_ok(const struct akv_avs1_req *r)
 	return !r->flags && !r->realm_len && akv_avs1_req_encode(&x, buf, sizeof(buf)) > 0;
 }
 
-/* memcpy of an identity (n <= 255) in a few overlapping fixed-size moves
- * that read only s[0..n): GCC inlines a memcpy bounded by 255 bytes as
- * `rep movsq`, whose start-up costs more than these identities' copy. */
-static inline void
-copy_id(uint8_t *d, const char *s, size_t n)
-{
-	uint64_t a, b;
-
-	if (n >= 16) {
-		uint8_t blk[16];
-
-		for (size_t i = 0; i + 16 < n; i += 16) {
-			memcpy(blk, s + i, 16);
-			memcpy(d + i, blk, 16);
-		}
-		memcpy(blk, s + n - 16, 16);
-		memcpy(d + n - 16, blk, 16);
-	} else if (n >= 8) {
-		memcpy(&a, s, 8);
-		memcpy(&b, s + n - 8, 8);
-		memcpy(d, &a, 8);
-		memcpy(d + n - 8, &b, 8);
-	} else if (n >= 4) {
-		uint32_t x, y;
-
-		memcpy(&x, s, 4);
-		memcpy(&y, s + n - 4, 4);
-		memcpy(d, &x, 4);
-		memcpy(d + n - 4, &y, 4);
-	} else if (n) {
-		d[0] = (uint8_t)s[0];
-		d[n / 2] = (uint8_t)s[n / 2];
-		d[n - 1] = (uint8_t)s[n - 1];
-	}
-}
-
 /*
  * A CHALLENGE or VECTORS request for `sub`, written in place field by field
  * as akv_avs1_req_encode() writes it (docs/PROTOCOL.md: header, then n,
@@ -167,8 +131,8 @@ ident_req_write(const struct akv_avs1_req *r, const struct load_sub *sub, uint64
 	p[3] = (uint8_t)il;
 	p[4] = (uint8_t)ul;
 	p[5] = 0; /* realm length */
-	copy_id(p + 6, sub->impi, il);
-	copy_id(p + 6 + il, sub->impu, ul);
+	akv_copy_short(p + 6, sub->impi, il);
+	akv_copy_short(p + 6 + il, sub->impu, ul);
 	return (int)len;
 }
 

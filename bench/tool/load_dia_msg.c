@@ -230,7 +230,7 @@ put_var(uint8_t *p, const uint8_t *hdr, size_t hl, const void *s, size_t sl)
 	akv_put_be24(p + 5, (uint32_t)(hl + sl));
 	p += hl;
 	memcpy(p + pad4(sl) - 4, &zero, 4); /* sl >= 1: the padding word first */
-	akv_dia_copy(p, s, sl);
+	akv_copy_short(p, s, sl);
 	return p + pad4(sl);
 }
 
@@ -262,7 +262,7 @@ load_mar_build(struct load_mar_tpl *t, const char *impi, size_t impi_len, const 
 
 		switch (s->kind) {
 		case SEG_CONST:
-			akv_dia_copy(p, b, s->len);
+			akv_copy_short(p, b, s->len);
 			p += s->len;
 			break;
 		case SEG_SID:
@@ -280,7 +280,7 @@ load_mar_build(struct load_mar_tpl *t, const char *impi, size_t impi_len, const 
 			p += s->len;
 			break;
 		default:
-			akv_dia_copy(p, t->bytes + t->item_off[v], t->item_len[v]);
+			akv_copy_short(p, t->bytes + t->item_off[v], t->item_len[v]);
 			if (v)
 				memcpy(p + t->auts_at, rand_auts, 30);
 			p += t->item_len[v];

@@ -1125,30 +1125,6 @@ pick_realm(const char *impi, size_t impi_len, const char *realm, size_t realm_le
 	return 0;
 }
 
-/* Copies an identity of n <= AKV_ID_MAX bytes with overlapping 16-, 8-, 4-
- * byte moves. A memcpy whose length the compiler knows to be small becomes
- * a `rep movsq`, whose start-up costs more than copying the usual 10..64
- * bytes. */
-static inline void
-copy_id(char *dst, const char *src, size_t n)
-{
-	if (n >= 16) {
-		for (size_t i = 0; i + 16 < n; i += 16)
-			memcpy(dst + i, src + i, 16);
-		memcpy(dst + n - 16, src + n - 16, 16);
-	} else if (n >= 8) {
-		memcpy(dst, src, 8);
-		memcpy(dst + n - 8, src + n - 8, 8);
-	} else if (n >= 4) {
-		memcpy(dst, src, 4);
-		memcpy(dst + n - 4, src + n - 4, 4);
-	} else if (n) {
-		dst[0] = src[0];
-		dst[n / 2] = src[n / 2];
-		dst[n - 1] = src[n - 1];
-	}
-}
-
 /* The engine request's header and identities (all ops; VERIFY has n,
  * scheme and IMPU length 0 and no IND hint). */
 static void
@@ -1161,11 +1137,11 @@ fill_ids(const struct avs1_conn *c, uint8_t op, const struct ident *x, struct ak
 	 * (TS 33.102 C.3.4: IND values partition the SQN space among issuers). */
 	q->ind = (int16_t)(c->ind >= 0 ? c->ind : x->ind == AKV_AVS1_IND_NONE ? -1 : x->ind);
 	q->impi_len = x->impi_len;
-	copy_id(q->impi, x->impi, x->impi_len);
+	akv_copy_short(q->impi, x->impi, x->impi_len);
 	q->impi[x->impi_len] = 0;
 	q->impu_len = x->impu_len;
 	if (x->impu_len) { /* untouched otherwise: its line stays off this request */
-		copy_id(q->impu, x->impu, x->impu_len);
+		akv_copy_short(q->impu, x->impu, x->impu_len);
 		q->impu[x->impu_len] = 0;
 	}
 }

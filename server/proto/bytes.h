@@ -6,7 +6,9 @@
 #ifndef AKV_SERVER_PROTO_BYTES_H
 #define AKV_SERVER_PROTO_BYTES_H
 
+#include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 static inline uint16_t
 akv_get_be16(const uint8_t *p)
@@ -61,6 +63,43 @@ akv_put_be64(uint8_t *p, uint64_t v)
 {
 	akv_put_be32(p, (uint32_t)(v >> 32));
 	akv_put_be32(p + 4, (uint32_t)v);
+}
+
+/* memcpy for the short, variable lengths of identities, Session-Ids and
+ * XRES in the codecs (and the load generator's requests): overlapping
+ * 16/8/4-byte moves. Left to itself the compiler expands such a bounded copy
+ * into `rep movsq`, whose start-up cost was a fifth of the Cx decoder's and
+ * encoder's time. Touches no byte outside [dst, dst+n) and [src, src+n);
+ * the two must not overlap. */
+static inline void
+akv_copy_short(void *dst, const void *src, size_t n)
+{
+	uint8_t *d = (uint8_t *)dst;
+	const uint8_t *s = (const uint8_t *)src;
+
+	if (n >= 16) {
+		for (size_t i = 0; i + 16 < n; i += 16)
+			memcpy(d + i, s + i, 16);
+		memcpy(d + n - 16, s + n - 16, 16);
+	} else if (n >= 8) {
+		uint64_t a, b;
+
+		memcpy(&a, s, 8);
+		memcpy(&b, s + n - 8, 8);
+		memcpy(d, &a, 8);
+		memcpy(d + n - 8, &b, 8);
+	} else if (n >= 4) {
+		uint32_t a, b;
+
+		memcpy(&a, s, 4);
+		memcpy(&b, s + n - 4, 4);
+		memcpy(d, &a, 4);
+		memcpy(d + n - 4, &b, 4);
+	} else if (n) {
+		d[0] = s[0];
+		d[n / 2] = s[n / 2];
+		d[n - 1] = s[n - 1];
+	}
 }
 
 #endif

@@ -1255,7 +1255,7 @@ maa_item(const struct akv_dia_avp *item, struct akv_dia_maa_item *o)
 	if (m[SCHEME]) {
 		if (ml[SCHEME] >= sizeof(o->scheme))
 			return AKV_EPROTO;
-		akv_dia_copy(o->scheme, m[SCHEME], ml[SCHEME]);
+		akv_copy_short(o->scheme, m[SCHEME], ml[SCHEME]);
 	}
 	if (!m[AUTHENTICATE] || ml[AUTHENTICATE] != 32)
 		return AKV_EPROTO;
@@ -1263,7 +1263,7 @@ maa_item(const struct akv_dia_avp *item, struct akv_dia_maa_item *o)
 	memcpy(o->autn, m[AUTHENTICATE] + 16, 16);
 	if (!m[AUTHORIZATION] || ml[AUTHORIZATION] < 4 || ml[AUTHORIZATION] > 16)
 		return AKV_EPROTO;
-	akv_dia_copy(o->xres, m[AUTHORIZATION], ml[AUTHORIZATION]);
+	akv_copy_short(o->xres, m[AUTHORIZATION], ml[AUTHORIZATION]);
 	o->xres_len = (uint8_t)ml[AUTHORIZATION];
 	if (!m[CK] || ml[CK] != 16)
 		return AKV_EPROTO;

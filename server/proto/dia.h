@@ -354,42 +354,6 @@ int akv_dia_wr_finish(struct akv_dia_wr *w);
  * V with the Vendor-Id when vendor != 0): use them only for AVPs whose
  * dictionary M bit is 1. */
 
-/* memcpy for the short, variable lengths of identities, Session-Ids and
- * XRES: overlapping 16/8/4-byte moves. Left to itself the compiler expands
- * such a bounded copy into `rep movsq`, whose start-up cost was a fifth of
- * the Cx decoder's and encoder's time. Touches no byte outside [dst,
- * dst+n) and [src, src+n); the two must not overlap. */
-static inline void
-akv_dia_copy(void *dst, const void *src, size_t n)
-{
-	uint8_t *d = (uint8_t *)dst;
-	const uint8_t *s = (const uint8_t *)src;
-
-	if (n >= 16) {
-		for (size_t i = 0; i + 16 < n; i += 16)
-			memcpy(d + i, s + i, 16);
-		memcpy(d + n - 16, s + n - 16, 16);
-	} else if (n >= 8) {
-		uint64_t a, b;
-
-		memcpy(&a, s, 8);
-		memcpy(&b, s + n - 8, 8);
-		memcpy(d, &a, 8);
-		memcpy(d + n - 8, &b, 8);
-	} else if (n >= 4) {
-		uint32_t a, b;
-
-		memcpy(&a, s, 4);
-		memcpy(&b, s + n - 4, 4);
-		memcpy(d, &a, 4);
-		memcpy(d + n - 4, &b, 4);
-	} else if (n) {
-		d[0] = s[0];
-		d[n / 2] = s[n / 2];
-		d[n - 1] = s[n - 1];
-	}
-}
-
 /* Bytes an AVP with n data bytes occupies, padding included (§4.4). */
 static inline size_t
 akv_dia_avp_size(uint32_t vendor, size_t n)
@@ -432,7 +396,7 @@ akv_dia_st_bytes(uint8_t *p, uint32_t code, uint32_t vendor, const void *data, s
 
 		memcpy(d + (n & ~(size_t)3), &zero, 4);
 	}
-	akv_dia_copy(d, data, n);
+	akv_copy_short(d, data, n);
 	return d + ((n + 3) & ~(size_t)3);
 }
 

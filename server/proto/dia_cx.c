@@ -214,7 +214,7 @@ copy_id(const struct akv_dia_avp *a, char *dst, uint16_t *dlen)
 {
 	if (a->len > AKV_ID_MAX)
 		return -1;
-	akv_dia_copy(dst, a->data, a->len);
+	akv_copy_short(dst, a->data, a->len);
 	dst[a->len] = '\0';
 	*dlen = (uint16_t)a->len;
 	return 0;
@@ -261,7 +261,7 @@ common(struct cx_in *in, struct cx_ctx *x)
 	cx_get(in, AKV_DIA_ROW_SESSION_ID, &a);
 	if (a.len == 0 || a.len > AKV_DIA_SID_MAX)
 		return bad_value(in, &a, "Session-Id empty or too long");
-	akv_dia_copy(x->sid, a.data, a.len);
+	akv_copy_short(x->sid, a.data, a.len);
 	x->sid_len = (uint16_t)a.len;
 	if (need(in, AKV_DIA_ROW_VENDOR_SPECIFIC_APPLICATION_ID, 1) < 0 ||
 	    need(in, AKV_DIA_ROW_AUTH_SESSION_STATE, 1) < 0 ||
@@ -613,7 +613,7 @@ encode_maa(struct akv_dia_conn *c, const struct cx_ctx *x, const struct akv_eng_
 		p = akv_dia_st_u32(p, AKV_DIA_AVP_RESULT_CODE, 0, rc);
 	}
 	p = akv_dia_st_u32(p, AKV_DIA_AVP_AUTH_SESSION_STATE, 0, 1);	/* NO_STATE_MAINTAINED */
-	akv_dia_copy(p, c->origin_avps, c->origin_avps_len);
+	akv_copy_short(p, c->origin_avps, c->origin_avps_len);
 	p += c->origin_avps_len;
 	if (r->impi_len)
 		p = akv_dia_st_bytes(p, AKV_DIA_AVP_USER_NAME, 0, r->impi, r->impi_len);
@@ -643,7 +643,7 @@ encode_maa(struct akv_dia_conn *c, const struct cx_ctx *x, const struct akv_eng_
 		}
 	}
 	/* RFC 6733 §6.7.2: Proxy-Info AVPs come back unchanged, in order. */
-	akv_dia_copy(p, x->proxy, x->proxy_len);
+	akv_copy_short(p, x->proxy, x->proxy_len);
 	return (int)total;
 }
 

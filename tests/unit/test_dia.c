@@ -745,7 +745,7 @@ START_TEST(t_dia_value_words)
 }
 END_TEST
 
-/* akv_dia_copy copies exactly n bytes at every length and alignment, and
+/* akv_copy_short copies exactly n bytes at every length and alignment, and
  * touches nothing around them (its moves overlap inside the range only). */
 START_TEST(t_dia_copy_short)
 {
@@ -761,7 +761,7 @@ START_TEST(t_dia_copy_short)
 			memset(dst, 0xa5, sizeof(dst));
 			memset(want, 0xa5, sizeof(want));
 			memcpy(want + 40 + off, src + 7 + off, n);
-			akv_dia_copy(dst + 40 + off, src + 7 + off, n);
+			akv_copy_short(dst + 40 + off, src + 7 + off, n);
 			ck_assert_msg(!memcmp(dst, want, sizeof(dst)), "n %zu off %zu", n, off);
 		}
 	}
