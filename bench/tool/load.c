@@ -906,6 +906,9 @@ akv_bench_load(int argc, char **argv)
 	proto = o.echo_target ? &load_proto_echo : o.diameter ? &load_proto_dia : &load_proto_avs1;
 	if (o.echo_target)
 		o.cfg.check = 0; /* echo answers carry no vectors: only their size is checked */
+	/* schedules only for what checks vectors with a kernel that reads them */
+	if (o.subs_path && o.cfg.check && strcmp(akv_mil_best()->name, "ref"))
+		load_subs_expand(&subs);
 	if (o.sweep) {
 		rc = run_sweep(&o, proto);
 		goto out;

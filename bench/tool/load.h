@@ -58,9 +58,13 @@ struct load_subs {
 };
 
 /* Reads the CSV of `akavs sub import` (header impi,impus,k,op,opc,amf,sqn;
- * exactly one of op/opc; OPc derived from OP) and expands every K's AES
- * schedule. Returns 0, or -1 after printing "file:line: reason" to stderr. */
+ * exactly one of op/opc; OPc derived from OP). Returns 0, or -1 after
+ * printing "file:line: reason" to stderr. */
 int load_subs_read(const char *path, struct load_subs *s);
+/* Expands every K's AES schedule once (s->ks), so that the vector check
+ * expands none per vector: call when vectors are checked with a kernel
+ * that reads schedules (AES-NI, VAES; the reference takes K itself). */
+void load_subs_expand(struct load_subs *s);
 /* Wipes the keys and their schedules, and frees. */
 void load_subs_free(struct load_subs *s);
 

@@ -179,14 +179,10 @@ subs_pack(struct load_subs *s)
 	s->v = v;
 }
 
-/* Every K's AES schedule, expanded once here so that the vector check
- * expands none per vector. Only the AES-NI and VAES kernels read
- * schedules; without AES-NI there is none (ref takes K itself). */
-static void
-subs_expand(struct load_subs *s)
+/* see load.h */
+void
+load_subs_expand(struct load_subs *s)
 {
-	if (!akv_mil_ni_get())
-		return;
 	s->ks = table_alloc(s->n * sizeof(*s->ks), &s->ks_mem, &s->ks_mem_len);
 	for (size_t i = 0; i < s->n; i++)
 		akv_aes_expand(s->v[i].k, &s->ks[i].ks);
@@ -240,7 +236,6 @@ load_subs_read(const char *path, struct load_subs *s)
 		goto out;
 	}
 	subs_pack(s);
-	subs_expand(s);
 	rc = 0;
 out:
 	akv_wipe(line, sizeof(line));
