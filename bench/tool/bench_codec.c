@@ -29,8 +29,7 @@ akv_bench_slot_init(struct akv_bench_slot *s)
 void
 akv_bench_slot_reset(struct akv_bench_slot *s)
 {
-	memset(&s->req, 0, offsetof(struct akv_eng_req, impi));
-	s->req.impi[0] = '\0';
+	akv_eng_req_reset(&s->req);
 }
 
 /* see bench_codec.h */

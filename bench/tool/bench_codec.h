@@ -30,8 +30,8 @@ struct akv_bench_slot {
 
 /* Zeroes the slot and points req / ps at its parts (once per slot). */
 void akv_bench_slot_init(struct akv_bench_slot *s);
-/* What the front end clears before each on_msg (fe.c slot_take): what
- * precedes impi (eng.h, "Layout") and impi[0]. */
+/* What the front end clears before each on_msg: akv_eng_req_reset (eng.h),
+ * as fe.c's slot_take does. */
 void akv_bench_slot_reset(struct akv_bench_slot *s);
 /* A synthetic engine answer to r: r->n vectors of recognisable bytes made
  * from seq, XRES 8 bytes, scheme AKAv1-MD5, no error. */

@@ -28,6 +28,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "akv_crypto.h"
 
@@ -144,6 +145,17 @@ struct akv_eng_req {
 	struct akv_cx_req *cx;		/* SAR/UAR/LIR in and out (server/aka/cx.h); caller-owned */
 	struct akv_eng_vec *vec;	/* response vectors; caller-owned */
 };
+
+/* Makes r ready for its next request (see "Layout" above): clears what lies
+ * before impi (the header, the response, resync_vectors) and empties impi.
+ * The rest is written by the decoder of an op that reads it; vec, digest and
+ * cx keep pointing where the caller set them. */
+static inline void
+akv_eng_req_reset(struct akv_eng_req *r)
+{
+	memset(r, 0, offsetof(struct akv_eng_req, impi));
+	r->impi[0] = '\0';
+}
 
 /* Engine configuration (from `akavs serve` config; defaults in akv_eng_cfg_default). */
 struct akv_eng_cfg {

@@ -73,10 +73,9 @@ enum fe_op {
 	OP_TIMER,
 };
 
-/* slot_take() resets only what lies before impi: the header, the response
- * and resync_vectors, all in the slot's first line (eng.h, "Layout"). The
- * rest is written by the decoder of an op that reads it, and vec, digest
- * and cx point into the slot from slot_init() on. */
+/* slot_take() resets a request with akv_eng_req_reset(): what lies before
+ * impi, all in the slot's first line (eng.h, "Layout"); vec, digest and cx
+ * point into the slot from slot_init() on. */
 _Static_assert(offsetof(struct akv_eng_req, impi) <= 24 &&
 		   offsetof(struct akv_eng_req, err) < offsetof(struct akv_eng_req, impi) &&
 		   offsetof(struct akv_eng_req, resync_vectors) < offsetof(struct akv_eng_req, impi),
@@ -289,8 +288,7 @@ slot_take(struct akv_fe *fe)
 	}
 	/* 22 bytes: plain stores (a large memset became a `rep stos`, which
 	 * stalled on lines the worker wrote last) */
-	memset(&s->req, 0, offsetof(struct akv_eng_req, impi));
-	s->req.impi[0] = '\0';
+	akv_eng_req_reset(&s->req);
 	return s;
 }
 
