@@ -1317,14 +1317,12 @@ encode_challenge(const struct akv_eng_req *q, const struct avs1_ctx *x, uint8_t 
 /* Every other answer, through akv_avs1_ans_encode (out of line: its
  * struct akv_avs1_ans is a large frame the common answer does without). */
 static __attribute__((noinline)) int
-encode_general(const struct akv_eng_req *q, const uint8_t *ctx, uint8_t *out, size_t cap)
+encode_general(const struct akv_eng_req *q, const struct avs1_ctx *x, uint8_t *out, size_t cap)
 {
-	struct avs1_ctx cx, *x = &cx;
 	struct akv_avs1_ans a;
 	size_t n;
 	int rc;
 
-	ctx_get(ctx, x);
 	a.op = x->op;
 	a.id = x->id;
 	if (q->err) {
@@ -1373,7 +1371,7 @@ encode(void *st, const struct akv_proto_slot *slot, uint8_t *out, size_t cap)
 	(void)st;
 	ctx_get(slot->ctx, &x);
 	n = encode_challenge(slot->req, &x, out, cap);
-	return n ? (int)n : encode_general(slot->req, slot->ctx, out, cap);
+	return n ? (int)n : encode_general(slot->req, &x, out, cap);
 }
 
 const struct akv_proto_ops akv_avs1_ops = {
