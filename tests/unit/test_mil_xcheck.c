@@ -150,18 +150,12 @@ check_set_row(const struct akv_mil_impl *m, const struct tsv_row *r)
 	akv_wipe(&ks, sizeof(ks));
 }
 
-static void
-check_sets(const struct akv_mil_impl *m, const char *file)
-{
-	each_set(m, file, "", check_set_row);
-}
-
 START_TEST(t_mil_xcheck_ts35207)
 {
 	const struct akv_mil_impl *m = impl_or_skip(_i);
 
 	if (m)
-		check_sets(m, "ts35207_sets.tsv");
+		each_set(m, "ts35207_sets.tsv", "", check_set_row);
 }
 END_TEST
 
@@ -170,7 +164,7 @@ START_TEST(t_mil_xcheck_ts35208)
 	const struct akv_mil_impl *m = impl_or_skip(_i);
 
 	if (m)
-		check_sets(m, "ts35208_sets.tsv");
+		each_set(m, "ts35208_sets.tsv", "", check_set_row);
 }
 END_TEST
 
@@ -402,18 +396,12 @@ check_usim_row(const struct akv_mil_impl *m, const struct tsv_row *r)
 	akv_wipe(&ks, sizeof(ks));
 }
 
-static void
-check_usim_sets(const struct akv_mil_impl *m, const char *file)
-{
-	each_set(m, file, "usim: ", check_usim_row);
-}
-
 START_TEST(t_mil_xcheck_usim_ts35207)
 {
 	const struct akv_mil_impl *m = impl_or_skip(_i);
 
 	if (m)
-		check_usim_sets(m, "ts35207_sets.tsv");
+		each_set(m, "ts35207_sets.tsv", "usim: ", check_usim_row);
 }
 END_TEST
 
@@ -422,7 +410,7 @@ START_TEST(t_mil_xcheck_usim_ts35208)
 	const struct akv_mil_impl *m = impl_or_skip(_i);
 
 	if (m)
-		check_usim_sets(m, "ts35208_sets.tsv");
+		each_set(m, "ts35208_sets.tsv", "usim: ", check_usim_row);
 }
 END_TEST
 
