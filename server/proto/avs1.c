@@ -331,6 +331,32 @@ decode_verify(const uint8_t *b, size_t blen, struct akv_avs1_req *r, const char 
 _Static_assert(offsetof(struct akv_avs1_req, flags) == offsetof(struct akv_avs1_req, op) + 1,
 	       "op and flags are one 16-bit word on the wire (bytes 5, 6) and in the struct");
 
+/* The header rules past the length field (PROTOCOL.md §2), in the order
+ * their errors are reported: version, opcode, reserved byte, flags for the
+ * opcode. 0, or the error with *why. on_msg's fast path and the decoder
+ * both apply them. */
+static int
+hdr_check(const uint8_t *msg, const char **why)
+{
+	if (msg[4] != AKV_AVS1_VERSION) {
+		*why = "unsupported version";
+		return AKV_EPROTO;
+	}
+	if (msg[5] < AKV_AVS1_CHALLENGE || msg[5] > AKV_AVS1_STATS) {
+		*why = "";
+		return AKV_EUNKNOWN_OP;
+	}
+	if (msg[7] != 0) {
+		*why = "reserved byte not zero";
+		return AKV_EPROTO;
+	}
+	if (!flags_ok(msg[5], msg[6])) {
+		*why = "flags not valid for this operation";
+		return AKV_EPROTO;
+	}
+	return 0;
+}
+
 /* see avs1.h */
 int
 akv_avs1_req_decode(const uint8_t *msg, size_t len, struct akv_avs1_req *r, const char **why)
@@ -338,6 +364,7 @@ akv_avs1_req_decode(const uint8_t *msg, size_t len, struct akv_avs1_req *r, cons
 	const char *dummy;
 	const uint8_t *b = msg + AKV_AVS1_HDR_LEN;
 	size_t blen;
+	int err;
 
 	if (!why)
 		why = &dummy;
@@ -362,22 +389,8 @@ akv_avs1_req_decode(const uint8_t *msg, size_t len, struct akv_avs1_req *r, cons
 	r->op = msg[5];
 	r->flags = msg[6];
 	r->id = akv_get_be64(msg + 8);
-	if (msg[4] != AKV_AVS1_VERSION) {
-		*why = "unsupported version";
-		return AKV_EPROTO;
-	}
-	if (r->op < AKV_AVS1_CHALLENGE || r->op > AKV_AVS1_STATS) {
-		*why = "";
-		return AKV_EUNKNOWN_OP;
-	}
-	if (msg[7] != 0) {
-		*why = "reserved byte not zero";
-		return AKV_EPROTO;
-	}
-	if (!flags_ok(r->op, r->flags)) {
-		*why = "flags not valid for this operation";
-		return AKV_EPROTO;
-	}
+	if ((err = hdr_check(msg, why)))
+		return err;
 	switch (r->op) {
 	case AKV_AVS1_CHALLENGE:
 	case AKV_AVS1_RESYNC:
@@ -1275,8 +1288,7 @@ on_msg(void *st, const uint8_t *msg, size_t len, struct akv_proto_slot *slot, ui
 	 * akv_avs1_req_decode, which answers the rest): straight from the frame
 	 * into the engine request, without struct akv_avs1_req in between */
 	if ((op != AKV_AVS1_CHALLENGE && op != AKV_AVS1_RESYNC && op != AKV_AVS1_VECTORS) ||
-	    akv_get_be32(msg) != len || msg[4] != AKV_AVS1_VERSION || msg[7] != 0 ||
-	    !flags_ok(op, flags))
+	    akv_get_be32(msg) != len || hdr_check(msg, &why))
 		return on_msg_general(c, msg, len, slot, out, cap, out_len);
 	id = akv_get_be64(msg + 8);
 	err = ident_parse(msg + AKV_AVS1_HDR_LEN, len - AKV_AVS1_HDR_LEN, op, flags, &x, &why);
