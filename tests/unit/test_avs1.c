@@ -625,6 +625,58 @@ START_TEST(t_avs1_identity_bytes_every_position)
 }
 END_TEST
 
+/* The in-place CHALLENGE/RESYNC answer writer (server side) gives the
+ * bytes akv_avs1_ans_encode gives for the same answer: every vector count,
+ * both schemes, random vector bytes and ids, and small output buffers. */
+START_TEST(t_avs1_answer_writer_equals_codec)
+{
+	static uint8_t f[FRAME_CAP], got[AKV_PROTO_OUT_MAX], want[AKV_PROTO_OUT_MAX];
+	static struct akv_test_slot m;
+	static struct akv_avs1_ans a;
+	uint64_t rng = 0x616e73;
+	void *st = conn_new();
+
+	for (unsigned round = 0; round < 4000; round++) {
+		uint8_t op = round % 2 ? AKV_AVS1_RESYNC : AKV_AVS1_CHALLENGE;
+		struct akv_avs1_req r = {.op = op, .id = akv_test_rand64(&rng),
+					 .n = (uint8_t)(1 + round % AKV_VEC_MAX),
+					 .scheme = (uint8_t)(1 + round / 2 % 2),
+					 .ind = AKV_AVS1_IND_NONE, .impi = "alice@ims.test",
+					 .impi_len = 14};
+		size_t cap = round % 9 == 8 ? akv_test_rand64(&rng) % 200 : sizeof(got);
+		int len, gl, wl;
+		size_t ol = 0;
+
+		len = akv_avs1_req_encode(&r, f, sizeof(f));
+		ck_assert_int_gt(len, 0);
+		akv_test_slot_init(&m);
+		ck_assert_int_eq(akv_avs1_ops.on_msg(st, f, (size_t)len, &m.slot, got, sizeof(got),
+						     &ol),
+				 AKV_PROTO_DISPATCH);
+		m.req.err = 0;
+		m.req.scheme_used = r.scheme;
+		m.req.nvec = r.n;
+		akv_test_fill(&rng, (uint8_t *)m.vec, sizeof(m.vec[0]) * r.n);
+		memset(got, 0xee, sizeof(got));
+		gl = akv_avs1_ops.encode(st, &m.slot, got, cap);
+		memset(&a, 0, sizeof(a));
+		a.op = op;
+		a.id = r.id;
+		a.scheme = r.scheme;
+		a.nvec = r.n;
+		a.vec = m.vec;
+		wl = akv_avs1_ans_encode(&a, want, cap);
+		if (wl > 0) {
+			ck_assert_int_eq(gl, wl);
+			ck_assert_mem_eq(got, want, (size_t)wl);
+		} else {
+			ck_assert_int_le(gl, 0); /* no room: an error either way */
+		}
+	}
+	free(st);
+}
+END_TEST
+
 /* Oversized Digest fields, PING payloads and identities: the encoder refuses,
  * and the server answers AKV_ETOOBIG when a peer sends them anyway. */
 START_TEST(t_avs1_too_big)
@@ -1352,6 +1404,7 @@ suite(void)
 	tcase_add_test(tc, t_avs1_header_faults);
 	tcase_add_test(tc, t_avs1_body_faults);
 	tcase_add_test(tc, t_avs1_identity_bytes_every_position);
+	tcase_add_test(tc, t_avs1_answer_writer_equals_codec);
 	tcase_add_test(tc, t_avs1_too_big);
 	tcase_add_test(tc, t_avs1_mutations);
 	tcase_add_test(tc, t_avs1_encode_small_cap);
