@@ -432,8 +432,7 @@ area_ok(const uint8_t *p, size_t n, unsigned depth)
 
 /* Dictionary row + 1 of an info word (0: unknown AVP); a row names one
  * (code, vendor). */
-#define ROW1(info) ((info) & 0xffu)
-#define IS(info, name) (ROW1(info) == AKV_DIA_ROW_##name + 1u)
+#define IS(info, name) (AKV_DIA_INFO_ROW(info) == (unsigned)AKV_DIA_ROW_##name)
 
 /* The header of a 3GPP member (V and M set, nothing else) of AVP Length
  * rl at p: 12 bytes compared as three words. */
@@ -518,13 +517,13 @@ item_read(const uint8_t *p, size_t n, struct load_maa_item *it)
 		info = akv_dia_avp_info(code, vendor);
 		if (!value_ok(info, fl, code, vendor, d, dl, 1))
 			return 0;
-		switch (ROW1(info)) {
-		case AKV_DIA_ROW_SIP_AUTHENTICATION_SCHEME + 1:
+		switch (AKV_DIA_INFO_ROW(info)) {
+		case AKV_DIA_ROW_SIP_AUTHENTICATION_SCHEME:
 			if (!scheme && dl >= 32)
 				return 0;
 			scheme = 1;
 			break;
-		case AKV_DIA_ROW_SIP_AUTHENTICATE + 1:
+		case AKV_DIA_ROW_SIP_AUTHENTICATE:
 			if (!it->rand) {
 				if (dl != 32)
 					return 0;
@@ -532,20 +531,20 @@ item_read(const uint8_t *p, size_t n, struct load_maa_item *it)
 				it->autn = d + 16;
 			}
 			break;
-		case AKV_DIA_ROW_SIP_AUTHORIZATION + 1:
+		case AKV_DIA_ROW_SIP_AUTHORIZATION:
 			if (!it->xres) {
 				it->xres = d;
 				xres_len = dl;
 			}
 			break;
-		case AKV_DIA_ROW_CONFIDENTIALITY_KEY + 1:
+		case AKV_DIA_ROW_CONFIDENTIALITY_KEY:
 			if (!it->ck) {
 				if (dl != 16)
 					return 0;
 				it->ck = d;
 			}
 			break;
-		case AKV_DIA_ROW_INTEGRITY_KEY + 1:
+		case AKV_DIA_ROW_INTEGRITY_KEY:
 			if (!it->ik) {
 				if (dl != 16)
 					return 0;
