@@ -27,6 +27,57 @@ START_TEST(t_util_ct_eq_every_position)
 }
 END_TEST
 
+/* The plain byte loop akv_ct_eq must agree with (0 equal, -1 not). */
+static int
+byte_loop_eq(const uint8_t *a, const uint8_t *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (a[i] != b[i])
+			return -1;
+	return 0;
+}
+
+/* akv_ct_eq's word and 16-byte block paths (overlapping tails included)
+ * against the byte loop: every length 0..100, buffers at every offset 0..15
+ * from alignment, equal, one byte differing at each position (every bit in
+ * turn), two differing bytes, and random pairs that differ in many bytes. */
+START_TEST(t_util_ct_eq_matches_byte_loop)
+{
+	uint8_t abuf[128 + 16], bbuf[128 + 16];
+	uint64_t rng = 0x75746c31;
+
+	for (size_t off = 0; off < 16; off++) {
+		uint8_t *a = abuf + off, *b = bbuf + (off * 7 + 3) % 16;
+
+		for (size_t n = 0; n <= 100; n++) {
+			for (size_t i = 0; i < n; i++)
+				a[i] = (uint8_t)akv_test_rand64(&rng);
+			memcpy(b, a, n);
+			/* bytes just past the end differ: they must not be read */
+			a[n] = 0x00;
+			b[n] = 0xff;
+			ck_assert_int_eq(akv_ct_eq(a, b, n), 0);
+			for (size_t pos = 0; pos < n; pos++) {
+				uint8_t bit = (uint8_t)(1u << (pos % 8));
+
+				b[pos] ^= bit;
+				ck_assert_int_eq(akv_ct_eq(a, b, n), byte_loop_eq(a, b, n));
+				ck_assert_int_eq(akv_ct_eq(a, b, n), -1);
+				b[n - 1 - pos] ^= 0x80;
+				ck_assert_int_eq(akv_ct_eq(a, b, n), byte_loop_eq(a, b, n));
+				b[n - 1 - pos] ^= 0x80;
+				b[pos] ^= bit;
+			}
+			for (size_t i = 0; i < n; i++)
+				b[i] = (uint8_t)akv_test_rand64(&rng) & 0x3;
+			for (size_t i = 0; i < n; i++)
+				a[i] = (uint8_t)akv_test_rand64(&rng) & 0x3;
+			ck_assert_int_eq(akv_ct_eq(a, b, n), byte_loop_eq(a, b, n));
+		}
+	}
+}
+END_TEST
+
 /* akv_wipe zeroes exactly [p, p + n): odd lengths and misaligned starts,
  * guard bytes on both sides untouched. */
 START_TEST(t_util_wipe_exact_range)
@@ -76,6 +127,7 @@ main(void)
 	TCase *tc = tcase_create("util");
 
 	tcase_add_test(tc, t_util_ct_eq_every_position);
+	tcase_add_test(tc, t_util_ct_eq_matches_byte_loop);
 	tcase_add_test(tc, t_util_wipe_exact_range);
 	tcase_add_test(tc, t_util_hex_round_trip_and_rejects);
 	suite_add_tcase(s, tc);
