@@ -33,7 +33,7 @@ enum { OP_RECV = 1, OP_SEND };
 #define DRAIN_NS 2000000000ull /* after the deadline, wait this long for answers */
 
 static const char *const op_names[LOAD_OP_NUM] = {"challenge", "verify",  "wrong",
-						  "resync",    "vectors", "mix"};
+						  "resync",    "vectors", "mix", "register"};
 
 /* Shared by the threads of one run. */
 struct load_run_ctx {
@@ -519,6 +519,7 @@ load_run(const struct load_cfg *cfg, const struct load_proto *proto, struct load
 
 	memset(r, 0, sizeof(*r));
 	akv_hist_init(&r->hist);
+	akv_hist_init(&r->txn_hist);
 	pthread_barrier_init(&run.ready, NULL, cfg->threads + 1);
 	pthread_barrier_init(&run.go, NULL, cfg->threads + 1);
 	for (unsigned i = 0; i < cfg->threads; i++) {
@@ -531,6 +532,7 @@ load_run(const struct load_cfg *cfg, const struct load_proto *proto, struct load
 		t->rng = 0x6c6f6164ull + i * 0x9e3779b97f4a7c15ull;
 		t->mil = akv_mil_best();
 		akv_hist_init(&t->hist);
+		akv_hist_init(&t->txn_hist);
 		ta[i].run = &run;
 		if (pthread_create(&ta[i].tid, NULL, thread_main, &ta[i]))
 			break;
@@ -571,7 +573,11 @@ load_run(const struct load_cfg *cfg, const struct load_proto *proto, struct load
 		r->c.err_verdict += s->err_verdict;
 		r->c.err_proto += s->err_proto;
 		r->c.conn_lost += s->conn_lost;
+		r->c.sars += s->sars;
+		r->c.registered += s->registered;
+		r->c.registered_first += s->registered_first;
 		akv_hist_merge(&r->hist, &ta[i].t.hist);
+		akv_hist_merge(&r->txn_hist, &ta[i].t.txn_hist);
 	}
 	pthread_barrier_destroy(&run.ready);
 	pthread_barrier_destroy(&run.go);
@@ -608,6 +614,7 @@ usage(FILE *f)
 	    "  --threads T        client threads, one io_uring each (default 1)\n"
 	    "  --op OP            challenge (default) | verify | wrong | resync | vectors | mix\n"
 	    "                     (mix: 50%% challenge, 30 verify, 5 wrong, 5 resync, 10 vectors)\n"
+	    "                     | register (Diameter only)\n"
 	    "  --n N              vectors per VECTORS request (default 5)\n"
 	    "  --zipf S           subscriber choice Zipf(S) instead of uniform\n"
 	    "  --no-check         do not recompute vectors (default: every vector is checked)\n"
@@ -619,7 +626,10 @@ usage(FILE *f)
 	    "                     challenge and check it (realm: --realm, else IMPI's domain)\n"
 	    "  --diameter         speak Diameter Cx: one CER per connection, then MARs\n"
 	    "                     (ops challenge, vectors, resync); --realm R sets the\n"
-	    "                     Destination-Realm (default bench.akavs)\n"
+	    "                     Destination-Realm (default bench.akavs). --op register:\n"
+	    "                     a registration as an S-CSCF runs it, MAR then SAR\n"
+	    "                     (REGISTRATION the first time in the run, then\n"
+	    "                     RE_REGISTRATION); reports registrations/s, MAR/s, SAR/s\n"
 	    "  --echo             the target is `akavs-bench echo` (no --subs needed)\n"
 	    "  --req-size B --reply-size B   echo message sizes (default 300 / 400)\n"
 	    "  --sweep D1,D2,...  run once per depth; with --sweep-out FILE write\n"
@@ -741,9 +751,14 @@ parse_opts(int argc, char **argv, struct load_opts *o)
 		return -1;
 	}
 	if (o->diameter && o->cfg.op != LOAD_OP_CHALLENGE && o->cfg.op != LOAD_OP_VECTORS &&
-	    o->cfg.op != LOAD_OP_RESYNC) {
+	    o->cfg.op != LOAD_OP_RESYNC && o->cfg.op != LOAD_OP_REGISTER) {
 		/* Cx has no verify: the S-CSCF compares RES with the XRES it got */
-		fprintf(stderr, "load: --diameter supports --op challenge, vectors, resync\n");
+		fprintf(stderr,
+			"load: --diameter supports --op challenge, vectors, resync, register\n");
+		return -1;
+	}
+	if (!o->diameter && o->cfg.op == LOAD_OP_REGISTER) {
+		fprintf(stderr, "load: --op register is a Cx registration: it needs --diameter\n");
 		return -1;
 	}
 	if (o->diameter && o->echo_target) {
@@ -933,6 +948,8 @@ akv_bench_load(int argc, char **argv)
 			printf("\"request_bytes\":%u,\"reply_bytes\":%u,", o.cfg.req_size,
 			       o.cfg.reply_size);
 		json_result(stdout, &r);
+		if (o.cfg.op == LOAD_OP_REGISTER)
+			load_dia_report(stdout, &r, 1);
 		if (have_echo) {
 			printf(",\"echo\":{\"request_bytes\":%u,\"reply_bytes\":%u,", req, rep);
 			json_result(stdout, &er);
@@ -961,6 +978,8 @@ akv_bench_load(int argc, char **argv)
 			print_result("echo", &er);
 		}
 		print_result(proto->name, &r);
+		if (o.cfg.op == LOAD_OP_REGISTER)
+			load_dia_report(stdout, &r, 0);
 		if (have_echo && er.requests_per_s > 0)
 			printf("akavs (%s) = %.1f%% of the echo baseline's request rate; p50 %+.1f "
 			       "us\n",

@@ -13,6 +13,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <netinet/in.h>
 
 #include "akv_crypto.h"
@@ -86,6 +87,7 @@ enum load_op {
 	LOAD_OP_RESYNC,	   /* CHALLENGE, then RESYNC with a valid AUTS: check the new vector */
 	LOAD_OP_VECTORS,   /* VECTORS n: check every quintet */
 	LOAD_OP_MIX,	   /* 50 % challenge, 30 verify, 5 wrong, 5 resync, 10 vectors */
+	LOAD_OP_REGISTER,  /* Diameter: MAR, check the vector, then SAR (load_dia.c) */
 	LOAD_OP_NUM
 };
 
@@ -102,6 +104,7 @@ struct load_slot {
 	uint8_t rand[16], autn[16], res[8], ck[16], ik[16];
 	uint8_t k[16], opc[16]; /* the subscriber's, copied by load_pick */
 	uint64_t sqn;
+	uint64_t t_begin; /* ns, when the transaction's first request was queued (REGISTER) */
 };
 
 struct load_conn {
@@ -123,6 +126,9 @@ struct load_counters {
 	uint64_t err_verdict;  /* unexpected VERIFY verdict */
 	uint64_t err_proto;    /* undecodable frame or unknown id */
 	uint64_t conn_lost;    /* connections closed under us */
+	/* REGISTER (Diameter): SAAs received; of those, registrations the
+	 * server accepted (2001 with the profile); of those, first ones */
+	uint64_t sars, registered, registered_first;
 };
 
 #define LOAD_AHEAD 16
@@ -166,6 +172,9 @@ struct load_thread {
 	struct akv_mil_usim_out *pout;
 	unsigned npend;
 	void *proto_state; /* the protocol module's per-thread state */
+	/* whole transactions, recorded by modules whose transactions span
+	 * several requests (REGISTER: MAR sent to SAA read) */
+	struct akv_hist txn_hist;
 };
 
 /* A protocol module: how to delimit frames, start a transaction on a slot,
@@ -222,6 +231,7 @@ struct load_result {
 	double seconds;
 	struct load_counters c;
 	struct akv_hist hist;
+	struct akv_hist txn_hist; /* see load_thread */
 	double requests_per_s, vectors_per_s;
 	uint64_t errors;
 };
@@ -257,6 +267,10 @@ void load_make_auts(struct load_thread *t, struct load_slot *s, uint8_t auts[14]
 int load_avs1_sizes(const struct load_cfg *cfg, unsigned *req, unsigned *ans);
 /* Same for Diameter: a MAR and an MAA with cfg->nvec (VECTORS) or 1 items. */
 int load_dia_sizes(const struct load_cfg *cfg, unsigned *req, unsigned *ans);
+/* REGISTER's figures (registrations/s, MAR/s, SAR/s, latency per
+ * registration): JSON members (",\"registrations\":..." to append to the
+ * object) or text lines. */
+void load_dia_report(FILE *f, const struct load_result *r, int json);
 
 /* Picks a free subscriber for a new transaction (marks it busy) and the op
  * (resolving MIX). Returns 0, or -1 when every subscriber is busy. */

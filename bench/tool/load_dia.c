@@ -6,6 +6,12 @@
  * the MAA is checked against the keys (load_check.c): SIP-Authenticate =
  * RAND||AUTN, SIP-Authorization = XRES, Confidentiality-Key, Integrity-Key.
  * Resync is a second MAR carrying SIP-Authorization = RAND||AUTS (§6.3.11).
+ * REGISTER runs a registration as an S-CSCF does (TS 29.228 §6.1.2, §6.3;
+ * REFERENCE §7.1): MAR, then, the vector being right, SAR with
+ * Server-Assignment-Type REGISTRATION the first time the subscriber registers
+ * in this run and RE_REGISTRATION after; the SAA must be 2001 with the
+ * profile. The vector check is batched (load_check.c), so the SAR leaves
+ * before it runs: a wrong vector is counted as a bad vector, as for MARs.
  * The Hop-by-Hop Identifier carries the slot and sequence (RFC 6733 §3:
  * unique per connection at any time).
  */
@@ -100,6 +106,11 @@ struct dia_thread {
 	struct load_mar_tpl mar;
 	struct load_maa_memo maa; /* what the server repeats in every MAA */
 	int slow; /* the template could not be cut: every MAR by akv_dia_build_mar */
+	uint64_t session; /* slow: the Session-Id counter */
+	/* REGISTER: the SAR's fixed AVPs; one bit per subscriber of this
+	 * thread (by rank), set once the server accepted its registration */
+	struct load_sar_tpl sar;
+	uint64_t *registered;
 };
 
 static int
@@ -117,22 +128,40 @@ mar_tpl_init(struct load_mar_tpl *tpl, unsigned idx, const struct load_cfg *cfg)
 static int
 dia_thread_init(struct load_thread *t)
 {
+	const struct load_cfg *cfg = t->cfg;
 	struct dia_thread *d = akv_calloc(1, sizeof(*d));
+	char host[LOAD_MAR_HOST_MAX];
 
 	t->proto_state = d;
-	if (mar_tpl_init(&d->mar, t->idx, t->cfg)) {
+	if (mar_tpl_init(&d->mar, t->idx, cfg)) {
 		if (t->idx == 0)
 			fprintf(stderr, "load: note: MAR template unusable, building each MAR "
 					"with akv_dia_build_mar\n");
 		d->slow = 1;
 	}
+	if (cfg->op != LOAD_OP_REGISTER)
+		return 0;
+	snprintf(host, sizeof(host), "load%u.bench.akavs", t->idx);
+	if (load_sar_init(&d->sar, host, DIA_REALM_DEFAULT,
+			  cfg->dia_realm ? cfg->dia_realm : DIA_REALM_DEFAULT, DIA_SERVER_NAME)) {
+		fprintf(stderr, "load: --realm too long for a SAR\n");
+		return -EINVAL;
+	}
+	/* ranks of this thread: s->sub / threads, fewer than n / threads + 1 */
+	if (cfg->subs)
+		d->registered =
+		    akv_calloc(cfg->subs->n / cfg->threads / 64 + 1, sizeof(*d->registered));
 	return 0;
 }
 
 static void
 dia_thread_fini(struct load_thread *t)
 {
-	akv_free(t->proto_state);
+	struct dia_thread *d = t->proto_state;
+
+	if (d)
+		akv_free(d->registered);
+	akv_free(d);
 	t->proto_state = NULL;
 }
 
@@ -141,14 +170,15 @@ static int
 build_mar_slow(struct load_thread *t, const struct load_sub *sub, uint64_t id,
 	       const uint8_t *rand_auts, uint32_t n, uint8_t *out, size_t cap)
 {
-	static _Thread_local uint64_t session;
+	struct dia_thread *d = t->proto_state;
+	uint64_t session;
 	struct akv_dia_node node;
 	struct akv_dia_mar m;
 	char host[64], sid[128];
 
 	node_of(t, &node, host);
 	/* RFC 6733 §8.8: <DiameterIdentity>;<high 32>;<low 32> */
-	session++;
+	session = ++d->session;
 	snprintf(sid, sizeof(sid), "%s;%u;%u", host, (unsigned)(session >> 32), (unsigned)session);
 	memset(&m, 0, sizeof(m));
 	m.session_id = sid;
@@ -177,11 +207,91 @@ build_mar(struct load_thread *t, struct load_slot *s, uint64_t id, const uint8_t
 			      out, cap);
 }
 
+/* REGISTER: has the server accepted a registration of s's subscriber in
+ * this run? (A subscriber runs one transaction at a time: the bit cannot
+ * change between its SAR and its SAA.) */
+static int
+registered(const struct load_thread *t, const struct load_slot *s)
+{
+	const struct dia_thread *d = t->proto_state;
+	size_t rank = s->sub / t->cfg->threads;
+
+	return (int)(d->registered[rank / 64] >> (rank % 64) & 1);
+}
+
+/* The SAR that follows an accepted MAA: a new Session-Id of this peer,
+ * the MAR's identities, REGISTRATION or RE_REGISTRATION. */
+static int
+build_sar(struct load_thread *t, struct load_slot *s, uint64_t id, uint8_t *out, size_t cap)
+{
+	const struct load_sub *sub = &t->cfg->subs->v[s->sub];
+	struct dia_thread *d = t->proto_state;
+	uint32_t sat = registered(t, s) ? LOAD_SAT_RE_REGISTRATION : LOAD_SAT_REGISTRATION;
+	char host[64], sid[128];
+	const char *sp = sid;
+	uint64_t session;
+	size_t sl;
+
+	if (d->slow) {
+		struct akv_dia_node node;
+		int n;
+
+		node_of(t, &node, host);
+		session = ++d->session;
+		n = snprintf(sid, sizeof(sid), "%s;%u;%u", host, (unsigned)(session >> 32),
+			     (unsigned)session);
+		sl = (size_t)n;
+	} else {
+		load_mar_next_session(&d->mar);
+		sp = d->mar.sid;
+		sl = d->mar.sid_len;
+		session = d->mar.session;
+	}
+	return load_sar_build(&d->sar, sp, sl, sub->impi, sub->impi_len,
+			      sub->impu ? sub->impu : sub->impi,
+			      sub->impu ? sub->impu_len : sub->impi_len, sat, (uint32_t)id,
+			      (uint32_t)id ^ (uint32_t)session, out, cap);
+}
+
+/* Judges the SAA that ends a registration. As dia_answer. */
+static int
+saa_judge(struct load_thread *t, struct load_slot *s, const uint8_t *f, size_t len)
+{
+	const struct load_sub *sub = &t->cfg->subs->v[s->sub];
+	struct dia_thread *d = t->proto_state;
+	size_t rank = s->sub / t->cfg->threads;
+	int v = load_saa_judge(f, len, sub->impi, sub->impi_len);
+
+	if (v < 0)
+		return AKV_EPROTO; /* malformed: a protocol error, as a malformed MAA */
+	t->c.sars++;
+	if (!t->stopping)
+		akv_hist_add(&t->txn_hist, t->now - s->t_begin);
+	switch (v) {
+	case LOAD_SAA_OK:
+		t->c.registered++;
+		if (!registered(t, s)) {
+			t->c.registered_first++;
+			d->registered[rank / 64] |= 1ull << (rank % 64);
+		}
+		break;
+	case LOAD_SAA_REFUSED:
+		t->c.err_answers++;
+		break;
+	default: /* 2001 without the profile, or for another user */
+		t->c.err_check++;
+		break;
+	}
+	return 0;
+}
+
 static int
 dia_start(struct load_thread *t, struct load_slot *s, uint64_t id, uint8_t *out, size_t cap)
 {
 	if (load_pick(t, s))
 		return -1;
+	if (s->op == LOAD_OP_REGISTER)
+		s->t_begin = t->now;
 	return build_mar(t, s, id, NULL, s->op == LOAD_OP_VECTORS ? t->cfg->nvec : 1, out, cap);
 }
 
@@ -237,6 +347,12 @@ maa_judge(struct load_thread *t, struct load_slot *s, uint64_t id, const struct 
 		s->step = 1;
 		return build_mar(t, s, id, rand_auts, 1, out, cap);
 	}
+	if (s->op == LOAD_OP_REGISTER) {
+		/* the UE's RES matched (checked in the batch): the S-CSCF
+		 * assigns itself (TS 29.228 §6.1.2) */
+		s->step = 1;
+		return build_sar(t, s, id, out, cap);
+	}
 	return 0;
 }
 
@@ -278,6 +394,8 @@ dia_answer(struct load_thread *t, struct load_slot *s, uint64_t id, const uint8_
 	struct dia_thread *d = t->proto_state;
 	struct load_maa m;
 
+	if (s->op == LOAD_OP_REGISTER && s->step == 1)
+		return saa_judge(t, s, f, len);
 	/* one pass over the MAA; what it cannot vouch for goes to the codec */
 	if (load_maa_read(f, len, &m, &d->maa))
 		return dia_answer_codec(t, s, id, f, len, out, cap);
@@ -336,6 +454,49 @@ load_dia_sizes(const struct load_cfg *cfg, unsigned *req, unsigned *ans)
 	*req = (unsigned)rl;
 	*ans = (unsigned)al;
 	return 0;
+}
+
+static double
+per_s(uint64_t n, double seconds)
+{
+	return seconds > 0 ? (double)n / seconds : 0;
+}
+
+/* see load.h */
+void
+load_dia_report(FILE *f, const struct load_result *r, int json)
+{
+	const struct akv_hist *h = &r->txn_hist;
+	/* every answered request is a MAA or a SAA */
+	uint64_t mars = r->c.requests - r->c.sars;
+	double us50 = (double)akv_hist_quantile(h, 0.5) / 1e3;
+	double us99 = (double)akv_hist_quantile(h, 0.99) / 1e3;
+	double us999 = (double)akv_hist_quantile(h, 0.999) / 1e3;
+
+	if (json) {
+		fprintf(f,
+			",\"registrations\":%llu,\"registrations_per_s\":%.0f,"
+			"\"first_registrations\":%llu,\"re_registrations\":%llu,"
+			"\"mars\":%llu,\"mars_per_s\":%.0f,\"sars\":%llu,\"sars_per_s\":%.0f,"
+			"\"registration_latency_us\":{\"p50\":%.1f,\"p99\":%.1f,\"p999\":%.1f,"
+			"\"mean\":%.1f,\"max\":%.1f}",
+			(unsigned long long)r->c.registered, per_s(r->c.registered, r->seconds),
+			(unsigned long long)r->c.registered_first,
+			(unsigned long long)(r->c.registered - r->c.registered_first),
+			(unsigned long long)mars, per_s(mars, r->seconds),
+			(unsigned long long)r->c.sars, per_s(r->c.sars, r->seconds), us50, us99,
+			us999, akv_hist_mean(h) / 1e3, (double)h->max / 1e3);
+		return;
+	}
+	fprintf(f,
+		"register %9.0f registrations/s = %.0f MAR/s + %.0f SAR/s (%llu registrations: "
+		"%llu first, %llu re-registrations)\n"
+		"         per registration (MAR sent to SAA read): p50 %.1f us  p99 %.1f us  "
+		"p99.9 %.1f us\n",
+		per_s(r->c.registered, r->seconds), per_s(mars, r->seconds),
+		per_s(r->c.sars, r->seconds), (unsigned long long)r->c.registered,
+		(unsigned long long)r->c.registered_first,
+		(unsigned long long)(r->c.registered - r->c.registered_first), us50, us99, us999);
 }
 
 const struct load_proto load_proto_dia = {

@@ -3,7 +3,8 @@
  * `load --diameter` (see load_dia_msg.h). The codec (server/proto/dia.c)
  * stays the authority: the template is cut out of its builder's output, and
  * the MAA reader accepts only what its checker and parser would accept,
- * handing anything else back to them.
+ * handing anything else back to them. SARs are written from stored AVPs with
+ * the codec's direct stores; SAAs are judged by the codec's checker.
  */
 #include "load_dia_msg.h"
 
@@ -85,6 +86,13 @@ load_mar_sid(const struct load_mar_tpl *t, char *out, size_t cap)
 
 	memcpy(out, t->sid, n);
 	out[n] = 0;
+}
+
+/* see load_dia_msg.h */
+void
+load_mar_next_session(struct load_mar_tpl *t)
+{
+	sid_next(t);
 }
 
 static int
@@ -713,4 +721,110 @@ load_maa_read(const uint8_t *msg, size_t len, struct load_maa *m, struct load_ma
 		/* the first accepted MAA, or the server's answers changed */
 		memo_learn(memo, msg + AKV_DIA_HDR_LEN, len - AKV_DIA_HDR_LEN);
 	return 0;
+}
+
+/* ==== SAR / SAA ==== */
+
+/* see load_dia_msg.h */
+int
+load_sar_init(struct load_sar_tpl *t, const char *host, const char *origin_realm,
+	      const char *dest_realm, const char *server_name)
+{
+	size_t oh = strlen(host), orr = strlen(origin_realm), dr = strlen(dest_realm);
+	size_t sn = strlen(server_name);
+	uint8_t *p;
+
+	memset(t, 0, sizeof(*t));
+	/* VSAI 32 + Auth-Session-State 12 + three names */
+	if (32 + 12 + akv_dia_avp_size(0, oh) + akv_dia_avp_size(0, orr) +
+		    akv_dia_avp_size(0, dr) >
+		sizeof(t->head) ||
+	    akv_dia_avp_size(AKV_DIA_VENDOR_3GPP, sn) > sizeof(t->tail))
+		return AKV_ETOOBIG;
+	/* TS 29.229 §6.1.3 order: <Session-Id> {VSAI} {Auth-Session-State}
+	 * {Origin-Host} {Origin-Realm} {Destination-Realm} ... */
+	p = akv_dia_st_hdr(t->head, AKV_DIA_AVP_VENDOR_SPECIFIC_APPLICATION_ID, 0, 32);
+	p = akv_dia_st_u32(p, AKV_DIA_AVP_VENDOR_ID, 0, V3GPP);
+	p = akv_dia_st_u32(p, AKV_DIA_AVP_AUTH_APPLICATION_ID, 0, AKV_DIA_APP_CX);
+	/* NO_STATE_MAINTAINED, as every Cx request */
+	p = akv_dia_st_u32(p, AKV_DIA_AVP_AUTH_SESSION_STATE, 0, 1);
+	p = akv_dia_st_bytes(p, AKV_DIA_AVP_ORIGIN_HOST, 0, host, oh);
+	p = akv_dia_st_bytes(p, AKV_DIA_AVP_ORIGIN_REALM, 0, origin_realm, orr);
+	p = akv_dia_st_bytes(p, AKV_DIA_AVP_DESTINATION_REALM, 0, dest_realm, dr);
+	t->head_len = (uint16_t)(p - t->head);
+	p = akv_dia_st_bytes(t->tail, AKV_DIA_AVP_SERVER_NAME, V3GPP, server_name, sn);
+	t->tail_len = (uint16_t)(p - t->tail);
+	return 0;
+}
+
+/* see load_dia_msg.h */
+int
+load_sar_build(const struct load_sar_tpl *t, const char *sid, size_t sid_len, const char *impi,
+	       size_t impi_len, const char *impu, size_t impu_len, uint32_t sat, uint32_t hbh,
+	       uint32_t e2e, uint8_t *out, size_t cap)
+{
+	size_t total;
+	uint8_t *p = out;
+
+	if (!sid_len || !impi_len || !impu_len)
+		return AKV_EINVAL;
+	if ((sid_len | impi_len | impu_len) > 0xffff)
+		return AKV_ETOOBIG;
+	total = AKV_DIA_HDR_LEN + akv_dia_avp_size(0, sid_len) + t->head_len +
+		akv_dia_avp_size(0, impi_len) + akv_dia_avp_size(V3GPP, impu_len) + t->tail_len +
+		2 * 16;
+	if (total > cap)
+		return AKV_ETOOBIG;
+	/* RFC 6733 §3: version, length, R|P, Command-Code, Application-Id */
+	akv_put_be32(p, (uint32_t)total);
+	p[0] = AKV_DIA_VERSION;
+	akv_put_be32(p + 4, AKV_DIA_CMD_SA);
+	p[4] = AKV_DIA_F_REQ | AKV_DIA_F_PROXY;
+	akv_put_be32(p + 8, AKV_DIA_APP_CX);
+	akv_put_be32(p + 12, hbh);
+	akv_put_be32(p + 16, e2e);
+	p = akv_dia_st_bytes(p + AKV_DIA_HDR_LEN, AKV_DIA_AVP_SESSION_ID, 0, sid, sid_len);
+	memcpy(p, t->head, t->head_len);
+	p += t->head_len;
+	p = akv_dia_st_bytes(p, AKV_DIA_AVP_USER_NAME, 0, impi, impi_len);
+	p = akv_dia_st_bytes(p, AKV_DIA_AVP_PUBLIC_IDENTITY, V3GPP, impu, impu_len);
+	memcpy(p, t->tail, t->tail_len);
+	p += t->tail_len;
+	p = akv_dia_st_u32(p, AKV_DIA_AVP_SERVER_ASSIGNMENT_TYPE, V3GPP, sat);
+	/* USER_DATA_NOT_AVAILABLE (0) on the first SAR, ALREADY_AVAILABLE (1)
+	 * after: what Kamailio sends (REFERENCE §7.1) */
+	akv_dia_st_u32(p, AKV_DIA_AVP_USER_DATA_ALREADY_AVAILABLE, V3GPP,
+		       sat == LOAD_SAT_REGISTRATION ? 0 : 1);
+	return (int)total;
+}
+
+/* see load_dia_msg.h */
+int
+load_saa_judge(const uint8_t *msg, size_t len, const char *impi, size_t impi_len)
+{
+	struct akv_dia_hdr h;
+	struct akv_dia_result r;
+	struct akv_dia_avp ud, un;
+	const uint8_t *body;
+	size_t blen;
+
+	/* the codec checks every AVP and wants an answer with a result */
+	if (akv_dia_parse_result(msg, len, &h, &r) || h.cmd != AKV_DIA_CMD_SA ||
+	    h.app != AKV_DIA_APP_CX)
+		return AKV_EPROTO;
+	/* a Cx answer carries exactly one of the two (TS 29.229 §6.2) */
+	if (r.result_code != AKV_DIA_SUCCESS || r.exp_code)
+		return LOAD_SAA_REFUSED;
+	body = akv_dia_body(msg);
+	blen = len - AKV_DIA_HDR_LEN;
+	/* TS 29.228 §6.1.2: a REGISTRATION / RE_REGISTRATION answer downloads
+	 * the profile (User-Data, TS 29.229 §6.3.7); Kamailio refuses an SAA
+	 * without it (REFERENCE §7.1) */
+	if (akv_dia_find(body, blen, AKV_DIA_AVP_USER_DATA, V3GPP, &ud) != 1 || !ud.len)
+		return LOAD_SAA_NO_PROFILE;
+	/* [User-Name] is optional; when present it must be the IMPI asked for */
+	if (akv_dia_find(body, blen, AKV_DIA_AVP_USER_NAME, 0, &un) == 1 &&
+	    (un.len != impi_len || memcmp(un.data, impi, impi_len)))
+		return LOAD_SAA_OTHER_USER;
+	return LOAD_SAA_OK;
 }

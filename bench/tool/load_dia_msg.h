@@ -64,6 +64,52 @@ int load_mar_build(struct load_mar_tpl *t, const char *impi, size_t impi_len, co
 		   size_t cap);
 /* The current Session-Id (NUL-terminated copy, for tests). */
 void load_mar_sid(const struct load_mar_tpl *t, char *out, size_t cap);
+/* Counts the Session-Id on by one without writing a MAR (for another
+ * request of the same peer, e.g. a SAR: t->sid, t->sid_len, t->session then
+ * name a session no MAR of this template has used). */
+void load_mar_next_session(struct load_mar_tpl *t);
+
+/* ==== SAR / SAA (TS 29.229 §6.1.3 / §6.1.4) ==== */
+
+/* Server-Assignment-Type (TS 29.229 §6.3.15) values a registration sends. */
+#define LOAD_SAT_REGISTRATION 1
+#define LOAD_SAT_RE_REGISTRATION 2
+
+/* The AVPs every SAR of one peer repeats, stored once: VSAI, Auth-Session-
+ * State, Origin-Host, Origin-Realm, Destination-Realm after the Session-Id,
+ * and Server-Name after the identities. */
+#define LOAD_SAR_FIXED_MAX 512
+struct load_sar_tpl {
+	uint8_t head[LOAD_SAR_FIXED_MAX], tail[LOAD_SAR_FIXED_MAX];
+	uint16_t head_len, tail_len;
+};
+
+/* Stores the fixed AVPs. Returns 0, or AKV_ETOOBIG when a name does not fit. */
+int load_sar_init(struct load_sar_tpl *t, const char *host, const char *origin_realm,
+		  const char *dest_realm, const char *server_name);
+/* Writes a SAR as Kamailio's S-CSCF sends it for a registration (REFERENCE
+ * §4.6, §7.1): header R|P, 301, Cx, hbh, e2e; Session-Id sid, the head,
+ * User-Name impi, Public-Identity impu, Server-Name, Server-Assignment-Type
+ * sat, User-Data-Already-Available 0 for REGISTRATION and 1 otherwise (the
+ * S-CSCF has the profile by then). Returns the length, AKV_EINVAL for an
+ * empty identity or Session-Id, AKV_ETOOBIG when cap is too small. */
+int load_sar_build(const struct load_sar_tpl *t, const char *sid, size_t sid_len,
+		   const char *impi, size_t impi_len, const char *impu, size_t impu_len,
+		   uint32_t sat, uint32_t hbh, uint32_t e2e, uint8_t *out, size_t cap);
+
+/* What a SAA says about the registration of one IMPI. */
+enum load_saa_verdict {
+	LOAD_SAA_OK = 0,	 /* Result-Code 2001 and the user's profile (User-Data) */
+	LOAD_SAA_REFUSED,	 /* another Result-Code, or an Experimental-Result */
+	LOAD_SAA_NO_PROFILE,	 /* 2001 without User-Data, or with an empty one */
+	LOAD_SAA_OTHER_USER,	 /* 2001 whose User-Name is not the IMPI asked for */
+};
+/* Judges a whole SAA: the codec's checks (akv_dia_parse_result: version,
+ * length, flags, every AVP against the dictionary; an answer with a
+ * Result-Code or Experimental-Result), Command-Code 301, Application-Id Cx.
+ * Returns a verdict (>= 0), or AKV_EPROTO when the message is malformed or
+ * is not a SAA. */
+int load_saa_judge(const uint8_t *msg, size_t len, const char *impi, size_t impi_len);
 
 /* One SIP-Auth-Data-Item of a MAA: views into the message. */
 struct load_maa_item {

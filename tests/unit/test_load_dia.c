@@ -7,16 +7,65 @@
  *    every padding residue, item counts, with and without RAND||AUTS;
  *  - the one-pass MAA reader takes the codec's path for server-shaped MAAs
  *    and, on those and on thousands of mutated ones, never accepts what
- *    akv_dia_parse_maa() refuses nor reads anything different from it.
- * The file under test is compiled in (it is part of akavs-bench, not of a
- * library).
+ *    akv_dia_parse_maa() refuses nor reads anything different from it;
+ *  - every SAR equals the one the codec's general writer produces from the
+ *    same fields, and the codec's checker takes it as a clean SAR;
+ *  - the SAA judge: 2001 with the user's profile, refusals, answers without
+ *    the profile or for another user, and malformed, cut and mutated SAAs
+ *    (AKV_EPROTO, never a crash);
+ *  - --op register through load_dia.c's answer handler: MAR, SAR
+ *    REGISTRATION, then RE_REGISTRATION for the same subscriber, and every
+ *    bad SAA counted as an error (or refused as a protocol error).
+ * The files under test are compiled in (they are part of akavs-bench, not of
+ * a library); the load machinery load_dia.c calls is stubbed here.
  */
 #include <check.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "../../bench/tool/hist.c"
+#include "../../bench/tool/load_dia.c"
 #include "../../bench/tool/load_dia_msg.c"
 #include "akv_test.h"
+
+/* ==== Stubs of the load machinery (load.c, load_check.c) ==== */
+
+/* load_pick: subscriber stub_sub, the configured op */
+static uint32_t stub_sub;
+static unsigned stub_checked; /* vectors handed to load_check_vec */
+
+int
+load_pick(struct load_thread *t, struct load_slot *s)
+{
+	s->sub = stub_sub;
+	s->op = (uint8_t)t->cfg->op;
+	s->step = 0;
+	return 0;
+}
+
+int
+load_check_vec(struct load_thread *t, struct load_slot *s, const uint8_t rand[16],
+	       const uint8_t autn[16], const uint8_t *ck, const uint8_t *ik, const uint8_t *xres,
+	       unsigned xres_len, uint64_t sqn_min)
+{
+	(void)t, (void)s, (void)rand, (void)autn, (void)ck, (void)ik, (void)xres;
+	(void)sqn_min;
+	stub_checked++;
+	return xres_len == 8 ? 0 : -1;
+}
+
+void
+load_derive(struct load_thread *t, struct load_slot *s)
+{
+	(void)t, (void)s;
+}
+
+void
+load_make_auts(struct load_thread *t, struct load_slot *s, uint8_t auts[14])
+{
+	(void)t, (void)s;
+	memset(auts, 0, 14);
+}
 
 #define HOST "load3.bench.akavs"
 #define REALM "bench.akavs"
@@ -296,6 +345,428 @@ START_TEST(t_maa_reader_mutations)
 }
 END_TEST
 
+/* ==== SAR / SAA ==== */
+
+/* The SAR the codec's general writer produces from the same fields. */
+static int
+ref_sar(const char *sid, const char *impi, const char *impu, uint32_t sat, uint32_t hbh,
+	uint32_t e2e, uint8_t *out, size_t cap)
+{
+	const uint32_t v = AKV_DIA_VENDOR_3GPP;
+	struct akv_dia_wr w;
+
+	akv_dia_wr_init(&w, out, cap);
+	akv_dia_wr_hdr(&w, AKV_DIA_F_REQ | AKV_DIA_F_PROXY, AKV_DIA_CMD_SA, AKV_DIA_APP_CX, hbh,
+		       e2e);
+	akv_dia_put_str(&w, AKV_DIA_AVP_SESSION_ID, 0, sid);
+	akv_dia_put_vsai(&w, v, AKV_DIA_APP_CX);
+	akv_dia_put_u32(&w, AKV_DIA_AVP_AUTH_SESSION_STATE, 0, 1);
+	akv_dia_put_str(&w, AKV_DIA_AVP_ORIGIN_HOST, 0, HOST);
+	akv_dia_put_str(&w, AKV_DIA_AVP_ORIGIN_REALM, 0, REALM);
+	akv_dia_put_str(&w, AKV_DIA_AVP_DESTINATION_REALM, 0, DREALM);
+	akv_dia_put_str(&w, AKV_DIA_AVP_USER_NAME, 0, impi);
+	akv_dia_put_str(&w, AKV_DIA_AVP_PUBLIC_IDENTITY, v, impu);
+	akv_dia_put_str(&w, AKV_DIA_AVP_SERVER_NAME, v, SERVER);
+	akv_dia_put_u32(&w, AKV_DIA_AVP_SERVER_ASSIGNMENT_TYPE, v, sat);
+	akv_dia_put_u32(&w, AKV_DIA_AVP_USER_DATA_ALREADY_AVAILABLE, v, sat == 1 ? 0 : 1);
+	return akv_dia_wr_finish(&w);
+}
+
+/* The value of the first top-level (code, vendor) Unsigned32/Enumerated. */
+static uint32_t
+sar_u32(const uint8_t *msg, size_t len, uint32_t code)
+{
+	uint32_t v = 0xdeadbeef;
+
+	ck_assert_int_eq(akv_dia_find_u32(msg + AKV_DIA_HDR_LEN, len - AKV_DIA_HDR_LEN, code,
+					  AKV_DIA_VENDOR_3GPP, &v),
+			 1);
+	return v;
+}
+
+START_TEST(t_sar_builder_equals_writer)
+{
+	struct load_sar_tpl t;
+	uint8_t got[2048], want[2048];
+	char impi[256], impu[256], sid[64];
+	uint64_t rng = 0x736172;
+	unsigned built = 0;
+
+	ck_assert_int_eq(load_sar_init(&t, HOST, REALM, DREALM, SERVER), 0);
+	for (unsigned k = 0; k < 200; k++) {
+		size_t il = 1 + akv_test_rand64(&rng) % 255, ul = 1 + akv_test_rand64(&rng) % 255;
+		uint32_t sat = k & 1 ? LOAD_SAT_RE_REGISTRATION : LOAD_SAT_REGISTRATION;
+		uint32_t hbh = (uint32_t)akv_test_rand64(&rng), e2e = (uint32_t)akv_test_rand64(&rng);
+		struct akv_dia_hdr h;
+		struct akv_dia_error err;
+		int gl, wl, sl;
+
+		if (k < 16) /* every padding residue of the three strings */
+			il = 1 + k % 4, ul = 1 + k / 4;
+		for (size_t i = 0; i < il; i++)
+			impi[i] = (char)('a' + akv_test_rand64(&rng) % 26);
+		for (size_t i = 0; i < ul; i++)
+			impu[i] = (char)('a' + akv_test_rand64(&rng) % 26);
+		impi[il] = impu[ul] = 0;
+		sl = snprintf(sid, sizeof(sid), "%s;%u;%u", HOST, k % 3, k * 77);
+		gl = load_sar_build(&t, sid, (size_t)sl, impi, il, impu, ul, sat, hbh, e2e, got,
+				    sizeof(got));
+		wl = ref_sar(sid, impi, impu, sat, hbh, e2e, want, sizeof(want));
+		ck_assert_int_gt(wl, 0);
+		ck_assert_int_eq(gl, wl);
+		ck_assert_mem_eq(got, want, (size_t)wl);
+		/* a clean Cx request for the codec: no error to answer */
+		ck_assert_int_eq(akv_dia_check(got, (size_t)gl, &h, &err), 0);
+		ck_assert_uint_eq(err.result_code, 0);
+		ck_assert_uint_eq(h.cmd, AKV_DIA_CMD_SA);
+		ck_assert_uint_eq(h.flags, AKV_DIA_F_REQ | AKV_DIA_F_PROXY);
+		ck_assert_uint_eq(h.app, AKV_DIA_APP_CX);
+		ck_assert_uint_eq(sar_u32(got, (size_t)gl, AKV_DIA_AVP_SERVER_ASSIGNMENT_TYPE), sat);
+		built++;
+	}
+	ck_assert_uint_eq(built, 200);
+	/* no room, nothing written past cap; empty identities refused */
+	memset(got, 0xa5, sizeof(got));
+	ck_assert_int_eq(load_sar_build(&t, "s", 1, "a", 1, "b", 1, 1, 1, 1, got, 100),
+			 AKV_ETOOBIG);
+	ck_assert_uint_eq(got[0], 0xa5);
+	ck_assert_int_eq(load_sar_build(&t, "s", 1, "", 0, "b", 1, 1, 1, 1, got, sizeof(got)),
+			 AKV_EINVAL);
+	ck_assert_int_eq(load_sar_build(&t, "", 0, "a", 1, "b", 1, 1, 1, 1, got, sizeof(got)),
+			 AKV_EINVAL);
+	/* names that do not fit the template */
+	{
+		char big[LOAD_SAR_FIXED_MAX + 8];
+
+		memset(big, 'r', sizeof(big) - 1);
+		big[sizeof(big) - 1] = 0;
+		ck_assert_int_eq(load_sar_init(&t, HOST, REALM, big, SERVER), AKV_ETOOBIG);
+		ck_assert_int_eq(load_sar_init(&t, HOST, REALM, DREALM, big), AKV_ETOOBIG);
+	}
+}
+END_TEST
+
+#define SAA_IMPI "bench7@bench.akavs"
+
+/* A SAA (TS 29.229 §6.1.4) as akavs writes it, with knobs. */
+struct saa_opt {
+	uint32_t cmd;	   /* 0: 301 */
+	uint8_t flags;	   /* header flags */
+	uint32_t result;   /* 0: no Result-Code */
+	uint32_t exp;	   /* Experimental-Result-Code, 0: none */
+	const char *user;  /* User-Name; NULL: SAA_IMPI, "": none */
+	const char *data;  /* User-Data; NULL: a profile, "": empty, "-": none */
+};
+
+static size_t
+mk_saa(uint8_t *buf, size_t cap, const struct saa_opt *o)
+{
+	const uint32_t v = AKV_DIA_VENDOR_3GPP;
+	const char *user = o->user ? o->user : SAA_IMPI;
+	const char *data = o->data ? o->data
+				   : "<IMSSubscription><PrivateID>" SAA_IMPI
+				     "</PrivateID></IMSSubscription>";
+	struct akv_dia_wr w;
+	int len;
+
+	akv_dia_wr_init(&w, buf, cap);
+	akv_dia_wr_hdr(&w, o->flags, o->cmd ? o->cmd : AKV_DIA_CMD_SA, AKV_DIA_APP_CX, 0x1234,
+		       0x5678);
+	akv_dia_put_str(&w, AKV_DIA_AVP_SESSION_ID, 0, HOST ";0;43");
+	akv_dia_put_vsai(&w, v, AKV_DIA_APP_CX);
+	if (o->result)
+		akv_dia_put_u32(&w, AKV_DIA_AVP_RESULT_CODE, 0, o->result);
+	if (o->exp)
+		akv_dia_put_exp_result(&w, v, o->exp);
+	akv_dia_put_u32(&w, AKV_DIA_AVP_AUTH_SESSION_STATE, 0, 1);
+	akv_dia_put_str(&w, AKV_DIA_AVP_ORIGIN_HOST, 0, "hss.bench.akavs");
+	akv_dia_put_str(&w, AKV_DIA_AVP_ORIGIN_REALM, 0, REALM);
+	if (*user)
+		akv_dia_put_str(&w, AKV_DIA_AVP_USER_NAME, 0, user);
+	if (strcmp(data, "-"))
+		akv_dia_put(&w, AKV_DIA_AVP_USER_DATA, v, data, strlen(data));
+	len = akv_dia_wr_finish(&w);
+	ck_assert_int_gt(len, 0);
+	return (size_t)len;
+}
+
+static int
+judge(const uint8_t *msg, size_t len)
+{
+	return load_saa_judge(msg, len, SAA_IMPI, strlen(SAA_IMPI));
+}
+
+START_TEST(t_saa_judge_verdicts)
+{
+	static const struct {
+		struct saa_opt o;
+		int want;
+	} cases[] = {
+	    {{.result = 2001}, LOAD_SAA_OK},
+	    {{.result = 2001, .user = ""}, LOAD_SAA_OK}, /* [User-Name] is optional */
+	    {{.result = 5012}, LOAD_SAA_REFUSED},
+	    {{.exp = 5001}, LOAD_SAA_REFUSED}, /* DIAMETER_ERROR_USER_UNKNOWN */
+	    {{.result = 2001, .exp = 5007}, LOAD_SAA_REFUSED},
+	    {{.result = 2001, .data = "-"}, LOAD_SAA_NO_PROFILE},
+	    {{.result = 2001, .data = ""}, LOAD_SAA_NO_PROFILE},
+	    {{.result = 2001, .user = "bench8@bench.akavs"}, LOAD_SAA_OTHER_USER},
+	    {{.result = 2001, .user = "bench7@bench.akav"}, LOAD_SAA_OTHER_USER},
+	    {{.result = 2001, .flags = AKV_DIA_F_REQ}, AKV_EPROTO}, /* a request */
+	    {{.result = 2001, .flags = 0x01}, AKV_EPROTO},	      /* reserved bit */
+	    {{.result = 2001, .cmd = AKV_DIA_CMD_MA}, AKV_EPROTO},    /* a MAA */
+	    {{.data = "x"}, AKV_EPROTO},			      /* no result at all */
+	};
+	uint8_t buf[2048];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t len = mk_saa(buf, sizeof(buf), &cases[i].o);
+
+		ck_assert_msg(judge(buf, len) == cases[i].want, "case %zu: %d, want %d", i,
+			      judge(buf, len), cases[i].want);
+	}
+}
+END_TEST
+
+/* Cut and mutated SAAs: AKV_EPROTO whenever the codec refuses the message,
+ * never a read outside it (run under ASan by tests/integ/sanitize.sh). */
+START_TEST(t_saa_judge_malformed)
+{
+	struct saa_opt o = {.result = 2001};
+	uint8_t base[2048], buf[2048];
+	struct akv_dia_hdr h;
+	struct akv_dia_result r;
+	uint64_t rng = 0x736161;
+	size_t len = mk_saa(base, sizeof(base), &o);
+	unsigned refused = 0, total = 0;
+
+	/* every cut, with the header's length left (framing mismatch) or made
+	 * to agree (the last AVP truncated) */
+	for (size_t cut = 0; cut < len; cut++) {
+		uint8_t *c = akv_malloc(cut ? cut : 1);
+
+		memcpy(c, base, cut);
+		ck_assert_int_eq(judge(c, cut), AKV_EPROTO);
+		if (cut >= 4) {
+			akv_put_be24(c + 1, (uint32_t)cut);
+			if (akv_dia_parse_result(c, cut, &h, &r))
+				ck_assert_int_eq(judge(c, cut), AKV_EPROTO);
+			else /* cut at an AVP boundary: a shorter answer, judged */
+				ck_assert_int_ge(judge(c, cut), 0);
+		}
+		akv_free(c);
+	}
+	for (unsigned k = 0; k < 20000; k++) {
+		size_t l = len;
+		int v;
+
+		memcpy(buf, base, len);
+		for (unsigned j = 0, nm = 1 + k % 3; j < nm; j++)
+			buf[akv_test_rand64(&rng) % len] = (uint8_t)akv_test_rand64(&rng);
+		if (k % 5 == 0)
+			l = AKV_DIA_HDR_LEN + akv_test_rand64(&rng) % (len - AKV_DIA_HDR_LEN);
+		v = judge(buf, l);
+		if (akv_dia_parse_result(buf, l, &h, &r) || h.cmd != AKV_DIA_CMD_SA ||
+		    h.app != AKV_DIA_APP_CX) {
+			ck_assert_int_eq(v, AKV_EPROTO);
+			refused++;
+		} else {
+			ck_assert(v >= LOAD_SAA_OK && v <= LOAD_SAA_OTHER_USER);
+		}
+		total++;
+	}
+	/* both kinds occurred */
+	ck_assert_uint_gt(refused, 0);
+	ck_assert_uint_lt(refused, total);
+}
+END_TEST
+
+/* --op register through load_dia.c: a thread of one connection, subscriber
+ * 0 of one, the server's answers made here. */
+struct reg_fixture {
+	struct load_sub sub[1];
+	struct load_subs subs;
+	struct load_cfg cfg;
+	struct load_thread t;
+	struct load_slot s;
+	uint8_t out[4096], ans[4096];
+	uint64_t rng;
+};
+
+static void
+reg_setup(struct reg_fixture *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->sub[0].impi = (char *)SAA_IMPI;
+	f->sub[0].impi_len = (uint8_t)strlen(SAA_IMPI);
+	f->sub[0].impu = (char *)"sip:" SAA_IMPI;
+	f->sub[0].impu_len = (uint8_t)strlen(f->sub[0].impu);
+	f->subs.v = f->sub;
+	f->subs.n = 1;
+	f->cfg.subs = &f->subs;
+	f->cfg.threads = 1;
+	f->cfg.conns = 1;
+	f->cfg.depth = 1;
+	f->cfg.op = LOAD_OP_REGISTER;
+	f->t.cfg = &f->cfg;
+	f->t.now = 1000;
+	akv_hist_init(&f->t.txn_hist);
+	f->rng = 0x726567;
+	stub_sub = 0;
+	ck_assert_int_eq(dia_thread_init(&f->t), 0);
+}
+
+/* Starts a registration and answers its MAR with a 2001 MAA: returns the
+ * SAR the handler wrote. */
+static size_t
+reg_to_sar(struct reg_fixture *f)
+{
+	struct maa_opt o = {.n = 1, .xres_len = 8, .result = AKV_DIA_SUCCESS};
+	struct akv_dia_hdr h;
+	size_t al;
+	int ml, sl;
+
+	ml = dia_start(&f->t, &f->s, 7, f->out, sizeof(f->out));
+	ck_assert_int_gt(ml, 0);
+	ck_assert_uint_eq(akv_get_be24(f->out + 5), AKV_DIA_CMD_MA);
+	ck_assert_uint_eq(f->s.t_begin, f->t.now);
+	al = mk_maa(f->ans, sizeof(f->ans), &o, &f->rng);
+	f->t.now += 5000;
+	sl = dia_answer(&f->t, &f->s, 8, f->ans, al, f->out, sizeof(f->out));
+	ck_assert_int_gt(sl, 0);
+	ck_assert_int_eq(akv_dia_hdr_decode(f->out, (size_t)sl, &h), 0);
+	ck_assert_uint_eq(h.cmd, AKV_DIA_CMD_SA);
+	ck_assert_uint_eq(h.hbh, 8); /* the slot's id */
+	ck_assert_uint_eq(f->s.step, 1);
+	f->t.now += 5000;
+	return (size_t)sl;
+}
+
+START_TEST(t_register_transactions)
+{
+	static struct reg_fixture f;
+	struct load_counters c0;
+	struct akv_dia_avp un;
+	uint8_t saa[2048];
+	size_t sl, al;
+
+	reg_setup(&f);
+	/* first registration: REGISTRATION, profile not yet available */
+	sl = reg_to_sar(&f);
+	ck_assert_uint_eq(sar_u32(f.out, sl, AKV_DIA_AVP_SERVER_ASSIGNMENT_TYPE),
+			  LOAD_SAT_REGISTRATION);
+	ck_assert_uint_eq(sar_u32(f.out, sl, AKV_DIA_AVP_USER_DATA_ALREADY_AVAILABLE), 0);
+	ck_assert_int_eq(akv_dia_find(f.out + AKV_DIA_HDR_LEN, sl - AKV_DIA_HDR_LEN,
+				      AKV_DIA_AVP_USER_NAME, 0, &un),
+			 1);
+	ck_assert_mem_eq(un.data, SAA_IMPI, strlen(SAA_IMPI));
+	{
+		struct saa_opt o = {.result = 2001};
+
+		al = mk_saa(saa, sizeof(saa), &o);
+	}
+	ck_assert_int_eq(dia_answer(&f.t, &f.s, 9, saa, al, f.out, sizeof(f.out)), 0);
+	ck_assert_uint_eq(f.t.c.sars, 1);
+	ck_assert_uint_eq(f.t.c.registered, 1);
+	ck_assert_uint_eq(f.t.c.registered_first, 1);
+	ck_assert_uint_eq(f.t.txn_hist.count, 1);
+	ck_assert_uint_eq(f.t.txn_hist.max, 10000); /* MAR queued to SAA read */
+	/* the same subscriber again: RE_REGISTRATION, profile available */
+	sl = reg_to_sar(&f);
+	ck_assert_uint_eq(sar_u32(f.out, sl, AKV_DIA_AVP_SERVER_ASSIGNMENT_TYPE),
+			  LOAD_SAT_RE_REGISTRATION);
+	ck_assert_uint_eq(sar_u32(f.out, sl, AKV_DIA_AVP_USER_DATA_ALREADY_AVAILABLE), 1);
+	ck_assert_int_eq(dia_answer(&f.t, &f.s, 9, saa, al, f.out, sizeof(f.out)), 0);
+	ck_assert_uint_eq(f.t.c.registered, 2);
+	ck_assert_uint_eq(f.t.c.registered_first, 1);
+	/* a refused MAA ends the registration: no SAR */
+	{
+		struct maa_opt o = {.n = 0, .xres_len = 8, .result = 5012};
+
+		ck_assert_int_gt(dia_start(&f.t, &f.s, 7, f.out, sizeof(f.out)), 0);
+		al = mk_maa(f.ans, sizeof(f.ans), &o, &f.rng);
+		c0 = f.t.c;
+		ck_assert_int_eq(dia_answer(&f.t, &f.s, 8, f.ans, al, f.out, sizeof(f.out)), 0);
+		ck_assert_uint_eq(f.t.c.err_answers, c0.err_answers + 1);
+		ck_assert_uint_eq(f.t.c.sars, c0.sars);
+	}
+	dia_thread_fini(&f.t);
+}
+END_TEST
+
+/* Every bad SAA is an error: a counted one (the transaction ends) or a
+ * protocol error (< 0: load.c counts it and closes the connection). */
+START_TEST(t_register_bad_saa_counted)
+{
+	static const struct {
+		struct saa_opt o;
+		int counter; /* 0 err_answers, 1 err_check, -1 protocol error */
+	} cases[] = {
+	    {{.result = 5012}, 0},
+	    {{.exp = 5001}, 0},
+	    {{.result = 2001, .data = "-"}, 1},
+	    {{.result = 2001, .user = "other@bench.akavs"}, 1},
+	    {{.result = 2001, .flags = AKV_DIA_F_REQ}, -1},
+	    {{.result = 2001, .cmd = AKV_DIA_CMD_MA}, -1},
+	};
+	static struct reg_fixture f;
+	uint8_t saa[2048];
+	uint64_t rng = 0x626164;
+
+	reg_setup(&f);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct load_counters c0;
+		size_t al = mk_saa(saa, sizeof(saa), &cases[i].o);
+		int rc;
+
+		reg_to_sar(&f);
+		c0 = f.t.c;
+		rc = dia_answer(&f.t, &f.s, 9, saa, al, f.out, sizeof(f.out));
+		ck_assert_uint_eq(f.t.c.registered, c0.registered);
+		if (cases[i].counter < 0) {
+			ck_assert_msg(rc < 0, "case %zu accepted", i);
+			continue;
+		}
+		ck_assert_int_eq(rc, 0);
+		ck_assert_uint_eq(f.t.c.sars, c0.sars + 1);
+		ck_assert_uint_eq(f.t.c.err_answers, c0.err_answers + (cases[i].counter == 0));
+		ck_assert_uint_eq(f.t.c.err_check, c0.err_check + (cases[i].counter == 1));
+	}
+	/* cut or mutated SAAs: never a registration unless the codec takes the
+	 * message as a SAA, never a crash */
+	{
+		struct saa_opt o = {.result = 2001};
+		uint8_t bad[2048];
+		size_t len = mk_saa(saa, sizeof(saa), &o);
+
+		for (unsigned k = 0; k < 3000; k++) {
+			struct load_counters c0;
+			struct akv_dia_hdr h;
+			struct akv_dia_result r;
+			size_t l = k < len ? k : len;
+			int rc;
+
+			memcpy(bad, saa, len);
+			if (k >= len)
+				for (unsigned j = 0; j < 1 + k % 3; j++)
+					bad[akv_test_rand64(&rng) % len] =
+					    (uint8_t)akv_test_rand64(&rng);
+			reg_to_sar(&f);
+			c0 = f.t.c;
+			rc = dia_answer(&f.t, &f.s, 9, bad, l, f.out, sizeof(f.out));
+			if (akv_dia_parse_result(bad, l, &h, &r) || h.cmd != AKV_DIA_CMD_SA ||
+			    h.app != AKV_DIA_APP_CX) {
+				ck_assert_int_lt(rc, 0);
+				ck_assert_uint_eq(f.t.c.registered, c0.registered);
+			} else {
+				ck_assert_int_eq(rc, 0);
+				ck_assert_uint_eq(f.t.c.sars, c0.sars + 1);
+			}
+		}
+	}
+	dia_thread_fini(&f.t);
+}
+END_TEST
+
 static Suite *
 load_dia_suite(void)
 {
@@ -306,6 +777,11 @@ load_dia_suite(void)
 	tcase_add_test(tc, t_maa_reader_takes_server_shape);
 	tcase_add_test(tc, t_maa_reader_defers_the_rest);
 	tcase_add_test(tc, t_maa_reader_mutations);
+	tcase_add_test(tc, t_sar_builder_equals_writer);
+	tcase_add_test(tc, t_saa_judge_verdicts);
+	tcase_add_test(tc, t_saa_judge_malformed);
+	tcase_add_test(tc, t_register_transactions);
+	tcase_add_test(tc, t_register_bad_saa_counted);
 	suite_add_tcase(s, tc);
 	return s;
 }
