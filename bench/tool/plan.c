@@ -7,8 +7,11 @@
  * factor models (DESIGN.md: hundreds of thousands per second). Each
  * authentication costs `requests per auth` server requests (1 challenge, +1
  * when the S-CSCF also verifies through akavs) or, when the rate is Milenage
- * vectors/s, `vectors per auth` vectors. Cores = storm load / (rate per core
- * x (1 - headroom)); boxes = cores / cores per box, plus one spare (N+1).
+ * vectors/s, `vectors per auth` vectors. A rate of whole registrations (`load
+ * --diameter --op register`: MAR + SAR each, as an S-CSCF runs them, so the
+ * server's SAR path and its store commits are in the rate) is planned in
+ * registrations: one per re-registration. Cores = storm load / (rate per
+ * core x (1 - headroom)); boxes = cores / cores per box, plus one spare (N+1).
  */
 #include <errno.h>
 #include <math.h>
@@ -23,7 +26,7 @@
 struct plan {
 	double subs, interval, storm, vpa, rpa, headroom, cores_per_box, measured_cores;
 	double rate;	    /* per core, in `unit` */
-	const char *unit;   /* "requests" or "vectors" */
+	const char *unit;   /* "requests", "vectors" or "registrations" */
 	const char *source; /* where the rate came from */
 	const char *sweep, *plot;
 	int json;
@@ -36,7 +39,10 @@ usage(FILE *f)
 	    f, "usage: akavs-bench plan (--rate R | --from FILE.json) --subs N --interval SECONDS\n"
 	       "                        --storm FACTOR [options]\n"
 	       "  --rate R               requests/s one core sustains (e.g. from `load`)\n"
-	       "  --from FILE.json       a saved --json of `load` (requests_per_s), `engine`\n"
+	       "  --unit U               what --rate counts: requests (default), vectors or\n"
+	       "                         registrations (MAR + SAR each)\n"
+	       "  --from FILE.json       a saved --json of `load` (registrations_per_s of\n"
+	       "                         --op register, else requests_per_s), `engine`\n"
 	       "                         (challenges_per_s_cpu) or `crypto` (best.vectors_per_s)\n"
 	       "  --measured-cores C     server cores behind that measurement (default 1)\n"
 	       "  --subs N               registered subscribers (k/M/G suffixes ok)\n"
@@ -44,7 +50,8 @@ usage(FILE *f)
 	       "  --storm FACTOR         peak / average authentication rate (e.g. 100)\n"
 	       "  --vectors-per-auth V   vectors fetched per authentication (default 1)\n"
 	       "  --requests-per-auth Q  server requests per authentication (default 1;\n"
-	       "                         2 when the S-CSCF verifies through akavs)\n"
+	       "                         2 when the S-CSCF verifies through akavs; not with\n"
+	       "                         a rate of registrations, which counts whole ones)\n"
 	       "  --headroom PCT         capacity kept unused (default 30)\n"
 	       "  --cores-per-box C      worker cores per box (default 16)\n"
 	       "  --sweep FILE --plot FILE.png   plot throughput vs p99 from `load --sweep-out`\n"
@@ -90,7 +97,15 @@ load_from(struct plan *pl, const char *path)
 	n = fread(text, 1, (1 << 20) - 1, f);
 	text[n] = 0;
 	fclose(f);
-	if (!json_number(text, NULL, "challenges_per_s_cpu", &v) ||
+	if (strstr(text, "\"registrations_per_s\":")) {
+		/* `load --op register`: the rate to plan with is whole registrations */
+		if (json_number(text, NULL, "registrations_per_s", &v)) {
+			fprintf(stderr, "plan: %s: registrations_per_s is not above 0\n", path);
+			rc = -1;
+		}
+		pl->unit = "registrations";
+		pl->source = "load --op register registrations_per_s";
+	} else if (!json_number(text, NULL, "challenges_per_s_cpu", &v) ||
 	    !json_number(text, NULL, "challenges_per_s", &v)) {
 		pl->unit = "requests";
 		pl->source = "engine challenges_per_s";
@@ -131,7 +146,7 @@ parse_opts(int argc, char **argv, struct plan *pl)
 	    {"--headroom", offsetof(struct plan, headroom), 0, 95},
 	    {"--cores-per-box", offsetof(struct plan, cores_per_box), 1, 1e5},
 	};
-	const char *from = NULL;
+	const char *from = NULL, *unit = NULL;
 
 	memset(pl, 0, sizeof(*pl));
 	pl->vpa = 1;
@@ -160,6 +175,14 @@ parse_opts(int argc, char **argv, struct plan *pl)
 		if (!strcmp(a, "--from")) {
 			from = argv[++i];
 			continue;
+		} else if (!strcmp(a, "--unit")) {
+			unit = argv[++i];
+			if (strcmp(unit, "requests") && strcmp(unit, "vectors") &&
+			    strcmp(unit, "registrations")) {
+				fprintf(stderr, "plan: --unit is requests, vectors or registrations\n");
+				return -1;
+			}
+			continue;
 		} else if (!strcmp(a, "--sweep")) {
 			pl->sweep = argv[++i];
 			continue;
@@ -187,8 +210,19 @@ parse_opts(int argc, char **argv, struct plan *pl)
 			*(double *)((char *)pl + nums[k].off) = v;
 		}
 	}
+	if (from && unit) {
+		fprintf(stderr, "plan: --unit goes with --rate (--from reads the unit)\n");
+		return -1;
+	}
+	if (unit)
+		pl->unit = unit;
 	if (from && load_from(pl, from))
 		return -1;
+	if (!strcmp(pl->unit, "registrations") && pl->rpa != 1) {
+		fprintf(stderr, "plan: a rate of registrations counts whole ones (MAR + SAR): "
+				"--requests-per-auth does not apply\n");
+		return -1;
+	}
 	if (!(pl->rate > 0) || !(pl->subs > 0) || !(pl->interval > 0) || !(pl->storm > 0)) {
 		fprintf(stderr, "plan: --rate (or --from), --subs, --interval and --storm are "
 				"required\n");
@@ -252,14 +286,17 @@ akv_bench_plan(int argc, char **argv)
 {
 	struct plan pl;
 	double avg, peak, cost, per_core, cores, boxes, util;
-	int prc = 0;
+	int prc = 0, regs;
 
 	if (parse_opts(argc, argv, &pl))
 		return 2;
+	regs = !strcmp(pl.unit, "registrations");
+	/* each re-registration is one authentication (and, in a rate of
+	 * registrations, one MAR + one SAR) */
 	avg = pl.subs / pl.interval;
 	peak = avg * pl.storm;
-	cost = strcmp(pl.unit, "vectors") ? pl.rpa : pl.vpa; /* units of rate per auth */
-	per_core = pl.rate / pl.measured_cores / cost;	     /* auths/s per core */
+	cost = regs ? 1 : strcmp(pl.unit, "vectors") ? pl.rpa : pl.vpa; /* units of rate per auth */
+	per_core = pl.rate / pl.measured_cores / cost;			 /* auths/s per core */
 	cores = ceil(peak / (per_core * (1 - pl.headroom / 100)));
 	if (cores < 1)
 		cores = 1;
@@ -270,13 +307,19 @@ akv_bench_plan(int argc, char **argv)
 	if (pl.json) {
 		printf("{\"subscribers\":%.0f,\"interval_s\":%g,\"storm_factor\":%g,"
 		       "\"vectors_per_auth\":%g,\"requests_per_auth\":%g,\"headroom_pct\":%g,"
-		       "\"rate_source\":\"%s\",\"rate_unit\":\"%s\",\"rate_per_core\":%.0f,"
+		       "\"rate_source\":\"%s\",\"rate_unit\":\"%s\",\"planned_in\":\"%s\","
+		       "\"rate_per_core\":%.0f,"
 		       "\"auths_per_s_per_core\":%.0f,\"auths_per_s_avg\":%.1f,"
-		       "\"auths_per_s_storm\":%.1f,\"vectors_per_s_storm\":%.1f,\"cores\":%.0f,"
-		       "\"cores_per_box\":%g,\"boxes\":%.0f,\"boxes_n_plus_1\":%.0f,"
+		       "\"auths_per_s_storm\":%.1f,\"vectors_per_s_storm\":%.1f,",
+		       pl.subs, pl.interval, pl.storm, pl.vpa, regs ? 2 : pl.rpa, pl.headroom,
+		       pl.source, pl.unit, regs ? "registrations" : "authentications",
+		       pl.rate / pl.measured_cores, per_core, avg, peak, peak * pl.vpa);
+		if (regs)
+			printf("\"registrations_per_s_avg\":%.1f,\"registrations_per_s_storm\":%.1f,"
+			       "\"mars_per_s_storm\":%.1f,\"sars_per_s_storm\":%.1f,",
+			       avg, peak, peak, peak);
+		printf("\"cores\":%.0f,\"cores_per_box\":%g,\"boxes\":%.0f,\"boxes_n_plus_1\":%.0f,"
 		       "\"storm_utilisation_pct\":%.1f,\"plot\":",
-		       pl.subs, pl.interval, pl.storm, pl.vpa, pl.rpa, pl.headroom, pl.source,
-		       pl.unit, pl.rate / pl.measured_cores, per_core, avg, peak, peak * pl.vpa,
 		       cores, pl.cores_per_box, boxes, boxes + 1, util);
 		if (pl.plot && !prc)
 			akv_bench_json_str(stdout, pl.plot);
@@ -284,14 +327,23 @@ akv_bench_plan(int argc, char **argv)
 			printf("null");
 		printf("}\n");
 	} else {
-		printf("capacity plan (rate: %.0f %s/s per core, from %s)\n",
+		const char *what = regs ? "registrations" : "authentications";
+		char label[40];
+
+		printf("capacity plan in %s/s (rate: %.0f %s/s per core, from %s)\n", what,
 		       pl.rate / pl.measured_cores, pl.unit, pl.source);
 		printf("  %-34s %.0f\n", "subscribers", pl.subs);
 		printf("  %-34s %g s\n", "re-registration interval", pl.interval);
-		printf("  %-34s %.1f /s\n", "authentications, average", avg);
-		printf("  %-34s %.1f /s (x%g)\n", "authentications, storm", peak, pl.storm);
+		snprintf(label, sizeof(label), "%s, average", what);
+		printf("  %-34s %.1f /s\n", label, avg);
+		snprintf(label, sizeof(label), "%s, storm", what);
+		printf("  %-34s %.1f /s (x%g)\n", label, peak, pl.storm);
+		if (regs)
+			printf("  %-34s %.1f MAR/s + %.1f SAR/s\n", "Diameter requests, storm", peak,
+			       peak);
 		printf("  %-34s %.1f /s (%g per auth)\n", "vectors, storm", peak * pl.vpa, pl.vpa);
-		printf("  %-34s %.0f /s\n", "authentications per core", per_core);
+		snprintf(label, sizeof(label), "%s per core", what);
+		printf("  %-34s %.0f /s\n", label, per_core);
 		printf("  %-34s %.0f (%g%% headroom; storm uses %.1f%%)\n", "cores needed", cores,
 		       pl.headroom, util);
 		printf("  %-34s %.0f, %.0f with a spare (N+1), %g cores each\n", "boxes", boxes,

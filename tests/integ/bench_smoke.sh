@@ -68,6 +68,18 @@ else
 	bad "plan exited non-zero"
 fi
 "$BENCH" plan --subs 10 >/dev/null 2>&1 && bad "plan without a rate succeeded" || pass "plan needs a rate"
+if "$BENCH" plan --rate 50k --unit registrations --subs 10M --interval 3600 --storm 100 --headroom 30 \
+	--cores-per-box 8 --json >"$TMP/plan_regs.json"; then
+	# 277778 registrations/s / (50k * 0.7) = 7.9 -> 8 cores -> 1 box; MAR + SAR each
+	check "$TMP/plan_regs.json" "plan --unit registrations arithmetic" \
+		'j["planned_in"] == "registrations" and j["cores"] == 8 and j["boxes"] == 1' \
+		'abs(j["sars_per_s_storm"] - 10e6/36) < 1 and j["mars_per_s_storm"] == j["sars_per_s_storm"]'
+else
+	bad "plan --unit registrations exited non-zero"
+fi
+"$BENCH" plan --rate 50k --unit registrations --requests-per-auth 2 --subs 1M --interval 3600 \
+	--storm 10 >/dev/null 2>&1 && bad "plan took --requests-per-auth with registrations" ||
+	pass "plan refuses --requests-per-auth with a rate of registrations"
 
 # ---- one-thread codec benchmarks (AVS/1 front end, Diameter) ----
 if "$BENCH" avs1 --n 2000 --json >"$TMP/avs1.json"; then
@@ -193,6 +205,51 @@ PY
 				bad "load --diameter --op $op exited non-zero"
 			fi
 		done
+		# registrations as an S-CSCF runs them (MAR, then SAR): the server's
+		# STATS must show the SARs and, for the first registrations, commits
+		stat() { "$AKAVS" client --connect "127.0.0.1:$APORT" --timeout 5000 stats --json |
+			python3 -c 'import json,sys; print(json.load(sys.stdin)["stats"][sys.argv[1]])' "$1"; }
+		sar0=$(stat requests.sar) com0=$(stat store.commits)
+		if "$BENCH" load --connect "127.0.0.1:$DPORT" --diameter --subs "$TMP/subs.csv" \
+			--op register --touch-all --conns 2 --depth 4 --seconds 30 --json >"$TMP/reg_touch.json"; then
+			check "$TMP/reg_touch.json" "load --op register --touch-all: one first registration per subscriber" \
+				'j["registrations"] == 64 and j["first_registrations"] == 64 and j["sars"] == 64' \
+				'j["mars"] == 64 and j["errors"] == 0 and j["registrations_per_s"] > 0'
+		else
+			bad "load --op register --touch-all exited non-zero"
+		fi
+		sar1=$(stat requests.sar) com1=$(stat store.commits)
+		[ $((sar1 - sar0)) = 64 ] && [ $((com1 - com0)) -ge 1 ] &&
+			pass "server: 64 SARs, $((com1 - com0)) store commits for the first registrations" ||
+			bad "server STATS after 64 first registrations: $((sar1 - sar0)) SARs, $((com1 - com0)) commits"
+		if "$BENCH" load --connect "127.0.0.1:$DPORT" --diameter --subs "$TMP/subs.csv" \
+			--op register --conns 2 --depth 4 --seconds 2 --json >"$TMP/reg.json"; then
+			check "$TMP/reg.json" "load --diameter --op register: MAR+SAR registrations, 0 errors" \
+				'j["op"] == "register" and j["registrations"] > 0 and j["errors"] == 0' \
+				'j["sars"] == j["registrations"] and j["mars"] >= j["sars"]' \
+				'j["mars"] - j["sars"] <= 2 * 4 and j["re_registrations"] > 0' \
+				'0 < j["first_registrations"] <= 64' \
+				'0 < j["registration_latency_us"]["p50"] <= j["registration_latency_us"]["p99"]' \
+				'j["registration_latency_us"]["p50"] >= j["latency_us"]["p50"]'
+			sar2=$(stat requests.sar)
+			python3 -c 'import json,sys; sys.exit(not int(sys.argv[2]) >= json.load(open(sys.argv[1]))["sars"])' \
+				"$TMP/reg.json" $((sar2 - sar1)) &&
+				pass "server counted every SAR the generator did ($((sar2 - sar1)))" ||
+				bad "server counted $((sar2 - sar1)) SARs, fewer than the generator's"
+			if "$BENCH" plan --from "$TMP/reg.json" --subs 1M --interval 3600 --storm 10 \
+				--json >"$TMP/plan_reg.json"; then
+				check "$TMP/plan_reg.json" "plan --from a register run plans registrations" \
+					'j["rate_unit"] == "registrations" and j["planned_in"] == "registrations"' \
+					'j["registrations_per_s_storm"] == j["auths_per_s_storm"] and j["cores"] >= 1'
+			else
+				bad "plan --from a register run exited non-zero"
+			fi
+		else
+			bad "load --diameter --op register exited non-zero"
+		fi
+		"$BENCH" load --connect "127.0.0.1:$APORT" --subs "$TMP/subs.csv" --op register \
+			--seconds 0.1 >/dev/null 2>&1 && bad "load --op register without --diameter ran" ||
+			pass "load --op register needs --diameter"
 		# the generator must notice wrong vectors: same IMPIs, other keys
 		python3 - "$TMP/subs.csv" "$TMP/wrong.csv" <<'PY'
 import os, sys
