@@ -539,7 +539,7 @@ void
 akv_cx_run_batch(struct akv_eng *e, struct akv_eng_req *const *reqs, size_t n, uint64_t now_ms)
 {
 	struct akv_store *st = akv_eng_store(e);
-	struct akv_eng_req *changed[AKV_CX_BATCH_MAX] = {NULL};
+	struct akv_eng_req *changed[AKV_CX_BATCH_MAX];
 	uint8_t read_batch[AKV_CX_BATCH_MAX];
 	size_t nchanged = 0;
 	MDB_dbi dbi;
@@ -548,6 +548,7 @@ akv_cx_run_batch(struct akv_eng *e, struct akv_eng_req *const *reqs, size_t n, u
 	AKV_ASSERT(n <= AKV_CX_BATCH_MAX);
 	if (!n)
 		return;
+	memset(changed, 0, sizeof(changed));
 	if (!st || (rc = reg_dbi(st, &dbi)) < 0) {
 		for (size_t i = 0; i < n; i++)
 			reqs[i]->err = rc;

@@ -673,7 +673,8 @@ plan_vectors(struct akv_eng *e, struct akv_subent *s, struct akv_eng_req *r, str
 	for (unsigned i = 0; i < r->n; i++) {
 		struct akv_mil_in *in = &e->in[*nv + i];
 
-		memcpy(in->k, s->k, 16);
+		if (!e->use_ks)	/* a backend with the schedule never reads K */
+			memcpy(in->k, s->k, 16);
 		memcpy(in->opc, s->opc, 16);
 		akv_sqn_put(akv_sqn_make(first + i, (unsigned)ind, b), in->sqn);
 		memcpy(in->amf, s->amf, 2);
@@ -715,14 +716,9 @@ emit_vectors(struct akv_eng *e, struct akv_subent *s, struct akv_eng_req *r,
 		memset(v->xres, 0, sizeof(v->xres));
 		if (challenge) {
 			/* XRES stays inside: kept with the pending challenge */
-			struct akv_pend *p = akv_pend_add(&e->pend, &s->pend, e->pend_cap,
-							  now + e->cfg.challenge_ttl_ms);
-
-			memcpy(p->rand, in->rand, 16);
-			memcpy(p->xres, o->res, 8);
-			p->xres_len = 8;
-			memcpy(p->ck, o->ck, 16);
-			memcpy(p->ik, o->ik, 16);
+			akv_pend_add_challenge(&e->pend, &s->pend, e->pend_cap,
+					       now + e->cfg.challenge_ttl_ms, in->rand, o->res,
+					       o->ck, o->ik);
 			v->xres_len = 0;
 		} else {
 			memcpy(v->xres, o->res, 8);	/* f2: 64 bits (TS 35.206) */
@@ -778,11 +774,12 @@ wants_lookup(const struct akv_eng_req *r)
 }
 
 /* Pass 1: validation, lookup (requests, buckets and entries prefetched in a
- * window ahead) and RESYNC inputs. Returns the number of RESYNC requests. */
+ * window ahead), IMPU and scheme checks, RESYNC inputs. Returns the number
+ * of RESYNC requests; *ncx: the number of Cx requests (run_cx's). */
 static uint32_t
-pass_lookup(struct akv_eng *e, struct akv_eng_req *const *reqs, size_t n)
+pass_lookup(struct akv_eng *e, struct akv_eng_req *const *reqs, size_t n, uint32_t *ncx)
 {
-	uint32_t na = 0;
+	uint32_t na = 0, nc = 0;
 	int snap = 0;
 
 	/* request i + 2 * REQ_AHEAD: first lines asked for; i + REQ_AHEAD: the
@@ -807,8 +804,10 @@ pass_lookup(struct akv_eng *e, struct akv_eng_req *const *reqs, size_t n)
 		r->attempts_left = 0;
 		r->nvec = 0;
 		r->scheme_used = 0;
-		if (is_cx_op(r->op))
+		if (is_cx_op(r->op)) {
+			nc++;
 			continue; /* run_cx() answers it; q->sub stays NULL */
+		}
 		if (!is_vector_op(r->op) && r->op != AKV_OP_VERIFY) {
 			r->err = AKV_EUNKNOWN_OP;
 			continue;
@@ -827,11 +826,12 @@ pass_lookup(struct akv_eng *e, struct akv_eng_req *const *reqs, size_t n)
 	for (size_t i = n > REQ_AHEAD ? n - REQ_AHEAD : 0; i < n; i++)
 		if (wants_lookup(reqs[i]))
 			akv_subcache_prefetch_entry(e->cache, e->rq[i].hash, reqs[i]->impi_len);
+	/* one pass per request from here: its entry's lines are in */
 	for (size_t i = 0; i < n; i++) {
 		struct akv_eng_req *r = reqs[i];
 		struct rq *q = &e->rq[i];
 		struct akv_subent *s;
-		int rc;
+		int rc, sc;
 
 		if (r->err || is_cx_op(r->op))
 			continue;
@@ -849,8 +849,9 @@ pass_lookup(struct akv_eng *e, struct akv_eng_req *const *reqs, size_t n)
 			}
 		}
 		/* the pending entries this request will read or write, in flight
-		 * while the IMPU checks below hash (a hint: an earlier request of
-		 * the batch for the same IMPI may still move the list) */
+		 * while the checks below and the next requests' lookups run (a
+		 * hint: an earlier request of the batch for the same IMPI may
+		 * still move the list) */
 		if (r->op == AKV_OP_VERIFY) {
 			if (s->pend.n)
 				__builtin_prefetch(&e->pend.v[s->pend.head]);
@@ -858,17 +859,6 @@ pass_lookup(struct akv_eng *e, struct akv_eng_req *const *reqs, size_t n)
 			(void)akv_pend_prefetch_add(&e->pend, &s->pend, e->pend_cap);
 		}
 		q->sub = s;
-	}
-	if (snap)
-		akv_store_reader_end(e->rd);
-	for (size_t i = 0; i < n; i++) {
-		struct akv_eng_req *r = reqs[i];
-		struct rq *q = &e->rq[i];
-		struct akv_subent *s = q->sub;
-		int sc;
-
-		if (r->err || !s)
-			continue;
 		if (r->impu_len && !akv_subcache_impu_ok(e->cache, s, r->impu, r->impu_len)) {
 			r->err = AKV_EIMPU_MISMATCH;
 			continue;
@@ -892,6 +882,9 @@ pass_lookup(struct akv_eng *e, struct akv_eng_req *const *reqs, size_t n)
 			q->ain = na++;
 		}
 	}
+	if (snap)
+		akv_store_reader_end(e->rd);
+	*ncx = nc;
 	return na;
 }
 
@@ -922,14 +915,15 @@ apply_resync(struct akv_eng *e, struct akv_subent *s, struct akv_eng_req *r, con
 void
 akv_eng_run(struct akv_eng *e, struct akv_eng_req *const *reqs, size_t n, uint64_t now_ms)
 {
-	uint32_t na, nv = 0, nalloc = 0;
+	uint32_t na, ncx, nv = 0, nalloc = 0;
 	int any_forced = 0, rc;
 
 	if (!n)
 		return;
 	scratch_reserve(e, n);
-	na = pass_lookup(e, reqs, n);
-	run_cx(e, reqs, n, now_ms);
+	na = pass_lookup(e, reqs, n, &ncx);
+	if (ncx)
+		run_cx(e, reqs, n, now_ms);
 	if (na)
 		e->mil->auts(e->ain, e->aout, na);
 

@@ -6,38 +6,6 @@
 #include "err.h"
 
 /* see sqn.h */
-int
-akv_sqn_take(uint64_t *seq_he, unsigned n, unsigned ind_bits, uint64_t *first)
-{
-	uint64_t max = akv_sqn_seq_max(ind_bits);
-
-	/* written as a subtraction so that it cannot overflow */
-	if (n == 0 || *seq_he > max || max - *seq_he < n)
-		return AKV_ESQN_EXHAUSTED;
-	*first = *seq_he + 1;
-	*seq_he += n;
-	return 0;
-}
-
-/* see sqn.h */
-int
-akv_sqn_ind_pick(int ind_req, uint16_t *cyclic, unsigned ind_bits)
-{
-	unsigned slots = 1u << ind_bits;
-	unsigned ind;
-
-	if (ind_req >= 0) {
-		if ((unsigned)ind_req >= slots)
-			return AKV_EINVAL;
-		return ind_req;
-	}
-	/* C.1.2: without a known requesting node, allocate IND cyclically */
-	ind = *cyclic & (slots - 1);
-	*cyclic = (uint16_t)(ind + 1 == slots ? 0 : ind + 1);
-	return (int)ind;
-}
-
-/* see sqn.h */
 uint64_t
 akv_sqn_reserve_to(uint64_t seq_end, unsigned reserve, unsigned ind_bits)
 {

@@ -13,6 +13,8 @@
 
 #include <stdint.h>
 
+#include "err.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -75,14 +77,41 @@ akv_sqn_get(const uint8_t in[6])
 /* Takes n (>= 1) consecutive SEQ values after *seq_he for one request:
  * *first = *seq_he + 1 and *seq_he += n. Returns 0, or AKV_ESQN_EXHAUSTED
  * (nothing changed) when the last one would pass akv_sqn_seq_max(ind_bits):
- * SQN is never wrapped (Annex C: SEQ must not reach its maximum). */
-int akv_sqn_take(uint64_t *seq_he, unsigned n, unsigned ind_bits, uint64_t *first);
+ * SQN is never wrapped (Annex C: SEQ must not reach its maximum). Inline:
+ * once per vector request on the engine's hot path. */
+static inline int
+akv_sqn_take(uint64_t *seq_he, unsigned n, unsigned ind_bits, uint64_t *first)
+{
+	uint64_t max = akv_sqn_seq_max(ind_bits);
+
+	/* written as a subtraction so that it cannot overflow */
+	if (n == 0 || *seq_he > max || max - *seq_he < n)
+		return AKV_ESQN_EXHAUSTED;
+	*first = *seq_he + 1;
+	*seq_he += n;
+	return 0;
+}
 
 /* Picks the IND of the next request: `ind_req` >= 0 is the requesting node's
  * slot (C.3.4: a node keeps its IND); -1 takes *cyclic (then advances it mod
  * 2^ind_bits, C.1.2 general rule). Returns the IND, or AKV_EINVAL when
- * ind_req is outside 0 .. 2^ind_bits - 1. */
-int akv_sqn_ind_pick(int ind_req, uint16_t *cyclic, unsigned ind_bits);
+ * ind_req is outside 0 .. 2^ind_bits - 1. Inline, as akv_sqn_take. */
+static inline int
+akv_sqn_ind_pick(int ind_req, uint16_t *cyclic, unsigned ind_bits)
+{
+	unsigned slots = 1u << ind_bits;
+	unsigned ind;
+
+	if (ind_req >= 0) {
+		if ((unsigned)ind_req >= slots)
+			return AKV_EINVAL;
+		return ind_req;
+	}
+	/* C.1.2: without a known requesting node, allocate IND cyclically */
+	ind = *cyclic & (slots - 1);
+	*cyclic = (uint16_t)(ind + 1 == slots ? 0 : ind + 1);
+	return (int)ind;
+}
 
 /* The durable reservation to write when a request ends at SEQ `seq_end`:
  * seq_end + reserve, capped at akv_sqn_seq_max(ind_bits). */

@@ -67,9 +67,8 @@ load64_le(const uint8_t *p)
  * met. SipHash-2-4 cost twice the rounds for a margin that such a
  * no-output use does not need (~4 % of the worker's CPU before).
  */
-/* see subcache.h */
-uint64_t
-akv_siphash13(uint64_t k0, uint64_t k1, const char *s, size_t len)
+static inline uint64_t
+siphash13(uint64_t k0, uint64_t k1, const char *s, size_t len)
 {
 	const uint8_t *p = (const uint8_t *)s;
 	uint64_t v0 = k0 ^ UINT64_C(0x736f6d6570736575), v1 = k1 ^ UINT64_C(0x646f72616e646f6d);
@@ -98,6 +97,13 @@ akv_siphash13(uint64_t k0, uint64_t k1, const char *s, size_t len)
 	SIPROUND;
 	SIPROUND;
 	return v0 ^ v1 ^ v2 ^ v3;
+}
+
+/* see subcache.h */
+uint64_t
+akv_siphash13(uint64_t k0, uint64_t k1, const char *s, size_t len)
+{
+	return siphash13(k0, k1, s, len);
 }
 
 /* ==== Lifecycle ==== */
@@ -160,7 +166,7 @@ akv_subcache_free(struct akv_subcache *c)
 uint32_t
 akv_subcache_hash(const struct akv_subcache *c, const char *impi, size_t len)
 {
-	return (uint32_t)akv_siphash13(c->bkt_k0, c->bkt_k1, impi, len);
+	return (uint32_t)siphash13(c->bkt_k0, c->bkt_k1, impi, len);
 }
 
 /* see subcache.h */
@@ -342,7 +348,7 @@ akv_subcache_impu_ok(const struct akv_subcache *c, const struct akv_subent *e,
 	/* the derived form, provisioned: equal bytes, no fingerprint needed */
 	if (e->impu_sip_impi && is_sip_impi(impu, len, e->impi, e->impi_len))
 		return 1;
-	h = akv_siphash13(c->sip_k0, c->sip_k1, impu, len);
+	h = siphash13(c->sip_k0, c->sip_k1, impu, len);
 	if (e->nimpu == 1)
 		return e->impu_h.one == h;
 	for (unsigned i = 0; i < e->nimpu; i++)

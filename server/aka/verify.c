@@ -136,9 +136,12 @@ clamp_cap(unsigned cap)
 	return cap > UINT8_MAX ? UINT8_MAX : cap;	/* l->n is 8 bits */
 }
 
-/* see verify.h */
-struct akv_pend *
-akv_pend_add(struct akv_pend_pool *p, struct akv_pend_list *l, unsigned cap, uint64_t expires_ms)
+/* Links the slot of a new entry as the newest of l, expiring at expires_ms
+ * (akv_pend_add's rules). Its payload is zero when *reused is 0 (a free
+ * slot: freed slots are wiped) and the replaced challenge's when 1. */
+static inline struct akv_pend *
+pend_link_newest(struct akv_pend_pool *p, struct akv_pend_list *l, unsigned cap,
+		 uint64_t expires_ms, int *reused)
 {
 	struct akv_pend *e;
 	uint32_t i;
@@ -153,10 +156,10 @@ akv_pend_add(struct akv_pend_pool *p, struct akv_pend_list *l, unsigned cap, uin
 		 * was a third of the worker's time with every list full). */
 		i = l->tail;
 		e = &p->v[i];
-		wipe_payload(e);
 		e->expires_ms = expires_ms;
 		l->head = i;
 		l->tail = e->newer;
+		*reused = 1;
 		return e;
 	}
 	i = pend_alloc(p);
@@ -176,7 +179,40 @@ akv_pend_add(struct akv_pend_pool *p, struct akv_pend_list *l, unsigned cap, uin
 	}
 	l->head = i;
 	l->n++;
+	*reused = 0;
 	return e;
+}
+
+/* see verify.h */
+struct akv_pend *
+akv_pend_add(struct akv_pend_pool *p, struct akv_pend_list *l, unsigned cap, uint64_t expires_ms)
+{
+	int reused;
+	struct akv_pend *e = pend_link_newest(p, l, cap, expires_ms, &reused);
+
+	if (reused)
+		wipe_payload(e);
+	return e;
+}
+
+/* see verify.h */
+void
+akv_pend_add_challenge(struct akv_pend_pool *p, struct akv_pend_list *l, unsigned cap,
+		       uint64_t expires_ms, const uint8_t rand[16], const uint8_t xres[8],
+		       const uint8_t ck[16], const uint8_t ik[16])
+{
+	int reused;
+	struct akv_pend *e = pend_link_newest(p, l, cap, expires_ms, &reused);
+
+	/* every payload byte written once: a replaced challenge's secrets are
+	 * overwritten here as akv_pend_add's wipe would have zeroed them */
+	(void)reused;
+	memcpy(e->rand, rand, 16);
+	memcpy(e->xres, xres, 8);
+	memset(e->xres + 8, 0, sizeof(e->xres) - 8);
+	e->xres_len = 8;
+	memcpy(e->ck, ck, 16);
+	memcpy(e->ik, ik, 16);
 }
 
 /* see verify.h */

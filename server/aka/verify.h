@@ -93,6 +93,14 @@ void akv_pend_pool_fini(struct akv_pend_pool *p);
 struct akv_pend *akv_pend_add(struct akv_pend_pool *p, struct akv_pend_list *l, unsigned cap,
 			      uint64_t expires_ms);
 
+/* akv_pend_add() with the payload given, each byte written once (a CHALLENGE
+ * stores its vector's RAND, XRES, CK, IK; zeroing a replaced entry first
+ * would write it twice): rand, XRES = f2 (64 bits, TS 35.206 §4.1; the
+ * rest of xres zero, xres_len 8), ck, ik. */
+void akv_pend_add_challenge(struct akv_pend_pool *p, struct akv_pend_list *l, unsigned cap,
+			    uint64_t expires_ms, const uint8_t rand[16], const uint8_t xres[8],
+			    const uint8_t ck[16], const uint8_t ik[16]);
+
 /* Prefetches, for writing, what the next akv_pend_add(p, l, cap, ...) will
  * write: the oldest entry when l is full, else the two ends it links to.
  * Returns 1 when that add takes a free slot (see akv_pend_prefetch), else 0. */

@@ -88,8 +88,16 @@ START_TEST(t_pend_random_ops_match_model)
 			uint64_t exp = now + 1 + (r >> 24) % 5000;
 			struct akv_pend *e;
 
-			e = akv_pend_add(&pool, &lists[j], cap, exp);
-			tag_rand(next_tag, e->rand);
+			if ((r >> 40) & 1) {
+				e = akv_pend_add(&pool, &lists[j], cap, exp);
+				tag_rand(next_tag, e->rand);
+			} else {
+				/* the engine's CHALLENGE path: same links */
+				static const uint8_t xres[8], ck[16], ik[16];
+
+				tag_rand(next_tag, rand);
+				akv_pend_add_challenge(&pool, &lists[j], cap, exp, rand, xres, ck, ik);
+			}
 			memmove(&m->tag[1], &m->tag[0], m->n * sizeof(m->tag[0]));
 			memmove(&m->exp[1], &m->exp[0], m->n * sizeof(m->exp[0]));
 			m->tag[0] = next_tag++;
@@ -147,6 +155,57 @@ START_TEST(t_pend_random_ops_match_model)
 }
 END_TEST
 
+/* akv_pend_add_challenge writes the whole payload: on a fresh slot and on
+ * the replaced oldest entry of a full list (whose XRES was 16 bytes of 0xff
+ * and must not survive past the new 8), the entry holds exactly the given
+ * RAND, XRES (then zeros), CK, IK, is the newest, and is found by RAND. */
+START_TEST(t_pend_add_challenge_overwrites_payload)
+{
+	struct akv_pend_list l = AKV_PEND_LIST_INIT;
+	uint8_t rand[16], xres[8], ck[16], ik[16], zero[8] = {0};
+	struct akv_pend *e;
+
+	akv_pend_pool_init(&pool);
+	for (unsigned round = 0; round < 4; round++) {
+		/* rounds 0, 1: fresh slots; 2, 3: the list (cap 2) is full */
+		if (round < 2) {
+			e = akv_pend_add(&pool, &l, 2, 50);
+			memset(e->rand, 0xff, 16);
+			memset(e->xres, 0xff, 16);
+			e->xres_len = 16;
+			memset(e->ck, 0xff, 16);
+			memset(e->ik, 0xff, 16);
+			akv_pend_del(&pool, e);
+		}
+		memset(rand, 0x10 + (int)round, 16);
+		memset(xres, 0x20 + (int)round, 8);
+		memset(ck, 0x30 + (int)round, 16);
+		memset(ik, 0x40 + (int)round, 16);
+		if (round >= 2) {
+			/* make the oldest entry hold long secrets to overwrite */
+			e = &pool.v[l.tail];
+			memset(e->xres, 0xff, 16);
+			e->xres_len = 16;
+		}
+		akv_pend_add_challenge(&pool, &l, 2, 100 + round, rand, xres, ck, ik);
+		ck_assert_uint_eq(l.n, round < 2 ? round + 1 : 2);
+		e = &pool.v[l.head];
+		ck_assert_mem_eq(e->rand, rand, 16);
+		ck_assert_mem_eq(e->xres, xres, 8);
+		ck_assert_mem_eq(e->xres + 8, zero, 8);
+		ck_assert_uint_eq(e->xres_len, 8);
+		ck_assert_mem_eq(e->ck, ck, 16);
+		ck_assert_mem_eq(e->ik, ik, 16);
+		ck_assert_uint_eq(e->expires_ms, 100 + round);
+		ck_assert_ptr_eq(e->owner, &l);
+		ck_assert_ptr_eq(akv_pend_find(&pool, &l, rand, 99), e);
+	}
+	akv_pend_clear(&pool, &l);
+	ck_assert_uint_eq(pool.live, 0);
+	akv_pend_pool_fini(&pool);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -155,6 +214,7 @@ suite(void)
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, t_pend_random_ops_match_model);
+	tcase_add_test(tc, t_pend_add_challenge_overwrites_payload);
 	suite_add_tcase(s, tc);
 	return s;
 }
