@@ -46,6 +46,7 @@ struct load_mar_tpl {
 	uint16_t sid_len, sid_lo; /* sid_lo: where the low 32 bits' digits start */
 	uint16_t host_len;
 	uint64_t session;
+	int in_order; /* the segments are the codec's usual ones, in its order */
 };
 
 /* Builds the template for Origin-Host `host` (Origin-Realm, Destination-Realm,
@@ -138,6 +139,7 @@ struct load_maa_memo {
 	uint16_t len;	      /* its bytes */
 	uint8_t has_rc;	      /* it holds a Result-Code, the first of which is rc */
 	uint8_t misses;	      /* MAAs read since the run last matched */
+	uint8_t at;	      /* top-level AVPs before the run when it was learned */
 	uint32_t hits;	      /* MAAs whose run matched (for tests) */
 	uint32_t rc;
 	uint8_t bytes[LOAD_MAA_MEMO_BYTES];

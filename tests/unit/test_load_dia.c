@@ -106,6 +106,8 @@ START_TEST(t_mar_template_equals_builder)
 	unsigned built = 0;
 
 	ck_assert_int_eq(load_mar_init(&t, HOST, REALM, DREALM, SCHEME, SERVER), 0);
+	/* the codec's MAR has the shape load_mar_build writes unrolled */
+	ck_assert_msg(t.in_order, "akv_dia_build_mar's AVP order changed: update mar_order");
 	for (size_t si = 0; si < sizeof(starts) / sizeof(starts[0]); si++) {
 		/* from this value on, counted in place */
 		t.session = starts[si];
@@ -124,6 +126,8 @@ START_TEST(t_mar_template_equals_builder)
 				impu[i] = (char)('a' + akv_test_rand64(&rng) % 26);
 			impi[il] = impu[ul] = 0;
 			akv_test_fill(&rng, auts, sizeof(auts));
+			/* the unrolled path and the general loop, alternately */
+			t.in_order = !(k & 2);
 			gl = load_mar_build(&t, impi, il, impu, ul, n, with_auts ? auts : NULL, hbh, got,
 					    sizeof(got));
 			wl = ref_mar(&t, impi, impu, n, with_auts ? auts : NULL, hbh, want,
@@ -285,6 +289,62 @@ START_TEST(t_maa_reader_takes_server_shape)
 		struct maa_opt o = {.n = 0, .xres_len = 8, .result = 5012};
 
 		ck_assert_int_eq(same_as_codec(buf, mk_maa(buf, sizeof(buf), &o, &rng)), 1);
+	}
+}
+END_TEST
+
+/* The server's shape is read by maa_read_exact() once the memo knows the
+ * run after the Session-Id, with the values the general loop reads; any
+ * other shape is left to that loop. */
+START_TEST(t_maa_exact_shape)
+{
+	static struct load_maa_memo mm;
+	uint8_t buf[8192];
+	uint64_t rng = 0x657861;
+
+	for (unsigned n = 1; n <= AKV_VEC_MAX + 1; n++) {
+		struct maa_opt o = {.n = n, .xres_len = 8, .result = AKV_DIA_SUCCESS};
+		size_t len = mk_maa(buf, sizeof(buf), &o, &rng);
+		struct load_maa gen, ex;
+		uint32_t hits;
+
+		memset(&mm, 0, sizeof(mm));
+		ck_assert_int_eq(load_maa_read(buf, len, &gen, &mm), 0); /* learns */
+		ck_assert_uint_eq(mm.at, 1);
+		ck_assert_int_eq(load_maa_read(buf, len, &gen, NULL), 0);
+		hits = mm.hits;
+		ck_assert_int_eq(maa_read_exact(buf + AKV_DIA_HDR_LEN, len - AKV_DIA_HDR_LEN, &ex,
+						&mm),
+				 n <= AKV_VEC_MAX); /* past AKV_VEC_MAX: the loop's */
+		if (n > AKV_VEC_MAX)
+			continue;
+		ck_assert_uint_eq(mm.hits, hits + 1);
+		ck_assert_uint_eq(ex.result_code, gen.result_code);
+		ck_assert_uint_eq(ex.n, gen.n);
+		for (unsigned i = 0; i < n; i++) {
+			ck_assert_ptr_eq(ex.item[i].rand, gen.item[i].rand);
+			ck_assert_ptr_eq(ex.item[i].xres, gen.item[i].xres);
+			ck_assert_uint_eq(ex.item[i].xres_len, gen.item[i].xres_len);
+			ck_assert_ptr_eq(ex.item[i].ck, gen.item[i].ck);
+			ck_assert_ptr_eq(ex.item[i].ik, gen.item[i].ik);
+		}
+	}
+	{
+		/* an unknown AVP without M: the loop skips it, the exact path
+		 * does not take the message */
+		struct maa_opt o = {.n = 1, .xres_len = 8, .result = AKV_DIA_SUCCESS};
+		struct maa_opt u = {.n = 1, .xres_len = 8, .result = AKV_DIA_SUCCESS, .unknown_m = 1};
+		struct load_maa ex;
+		size_t len;
+
+		memset(&mm, 0, sizeof(mm));
+		len = mk_maa(buf, sizeof(buf), &o, &rng);
+		ck_assert_int_eq(load_maa_read(buf, len, &ex, &mm), 0);
+		len = mk_maa(buf, sizeof(buf), &u, &rng);
+		ck_assert_int_eq(maa_read_exact(buf + AKV_DIA_HDR_LEN, len - AKV_DIA_HDR_LEN, &ex,
+						&mm),
+				 0);
+		ck_assert_int_eq(load_maa_read(buf, len, &ex, &mm), 0);
 	}
 }
 END_TEST
@@ -775,6 +835,7 @@ load_dia_suite(void)
 
 	tcase_add_test(tc, t_mar_template_equals_builder);
 	tcase_add_test(tc, t_maa_reader_takes_server_shape);
+	tcase_add_test(tc, t_maa_exact_shape);
 	tcase_add_test(tc, t_maa_reader_defers_the_rest);
 	tcase_add_test(tc, t_maa_reader_mutations);
 	tcase_add_test(tc, t_sar_builder_equals_writer);
