@@ -74,12 +74,15 @@ draw_rank(struct load_thread *t)
 static void
 prefetch_sub(const struct load_thread *t, size_t rank, int strings)
 {
-	const struct load_sub *sub = &t->cfg->subs->v[rank * t->cfg->threads + t->idx];
+	const struct load_subs *subs = t->cfg->subs;
+	const struct load_sub *sub = &subs->v[rank * t->cfg->threads + t->idx];
 
 	if (!strings) {
-		/* both lines of the record (identities inline when they fit) */
+		/* what a request reads: the first line, and the second unless
+		 * every identity is inline within the first (load_subs.c) */
 		__builtin_prefetch(sub);
-		__builtin_prefetch((const char *)sub + 64);
+		if (!subs->ids_line0)
+			__builtin_prefetch((const char *)sub + 64);
 		return;
 	}
 	if (sub->impi == sub->inl)
@@ -115,7 +118,8 @@ load_pick(struct load_thread *t, struct load_slot *s)
 	rank = t->ahead[t->ahead_pos];
 	t->ahead[t->ahead_pos] = draw_rank(t);
 	prefetch_sub(t, t->ahead[t->ahead_pos], 0);
-	prefetch_sub(t, t->ahead[(t->ahead_pos + LOAD_AHEAD / 2) % LOAD_AHEAD], 1);
+	if (!cfg->subs->ids_inline)
+		prefetch_sub(t, t->ahead[(t->ahead_pos + LOAD_AHEAD / 2) % LOAD_AHEAD], 1);
 	t->ahead_pos = (t->ahead_pos + 1) % LOAD_AHEAD;
 	/* a subscriber runs one transaction at a time (its pending challenge
 	 * would otherwise be replaced under us): probe for a free one */
@@ -126,8 +130,6 @@ load_pick(struct load_thread *t, struct load_slot *s)
 picked:
 	t->busy[rank] = 1;
 	s->sub = (uint32_t)(rank * cfg->threads + t->idx);
-	memcpy(s->k, cfg->subs->v[s->sub].k, 16);
-	memcpy(s->opc, cfg->subs->v[s->sub].opc, 16);
 	s->op = (uint8_t)cfg->op;
 	if (cfg->op == LOAD_OP_MIX) {
 		unsigned p = (unsigned)(akv_bench_rand64(&t->rng) % 100);
@@ -147,10 +149,10 @@ slot_release(struct load_thread *t, struct load_slot *s)
 {
 	if (t->cfg->subs && s->sub / t->cfg->threads < t->nsubs)
 		t->busy[s->sub / t->cfg->threads] = 0;
-	/* K, OPc, RES, CK, IK stay until the slot's next transaction
-	 * overwrites them: the slots are wiped once in thread_teardown (a
-	 * byte-wise wipe per transaction cost ~200 instructions, and the keys
-	 * stay in the subscriber table for the whole run anyway) */
+	/* RES, CK, IK stay until the slot's next transaction overwrites
+	 * them: the slots are wiped once in thread_teardown (a byte-wise wipe
+	 * per transaction cost ~200 instructions, and the keys they derive
+	 * from stay in the subscriber table for the whole run anyway) */
 	s->active = 0;
 	t->inflight--;
 }

@@ -24,25 +24,40 @@
 
 #define LOAD_IMPI_MAX 255
 
-/* 128 bytes, two cache lines on a 64-byte boundary once the table is read:
- * identities that fit are kept in `inl`, so a request's subscriber data
- * is one record (it is picked at random: each line is a miss). */
+/* 128 bytes, two cache lines on a 64-byte boundary once the table is read.
+ * A request reads the identities (it is picked at random: each line is a
+ * miss), so they come first: kept in `inl` when they fit, right behind the
+ * lengths, so identities of up to LOAD_SUB_LINE0 bytes (NULs included) are
+ * in the first line and the request needs that line only. K and OPc, last,
+ * are read when the table is set up (the vector check takes the schedule
+ * and OPc from struct load_sched) and by the reference kernel. */
 #define LOAD_SUB_INLINE 76
+#define LOAD_SUB_LINE0 (64 - offsetof(struct load_sub, inl))
 struct load_sub {
 	char *impi; /* NUL-terminated, 1..255 bytes */
-	char *impu; /* first IMPU of the list, or NULL */
 	uint8_t impi_len, impu_len;
-	uint8_t k[16], opc[16], amf[2];
 	char inl[LOAD_SUB_INLINE]; /* impi\0[impu\0] when they fit */
+	char *impu; /* first IMPU of the list, or NULL (then impu_len is 0) */
+	uint8_t k[16], opc[16];
 };
 _Static_assert(sizeof(struct load_sub) == 128, "a subscriber record is two cache lines");
 
-/* K's AES-128 schedule (akv_aes_expand), padded to three whole cache lines:
- * the vector check hands it to the kernel, which then expands no key per
- * vector. A secret, wiped with the table. */
+/* sub's first IMPU, or NULL: computed from the first line when the
+ * identities are inline (sub->impu is in the second). */
+static inline const char *
+load_sub_impu(const struct load_sub *sub)
+{
+	if (sub->impi != sub->inl)
+		return sub->impu;
+	return sub->impu_len ? sub->inl + sub->impi_len + 1 : NULL;
+}
+
+/* What the vector check reads per vector: K's AES-128 schedule
+ * (akv_aes_expand), so the kernel expands no key per vector, and OPc beside
+ * it, three whole cache lines in all. Secrets, wiped with the table. */
 struct load_sched {
 	struct akv_aes_sched ks;
-	uint8_t pad[16];
+	uint8_t opc[16];
 } __attribute__((aligned(64)));
 _Static_assert(sizeof(struct load_sched) == 192, "a schedule is three cache lines");
 
@@ -56,15 +71,19 @@ struct load_subs {
 	struct load_sched *ks;
 	void *ks_mem;	   /* as mem, for ks */
 	size_t ks_mem_len; /* as mem_len, for ks */
+	/* every record's identities are inline (nothing beside the record to
+	 * prefetch), and within its first line (one line to prefetch) */
+	uint8_t ids_inline, ids_line0;
 };
 
 /* Reads the CSV of `akavs sub import` (header impi,impus,k,op,opc,amf,sqn;
  * exactly one of op/opc; OPc derived from OP). Returns 0, or -1 after
  * printing "file:line: reason" to stderr. */
 int load_subs_read(const char *path, struct load_subs *s);
-/* Expands every K's AES schedule once (s->ks), so that the vector check
- * expands none per vector: call when vectors are checked with a kernel
- * that reads schedules (AES-NI, VAES; the reference takes K itself). */
+/* Expands every K's AES schedule once (s->ks, with OPc beside it), so that
+ * the vector check expands none per vector: call when vectors are checked
+ * with a kernel that reads schedules (AES-NI, VAES; the reference takes K
+ * itself). */
 void load_subs_expand(struct load_subs *s);
 /* Wipes the keys and their schedules, and frees. */
 void load_subs_free(struct load_subs *s);
@@ -102,7 +121,6 @@ struct load_slot {
 	uint8_t active;
 	/* state carried between the steps of a transaction (secrets: wiped) */
 	uint8_t rand[16], autn[16], res[8], ck[16], ik[16];
-	uint8_t k[16], opc[16]; /* the subscriber's, copied by load_pick */
 	uint64_t sqn;
 	uint64_t t_begin; /* ns, when the transaction's first request was queued (REGISTER) */
 };
@@ -167,6 +185,7 @@ struct load_thread {
 	uint8_t *busy; /* per local rank: a transaction is running on it */
 	const struct akv_mil_impl *mil;
 	/* vectors waiting for the batched check (load_check.c) */
+	const struct load_sched *check_ks; /* the table's, when t->mil reads them */
 	struct load_pending *pend;
 	struct akv_mil_in *pin;
 	struct akv_mil_usim_out *pout;

@@ -113,7 +113,9 @@ static int
 ident_req_write(const struct akv_avs1_req *r, const struct load_sub *sub, uint64_t id,
 		uint8_t *out, size_t cap)
 {
-	size_t il = sub->impi_len, ul = sub->impu ? sub->impu_len : 0;
+	/* the lengths and inline identities share the record's first line:
+	 * sub->impu, in the second, is not read for them (load_sub_impu) */
+	size_t il = sub->impi_len, ul = sub->impu_len;
 	size_t len = AKV_AVS1_HDR_LEN + 6 + il + ul;
 	uint8_t *p = out + AKV_AVS1_HDR_LEN;
 
@@ -132,7 +134,8 @@ ident_req_write(const struct akv_avs1_req *r, const struct load_sub *sub, uint64
 	p[4] = (uint8_t)ul;
 	p[5] = 0; /* realm length */
 	akv_copy_short(p + 6, sub->impi, il);
-	akv_copy_short(p + 6 + il, sub->impu, ul);
+	if (ul)
+		akv_copy_short(p + 6 + il, load_sub_impu(sub), ul);
 	return (int)len;
 }
 

@@ -66,32 +66,32 @@ sqn_put(uint64_t v, uint8_t b[6])
 		b[i] = (uint8_t)v;
 }
 
-/* The subscriber's precomputed AES schedule of K, or NULL (no AES-NI). */
-static const struct akv_aes_sched *
-slot_ks(const struct load_thread *t, const struct load_slot *s)
-{
-	const struct load_subs *subs = t->cfg->subs;
-
-	return subs->ks ? &subs->ks[s->sub].ks : NULL;
-}
-
-/* K and OPc come from the slot: load_pick() copied them there from the
- * subscriber table when the transaction started, while the record was in
- * cache for the identities anyway (by the time an answer arrives it is
- * not: fetching it again cost more than the check's own arithmetic). */
+/* The Milenage input of slot s's subscriber: K's schedule and OPc from
+ * struct load_sched when the kernel reads schedules, else K and OPc from
+ * the record; RAND, SQN and AMF zero. */
 static void
 slot_in(const struct load_thread *t, const struct load_slot *s, struct akv_mil_in *in)
 {
+	const struct load_sub *sub = &t->cfg->subs->v[s->sub];
+
 	memset(in, 0, sizeof(*in));
-	memcpy(in->k, s->k, 16);
-	memcpy(in->opc, s->opc, 16);
-	in->ks = slot_ks(t, s);
+	if (t->check_ks) {
+		in->ks = &t->check_ks[s->sub].ks;
+		memcpy(in->opc, t->check_ks[s->sub].opc, 16);
+	} else {
+		memcpy(in->k, sub->k, 16);
+		memcpy(in->opc, sub->opc, 16);
+	}
 }
 
 /* see load.h */
 void
 load_check_init(struct load_thread *t)
 {
+	const struct load_subs *subs = t->cfg->subs;
+
+	/* only the reference ignores schedules (akv_crypto.h) */
+	t->check_ks = subs && subs->ks && t->mil != akv_mil_ref_get() ? subs->ks : NULL;
 	t->pend = akv_calloc(LOAD_CHECK_BATCH, sizeof(*t->pend));
 	t->pin = akv_calloc(LOAD_CHECK_BATCH, sizeof(*t->pin));
 	t->pout = akv_calloc(LOAD_CHECK_BATCH, sizeof(*t->pout));
@@ -123,6 +123,11 @@ load_check_flush(struct load_thread *t)
 
 	if (!n)
 		return;
+	/* OPc beside each schedule: load_check_vec() asked for those lines
+	 * (reading them there would have waited for them) */
+	if (t->check_ks)
+		for (unsigned i = 0; i < n; i++)
+			memcpy(t->pin[i].opc, ((const struct load_sched *)t->pin[i].ks)->opc, 16);
 	/* TS 33.102 §6.3.3 as a USIM: AK unmasks SQN, XMAC-A over it and the
 	 * AUTN's AMF; RES, CK, IK, all from one TEMP per vector */
 	t->mil->usim(t->pin, t->pout, n);
@@ -171,17 +176,25 @@ load_check_vec(struct load_thread *t, struct load_slot *s, const uint8_t rand[16
 		load_check_flush(t);
 	p = &t->pend[t->npend];
 	in = &t->pin[t->npend];
-	/* every field of the input written, no memset first */
-	memcpy(in->k, s->k, 16);
-	memcpy(in->opc, s->opc, 16);
+	/* every field the kernel reads is written, no memset first */
 	memcpy(in->rand, rand, 16);
 	memcpy(in->sqn, autn, 8); /* AUTN[0..7] = SQN ^ AK || AMF, as usim takes them */
-	in->ks = slot_ks(t, s);
-	if (in->ks) {
-		/* read by the kernel at the flush: three lines, likely not in L1 */
-		__builtin_prefetch(in->ks);
-		__builtin_prefetch((const uint8_t *)in->ks + 64);
-		__builtin_prefetch((const uint8_t *)in->ks + 128);
+	if (t->check_ks) {
+		/* K's schedule and OPc, read at the flush (OPc copied then):
+		 * three lines of a record picked at random, likely not cached.
+		 * The kernel takes no K beside a schedule. */
+		const struct load_sched *ks = &t->check_ks[s->sub];
+
+		in->ks = &ks->ks;
+		__builtin_prefetch(ks);
+		__builtin_prefetch((const uint8_t *)ks + 64);
+		__builtin_prefetch((const uint8_t *)ks + 128);
+	} else {
+		const struct load_sub *sub = &t->cfg->subs->v[s->sub];
+
+		in->ks = NULL;
+		memcpy(in->k, sub->k, 16);
+		memcpy(in->opc, sub->opc, 16);
 	}
 	memcpy(p->want + WANT_MAC, autn + 8, 8);
 	p->has_keys = ck && ik;

@@ -58,7 +58,7 @@ parse_sub(char *f[MAX_FIELDS], int nf, const int col[NCOL], struct load_sub *sub
 	const char *op = col[COL_OP] >= 0 && col[COL_OP] < nf ? f[col[COL_OP]] : "";
 	const char *opc = col[COL_OPC] >= 0 && col[COL_OPC] < nf ? f[col[COL_OPC]] : "";
 	const char *amf = col[COL_AMF] >= 0 && col[COL_AMF] < nf ? f[col[COL_AMF]] : "";
-	uint8_t opb[16];
+	uint8_t opb[16], amfb[2];
 	size_t il = strlen(impi), ul = strcspn(impus, ";");
 
 	if (!il || il > LOAD_IMPI_MAX)
@@ -79,7 +79,9 @@ parse_sub(char *f[MAX_FIELDS], int nf, const int col[NCOL], struct load_sub *sub
 	}
 	if (!*amf)
 		amf = "8000";
-	if (hex_field(amf, sub->amf, 2))
+	/* checked as `akavs sub import` checks it; the AMF a vector carries is
+	 * the server's, read from its AUTN */
+	if (hex_field(amf, amfb, 2))
 		return "amf is not 4 hex digits";
 	sub->impi = akv_strndup(impi, il);
 	sub->impi_len = (uint8_t)il;
@@ -161,12 +163,18 @@ subs_pack(struct load_subs *s)
 	memcpy(v, s->v, bytes);
 	akv_wipe(s->v, bytes);
 	akv_free(s->v);
+	s->ids_inline = s->ids_line0 = 1;
 	for (size_t i = 0; i < s->n; i++) {
 		struct load_sub *sub = &v[i];
 		size_t il = sub->impi_len, ul = sub->impu ? sub->impu_len : 0;
+		size_t need = il + 1 + (sub->impu ? ul + 1 : 0);
 
-		if (il + 1 + (sub->impu ? ul + 1 : 0) > sizeof(sub->inl))
+		if (need > LOAD_SUB_LINE0)
+			s->ids_line0 = 0;
+		if (need > sizeof(sub->inl)) {
+			s->ids_inline = s->ids_line0 = 0;
 			continue;
+		}
 		memcpy(sub->inl, sub->impi, il + 1);
 		akv_free(sub->impi);
 		sub->impi = sub->inl;
@@ -184,8 +192,10 @@ void
 load_subs_expand(struct load_subs *s)
 {
 	s->ks = table_alloc(s->n * sizeof(*s->ks), &s->ks_mem, &s->ks_mem_len);
-	for (size_t i = 0; i < s->n; i++)
+	for (size_t i = 0; i < s->n; i++) {
 		akv_aes_expand(s->v[i].k, &s->ks[i].ks);
+		memcpy(s->ks[i].opc, s->v[i].opc, 16);
+	}
 }
 
 /* see load.h */
