@@ -915,27 +915,37 @@ int
 load_saa_judge(const uint8_t *msg, size_t len, const char *impi, size_t impi_len)
 {
 	struct akv_dia_hdr h;
-	struct akv_dia_result r;
-	struct akv_dia_avp ud, un;
-	const uint8_t *body;
-	size_t blen;
+	struct akv_dia_error err;
+	struct akv_dia_idx x;
+	struct akv_dia_avp er, ud, un;
+	uint32_t rc = 0, ec = 0, ev;
 
-	/* the codec checks every AVP and wants an answer with a result */
-	if (akv_dia_parse_result(msg, len, &h, &r) || h.cmd != AKV_DIA_CMD_SA ||
-	    h.app != AKV_DIA_APP_CX)
+	/* the codec checks every AVP (an answer that must be clean, as
+	 * akv_dia_parse_result wants it); its index then answers the lookups
+	 * below without a walk each */
+	if (akv_dia_check_idx(msg, len, &h, &err, &x) < 0 || err.result_code ||
+	    (h.flags & AKV_DIA_F_REQ) || h.cmd != AKV_DIA_CMD_SA || h.app != AKV_DIA_APP_CX)
+		return AKV_EPROTO;
+	/* the result as akv_dia_parse_result() reads it: Result-Code (RFC 6733
+	 * §7.1) and/or Experimental-Result {Vendor-Id, Code} (TS 29.229 §6.2) */
+	if (akv_dia_idx_find_u32(&x, AKV_DIA_ROW_RESULT_CODE, &rc) < 0)
+		return AKV_EPROTO;
+	if (akv_dia_idx_find(&x, AKV_DIA_ROW_EXPERIMENTAL_RESULT, &er) &&
+	    (akv_dia_find_u32(er.data, er.len, AKV_DIA_AVP_VENDOR_ID, 0, &ev) != 1 ||
+	     akv_dia_find_u32(er.data, er.len, AKV_DIA_AVP_EXPERIMENTAL_RESULT_CODE, 0, &ec) != 1))
+		return AKV_EPROTO;
+	if (!rc && !ec)
 		return AKV_EPROTO;
 	/* a Cx answer carries exactly one of the two (TS 29.229 §6.2) */
-	if (r.result_code != AKV_DIA_SUCCESS || r.exp_code)
+	if (rc != AKV_DIA_SUCCESS || ec)
 		return LOAD_SAA_REFUSED;
-	body = akv_dia_body(msg);
-	blen = len - AKV_DIA_HDR_LEN;
 	/* TS 29.228 §6.1.2: a REGISTRATION / RE_REGISTRATION answer downloads
 	 * the profile (User-Data, TS 29.229 §6.3.7); Kamailio refuses an SAA
 	 * without it (REFERENCE §7.1) */
-	if (akv_dia_find(body, blen, AKV_DIA_AVP_USER_DATA, V3GPP, &ud) != 1 || !ud.len)
+	if (!akv_dia_idx_find(&x, AKV_DIA_ROW_USER_DATA, &ud) || !ud.len)
 		return LOAD_SAA_NO_PROFILE;
 	/* [User-Name] is optional; when present it must be the IMPI asked for */
-	if (akv_dia_find(body, blen, AKV_DIA_AVP_USER_NAME, 0, &un) == 1 &&
+	if (akv_dia_idx_find(&x, AKV_DIA_ROW_USER_NAME, &un) &&
 	    (un.len != impi_len || memcmp(un.data, impi, impi_len)))
 		return LOAD_SAA_OTHER_USER;
 	return LOAD_SAA_OK;

@@ -105,9 +105,9 @@ enum load_saa_verdict {
 	LOAD_SAA_NO_PROFILE,	 /* 2001 without User-Data, or with an empty one */
 	LOAD_SAA_OTHER_USER,	 /* 2001 whose User-Name is not the IMPI asked for */
 };
-/* Judges a whole SAA: the codec's checks (akv_dia_parse_result: version,
- * length, flags, every AVP against the dictionary; an answer with a
- * Result-Code or Experimental-Result), Command-Code 301, Application-Id Cx.
+/* Judges a whole SAA: what akv_dia_parse_result() accepts (akv_dia_check:
+ * version, length, flags, every AVP against the dictionary; an answer with
+ * a Result-Code or Experimental-Result), Command-Code 301, Application-Id Cx.
  * Returns a verdict (>= 0), or AKV_EPROTO when the message is malformed or
  * is not a SAA. */
 int load_saa_judge(const uint8_t *msg, size_t len, const char *impi, size_t impi_len);
