@@ -41,6 +41,11 @@ struct rq {
 	uint64_t seq_first;	/* SEQ of the first vector */
 	uint8_t ind;
 	uint8_t need_commit;	/* its vectors lie above the durable reservation */
+	/* what pass 1 found out about the request, so that no later step
+	 * decodes its op again */
+	uint8_t lookup;		/* checked: its IMPI is looked up */
+	uint8_t vecop;		/* CHALLENGE, RESYNC or VECTORS */
+	uint8_t pending;	/* ... whose vectors become pending challenges */
 };
 
 struct akv_eng {
@@ -519,15 +524,16 @@ run_cx(struct akv_eng *e, struct akv_eng_req *const *reqs, size_t n, uint64_t no
 	akv_cx_run_batch(e, cx, m, now);
 }
 
-/* Checks what can be checked before the subscriber is known. */
+/* Checks what can be checked before the subscriber is known (vecop: r is a
+ * CHALLENGE, RESYNC or VECTORS, else a VERIFY). */
 static int
-check_req(const struct akv_eng *e, const struct akv_eng_req *r)
+check_req(const struct akv_eng *e, const struct akv_eng_req *r, int vecop)
 {
 	if (r->impi_len < 1 || r->impi_len > AKV_ID_MAX || r->impu_len > AKV_ID_MAX)
 		return AKV_EINVAL;
 	if (e->nshards > 1 && akv_eng_shard_of(r->impi, r->impi_len, e->nshards) != e->shard)
 		return AKV_EINVAL;	/* dispatcher bug: another worker owns it */
-	if (is_vector_op(r->op)) {
+	if (vecop) {
 		if (r->n < 1 || r->n > e->cfg.max_vectors)
 			return AKV_EBAD_N;
 		if (!r->vec)
@@ -691,7 +697,7 @@ plan_vectors(struct akv_eng *e, struct akv_subent *s, struct akv_eng_req *r, str
 	}
 	/* challenges that will take free pending slots (pass 1 already asked
 	 * for the list's entries; akv_pend_prefetch asks for the free ones) */
-	if (keeps_pending(r) && akv_pend_add_allocates(&s->pend, e->pend_cap))
+	if (q->pending && akv_pend_add_allocates(&s->pend, e->pend_cap))
 		*nalloc += r->n;
 }
 
@@ -701,7 +707,7 @@ emit_vectors(struct akv_eng *e, struct akv_subent *s, struct akv_eng_req *r,
 	     const struct rq *q, uint64_t now)
 {
 	unsigned b = e->cfg.ind_bits;
-	int challenge = keeps_pending(r);
+	int challenge = q->pending;
 
 	for (unsigned i = 0; i < r->n; i++) {
 		const struct akv_mil_in *in = &e->in[q->vin + i];
@@ -766,13 +772,6 @@ prefetch_req_impi(const struct akv_eng_req *r)
 		__builtin_prefetch((const char *)r + off);
 }
 
-/* 1 when the first pass looks r's IMPI up (r already checked). */
-static inline int
-wants_lookup(const struct akv_eng_req *r)
-{
-	return !r->err && (is_vector_op(r->op) || r->op == AKV_OP_VERIFY);
-}
-
 /* Pass 1: validation, lookup (requests, buckets and entries prefetched in a
  * window ahead), IMPU and scheme checks, RESYNC inputs. Returns the number
  * of RESYNC requests; *ncx: the number of Cx requests (run_cx's). */
@@ -790,12 +789,13 @@ pass_lookup(struct akv_eng *e, struct akv_eng_req *const *reqs, size_t n, uint32
 	for (size_t i = 0; i < n; i++) {
 		struct akv_eng_req *r = reqs[i];
 		struct rq *q = &e->rq[i];
+		int vecop;
 
 		if (i + 2 * REQ_AHEAD < n)
 			prefetch_req(reqs[i + 2 * REQ_AHEAD]);
 		if (i + REQ_AHEAD < n && reqs[i + REQ_AHEAD]->impi_len > IMPI_LINE0)
 			prefetch_req_impi(reqs[i + REQ_AHEAD]);
-		if (i >= REQ_AHEAD && wants_lookup(reqs[i - REQ_AHEAD]))
+		if (i >= REQ_AHEAD && e->rq[i - REQ_AHEAD].lookup)
 			akv_subcache_prefetch_entry(e->cache, e->rq[i - REQ_AHEAD].hash,
 						    reqs[i - REQ_AHEAD]->impi_len);
 		memset(q, 0, sizeof(*q));
@@ -808,23 +808,34 @@ pass_lookup(struct akv_eng *e, struct akv_eng_req *const *reqs, size_t n, uint32
 			nc++;
 			continue; /* run_cx() answers it; q->sub stays NULL */
 		}
-		if (!is_vector_op(r->op) && r->op != AKV_OP_VERIFY) {
+		vecop = is_vector_op(r->op);
+		if (!vecop && r->op != AKV_OP_VERIFY) {
 			r->err = AKV_EUNKNOWN_OP;
 			continue;
 		}
-		r->err = check_req(e, r);
+		r->err = check_req(e, r, vecop);
 		if (r->err)
 			continue;
-		if (r->op == AKV_OP_VERIFY || r->op == AKV_OP_RESYNC)
+		q->lookup = 1;
+		q->vecop = (uint8_t)vecop;
+		q->pending = vecop && keeps_pending(r);
+		if (!vecop || r->op == AKV_OP_RESYNC) {
 			__builtin_prefetch(r->rand);
-		else /* the caller's vectors, written after Milenage */
+		} else {
+			/* the caller's vectors, written after Milenage: the first
+			 * line (RAND, AUTN, CK, IK), and, for vectors that carry
+			 * XRES out (VECTORS: Cx MAA), the second, which the
+			 * encoder reads back on its core */
 			akv_prefetch_own(r->vec);
+			if (!q->pending)
+				akv_prefetch_own((const char *)r->vec + 64);
+		}
 		q->hash = akv_subcache_hash(e->cache, r->impi, r->impi_len);
 		akv_subcache_prefetch(e->cache, q->hash);
 	}
 	/* the entries of the last REQ_AHEAD requests */
 	for (size_t i = n > REQ_AHEAD ? n - REQ_AHEAD : 0; i < n; i++)
-		if (wants_lookup(reqs[i]))
+		if (e->rq[i].lookup)
 			akv_subcache_prefetch_entry(e->cache, e->rq[i].hash, reqs[i]->impi_len);
 	/* one pass per request from here: its entry's lines are in */
 	for (size_t i = 0; i < n; i++) {
@@ -833,7 +844,7 @@ pass_lookup(struct akv_eng *e, struct akv_eng_req *const *reqs, size_t n, uint32
 		struct akv_subent *s;
 		int rc, sc;
 
-		if (r->err || is_cx_op(r->op))
+		if (!q->lookup)
 			continue;
 		s = akv_subcache_find(e->cache, r->impi, r->impi_len, q->hash);
 		if (!s || s->epoch != e->epoch) {
@@ -852,10 +863,10 @@ pass_lookup(struct akv_eng *e, struct akv_eng_req *const *reqs, size_t n, uint32
 		 * while the checks below and the next requests' lookups run (a
 		 * hint: an earlier request of the batch for the same IMPI may
 		 * still move the list) */
-		if (r->op == AKV_OP_VERIFY) {
+		if (!q->vecop) {	/* VERIFY */
 			if (s->pend.n)
 				__builtin_prefetch(&e->pend.v[s->pend.head]);
-		} else if (keeps_pending(r)) {
+		} else if (q->pending) {
 			(void)akv_pend_prefetch_add(&e->pend, &s->pend, e->pend_cap);
 		}
 		q->sub = s;
@@ -863,7 +874,7 @@ pass_lookup(struct akv_eng *e, struct akv_eng_req *const *reqs, size_t n, uint32
 			r->err = AKV_EIMPU_MISMATCH;
 			continue;
 		}
-		if (!is_vector_op(r->op))
+		if (!q->vecop)
 			continue;
 		sc = pick_scheme(s, r->scheme);
 		if (sc < 0) {
@@ -964,7 +975,7 @@ akv_eng_run(struct akv_eng *e, struct akv_eng_req *const *reqs, size_t n, uint64
 	scrub(e->randbuf, (size_t)nv * 16);
 	if (rc) {
 		for (size_t i = 0; i < n; i++)
-			if (!reqs[i]->err && is_vector_op(reqs[i]->op) && e->rq[i].sub)
+			if (!reqs[i]->err && e->rq[i].vecop)
 				reqs[i]->err = rc;
 		goto wipe;
 	}
@@ -987,7 +998,7 @@ akv_eng_run(struct akv_eng *e, struct akv_eng_req *const *reqs, size_t n, uint64
 		struct akv_eng_req *r = reqs[i];
 		struct rq *q = &e->rq[i];
 
-		if (r->err || !q->sub || !is_vector_op(r->op))
+		if (r->err || !q->vecop)
 			continue;
 		emit_vectors(e, q->sub, r, q, now_ms);
 	}

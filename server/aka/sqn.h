@@ -12,6 +12,7 @@
 #define AKV_SERVER_AKA_SQN_H
 
 #include <stdint.h>
+#include <string.h>
 
 #include "err.h"
 
@@ -58,10 +59,13 @@ akv_sqn_ind(uint64_t sqn, unsigned ind_bits)
 static inline void
 akv_sqn_put(uint64_t sqn, uint8_t out[6])
 {
-	for (int i = 5; i >= 0; i--) {
-		out[i] = (uint8_t)sqn;
-		sqn >>= 8;
-	}
+	/* the 48 bits at the top of a big-endian word: one swap, two stores */
+	uint64_t be = sqn << 16;
+
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	be = __builtin_bswap64(be);
+#endif
+	memcpy(out, &be, 6);
 }
 
 static inline uint64_t

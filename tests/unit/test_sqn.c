@@ -22,6 +22,19 @@ START_TEST(t_sqn_make_split_put_get)
 }
 END_TEST
 
+/* put writes exactly 6 bytes, the low 48 bits, whatever lies above them */
+START_TEST(t_sqn_put_writes_six_bytes)
+{
+	uint8_t b[8];
+
+	memset(b, 0xee, sizeof(b));
+	akv_sqn_put(0xabcd000000000102ull, b);
+	ck_assert_mem_eq(b, "\x00\x00\x00\x00\x01\x02\xee\xee", 8);
+	akv_sqn_put(AKV_SQN_MAX, b);
+	ck_assert_mem_eq(b, "\xff\xff\xff\xff\xff\xff\xee\xee", 8);
+}
+END_TEST
+
 /* The libosmocore example (REFERENCE §2.2): INDbits 5, IND 10, after SQN 31
  * come 42, 74, 106. */
 START_TEST(t_sqn_next_sequence_osmo_example)
@@ -172,6 +185,7 @@ suite(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, t_sqn_make_split_put_get);
+	tcase_add_test(tc, t_sqn_put_writes_six_bytes);
 	tcase_add_test(tc, t_sqn_next_sequence_osmo_example);
 	tcase_add_test(tc, t_sqn_seq_carry);
 	tcase_add_test(tc, t_sqn_ind_wrap);
