@@ -129,6 +129,7 @@ load_pick(struct load_thread *t, struct load_slot *s)
 		return -1;
 picked:
 	t->busy[rank] = 1;
+	s->rank = (uint32_t)rank;
 	s->sub = (uint32_t)(rank * cfg->threads + t->idx);
 	s->op = (uint8_t)cfg->op;
 	if (cfg->op == LOAD_OP_MIX) {
@@ -147,8 +148,9 @@ picked:
 static void
 slot_release(struct load_thread *t, struct load_slot *s)
 {
-	if (t->cfg->subs && s->sub / t->cfg->threads < t->nsubs)
-		t->busy[s->sub / t->cfg->threads] = 0;
+	/* the rank load_pick() kept: no division by the thread count */
+	if (t->cfg->subs && s->rank < t->nsubs)
+		t->busy[s->rank] = 0;
 	/* RES, CK, IK stay until the slot's next transaction overwrites
 	 * them: the slots are wiped once in thread_teardown (a byte-wise wipe
 	 * per transaction cost ~200 instructions, and the keys they derive

@@ -115,6 +115,7 @@ enum load_op {
 struct load_slot {
 	uint64_t t_sent; /* ns, when the current request was queued */
 	uint32_t sub;	 /* subscriber index */
+	uint32_t rank;	 /* its rank in the thread's share (t->busy index) */
 	uint16_t seq;	 /* bumps per request: stale ids are detected */
 	uint8_t op;	 /* enum load_op of this transaction (never MIX) */
 	uint8_t step;	 /* 0: first request, 1: second */
@@ -260,7 +261,8 @@ extern const struct load_proto load_proto_avs1; /* load_avs1.c */
 extern const struct load_proto load_proto_dia;	/* load_dia.c */
 
 /* Vector checks (load_check.c). load_check_vec() records RAND, AUTN, CK,
- * IK in the slot (a later VERIFY answer must return that CK/IK) and queues
+ * IK in the slot of a transaction that goes on with them (VERIFY, WRONG,
+ * RESYNC: a later VERIFY answer must return that CK/IK) and queues
  * the vector for a batched check: MAC-A over the unmasked SQN, and ck, ik,
  * xres (each optional) against the recomputed values; SQN >= sqn_min when
  * non-zero. Mismatches count in t->c.err_check when the batch runs

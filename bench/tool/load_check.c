@@ -162,12 +162,16 @@ load_check_vec(struct load_thread *t, struct load_slot *s, const uint8_t rand[16
 	struct load_pending *p;
 	struct akv_mil_in *in;
 
-	memcpy(s->rand, rand, 16);
-	memcpy(s->autn, autn, 16);
-	if (ck)
-		memcpy(s->ck, ck, 16);
-	if (ik)
-		memcpy(s->ik, ik, 16);
+	/* CHALLENGE and VECTORS end with the answer: nothing reads these
+	 * again, and the slot's lines need not be written */
+	if (s->op != LOAD_OP_CHALLENGE && s->op != LOAD_OP_VECTORS) {
+		memcpy(s->rand, rand, 16);
+		memcpy(s->autn, autn, 16);
+		if (ck)
+			memcpy(s->ck, ck, 16);
+		if (ik)
+			memcpy(s->ik, ik, 16);
+	}
 	if (!t->cfg->check || t->stopping)
 		return 0;
 	if (xres && xres_len != 8)

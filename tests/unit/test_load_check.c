@@ -206,9 +206,18 @@ START_TEST(t_load_check_refuses_and_skips)
 	ck_assert_int_eq(load_check_vec(&f->t, pick(f, 3), v.rand, v.autn, v.ck, v.ik, v.xres, 4, 0),
 			 -1);
 	ck_assert_uint_eq(f->t.npend, 0);
-	/* the slot still records what a later VERIFY needs */
-	ck_assert_mem_eq(f->slot.rand, v.rand, 16);
-	ck_assert_mem_eq(f->slot.ck, v.ck, 16);
+	/* the slot still records what the second step of a transaction needs */
+	for (uint8_t op = LOAD_OP_VERIFY; op <= LOAD_OP_RESYNC; op++) {
+		memset(&f->slot, 0, sizeof(f->slot));
+		f->slot.op = op;
+		ck_assert_int_eq(load_check_vec(&f->t, pick(f, 3), v.rand, v.autn, v.ck, v.ik,
+						v.xres, 4, 0),
+				 -1);
+		ck_assert_mem_eq(f->slot.rand, v.rand, 16);
+		ck_assert_mem_eq(f->slot.autn, v.autn, 16);
+		ck_assert_mem_eq(f->slot.ck, v.ck, 16);
+		ck_assert_mem_eq(f->slot.ik, v.ik, 16);
+	}
 	f->cfg.check = 0;
 	v.autn[15] ^= 1;
 	ck_assert_int_eq(load_check_vec(&f->t, pick(f, 3), v.rand, v.autn, v.ck, v.ik, NULL, 0, 0),
