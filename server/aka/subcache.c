@@ -241,14 +241,6 @@ grow(struct akv_subcache *c)
 	c->mask = nmask;
 }
 
-/* 1 when impu is "sip:" followed by exactly the IMPI's bytes. */
-static inline int
-is_sip_impi(const char *impu, size_t len, const char *impi, size_t impi_len)
-{
-	return len == impi_len + 4 && !memcmp(impu, "sip:", 4) &&
-	       !memcmp(impu + 4, impi, impi_len);
-}
-
 /* Copies the record's fields that a provisioning change may alter. */
 static int
 ent_fill(struct akv_subcache *c, struct akv_subent *e, const struct akv_sub *rec, int fresh)
@@ -284,7 +276,8 @@ ent_fill(struct akv_subcache *c, struct akv_subent *e, const struct akv_sub *rec
 	e->nimpu = (uint8_t)n;
 	e->impu_sip_impi = 0;
 	for (unsigned i = 0; i < n; i++)
-		if (is_sip_impi(rec->impu[i], rec->impu_len[i], rec->impi, rec->impi_len))
+		if (akv_subcache_is_sip_impi(rec->impu[i], rec->impu_len[i], rec->impi,
+					     rec->impi_len))
 			e->impu_sip_impi = 1;
 	return keys_changed;
 }
@@ -340,14 +333,11 @@ akv_subcache_remove(struct akv_subcache *c, struct akv_subent *e)
 
 /* see subcache.h */
 int
-akv_subcache_impu_ok(const struct akv_subcache *c, const struct akv_subent *e,
-		     const char *impu, size_t len)
+akv_subcache_impu_hashed(const struct akv_subcache *c, const struct akv_subent *e,
+			 const char *impu, size_t len)
 {
 	uint64_t h;
 
-	/* the derived form, provisioned: equal bytes, no fingerprint needed */
-	if (e->impu_sip_impi && is_sip_impi(impu, len, e->impi, e->impi_len))
-		return 1;
 	h = siphash13(c->sip_k0, c->sip_k1, impu, len);
 	if (e->nimpu == 1)
 		return e->impu_h.one == h;

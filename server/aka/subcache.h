@@ -24,6 +24,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "akv_crypto.h"
 #include "aka/verify.h"
@@ -109,10 +110,29 @@ struct akv_subent *akv_subcache_insert(struct akv_subcache *c, const struct akv_
 int akv_subcache_update(struct akv_subcache *c, struct akv_subent *e, const struct akv_sub *rec);
 /* Unlinks, wipes and frees e. Its pending list must be empty. */
 void akv_subcache_remove(struct akv_subcache *c, struct akv_subent *e);
+/* 1 when impu is "sip:" followed by exactly the IMPI's bytes. */
+static inline int
+akv_subcache_is_sip_impi(const char *impu, size_t len, const char *impi, size_t impi_len)
+{
+	return len == impi_len + 4 && !memcmp(impu, "sip:", 4) &&
+	       !memcmp(impu + 4, impi, impi_len);
+}
+
+/* akv_subcache_impu_ok() past its first test: by SipHash fingerprint. */
+int akv_subcache_impu_hashed(const struct akv_subcache *c, const struct akv_subent *e,
+			     const char *impu, size_t len);
+
 /* 1 when impu is one of e's IMPUs, else 0. An IMPU equal to "sip:" + e's
- * IMPI is compared byte for byte when e has that IMPU (exact, no hash). */
-int akv_subcache_impu_ok(const struct akv_subcache *c, const struct akv_subent *e,
-			 const char *impu, size_t len);
+ * IMPI is compared byte for byte when e has that IMPU (exact, no hash);
+ * that test inline, as every request naming such an IMPU passes it. */
+static inline int
+akv_subcache_impu_ok(const struct akv_subcache *c, const struct akv_subent *e,
+		     const char *impu, size_t len)
+{
+	if (e->impu_sip_impi && akv_subcache_is_sip_impi(impu, len, e->impi, e->impi_len))
+		return 1;
+	return akv_subcache_impu_hashed(c, e, impu, len);
+}
 /* Calls fn for each entry; fn may remove the entry it is given. */
 void akv_subcache_foreach(struct akv_subcache *c, void (*fn)(void *arg, struct akv_subent *e),
 			  void *arg);

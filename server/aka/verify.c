@@ -128,37 +128,20 @@ ring_unlink(struct akv_pend_pool *p, uint32_t i)
 	pend_free(p, i);
 }
 
-static inline unsigned
-clamp_cap(unsigned cap)
-{
-	if (cap < 1)
-		return 1;
-	return cap > UINT8_MAX ? UINT8_MAX : cap;	/* l->n is 8 bits */
-}
-
-/* Links the slot of a new entry as the newest of l, expiring at expires_ms
- * (akv_pend_add's rules). Its payload is zero when *reused is 0 (a free
- * slot: freed slots are wiped) and the replaced challenge's when 1. */
-static inline struct akv_pend *
-pend_link_newest(struct akv_pend_pool *p, struct akv_pend_list *l, unsigned cap,
-		 uint64_t expires_ms, int *reused)
+/* see verify.h */
+struct akv_pend *
+akv_pend_link_newest(struct akv_pend_pool *p, struct akv_pend_list *l, unsigned cap,
+		     uint64_t expires_ms, int *reused)
 {
 	struct akv_pend *e;
 	uint32_t i;
 
-	cap = clamp_cap(cap);
+	cap = akv_pend_cap(cap);
 	while (l->n > cap)	/* the cap was lowered: the oldest go */
 		ring_unlink(p, l->tail);
 	if (l->n == cap) {
-		/* Full: the oldest becomes the newest, in place. In the ring the
-		 * tail's older neighbour is the head already, so only the list's
-		 * two indices move: no free, no alloc, no neighbour touched (this
-		 * was a third of the worker's time with every list full). */
-		i = l->tail;
-		e = &p->v[i];
+		e = akv_pend_rotate(p, l);
 		e->expires_ms = expires_ms;
-		l->head = i;
-		l->tail = e->newer;
 		*reused = 1;
 		return e;
 	}
@@ -188,31 +171,11 @@ struct akv_pend *
 akv_pend_add(struct akv_pend_pool *p, struct akv_pend_list *l, unsigned cap, uint64_t expires_ms)
 {
 	int reused;
-	struct akv_pend *e = pend_link_newest(p, l, cap, expires_ms, &reused);
+	struct akv_pend *e = akv_pend_link_newest(p, l, cap, expires_ms, &reused);
 
 	if (reused)
 		wipe_payload(e);
 	return e;
-}
-
-/* see verify.h */
-void
-akv_pend_add_challenge(struct akv_pend_pool *p, struct akv_pend_list *l, unsigned cap,
-		       uint64_t expires_ms, const uint8_t rand[16], const uint8_t xres[8],
-		       const uint8_t ck[16], const uint8_t ik[16])
-{
-	int reused;
-	struct akv_pend *e = pend_link_newest(p, l, cap, expires_ms, &reused);
-
-	/* every payload byte written once: a replaced challenge's secrets are
-	 * overwritten here as akv_pend_add's wipe would have zeroed them */
-	(void)reused;
-	memcpy(e->rand, rand, 16);
-	memcpy(e->xres, xres, 8);
-	memset(e->xres + 8, 0, sizeof(e->xres) - 8);
-	e->xres_len = 8;
-	memcpy(e->ck, ck, 16);
-	memcpy(e->ik, ik, 16);
 }
 
 /* see verify.h */

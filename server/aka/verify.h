@@ -22,6 +22,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "akv_crypto.h"
 #include "aka/eng.h"
@@ -93,13 +94,64 @@ void akv_pend_pool_fini(struct akv_pend_pool *p);
 struct akv_pend *akv_pend_add(struct akv_pend_pool *p, struct akv_pend_list *l, unsigned cap,
 			      uint64_t expires_ms);
 
+/* A list's cap as the pool applies it: 1..255 (akv_pend_list.n is 8 bits). */
+static inline unsigned
+akv_pend_cap(unsigned cap)
+{
+	return cap < 1 ? 1 : cap > UINT8_MAX ? UINT8_MAX : cap;
+}
+
+/* The new-entry step of akv_pend_add() on a list holding exactly its cap:
+ * the oldest entry becomes the newest, in place, and is returned with the
+ * replaced challenge's payload and expiry. In the ring the tail's older
+ * neighbour is the head already, so only the list's two indices move: no
+ * free, no alloc, no neighbour touched (this was a third of the worker's
+ * time with every list full). */
+static inline struct akv_pend *
+akv_pend_rotate(struct akv_pend_pool *p, struct akv_pend_list *l)
+{
+	uint32_t i = l->tail;
+	struct akv_pend *e = &p->v[i];
+
+	l->head = i;
+	l->tail = e->newer;
+	return e;
+}
+
+/* akv_pend_add() without its wipe: the entry's payload is zero when *reused
+ * is 0 (a free slot; freed slots are wiped) and the replaced challenge's
+ * when 1; the caller overwrites all of it. */
+struct akv_pend *akv_pend_link_newest(struct akv_pend_pool *p, struct akv_pend_list *l,
+				      unsigned cap, uint64_t expires_ms, int *reused);
+
 /* akv_pend_add() with the payload given, each byte written once (a CHALLENGE
  * stores its vector's RAND, XRES, CK, IK; zeroing a replaced entry first
  * would write it twice): rand, XRES = f2 (64 bits, TS 35.206 §4.1; the
- * rest of xres zero, xres_len 8), ck, ik. */
-void akv_pend_add_challenge(struct akv_pend_pool *p, struct akv_pend_list *l, unsigned cap,
-			    uint64_t expires_ms, const uint8_t rand[16], const uint8_t xres[8],
-			    const uint8_t ck[16], const uint8_t ik[16]);
+ * rest of xres zero, xres_len 8), ck, ik. Inline, and the full list (the
+ * steady state under load) without a call. */
+static inline void
+akv_pend_add_challenge(struct akv_pend_pool *p, struct akv_pend_list *l, unsigned cap,
+		       uint64_t expires_ms, const uint8_t rand[16], const uint8_t xres[8],
+		       const uint8_t ck[16], const uint8_t ik[16])
+{
+	struct akv_pend *e;
+	int reused;
+
+	if (l->n == akv_pend_cap(cap)) {
+		e = akv_pend_rotate(p, l);
+		e->expires_ms = expires_ms;
+	} else {
+		e = akv_pend_link_newest(p, l, cap, expires_ms, &reused);
+	}
+	/* a replaced challenge's secrets are overwritten here as
+	 * akv_pend_add's wipe would have zeroed them */
+	memcpy(e->rand, rand, 16);
+	memcpy(e->xres, xres, 8);
+	memset(e->xres + 8, 0, sizeof(e->xres) - 8);
+	e->xres_len = 8;
+	memcpy(e->ck, ck, 16);
+	memcpy(e->ik, ik, 16);
+}
 
 /* Prefetches, for writing, what the next akv_pend_add(p, l, cap, ...) will
  * write: the oldest entry when l is full, else the two ends it links to.
@@ -112,8 +164,7 @@ int akv_pend_prefetch_add(const struct akv_pend_pool *p, const struct akv_pend_l
 static inline int
 akv_pend_add_allocates(const struct akv_pend_list *l, unsigned cap)
 {
-	/* cap as akv_pend_add clamps it: 1..255 */
-	return l->n < (cap < 1 ? 1 : cap > UINT8_MAX ? UINT8_MAX : cap);
+	return l->n < akv_pend_cap(cap);
 }
 
 /* Prefetches, for writing, the free slots the next n allocating
