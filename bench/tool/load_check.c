@@ -176,8 +176,6 @@ load_check_vec(struct load_thread *t, struct load_slot *s, const uint8_t rand[16
 		return 0;
 	if (xres && xres_len != 8)
 		return -1; /* akavs' RES is 64 bits (f2, TS 35.206) */
-	if (t->npend == LOAD_CHECK_BATCH)
-		load_check_flush(t);
 	p = &t->pend[t->npend];
 	in = &t->pin[t->npend];
 	/* every field the kernel reads is written, no memset first */
@@ -210,7 +208,11 @@ load_check_vec(struct load_thread *t, struct load_slot *s, const uint8_t rand[16
 	if (xres)
 		memcpy(p->want + WANT_RES, xres, 8);
 	p->sqn_min = sqn_min;
-	t->npend++;
+	/* a full queue is checked now, as the last thing done here: nothing
+	 * is then live across the call (checked when the next vector came,
+	 * every call saved and restored the registers holding the vector) */
+	if (++t->npend == LOAD_CHECK_BATCH)
+		load_check_flush(t);
 	return 0;
 }
 
