@@ -797,7 +797,8 @@ pass_lookup(struct akv_eng *e, struct akv_eng_req *const *reqs, size_t n, uint32
 			prefetch_req_impi(reqs[i + REQ_AHEAD]);
 		if (i >= REQ_AHEAD && e->rq[i - REQ_AHEAD].lookup)
 			akv_subcache_prefetch_entry(e->cache, e->rq[i - REQ_AHEAD].hash,
-						    reqs[i - REQ_AHEAD]->impi_len);
+						    reqs[i - REQ_AHEAD]->impi_len,
+						    e->rq[i - REQ_AHEAD].vecop);
 		memset(q, 0, sizeof(*q));
 		r->err = 0;
 		r->verdict = 0;
@@ -836,7 +837,8 @@ pass_lookup(struct akv_eng *e, struct akv_eng_req *const *reqs, size_t n, uint32
 	/* the entries of the last REQ_AHEAD requests */
 	for (size_t i = n > REQ_AHEAD ? n - REQ_AHEAD : 0; i < n; i++)
 		if (e->rq[i].lookup)
-			akv_subcache_prefetch_entry(e->cache, e->rq[i].hash, reqs[i]->impi_len);
+			akv_subcache_prefetch_entry(e->cache, e->rq[i].hash, reqs[i]->impi_len,
+						    e->rq[i].vecop);
 	/* one pass per request from here: its entry's lines are in */
 	for (size_t i = 0; i < n; i++) {
 		struct akv_eng_req *r = reqs[i];

@@ -94,8 +94,12 @@ uint32_t akv_subcache_hash(const struct akv_subcache *c, const char *impi, size_
 void akv_subcache_prefetch(const struct akv_subcache *c, uint32_t hash);
 /* Prefetches the cache lines of the first entry in the bucket of `hash`, as
  * long as an entry of an IMPI of `len` (<= 255) bytes (call after
- * akv_subcache_prefetch had time to land). */
-void akv_subcache_prefetch_entry(const struct akv_subcache *c, uint32_t hash, size_t len);
+ * akv_subcache_prefetch had time to land): those a lookup and the request's
+ * bookkeeping read (from OPc on: OPc, SQN state, pending list head, the
+ * header, the IMPI) and, when `keys`, K and its AES schedule, which only
+ * Milenage reads (a VERIFY never does). */
+void akv_subcache_prefetch_entry(const struct akv_subcache *c, uint32_t hash, size_t len,
+				 int keys);
 /* The entry of impi, or NULL. */
 struct akv_subent *akv_subcache_find(const struct akv_subcache *c, const char *impi, size_t len,
 				     uint32_t hash);
