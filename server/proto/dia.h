@@ -243,6 +243,57 @@ int akv_dia_check_memo(const uint8_t *msg, size_t len, struct akv_dia_hdr *h,
 		       struct akv_dia_error *err, struct akv_dia_idx *idx,
 		       struct akv_dia_memo *memo);
 
+/* ---- A peer's request shape ----
+ * Beyond runs, a peer sends the same request over and over with a few
+ * values changed: a Cx MAR differs from the last one only in its
+ * Hop-by-Hop/End-to-End ids, Session-Id, User-Name and Public-Identity.
+ * akv_dia_tpl_learn() records a clean message as fixed bytes and holes (the
+ * top-level AVPs of the rows the caller names); akv_dia_tpl_match() says
+ * whether another message is the same sequence of AVPs: the header equal
+ * but for its length and ids, each fixed byte equal, each hole an AVP with
+ * the learned code, flags and Vendor-Id whose value is valid for its type.
+ * Such a message passes akv_dia_check() cleanly, and the top-level AVPs it
+ * holds are those of the learned message (same rows, same order, same
+ * counts): the verdicts differ only where a caller reads a hole's value. */
+#define AKV_DIA_TPL_BYTES 512	/* fixed bytes of a shape, header included */
+#define AKV_DIA_TPL_SEGS  12	/* fixed runs and holes, in message order */
+#define AKV_DIA_TPL_HOLES 4
+
+struct akv_dia_tpl_seg {
+	uint16_t off, len;	/* fixed: its bytes in akv_dia_tpl.bytes; hole: 0, 0 */
+	uint8_t hole;		/* 1: a hole, the next entry of akv_dia_tpl.hole_row */
+	uint8_t hl;		/* hole: header length, 8 or 12 */
+	uint32_t info;		/* hole: dictionary info word of its row */
+	uint64_t head;		/* hole: its first 8 bytes, AVP Length zeroed */
+	uint32_t vendor;	/* hole: Vendor-Id (hl 12) */
+};
+
+/* Zeroed: nothing learned. */
+struct akv_dia_tpl {
+	uint8_t nseg, nhole;
+	uint8_t hole_row[AKV_DIA_TPL_HOLES];	/* enum akv_dia_row of each hole */
+	uint64_t hdr;				/* header bytes 4..11 (flags, cmd, app) */
+	struct akv_dia_tpl_seg seg[AKV_DIA_TPL_SEGS];
+	uint8_t bytes[AKV_DIA_TPL_BYTES];
+};
+
+/* A hole's value in a matched message. */
+struct akv_dia_tpl_val {
+	const uint8_t *data;
+	uint32_t len;
+};
+
+/* Learns the shape of a message akv_dia_check() found clean: AVPs of the
+ * rows with is_hole[row] set (non-Grouped only) become holes, all others
+ * fixed bytes. Returns 0, or AKV_ETOOBIG (t zeroed) when the shape does not
+ * fit AKV_DIA_TPL_*. */
+int akv_dia_tpl_learn(struct akv_dia_tpl *t, const uint8_t *msg, size_t len,
+		      const uint8_t is_hole[AKV_DIA_IDX_SLOTS]);
+/* 1 when msg (len from the framing) has the shape learned into t, with the
+ * holes' values in val[0..t->nhole) in message order; 0 otherwise. */
+int akv_dia_tpl_match(const struct akv_dia_tpl *t, const uint8_t *msg, size_t len,
+		      struct akv_dia_tpl_val *val);
+
 /* How many top-level instances of the AVP of row r the message holds
  * (saturating at 255); akv_dia_count() from the index. */
 static inline unsigned

@@ -209,14 +209,14 @@ bad_value(struct cx_in *in, const struct akv_dia_avp *a, const char *text)
 
 /* Copies an identity into a NUL-terminated buffer. Returns 0, or -1 when it
  * is longer than AKV_ID_MAX (no subscriber can have it). */
-static int
-copy_id(const struct akv_dia_avp *a, char *dst, uint16_t *dlen)
+static inline int
+copy_id(const uint8_t *data, uint32_t len, char *dst, uint16_t *dlen)
 {
-	if (a->len > AKV_ID_MAX)
+	if (len > AKV_ID_MAX)
 		return -1;
-	akv_copy_short(dst, a->data, a->len);
-	dst[a->len] = '\0';
-	*dlen = (uint16_t)a->len;
+	akv_copy_short(dst, data, len);
+	dst[len] = '\0';
+	*dlen = (uint16_t)len;
 	return 0;
 }
 
@@ -332,7 +332,8 @@ parse_mar(struct akv_dia_conn *c, struct cx_in *in, struct akv_proto_slot *slot,
 		}
 	}
 	x->scheme_req = (uint8_t)s;
-	if (copy_id(&un, r->impi, &r->impi_len) < 0 || copy_id(&pi, r->impu, &r->impu_len) < 0) {
+	if (copy_id(un.data, un.len, r->impi, &r->impi_len) < 0 ||
+	    copy_id(pi.data, pi.len, r->impu, &r->impu_len) < 0) {
 		*exp = AKV_CX_EXP_USER_UNKNOWN;
 		return 1;
 	}
@@ -394,8 +395,8 @@ parse_sar(struct cx_in *in, struct akv_proto_slot *slot, uint32_t *exp)
 		cx_get(in, AKV_DIA_ROW_USER_DATA_ALREADY_AVAILABLE, &un);
 		return bad_value(in, &un, "User-Data-Already-Available out of range");
 	}
-	if ((has_un && copy_id(&un, r->impi, &r->impi_len) < 0) ||
-	    (has_pi && copy_id(&pi, r->impu, &r->impu_len) < 0)) {
+	if ((has_un && copy_id(un.data, un.len, r->impi, &r->impi_len) < 0) ||
+	    (has_pi && copy_id(pi.data, pi.len, r->impu, &r->impu_len) < 0)) {
 		*exp = AKV_CX_EXP_USER_UNKNOWN;
 		return 1;
 	}
@@ -422,13 +423,13 @@ parse_uar_lir(struct cx_in *in, struct akv_proto_slot *slot, int lir, uint32_t *
 	if (!lir && get_enum(in, AKV_DIA_ROW_USER_AUTHORIZATION_TYPE, 0, 0, &uat) < 0)
 		return -1;
 	cx_get(in, AKV_DIA_ROW_PUBLIC_IDENTITY, &pi);
-	if (copy_id(&pi, r->impu, &r->impu_len) < 0) {
+	if (copy_id(pi.data, pi.len, r->impu, &r->impu_len) < 0) {
 		*exp = AKV_CX_EXP_USER_UNKNOWN;
 		return 1;
 	}
 	if (!lir) {
 		cx_get(in, AKV_DIA_ROW_USER_NAME, &un);
-		if (copy_id(&un, r->impi, &r->impi_len) < 0) {
+		if (copy_id(un.data, un.len, r->impi, &r->impi_len) < 0) {
 			*exp = AKV_CX_EXP_USER_UNKNOWN;
 			return 1;
 		}
@@ -436,6 +437,101 @@ parse_uar_lir(struct cx_in *in, struct akv_proto_slot *slot, int lir, uint32_t *
 	slot->cx->uat = uat > 255 ? 255 : (uint8_t)uat;
 	r->op = lir ? AKV_OP_LIR : AKV_OP_UAR;
 	return 0;
+}
+
+/* ==== A peer's repeated MARs ==== */
+
+/* What varies from one MAR of a peer to the next; the Cx decoder only
+ * copies these values (and bounds their lengths), so every other verdict it
+ * reached on a MAR holds for each MAR of the same shape. */
+static const uint8_t mar_holes[AKV_DIA_IDX_SLOTS] = {
+	[AKV_DIA_ROW_SESSION_ID] = 1,
+	[AKV_DIA_ROW_USER_NAME] = 1,
+	[AKV_DIA_ROW_PUBLIC_IDENTITY] = 1,
+};
+
+/* Learns c's MAR plan from a MAR parse_mar() has just dispatched (checked
+ * clean, one instance of each hole's AVP, op VECTORS, no Proxy-Info). */
+static __attribute__((noinline)) void
+mar_learn(struct akv_dia_conn *c, const uint8_t *msg, size_t len, uint8_t scheme, uint16_t n)
+{
+	struct akv_dia_mar_plan *m = &c->mar;
+	unsigned seen = 0;
+
+	if (akv_dia_tpl_learn(&m->tpl, msg, len, mar_holes) < 0)
+		return;
+	for (unsigned i = 0; i < m->tpl.nhole; i++) {
+		switch (m->tpl.hole_row[i]) {
+		case AKV_DIA_ROW_SESSION_ID:
+			m->sid = (uint8_t)i;
+			seen |= 1;
+			break;
+		case AKV_DIA_ROW_USER_NAME:
+			m->impi = (uint8_t)i;
+			seen |= 2;
+			break;
+		default:
+			m->impu = (uint8_t)i;
+			seen |= 4;
+			break;
+		}
+	}
+	if (m->tpl.nhole != 3 || seen != 7) {
+		m->tpl.nseg = 0;
+		return;
+	}
+	m->scheme = scheme;
+	m->n = n;
+	m->misses = 0;
+}
+
+/* see dia_peer.h */
+int
+akv_dia_cx_mar_fast(struct akv_dia_conn *c, const uint8_t *msg, size_t len,
+		    struct akv_proto_slot *slot)
+{
+	struct akv_dia_mar_plan *m = &c->mar;
+	struct akv_dia_tpl_val v[AKV_DIA_TPL_HOLES];
+	const struct akv_dia_tpl_val *sid, *un, *pi;
+	struct cx_ctx *x = (struct cx_ctx *)slot->ctx;
+	struct akv_eng_req *r = slot->req;
+
+	if (!akv_dia_tpl_match(&m->tpl, msg, len, v)) {
+		uint64_t hdr;
+
+		/* MARs (same flags, command, application) of another shape:
+		 * after a while, learn the peer's new shape */
+		if (len >= AKV_DIA_HDR_LEN && (memcpy(&hdr, msg + 4, 8), hdr == m->tpl.hdr) &&
+		    ++m->misses >= 32)
+			m->tpl.nseg = 0;
+		return 0;
+	}
+	sid = &v[m->sid];
+	un = &v[m->impi];
+	pi = &v[m->impu];
+	/* the verdicts on the holes' lengths: common()'s and parse_mar()'s
+	 * errors are the general path's to write */
+	if (sid->len == 0 || sid->len > AKV_DIA_SID_MAX || un->len == 0 || un->len > AKV_ID_MAX ||
+	    pi->len == 0 || pi->len > AKV_ID_MAX)
+		return 0;
+	/* what akv_dia_cx_request() and parse_mar() write for such a MAR */
+	memset(x, 0, offsetof(struct cx_ctx, sid));
+	x->hbh = akv_get_be32(msg + 12);
+	x->e2e = akv_get_be32(msg + 16);
+	x->cmd = akv_get_be24(msg + 5);
+	x->flags = msg[4];
+	x->scheme_req = m->scheme;
+	akv_copy_short(x->sid, sid->data, sid->len);
+	x->sid_len = (uint16_t)sid->len;
+	copy_id(un->data, un->len, r->impi, &r->impi_len);
+	copy_id(pi->data, pi->len, r->impu, &r->impu_len);
+	r->scheme = m->scheme;
+	r->ind = (int16_t)c->ind;
+	r->n = m->n;
+	r->op = AKV_OP_VECTORS;
+	m->misses = 0;
+	m->hits++;
+	return 1;
 }
 
 /* see dia_peer.h */
@@ -487,6 +583,11 @@ akv_dia_cx_request(struct akv_dia_conn *c, const struct akv_dia_hdr *h, const ui
 	switch (h->cmd) {
 	case AKV_DIA_CMD_MA:
 		rc = parse_mar(c, &in, slot, x, &exp);
+		/* the shape of this peer's MARs, from one without Proxy-Info
+		 * (echoed, so not fixed) or resync data (a RESYNC) */
+		if (rc == 0 && !c->mar.tpl.nseg && slot->req->op == AKV_OP_VECTORS &&
+		    !cx_count(&in, AKV_DIA_ROW_PROXY_INFO))
+			mar_learn(c, msg, len, x->scheme_req, slot->req->n);
 		break;
 	case AKV_DIA_CMD_SA:
 		rc = parse_sar(&in, slot, &exp);
@@ -562,6 +663,122 @@ item_size(size_t xl)
 	return 12 + 16 + 28 + 44 + akv_dia_avp_size(V3GPP, xl) + 28 + 28;
 }
 
+/* Offsets in a SIP-Auth-Data-Item (item_size()) of the data of its
+ * SIP-Authenticate (RAND, then AUTN) and SIP-Authorization (XRES); the
+ * Confidentiality-Key's data follows the XRES's padding by 12 bytes, the
+ * Integrity-Key's by 40. */
+#define ITEM_RAND 68
+#define ITEM_AUTN 84
+#define ITEM_XRES 112
+
+/* SIP-Auth-Data-Item number i + 1 for vector v (TS 29.229 §6.3.13). */
+static inline uint8_t *
+put_item(uint8_t *p, unsigned i, const char *sname, const struct akv_eng_vec *v)
+{
+	p = akv_dia_st_hdr(p, AKV_DIA_AVP_SIP_AUTH_DATA_ITEM, V3GPP, item_size(v->xres_len));
+	p = akv_dia_st_u32(p, AKV_DIA_AVP_SIP_ITEM_NUMBER, V3GPP, i + 1);
+	p = akv_dia_st_bytes(p, AKV_DIA_AVP_SIP_AUTHENTICATION_SCHEME, V3GPP, sname, 16);
+	/* SIP-Authenticate = RAND || AUTN (TS 29.229 §6.3.10) */
+	p = akv_dia_st_hdr(p, AKV_DIA_AVP_SIP_AUTHENTICATE, V3GPP, 12 + 32);
+	memcpy(p, v->rand, 16);
+	memcpy(p + 16, v->autn, 16);
+	p += 32;
+	/* HSS-style: the S-CSCF verifies, so XRES travels. */
+	p = akv_dia_st_bytes(p, AKV_DIA_AVP_SIP_AUTHORIZATION, V3GPP, v->xres, v->xres_len);
+	p = akv_dia_st_bytes(p, AKV_DIA_AVP_CONFIDENTIALITY_KEY, V3GPP, v->ck, 16);
+	return akv_dia_st_bytes(p, AKV_DIA_AVP_INTEGRITY_KEY, V3GPP, v->ik, 16);
+}
+
+/* Builds c's MAA template for nvec items with XRES of xl bytes naming
+ * scheme: what encode_maa() writes around the holes, zeros in them. */
+static __attribute__((noinline)) void
+maa_tpl_build(struct akv_dia_conn *c, unsigned nvec, uint8_t xl, int scheme)
+{
+	struct akv_dia_maa_tpl *t = &c->maa;
+	const char *sname = scheme_name(scheme);
+	struct akv_eng_vec zero;
+	uint8_t *p = t->a;
+
+	memset(&zero, 0, sizeof(zero));
+	zero.xres_len = xl;
+	p = akv_dia_st_hdr(p, AKV_DIA_AVP_VENDOR_SPECIFIC_APPLICATION_ID, 0, 32);
+	p = akv_dia_st_u32(p, AKV_DIA_AVP_VENDOR_ID, 0, V3GPP);
+	p = akv_dia_st_u32(p, AKV_DIA_AVP_AUTH_APPLICATION_ID, 0, AKV_DIA_APP_CX);
+	p = akv_dia_st_u32(p, AKV_DIA_AVP_RESULT_CODE, 0, AKV_DIA_SUCCESS);
+	p = akv_dia_st_u32(p, AKV_DIA_AVP_AUTH_SESSION_STATE, 0, 1);	/* NO_STATE_MAINTAINED */
+	memcpy(p, c->origin_avps, c->origin_avps_len);
+	t->a_len = (uint16_t)(p + c->origin_avps_len - t->a);
+	p = akv_dia_st_u32(t->b, AKV_DIA_AVP_SIP_NUMBER_AUTH_ITEMS, V3GPP, nvec);
+	for (unsigned i = 0; i < nvec; i++)
+		p = put_item(p, i, sname, &zero);
+	t->b_len = (uint16_t)(p - t->b);
+	t->nvec = (uint8_t)nvec;
+	t->xres_len = xl;
+	t->scheme = (uint8_t)scheme;
+}
+
+/* A successful MAA of 1..AKV_DIA_MAA_TPL_VEC vectors with one XRES length
+ * (what an engine gives): the conn's template copied, the identities and
+ * vectors written into it. The same bytes as the general path below
+ * (t_dia_cx_maa_template_bytes); 0 when the answer is not of that kind. */
+static int
+encode_maa_tpl(struct akv_dia_conn *c, const struct cx_ctx *x, const struct akv_eng_req *r,
+	       uint8_t *out, size_t cap)
+{
+	struct akv_dia_maa_tpl *t = &c->maa;
+	unsigned nvec = r->nvec;
+	uint8_t xl = r->vec[0].xres_len;
+	/* the template keys on the scheme name written, AKAv2 or AKAv1 */
+	int scheme = (r->scheme_used ? r->scheme_used : x->scheme_req) == AKV_SCHEME_AKAV2_MD5
+			     ? AKV_SCHEME_AKAV2_MD5 : AKV_SCHEME_AKAV1_MD5;
+	size_t total, isz = item_size(xl), xpad = (size_t)(xl + 3) & ~(size_t)3;
+	uint8_t *p = out, *q;
+
+	if (xl > 16)
+		return 0;
+	for (unsigned i = 1; i < nvec; i++)
+		if (r->vec[i].xres_len != xl)
+			return 0;
+	if (t->nvec != nvec || t->xres_len != xl || t->scheme != scheme)
+		maa_tpl_build(c, nvec, xl, scheme);
+	total = AKV_DIA_HDR_LEN + akv_dia_avp_size(0, x->sid_len) + t->a_len +
+		(r->impi_len ? akv_dia_avp_size(0, r->impi_len) : 0) +
+		(r->impu_len ? akv_dia_avp_size(V3GPP, r->impu_len) : 0) + t->b_len + x->proxy_len;
+	if (total > cap)
+		return AKV_ETOOBIG;
+	akv_put_be32(p, (uint32_t)total);
+	p[0] = AKV_DIA_VERSION;
+	akv_put_be32(p + 4, x->cmd);
+	p[4] = x->flags & AKV_DIA_F_PROXY;
+	akv_put_be32(p + 8, AKV_DIA_APP_CX);
+	akv_put_be32(p + 12, x->hbh);
+	akv_put_be32(p + 16, x->e2e);
+	p = akv_dia_st_bytes(p + AKV_DIA_HDR_LEN, AKV_DIA_AVP_SESSION_ID, 0, x->sid, x->sid_len);
+	memcpy(p, t->a, t->a_len);
+	p += t->a_len;
+	if (r->impi_len)
+		p = akv_dia_st_bytes(p, AKV_DIA_AVP_USER_NAME, 0, r->impi, r->impi_len);
+	if (r->impu_len)
+		p = akv_dia_st_bytes(p, AKV_DIA_AVP_PUBLIC_IDENTITY, V3GPP, r->impu, r->impu_len);
+	memcpy(p, t->b, t->b_len);
+	/* the first item after SIP-Number-Auth-Items (16 bytes) */
+	q = p + 16;
+	for (unsigned i = 0; i < nvec; i++, q += isz) {
+		const struct akv_eng_vec *v = &r->vec[i];
+
+		memcpy(q + ITEM_RAND, v->rand, 16);
+		memcpy(q + ITEM_AUTN, v->autn, 16);
+		akv_copy_short(q + ITEM_XRES, v->xres, xl);
+		memcpy(q + ITEM_XRES + xpad + 12, v->ck, 16);
+		memcpy(q + ITEM_XRES + xpad + 40, v->ik, 16);
+	}
+	/* RFC 6733 §6.7.2: Proxy-Info AVPs come back unchanged, in order. */
+	if (x->proxy_len)
+		akv_copy_short(p + t->b_len, x->proxy, x->proxy_len);
+	t->uses++;
+	return (int)total;
+}
+
 static int
 encode_maa(struct akv_dia_conn *c, const struct cx_ctx *x, const struct akv_eng_req *r,
 	   uint8_t *out, size_t cap)
@@ -573,6 +790,12 @@ encode_maa(struct akv_dia_conn *c, const struct cx_ctx *x, const struct akv_eng_
 	size_t total;
 	uint8_t *p = out;
 
+	if (!r->err && nvec && nvec <= AKV_DIA_MAA_TPL_VEC) {
+		int n = encode_maa_tpl(c, x, r, out, cap);
+
+		if (n)
+			return n;
+	}
 	if (r->err)
 		map_err(r->err, &rc, &exp);
 	/* §6.1.8 layout: header, Session-Id, VSAI, Result-Code or
@@ -622,25 +845,8 @@ encode_maa(struct akv_dia_conn *c, const struct cx_ctx *x, const struct akv_eng_
 	if (!r->err) {
 		/* TS 29.229 §6.1.8: the count of items actually returned. */
 		p = akv_dia_st_u32(p, AKV_DIA_AVP_SIP_NUMBER_AUTH_ITEMS, V3GPP, nvec);
-		for (unsigned i = 0; i < nvec; i++) {
-			const struct akv_eng_vec *v = &r->vec[i];
-
-			p = akv_dia_st_hdr(p, AKV_DIA_AVP_SIP_AUTH_DATA_ITEM, V3GPP,
-					   item_size(v->xres_len));
-			p = akv_dia_st_u32(p, AKV_DIA_AVP_SIP_ITEM_NUMBER, V3GPP, i + 1);
-			p = akv_dia_st_bytes(p, AKV_DIA_AVP_SIP_AUTHENTICATION_SCHEME, V3GPP,
-					     sname, 16);
-			/* SIP-Authenticate = RAND || AUTN (TS 29.229 §6.3.10) */
-			p = akv_dia_st_hdr(p, AKV_DIA_AVP_SIP_AUTHENTICATE, V3GPP, 12 + 32);
-			memcpy(p, v->rand, 16);
-			memcpy(p + 16, v->autn, 16);
-			p += 32;
-			/* HSS-style: the S-CSCF verifies, so XRES travels. */
-			p = akv_dia_st_bytes(p, AKV_DIA_AVP_SIP_AUTHORIZATION, V3GPP, v->xres,
-					     v->xres_len);
-			p = akv_dia_st_bytes(p, AKV_DIA_AVP_CONFIDENTIALITY_KEY, V3GPP, v->ck, 16);
-			p = akv_dia_st_bytes(p, AKV_DIA_AVP_INTEGRITY_KEY, V3GPP, v->ik, 16);
-		}
+		for (unsigned i = 0; i < nvec; i++)
+			p = put_item(p, i, sname, &r->vec[i]);
 	}
 	/* RFC 6733 §6.7.2: Proxy-Info AVPs come back unchanged, in order. */
 	akv_copy_short(p, x->proxy, x->proxy_len);

@@ -478,6 +478,13 @@ dia_on_msg(void *st, const uint8_t *msg, size_t len, struct akv_proto_slot *slot
 
 	*out_len = 0;
 	akv_dia_totals.rx++;
+	/* a MAR of the shape this peer keeps sending: what the general path
+	 * below would do with it, from the peer's plan (dia_peer.h) */
+	if (c->state == AKV_DIA_OPEN && c->mar.tpl.nseg && akv_dia_cx_mar_fast(c, msg, len, slot)) {
+		c->dwr_pending = 0;
+		akv_dia_totals.cx_req++;
+		return AKV_PROTO_DISPATCH;
+	}
 	/* one pass validates and indexes: the Cx decoder asks the index;
 	 * what this peer repeats from earlier requests is indexed from its memo */
 	if (akv_dia_check_memo(msg, len, &h, &err, &idx, &c->memo) < 0) {

@@ -40,6 +40,36 @@ struct akv_dia_stats {
  * there, avs1.h), hence plain fields. */
 extern struct akv_dia_stats akv_dia_totals;
 
+/* The MARs a peer repeats (dia_cx.c): their shape, learned from a MAR the
+ * Cx decoder dispatched, with holes at Session-Id, User-Name and
+ * Public-Identity, and what that decoder made of everything else. A MAR of
+ * that shape is decoded from it without the check's walk and index. */
+struct akv_dia_mar_plan {
+	struct akv_dia_tpl tpl;		/* nseg 0: nothing learned */
+	uint8_t sid, impi, impu;	/* which hole holds each */
+	uint8_t scheme;			/* enum akv_scheme asked for */
+	uint16_t n;			/* vectors asked for, capped */
+	uint8_t misses;			/* MARs of another shape since a match */
+	uint64_t hits;			/* MARs decoded from the plan (tests) */
+};
+
+/* The bytes every successful MAA of a conn shares (dia_cx.c), for answers
+ * of up to AKV_DIA_MAA_TPL_VEC vectors with one XRES length: `a` from VSAI
+ * to Origin-Realm, `b` from SIP-Number-Auth-Items to the last item, whose
+ * RAND, AUTN, XRES, CK and IK are filled in per answer. */
+#define AKV_DIA_MAA_TPL_VEC 4
+#define AKV_DIA_MAA_ITEM_MAX 176	/* a SIP-Auth-Data-Item, XRES of 16 bytes */
+
+struct akv_dia_maa_tpl {
+	uint8_t nvec;			/* 0: not built */
+	uint8_t xres_len;
+	uint8_t scheme;			/* enum akv_scheme named in the items */
+	uint16_t a_len, b_len;
+	uint64_t uses;			/* MAAs written from it (tests) */
+	uint8_t a[56 + 2 * (AKV_DIA_AVP_HDR_LEN + AKV_DIA_NAME_MAX)];
+	uint8_t b[16 + AKV_DIA_MAA_TPL_VEC * AKV_DIA_MAA_ITEM_MAX];
+};
+
 struct akv_dia_conn {
 	const struct akv_cfg *cfg;
 	uint8_t state;			/* enum akv_dia_peer_state */
@@ -65,6 +95,8 @@ struct akv_dia_conn {
 	char peer_addr[64];
 	/* runs of AVPs this peer repeats, indexed without a walk (dia.h) */
 	struct akv_dia_memo memo;
+	struct akv_dia_mar_plan mar;
+	struct akv_dia_maa_tpl maa;
 	uint16_t tmpl_len;		/* 0: built-in User-Data template */
 	char tmpl[AKV_DIA_TMPL_MAX];	/* [diameter] user-data-template contents */
 };
@@ -86,6 +118,11 @@ int akv_dia_answer_error(struct akv_dia_conn *c, const struct akv_dia_hdr *h, co
 int akv_dia_cx_request(struct akv_dia_conn *c, const struct akv_dia_hdr *h, const uint8_t *msg,
 		       size_t len, const struct akv_dia_idx *idx, struct akv_proto_slot *slot,
 		       uint8_t *out, size_t cap, size_t *out_len);
+/* A MAR of the shape in c->mar (the conn is open): fills the slot as
+ * akv_dia_cx_request() would and returns 1; 0 when msg is not of that shape
+ * (then the general path decides). */
+int akv_dia_cx_mar_fast(struct akv_dia_conn *c, const uint8_t *msg, size_t len,
+			struct akv_proto_slot *slot);
 /* Encodes the answer to a dispatched Cx request. Returns length or error. */
 int akv_dia_cx_encode(struct akv_dia_conn *c, const struct akv_proto_slot *slot, uint8_t *out,
 		      size_t cap);

@@ -721,6 +721,226 @@ START_TEST(t_dia_cx_maa_bytes)
 }
 END_TEST
 
+/* The template MAA (dia_cx.c: 1..AKV_DIA_MAA_TPL_VEC vectors with one XRES
+ * length) equals the generic writer's, as the template is built, reused and
+ * rebuilt for other vector counts, XRES lengths and schemes; conns with the
+ * longest Origin-Host/-Realm; identities and Session-Ids of every length,
+ * Proxy-Info; a buffer one byte short refused. Answers the template does
+ * not cover (mixed XRES lengths, more vectors) take the general path. */
+START_TEST(t_dia_cx_maa_template_bytes)
+{
+	static uint8_t m[4096], out[AKV_PROTO_OUT_MAX], ref[AKV_PROTO_OUT_MAX];
+	static const size_t sids[] = { 1, 3, 30, 511, 512 };
+	static struct akv_cfg cfg;
+	static struct akv_dia_conn conns[2];
+	char impi[AKV_ID_MAX + 1], impu[AKV_ID_MAX + 1];
+	struct akv_test_slot s;
+	uint64_t seed = 0x7e3, uses = 0, general = 0;
+
+	memset(cfg.dia.origin_host, 'h', AKV_CFG_NAME_MAX - 1);
+	memset(cfg.dia.origin_realm, 'r', AKV_CFG_NAME_MAX - 1);
+	fx_conn(&conns[0], NULL);
+	fx_open(&conns[0]);
+	fx_conn(&conns[1], &cfg);
+	fx_open(&conns[1]);
+	ck_assert_uint_eq(strlen(conns[1].origin_host), AKV_CFG_NAME_MAX - 1);
+	for (int it = 0; it < 800; it++) {
+		struct akv_dia_conn *c = &conns[it & 1];
+		size_t il = 1 + akv_test_rand64(&seed) % AKV_ID_MAX, ul, n, olen, rl;
+		size_t sl = sids[akv_test_rand64(&seed) % 5];
+		/* few shapes, so the template is reused as well as rebuilt */
+		unsigned nvec = 1 + (unsigned)(akv_test_rand64(&seed) % (AKV_DIA_MAA_TPL_VEC + 2));
+		uint8_t xl = (uint8_t)(akv_test_rand64(&seed) % 4 ? 8 : 4 + akv_test_rand64(&seed) % 13);
+		int scheme = (int)(akv_test_rand64(&seed) % 3), mixed = akv_test_rand64(&seed) % 10 == 0;
+		uint64_t before = c->maa.uses;
+		int len;
+
+		ul = 4 + akv_test_rand64(&seed) % (AKV_ID_MAX - 4);
+		memset(impi, 'a' + it % 26, il);
+		impi[il] = '\0';
+		memcpy(impu, "sip:", 4);
+		memset(impu + 4, 'u', ul - 4);
+		impu[ul] = '\0';
+		n = mar_x(m, sl, (unsigned)(akv_test_rand64(&seed) % 3), impi, impu,
+			  scheme == 2 ? "Digest-AKAv2-MD5" : scheme == 1 ? "Digest-AKAv1-MD5" : "Unknown",
+			  nvec, (uint8_t)(AKV_DIA_F_REQ | (it & 2 ? AKV_DIA_F_PROXY : 0)),
+			  (uint32_t)akv_test_rand64(&seed));
+		ck_assert_int_eq(fx_msg(c, m, n, &s, out, &olen), AKV_PROTO_DISPATCH);
+		s.req.err = 0;
+		s.req.nvec = (uint16_t)nvec;
+		s.req.scheme_used = (uint8_t)(akv_test_rand64(&seed) % 3);
+		for (unsigned i = 0; i < nvec; i++) {
+			akv_test_fill(&seed, (uint8_t *)&s.vec[i], sizeof(s.vec[i]));
+			s.vec[i].xres_len = xl;
+		}
+		if (mixed && nvec > 1)
+			s.vec[nvec - 1].xres_len = (uint8_t)(xl == 16 ? 4 : xl + 1);
+		if (akv_test_rand64(&seed) % 8 == 0)
+			s.req.impi_len = 0;	/* identities are echoed only when present */
+		len = akv_dia_ops.encode(c, &s.slot, out, sizeof(out));
+		rl = ref_maa(ref, c, m, n, &s.req,
+			     (s.req.scheme_used ? s.req.scheme_used : s.req.scheme) ==
+					     AKV_SCHEME_AKAV2_MD5 ? "Digest-AKAv2-MD5"
+								  : "Digest-AKAv1-MD5");
+		ck_assert_int_eq(len, (int)rl);
+		ck_assert_mem_eq(out, ref, rl);
+		if (c->maa.uses > before)
+			uses++;
+		else
+			general++;
+		/* exactly enough room works; one byte less is refused */
+		memset(out, 0xee, sizeof(out));
+		ck_assert_int_eq(akv_dia_ops.encode(c, &s.slot, out, rl), (int)rl);
+		ck_assert_mem_eq(out, ref, rl);
+		ck_assert_int_eq(akv_dia_ops.encode(c, &s.slot, out, rl - 1), AKV_ETOOBIG);
+	}
+	/* both paths ran often */
+	ck_assert_uint_gt(uses, 400);
+	ck_assert_uint_gt(general, 80);
+}
+END_TEST
+
+/* A MAR with the given Session-Id and identities (lengths explicit, any
+ * bytes), in mar_x()'s AVP order. */
+static size_t
+mar_v(uint8_t *buf, const uint8_t *sid, size_t sl, const uint8_t *impi, size_t il,
+      const uint8_t *impu, size_t ul, uint32_t n, uint32_t hbh)
+{
+	struct akv_dia_wr w;
+	int len;
+
+	akv_dia_wr_init(&w, buf, 4096);
+	akv_dia_wr_hdr(&w, AKV_DIA_F_REQ | AKV_DIA_F_PROXY, AKV_DIA_CMD_MA, AKV_DIA_APP_CX, hbh,
+		       hbh ^ 0x77);
+	akv_dia_put(&w, AKV_DIA_AVP_SESSION_ID, 0, sid, sl);
+	akv_dia_put_str(&w, AKV_DIA_AVP_ORIGIN_HOST, 0, "scscf.ims.test");
+	akv_dia_put_str(&w, AKV_DIA_AVP_ORIGIN_REALM, 0, "ims.test");
+	akv_dia_put_str(&w, AKV_DIA_AVP_DESTINATION_REALM, 0, "ims.test");
+	akv_dia_put_vsai(&w, V3GPP, AKV_DIA_APP_CX);
+	akv_dia_put_u32(&w, AKV_DIA_AVP_AUTH_SESSION_STATE, 0, 1);
+	akv_dia_put(&w, AKV_DIA_AVP_PUBLIC_IDENTITY, V3GPP, impu, ul);
+	akv_dia_put(&w, AKV_DIA_AVP_USER_NAME, 0, impi, il);
+	akv_dia_put_u32(&w, AKV_DIA_AVP_SIP_NUMBER_AUTH_ITEMS, V3GPP, n);
+	akv_dia_group_begin(&w, AKV_DIA_AVP_SIP_AUTH_DATA_ITEM, V3GPP);
+	akv_dia_put_str(&w, AKV_DIA_AVP_SIP_AUTHENTICATION_SCHEME, V3GPP, "Digest-AKAv1-MD5");
+	akv_dia_group_end(&w);
+	akv_dia_put_str(&w, AKV_DIA_AVP_SERVER_NAME, V3GPP, "sip:scscf.ims.test");
+	len = akv_dia_wr_finish(&w);
+	ck_assert_int_gt(len, 0);
+	return (size_t)len;
+}
+
+/* Random bytes for a hole: printable ASCII, now and then a valid two-byte
+ * UTF-8 character or a byte that breaks UTF-8. */
+static void
+hole_fill(uint64_t *seed, uint8_t *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		b[i] = (uint8_t)(0x21 + akv_test_rand64(seed) % 94);
+	if (n >= 2 && akv_test_rand64(seed) % 8 == 0) {
+		size_t at = akv_test_rand64(seed) % (n - 1);
+
+		b[at] = 0xc3;
+		b[at + 1] = 0xa9;
+	}
+	if (n && akv_test_rand64(seed) % 16 == 0)
+		b[akv_test_rand64(seed) % n] = (uint8_t)(0x80 + akv_test_rand64(seed) % 128);
+}
+
+/* An engine's answer to r: its n vectors (at most AKV_VEC_MAX), from seq. */
+static void
+fake_vectors(struct akv_eng_req *r, unsigned seq)
+{
+	r->err = 0;
+	r->nvec = r->n > AKV_VEC_MAX ? AKV_VEC_MAX : r->n;
+	r->scheme_used = AKV_SCHEME_AKAV1_MD5;
+	for (unsigned i = 0; i < r->nvec; i++) {
+		memset(&r->vec[i], (int)(seq + i), sizeof(r->vec[i]));
+		r->vec[i].xres_len = 8;
+	}
+}
+
+/* A MAR decoded from the peer's plan (dia_cx.c, akv_dia_cx_mar_fast) gets
+ * what the general path gives it: the same action and answer bytes, the
+ * same request slot and encoder context, the same MAA. MARs of the learned
+ * shape with other values in its holes (every length, to past the limits,
+ * broken UTF-8), and MARs with bytes changed anywhere past the length,
+ * which the plan must refuse or accept exactly as the check would. */
+START_TEST(t_dia_cx_mar_plan_agrees)
+{
+	static uint8_t m[4096], outf[AKV_PROTO_OUT_MAX], outg[AKV_PROTO_OUT_MAX];
+	static uint8_t sid[700], impi[300], impu[300];
+	static struct akv_dia_conn cf, cg;
+	static struct akv_test_slot sf, sg;
+	uint64_t seed = 0x91a, hits = 0, missed = 0;
+	size_t n, of, og;
+
+	fx_conn(&cf, NULL);
+	fx_open(&cf);
+	memcpy(sid, "scscf.ims.test;1;1", 18);
+	n = mar_v(m, sid, 18, (const uint8_t *)IMPI, strlen(IMPI), (const uint8_t *)IMPU,
+		  strlen(IMPU), 2, 1);
+	ck_assert_int_eq(fx_msg(&cf, m, n, &sf, outf, &of), AKV_PROTO_DISPATCH);
+	ck_assert_uint_gt(cf.mar.tpl.nseg, 0);
+	for (int it = 0; it < 4000; it++) {
+		size_t sl = 1 + akv_test_rand64(&seed) % 40, il = 1 + akv_test_rand64(&seed) % 40;
+		size_t ul = 1 + akv_test_rand64(&seed) % 40;
+		uint64_t before = cf.mar.hits;
+		struct akv_eng_req rq;
+		int rf, rg;
+
+		/* now and then a length at or past a limit, or empty */
+		if (akv_test_rand64(&seed) % 16 == 0)
+			sl = akv_test_rand64(&seed) % 2 ? 0 : 510 + akv_test_rand64(&seed) % 5;
+		if (akv_test_rand64(&seed) % 16 == 0)
+			il = akv_test_rand64(&seed) % 2 ? 0 : 253 + akv_test_rand64(&seed) % 5;
+		if (akv_test_rand64(&seed) % 16 == 0)
+			ul = akv_test_rand64(&seed) % 2 ? 0 : 253 + akv_test_rand64(&seed) % 5;
+		hole_fill(&seed, sid, sl);
+		hole_fill(&seed, impi, il);
+		hole_fill(&seed, impu, ul);
+		n = mar_v(m, sid, sl, impi, il, impu, ul, it % 50 ? 2 : 3, (uint32_t)it);
+		/* a third with bytes changed, never the version or length */
+		if (it % 3 == 0) {
+			unsigned k = 1 + (unsigned)(akv_test_rand64(&seed) % 3);
+
+			while (k--)
+				m[4 + akv_test_rand64(&seed) % (n - 4)] = (uint8_t)akv_test_rand64(&seed);
+		}
+		/* the general path: the same conn without a plan */
+		memcpy(&cg, &cf, sizeof(cg));
+		cg.mar.tpl.nseg = 0;
+		rf = fx_msg(&cf, m, n, &sf, outf, &of);
+		rg = fx_msg(&cg, m, n, &sg, outg, &og);
+		ck_assert_int_eq(rf, rg);
+		ck_assert_uint_eq(of, og);
+		if (of)
+			ck_assert_mem_eq(outf, outg, of);
+		ck_assert_uint_eq(cf.state, cg.state);
+		if (cf.mar.hits > before)
+			hits++;
+		else if (rf == AKV_PROTO_DISPATCH)
+			missed++;
+		if (rf != AKV_PROTO_DISPATCH)
+			continue;
+		/* the request up to its pointers, and the whole encoder context */
+		rq = sg.req;
+		ck_assert_mem_eq(&sf.req, &rq, offsetof(struct akv_eng_req, digest));
+		ck_assert_mem_eq(sf.ctx, sg.ctx, sizeof(sf.ctx));
+		ck_assert_ptr_null(sf.req.cx);
+		fake_vectors(&sf.req, (unsigned)it);
+		fake_vectors(&sg.req, (unsigned)it);
+		of = (size_t)akv_dia_ops.encode(&cf, &sf.slot, outf, sizeof(outf));
+		og = (size_t)akv_dia_ops.encode(&cg, &sg.slot, outg, sizeof(outg));
+		ck_assert_uint_eq(of, og);
+		ck_assert_mem_eq(outf, outg, of);
+	}
+	/* most MARs took the plan; changed ones that still dispatch did not */
+	ck_assert_uint_gt(hits, 1500);
+	ck_assert_uint_gt(missed, 10);
+}
+END_TEST
+
 /* A {required} AVP twice: 5009 with the second instance as Failed-AVP
  * (RFC 6733 §7.5), whichever AVPs come between. */
 START_TEST(t_dia_cx_mar_duplicates)
@@ -1033,6 +1253,8 @@ cx_suite(void)
 	tcase_add_test(tc, t_dia_cx_registration);
 	tcase_add_test(tc, t_dia_cx_cfg_template);
 	tcase_add_test(tc, t_dia_cx_maa_bytes);
+	tcase_add_test(tc, t_dia_cx_maa_template_bytes);
+	tcase_add_test(tc, t_dia_cx_mar_plan_agrees);
 	tcase_add_test(tc, t_dia_cx_mar_duplicates);
 	tcase_add_test(tc, t_dia_cx_mar_many_kinds);
 	tcase_add_test(tc, t_dia_cx_sar_table);
