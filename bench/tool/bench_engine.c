@@ -9,6 +9,8 @@
  *            Milenage, pending challenge, reservation bookkeeping)
  *   verify   VERIFY by RES of those challenges (lookup, pending find,
  *            constant-time compare, policy)
+ * With --vectors the timed requests are VECTORS n=1 instead (what a Cx MAR
+ * runs: XRES out, no pending challenge) and nothing is verified.
  * With --at-cap, every subscriber first gets pending_per_impi challenges
  * (untimed), so that each timed CHALLENGE finds its subscriber's list full
  * and replaces the oldest one: the steady state of a server under constant
@@ -48,6 +50,7 @@ struct opts {
 	int at_cap;
 	int impu;
 	int newest_first;
+	int vectors;		/* time VECTORS instead of CHALLENGE */
 	int json;
 	const char *dir;
 };
@@ -139,7 +142,7 @@ usage(FILE *f)
 	fprintf(f,
 		"usage: akavs-bench engine [--json] [--subs N] [--requests N] [--batch B] [--db DIR]\n"
 		"                          [--seq-reserve N] [--pending N] [--at-cap] [--impu]\n"
-		"                          [--verify-newest]\n"
+		"                          [--verify-newest] [--vectors]\n"
 		"  One core: the AKA engine over N subscribers (default 1M) in a fresh LMDB\n"
 		"  store (a temporary directory unless --db): cold first requests,\n"
 		"  CHALLENGE and VERIFY rates incl. lookup and SQN bookkeeping, durable\n"
@@ -157,7 +160,9 @@ usage(FILE *f)
 		"              check, as the load generator's do)\n"
 		"  --verify-newest  verify newest challenge first (each VERIFY finds its\n"
 		"              subscriber's latest, as a UE answering at once does)\n"
-		"              instead of in a shuffled order\n");
+		"              instead of in a shuffled order\n"
+		"  --vectors   time VECTORS n=1 (a Cx MAR's op: XRES out, no pending\n"
+		"              challenge) instead of CHALLENGE; no verify phase\n");
 }
 
 static int
@@ -171,6 +176,7 @@ parse(int argc, char **argv, struct opts *o)
 		{"pending", required_argument, NULL, 'p'},  {"at-cap", no_argument, NULL, 'a'},
 		{"impu", no_argument, NULL, 'i'},
 		{"verify-newest", no_argument, NULL, 'n'},
+		{"vectors", no_argument, NULL, 'v'},
 		{NULL, 0, NULL, 0},
 	};
 	double v;
@@ -184,6 +190,7 @@ parse(int argc, char **argv, struct opts *o)
 	o->at_cap = 0;
 	o->impu = 0;
 	o->newest_first = 0;
+	o->vectors = 0;
 	o->json = 0;
 	o->dir = NULL;
 	optind = 1;
@@ -200,6 +207,9 @@ parse(int argc, char **argv, struct opts *o)
 			break;
 		case 'n':
 			o->newest_first = 1;
+			break;
+		case 'v':
+			o->vectors = 1;
 			break;
 		case 's':
 		case 'r':
@@ -246,6 +256,7 @@ struct phase {
 	struct akv_eng_vec *vec;
 	uint64_t last_tick;
 	int impu;		/* CHALLENGEs carry the IMPU */
+	uint8_t op;		/* the timed op: CHALLENGE or VECTORS */
 };
 
 static void
@@ -268,7 +279,8 @@ struct chal {
 	uint8_t res[8];
 };
 
-/* CHALLENGE n=1 on random subscribers, recording sub, RAND and SQN in ch.
+/* CHALLENGE (or VECTORS) n=1 on random subscribers, recording sub, RAND and
+ * SQN in ch.
  * Out of line so that a profiler can select it (callgrind --toggle-collect). */
 static __attribute__((noinline)) int
 timed_challenges(struct phase *p, struct chal *ch, size_t nreq, size_t subs, uint64_t *prng)
@@ -282,7 +294,7 @@ timed_challenges(struct phase *p, struct chal *ch, size_t nreq, size_t subs, uin
 			size_t sub = (size_t)(akv_bench_rand64(prng) % subs);
 
 			ch[i].sub = (uint32_t)sub;
-			r->op = AKV_OP_CHALLENGE;
+			r->op = p->op;
 			r->n = 1;
 			r->impi_len = fmt_impi(r->impi, sub);
 			r->impu_len = 0;
@@ -452,6 +464,7 @@ run(const struct opts *o, struct result *res)
 	p.e = e;
 	p.batch = o->batch;
 	p.impu = o->impu;
+	p.op = o->vectors ? AKV_OP_VECTORS : AKV_OP_CHALLENGE;
 	p.reqs = akv_calloc(o->batch, sizeof(*p.reqs));
 	p.list = akv_calloc(o->batch, sizeof(*p.list));
 	p.vec = akv_calloc(o->batch, sizeof(*p.vec));
@@ -553,8 +566,10 @@ run(const struct opts *o, struct result *res)
 		}
 
 		/* verifies of those challenges (with --at-cap, of those still pending),
-		 * in a shuffled order */
-		if (o->at_cap)
+		 * in a shuffled order; VECTORS left none pending */
+		if (o->vectors)
+			nver = 0;
+		else if (o->at_cap)
 			nver = keep_pending(ch, o->requests, o->subs, cap);
 		for (size_t i = nver; i > 1; i--) {
 			size_t j = o->newest_first ? nver - i : (size_t)(akv_bench_rand64(&prng) % i);
@@ -637,7 +652,8 @@ akv_bench_engine(int argc, char **argv)
 		printf(",\"impl\":");
 		akv_bench_json_str(stdout, r.impl);
 		printf(",\"subs\":%zu,\"batch\":%u,\"requests\":%zu,"
-		       "\"at_cap\":%d,\"impu\":%d,\"verify_newest\":%d,\"pending_per_impi\":%u,"
+		       "\"at_cap\":%d,\"impu\":%d,\"verify_newest\":%d,\"vectors\":%d,"
+		       "\"pending_per_impi\":%u,"
 		       "\"ns_per_challenge_cpu\":%.1f,\"ns_per_verify_cpu\":%.1f,"
 		       "\"load_subs_per_s\":%.0f,"
 		       "\"cold_req_per_s\":%.0f,\"cold_commits\":%llu,"
@@ -652,7 +668,8 @@ akv_bench_engine(int argc, char **argv)
 		       "\"ram_bytes_per_sub_engine\":%.1f,\"ram_bytes_per_sub_rss\":%.1f,"
 		       "\"pending_bytes_per_challenge\":%.1f,\"disk_bytes_per_sub\":%.1f,"
 		       "\"disk_used_bytes_per_sub\":%.1f}\n",
-		       o.subs, o.batch, o.requests, o.at_cap, o.impu, o.newest_first, r.pending,
+		       o.subs, o.batch, o.requests, o.at_cap, o.impu, o.newest_first, o.vectors,
+		       r.pending,
 		       chal > 0 ? 1e9 / chal : 0, ver > 0 ? 1e9 / ver : 0,
 		       rate((double)o.subs, r.load_s),
 		       rate((double)o.subs, r.cold_cpu_s), (unsigned long long)r.cold_commits,
@@ -676,8 +693,8 @@ akv_bench_engine(int argc, char **argv)
 	printf("  pending per IMPI      %u%s%s\n", r.pending,
 	       o.at_cap ? " (--at-cap: every list full, each challenge replaces the oldest)" : "",
 	       o.impu ? ", challenges name the IMPU" : "");
-	printf("  challenges            %.2f M/s CPU = %.0f ns each, %.2f M/s wall  (batch %u, n=1)\n",
-	       chal / 1e6, chal > 0 ? 1e9 / chal : 0, rate((double)r.chal_n, r.chal_wall_s) / 1e6,
+	printf("  %-21s %.2f M/s CPU = %.0f ns each, %.2f M/s wall  (batch %u, n=1)\n",
+	       o.vectors ? "VECTORS (Cx MAR op)" : "challenges", chal / 1e6, chal > 0 ? 1e9 / chal : 0, rate((double)r.chal_n, r.chal_wall_s) / 1e6,
 	       o.batch);
 	printf("  first round           %.2f M challenges/s, %.2f M verifies/s CPU (pool growth)\n",
 	       rate((double)r.chal_n, r.first_chal_cpu_s) / 1e6,
