@@ -92,12 +92,23 @@ prefetch_sub(const struct load_thread *t, size_t rank, int strings)
 		__builtin_prefetch(sub->impu);
 }
 
+/* The first LOAD_AHEAD draws of a thread (see load_pick); out of line, so
+ * that its loop does not weigh on every pick. */
+static __attribute__((noinline)) void
+ahead_fill(struct load_thread *t)
+{
+	for (unsigned i = 0; i < LOAD_AHEAD; i++)
+		t->ahead[i] = draw_rank(t);
+	t->ahead_init = 1;
+}
+
 /* see load.h */
 int
 load_pick(struct load_thread *t, struct load_slot *s)
 {
 	const struct load_cfg *cfg = t->cfg;
-	size_t rank;
+	size_t rank, next;
+	unsigned pos;
 
 	if (!t->nsubs)
 		return -1;
@@ -110,17 +121,17 @@ load_pick(struct load_thread *t, struct load_slot *s)
 	/* the draws run LOAD_AHEAD picks ahead so that a subscriber's record,
 	 * then its identities, are in cache by the time its request is written
 	 * (they are spread over the heap: the misses cost more than encoding) */
-	if (!t->ahead_init) {
-		for (unsigned i = 0; i < LOAD_AHEAD; i++)
-			t->ahead[i] = draw_rank(t);
-		t->ahead_init = 1;
-	}
-	rank = t->ahead[t->ahead_pos];
-	t->ahead[t->ahead_pos] = draw_rank(t);
-	prefetch_sub(t, t->ahead[t->ahead_pos], 0);
+	if (!t->ahead_init)
+		ahead_fill(t);
+	/* drawn first: only t and s are live across the PRNG's call */
+	next = draw_rank(t);
+	pos = t->ahead_pos;
+	rank = t->ahead[pos];
+	t->ahead[pos] = next;
+	t->ahead_pos = (pos + 1) % LOAD_AHEAD;
+	prefetch_sub(t, next, 0);
 	if (!cfg->subs->ids_inline)
-		prefetch_sub(t, t->ahead[(t->ahead_pos + LOAD_AHEAD / 2) % LOAD_AHEAD], 1);
-	t->ahead_pos = (t->ahead_pos + 1) % LOAD_AHEAD;
+		prefetch_sub(t, t->ahead[(pos + LOAD_AHEAD / 2) % LOAD_AHEAD], 1);
 	/* a subscriber runs one transaction at a time (its pending challenge
 	 * would otherwise be replaced under us): probe for a free one */
 	for (size_t i = 0; i < t->nsubs && t->busy[rank]; i++)
