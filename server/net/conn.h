@@ -81,6 +81,7 @@ struct akv_conn {
 	uint8_t send_armed;	     /* one send in flight at most */
 	uint8_t dirty;		     /* on the front end's flush list */
 	uint8_t starved;	     /* on the front end's wait-for-a-slot list */
+	uint8_t pump_due;	     /* collect_answers: to read on after this batch */
 	uint32_t tx_len;	     /* bytes queued in tx[cur] */
 	uint32_t send_len, send_off; /* the buffer in flight */
 

@@ -82,7 +82,13 @@ _Static_assert(offsetof(struct akv_eng_req, impi) <= 24 &&
 	       "struct akv_eng_req: header and response no longer lead the first line");
 
 /* A request in flight: the engine request first, so the worker sees
- * struct akv_eng_req * and the front end gets its slot back by a cast. */
+ * struct akv_eng_req * and the front end gets its slot back by a cast.
+ * What a CHALLENGE touches comes first, in the slot's first 1.8 KiB: the
+ * request's first line and its IMPU line, the front end's line, ctx's first
+ * line and the first vector; the parts only other ops use (the rest of
+ * ctx and vec, digest, cx) follow. A slot is 8.25 KiB, so spread out over
+ * the slot these five lines would sit on three 4 KiB pages, and on four
+ * of every 64 cache sets (their offsets were multiples of 256). */
 struct akv_fe_slot {
 	struct akv_eng_req req;
 	/* Front-end-only fields, on their own line: written per request, they
@@ -93,13 +99,19 @@ struct akv_fe_slot {
 	uint16_t gen;
 	uint8_t op; /* req.op, read here: req's first line is the worker's until answered */
 	struct akv_proto_slot ps;
-	struct akv_eng_digest digest;
-	struct akv_cx_req cx;
+	/* right after the line above, the other half of its 128-byte pair
+	 * (the L2 fetches such pairs together): both are front-end-only */
+	uint8_t ctx[AKV_PROTO_CTX_MAX] __attribute__((aligned(64)));
 	/* line-aligned: a challenge's RAND, AUTN, CK, IK are then one line
 	 * (eng.h) that crosses from the worker's core, not two */
 	struct akv_eng_vec vec[AKV_VEC_MAX] __attribute__((aligned(64)));
-	uint8_t ctx[AKV_PROTO_CTX_MAX] __attribute__((aligned(64)));
+	struct akv_eng_digest digest;
+	struct akv_cx_req cx;
 } __attribute__((aligned(64)));
+
+_Static_assert(offsetof(struct akv_fe_slot, ctx) % 128 == 64 &&
+		   offsetof(struct akv_fe_slot, ctx) - offsetof(struct akv_fe_slot, next) == 64,
+	       "struct akv_fe_slot: the front end's line and ctx's first no longer pair");
 
 struct fe_listener {
 	int fd;
@@ -129,11 +141,13 @@ struct akv_fe {
 	struct io_uring_buf_ring *br;
 	size_t br_size;
 	uint8_t *bufs;
+	void *bufs_mem; /* the allocation bufs lie in (huge_alloc) */
 	unsigned nbufs, bufs_out, recycle_pending;
 	int32_t *held_next;
 	uint32_t *held_len;
 
 	struct akv_fe_slot *slots;
+	void *slots_mem; /* the allocation slots lie in (huge_alloc) */
 	/* free slots as a stack of pointers in front-end memory, not a list
 	 * through the slots: their lines move to the worker's core and back,
 	 * and a list made every take wait for one to learn the next */
@@ -189,6 +203,24 @@ fe_get_sqe(struct akv_fe *fe, uint64_t ud)
 
 /* ==== Provided buffers ==== */
 
+/* bytes from a 2 MiB boundary, with transparent huge pages (THP "madvise"
+ * mode) asked for before anything touches them (akv_huge_pages_hint); *raw
+ * is what to akv_free. For the slots and the receive buffers: touched at
+ * random (slots) or in turn (buffers) for every request by this thread,
+ * the worker (slots) and the kernel (buffers), 17 + 8 MiB by default, where
+ * 4 KiB pages also missed the TLB (the STLB's 2048 entries cover 8 MiB). */
+static void *
+huge_alloc(size_t bytes, void **raw)
+{
+	const uintptr_t huge = (uintptr_t)2 << 20;
+	void *p;
+
+	*raw = akv_malloc(bytes + huge);
+	p = (void *)(((uintptr_t)*raw + huge - 1) & ~(huge - 1));
+	akv_huge_pages_hint(p, bytes);
+	return p;
+}
+
 static int
 bufring_init(struct akv_fe *fe)
 {
@@ -210,7 +242,7 @@ bufring_init(struct akv_fe *fe)
 	r = io_uring_register_buf_ring(&fe->ring, &reg, 0);
 	if (r)
 		return r;
-	fe->bufs = akv_malloc((size_t)fe->nbufs * AKV_FE_BUF_SIZE);
+	fe->bufs = huge_alloc((size_t)fe->nbufs * AKV_FE_BUF_SIZE, &fe->bufs_mem);
 	fe->held_next = akv_calloc(fe->nbufs, sizeof(*fe->held_next));
 	fe->held_len = akv_calloc(fe->nbufs, sizeof(*fe->held_len));
 	io_uring_buf_ring_init(fe->br);
@@ -245,20 +277,27 @@ held_push(struct akv_fe *fe, struct akv_conn *c, unsigned bid, uint32_t len)
 	c->nheld++;
 }
 
+/* held_advance() once the head buffer is used up: on to the next one. */
 static void
-held_advance(struct akv_fe *fe, struct akv_conn *c, uint32_t n)
+held_pop_head(struct akv_fe *fe, struct akv_conn *c)
 {
 	int32_t bid = c->held_head;
 
-	c->held_off += n;
-	if (c->held_off < fe->held_len[bid])
-		return;
 	c->held_head = fe->held_next[bid];
 	c->held_off = 0;
 	if (c->held_head < 0)
 		c->held_tail = -1;
 	c->nheld--;
 	buf_recycle(fe, (unsigned)bid);
+}
+
+/* Consumes n bytes of the head buffer (inline: once per message). */
+static inline void
+held_advance(struct akv_fe *fe, struct akv_conn *c, uint32_t n)
+{
+	c->held_off += n;
+	if (c->held_off >= fe->held_len[c->held_head])
+		held_pop_head(fe, c);
 }
 
 static void
@@ -284,6 +323,10 @@ slot_take(struct akv_fe *fe)
 		const char *n = (const char *)fe->free_stk[fe->nfree - SLOT_PREFETCH_AHEAD];
 
 		akv_prefetch_own(n); /* the worker's core wrote it last */
+		/* the IMPU's first line: the worker read it, so both cores hold
+		 * it, and a store waits for the worker's copy to be dropped
+		 * (an IMPU up to 41 bytes long is in this one line) */
+		akv_prefetch_own(n + offsetof(struct akv_fe_slot, req.impu));
 		__builtin_prefetch(n + offsetof(struct akv_fe_slot, ctx), 1);
 	}
 	/* 22 bytes: plain stores (a large memset became a `rep stos`, which
@@ -642,7 +685,8 @@ conn_pump(struct akv_fe *fe, struct akv_conn *c)
 			break;
 		if (!c->rx_len && c->held_head < 0)
 			break;
-		akv_conn_bufs_alloc(c);
+		if (!c->rx) /* once per conn: no call per message */
+			akv_conn_bufs_alloc(c);
 		if (!conn_can_take(fe, c))
 			break;
 		if (!(c->rx_len ? pump_rx(fe, c) : pump_held(fe, c)))
@@ -730,30 +774,41 @@ flush_dirty(struct akv_fe *fe)
 	}
 }
 
+/* Encodes one answer into the transmit buffer (the caller checked the
+ * room) and frees its slot. Returns 0, or -1 when the answer could not be
+ * encoded and the conn was closed. */
+static int
+answer_encode(struct akv_fe *fe, struct akv_conn *c, struct akv_fe_slot *s)
+{
+	uint32_t room = akv_conn_tx_room(c);
+	int r = c->ops->encode(c->pst, &s->ps, akv_conn_tx_tail(c), room);
+
+	c->inflight--;
+	slot_put(fe, s);
+	if (r > 0) {
+		AKV_ASSERT((uint32_t)r <= room);
+		c->tx_len += (uint32_t)r;
+		return 0;
+	}
+	fe->st.encode_errors++;
+	akv_log(AKV_LOG_WARN, "conn %s: cannot encode an answer (%s), closing", c->info.peer_addr,
+		akv_strerror(r));
+	conn_close(fe, c);
+	return -1;
+}
+
 /* Encodes worker answers while there is transmit room. */
 static void
 conn_encode_done(struct akv_fe *fe, struct akv_conn *c)
 {
 	while (c->done_head && akv_conn_tx_room(c) >= AKV_PROTO_OUT_MAX) {
 		struct akv_fe_slot *s = c->done_head;
-		int r;
 
 		c->done_head = s->next;
 		if (!c->done_head)
 			c->done_tail = NULL;
-		r = c->ops->encode(c->pst, &s->ps, akv_conn_tx_tail(c), akv_conn_tx_room(c));
-		c->inflight--;
-		slot_put(fe, s);
-		if (r > 0) {
-			AKV_ASSERT((uint32_t)r <= AKV_CONN_TX_CAP - c->tx_len);
-			c->tx_len += (uint32_t)r;
-			continue;
-		}
-		fe->st.encode_errors++;
-		akv_log(AKV_LOG_WARN, "conn %s: cannot encode an answer (%s), closing",
-			c->info.peer_addr, akv_strerror(r));
-		conn_close(fe, c);
-		return;
+		if (answer_encode(fe, c, s))
+			return;
 	}
 }
 
@@ -785,7 +840,8 @@ on_send(struct akv_fe *fe, struct akv_conn *c, int res)
 
 /* A worker finished a request: encoded at once if there is room. Returns 1
  * when the conn may read on (collect_answers() pumps each conn once per
- * batch, not once per answer), 0 when it was closing. */
+ * batch, not once per answer), 0 when it was closing or is closed now
+ * (an answer it could not encode). */
 static int
 on_answer(struct akv_fe *fe, struct akv_fe_slot *s)
 {
@@ -801,21 +857,45 @@ on_answer(struct akv_fe *fe, struct akv_fe_slot *s)
 		conn_update(fe, c);
 		return 0;
 	}
+	/* nothing waiting before it and room: straight into the buffer, in the
+	 * same order the done list would have given */
+	if (!c->done_head && akv_conn_tx_room(c) >= AKV_PROTO_OUT_MAX)
+		return answer_encode(fe, c, s) == 0;
 	s->next = NULL;
 	if (c->done_tail)
 		c->done_tail->next = s;
 	else
 		c->done_head = s;
 	c->done_tail = s;
-	conn_encode_done(fe, c);
 	return 1;
+}
+
+/* The worker wrote an answer's lines last: collect_answers() asks for them
+ * this many answers ahead of the one it encodes, so that the fetches from
+ * the worker's core overlap the encoding of the answers before (asked for
+ * all at once, the first 16 or so filled the line fill buffers and each
+ * further prefetch stalled the loop until one came back, with nothing to
+ * encode in the meantime; perf put most of collect_answers' time on those
+ * prefetches). 8 answers keep 16-32 lines on the way. */
+#define ANSWER_PREFETCH_AHEAD 8
+
+static inline void
+answer_prefetch(const struct akv_fe_slot *s)
+{
+	__builtin_prefetch(&s->req);	/* header and response */
+	__builtin_prefetch(&s->vec[0]); /* RAND AUTN CK IK */
+	/* XRES is on the next line: only answers that carry it read it
+	 * (s->op is on a line the front end owns) */
+	if (s->op != AKV_OP_CHALLENGE)
+		__builtin_prefetch(s->vec[0].xres);
+	__builtin_prefetch(s->ctx);
 }
 
 static void
 collect_answers(struct akv_fe *fe)
 {
 	void *batch[64];
-	uint32_t conns[64];
+	uint32_t conns[64]; /* to read on, each once (pump_due) */
 
 	for (unsigned w = 0; w < fe->nwrk; w++) {
 		size_t n;
@@ -823,33 +903,26 @@ collect_answers(struct akv_fe *fe)
 		while ((n = akv_spsc_pop(akv_wrk_outq(fe->wrk[w]), batch, 64)) > 0) {
 			unsigned nc = 0;
 
-			/* the worker wrote these lines last: ask for all of them
-			 * at once instead of one miss after another in encode */
-			for (size_t i = 0; i < n; i++) {
-				const struct akv_fe_slot *s = batch[i];
-
-				__builtin_prefetch(&s->req); /* header and response */
-				__builtin_prefetch(&s->vec[0]); /* RAND AUTN CK IK */
-				/* XRES is on the next line: only answers that carry
-				 * it read it (s->op is on a line the front end owns) */
-				if (s->op != AKV_OP_CHALLENGE)
-					__builtin_prefetch(s->vec[0].xres);
-				__builtin_prefetch(s->ctx);
-			}
+			for (size_t i = 0; i < n && i < ANSWER_PREFETCH_AHEAD; i++)
+				answer_prefetch(batch[i]);
 			for (size_t i = 0; i < n; i++) {
 				uint32_t ci = ((struct akv_fe_slot *)batch[i])->conn;
-				unsigned k = 0;
+				struct akv_conn *c = &fe->conns[ci];
 
-				if (!on_answer(fe, (struct akv_fe_slot *)batch[i]))
+				if (i + ANSWER_PREFETCH_AHEAD < n)
+					answer_prefetch(batch[i + ANSWER_PREFETCH_AHEAD]);
+				if (!on_answer(fe, (struct akv_fe_slot *)batch[i]) || c->pump_due)
 					continue;
-				while (k < nc && conns[k] != ci)
-					k++;
-				if (k == nc)
-					conns[nc++] = ci;
+				c->pump_due = 1;
+				conns[nc++] = ci;
 			}
 			/* read on once per conn: its answers freed slots */
-			for (unsigned k = 0; k < nc; k++)
-				conn_pump(fe, &fe->conns[conns[k]]);
+			for (unsigned k = 0; k < nc; k++) {
+				struct akv_conn *c = &fe->conns[conns[k]];
+
+				c->pump_due = 0;
+				conn_pump(fe, c);
+			}
 		}
 	}
 }
@@ -1368,7 +1441,8 @@ akv_fe_new(const struct akv_cfg *cfg, int *err, char *errbuf, size_t errcap)
 	}
 	fe->free_conn = 0;
 	fe->nslots = cfg->max_inflight;
-	fe->slots = akv_calloc_aligned(64, fe->nslots, sizeof(*fe->slots));
+	fe->slots = huge_alloc((size_t)fe->nslots * sizeof(*fe->slots), &fe->slots_mem);
+	memset(fe->slots, 0, (size_t)fe->nslots * sizeof(*fe->slots));
 	fe->free_stk = akv_calloc(fe->nslots, sizeof(*fe->free_stk));
 	for (unsigned i = fe->nslots; i-- > 0;) { /* slots[0] on top */
 		slot_init(&fe->slots[i]);
@@ -1381,7 +1455,7 @@ fail_ring:
 	if (fe->br)
 		munmap(fe->br, fe->br_size);
 	akv_spsc_wake_fini(&fe->wake);
-	akv_free(fe->bufs);
+	akv_free(fe->bufs_mem);
 	akv_free(fe->held_next);
 	akv_free(fe->held_len);
 	akv_free(fe);
@@ -1461,11 +1535,11 @@ akv_fe_free(struct akv_fe *fe)
 	akv_spsc_wake_fini(&fe->wake);
 	/* request slots held keys (CK/IK/XRES) of answered requests */
 	akv_wipe(fe->slots, (size_t)fe->nslots * sizeof(*fe->slots));
-	akv_free(fe->slots);
+	akv_free(fe->slots_mem);
 	akv_free(fe->free_stk);
 	akv_free(fe->conns);
 	akv_free(fe->pst_mem);
-	akv_free(fe->bufs);
+	akv_free(fe->bufs_mem);
 	akv_free(fe->held_next);
 	akv_free(fe->held_len);
 	akv_free(fe->stage);
