@@ -10,8 +10,9 @@
  * REFERENCE §7.1): MAR, then, the vector being right, SAR with
  * Server-Assignment-Type REGISTRATION the first time the subscriber registers
  * in this run and RE_REGISTRATION after; the SAA must be 2001 with the
- * profile. The vector check is batched (load_check.c), so the SAR leaves
- * before it runs: a wrong vector is counted as a bad vector, as for MARs.
+ * profile. The SAR leaves only when the UE's RES (computed here at once)
+ * equals the MAA's XRES, as the S-CSCF decides; the full vector check is
+ * batched (load_check.c) as for MARs.
  * The Hop-by-Hop Identifier carries the slot and sequence (RFC 6733 §3:
  * unique per connection at any time).
  */
@@ -308,7 +309,7 @@ dia_answer_id(const uint8_t *f, size_t len, uint64_t *id)
 }
 
 /* Judges a parsed MAA: Result-Code, item count, every item's vector;
- * for RESYNC the second MAR. As dia_answer. */
+ * for RESYNC the second MAR, for REGISTER the SAR. As dia_answer. */
 static int
 maa_judge(struct load_thread *t, struct load_slot *s, uint64_t id, const struct load_maa *m,
 	  uint8_t *out, size_t cap)
@@ -348,8 +349,20 @@ maa_judge(struct load_thread *t, struct load_slot *s, uint64_t id, const struct 
 		return build_mar(t, s, id, rand_auts, 1, out, cap);
 	}
 	if (s->op == LOAD_OP_REGISTER) {
-		/* the UE's RES matched (checked in the batch): the S-CSCF
-		 * assigns itself (TS 29.228 §6.1.2) */
+		const struct load_maa_item *it = &m->item[0];
+
+		/* the UE answers RES = f2(K, RAND) (TS 33.102 §6.3.3); the
+		 * S-CSCF registers it only when RES = XRES (TS 33.203 §6.1),
+		 * then assigns itself (TS 29.228 §6.1.2). RES is what the
+		 * transaction needs to go on: computed at once, like VERIFY's */
+		load_derive(t, s);
+		if (it->xres_len != 8 || akv_ct_eq(s->res, it->xres, 8)) {
+			/* no SAR; the batched check counts the vector, unless
+			 * vectors are not checked */
+			if (!t->cfg->check)
+				t->c.err_check++;
+			return 0;
+		}
 		s->step = 1;
 		return build_sar(t, s, id, out, cap);
 	}

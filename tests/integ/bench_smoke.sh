@@ -268,6 +268,12 @@ PY
 			--depth 1 --seconds 1 --json >"$TMP/dia_wrong.json"
 		check "$TMP/dia_wrong.json" "load --diameter counts MAA items that do not match the keys" \
 			'j["requests"] > 0 and j["error_detail"]["bad_vectors"] == j["requests"]'
+		# a UE whose RES is not the XRES is not registered: no SAR follows
+		"$BENCH" load --connect "127.0.0.1:$DPORT" --diameter --subs "$TMP/wrong.csv" --op register \
+			--conns 1 --depth 1 --seconds 1 --json >"$TMP/reg_wrong.json"
+		check "$TMP/reg_wrong.json" "load --op register sends no SAR after a wrong RES" \
+			'j["mars"] > 0 and j["sars"] == 0 and j["registrations"] == 0' \
+			'j["error_detail"]["bad_vectors"] == j["mars"]'
 	else
 		bad "akavs sub import failed"
 	fi

@@ -54,10 +54,15 @@ load_check_vec(struct load_thread *t, struct load_slot *s, const uint8_t rand[16
 	return xres_len == 8 ? 0 : -1;
 }
 
+/* load_derive: the UE's RES is stub_res (a test sets it to the MAA's XRES
+ * for a UE that answers right) */
+static uint8_t stub_res[8];
+
 void
 load_derive(struct load_thread *t, struct load_slot *s)
 {
-	(void)t, (void)s;
+	(void)t;
+	memcpy(s->res, stub_res, 8);
 }
 
 void
@@ -703,13 +708,14 @@ reg_setup(struct reg_fixture *f)
 	ck_assert_int_eq(dia_thread_init(&f->t), 0);
 }
 
-/* Starts a registration and answers its MAR with a 2001 MAA: returns the
- * SAR the handler wrote. */
+/* Starts a registration and answers its MAR with a 2001 MAA whose XRES is
+ * the UE's RES: returns the SAR the handler wrote. */
 static size_t
 reg_to_sar(struct reg_fixture *f)
 {
 	struct maa_opt o = {.n = 1, .xres_len = 8, .result = AKV_DIA_SUCCESS};
 	struct akv_dia_hdr h;
+	struct load_maa m;
 	size_t al;
 	int ml, sl;
 
@@ -718,6 +724,8 @@ reg_to_sar(struct reg_fixture *f)
 	ck_assert_uint_eq(akv_get_be24(f->out + 5), AKV_DIA_CMD_MA);
 	ck_assert_uint_eq(f->s.t_begin, f->t.now);
 	al = mk_maa(f->ans, sizeof(f->ans), &o, &f->rng);
+	ck_assert_int_eq(load_maa_read(f->ans, al, &m, NULL), 0);
+	memcpy(stub_res, m.item[0].xres, 8);
 	f->t.now += 5000;
 	sl = dia_answer(&f->t, &f->s, 8, f->ans, al, f->out, sizeof(f->out));
 	ck_assert_int_gt(sl, 0);
@@ -766,6 +774,22 @@ START_TEST(t_register_transactions)
 	ck_assert_int_eq(dia_answer(&f.t, &f.s, 9, saa, al, f.out, sizeof(f.out)), 0);
 	ck_assert_uint_eq(f.t.c.registered, 2);
 	ck_assert_uint_eq(f.t.c.registered_first, 1);
+	/* a UE whose RES is not the XRES: no SAR, one error (vectors are not
+	 * checked here: with the check on, the batch counts it) */
+	{
+		struct maa_opt o = {.n = 1, .xres_len = 8, .result = AKV_DIA_SUCCESS};
+		struct load_maa m;
+
+		ck_assert_int_gt(dia_start(&f.t, &f.s, 7, f.out, sizeof(f.out)), 0);
+		al = mk_maa(f.ans, sizeof(f.ans), &o, &f.rng);
+		ck_assert_int_eq(load_maa_read(f.ans, al, &m, NULL), 0);
+		memcpy(stub_res, m.item[0].xres, 8);
+		stub_res[7] ^= 1;
+		c0 = f.t.c;
+		ck_assert_int_eq(dia_answer(&f.t, &f.s, 8, f.ans, al, f.out, sizeof(f.out)), 0);
+		ck_assert_uint_eq(f.t.c.err_check, c0.err_check + 1);
+		ck_assert_uint_eq(f.t.c.sars, c0.sars);
+	}
 	/* a refused MAA ends the registration: no SAR */
 	{
 		struct maa_opt o = {.n = 0, .xres_len = 8, .result = 5012};
