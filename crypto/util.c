@@ -7,12 +7,21 @@
 #include <emmintrin.h>
 #endif
 
-/* Branch-free building blocks of akv_ct_eq: each returns the OR of x ^ y
- * over its bytes (zero when they are equal), reading every byte. Where the
- * length is not a multiple of the block, the last block overlaps the one
- * before it, so no byte loop is needed; loop bounds depend only on n. The
- * empty asm makes the accumulator opaque so the compiler cannot turn the OR
- * chain into an early exit. */
+/* Branch-free building blocks of akv_ct_eq: every byte is read, loop bounds
+ * and branches depend only on the public length n. Where n is not a
+ * multiple of the block, the last block overlaps the one before it, so no
+ * byte loop is needed. The empty asm makes each accumulator opaque so the
+ * compiler cannot turn the OR chain into an early exit. */
+
+/* 0 -> 0, anything else -> -1, without a data-dependent branch */
+static inline int
+ct_word_result(uint64_t d)
+{
+	__asm__("" : "+r"(d));
+	d |= d >> 32;
+	d &= 0xffffffffu;
+	return -(int)((d + 0xffffffffu) >> 32);
+}
 
 static inline uint64_t
 ct_diff_word(const uint8_t *x, const uint8_t *y)
@@ -24,19 +33,15 @@ ct_diff_word(const uint8_t *x, const uint8_t *y)
 	return u ^ v;
 }
 
-/* 8 <= n <= 16 */
-static inline uint64_t
-ct_diff8(const uint8_t *x, const uint8_t *y, size_t n)
-{
-	return ct_diff_word(x, y) | ct_diff_word(x + n - 8, y + n - 8);
-}
-
-/* n >= 16: 16-byte SSE2 steps on x86-64, 8-byte steps elsewhere */
-static inline uint64_t
-ct_diff16(const uint8_t *x, const uint8_t *y, size_t n)
+/* n >= 16 bytes: 0 equal, -1 not. 16-byte SSE2 blocks on x86-64 (a 48-byte
+ * compare, the load generator's MAC || RES || CK || IK, is three), 8-byte
+ * words elsewhere. */
+static inline int
+ct_eq_blocks(const uint8_t *x, const uint8_t *y, size_t n)
 {
 #if defined(__SSE2__) && defined(__x86_64__)
 	__m128i acc = _mm_setzero_si128();
+	unsigned zero_bytes;
 
 	for (size_t i = 0; i + 16 < n; i += 16) {
 		acc = _mm_or_si128(acc, _mm_xor_si128(_mm_loadu_si128((const void *)(x + i)),
@@ -45,8 +50,11 @@ ct_diff16(const uint8_t *x, const uint8_t *y, size_t n)
 	}
 	acc = _mm_or_si128(acc, _mm_xor_si128(_mm_loadu_si128((const void *)(x + n - 16)),
 					      _mm_loadu_si128((const void *)(y + n - 16))));
-	acc = _mm_or_si128(acc, _mm_unpackhi_epi64(acc, acc));
-	return (uint64_t)_mm_cvtsi128_si64(acc);
+	__asm__("" : "+x"(acc));
+	/* one bit per zero byte of acc: all 16 set exactly when equal, and
+	 * then (zero_bytes - 0xffff) has no borrow into bit 31 */
+	zero_bytes = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(acc, _mm_setzero_si128()));
+	return -(int)((zero_bytes - 0xffffu) >> 31);
 #else
 	uint64_t d = 0;
 
@@ -54,7 +62,7 @@ ct_diff16(const uint8_t *x, const uint8_t *y, size_t n)
 		d |= ct_diff_word(x + i, y + i);
 		__asm__("" : "+r"(d));
 	}
-	return d | ct_diff_word(x + n - 8, y + n - 8);
+	return ct_word_result(d | ct_diff_word(x + n - 8, y + n - 8));
 #endif
 }
 
@@ -65,24 +73,19 @@ akv_ct_eq(const void *a, const void *b, size_t n)
 	const uint8_t *x = a, *y = b;
 	uint64_t d = 0;
 
-	/* the branches test the public length only. A 48-byte compare (the
-	 * load generator's MAC || RES || CK || IK) is three XOR/OR steps; the
-	 * 8-byte loop before took ~61 instructions for it */
-	if (n >= 16) {
-		d = ct_diff16(x, y, n);
-	} else if (n >= 8) {
-		d = ct_diff8(x, y, n);
+	/* the 8-byte loop this replaced took ~61 instructions for 48 bytes */
+	if (n >= 16)
+		return ct_eq_blocks(x, y, n);
+	if (n >= 8) {
+		/* two words, overlapping when n < 16 */
+		d = ct_diff_word(x, y) | ct_diff_word(x + n - 8, y + n - 8);
 	} else {
 		for (size_t i = 0; i < n; i++) {
 			d |= (uint64_t)(x[i] ^ y[i]);
 			__asm__("" : "+r"(d));
 		}
 	}
-	__asm__("" : "+r"(d));
-	/* map 0 -> 0, anything else -> -1 without a data-dependent branch */
-	d |= d >> 32;
-	d &= 0xffffffffu;
-	return -(int)((d + 0xffffffffu) >> 32);
+	return ct_word_result(d);
 }
 
 /* see akv_crypto.h */
