@@ -354,7 +354,10 @@ maa_judge(struct load_thread *t, struct load_slot *s, uint64_t id, const struct 
 		/* the UE answers RES = f2(K, RAND) (TS 33.102 §6.3.3); the
 		 * S-CSCF registers it only when RES = XRES (TS 33.203 §6.1),
 		 * then assigns itself (TS 29.228 §6.1.2). RES is what the
-		 * transaction needs to go on: computed at once, like VERIFY's */
+		 * transaction needs to go on: computed at once, like VERIFY's,
+		 * from this vector (whatever load_check_vec keeps in the slot) */
+		memcpy(s->rand, it->rand, 16);
+		memcpy(s->autn, it->autn, 16);
 		load_derive(t, s);
 		if (it->xres_len != 8 || akv_ct_eq(s->res, it->xres, 8)) {
 			/* no SAR; the batched check counts the vector, unless

@@ -56,12 +56,13 @@ load_check_vec(struct load_thread *t, struct load_slot *s, const uint8_t rand[16
 
 /* load_derive: the UE's RES is stub_res (a test sets it to the MAA's XRES
  * for a UE that answers right) */
-static uint8_t stub_res[8];
+static uint8_t stub_res[8], stub_rand[16]; /* stub_rand: the RAND it derived from */
 
 void
 load_derive(struct load_thread *t, struct load_slot *s)
 {
 	(void)t;
+	memcpy(stub_rand, s->rand, 16);
 	memcpy(s->res, stub_res, 8);
 }
 
@@ -729,6 +730,7 @@ reg_to_sar(struct reg_fixture *f)
 	f->t.now += 5000;
 	sl = dia_answer(&f->t, &f->s, 8, f->ans, al, f->out, sizeof(f->out));
 	ck_assert_int_gt(sl, 0);
+	ck_assert_mem_eq(stub_rand, m.item[0].rand, 16); /* the UE answered this challenge */
 	ck_assert_int_eq(akv_dia_hdr_decode(f->out, (size_t)sl, &h), 0);
 	ck_assert_uint_eq(h.cmd, AKV_DIA_CMD_SA);
 	ck_assert_uint_eq(h.hbh, 8); /* the slot's id */
