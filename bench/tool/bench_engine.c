@@ -694,8 +694,8 @@ akv_bench_engine(int argc, char **argv)
 	       o.at_cap ? " (--at-cap: every list full, each challenge replaces the oldest)" : "",
 	       o.impu ? ", challenges name the IMPU" : "");
 	printf("  %-21s %.2f M/s CPU = %.0f ns each, %.2f M/s wall  (batch %u, n=1)\n",
-	       o.vectors ? "VECTORS (Cx MAR op)" : "challenges", chal / 1e6, chal > 0 ? 1e9 / chal : 0, rate((double)r.chal_n, r.chal_wall_s) / 1e6,
-	       o.batch);
+	       o.vectors ? "VECTORS (Cx MAR op)" : "challenges", chal / 1e6,
+	       chal > 0 ? 1e9 / chal : 0, rate((double)r.chal_n, r.chal_wall_s) / 1e6, o.batch);
 	printf("  first round           %.2f M challenges/s, %.2f M verifies/s CPU (pool growth)\n",
 	       rate((double)r.chal_n, r.first_chal_cpu_s) / 1e6,
 	       rate((double)r.first_ver_n, r.first_ver_cpu_s) / 1e6);

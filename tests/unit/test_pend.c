@@ -96,7 +96,8 @@ START_TEST(t_pend_random_ops_match_model)
 				static const uint8_t xres[8], ck[16], ik[16];
 
 				tag_rand(next_tag, rand);
-				akv_pend_add_challenge(&pool, &lists[j], cap, exp, rand, xres, ck, ik);
+				akv_pend_add_challenge(&pool, &lists[j], cap, exp, rand, xres, ck,
+						       ik);
 			}
 			memmove(&m->tag[1], &m->tag[0], m->n * sizeof(m->tag[0]));
 			memmove(&m->exp[1], &m->exp[0], m->n * sizeof(m->exp[0]));
