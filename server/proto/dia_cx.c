@@ -514,8 +514,10 @@ akv_dia_cx_mar_fast(struct akv_dia_conn *c, const uint8_t *msg, size_t len,
 	if (sid->len == 0 || sid->len > AKV_DIA_SID_MAX || un->len == 0 || un->len > AKV_ID_MAX ||
 	    pi->len == 0 || pi->len > AKV_ID_MAX)
 		return 0;
-	/* what akv_dia_cx_request() and parse_mar() write for such a MAR */
-	memset(x, 0, offsetof(struct cx_ctx, sid));
+	/* what akv_dia_cx_request() and parse_mar() write for such a MAR:
+	 * every field before sid (no padding), proxy_len 0 */
+	_Static_assert(offsetof(struct cx_ctx, sid) == 18, "cx_ctx fields before sid changed");
+	x->proxy_len = 0;
 	x->hbh = akv_get_be32(msg + 12);
 	x->e2e = akv_get_be32(msg + 16);
 	x->cmd = akv_get_be24(msg + 5);

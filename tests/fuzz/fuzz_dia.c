@@ -5,7 +5,9 @@
  * starts open (a CER already accepted) so Cx parsing is reached directly.
  * Dispatched requests get a synthetic engine answer (no store here) and are
  * encoded; everything akavs writes must pass akv_dia_check cleanly. The
- * client-side parsers (CEA/MAA) see every message too.
+ * client-side parsers (CEA/MAA) see every message too. Once the conn has
+ * learned a MAR plan (dia_peer.h), each message also runs on a twin conn
+ * without it: both must act, answer, fill the slot and encode alike.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -58,6 +60,29 @@ fake_engine(struct akv_eng_req *r, struct akv_cx_req *cx, uint8_t sel)
 	}
 }
 
+/* The general path's twin of one message: conn g (c without its MAR plan)
+ * and its own slot. */
+static struct akv_dia_conn g;
+static struct akv_eng_req g_req;
+static struct akv_eng_vec g_vec[AKV_VEC_MAX];
+static struct akv_cx_req g_cx;
+static uint8_t g_ctx[AKV_PROTO_CTX_MAX], g_out[AKV_PROTO_OUT_MAX];
+
+static int
+twin_msg(const struct akv_dia_conn *c, const uint8_t *msg, size_t n, size_t *olen)
+{
+	struct akv_proto_slot slot = { &g_req, g_vec, NULL, &g_cx, g_ctx };
+
+	memcpy(&g, c, sizeof(g));
+	g.mar.tpl.nseg = 0;
+	memset(&g_req, 0, sizeof(g_req));
+	memset(&g_cx, 0, sizeof(g_cx));
+	memset(g_ctx, 0, sizeof(g_ctx));
+	g_req.vec = g_vec;
+	*olen = 0;
+	return akv_dia_ops.on_msg(&g, msg, n, &slot, g_out, sizeof(g_out), olen);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -69,7 +94,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static uint8_t ctx[AKV_PROTO_CTX_MAX], out[AKV_PROTO_OUT_MAX];
 	struct akv_proto_conn_info info = { .cfg = NULL, .ind = 3 };
 	struct akv_proto_slot slot = { &req, vec, &dig, &cx, ctx };
-	size_t olen;
+	size_t olen, golen = 0;
+	int twin, grc = 0;
 
 	if (size < 1)
 		return 0;
@@ -96,9 +122,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memset(&cx, 0, sizeof(cx));
 		memset(ctx, 0, sizeof(ctx));
 		req.vec = vec;
+		twin = c.mar.tpl.nseg ? 1 : 0;
+		if (twin)
+			grc = twin_msg(&c, data, (size_t)n, &golen);
 		olen = 0;
 		rc = akv_dia_ops.on_msg(&c, data, (size_t)n, &slot, out, sizeof(out), &olen);
 		must_be_clean(out, olen);
+		if (twin && (rc != grc || olen != golen || memcmp(out, g_out, olen) ||
+			     (rc == AKV_PROTO_DISPATCH &&
+			      (memcmp(&req, &g_req, offsetof(struct akv_eng_req, digest)) ||
+			       memcmp(ctx, g_ctx, sizeof(ctx))))))
+			abort();
 		if (rc == AKV_PROTO_DISPATCH) {
 			int len;
 
@@ -108,6 +142,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort();
 			if (len > 0)
 				must_be_clean(out, (size_t)len);
+			if (twin) {
+				struct akv_proto_slot gs = { &g_req, g_vec, NULL, &g_cx, g_ctx };
+
+				fake_engine(&g_req, &g_cx, data[(size_t)n - 1]);
+				if (akv_dia_ops.encode(&g, &gs, g_out, sizeof(g_out)) != len ||
+				    (len > 0 && memcmp(out, g_out, (size_t)len)))
+					abort();
+			}
 		}
 		if (rc < 0 || rc == AKV_PROTO_CLOSE)
 			break;
