@@ -1200,6 +1200,46 @@ ident_dispatch(const struct avs1_conn *c, uint8_t op, uint8_t flags, uint64_t id
 	return AKV_PROTO_DISPATCH;
 }
 
+/* The common request, CHALLENGE or VECTORS with flags 0 (so no realm), a
+ * valid header already checked: validated and taken into the slot with its
+ * fields in registers, as ident_parse() + ident_dispatch() would (the same
+ * rules, here for flags 0: IMPI not empty, lengths matching the frame, no
+ * realm, identity bytes per id_ok(), n 1..32, scheme 0..2). Returns 1 when
+ * it is ready to dispatch; 0 for any fault, leaving the slot's request
+ * unfinished: then ident_parse() decides and words the error answer.
+ * (Through ident_parse, struct ident and the error text's pointer went
+ * through the stack for every request.) */
+static inline int
+ident_plain(const struct avs1_conn *c, const uint8_t *msg, size_t len, uint8_t op,
+	    struct akv_proto_slot *slot)
+{
+	const uint8_t *b = msg + AKV_AVS1_HDR_LEN;
+	size_t blen = len - AKV_AVS1_HDR_LEN;
+	unsigned n, scheme, impi_len, impu_len;
+	struct ident x;
+
+	if (blen < IDENT_FIXED)
+		return 0;
+	n = b[0];
+	scheme = b[1];
+	impi_len = b[3];
+	impu_len = b[4];
+	if (b[5] || blen != IDENT_FIXED + impi_len + impu_len || !impi_len || n - 1 >= AKV_VEC_MAX ||
+	    scheme > AKV_SCHEME_AKAV2_MD5 ||
+	    !id_ok((const char *)b + IDENT_FIXED, (size_t)impi_len + impu_len))
+		return 0;
+	x.n = (uint8_t)n;
+	x.scheme = (uint8_t)scheme;
+	x.ind = b[2];
+	x.impi_len = (uint8_t)impi_len;
+	x.impu_len = (uint8_t)impu_len;
+	x.impi = (const char *)b + IDENT_FIXED;
+	x.impu = x.impi + impi_len;
+	fill_ids(c, op, &x, slot->req);
+	ctx_put(slot->ctx, akv_get_be64(msg + 8), op, 0, 0);
+	return 1;
+}
+
 /* A request decoded by akv_avs1_req_decode (every op but the identity ops
  * with a valid header, which on_msg takes straight from the frame). */
 static int
@@ -1268,16 +1308,32 @@ on_msg_general(const struct avs1_conn *c, const uint8_t *msg, size_t len,
 	return on_decoded(c, &r, slot, out, cap, out_len);
 }
 
+/* CHALLENGE, RESYNC, VECTORS with a valid header that ident_plain() did
+ * not take (RESYNC, WWW, or a fault): through ident_parse(), which words
+ * the error answer. Out of line: its struct ident and error text need a
+ * stack frame the common case does without. */
+static __attribute__((noinline)) int
+on_msg_ident(const struct avs1_conn *c, const uint8_t *msg, size_t len, uint8_t op, uint8_t flags,
+	     struct akv_proto_slot *slot, uint8_t *out, size_t cap, size_t *out_len)
+{
+	struct ident x = { .ind = AKV_AVS1_IND_NONE };
+	uint64_t id = akv_get_be64(msg + 8);
+	const char *why;
+	int err = ident_parse(msg + AKV_AVS1_HDR_LEN, len - AKV_AVS1_HDR_LEN, op, flags, &x, &why);
+
+	if (!err)
+		return ident_dispatch(c, op, flags, id, &x, slot, out, cap, out_len);
+	count_bad(msg, err);
+	return reply_error(op, id, err, why, out, cap, out_len);
+}
+
 static int
 on_msg(void *st, const uint8_t *msg, size_t len, struct akv_proto_slot *slot, uint8_t *out,
        size_t cap, size_t *out_len)
 {
 	const struct avs1_conn *c = st;
-	struct ident x = { .ind = AKV_AVS1_IND_NONE };
 	uint8_t op, flags;
-	uint64_t id;
 	const char *why;
-	int err;
 
 	*out_len = 0;
 	if (len < AKV_AVS1_HDR_LEN)
@@ -1290,12 +1346,9 @@ on_msg(void *st, const uint8_t *msg, size_t len, struct akv_proto_slot *slot, ui
 	if ((op != AKV_AVS1_CHALLENGE && op != AKV_AVS1_RESYNC && op != AKV_AVS1_VECTORS) ||
 	    akv_get_be32(msg) != len || hdr_check(msg, &why))
 		return on_msg_general(c, msg, len, slot, out, cap, out_len);
-	id = akv_get_be64(msg + 8);
-	err = ident_parse(msg + AKV_AVS1_HDR_LEN, len - AKV_AVS1_HDR_LEN, op, flags, &x, &why);
-	if (!err)
-		return ident_dispatch(c, op, flags, id, &x, slot, out, cap, out_len);
-	count_bad(msg, err);
-	return reply_error(op, id, err, why, out, cap, out_len);
+	if (!flags && op != AKV_AVS1_RESYNC && ident_plain(c, msg, len, op, slot))
+		return AKV_PROTO_DISPATCH;
+	return on_msg_ident(c, msg, len, op, flags, slot, out, cap, out_len);
 }
 
 _Static_assert(offsetof(struct akv_eng_vec, autn) == 16 && offsetof(struct akv_eng_vec, ck) == 32 &&
@@ -1308,33 +1361,46 @@ _Static_assert(offsetof(struct akv_eng_vec, autn) == 16 && offsetof(struct akv_e
  * its per-op and per-vector branches. Returns the length, or 0 when the answer is another kind, an engine
  * error, out of range or larger than cap: then the general encoder decides. */
 static inline size_t
-encode_challenge(const struct akv_eng_req *q, const struct avs1_ctx *x, uint8_t *out, size_t cap)
+encode_challenge(const struct akv_eng_req *q, const uint8_t *ctx, uint8_t *out, size_t cap)
 {
-	size_t len = AKV_AVS1_HDR_LEN + 2 + (size_t)q->nvec * VEC_CHAL_LEN;
+	/* the request's fields in locals, read once: stores into out may
+	 * alias them as far as the compiler knows */
+	unsigned nvec = q->nvec;
+	const struct akv_eng_vec *v = q->vec;
+	size_t len = AKV_AVS1_HDR_LEN + 2 + (size_t)nvec * VEC_CHAL_LEN;
+	uint8_t *p = out + AKV_AVS1_HDR_LEN + 2;
+	uint64_t id;
+	uint32_t w;
+	uint8_t op;
 
-	/* flags were checked at decode: without WWW they are 0 */
-	if (q->err || (x->op != AKV_AVS1_CHALLENGE && x->op != AKV_AVS1_RESYNC) || x->flags ||
-	    q->nvec == 0 || q->nvec > AKV_VEC_MAX || q->scheme_used > AKV_SCHEME_AKAV2_MD5 ||
-	    len > cap)
+	/* ctx_get's fields without struct avs1_ctx: only encode_general,
+	 * which the rest goes to, needs one in memory */
+	memcpy(&id, ctx + CTX_ID, 8);
+	memcpy(&w, ctx + CTX_WORD, 4);
+	op = (uint8_t)w;
+	/* flags (w's second byte) were checked at decode: without WWW they are 0 */
+	if (q->err || (op != AKV_AVS1_CHALLENGE && op != AKV_AVS1_RESYNC) || (w & 0xff00) ||
+	    nvec == 0 || nvec > AKV_VEC_MAX || q->scheme_used > AKV_SCHEME_AKAV2_MD5 || len > cap)
 		return 0;
-	put_hdr(out, len, x->op | AKV_AVS1_ANS_BIT, 0, x->id);
-	out[AKV_AVS1_HDR_LEN] = (uint8_t)q->nvec;
+	put_hdr(out, len, op | AKV_AVS1_ANS_BIT, 0, id);
+	out[AKV_AVS1_HDR_LEN] = (uint8_t)nvec;
 	out[AKV_AVS1_HDR_LEN + 1] = q->scheme_used;
-	for (unsigned i = 0; i < q->nvec; i++)
-		memcpy(out + AKV_AVS1_HDR_LEN + 2 + (size_t)i * VEC_CHAL_LEN, q->vec[i].rand,
-		       VEC_CHAL_LEN);
+	for (unsigned i = 0; i < nvec; i++, p += VEC_CHAL_LEN)
+		memcpy(p, v[i].rand, VEC_CHAL_LEN);
 	return len;
 }
 
 /* Every other answer, through akv_avs1_ans_encode (out of line: its
  * struct akv_avs1_ans is a large frame the common answer does without). */
 static __attribute__((noinline)) int
-encode_general(const struct akv_eng_req *q, const struct avs1_ctx *x, uint8_t *out, size_t cap)
+encode_general(const struct akv_eng_req *q, const uint8_t *ctx, uint8_t *out, size_t cap)
 {
+	struct avs1_ctx fields, *x = &fields;
 	struct akv_avs1_ans a;
 	size_t n;
 	int rc;
 
+	ctx_get(ctx, x);
 	a.op = x->op;
 	a.id = x->id;
 	if (q->err) {
@@ -1377,13 +1443,11 @@ encode_general(const struct akv_eng_req *q, const struct avs1_ctx *x, uint8_t *o
 static int
 encode(void *st, const struct akv_proto_slot *slot, uint8_t *out, size_t cap)
 {
-	struct avs1_ctx x;
 	size_t n;
 
 	(void)st;
-	ctx_get(slot->ctx, &x);
-	n = encode_challenge(slot->req, &x, out, cap);
-	return n ? (int)n : encode_general(slot->req, &x, out, cap);
+	n = encode_challenge(slot->req, slot->ctx, out, cap);
+	return n ? (int)n : encode_general(slot->req, slot->ctx, out, cap);
 }
 
 const struct akv_proto_ops akv_avs1_ops = {

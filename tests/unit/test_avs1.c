@@ -564,7 +564,10 @@ END_TEST
 
 /* Identity bytes: every byte value at every position of IMPIs, IMPUs and
  * realms of many lengths (both sides of the 16-byte blocks the decoder
- * checks at once) gets the verdict of the rule written out byte by byte. */
+ * checks at once) gets the verdict of the rule written out byte by byte,
+ * from the decoder and from on_msg (whose common case checks them itself):
+ * a dispatched request carries the identities byte for byte, a refused one
+ * gets an EPROTO answer. */
 static int
 id_byte_ok(unsigned b)
 {
@@ -576,7 +579,10 @@ START_TEST(t_avs1_identity_bytes_every_position)
 	static const size_t lens[] = {1,  2,  7,  15, 16, 17, 20, 31, 32, 33,
 				      41, 47, 48, 63, 64, 65, 79, 100, 200, 255};
 	static char id[AKV_ID_MAX], other[40];
+	static struct akv_test_slot m;
+	static uint8_t out[AKV_PROTO_OUT_MAX];
 	uint8_t f[FRAME_CAP];
+	void *st = conn_new();
 
 	memset(other, 'b', sizeof(other));
 	for (size_t li = 0; li < NELEM(lens); li++) {
@@ -606,6 +612,7 @@ START_TEST(t_avs1_identity_bytes_every_position)
 				for (unsigned b = 0; b < 256; b++) {
 					struct akv_avs1_req d;
 					const char *why = NULL;
+					size_t ol = 0;
 					int rc;
 
 					f[at + pos] = (uint8_t)b;
@@ -617,11 +624,30 @@ START_TEST(t_avs1_identity_bytes_every_position)
 						ck_assert_msg(rc == AKV_EPROTO,
 							      "len %zu field %d pos %zu byte %u accepted",
 							      n, field, pos, b);
+					akv_test_slot_init(&m);
+					rc = akv_avs1_ops.on_msg(st, f, (size_t)len, &m.slot, out,
+								 sizeof(out), &ol);
+					if (!id_byte_ok(b)) {
+						ck_assert_msg(rc == AKV_PROTO_REPLY,
+							      "on_msg: len %zu field %d pos %zu byte "
+							      "%u accepted", n, field, pos, b);
+						check_error_answer(out, ol, AKV_EPROTO, 9);
+						continue;
+					}
+					ck_assert_int_eq(rc, AKV_PROTO_DISPATCH);
+					ck_assert_uint_eq(m.req.impi_len, r.impi_len);
+					ck_assert(!memcmp(m.req.impi, f + AKV_AVS1_HDR_LEN + 6,
+							  r.impi_len));
+					ck_assert_uint_eq(m.req.impu_len, r.impu_len);
+					ck_assert(!memcmp(m.req.impu,
+							  f + AKV_AVS1_HDR_LEN + 6 + r.impi_len,
+							  r.impu_len));
 				}
 				f[at + pos] = 'a';
 			}
 		}
 	}
+	free(st);
 }
 END_TEST
 
