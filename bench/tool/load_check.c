@@ -131,17 +131,25 @@ load_check_flush(struct load_thread *t)
 	/* TS 33.102 §6.3.3 as a USIM: AK unmasks SQN, XMAC-A over it and the
 	 * AUTN's AMF; RES, CK, IK, all from one TEMP per vector */
 	t->mil->usim(t->pin, t->pout, n);
+	/* what the answer did not carry is not compared: it is taken as
+	 * computed (a branch on public flags only). A pass of its own: the
+	 * compare's 16-byte loads would wait for an 8-byte store just made
+	 * inside their range (no store forwarding), not for one made a batch
+	 * earlier */
 	for (unsigned i = 0; i < n; i++) {
 		struct load_pending *p = &t->pend[i];
 		const struct akv_mil_usim_out *o = &t->pout[i];
-		int bad;
 
-		/* what the answer did not carry is not compared: it is taken as
-		 * computed (a branch on public flags only) */
 		if (!p->has_xres)
 			memcpy(p->want + WANT_RES, o->res, 8);
 		if (!p->has_keys)
 			memcpy(p->want + WANT_CK, o->ck, 32);
+	}
+	for (unsigned i = 0; i < n; i++) {
+		const struct load_pending *p = &t->pend[i];
+		const struct akv_mil_usim_out *o = &t->pout[i];
+		int bad;
+
 		bad = akv_ct_eq(o->xmac, p->want, sizeof(p->want)) != 0 ||
 		      (p->sqn_min && sqn_get(o->sqn) < p->sqn_min);
 		if (bad)
