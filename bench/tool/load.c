@@ -79,9 +79,10 @@ prefetch_sub(const struct load_thread *t, size_t rank, int strings)
 
 	if (!strings) {
 		/* what a request reads: the first line, and the second unless
-		 * every identity is inline within the first (load_subs.c) */
+		 * every identity is inline within the first (load_subs.c) and
+		 * the protocol finds the IMPU there (load_proto.impu_line0) */
 		__builtin_prefetch(sub);
-		if (!subs->ids_line0)
+		if (!subs->ids_line0 || !t->proto->impu_line0)
 			__builtin_prefetch((const char *)sub + 64);
 		return;
 	}

@@ -204,6 +204,10 @@ struct load_proto {
 	/* ids on the wire carry only slot and sequence (32 bits, e.g. Diameter's
 	 * Hop-by-Hop Identifier): the connection is implied by the socket */
 	int id32;
+	/* start reads a subscriber's IMPU through load_sub_impu(), never
+	 * sub->impu: when every record's identities are inline in its first
+	 * line (load_subs.ids_line0), load_pick prefetches that line only */
+	int impu_line0;
 	akv_bring_len_fn frame_len;
 	/* Optional: run on a freshly connected blocking socket before the load
 	 * starts (e.g. Diameter CER/CEA). Returns 0 or <0 (message printed). */

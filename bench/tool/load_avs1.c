@@ -32,8 +32,8 @@ req_ids(struct akv_avs1_req *r, const struct load_sub *sub, uint8_t op, uint64_t
 	r->impi = sub->impi;
 	r->impi_len = sub->impi_len;
 	if (op != AKV_AVS1_VERIFY) {
-		r->impu = sub->impu;
-		r->impu_len = sub->impu ? sub->impu_len : 0;
+		r->impu = load_sub_impu(sub);
+		r->impu_len = sub->impu_len;
 	}
 }
 
@@ -183,8 +183,8 @@ avs1_start(struct load_thread *t, struct load_slot *s, uint64_t id, uint8_t *out
 	r->id = id;
 	r->impi = sub->impi;
 	r->impi_len = sub->impi_len;
-	r->impu = sub->impu;
-	r->impu_len = sub->impu ? sub->impu_len : 0;
+	r->impu = load_sub_impu(sub);
+	r->impu_len = sub->impu_len;
 	return akv_avs1_req_encode(r, out, cap);
 }
 
@@ -389,6 +389,7 @@ load_avs1_sizes(const struct load_cfg *cfg, unsigned *req, unsigned *ans)
 
 const struct load_proto load_proto_avs1 = {
     .name = "avs1",
+    .impu_line0 = 1, /* ident_req_write */
     .frame_len = akv_avs1_frame_len,
     .thread_init = avs1_thread_init,
     .thread_fini = avs1_thread_fini,

@@ -190,6 +190,16 @@ START_TEST(t_start_equals_codec)
 		sub.impi_len = (uint8_t)il;
 		sub.impu = ul ? impu : NULL;
 		sub.impu_len = (uint8_t)ul;
+		if (round % 3 == 1 && il + 1 + (ul ? ul + 1 : 0) <= sizeof(sub.inl)) {
+			/* inline, as load_subs.c packs them: the writer then
+			 * finds the IMPU from the first line (load_sub_impu) */
+			memcpy(sub.inl, impi, il + 1);
+			sub.impi = sub.inl;
+			if (ul) {
+				memcpy(sub.inl + il + 1, impu, ul + 1);
+				sub.impu = sub.inl + il + 1;
+			}
+		}
 		subs.v = &sub;
 		subs.n = 1;
 		cfg.subs = &subs;
@@ -204,6 +214,7 @@ START_TEST(t_start_equals_codec)
 		gl = avs1_start(&t, &slot, id, got, cap);
 		req_ids(&r, &sub, cfg.op == LOAD_OP_VECTORS ? AKV_AVS1_VECTORS : AKV_AVS1_CHALLENGE,
 			id);
+		r.impu = sub.impu; /* the record's own pointer, not load_sub_impu's */
 		if (cfg.op == LOAD_OP_VECTORS)
 			r.n = (uint8_t)cfg.nvec;
 		else
