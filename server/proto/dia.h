@@ -255,7 +255,7 @@ int akv_dia_check_memo(const uint8_t *msg, size_t len, struct akv_dia_hdr *h,
  * Such a message passes akv_dia_check() cleanly, and the top-level AVPs it
  * holds are those of the learned message (same rows, same order, same
  * counts): the verdicts differ only where a caller reads a hole's value. */
-#define AKV_DIA_TPL_BYTES 512	/* fixed bytes of a shape, header included */
+#define AKV_DIA_TPL_BYTES 512	/* fixed bytes of a shape's AVPs */
 #define AKV_DIA_TPL_SEGS  12	/* fixed runs and holes, in message order */
 #define AKV_DIA_TPL_HOLES 4
 

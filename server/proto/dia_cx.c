@@ -458,8 +458,16 @@ mar_learn(struct akv_dia_conn *c, const uint8_t *msg, size_t len, uint8_t scheme
 	struct akv_dia_mar_plan *m = &c->mar;
 	unsigned seen = 0;
 
-	if (akv_dia_tpl_learn(&m->tpl, msg, len, mar_holes) < 0)
+	/* a peer whose MARs do not fit a plan: a walk per MAR to find that
+	 * out again would cost more than the plan saves */
+	if (m->wait) {
+		m->wait--;
 		return;
+	}
+	if (akv_dia_tpl_learn(&m->tpl, msg, len, mar_holes) < 0) {
+		m->wait = 64;
+		return;
+	}
 	for (unsigned i = 0; i < m->tpl.nhole; i++) {
 		switch (m->tpl.hole_row[i]) {
 		case AKV_DIA_ROW_SESSION_ID:
@@ -478,6 +486,7 @@ mar_learn(struct akv_dia_conn *c, const uint8_t *msg, size_t len, uint8_t scheme
 	}
 	if (m->tpl.nhole != 3 || seen != 7) {
 		m->tpl.nseg = 0;
+		m->wait = 64;
 		return;
 	}
 	m->scheme = scheme;

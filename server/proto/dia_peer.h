@@ -50,6 +50,7 @@ struct akv_dia_mar_plan {
 	uint8_t scheme;			/* enum akv_scheme asked for */
 	uint16_t n;			/* vectors asked for, capped */
 	uint8_t misses;			/* MARs of another shape since a match */
+	uint8_t wait;			/* MARs to let by before learning again */
 	uint64_t hits;			/* MARs decoded from the plan (tests) */
 };
 

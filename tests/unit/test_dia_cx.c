@@ -941,6 +941,40 @@ START_TEST(t_dia_cx_mar_plan_agrees)
 }
 END_TEST
 
+/* A peer whose MARs do not fit a plan (more fixed bytes than
+ * AKV_DIA_TPL_BYTES: a 600-byte Server-Name) is served by the general path,
+ * and the codec tries to learn its shape again only every 65th MAR. */
+START_TEST(t_dia_cx_mar_plan_unfit)
+{
+	static uint8_t m[4096], out[AKV_PROTO_OUT_MAX];
+	static char sn[601];
+	struct akv_dia_node node = { .origin_host = "scscf.ims.test", .origin_realm = "ims.test" };
+	struct akv_dia_mar mr = {
+		.session_id = "scscf.ims.test;1;9", .dest_realm = "ims.test", .impi = IMPI,
+		.impu = IMPU, .scheme = "Digest-AKAv1-MD5", .server_name = sn, .n = 1,
+	};
+	struct akv_dia_conn c;
+	struct akv_test_slot s;
+	size_t olen;
+	int n;
+
+	memset(sn, 'n', 600);
+	memcpy(sn, "sip:", 4);
+	fx_conn(&c, NULL);
+	fx_open(&c);
+	n = akv_dia_build_mar(m, sizeof(m), &node, &mr, 1, 2);
+	ck_assert_int_gt(n, 0);
+	for (unsigned k = 0; k < 130; k++) {
+		ck_assert_int_eq(fx_msg(&c, m, (size_t)n, &s, out, &olen), AKV_PROTO_DISPATCH);
+		ck_assert_str_eq(s.req.impi, IMPI);
+		ck_assert_uint_eq(c.mar.tpl.nseg, 0);
+		/* learned (and failed) at the 1st, 66th, 131st... */
+		ck_assert_uint_eq(c.mar.wait, 64 - k % 65);
+	}
+	ck_assert_uint_eq(c.mar.hits, 0);
+}
+END_TEST
+
 /* A {required} AVP twice: 5009 with the second instance as Failed-AVP
  * (RFC 6733 §7.5), whichever AVPs come between. */
 START_TEST(t_dia_cx_mar_duplicates)
@@ -1255,6 +1289,7 @@ cx_suite(void)
 	tcase_add_test(tc, t_dia_cx_maa_bytes);
 	tcase_add_test(tc, t_dia_cx_maa_template_bytes);
 	tcase_add_test(tc, t_dia_cx_mar_plan_agrees);
+	tcase_add_test(tc, t_dia_cx_mar_plan_unfit);
 	tcase_add_test(tc, t_dia_cx_mar_duplicates);
 	tcase_add_test(tc, t_dia_cx_mar_many_kinds);
 	tcase_add_test(tc, t_dia_cx_sar_table);
