@@ -5,8 +5,12 @@
  * cut with frame_len, run through on_msg, dispatched requests get a fake
  * engine answer (shape drawn from the frame) and go through encode; every
  * answer the server writes must decode with the client decoder and echo the
- * request id. Client side: each frame is also fed to the request and answer
- * decoders; whatever decodes must re-encode to the same bytes.
+ * request id; a dispatched request must be the one the request decoder
+ * reads (on_msg checks the common requests itself, ahead of the decoder's
+ * rules), and every identity request the decoder accepts without the WWW
+ * flag must be dispatched. Client side: each frame is also fed to the
+ * request and answer decoders; whatever decodes must re-encode to the same
+ * bytes.
  * Each frame is copied into its own exact-size heap block so ASan sees any
  * read past its end.
  */
@@ -27,6 +31,7 @@ struct slot_mem {
 };
 
 static struct akv_avs1_ans ans;
+static struct akv_avs1_req dec;
 static uint8_t out[AKV_PROTO_OUT_MAX];
 static uint8_t re[AKV_AVS1_FRAME_MAX];
 
@@ -58,6 +63,26 @@ fake_engine(struct akv_eng_req *q, uint8_t sel)
 	}
 }
 
+/* on_msg's verdict and request against the request decoder's. */
+static void
+same_as_decoder(const uint8_t *frame, size_t len, int rc, const struct akv_eng_req *q)
+{
+	int ok = akv_avs1_req_decode(frame, len, &dec, NULL) == 0;
+
+	if (rc != AKV_PROTO_DISPATCH) {
+		check(!ok || (dec.op != AKV_AVS1_CHALLENGE && dec.op != AKV_AVS1_RESYNC &&
+			      dec.op != AKV_AVS1_VECTORS) ||
+		      (dec.flags & AKV_AVS1_F_WWW));
+		return;
+	}
+	check(ok && q->op == dec.op);
+	check(q->impi_len == dec.impi_len && !memcmp(q->impi, dec.impi, dec.impi_len));
+	if (dec.op == AKV_AVS1_VERIFY)
+		return;
+	check(q->impu_len == dec.impu_len && !memcmp(q->impu, dec.impu, dec.impu_len));
+	check(q->n == dec.n && q->scheme == dec.scheme);
+}
+
 static void
 server_side(void *st, const uint8_t *frame, size_t len)
 {
@@ -75,6 +100,7 @@ server_side(void *st, const uint8_t *frame, size_t len)
 	slot.ctx = m.ctx;
 	rc = akv_avs1_ops.on_msg(st, frame, len, &slot, out, sizeof(out), &ol);
 	check(rc == AKV_PROTO_REPLY || rc == AKV_PROTO_DISPATCH);
+	same_as_decoder(frame, len, rc, &m.req);
 	if (rc == AKV_PROTO_DISPATCH) {
 		check(ol == 0);
 		check(m.req.impi_len >= 1 && m.req.impi_len <= AKV_ID_MAX);
