@@ -882,7 +882,12 @@ on_answer(struct akv_fe *fe, struct akv_fe_slot *s)
 static inline void
 answer_prefetch(const struct akv_fe_slot *s)
 {
-	__builtin_prefetch(&s->req);	/* header and response */
+	/* header and response: read now, and written again when slot_take()
+	 * hands the slot (the free stack's top) to the next request. Asked for
+	 * with ownership, the line crosses once; read shared, the later store
+	 * waited on a second round trip to drop the worker's copy, which the
+	 * worker never reads again before then. */
+	akv_prefetch_own(&s->req);
 	__builtin_prefetch(&s->vec[0]); /* RAND AUTN CK IK */
 	/* XRES is on the next line: only answers that carry it read it
 	 * (s->op is on a line the front end owns) */
