@@ -474,13 +474,17 @@ dia_on_msg(void *st, const uint8_t *msg, size_t len, struct akv_proto_slot *slot
 	struct akv_dia_hdr h;
 	struct akv_dia_error err;
 	struct akv_dia_idx idx;
+	uint64_t hdr;
 	int n;
 
 	*out_len = 0;
 	akv_dia_totals.rx++;
 	/* a MAR of the shape this peer keeps sending: what the general path
-	 * below would do with it, from the peer's plan (dia_peer.h) */
-	if (c->state == AKV_DIA_OPEN && c->mar.tpl.nseg && akv_dia_cx_mar_fast(c, msg, len, slot)) {
+	 * below would do with it, from the peer's plan (dia_peer.h); other
+	 * commands are told by their header without a call */
+	if (c->state == AKV_DIA_OPEN && c->mar.tpl.nseg && len >= AKV_DIA_HDR_LEN &&
+	    (memcpy(&hdr, msg + 4, 8), hdr == c->mar.tpl.hdr) &&
+	    akv_dia_cx_mar_fast(c, msg, len, slot)) {
 		c->dwr_pending = 0;
 		akv_dia_totals.cx_req++;
 		return AKV_PROTO_DISPATCH;
