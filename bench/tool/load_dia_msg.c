@@ -887,15 +887,9 @@ load_sar_build(const struct load_sar_tpl *t, const char *sid, size_t sid_len, co
 		2 * 16;
 	if (total > cap)
 		return AKV_ETOOBIG;
-	/* RFC 6733 §3: version, length, R|P, Command-Code, Application-Id */
-	akv_put_be32(p, (uint32_t)total);
-	p[0] = AKV_DIA_VERSION;
-	akv_put_be32(p + 4, AKV_DIA_CMD_SA);
-	p[4] = AKV_DIA_F_REQ | AKV_DIA_F_PROXY;
-	akv_put_be32(p + 8, AKV_DIA_APP_CX);
-	akv_put_be32(p + 12, hbh);
-	akv_put_be32(p + 16, e2e);
-	p = akv_dia_st_bytes(p + AKV_DIA_HDR_LEN, AKV_DIA_AVP_SESSION_ID, 0, sid, sid_len);
+	p = akv_dia_st_msg_hdr(p, total, AKV_DIA_F_REQ | AKV_DIA_F_PROXY, AKV_DIA_CMD_SA,
+			       AKV_DIA_APP_CX, hbh, e2e);
+	p = akv_dia_st_bytes(p, AKV_DIA_AVP_SESSION_ID, 0, sid, sid_len);
 	memcpy(p, t->head, t->head_len);
 	p += t->head_len;
 	p = akv_dia_st_bytes(p, AKV_DIA_AVP_USER_NAME, 0, impi, impi_len);

@@ -1317,14 +1317,9 @@ akv_dia_build_mar(uint8_t *out, size_t cap, const struct akv_dia_node *node,
 		akv_dia_avp_size(v, sn);
 	if (total > cap || total > 0xffffff)
 		return AKV_ETOOBIG;
-	akv_put_be32(p, (uint32_t)total);
-	p[0] = AKV_DIA_VERSION;
-	akv_put_be32(p + 4, AKV_DIA_CMD_MA);
-	p[4] = AKV_DIA_F_REQ | AKV_DIA_F_PROXY;
-	akv_put_be32(p + 8, AKV_DIA_APP_CX);
-	akv_put_be32(p + 12, hbh);
-	akv_put_be32(p + 16, e2e);
-	p = akv_dia_st_bytes(p + AKV_DIA_HDR_LEN, AKV_DIA_AVP_SESSION_ID, 0, m->session_id, sid);
+	p = akv_dia_st_msg_hdr(p, total, AKV_DIA_F_REQ | AKV_DIA_F_PROXY, AKV_DIA_CMD_MA,
+			       AKV_DIA_APP_CX, hbh, e2e);
+	p = akv_dia_st_bytes(p, AKV_DIA_AVP_SESSION_ID, 0, m->session_id, sid);
 	p = akv_dia_st_bytes(p, AKV_DIA_AVP_ORIGIN_HOST, 0, node->origin_host, oh);
 	p = akv_dia_st_bytes(p, AKV_DIA_AVP_ORIGIN_REALM, 0, node->origin_realm, orr);
 	p = akv_dia_st_bytes(p, AKV_DIA_AVP_DESTINATION_REALM, 0, m->dest_realm, dr);

@@ -412,6 +412,23 @@ akv_dia_avp_size(uint32_t vendor, size_t n)
 	return ((vendor ? 12 : 8) + n + 3) & ~(size_t)3;
 }
 
+/* A message header (RFC 6733 §3: Version 1, Message Length len, flags,
+ * Command-Code, Application-Id, Hop-by-Hop and End-to-End Identifiers);
+ * returns where the first AVP goes. */
+static inline uint8_t *
+akv_dia_st_msg_hdr(uint8_t *p, size_t len, uint8_t flags, uint32_t cmd, uint32_t app,
+		   uint32_t hbh, uint32_t e2e)
+{
+	akv_put_be32(p, (uint32_t)len);
+	p[0] = AKV_DIA_VERSION;
+	akv_put_be32(p + 4, cmd);
+	p[4] = flags;
+	akv_put_be32(p + 8, app);
+	akv_put_be32(p + 12, hbh);
+	akv_put_be32(p + 16, e2e);
+	return p + AKV_DIA_HDR_LEN;
+}
+
 /* AVP header for `len` bytes of header + data; returns where data goes. */
 static inline uint8_t *
 akv_dia_st_hdr(uint8_t *p, uint32_t code, uint32_t vendor, size_t len)

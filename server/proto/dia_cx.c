@@ -757,14 +757,9 @@ encode_maa_tpl(struct akv_dia_conn *c, const struct cx_ctx *x, const struct akv_
 		(r->impu_len ? akv_dia_avp_size(V3GPP, r->impu_len) : 0) + t->b_len + x->proxy_len;
 	if (total > cap)
 		return AKV_ETOOBIG;
-	akv_put_be32(p, (uint32_t)total);
-	p[0] = AKV_DIA_VERSION;
-	akv_put_be32(p + 4, x->cmd);
-	p[4] = x->flags & AKV_DIA_F_PROXY;
-	akv_put_be32(p + 8, AKV_DIA_APP_CX);
-	akv_put_be32(p + 12, x->hbh);
-	akv_put_be32(p + 16, x->e2e);
-	p = akv_dia_st_bytes(p + AKV_DIA_HDR_LEN, AKV_DIA_AVP_SESSION_ID, 0, x->sid, x->sid_len);
+	p = akv_dia_st_msg_hdr(p, total, x->flags & AKV_DIA_F_PROXY, x->cmd, AKV_DIA_APP_CX, x->hbh,
+			       x->e2e);
+	p = akv_dia_st_bytes(p, AKV_DIA_AVP_SESSION_ID, 0, x->sid, x->sid_len);
 	memcpy(p, t->a, t->a_len);
 	p += t->a_len;
 	if (r->impi_len)
@@ -827,14 +822,9 @@ encode_maa(struct akv_dia_conn *c, const struct cx_ctx *x, const struct akv_eng_
 	if (total > cap)
 		return AKV_ETOOBIG;
 
-	akv_put_be32(p, (uint32_t)total);
-	p[0] = AKV_DIA_VERSION;
-	akv_put_be32(p + 4, x->cmd);
-	p[4] = x->flags & AKV_DIA_F_PROXY;
-	akv_put_be32(p + 8, AKV_DIA_APP_CX);
-	akv_put_be32(p + 12, x->hbh);
-	akv_put_be32(p + 16, x->e2e);
-	p = akv_dia_st_bytes(p + AKV_DIA_HDR_LEN, AKV_DIA_AVP_SESSION_ID, 0, x->sid, x->sid_len);
+	p = akv_dia_st_msg_hdr(p, total, x->flags & AKV_DIA_F_PROXY, x->cmd, AKV_DIA_APP_CX, x->hbh,
+			       x->e2e);
+	p = akv_dia_st_bytes(p, AKV_DIA_AVP_SESSION_ID, 0, x->sid, x->sid_len);
 	p = akv_dia_st_hdr(p, AKV_DIA_AVP_VENDOR_SPECIFIC_APPLICATION_ID, 0, 32);
 	p = akv_dia_st_u32(p, AKV_DIA_AVP_VENDOR_ID, 0, V3GPP);
 	p = akv_dia_st_u32(p, AKV_DIA_AVP_AUTH_APPLICATION_ID, 0, AKV_DIA_APP_CX);
