@@ -308,7 +308,8 @@ timed_challenges(struct phase *p, struct chal *ch, size_t nreq, size_t subs, uin
 		akv_eng_run(p->e, p->list, nb, now_ms());
 		for (unsigned j = 0; j < nb; j++) {
 			if (p->reqs[j].err) {
-				fprintf(stderr, "akavs-bench engine: challenge: %s\n",
+				fprintf(stderr, "akavs-bench engine: %s: %s\n",
+					p->op == AKV_OP_VECTORS ? "vectors" : "challenge",
 					akv_strerror(p->reqs[j].err));
 				return 1;
 			}
@@ -505,8 +506,8 @@ run(const struct opts *o, struct result *res)
 			if (rc)
 				goto out;
 		}
-		fprintf(stderr, "engine: round %d: %zu challenges, then verifies ...\n", round,
-			o->requests);
+		fprintf(stderr, "engine: round %d: %zu %s ...\n", round, o->requests,
+			o->vectors ? "VECTORS n=1" : "challenges, then verifies");
 		akv_eng_stats(e, &s0);
 		akv_eng_durability(e, &d0);
 		w0 = akv_bench_now_ns();
