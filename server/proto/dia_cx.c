@@ -708,7 +708,7 @@ maa_tpl_build(struct akv_dia_conn *c, unsigned nvec, uint8_t xl, int scheme)
 	struct akv_dia_maa_tpl *t = &c->maa;
 	const char *sname = scheme_name(scheme);
 	struct akv_eng_vec zero;
-	uint8_t *p = t->a;
+	uint8_t *p = t->head;
 
 	memset(&zero, 0, sizeof(zero));
 	zero.xres_len = xl;
@@ -718,11 +718,11 @@ maa_tpl_build(struct akv_dia_conn *c, unsigned nvec, uint8_t xl, int scheme)
 	p = akv_dia_st_u32(p, AKV_DIA_AVP_RESULT_CODE, 0, AKV_DIA_SUCCESS);
 	p = akv_dia_st_u32(p, AKV_DIA_AVP_AUTH_SESSION_STATE, 0, 1);	/* NO_STATE_MAINTAINED */
 	memcpy(p, c->origin_avps, c->origin_avps_len);
-	t->a_len = (uint16_t)(p + c->origin_avps_len - t->a);
-	p = akv_dia_st_u32(t->b, AKV_DIA_AVP_SIP_NUMBER_AUTH_ITEMS, V3GPP, nvec);
+	t->head_len = (uint16_t)(p + c->origin_avps_len - t->head);
+	p = akv_dia_st_u32(t->items, AKV_DIA_AVP_SIP_NUMBER_AUTH_ITEMS, V3GPP, nvec);
 	for (unsigned i = 0; i < nvec; i++)
 		p = put_item(p, i, sname, &zero);
-	t->b_len = (uint16_t)(p - t->b);
+	t->items_len = (uint16_t)(p - t->items);
 	t->nvec = (uint8_t)nvec;
 	t->xres_len = xl;
 	t->scheme = (uint8_t)scheme;
@@ -752,21 +752,22 @@ encode_maa_tpl(struct akv_dia_conn *c, const struct cx_ctx *x, const struct akv_
 			return 0;
 	if (t->nvec != nvec || t->xres_len != xl || t->scheme != scheme)
 		maa_tpl_build(c, nvec, xl, scheme);
-	total = AKV_DIA_HDR_LEN + akv_dia_avp_size(0, x->sid_len) + t->a_len +
+	total = AKV_DIA_HDR_LEN + akv_dia_avp_size(0, x->sid_len) + t->head_len +
 		(r->impi_len ? akv_dia_avp_size(0, r->impi_len) : 0) +
-		(r->impu_len ? akv_dia_avp_size(V3GPP, r->impu_len) : 0) + t->b_len + x->proxy_len;
+		(r->impu_len ? akv_dia_avp_size(V3GPP, r->impu_len) : 0) + t->items_len +
+		x->proxy_len;
 	if (total > cap)
 		return AKV_ETOOBIG;
 	p = akv_dia_st_msg_hdr(p, total, x->flags & AKV_DIA_F_PROXY, x->cmd, AKV_DIA_APP_CX, x->hbh,
 			       x->e2e);
 	p = akv_dia_st_bytes(p, AKV_DIA_AVP_SESSION_ID, 0, x->sid, x->sid_len);
-	memcpy(p, t->a, t->a_len);
-	p += t->a_len;
+	memcpy(p, t->head, t->head_len);
+	p += t->head_len;
 	if (r->impi_len)
 		p = akv_dia_st_bytes(p, AKV_DIA_AVP_USER_NAME, 0, r->impi, r->impi_len);
 	if (r->impu_len)
 		p = akv_dia_st_bytes(p, AKV_DIA_AVP_PUBLIC_IDENTITY, V3GPP, r->impu, r->impu_len);
-	memcpy(p, t->b, t->b_len);
+	memcpy(p, t->items, t->items_len);
 	/* the first item after SIP-Number-Auth-Items (16 bytes) */
 	q = p + 16;
 	for (unsigned i = 0; i < nvec; i++, q += isz) {
@@ -780,7 +781,7 @@ encode_maa_tpl(struct akv_dia_conn *c, const struct cx_ctx *x, const struct akv_
 	}
 	/* RFC 6733 §6.7.2: Proxy-Info AVPs come back unchanged, in order. */
 	if (x->proxy_len)
-		akv_copy_short(p + t->b_len, x->proxy, x->proxy_len);
+		akv_copy_short(p + t->items_len, x->proxy, x->proxy_len);
 	t->uses++;
 	return (int)total;
 }

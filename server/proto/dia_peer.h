@@ -55,9 +55,10 @@ struct akv_dia_mar_plan {
 };
 
 /* The bytes every successful MAA of a conn shares (dia_cx.c), for answers
- * of up to AKV_DIA_MAA_TPL_VEC vectors with one XRES length: `a` from VSAI
- * to Origin-Realm, `b` from SIP-Number-Auth-Items to the last item, whose
- * RAND, AUTN, XRES, CK and IK are filled in per answer. */
+ * of up to AKV_DIA_MAA_TPL_VEC vectors with one XRES length: `head` from
+ * VSAI to Origin-Realm, `items` from SIP-Number-Auth-Items to the last item,
+ * whose RAND, AUTN, XRES, CK and IK are filled in per answer (the template
+ * itself holds zeros there, never a vector). */
 #define AKV_DIA_MAA_TPL_VEC 4
 #define AKV_DIA_MAA_ITEM_MAX 176	/* a SIP-Auth-Data-Item, XRES of 16 bytes */
 
@@ -65,10 +66,10 @@ struct akv_dia_maa_tpl {
 	uint8_t nvec;			/* 0: not built */
 	uint8_t xres_len;
 	uint8_t scheme;			/* enum akv_scheme named in the items */
-	uint16_t a_len, b_len;
+	uint16_t head_len, items_len;
 	uint64_t uses;			/* MAAs written from it (tests) */
-	uint8_t a[56 + 2 * (AKV_DIA_AVP_HDR_LEN + AKV_DIA_NAME_MAX)];
-	uint8_t b[16 + AKV_DIA_MAA_TPL_VEC * AKV_DIA_MAA_ITEM_MAX];
+	uint8_t head[56 + 2 * (AKV_DIA_AVP_HDR_LEN + AKV_DIA_NAME_MAX)];
+	uint8_t items[16 + AKV_DIA_MAA_TPL_VEC * AKV_DIA_MAA_ITEM_MAX];
 };
 
 struct akv_dia_conn {
