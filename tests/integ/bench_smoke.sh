@@ -105,6 +105,24 @@ else
 	bad "dia exited non-zero"
 fi
 
+# ---- engine: CHALLENGE then VERIFY of each (every one verifies), and
+# --vectors, the Cx MAR's op (no verify phase) ----
+if "$BENCH" engine --subs 1000 --requests 2000 --at-cap --impu --json >"$TMP/engine.json"; then
+	check "$TMP/engine.json" "engine --json fields" \
+		'j["requests"] == 2000 and j["vectors"] == 0 and j["at_cap"] == 1' \
+		'j["verified_ok"] == 2000' \
+		'j["challenges_per_s_cpu"] > 0 and j["verifies_per_s_cpu"] > 0'
+else
+	bad "engine exited non-zero"
+fi
+if "$BENCH" engine --subs 1000 --requests 2000 --vectors --json >"$TMP/engine_v.json"; then
+	check "$TMP/engine_v.json" "engine --vectors" \
+		'j["vectors"] == 1 and j["challenges_per_s_cpu"] > 0' \
+		'j["verified_ok"] == 0 and j["verifies_per_s_cpu"] == 0'
+else
+	bad "engine --vectors exited non-zero"
+fi
+
 # ---- echo + load against it ----
 EPORT=$(free_port)
 "$BENCH" echo --listen "127.0.0.1:$EPORT" --seconds 30 >"$TMP/echo.log" 2>&1 &
