@@ -900,6 +900,26 @@ START_TEST(t_dia_cx_mar_plan_agrees)
 		hole_fill(&seed, impi, il);
 		hole_fill(&seed, impu, ul);
 		n = mar_v(m, sid, sl, impi, il, impu, ul, it % 50 ? 2 : 3, (uint32_t)it);
+		/* an eighth with more after the learned shape, the length grown
+		 * to take it: an unknown AVP with the M bit (the check's 5001), a
+		 * second User-Name, or 4 bytes too few for an AVP header - what
+		 * the plan must refuse however its holes matched */
+		if (it % 8 == 5) {
+			switch (it / 8 % 3) {
+			case 0:
+				n += (size_t)(akv_dia_st_u32(m + n, 0x7fff0001u, 0, 1) - (m + n));
+				break;
+			case 1:
+				n += (size_t)(akv_dia_st_bytes(m + n, AKV_DIA_AVP_USER_NAME, 0, impi,
+							       il ? il : 1) - (m + n));
+				break;
+			default:
+				memset(m + n, 0, 4);
+				n += 4;
+				break;
+			}
+			akv_put_be24(m + 1, (uint32_t)n);
+		}
 		/* a third with bytes changed, never the version or length */
 		if (it % 3 == 0) {
 			unsigned k = 1 + (unsigned)(akv_test_rand64(&seed) % 3);
