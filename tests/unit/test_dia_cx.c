@@ -750,8 +750,11 @@ START_TEST(t_dia_cx_maa_template_bytes)
 		size_t sl = sids[akv_test_rand64(&seed) % 5];
 		/* few shapes, so the template is reused as well as rebuilt */
 		unsigned nvec = 1 + (unsigned)(akv_test_rand64(&seed) % (AKV_DIA_MAA_TPL_VEC + 2));
-		uint8_t xl = (uint8_t)(akv_test_rand64(&seed) % 4 ? 8 : 4 + akv_test_rand64(&seed) % 13);
-		int scheme = (int)(akv_test_rand64(&seed) % 3), mixed = akv_test_rand64(&seed) % 10 == 0;
+		uint8_t xl =
+		    (uint8_t)(akv_test_rand64(&seed) % 4 ? 8 : 4 + akv_test_rand64(&seed) % 13);
+		int scheme = (int)(akv_test_rand64(&seed) % 3);
+		int mixed = akv_test_rand64(&seed) % 10 == 0;
+		const char *sname;
 		uint64_t before = c->maa.uses;
 		int len;
 
@@ -761,8 +764,9 @@ START_TEST(t_dia_cx_maa_template_bytes)
 		memcpy(impu, "sip:", 4);
 		memset(impu + 4, 'u', ul - 4);
 		impu[ul] = '\0';
-		n = mar_x(m, sl, (unsigned)(akv_test_rand64(&seed) % 3), impi, impu,
-			  scheme == 2 ? "Digest-AKAv2-MD5" : scheme == 1 ? "Digest-AKAv1-MD5" : "Unknown",
+		sname = scheme == 2 ? "Digest-AKAv2-MD5"
+			: scheme == 1 ? "Digest-AKAv1-MD5" : "Unknown";
+		n = mar_x(m, sl, (unsigned)(akv_test_rand64(&seed) % 3), impi, impu, sname,
 			  nvec, (uint8_t)(AKV_DIA_F_REQ | (it & 2 ? AKV_DIA_F_PROXY : 0)),
 			  (uint32_t)akv_test_rand64(&seed));
 		ck_assert_int_eq(fx_msg(c, m, n, &s, out, &olen), AKV_PROTO_DISPATCH);
@@ -905,19 +909,22 @@ START_TEST(t_dia_cx_mar_plan_agrees)
 		 * second User-Name, or 4 bytes too few for an AVP header - what
 		 * the plan must refuse however its holes matched */
 		if (it % 8 == 5) {
+			uint8_t *end = m + n;
+
 			switch (it / 8 % 3) {
 			case 0:
-				n += (size_t)(akv_dia_st_u32(m + n, 0x7fff0001u, 0, 1) - (m + n));
+				end = akv_dia_st_u32(end, 0x7fff0001u, 0, 1);
 				break;
 			case 1:
-				n += (size_t)(akv_dia_st_bytes(m + n, AKV_DIA_AVP_USER_NAME, 0, impi,
-							       il ? il : 1) - (m + n));
+				end = akv_dia_st_bytes(end, AKV_DIA_AVP_USER_NAME, 0, impi,
+						       il ? il : 1);
 				break;
 			default:
-				memset(m + n, 0, 4);
-				n += 4;
+				memset(end, 0, 4);
+				end += 4;
 				break;
 			}
+			n = (size_t)(end - m);
 			akv_put_be24(m + 1, (uint32_t)n);
 		}
 		/* a third with bytes changed, never the version or length */
@@ -925,7 +932,8 @@ START_TEST(t_dia_cx_mar_plan_agrees)
 			unsigned k = 1 + (unsigned)(akv_test_rand64(&seed) % 3);
 
 			while (k--)
-				m[4 + akv_test_rand64(&seed) % (n - 4)] = (uint8_t)akv_test_rand64(&seed);
+				m[4 + akv_test_rand64(&seed) % (n - 4)] =
+				    (uint8_t)akv_test_rand64(&seed);
 		}
 		/* the general path: the same conn without a plan */
 		memcpy(&cg, &cf, sizeof(cg));
@@ -992,6 +1000,59 @@ START_TEST(t_dia_cx_mar_plan_unfit)
 		ck_assert_uint_eq(c.mar.wait, 64 - k % 65);
 	}
 	ck_assert_uint_eq(c.mar.hits, 0);
+}
+END_TEST
+
+/* A peer that changes the shape of its MARs (another Server-Name) is
+ * learned again after 32 MARs of the new shape in a row (dia_cx.c,
+ * akv_dia_cx_mar_fast); one MAR of the learned shape in between starts the
+ * count again. */
+START_TEST(t_dia_cx_mar_plan_relearns)
+{
+	static uint8_t a[4096], b[4096], out[AKV_PROTO_OUT_MAX];
+	struct akv_dia_node node = { .origin_host = "scscf.ims.test", .origin_realm = "ims.test" };
+	struct akv_dia_mar mr = {
+		.session_id = "scscf.ims.test;1;9", .dest_realm = "ims.test", .impi = IMPI,
+		.impu = IMPU, .scheme = "Digest-AKAv1-MD5", .server_name = "sip:scscf1.ims.test",
+		.n = 1,
+	};
+	static struct akv_dia_conn c;
+	static struct akv_test_slot s;
+	size_t olen;
+	int na, nb;
+
+	fx_conn(&c, NULL);
+	fx_open(&c);
+	na = akv_dia_build_mar(a, sizeof(a), &node, &mr, 1, 2);
+	mr.server_name = "sip:scscf2.ims.test";
+	nb = akv_dia_build_mar(b, sizeof(b), &node, &mr, 3, 4);
+	ck_assert_int_gt(na, 0);
+	ck_assert_int_gt(nb, 0);
+	/* the first MAR is learned, the second decoded from the plan */
+	ck_assert_int_eq(fx_msg(&c, a, (size_t)na, &s, out, &olen), AKV_PROTO_DISPATCH);
+	ck_assert_uint_gt(c.mar.tpl.nseg, 0);
+	ck_assert_int_eq(fx_msg(&c, a, (size_t)na, &s, out, &olen), AKV_PROTO_DISPATCH);
+	ck_assert_uint_eq(c.mar.hits, 1);
+	/* 31 of the other shape, then one of the learned: still the plan */
+	for (unsigned k = 0; k < 31; k++) {
+		ck_assert_int_eq(fx_msg(&c, b, (size_t)nb, &s, out, &olen), AKV_PROTO_DISPATCH);
+		ck_assert_uint_eq(c.mar.misses, k + 1);
+	}
+	ck_assert_int_eq(fx_msg(&c, a, (size_t)na, &s, out, &olen), AKV_PROTO_DISPATCH);
+	ck_assert_uint_eq(c.mar.hits, 2);
+	ck_assert_uint_eq(c.mar.misses, 0);
+	/* 32 in a row: the 32nd drops the plan and is learned from */
+	for (unsigned k = 0; k < 32; k++)
+		ck_assert_int_eq(fx_msg(&c, b, (size_t)nb, &s, out, &olen), AKV_PROTO_DISPATCH);
+	ck_assert_uint_eq(c.mar.hits, 2);
+	ck_assert_uint_gt(c.mar.tpl.nseg, 0);
+	ck_assert_int_eq(fx_msg(&c, b, (size_t)nb, &s, out, &olen), AKV_PROTO_DISPATCH);
+	ck_assert_uint_eq(c.mar.hits, 3);
+	ck_assert_str_eq(s.req.impi, IMPI);
+	/* and the first shape is now the other one */
+	ck_assert_int_eq(fx_msg(&c, a, (size_t)na, &s, out, &olen), AKV_PROTO_DISPATCH);
+	ck_assert_uint_eq(c.mar.hits, 3);
+	ck_assert_uint_eq(c.mar.misses, 1);
 }
 END_TEST
 
@@ -1310,6 +1371,7 @@ cx_suite(void)
 	tcase_add_test(tc, t_dia_cx_maa_template_bytes);
 	tcase_add_test(tc, t_dia_cx_mar_plan_agrees);
 	tcase_add_test(tc, t_dia_cx_mar_plan_unfit);
+	tcase_add_test(tc, t_dia_cx_mar_plan_relearns);
 	tcase_add_test(tc, t_dia_cx_mar_duplicates);
 	tcase_add_test(tc, t_dia_cx_mar_many_kinds);
 	tcase_add_test(tc, t_dia_cx_sar_table);
