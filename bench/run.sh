@@ -151,6 +151,13 @@ if [ -x "$AKAVS" ] && have_cmd "$AKAVS" serve && "$AKAVS" sub --help >/dev/null 
 				note "load: Diameter Cx MAR/MAA, 16 peers x 32 in flight, $LSECS s"
 				median_of_runs dia16x32 "$BENCH" load --connect "127.0.0.1:$DPORT" --diameter \
 					--subs "$TMP/subs.csv" --conns 16 --depth 32 --seconds "$LSECS" --vs-echo --json
+				# what an S-CSCF sends per (re-)registration: MAR, then SAR once the UE
+				# answered; the first SAR per subscriber is a REGISTRATION (a store
+				# commit), later ones RE_REGISTRATION (nothing to write)
+				note "load: Diameter Cx registrations (MAR + SAR), 16 peers x 32 in flight, $LSECS s"
+				"$BENCH" load --connect "127.0.0.1:$DPORT" --diameter --op register \
+					--subs "$TMP/subs.csv" --conns 16 --depth 32 --seconds "$LSECS" \
+					--json >"$TMP/register.json" || echo "bench: load --op register failed"
 			else
 				note "load: akavs serve has no Diameter listener, skipped"
 			fi
@@ -173,6 +180,11 @@ fi
 if [ -s "$TMP/load16x32.json" ]; then
 	"$BENCH" plan --from "$TMP/load16x32.json" --subs 10M --interval 3600 --storm 100 \
 		--json >"$TMP/plan.json" || echo "bench: plan failed"
+fi
+
+if [ -s "$TMP/register.json" ]; then
+	"$BENCH" plan --from "$TMP/register.json" --subs 10M --interval 3600 --storm 100 \
+		--json >"$TMP/plan_reg.json" || echo "bench: plan of registrations failed"
 fi
 
 if [ -s "$TMP/sweep.txt" ]; then
@@ -249,6 +261,13 @@ if l:
     rows.append(("akavs Diameter MAR/MAA, 16 peers x 32", m(l.get("requests_per_s")) + " req/s",
                  "%s%% of echo (target 60%%); p50 %s us, p99 %s us; errors %s" % (
                      l.get("pct_of_echo"), l["latency_us"]["p50"], l["latency_us"]["p99"], l.get("errors"))))
+l = load("register.json")
+if l:
+    rl = l.get("registration_latency_us") or {}
+    rows.append(("akavs Diameter registrations (MAR+SAR), 16 x 32", m(l.get("registrations_per_s")) + " reg/s",
+                 "%s MAR/s + %s SAR/s; %s first, %s re-registrations; p50 %s us, p99 %s us; errors %s" % (
+                     m(l.get("mars_per_s")), m(l.get("sars_per_s")), l.get("first_registrations"),
+                     l.get("re_registrations"), rl.get("p50"), rl.get("p99"), l.get("errors"))))
 l = load("loadmix.json")
 if l:
     rows.append(("akavs AVS/1 mix, 16 conns x 32", m(l.get("requests_per_s")) + " req/s",
@@ -257,6 +276,11 @@ p = load("plan.json")
 if p:
     rows.append(("plan: 10 M subs, hourly, storm x100", "%d cores, %d box(es)" % (p["cores"], p["boxes"]),
                  "%.0f auths/s at storm, %.0f per core measured" % (p["auths_per_s_storm"], p["auths_per_s_per_core"])))
+p = load("plan_reg.json")
+if p:
+    rows.append(("plan: 10 M subs, hourly re-registration, storm x100", "%d cores, %d box(es)" % (p["cores"], p["boxes"]),
+                 "%.0f registrations/s at storm, %.0f per core measured" % (
+                     p.get("registrations_per_s_storm", 0), p["auths_per_s_per_core"])))
 if not rows:
     print("no results")
     sys.exit(1)
