@@ -134,6 +134,8 @@ struct load_maa {
  * the reader takes them as read. Zeroed before first use; per thread. */
 #define LOAD_MAA_MEMO_BYTES 192
 #define LOAD_MAA_MEMO_AVPS 8
+#define LOAD_MAA_TAIL_BYTES 1024 /* SIP-Number-Auth-Items + 5 items of 176 bytes fit */
+#define LOAD_MAA_TAIL_ITEMS 8
 struct load_maa_memo {
 	uint64_t head;	      /* the run's first 8 bytes; 0: nothing learned */
 	uint16_t len;	      /* its bytes */
@@ -143,6 +145,20 @@ struct load_maa_memo {
 	uint32_t hits;	      /* MAAs whose run matched (for tests) */
 	uint32_t rc;
 	uint8_t bytes[LOAD_MAA_MEMO_BYTES];
+	/* The rest of an MAA after Public-Identity (SIP-Number-Auth-Items and
+	 * the items), learned from one maa_read_exact() read: a later MAA
+	 * whose rest has the same length and the same bytes outside the
+	 * vectors (tail_mask 0 over RAND||AUTN, XRES, CK, IK) is read from the
+	 * learned offsets; anything else goes through the item readers. */
+	uint16_t tail_len;    /* bytes; 0: nothing learned */
+	uint8_t tail_n;	      /* its items */
+	uint8_t tail_misses;  /* exact reads since the rest last matched */
+	uint32_t tail_hits;   /* MAAs whose rest matched (for tests) */
+	struct {
+		uint16_t rand, xres, ck, ik; /* offsets into the rest */
+		uint8_t xres_len;
+	} tail_item[LOAD_MAA_TAIL_ITEMS];
+	uint8_t tail[LOAD_MAA_TAIL_BYTES], tail_mask[LOAD_MAA_TAIL_BYTES];
 };
 
 /* Reads a whole MAA. Returns 0 when it is an answer (no E-bit check: as the

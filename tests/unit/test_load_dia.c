@@ -411,6 +411,56 @@ START_TEST(t_maa_reader_mutations)
 }
 END_TEST
 
+/* The learned rest of an MAA (SIP-Number-Auth-Items and the items):
+ * mutations of the vector values keep the fast read, any other changed byte
+ * sends the MAA through the item readers; both give the verdicts and views
+ * the memo-less reader and the codec give (same_as_codec). The shape changes
+ * every 100 rounds, so the rest is learned again too. */
+START_TEST(t_maa_tail_mutations)
+{
+	uint8_t base[4096], buf[4096];
+	uint64_t rng = 0x7461696c;
+	unsigned taken = 0, total = 0;
+	uint32_t tail_hits0 = memo.tail_hits;
+
+	for (unsigned round = 0; round < 400; round++) {
+		struct maa_opt o = {.n = 1 + round / 100 * 2, .xres_len = round < 200 ? 8 : 6,
+				    .result = AKV_DIA_SUCCESS};
+		size_t len = mk_maa(base, sizeof(base), &o, &rng);
+		/* the rest: 16 bytes of SIP-Number-Auth-Items, then the items */
+		size_t tail = len - 16 - o.n * (12 + 16 + 28 + 44 + pad4(12 + o.xres_len) + 56);
+
+		for (unsigned k = 0; k < 30; k++) {
+			memcpy(buf, base, len);
+			/* k 0: as sent; else 1..2 bytes changed, mostly in the rest */
+			for (unsigned j = 0, nm = k ? 1 + k % 2 : 0; j < nm; j++) {
+				size_t at = k % 4 ? tail + akv_test_rand64(&rng) % (len - tail)
+						  : akv_test_rand64(&rng) % len;
+
+				buf[at] ^= (uint8_t)(1 + akv_test_rand64(&rng) % 255);
+			}
+			if (k % 10 == 9) {
+				/* 4..16 bytes after the last item, in the length */
+				size_t more = 4 + akv_test_rand64(&rng) % 4 * 4;
+
+				akv_test_fill(&rng, buf + len, more);
+				akv_put_be24(buf + 1, (uint32_t)(len + more));
+				taken += (unsigned)same_as_codec(buf, len + more);
+				total++;
+				continue;
+			}
+			taken += (unsigned)same_as_codec(buf, len);
+			total++;
+		}
+	}
+	ck_assert_uint_eq(total, 12000);
+	ck_assert_uint_gt(taken, 1000);
+	ck_assert_uint_lt(taken, total - 1000);
+	/* the learned rest was used, for every shape */
+	ck_assert_uint_gt(memo.tail_hits - tail_hits0, 1000);
+}
+END_TEST
+
 /* ==== SAR / SAA ==== */
 
 /* The SAR the codec's general writer produces from the same fields. */
@@ -892,6 +942,7 @@ load_dia_suite(void)
 	tcase_add_test(tc, t_maa_exact_shape);
 	tcase_add_test(tc, t_maa_reader_defers_the_rest);
 	tcase_add_test(tc, t_maa_reader_mutations);
+	tcase_add_test(tc, t_maa_tail_mutations);
 	tcase_add_test(tc, t_sar_builder_equals_writer);
 	tcase_add_test(tc, t_saa_judge_verdicts);
 	tcase_add_test(tc, t_saa_judge_malformed);
