@@ -123,6 +123,9 @@ tpl_put(struct load_mar_tpl *t, uint8_t kind, const uint8_t *p, size_t len, size
 	return 0;
 }
 
+static int mar_post_render(struct load_mar_tpl *t);
+static uint8_t *put_var(uint8_t *p, const uint8_t *hdr, size_t hl, const void *s, size_t sl);
+
 /* see load_dia_msg.h */
 int
 load_mar_init(struct load_mar_tpl *t, const char *host, const char *origin_realm,
@@ -234,7 +237,47 @@ load_mar_init(struct load_mar_tpl *t, const char *host, const char *origin_realm
 	t->in_order = t->nseg == sizeof(mar_order) && t->seg[SEG_AT_NITEMS].len == 16;
 	for (unsigned i = 0; t->in_order && i < t->nseg; i++)
 		t->in_order = t->seg[i].kind == mar_order[i];
+	if (t->in_order)
+		t->in_order = !mar_post_render(t);
 	return 0;
+}
+
+/* The images of struct load_mar_tpl, from the segments of an in_order
+ * template. post[v] once; pre for the current Session-Id length (again
+ * whenever that length changes). 0, or -1 when an image does not fit. */
+static int
+mar_post_render(struct load_mar_tpl *t)
+{
+	const struct load_mar_seg *s = t->seg;
+
+	for (unsigned v = 0; v < 2; v++) {
+		size_t l = 16 + (size_t)t->item_len[v] + s[6].len;
+
+		if (l > sizeof(t->post[v]) || s[1].len + s[2].len + 12 + 4 > LOAD_MAR_TPL_BYTES)
+			return -1;
+		memcpy(t->post[v], t->bytes + s[4].off, 16);
+		memcpy(t->post[v] + 16, t->bytes + t->item_off[v], t->item_len[v]);
+		memcpy(t->post[v] + 16 + t->item_len[v], t->bytes + s[6].off, s[6].len);
+		t->post_len[v] = (uint16_t)l;
+	}
+	t->pre_sid_len = 0; /* pre: rendered by the first MAR */
+	return 0;
+}
+
+static void
+mar_pre_render(struct load_mar_tpl *t)
+{
+	const struct load_mar_seg *s = t->seg;
+	uint8_t *p = put_var(t->pre, t->bytes + s[0].off, s[0].len, t->sid, t->sid_len);
+
+	t->pre_sid_at = s[0].len;
+	memcpy(p, t->bytes + s[1].off, s[1].len);
+	p += s[1].len;
+	/* 12 bytes whatever its size, as put_var() */
+	memcpy(p, t->bytes + s[2].off, 12);
+	p += s[2].len;
+	t->pre_len = (uint16_t)(p - t->pre);
+	t->pre_sid_len = t->sid_len;
 }
 
 /* A variable AVP: the template's header with its length, the string, zero
@@ -277,22 +320,27 @@ load_mar_build(struct load_mar_tpl *t, const char *impi, size_t impi_len, const 
 	akv_put_be32(p + 16, hbh ^ (uint32_t)t->session);
 	p += AKV_DIA_HDR_LEN;
 	if (t->in_order) {
-		/* mar_order: the loop below, unrolled */
+		/* mar_order: the loop below, as two images with holes */
 		const struct load_mar_seg *s = t->seg;
+		const uint32_t zero = 0;
 
-		p = put_var(p, t->bytes + s[0].off, s[0].len, t->sid, t->sid_len);
-		akv_copy_short(p, t->bytes + s[1].off, s[1].len);
-		p += s[1].len;
-		p = put_var(p, t->bytes + s[2].off, s[2].len, impu, impu_len);
+		if (t->pre_sid_len != t->sid_len)
+			mar_pre_render(t); /* one digit more: what follows moves */
+		/* libc's memcpy: the images are 100-200 bytes, a few wide
+		 * moves there against a 16-byte loop here */
+		memcpy(p, t->pre, t->pre_len);
+		akv_copy_short(p + t->pre_sid_at, t->sid, t->sid_len);
+		p += t->pre_len;
+		/* Public-Identity: the header ends pre; length, string, padding */
+		akv_put_be24(p - s[2].len + 5, (uint32_t)(s[2].len + impu_len));
+		memcpy(p + pad4(impu_len) - 4, &zero, 4);
+		akv_copy_short(p, impu, impu_len);
+		p += pad4(impu_len);
 		p = put_var(p, t->bytes + s[3].off, s[3].len, impi, impi_len);
-		memcpy(p, t->bytes + s[4].off, 16);
+		memcpy(p, t->post[v], t->post_len[v]);
 		akv_put_be32(p + 12, n);
-		p += 16;
-		akv_copy_short(p, t->bytes + t->item_off[v], t->item_len[v]);
 		if (v)
-			memcpy(p + t->auts_at, rand_auts, 30);
-		p += t->item_len[v];
-		akv_copy_short(p, t->bytes + s[6].off, s[6].len);
+			memcpy(p + 16 + t->auts_at, rand_auts, 30);
 		return (int)total;
 	}
 	for (unsigned i = 0; i < t->nseg; i++) {

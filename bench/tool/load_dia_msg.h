@@ -47,6 +47,14 @@ struct load_mar_tpl {
 	uint16_t host_len;
 	uint64_t session;
 	int in_order; /* the segments are the codec's usual ones, in its order */
+	/* in_order: the MAR as two images with holes. pre: Session-Id (its
+	 * digits patched per MAR, pre_sid_len of them), the constant AVPs
+	 * after it, Public-Identity's header; post[v]: SIP-Number-Auth-Items
+	 * (n patched), the item without [0] / with [1] RAND||AUTS, Server-Name.
+	 * A MAR is then two copies, the identities and a few stores. */
+	uint16_t pre_len, pre_sid_len, pre_sid_at, post_len[2];
+	uint8_t pre[LOAD_MAR_TPL_BYTES + LOAD_MAR_SID_MAX];
+	uint8_t post[2][LOAD_MAR_TPL_BYTES];
 };
 
 /* Builds the template for Origin-Host `host` (Origin-Realm, Destination-Realm,

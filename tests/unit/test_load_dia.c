@@ -132,8 +132,11 @@ START_TEST(t_mar_template_equals_builder)
 				impu[i] = (char)('a' + akv_test_rand64(&rng) % 26);
 			impi[il] = impu[ul] = 0;
 			akv_test_fill(&rng, auts, sizeof(auts));
-			/* the unrolled path and the general loop, alternately */
+			/* the images and the general loop, alternately */
 			t.in_order = !(k & 2);
+			/* a SAR's Session-Id in between (the images follow it) */
+			if (k % 5 == 4)
+				load_mar_next_session(&t);
 			gl = load_mar_build(&t, impi, il, impu, ul, n, with_auts ? auts : NULL, hbh, got,
 					    sizeof(got));
 			wl = ref_mar(&t, impi, impu, n, with_auts ? auts : NULL, hbh, want,
