@@ -700,6 +700,47 @@ put_item(uint8_t *p, unsigned i, const char *sname, const struct akv_eng_vec *v)
 	return akv_dia_st_bytes(p, AKV_DIA_AVP_INTEGRITY_KEY, V3GPP, v->ik, 16);
 }
 
+/* A MAA from its VSAI to its Origin-Realm (TS 29.229 §6.1.8): Result-Code
+ * rc, or Experimental-Result exp (3GPP) when exp is not 0. */
+static inline uint8_t *
+put_maa_status(uint8_t *p, const struct akv_dia_conn *c, uint32_t rc, uint32_t exp)
+{
+	p = akv_dia_st_hdr(p, AKV_DIA_AVP_VENDOR_SPECIFIC_APPLICATION_ID, 0, 32);
+	p = akv_dia_st_u32(p, AKV_DIA_AVP_VENDOR_ID, 0, V3GPP);
+	p = akv_dia_st_u32(p, AKV_DIA_AVP_AUTH_APPLICATION_ID, 0, AKV_DIA_APP_CX);
+	/* A Cx answer carries exactly one of Result-Code / Experimental-Result. */
+	if (exp) {
+		p = akv_dia_st_hdr(p, AKV_DIA_AVP_EXPERIMENTAL_RESULT, 0, 32);
+		p = akv_dia_st_u32(p, AKV_DIA_AVP_VENDOR_ID, 0, V3GPP);
+		p = akv_dia_st_u32(p, AKV_DIA_AVP_EXPERIMENTAL_RESULT_CODE, 0, exp);
+	} else {
+		p = akv_dia_st_u32(p, AKV_DIA_AVP_RESULT_CODE, 0, rc);
+	}
+	p = akv_dia_st_u32(p, AKV_DIA_AVP_AUTH_SESSION_STATE, 0, 1);	/* NO_STATE_MAINTAINED */
+	akv_copy_short(p, c->origin_avps, c->origin_avps_len);
+	return p + c->origin_avps_len;
+}
+
+/* Bytes of the identities a MAA echoes: User-Name and Public-Identity,
+ * each only when the request named it. */
+static inline size_t
+maa_ids_size(const struct akv_eng_req *r)
+{
+	return (r->impi_len ? akv_dia_avp_size(0, r->impi_len) : 0) +
+	       (r->impu_len ? akv_dia_avp_size(V3GPP, r->impu_len) : 0);
+}
+
+/* Those identities, stored at p. */
+static inline uint8_t *
+put_maa_ids(uint8_t *p, const struct akv_eng_req *r)
+{
+	if (r->impi_len)
+		p = akv_dia_st_bytes(p, AKV_DIA_AVP_USER_NAME, 0, r->impi, r->impi_len);
+	if (r->impu_len)
+		p = akv_dia_st_bytes(p, AKV_DIA_AVP_PUBLIC_IDENTITY, V3GPP, r->impu, r->impu_len);
+	return p;
+}
+
 /* Builds c's MAA template for nvec items with XRES of xl bytes naming
  * scheme: what encode_maa() writes around the holes, zeros in them. */
 static __attribute__((noinline)) void
@@ -708,17 +749,12 @@ maa_tpl_build(struct akv_dia_conn *c, unsigned nvec, uint8_t xl, int scheme)
 	struct akv_dia_maa_tpl *t = &c->maa;
 	const char *sname = scheme_name(scheme);
 	struct akv_eng_vec zero;
-	uint8_t *p = t->head;
+	uint8_t *p;
 
 	memset(&zero, 0, sizeof(zero));
 	zero.xres_len = xl;
-	p = akv_dia_st_hdr(p, AKV_DIA_AVP_VENDOR_SPECIFIC_APPLICATION_ID, 0, 32);
-	p = akv_dia_st_u32(p, AKV_DIA_AVP_VENDOR_ID, 0, V3GPP);
-	p = akv_dia_st_u32(p, AKV_DIA_AVP_AUTH_APPLICATION_ID, 0, AKV_DIA_APP_CX);
-	p = akv_dia_st_u32(p, AKV_DIA_AVP_RESULT_CODE, 0, AKV_DIA_SUCCESS);
-	p = akv_dia_st_u32(p, AKV_DIA_AVP_AUTH_SESSION_STATE, 0, 1);	/* NO_STATE_MAINTAINED */
-	memcpy(p, c->origin_avps, c->origin_avps_len);
-	t->head_len = (uint16_t)(p + c->origin_avps_len - t->head);
+	p = put_maa_status(t->head, c, AKV_DIA_SUCCESS, 0);
+	t->head_len = (uint16_t)(p - t->head);
 	p = akv_dia_st_u32(t->items, AKV_DIA_AVP_SIP_NUMBER_AUTH_ITEMS, V3GPP, nvec);
 	for (unsigned i = 0; i < nvec; i++)
 		p = put_item(p, i, sname, &zero);
@@ -752,21 +788,15 @@ encode_maa_tpl(struct akv_dia_conn *c, const struct cx_ctx *x, const struct akv_
 			return 0;
 	if (t->nvec != nvec || t->xres_len != xl || t->scheme != scheme)
 		maa_tpl_build(c, nvec, xl, scheme);
-	total = AKV_DIA_HDR_LEN + akv_dia_avp_size(0, x->sid_len) + t->head_len +
-		(r->impi_len ? akv_dia_avp_size(0, r->impi_len) : 0) +
-		(r->impu_len ? akv_dia_avp_size(V3GPP, r->impu_len) : 0) + t->items_len +
-		x->proxy_len;
+	total = AKV_DIA_HDR_LEN + akv_dia_avp_size(0, x->sid_len) + t->head_len + maa_ids_size(r) +
+		t->items_len + x->proxy_len;
 	if (total > cap)
 		return AKV_ETOOBIG;
 	p = akv_dia_st_msg_hdr(p, total, x->flags & AKV_DIA_F_PROXY, x->cmd, AKV_DIA_APP_CX, x->hbh,
 			       x->e2e);
 	p = akv_dia_st_bytes(p, AKV_DIA_AVP_SESSION_ID, 0, x->sid, x->sid_len);
 	memcpy(p, t->head, t->head_len);
-	p += t->head_len;
-	if (r->impi_len)
-		p = akv_dia_st_bytes(p, AKV_DIA_AVP_USER_NAME, 0, r->impi, r->impi_len);
-	if (r->impu_len)
-		p = akv_dia_st_bytes(p, AKV_DIA_AVP_PUBLIC_IDENTITY, V3GPP, r->impu, r->impu_len);
+	p = put_maa_ids(p + t->head_len, r);
 	memcpy(p, t->items, t->items_len);
 	/* the first item after SIP-Number-Auth-Items (16 bytes) */
 	q = p + 16;
@@ -809,8 +839,7 @@ encode_maa(struct akv_dia_conn *c, const struct cx_ctx *x, const struct akv_eng_
 	 * Experimental-Result, Auth-Session-State, Origin-Host/Realm,
 	 * User-Name, Public-Identity, SIP-Number-Auth-Items, items, Proxy-Info */
 	total = AKV_DIA_HDR_LEN + akv_dia_avp_size(0, x->sid_len) + 32 + (exp ? 32 : 12) + 12 +
-		c->origin_avps_len + (r->impi_len ? akv_dia_avp_size(0, r->impi_len) : 0) +
-		(r->impu_len ? akv_dia_avp_size(V3GPP, r->impu_len) : 0) + x->proxy_len;
+		c->origin_avps_len + maa_ids_size(r) + x->proxy_len;
 	if (!r->err) {
 		total += 16;
 		for (unsigned i = 0; i < nvec; i++) {
@@ -826,24 +855,7 @@ encode_maa(struct akv_dia_conn *c, const struct cx_ctx *x, const struct akv_eng_
 	p = akv_dia_st_msg_hdr(p, total, x->flags & AKV_DIA_F_PROXY, x->cmd, AKV_DIA_APP_CX, x->hbh,
 			       x->e2e);
 	p = akv_dia_st_bytes(p, AKV_DIA_AVP_SESSION_ID, 0, x->sid, x->sid_len);
-	p = akv_dia_st_hdr(p, AKV_DIA_AVP_VENDOR_SPECIFIC_APPLICATION_ID, 0, 32);
-	p = akv_dia_st_u32(p, AKV_DIA_AVP_VENDOR_ID, 0, V3GPP);
-	p = akv_dia_st_u32(p, AKV_DIA_AVP_AUTH_APPLICATION_ID, 0, AKV_DIA_APP_CX);
-	/* A Cx answer carries exactly one of Result-Code / Experimental-Result. */
-	if (exp) {
-		p = akv_dia_st_hdr(p, AKV_DIA_AVP_EXPERIMENTAL_RESULT, 0, 32);
-		p = akv_dia_st_u32(p, AKV_DIA_AVP_VENDOR_ID, 0, V3GPP);
-		p = akv_dia_st_u32(p, AKV_DIA_AVP_EXPERIMENTAL_RESULT_CODE, 0, exp);
-	} else {
-		p = akv_dia_st_u32(p, AKV_DIA_AVP_RESULT_CODE, 0, rc);
-	}
-	p = akv_dia_st_u32(p, AKV_DIA_AVP_AUTH_SESSION_STATE, 0, 1);	/* NO_STATE_MAINTAINED */
-	akv_copy_short(p, c->origin_avps, c->origin_avps_len);
-	p += c->origin_avps_len;
-	if (r->impi_len)
-		p = akv_dia_st_bytes(p, AKV_DIA_AVP_USER_NAME, 0, r->impi, r->impi_len);
-	if (r->impu_len)
-		p = akv_dia_st_bytes(p, AKV_DIA_AVP_PUBLIC_IDENTITY, V3GPP, r->impu, r->impu_len);
+	p = put_maa_ids(put_maa_status(p, c, rc, exp), r);
 	if (!r->err) {
 		/* TS 29.229 §6.1.8: the count of items actually returned. */
 		p = akv_dia_st_u32(p, AKV_DIA_AVP_SIP_NUMBER_AUTH_ITEMS, V3GPP, nvec);
