@@ -1067,15 +1067,9 @@ akv_dia_wr_hdr(struct akv_dia_wr *w, uint8_t flags, uint32_t cmd, uint32_t app, 
 {
 	uint8_t *p = wr_room(w, AKV_DIA_HDR_LEN);
 
-	if (!p)
-		return;
-	p[0] = AKV_DIA_VERSION;
-	akv_put_be24(p + 1, AKV_DIA_HDR_LEN);
-	p[4] = flags;
-	akv_put_be24(p + 5, cmd);
-	akv_put_be32(p + 8, app);
-	akv_put_be32(p + 12, hbh);
-	akv_put_be32(p + 16, e2e);
+	/* the length grows with each AVP (akv_dia_wr_finish writes it) */
+	if (p)
+		akv_dia_st_msg_hdr(p, AKV_DIA_HDR_LEN, flags, cmd, app, hbh, e2e);
 }
 
 /* see dia.h */
