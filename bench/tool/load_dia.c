@@ -166,6 +166,23 @@ dia_thread_fini(struct load_thread *t)
 	t->proto_state = NULL;
 }
 
+/* Public-Identity: the first IMPU, else the IMPI (TS 29.229 §6.1.7). Read
+ * through load_sub_impu(): from the record's first line when the identities
+ * are inline there, so load_pick prefetches that line only
+ * (load_proto.impu_line0). */
+static const char *
+mar_impu(const struct load_sub *sub, size_t *len)
+{
+	const char *u = load_sub_impu(sub);
+
+	if (u) {
+		*len = sub->impu_len;
+		return u;
+	}
+	*len = sub->impi_len;
+	return sub->impi;
+}
+
 /* The codec's builder, formatting the Session-Id each time: the fallback. */
 static int
 build_mar_slow(struct load_thread *t, const struct load_sub *sub, uint64_t id,
@@ -176,6 +193,7 @@ build_mar_slow(struct load_thread *t, const struct load_sub *sub, uint64_t id,
 	struct akv_dia_node node;
 	struct akv_dia_mar m;
 	char host[64], sid[128];
+	size_t ul;
 
 	node_of(t, &node, host);
 	/* RFC 6733 §8.8: <DiameterIdentity>;<high 32>;<low 32> */
@@ -185,7 +203,7 @@ build_mar_slow(struct load_thread *t, const struct load_sub *sub, uint64_t id,
 	m.session_id = sid;
 	m.dest_realm = t->cfg->dia_realm ? t->cfg->dia_realm : DIA_REALM_DEFAULT;
 	m.impi = sub->impi;
-	m.impu = sub->impu ? sub->impu : sub->impi;
+	m.impu = mar_impu(sub, &ul);
 	m.scheme = DIA_SCHEME;
 	m.server_name = DIA_SERVER_NAME;
 	m.n = n;
@@ -199,13 +217,14 @@ build_mar(struct load_thread *t, struct load_slot *s, uint64_t id, const uint8_t
 {
 	const struct load_sub *sub = &t->cfg->subs->v[s->sub];
 	struct dia_thread *d = t->proto_state;
+	const char *impu;
+	size_t ul;
 
 	if (d->slow)
 		return build_mar_slow(t, sub, id, rand_auts, n, out, cap);
-	/* Public-Identity: the first IMPU, else the IMPI (TS 29.229 §6.1.7) */
-	return load_mar_build(&d->mar, sub->impi, sub->impi_len, sub->impu ? sub->impu : sub->impi,
-			      sub->impu ? sub->impu_len : sub->impi_len, n, rand_auts, (uint32_t)id,
-			      out, cap);
+	impu = mar_impu(sub, &ul);
+	return load_mar_build(&d->mar, sub->impi, sub->impi_len, impu, ul, n, rand_auts,
+			      (uint32_t)id, out, cap);
 }
 
 /* REGISTER: has the server accepted a registration of s's subscriber in
@@ -229,9 +248,9 @@ build_sar(struct load_thread *t, struct load_slot *s, uint64_t id, uint8_t *out,
 	struct dia_thread *d = t->proto_state;
 	uint32_t sat = registered(t, s) ? LOAD_SAT_RE_REGISTRATION : LOAD_SAT_REGISTRATION;
 	char host[64], sid[128];
-	const char *sp = sid;
+	const char *sp = sid, *impu;
 	uint64_t session;
-	size_t sl;
+	size_t sl, ul;
 
 	if (d->slow) {
 		struct akv_dia_node node;
@@ -248,10 +267,9 @@ build_sar(struct load_thread *t, struct load_slot *s, uint64_t id, uint8_t *out,
 		sl = d->mar.sid_len;
 		session = d->mar.session;
 	}
-	return load_sar_build(&d->sar, sp, sl, sub->impi, sub->impi_len,
-			      sub->impu ? sub->impu : sub->impi,
-			      sub->impu ? sub->impu_len : sub->impi_len, sat, (uint32_t)id,
-			      (uint32_t)id ^ (uint32_t)session, out, cap);
+	impu = mar_impu(sub, &ul);
+	return load_sar_build(&d->sar, sp, sl, sub->impi, sub->impi_len, impu, ul, sat,
+			      (uint32_t)id, (uint32_t)id ^ (uint32_t)session, out, cap);
 }
 
 /* Judges the SAA that ends a registration. As dia_answer. */
@@ -430,6 +448,8 @@ load_dia_sizes(const struct load_cfg *cfg, unsigned *req, unsigned *ans)
 	struct akv_dia_wr w;
 	unsigned n = cfg->op == LOAD_OP_VECTORS ? cfg->nvec : 1;
 	const uint32_t v = AKV_DIA_VENDOR_3GPP;
+	const char *impu;
+	size_t ul;
 	int rl, al;
 
 	if (!cfg->subs || !cfg->subs->n)
@@ -451,8 +471,8 @@ load_dia_sizes(const struct load_cfg *cfg, unsigned *req, unsigned *ans)
 	akv_dia_put_str(&w, AKV_DIA_AVP_ORIGIN_HOST, 0, "hss.bench.akavs");
 	akv_dia_put_str(&w, AKV_DIA_AVP_ORIGIN_REALM, 0, DIA_REALM_DEFAULT);
 	akv_dia_put_str(&w, AKV_DIA_AVP_USER_NAME, 0, cfg->subs->v[0].impi);
-	akv_dia_put_str(&w, AKV_DIA_AVP_PUBLIC_IDENTITY, v,
-			cfg->subs->v[0].impu ? cfg->subs->v[0].impu : cfg->subs->v[0].impi);
+	impu = mar_impu(&cfg->subs->v[0], &ul);
+	akv_dia_put(&w, AKV_DIA_AVP_PUBLIC_IDENTITY, v, impu, ul);
 	akv_dia_put_u32(&w, AKV_DIA_AVP_SIP_NUMBER_AUTH_ITEMS, v, n);
 	for (unsigned i = 0; i < n; i++) {
 		akv_dia_group_begin(&w, AKV_DIA_AVP_SIP_AUTH_DATA_ITEM, v);
@@ -518,6 +538,7 @@ load_dia_report(FILE *f, const struct load_result *r, int json)
 const struct load_proto load_proto_dia = {
     .name = "diameter",
     .id32 = 1,
+    .impu_line0 = 1, /* mar_impu */
     .frame_len = dia_frame_len,
     .handshake = dia_handshake,
     .thread_init = dia_thread_init,

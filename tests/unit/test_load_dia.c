@@ -792,6 +792,67 @@ reg_to_sar(struct reg_fixture *f)
 	return (size_t)sl;
 }
 
+/* Public-Identity comes from the record's first line when load_subs.c
+ * packed the identities there (load_proto_dia.impu_line0: load_pick then
+ * prefetches that line only): a record whose sub->impu, in the second line,
+ * names another string still gets its inline IMPU, in the MAR and the SAR;
+ * a record without IMPU gets its IMPI; one not packed gets sub->impu. */
+static void
+check_pi(const uint8_t *msg, size_t len, const char *want)
+{
+	struct akv_dia_avp pi;
+
+	ck_assert_int_eq(akv_dia_find(msg + AKV_DIA_HDR_LEN, len - AKV_DIA_HDR_LEN,
+				      AKV_DIA_AVP_PUBLIC_IDENTITY, AKV_DIA_VENDOR_3GPP, &pi),
+			 1);
+	ck_assert_uint_eq(pi.len, strlen(want));
+	ck_assert_mem_eq(pi.data, want, pi.len);
+}
+
+/* kind 0: packed as load_subs.c packs (impi\0impu\0 in inl) with a
+ * sub->impu that names another string; 1: packed, no IMPU; 2: not packed */
+static const char *
+pi_setup(struct reg_fixture *f, int kind)
+{
+	static const char inl_impu[] = "sip:bench7@bench.akavs", other[] = "sip:other@x";
+
+	reg_setup(f);
+	if (kind == 2) {
+		f->sub[0].impu = (char *)other;
+		f->sub[0].impu_len = (uint8_t)strlen(other);
+		return other;
+	}
+	memcpy(f->sub[0].inl, SAA_IMPI, sizeof(SAA_IMPI));
+	f->sub[0].impi = f->sub[0].inl;
+	f->sub[0].impu = (char *)"sip:poison@second.line";
+	f->sub[0].impu_len = 0;
+	if (kind == 1)
+		return SAA_IMPI;
+	memcpy(f->sub[0].inl + sizeof(SAA_IMPI), inl_impu, sizeof(inl_impu));
+	f->sub[0].impu_len = (uint8_t)strlen(inl_impu);
+	return inl_impu;
+}
+
+START_TEST(t_mar_impu_from_line0)
+{
+	static struct reg_fixture f;
+
+	ck_assert_int_eq(load_proto_dia.impu_line0, 1);
+	for (int kind = 0; kind < 3; kind++) {
+		const char *want = pi_setup(&f, kind);
+		int ml = dia_start(&f.t, &f.s, 7, f.out, sizeof(f.out));
+
+		ck_assert_int_gt(ml, 0);
+		check_pi(f.out, (size_t)ml, want);
+		dia_thread_fini(&f.t);
+		/* and the SAR that follows an accepted MAA */
+		want = pi_setup(&f, kind);
+		check_pi(f.out, reg_to_sar(&f), want);
+		dia_thread_fini(&f.t);
+	}
+}
+END_TEST
+
 START_TEST(t_register_transactions)
 {
 	static struct reg_fixture f;
@@ -946,6 +1007,7 @@ load_dia_suite(void)
 	tcase_add_test(tc, t_maa_reader_defers_the_rest);
 	tcase_add_test(tc, t_maa_reader_mutations);
 	tcase_add_test(tc, t_maa_tail_mutations);
+	tcase_add_test(tc, t_mar_impu_from_line0);
 	tcase_add_test(tc, t_sar_builder_equals_writer);
 	tcase_add_test(tc, t_saa_judge_verdicts);
 	tcase_add_test(tc, t_saa_judge_malformed);
