@@ -63,6 +63,7 @@ struct akv_conn {
 	const struct akv_proto_ops *ops;
 	void *pst;	     /* protocol state, ops->conn_state_size bytes */
 	uint8_t proto_ready; /* conn_init succeeded: conn_fini is due */
+	uint8_t ctx_lines;   /* of a slot's ctx, the protocol's encoder may read (fe.c) */
 
 	/* receive */
 	uint8_t recv_armed;	      /* multishot recv outstanding */

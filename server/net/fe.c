@@ -98,6 +98,7 @@ struct akv_fe_slot {
 	uint32_t conn;
 	uint16_t gen;
 	uint8_t op; /* req.op, read here: req's first line is the worker's until answered */
+	uint8_t ctx_lines; /* of ctx, the encoder may read 1 or 2 (slot_take()) */
 	struct akv_proto_slot ps;
 	/* right after the line above, the other half of its 128-byte pair
 	 * (the L2 fetches such pairs together): both are front-end-only */
@@ -310,8 +311,14 @@ held_drop(struct akv_fe *fe, struct akv_conn *c)
 
 /* ==== Request slots and dispatch ==== */
 
+/* ctx_lines: 2 for a Diameter conn, whose Cx context (dia_cx.c: header
+ * words, then the Session-Id from byte 18) reaches ctx's second line for a
+ * Session-Id over 46 bytes (RFC 6733 §8.8: "<DiameterIdentity>;<high
+ * 32 bits>;<low 32 bits>[;<optional value>]", where an IMS node's FQDN
+ * alone is often 40 bytes); 1 for AVS/1, whose context (avs1.c: 12 bytes,
+ * then the realm, if the request named one) fits it for realms of up to 52. */
 static struct akv_fe_slot *
-slot_take(struct akv_fe *fe)
+slot_take(struct akv_fe *fe, unsigned ctx_lines)
 {
 	struct akv_fe_slot *s = fe->free_stk[--fe->nfree];
 
@@ -328,6 +335,8 @@ slot_take(struct akv_fe *fe)
 		 * (an IMPU up to 41 bytes long is in this one line) */
 		akv_prefetch_own(n + offsetof(struct akv_fe_slot, req.impu));
 		__builtin_prefetch(n + offsetof(struct akv_fe_slot, ctx), 1);
+		if (ctx_lines > 1)
+			__builtin_prefetch(n + offsetof(struct akv_fe_slot, ctx) + 64, 1);
 	}
 	/* 22 bytes: plain stores (a large memset became a `rep stos`, which
 	 * stalled on lines the worker wrote last) */
@@ -583,13 +592,14 @@ conn_can_take(struct akv_fe *fe, struct akv_conn *c)
 static int
 conn_msg(struct akv_fe *fe, struct akv_conn *c, const uint8_t *msg, size_t len)
 {
-	struct akv_fe_slot *s = slot_take(fe);
+	struct akv_fe_slot *s = slot_take(fe, c->ctx_lines);
 	size_t cap = akv_conn_tx_room(c), out_len = 0;
 	int r = c->ops->on_msg(c->pst, msg, len, &s->ps, akv_conn_tx_tail(c), cap, &out_len);
 
 	AKV_ASSERT(out_len <= cap);
 	c->tx_len += (uint32_t)out_len;
 	if (r == AKV_PROTO_DISPATCH) {
+		s->ctx_lines = c->ctx_lines;
 		dispatch(fe, c, s);
 		return 1;
 	}
@@ -894,6 +904,10 @@ answer_prefetch(const struct akv_fe_slot *s)
 	if (s->op != AKV_OP_CHALLENGE)
 		__builtin_prefetch(s->vec[0].xres);
 	__builtin_prefetch(s->ctx);
+	/* a Cx answer echoes the Session-Id, which a long one reads from
+	 * ctx's second line (slot_take()) */
+	if (s->ctx_lines > 1)
+		__builtin_prefetch(s->ctx + 64);
 }
 
 static void
@@ -1017,6 +1031,7 @@ conn_open(struct akv_fe *fe, unsigned li, int fd)
 	c->fd = fd;
 	c->listener = (uint8_t)li;
 	c->ops = fe->lis[li].ops;
+	c->ctx_lines = c->ops == &akv_dia_ops ? 2 : 1; /* see slot_take() */
 	c->recv_armed = c->recv_cancel = c->recv_nobufs = c->discard_rx = 0;
 	c->send_armed = c->send_len = c->send_off = c->tx_cur = 0;
 	c->held_head = c->held_tail = -1;
