@@ -152,7 +152,7 @@ struct load_maa_memo {
 	uint8_t at;	      /* top-level AVPs before the run when it was learned */
 	uint32_t hits;	      /* MAAs whose run matched (for tests) */
 	uint32_t rc;
-	uint8_t bytes[LOAD_MAA_MEMO_BYTES];
+	uint8_t bytes[LOAD_MAA_MEMO_BYTES] __attribute__((aligned(16)));
 	/* The rest of an MAA after Public-Identity (SIP-Number-Auth-Items and
 	 * the items), learned from one maa_read_exact() read: a later MAA
 	 * whose rest has the same length and the same bytes outside the
@@ -166,7 +166,9 @@ struct load_maa_memo {
 		uint16_t rand, xres, ck, ik; /* offsets into the rest */
 		uint8_t xres_len;
 	} tail_item[LOAD_MAA_TAIL_ITEMS];
-	uint8_t tail[LOAD_MAA_TAIL_BYTES], tail_mask[LOAD_MAA_TAIL_BYTES];
+	/* aligned: compared 16 bytes at a time as memory operands */
+	uint8_t tail[LOAD_MAA_TAIL_BYTES] __attribute__((aligned(16)));
+	uint8_t tail_mask[LOAD_MAA_TAIL_BYTES] __attribute__((aligned(16)));
 };
 
 /* Reads a whole MAA. Returns 0 when it is an answer (no E-bit check: as the
