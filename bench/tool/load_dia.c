@@ -328,7 +328,7 @@ dia_answer_id(const uint8_t *f, size_t len, uint64_t *id)
 
 /* Judges a parsed MAA: Result-Code, item count, every item's vector;
  * for RESYNC the second MAR, for REGISTER the SAR. As dia_answer. */
-static int
+static inline __attribute__((always_inline)) int
 maa_judge(struct load_thread *t, struct load_slot *s, uint64_t id, const struct load_maa *m,
 	  uint8_t *out, size_t cap)
 {

@@ -42,7 +42,7 @@ utoa32(uint32_t v, char *out)
 }
 
 /* "<host>;<high 32>;<low 32>" for the current counter (RFC 6733 §8.8). */
-static void
+static __attribute__((noinline)) void
 sid_render(struct load_mar_tpl *t)
 {
 	char *p = t->sid + t->host_len;
@@ -57,7 +57,7 @@ sid_render(struct load_mar_tpl *t)
 
 /* Counter + 1: the low 32 bits' decimal digits are counted up in place;
  * a wrap of the low half (or the first use) renders the whole value. */
-static void
+static inline __attribute__((always_inline)) void
 sid_next(struct load_mar_tpl *t)
 {
 	int i;
@@ -124,7 +124,8 @@ tpl_put(struct load_mar_tpl *t, uint8_t kind, const uint8_t *p, size_t len, size
 }
 
 static int mar_post_render(struct load_mar_tpl *t);
-static uint8_t *put_var(uint8_t *p, const uint8_t *hdr, size_t hl, const void *s, size_t sl);
+static inline uint8_t *put_var(uint8_t *p, const uint8_t *hdr, size_t hl, const void *s,
+			       size_t sl);
 
 /* see load_dia_msg.h */
 int
@@ -282,7 +283,7 @@ mar_pre_render(struct load_mar_tpl *t)
 
 /* A variable AVP: the template's header with its length, the string, zero
  * padding (RFC 6733 §4.4). */
-static uint8_t *
+static inline __attribute__((always_inline)) uint8_t *
 put_var(uint8_t *p, const uint8_t *hdr, size_t hl, const void *s, size_t sl)
 {
 	const uint32_t zero = 0;
