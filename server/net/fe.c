@@ -23,7 +23,6 @@
 #include <unistd.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 
@@ -34,6 +33,7 @@
 #include "cfg.h"
 #include "clock.h"
 #include "conn.h"
+#include "fe_int.h"
 #include "disp/spsc.h"
 #include "err.h"
 #include "listen.h"
@@ -42,9 +42,6 @@
 #include "prefetch.h"
 #include "wrk/wrk.h"
 
-#define BGID 7 /* provided-buffer group id */
-#define RING_ENTRIES 4096
-#define STAGE_MAX 64 /* requests staged per worker before a push */
 #define TIMER_MS 200
 #define IDLE_SCAN_MS 1000
 #define CONN_DRAIN_MS 5000 /* DRAINING conns that cannot flush are then closed */
@@ -73,107 +70,6 @@ enum fe_op {
 	OP_TIMER,
 };
 
-/* slot_take() resets a request with akv_eng_req_reset(): what lies before
- * impi, all in the slot's first line (eng.h, "Layout"); vec, digest and cx
- * point into the slot from slot_init() on. */
-_Static_assert(offsetof(struct akv_eng_req, impi) <= 24 &&
-		   offsetof(struct akv_eng_req, err) < offsetof(struct akv_eng_req, impi) &&
-		   offsetof(struct akv_eng_req, resync_vectors) < offsetof(struct akv_eng_req, impi),
-	       "struct akv_eng_req: header and response no longer lead the first line");
-
-/* A request in flight: the engine request first, so the worker sees
- * struct akv_eng_req * and the front end gets its slot back by a cast.
- * What a CHALLENGE touches comes first, in the slot's first 1.8 KiB: the
- * request's first line and its IMPU line, the front end's line, ctx's first
- * line and the first vector; the parts only other ops use (the rest of
- * ctx and vec, digest, cx) follow. A slot is 8.25 KiB, so spread out over
- * the slot these five lines would sit on three 4 KiB pages, and on four
- * of every 64 cache sets (their offsets were multiples of 256). */
-struct akv_fe_slot {
-	struct akv_eng_req req;
-	/* Front-end-only fields, on their own line: written per request, they
-	 * would otherwise share the request's last line (vec, digest, cx),
-	 * which the worker reads for every request and never writes. */
-	struct akv_fe_slot *next __attribute__((aligned(64))); /* conn's done list */
-	uint32_t conn;
-	uint16_t gen;
-	uint8_t op; /* req.op, read here: req's first line is the worker's until answered */
-	uint8_t ctx_lines; /* of ctx, the encoder may read 1 or 2 (slot_take()) */
-	struct akv_proto_slot ps;
-	/* right after the line above, the other half of its 128-byte pair
-	 * (the L2 fetches such pairs together): both are front-end-only */
-	uint8_t ctx[AKV_PROTO_CTX_MAX] __attribute__((aligned(64)));
-	/* line-aligned: a challenge's RAND, AUTN, CK, IK are then one line
-	 * (eng.h) that crosses from the worker's core, not two */
-	struct akv_eng_vec vec[AKV_VEC_MAX] __attribute__((aligned(64)));
-	struct akv_eng_digest digest;
-	struct akv_cx_req cx;
-} __attribute__((aligned(64)));
-
-_Static_assert(offsetof(struct akv_fe_slot, ctx) % 128 == 64 &&
-		   offsetof(struct akv_fe_slot, ctx) - offsetof(struct akv_fe_slot, next) == 64,
-	       "struct akv_fe_slot: the front end's line and ctx's first no longer pair");
-
-struct fe_listener {
-	int fd;
-	uint8_t armed;
-	uint64_t rearm_at; /* accept failed (EMFILE...): retry after this */
-	const struct akv_proto_ops *ops;
-	char addr[AKV_CFG_ADDR_MAX];
-};
-
-struct akv_fe {
-	const struct akv_cfg *cfg;
-	struct io_uring ring;
-	uint64_t now; /* ms, CLOCK_MONOTONIC, updated per loop */
-
-	struct fe_listener lis[AKV_FE_LISTENERS_MAX];
-	unsigned nlis;
-
-	struct akv_conn *conns;
-	uint8_t *pst_mem; /* protocol states, pst_size each */
-	size_t pst_size;
-	uint32_t free_conn; /* pool free list head */
-	unsigned nlive;
-	uint32_t dirty_head;		     /* conns with bytes to send */
-	uint32_t starved_head, starved_tail; /* conns waiting for a request slot */
-	unsigned nobufs_waiting;
-
-	struct io_uring_buf_ring *br;
-	size_t br_size;
-	uint8_t *bufs;
-	void *bufs_mem; /* the allocation bufs lie in (huge_alloc) */
-	unsigned nbufs, bufs_out, recycle_pending;
-	int32_t *held_next;
-	uint32_t *held_len;
-
-	struct akv_fe_slot *slots;
-	void *slots_mem; /* the allocation slots lie in (huge_alloc) */
-	/* free slots as a stack of pointers in front-end memory, not a list
-	 * through the slots: their lines move to the worker's core and back,
-	 * and a list made every take wait for one to learn the next */
-	struct akv_fe_slot **free_stk;
-	unsigned nslots, nfree;
-
-	struct akv_wrk *const *wrk;
-	unsigned nwrk;
-	void **stage; /* nwrk * STAGE_MAX */
-	unsigned *nstage;
-
-	struct akv_spsc_wake wake;
-	uint64_t wake_buf;
-	int sigfd;
-	struct signalfd_siginfo sig;
-	struct __kernel_timespec tick;
-	uint64_t last_idle_scan;
-
-	unsigned unarmed; /* OP_WAKE/SIGNAL/TIMER bits waiting for an SQE */
-	int stopping;
-	uint64_t stop_deadline;
-	uint64_t last_refuse_log;
-	uint8_t scratch[AKV_PROTO_OUT_MAX]; /* conn_init greetings */
-	struct akv_fe_stats st;
-};
 
 static void conn_update(struct akv_fe *fe, struct akv_conn *c);
 static void conn_pump(struct akv_fe *fe, struct akv_conn *c);
@@ -203,57 +99,6 @@ fe_get_sqe(struct akv_fe *fe, uint64_t ud)
 }
 
 /* ==== Provided buffers ==== */
-
-/* bytes from a 2 MiB boundary, with transparent huge pages (THP "madvise"
- * mode) asked for before anything touches them (akv_huge_pages_hint); *raw
- * is what to akv_free. For the slots and the receive buffers: touched at
- * random (slots) or in turn (buffers) for every request by this thread,
- * the worker (slots) and the kernel (buffers), 17 + 8 MiB by default, where
- * 4 KiB pages also missed the TLB (the STLB's 2048 entries cover 8 MiB). */
-static void *
-huge_alloc(size_t bytes, void **raw)
-{
-	const uintptr_t huge = (uintptr_t)2 << 20;
-	void *p;
-
-	*raw = akv_malloc(bytes + huge);
-	p = (void *)(((uintptr_t)*raw + huge - 1) & ~(huge - 1));
-	akv_huge_pages_hint(p, bytes);
-	return p;
-}
-
-static int
-bufring_init(struct akv_fe *fe)
-{
-	struct io_uring_buf_reg reg = {0};
-	int r;
-
-	fe->nbufs = fe->cfg->rx_buffers;
-	/* liburing 2.3 has no io_uring_setup_buf_ring: map the ring ourselves */
-	fe->br_size = fe->nbufs * sizeof(struct io_uring_buf);
-	fe->br =
-	    mmap(NULL, fe->br_size, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
-	if (fe->br == MAP_FAILED) {
-		fe->br = NULL;
-		return -errno;
-	}
-	reg.ring_addr = (uint64_t)(uintptr_t)fe->br;
-	reg.ring_entries = fe->nbufs;
-	reg.bgid = BGID;
-	r = io_uring_register_buf_ring(&fe->ring, &reg, 0);
-	if (r)
-		return r;
-	fe->bufs = huge_alloc((size_t)fe->nbufs * AKV_FE_BUF_SIZE, &fe->bufs_mem);
-	fe->held_next = akv_calloc(fe->nbufs, sizeof(*fe->held_next));
-	fe->held_len = akv_calloc(fe->nbufs, sizeof(*fe->held_len));
-	io_uring_buf_ring_init(fe->br);
-	for (unsigned i = 0; i < fe->nbufs; i++)
-		io_uring_buf_ring_add(fe->br, fe->bufs + (size_t)i * AKV_FE_BUF_SIZE,
-				      AKV_FE_BUF_SIZE, (unsigned short)i,
-				      io_uring_buf_ring_mask(fe->nbufs), (int)i);
-	io_uring_buf_ring_advance(fe->br, (int)fe->nbufs);
-	return 0;
-}
 
 /* Gives a buffer back to the kernel (visible after the loop's advance). */
 static void
@@ -344,23 +189,6 @@ slot_take(struct akv_fe *fe, unsigned ctx_lines)
 	return s;
 }
 
-/* Once per slot: the pointers into the slot never change, so the lines
- * that hold them are never written again and stay shared by both cores. */
-static void
-slot_init(struct akv_fe_slot *s)
-{
-	s->req.vec = s->vec;
-	s->req.digest = &s->digest;
-	s->req.cx = &s->cx;
-	s->ps = (struct akv_proto_slot){&s->req, s->vec, &s->digest, &s->cx, s->ctx};
-}
-
-static void
-slot_put(struct akv_fe *fe, struct akv_fe_slot *s)
-{
-	AKV_ASSERT(fe->nfree < fe->nslots);
-	fe->free_stk[fe->nfree++] = s;
-}
 
 static void
 stage_flush(struct akv_fe *fe, unsigned w)
@@ -1387,190 +1215,4 @@ akv_fe_run(struct akv_fe *fe, int sigfd)
 		(unsigned long long)fe->st.conns_accepted,
 		(unsigned long long)fe->st.conns_refused);
 	return 0;
-}
-
-/* ==== Setup ==== */
-
-/* see fe.h */
-size_t
-akv_fe_ring_cap(const struct akv_cfg *cfg)
-{
-	size_t cap = 2;
-
-	while (cap < cfg->max_inflight)
-		cap <<= 1;
-	return cap;
-}
-
-static int
-ring_init(struct akv_fe *fe)
-{
-	struct io_uring_params p = {0};
-	int r;
-
-	/* TASKRUN_FLAG: liburing then enters the kernel to run deferred
-	 * completions even when it has nothing to submit and does not wait */
-	p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
-		  IORING_SETUP_TASKRUN_FLAG | IORING_SETUP_CQSIZE;
-	p.cq_entries = RING_ENTRIES * 4;
-	r = io_uring_queue_init_params(RING_ENTRIES, &fe->ring, &p);
-	if (r == -EINVAL) {
-		/* kernels before 6.1: the same loop works without these flags */
-		p = (struct io_uring_params){.flags = IORING_SETUP_CQSIZE,
-					     .cq_entries = RING_ENTRIES * 4};
-		r = io_uring_queue_init_params(RING_ENTRIES, &fe->ring, &p);
-	}
-	if (r)
-		return r;
-	io_uring_register_ring_fd(&fe->ring);
-	return 0;
-}
-
-/* see fe.h */
-struct akv_fe *
-akv_fe_new(const struct akv_cfg *cfg, int *err, char *errbuf, size_t errcap)
-{
-	struct akv_fe *fe = akv_calloc(1, sizeof(*fe));
-	int r;
-
-	fe->cfg = cfg;
-	fe->dirty_head = fe->starved_head = fe->starved_tail = AKV_CONN_NONE;
-	r = akv_spsc_wake_init(&fe->wake);
-	if (r) {
-		snprintf(errbuf, errcap, "eventfd: %s", strerror(-r));
-		akv_free(fe);
-		*err = r;
-		return NULL;
-	}
-	r = ring_init(fe);
-	if (r) {
-		snprintf(errbuf, errcap, "io_uring setup: %s", strerror(-r));
-		goto fail_ring;
-	}
-	r = bufring_init(fe);
-	if (r) {
-		snprintf(errbuf, errcap, "io_uring provided buffers: %s", strerror(-r));
-		goto fail;
-	}
-	fe->conns = akv_calloc(cfg->max_conns, sizeof(*fe->conns));
-	for (unsigned i = 0; i < cfg->max_conns; i++) {
-		fe->conns[i].idx = i;
-		fe->conns[i].fd = -1;
-		fe->conns[i].held_head = fe->conns[i].held_tail = -1;
-		fe->conns[i].next = i + 1 < cfg->max_conns ? i + 1 : AKV_CONN_NONE;
-	}
-	fe->free_conn = 0;
-	fe->nslots = cfg->max_inflight;
-	fe->slots = huge_alloc((size_t)fe->nslots * sizeof(*fe->slots), &fe->slots_mem);
-	memset(fe->slots, 0, (size_t)fe->nslots * sizeof(*fe->slots));
-	fe->free_stk = akv_calloc(fe->nslots, sizeof(*fe->free_stk));
-	for (unsigned i = fe->nslots; i-- > 0;) { /* slots[0] on top */
-		slot_init(&fe->slots[i]);
-		slot_put(fe, &fe->slots[i]);
-	}
-	return fe;
-fail:
-	io_uring_queue_exit(&fe->ring);
-fail_ring:
-	if (fe->br)
-		munmap(fe->br, fe->br_size);
-	akv_spsc_wake_fini(&fe->wake);
-	akv_free(fe->bufs_mem);
-	akv_free(fe->held_next);
-	akv_free(fe->held_len);
-	akv_free(fe);
-	*err = r;
-	return NULL;
-}
-
-/* see fe.h */
-int
-akv_fe_listen(struct akv_fe *fe, const char *addr, const struct akv_proto_ops *ops, char *bound,
-	      size_t boundcap, char *errbuf, size_t errcap)
-{
-	struct fe_listener *l;
-	int fd;
-
-	if (fe->nlis >= AKV_FE_LISTENERS_MAX) {
-		snprintf(errbuf, errcap, "listen %s: more than %d listeners", addr,
-			 AKV_FE_LISTENERS_MAX);
-		return AKV_ELIMIT;
-	}
-	fd = akv_listen_open(addr, 1024, bound, boundcap, errbuf, errcap);
-	if (fd < 0)
-		return fd;
-	/* every conn gets room for the largest protocol state in use */
-	if (ops->conn_state_size > fe->pst_size) {
-		fe->pst_size = ops->conn_state_size;
-		akv_free(fe->pst_mem);
-		fe->pst_mem = akv_calloc(fe->cfg->max_conns, fe->pst_size);
-		for (unsigned i = 0; i < fe->cfg->max_conns; i++)
-			fe->conns[i].pst = fe->pst_mem + (size_t)i * fe->pst_size;
-	}
-	l = &fe->lis[fe->nlis++];
-	l->fd = fd;
-	l->ops = ops;
-	snprintf(l->addr, sizeof(l->addr), "%s", bound);
-	return 0;
-}
-
-/* see fe.h */
-struct akv_spsc_wake *
-akv_fe_wake(struct akv_fe *fe)
-{
-	return &fe->wake;
-}
-
-/* see fe.h */
-void
-akv_fe_set_workers(struct akv_fe *fe, struct akv_wrk *const *wrk, unsigned n)
-{
-	fe->wrk = wrk;
-	fe->nwrk = n;
-	fe->stage = akv_calloc((size_t)n * STAGE_MAX, sizeof(void *));
-	fe->nstage = akv_calloc(n, sizeof(unsigned));
-}
-
-/* see fe.h */
-void
-akv_fe_free(struct akv_fe *fe)
-{
-	if (!fe)
-		return;
-	for (unsigned i = 0; i < fe->cfg->max_conns; i++) {
-		struct akv_conn *c = &fe->conns[i];
-
-		if (c->state != AKV_CONN_DEAD)
-			close(c->fd);
-		if (c->proto_ready && c->ops->conn_fini)
-			c->ops->conn_fini(c->pst);
-		akv_conn_bufs_free(c);
-	}
-	for (unsigned i = 0; i < fe->nlis; i++)
-		if (fe->lis[i].fd >= 0)
-			close(fe->lis[i].fd);
-	io_uring_unregister_buf_ring(&fe->ring, BGID);
-	io_uring_queue_exit(&fe->ring);
-	munmap(fe->br, fe->br_size);
-	akv_spsc_wake_fini(&fe->wake);
-	/* request slots held keys (CK/IK/XRES) of answered requests */
-	akv_wipe(fe->slots, (size_t)fe->nslots * sizeof(*fe->slots));
-	akv_free(fe->slots_mem);
-	akv_free(fe->free_stk);
-	akv_free(fe->conns);
-	akv_free(fe->pst_mem);
-	akv_free(fe->bufs_mem);
-	akv_free(fe->held_next);
-	akv_free(fe->held_len);
-	akv_free(fe->stage);
-	akv_free(fe->nstage);
-	akv_free(fe);
-}
-
-/* see fe.h */
-void
-akv_fe_stats(const struct akv_fe *fe, struct akv_fe_stats *out)
-{
-	*out = fe->st;
-	out->conns_open = fe->nlive;
 }
