@@ -955,9 +955,13 @@ load_maa_read(const uint8_t *msg, size_t len, struct load_maa *m, struct load_ma
 	m->result_code = 0;
 	/* §3 header as akv_dia_check() and akv_dia_parse_result() want it:
 	 * version 1, exact length, no reserved bits, an answer; and a MAA */
-	if (len < AKV_DIA_HDR_LEN || (len & 3) || msg[0] != AKV_DIA_VERSION ||
-	    akv_get_be24(msg + 1) != len || (msg[4] & (AKV_DIA_F_RESERVED | AKV_DIA_F_REQ)) ||
-	    akv_get_be24(msg + 5) != AKV_DIA_CMD_MA || !item_grouped)
+	if (len < AKV_DIA_HDR_LEN || (len & 3) || len > 0xffffff ||
+	    /* Version and Message Length as one word */
+	    akv_get_be32(msg) != ((uint32_t)AKV_DIA_VERSION << 24 | (uint32_t)len) ||
+	    /* Command Flags (R and the reserved bits clear) and Command-Code */
+	    (akv_get_be32(msg + 4) & ((uint32_t)(AKV_DIA_F_RESERVED | AKV_DIA_F_REQ) << 24 |
+				      0xffffff)) != AKV_DIA_CMD_MA ||
+	    !item_grouped)
 		return LOAD_MAA_ASK_CODEC;
 	n = len - AKV_DIA_HDR_LEN;
 	if (maa_read_exact(p, n, m, memo))

@@ -442,11 +442,18 @@ START_TEST(t_maa_tail_mutations)
 
 				buf[at] ^= (uint8_t)(1 + akv_test_rand64(&rng) % 255);
 			}
-			if (k % 10 == 9) {
-				/* 4..16 bytes after the last item, in the length */
-				size_t more = 4 + akv_test_rand64(&rng) % 4 * 4;
+			if (k % 10 >= 8) {
+				/* 4..16 bytes after the last item, in the length;
+				 * or an unknown AVP without M and without its
+				 * padding: a length no multiple of 4 (RFC 6733 §3) */
+				size_t more = k % 10 == 9 ? 4 + akv_test_rand64(&rng) % 4 * 4
+							  : 9 + akv_test_rand64(&rng) % 3;
 
 				akv_test_fill(&rng, buf + len, more);
+				if (k % 10 == 8) {
+					akv_put_be32(buf + len, 999);
+					akv_put_be32(buf + len + 4, (uint32_t)more);
+				}
 				akv_put_be24(buf + 1, (uint32_t)(len + more));
 				taken += (unsigned)same_as_codec(buf, len + more);
 				total++;
