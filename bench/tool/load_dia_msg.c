@@ -935,37 +935,21 @@ done:
 	return 1;
 }
 
-/* see load_dia_msg.h */
-int
-load_maa_read(const uint8_t *msg, size_t len, struct load_maa *m, struct load_maa_memo *memo)
+/* The general loop of load_maa_read(), after the header: every top-level
+ * AVP checked as the codec checks it, the memo's run taken as read where it
+ * was learned. Out of line: the exact read, far more frequent, then pays no
+ * frame for this loop's registers. */
+static __attribute__((noinline)) int
+maa_read_loop(const uint8_t *msg, size_t len, struct load_maa *m, struct load_maa_memo *memo)
 {
 	const uint8_t *p = msg + AKV_DIA_HDR_LEN;
-	/* the codec's parser reads items as Grouped: so does this reader */
-	const int item_grouped =
-	    AKV_DIA_INFO_TYPE(akv_dia_avp_info(AKV_DIA_AVP_SIP_AUTH_DATA_ITEM, V3GPP)) ==
-	    AKV_DIA_T_GROUPED;
 	uint64_t head = memo ? memo->head : 0;
 	/* top-level AVPs read one by one so far: the run is looked for only
 	 * where it was learned (after memo->at of them), not at every AVP */
 	unsigned ord = 0, memo_at = memo ? memo->at : 0;
-	size_t n;
+	size_t n = len - AKV_DIA_HDR_LEN;
 	int have_rc = 0, hit = 0;
 
-	m->n = 0;
-	m->result_code = 0;
-	/* §3 header as akv_dia_check() and akv_dia_parse_result() want it:
-	 * version 1, exact length, no reserved bits, an answer; and a MAA */
-	if (len < AKV_DIA_HDR_LEN || (len & 3) || len > 0xffffff ||
-	    /* Version and Message Length as one word */
-	    akv_get_be32(msg) != ((uint32_t)AKV_DIA_VERSION << 24 | (uint32_t)len) ||
-	    /* Command Flags (R and the reserved bits clear) and Command-Code */
-	    (akv_get_be32(msg + 4) & ((uint32_t)(AKV_DIA_F_RESERVED | AKV_DIA_F_REQ) << 24 |
-				      0xffffff)) != AKV_DIA_CMD_MA ||
-	    !item_grouped)
-		return LOAD_MAA_ASK_CODEC;
-	n = len - AKV_DIA_HDR_LEN;
-	if (maa_read_exact(p, n, m, memo))
-		return 0;
 	m->n = 0;
 	while (n) {
 		uint32_t code, vendor, fl, dl, info;
@@ -1018,6 +1002,32 @@ load_maa_read(const uint8_t *msg, size_t len, struct load_maa *m, struct load_ma
 		/* the first accepted MAA, or the server's answers changed */
 		memo_learn(memo, msg + AKV_DIA_HDR_LEN, len - AKV_DIA_HDR_LEN);
 	return 0;
+}
+
+/* see load_dia_msg.h */
+int
+load_maa_read(const uint8_t *msg, size_t len, struct load_maa *m, struct load_maa_memo *memo)
+{
+	/* the codec's parser reads items as Grouped: so does this reader */
+	const int item_grouped =
+	    AKV_DIA_INFO_TYPE(akv_dia_avp_info(AKV_DIA_AVP_SIP_AUTH_DATA_ITEM, V3GPP)) ==
+	    AKV_DIA_T_GROUPED;
+
+	m->n = 0;
+	m->result_code = 0;
+	/* §3 header as akv_dia_check() and akv_dia_parse_result() want it:
+	 * version 1, exact length, no reserved bits, an answer; and a MAA */
+	if (len < AKV_DIA_HDR_LEN || (len & 3) || len > 0xffffff ||
+	    /* Version and Message Length as one word */
+	    akv_get_be32(msg) != ((uint32_t)AKV_DIA_VERSION << 24 | (uint32_t)len) ||
+	    /* Command Flags (R and the reserved bits clear) and Command-Code */
+	    (akv_get_be32(msg + 4) & ((uint32_t)(AKV_DIA_F_RESERVED | AKV_DIA_F_REQ) << 24 |
+				      0xffffff)) != AKV_DIA_CMD_MA ||
+	    !item_grouped)
+		return LOAD_MAA_ASK_CODEC;
+	if (maa_read_exact(msg + AKV_DIA_HDR_LEN, len - AKV_DIA_HDR_LEN, m, memo))
+		return 0;
+	return maa_read_loop(msg, len, m, memo);
 }
 
 /* ==== SAR / SAA ==== */
