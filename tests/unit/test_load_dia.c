@@ -7,7 +7,9 @@
  *    every padding residue, item counts, with and without RAND||AUTS;
  *  - the one-pass MAA reader takes the codec's path for server-shaped MAAs
  *    and, on those and on thousands of mutated ones, never accepts what
- *    akv_dia_parse_maa() refuses nor reads anything different from it;
+ *    akv_dia_parse_maa() refuses nor reads anything different from it, with
+ *    and without the learned run and rest (vectors the only holes);
+ *  - Public-Identity is read from a record's first line when it is inline;
  *  - every SAR equals the one the codec's general writer produces from the
  *    same fields, and the codec's checker takes it as a clean SAR;
  *  - the SAA judge: 2001 with the user's profile, refusals, answers without
