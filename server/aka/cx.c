@@ -198,23 +198,34 @@ put(struct xbuf *b, const char *s, size_t n)
 	b->len += n;
 }
 
-/* XML 1.0 §2.4: escape the characters that would end text content. */
+/* XML 1.0 §2.4: escape the characters that would end text content. Runs
+ * without them are copied whole: a SAA renders this for every identity. */
 static void
 put_esc(struct xbuf *b, const char *s, size_t n)
 {
+	size_t run = 0;
+
 	for (size_t i = 0; i < n; i++) {
+		const char *ent;
+
 		switch (s[i]) {
-		case '<': put(b, "&lt;", 4); break;
-		case '>': put(b, "&gt;", 4); break;
-		case '&': put(b, "&amp;", 5); break;
-		case '"': put(b, "&quot;", 6); break;
-		case '\'': put(b, "&apos;", 6); break;
-		default: put(b, s + i, 1); break;
+		case '<': ent = "&lt;"; break;
+		case '>': ent = "&gt;"; break;
+		case '&': ent = "&amp;"; break;
+		case '"': ent = "&quot;"; break;
+		case '\'': ent = "&apos;"; break;
+		default: continue;
 		}
+		put(b, s + run, i - run);
+		put(b, ent, strlen(ent));
+		run = i + 1;
 	}
+	put(b, s + run, n - run);
 }
 
-/* Copies [s, s+n) with "%PRIVATE%" and (when impu != NULL) "%IMPU%" replaced. */
+/* Copies [s, s+n) with "%PRIVATE%" and (when impu != NULL) "%IMPU%" replaced.
+ * The text between markers is copied in one piece (memchr to the next '%'):
+ * byte by byte it was the largest cost of a SAA in the front end. */
 static void
 put_subst(struct xbuf *b, const char *s, size_t n, const char *impi, size_t impi_len,
 	  const char *impu)
@@ -223,6 +234,13 @@ put_subst(struct xbuf *b, const char *s, size_t n, const char *impi, size_t impi
 	size_t i = 0;
 
 	while (i < n) {
+		const char *pct = memchr(s + i, '%', n - i);
+		size_t lit = pct ? (size_t)(pct - (s + i)) : n - i;
+
+		put(b, s + i, lit);
+		i += lit;
+		if (i == n)
+			break;
 		if (n - i >= sizeof(tp) - 1 && !memcmp(s + i, tp, sizeof(tp) - 1)) {
 			put_esc(b, impi, impi_len);
 			i += sizeof(tp) - 1;
@@ -311,19 +329,14 @@ reg_dbi(struct akv_store *st, MDB_dbi *dbi)
 	return rc;
 }
 
+/* Reads impi's registration record in txn, the batch's read snapshot. */
 static int
-reg_get(struct akv_store *st, MDB_dbi dbi, const char *impi, size_t len, struct reg *g)
+reg_get(MDB_txn *txn, MDB_dbi dbi, const char *impi, size_t len, struct reg *g)
 {
-	MDB_txn *txn;
 	MDB_val k = { len, (void *)impi }, v;
 	int rc;
 
 	memset(g, 0, sizeof(*g));
-	/* the store's registered transactions: a map grown by another process
-	 * (akavs sub import) is adopted only while none is live (store.h) */
-	rc = akv_store_txn_begin(st, MDB_RDONLY, &txn);
-	if (rc)
-		return rc;
 	rc = mdb_get(txn, dbi, &k, &v);
 	if (rc == 0) {
 		const uint8_t *p = v.mv_data;
@@ -344,7 +357,6 @@ reg_get(struct akv_store *st, MDB_dbi dbi, const char *impi, size_t len, struct 
 	} else {
 		rc = akv_store_mdb_err(rc);
 	}
-	akv_store_txn_abort(st, txn);
 	return rc;
 }
 
@@ -408,7 +420,7 @@ has_impu(const struct akv_sub *s, const char *impu, size_t len)
  * no IMPI came: LIR, or a SAR with only Public-Identity) and checks the
  * IMPU belongs to it. Returns 0, a Cx experimental code (> 0), or an error. */
 static int
-find_user(struct akv_store *st, struct akv_eng_req *req, struct akv_sub *sub)
+find_user(struct akv_store_reader *rd, struct akv_eng_req *req, struct akv_sub *sub)
 {
 	int rc;
 
@@ -417,14 +429,14 @@ find_user(struct akv_store *st, struct akv_eng_req *req, struct akv_sub *sub)
 
 		if (!req->impu_len)
 			return AKV_CX_EXP_USER_UNKNOWN;
-		rc = akv_store_impu_owner(st, req->impu, req->impu_len, req->impi, &n);
+		rc = akv_store_reader_impu(rd, req->impu, req->impu_len, req->impi, &n);
 		if (rc == AKV_ENOTFOUND || rc == AKV_EINVAL)
 			return AKV_CX_EXP_USER_UNKNOWN;
 		if (rc)
 			return rc;
 		req->impi_len = (uint16_t)n;
 	}
-	rc = akv_store_get(st, req->impi, req->impi_len, sub);
+	rc = akv_store_reader_get(rd, req->impi, req->impi_len, sub);
 	if (rc == AKV_ENOTFOUND || rc == AKV_EINVAL)
 		return AKV_CX_EXP_USER_UNKNOWN;
 	if (rc)
@@ -451,7 +463,7 @@ batch_state(struct akv_eng_req *const *changed, size_t nchanged, const struct ak
  * (*read_batch = 1 then). Returns 1 when its SAR must be written, else 0;
  * failures are in req->err / req->cx. */
 static int
-cx_decide(struct akv_store *st, MDB_dbi dbi, struct akv_eng_req *req,
+cx_decide(struct akv_store_reader *rd, MDB_dbi dbi, struct akv_eng_req *req,
 	  struct akv_eng_req *const *changed, size_t nchanged, int *read_batch)
 {
 	struct akv_cx_req *cx = req->cx;
@@ -471,12 +483,13 @@ cx_decide(struct akv_store *st, MDB_dbi dbi, struct akv_eng_req *req,
 	cx->assigned[0] = '\0';
 	cx->nimpus = cx->impus_len = 0;
 	cx->want_user_data = 0;
-	rc = find_user(st, req, &sub);
+	rc = find_user(rd, req, &sub);
 	if (rc > 0) {
 		cx->exp_code = (uint32_t)rc;
 		goto out;
 	}
-	if (rc < 0 || (rc = reg_get(st, dbi, req->impi, req->impi_len, &g)) < 0) {
+	if (rc < 0 ||
+	    (rc = reg_get(akv_store_reader_txn(rd), dbi, req->impi, req->impi_len, &g)) < 0) {
 		req->err = rc;
 		goto out;
 	}
@@ -539,6 +552,7 @@ void
 akv_cx_run_batch(struct akv_eng *e, struct akv_eng_req *const *reqs, size_t n, uint64_t now_ms)
 {
 	struct akv_store *st = akv_eng_store(e);
+	struct akv_store_reader *rd = akv_eng_reader(e);
 	struct akv_eng_req *changed[AKV_CX_BATCH_MAX];
 	uint8_t read_batch[AKV_CX_BATCH_MAX];
 	size_t nchanged = 0;
@@ -549,18 +563,30 @@ akv_cx_run_batch(struct akv_eng *e, struct akv_eng_req *const *reqs, size_t n, u
 	if (!n)
 		return;
 	memset(changed, 0, sizeof(changed));
-	if (!st || (rc = reg_dbi(st, &dbi)) < 0) {
+	if (!st || !rd || (rc = reg_dbi(st, &dbi)) < 0) {
 		for (size_t i = 0; i < n; i++)
 			reqs[i]->err = rc;
+		return;
+	}
+	/* One read snapshot for the whole batch: a transaction per lookup (two
+	 * per request) took an LMDB reader slot under its mutex each time and
+	 * was most of a SAR's cost in the worker (perf of `load --op
+	 * register`). Changes of earlier requests of the batch are seen
+	 * through batch_state(), so the snapshot's age does not matter. */
+	if ((rc = akv_store_reader_begin(rd)) < 0 || !akv_store_reader_txn(rd)) {
+		akv_store_reader_end(rd);
+		for (size_t i = 0; i < n; i++)
+			reqs[i]->err = rc < 0 ? rc : AKV_ESTORE;
 		return;
 	}
 	for (size_t i = 0; i < n; i++) {
 		int rb;
 
-		if (cx_decide(st, dbi, reqs[i], changed, nchanged, &rb))
+		if (cx_decide(rd, dbi, reqs[i], changed, nchanged, &rb))
 			changed[nchanged++] = reqs[i];
 		read_batch[i] = (uint8_t)rb;
 	}
+	akv_store_reader_end(rd);
 	if (nchanged)
 		commit_batch(st, dbi, reqs, n, changed, nchanged, read_batch, now_ms);
 }

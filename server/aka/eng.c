@@ -231,6 +231,13 @@ akv_eng_store(struct akv_eng *e)
 }
 
 /* see eng.h */
+struct akv_store_reader *
+akv_eng_reader(struct akv_eng *e)
+{
+	return e->rd;
+}
+
+/* see eng.h */
 void
 akv_eng_stats(const struct akv_eng *e, struct akv_eng_stats *out)
 {

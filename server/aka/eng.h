@@ -171,6 +171,7 @@ struct akv_eng_cfg {
 };
 
 struct akv_store;
+struct akv_store_reader;
 struct akv_eng;
 struct akv_cx_req;
 
@@ -210,6 +211,9 @@ int akv_eng_flush(struct akv_eng *e);
 
 /* The store the engine reads (for akv_cx_run_batch). */
 struct akv_store *akv_eng_store(struct akv_eng *e);
+/* The engine's reusable store reader (for akv_cx_run_batch's snapshot);
+ * the engine holds no snapshot on it between akv_eng_run() passes. */
+struct akv_store_reader *akv_eng_reader(struct akv_eng *e);
 
 /* Counters for STATS and metrics. */
 struct akv_eng_stats {

@@ -737,6 +737,13 @@ akv_store_reader_end(struct akv_store_reader *r)
 	r->pinned = 0;
 }
 
+/* see store.h */
+MDB_txn *
+akv_store_reader_txn(struct akv_store_reader *r)
+{
+	return r->pinned && r->active ? r->txn : NULL;
+}
+
 /* Reads subscriber `impi` in `txn` into *out (record + seq_reserved). */
 int
 akv_store_get_txn(struct akv_store *st, MDB_txn *txn, const char *impi, size_t len,

@@ -191,6 +191,10 @@ void akv_store_reader_free(struct akv_store_reader *r);
  * the file grows while writers run). begin returns 0 or an error. */
 int akv_store_reader_begin(struct akv_store_reader *r);
 void akv_store_reader_end(struct akv_store_reader *r);
+/* The snapshot's transaction between akv_store_reader_begin() and _end(),
+ * for reads of the caller's own databases in the same snapshot (cx.c's
+ * registration state); NULL when no snapshot is held. */
+MDB_txn *akv_store_reader_txn(struct akv_store_reader *r);
 
 /* Copies subscriber `impi` (len bytes) into *out, including seq_reserved.
  * Returns 0, AKV_ENOTFOUND, AKV_EINVAL (bad length), or AKV_ESTORE (record

@@ -1355,6 +1355,147 @@ START_TEST(t_dia_cx_user_data_xml)
 }
 END_TEST
 
+/* The renderer as first written, one byte at a time: the reference the
+ * run-copying akv_cx_user_data must equal, output and overflow alike. */
+struct ref_buf {
+	char *p;
+	size_t len, cap;
+	int over;
+};
+
+static void
+ref_put(struct ref_buf *b, const char *s, size_t n)
+{
+	if (b->over || n > b->cap - b->len - 1) {
+		b->over = 1;
+		return;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+}
+
+static void
+ref_esc(struct ref_buf *b, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		switch (s[i]) {
+		case '<': ref_put(b, "&lt;", 4); break;
+		case '>': ref_put(b, "&gt;", 4); break;
+		case '&': ref_put(b, "&amp;", 5); break;
+		case '"': ref_put(b, "&quot;", 6); break;
+		case '\'': ref_put(b, "&apos;", 6); break;
+		default: ref_put(b, s + i, 1); break;
+		}
+	}
+}
+
+static void
+ref_subst(struct ref_buf *b, const char *s, size_t n, const char *impi, size_t impi_len,
+	  const char *impu)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		if (n - i >= 9 && !memcmp(s + i, "%PRIVATE%", 9)) {
+			ref_esc(b, impi, impi_len);
+			i += 9;
+		} else if (impu && n - i >= 6 && !memcmp(s + i, "%IMPU%", 6)) {
+			ref_esc(b, impu, strlen(impu));
+			i += 6;
+		} else {
+			ref_put(b, s + i, 1);
+			i++;
+		}
+	}
+}
+
+static int
+ref_user_data(const char *tmpl, const char *impi, size_t impi_len, const char *impus,
+	      unsigned n, char *out, size_t cap)
+{
+	struct ref_buf b = { out, 0, cap, 0 };
+	const char *open = strstr(tmpl, "%IMPU{"), *close = open ? strstr(open, "}%") : NULL;
+
+	if (open && !close)
+		return AKV_EINVAL;
+	if (!open) {
+		ref_subst(&b, tmpl, strlen(tmpl), impi, impi_len, NULL);
+	} else {
+		const char *p = impus;
+
+		ref_subst(&b, tmpl, (size_t)(open - tmpl), impi, impi_len, NULL);
+		for (unsigned i = 0; i < n; i++) {
+			ref_subst(&b, open + 6, (size_t)(close - open - 6), impi, impi_len, p);
+			p += strlen(p) + 1;
+		}
+		ref_subst(&b, close + 2, strlen(close + 2), impi, impi_len, NULL);
+	}
+	if (b.over)
+		return AKV_ETOOBIG;
+	out[b.len] = '\0';
+	return (int)b.len;
+}
+
+/* Random templates made of markers, stray '%', XML specials and letters,
+ * random identities, every output capacity around the rendered length. */
+START_TEST(t_dia_cx_user_data_equals_bytewise)
+{
+	static const char *const parts[] = { "%PRIVATE%", "%IMPU%", "%", "%PRIV", "%IMPU",
+					     "<", ">", "&", "\"", "'", "ab", "<Identity>", "%%" };
+	static const char alpha[] = "ab<>&\"'%:@.";
+	uint64_t seed = 0x5a5a1234u;
+
+	for (int t = 0; t < 3000; t++) {
+		char tmpl[256], impi[40], impus[3][30], iblob[96], got[600], want[600];
+		size_t tl = 0, bl = 0, il;
+		int np = (int)(akv_test_rand64(&seed) % 12), with_list = akv_test_rand64(&seed) % 3 != 0;
+		int list_at = np ? (int)(akv_test_rand64(&seed) % (unsigned)np) : 0;
+
+		for (int i = 0; i < np; i++) {
+			const char *q = parts[akv_test_rand64(&seed) % (sizeof(parts) / sizeof(parts[0]))];
+
+			if (with_list && i == list_at) {
+				memcpy(tmpl + tl, "%IMPU{[%IMPU%]", 14);
+				tl += 14;
+			}
+			memcpy(tmpl + tl, q, strlen(q));
+			tl += strlen(q);
+			if (with_list && i == list_at) {
+				memcpy(tmpl + tl, "}%", 2);
+				tl += 2;
+			}
+		}
+		tmpl[tl] = '\0';
+		il = 1 + akv_test_rand64(&seed) % 30;
+		for (size_t i = 0; i < il; i++)
+			impi[i] = alpha[akv_test_rand64(&seed) % (sizeof(alpha) - 1)];
+		impi[il] = '\0';
+		for (int k = 0; k < 3; k++) {
+			size_t ul = 1 + akv_test_rand64(&seed) % 25;
+
+			for (size_t i = 0; i < ul; i++)
+				impus[k][i] = alpha[akv_test_rand64(&seed) % (sizeof(alpha) - 1)];
+			impus[k][ul] = '\0';
+			memcpy(iblob + bl, impus[k], ul + 1);
+			bl += ul + 1;
+		}
+		int full = ref_user_data(tmpl, impi, il, iblob, 3, want, sizeof(want));
+
+		ck_assert_int_eq(akv_cx_user_data(tmpl, impi, il, iblob, 3, got, sizeof(got)), full);
+		if (full < 0)
+			continue;
+		ck_assert_str_eq(got, want);
+		for (size_t cap = full > 3 ? (size_t)full - 3 : 1; cap <= (size_t)full + 2; cap++) {
+			int r = ref_user_data(tmpl, impi, il, iblob, 3, want, cap);
+
+			ck_assert_int_eq(akv_cx_user_data(tmpl, impi, il, iblob, 3, got, cap), r);
+			if (r >= 0)
+				ck_assert_str_eq(got, want);
+		}
+	}
+}
+END_TEST
+
 static Suite *
 cx_suite(void)
 {
@@ -1378,6 +1519,7 @@ cx_suite(void)
 	tcase_add_test(tc, t_dia_cx_sar_unchanged_no_write);
 	tcase_add_test(tc, t_dia_cx_batch_one_commit);
 	tcase_add_test(tc, t_dia_cx_user_data_xml);
+	tcase_add_test(tc, t_dia_cx_user_data_equals_bytewise);
 	suite_add_tcase(s, tc);
 	return s;
 }
