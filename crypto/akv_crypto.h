@@ -44,7 +44,10 @@ struct akv_aes_sched {
 /* One Milenage computation (one subscriber, one RAND). 64 bytes, so an array
  * of them gathers well. `ks` is optional: when non-NULL it must be the
  * schedule of `k` made by akv_aes_expand(); the kernel then skips key
- * expansion. The caller owns `ks` and keeps it alive for the call. */
+ * expansion. The caller owns `ks` and keeps it alive for the call. The
+ * aesni and vaes kernels then never use `k`, so a caller that gives them
+ * `ks` may leave `k` unset (the engine does); the ref backend ignores `ks`
+ * and always reads `k`. */
 struct akv_mil_in {
 	uint8_t k[16];
 	uint8_t opc[16];
