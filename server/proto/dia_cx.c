@@ -742,12 +742,12 @@ put_maa_ids(uint8_t *p, const struct akv_eng_req *r)
 }
 
 /* Builds c's MAA template for nvec items with XRES of xl bytes naming
- * scheme: what encode_maa() writes around the holes, zeros in them. */
+ * sname (scheme_name()): what encode_maa() writes around the holes, zeros
+ * in them. */
 static __attribute__((noinline)) void
-maa_tpl_build(struct akv_dia_conn *c, unsigned nvec, uint8_t xl, int scheme)
+maa_tpl_build(struct akv_dia_conn *c, unsigned nvec, uint8_t xl, const char *sname)
 {
 	struct akv_dia_maa_tpl *t = &c->maa;
-	const char *sname = scheme_name(scheme);
 	struct akv_eng_vec zero;
 	uint8_t *p;
 
@@ -761,7 +761,7 @@ maa_tpl_build(struct akv_dia_conn *c, unsigned nvec, uint8_t xl, int scheme)
 	t->items_len = (uint16_t)(p - t->items);
 	t->nvec = (uint8_t)nvec;
 	t->xres_len = xl;
-	t->scheme = (uint8_t)scheme;
+	t->sname = sname;
 }
 
 /* A successful MAA of 1..AKV_DIA_MAA_TPL_VEC vectors with one XRES length
@@ -770,14 +770,11 @@ maa_tpl_build(struct akv_dia_conn *c, unsigned nvec, uint8_t xl, int scheme)
  * (t_dia_cx_maa_template_bytes); 0 when the answer is not of that kind. */
 static int
 encode_maa_tpl(struct akv_dia_conn *c, const struct cx_ctx *x, const struct akv_eng_req *r,
-	       uint8_t *out, size_t cap)
+	       const char *sname, uint8_t *out, size_t cap)
 {
 	struct akv_dia_maa_tpl *t = &c->maa;
 	unsigned nvec = r->nvec;
 	uint8_t xl = r->vec[0].xres_len;
-	/* the template keys on the scheme name written, AKAv2 or AKAv1 */
-	int scheme = (r->scheme_used ? r->scheme_used : x->scheme_req) == AKV_SCHEME_AKAV2_MD5
-			     ? AKV_SCHEME_AKAV2_MD5 : AKV_SCHEME_AKAV1_MD5;
 	size_t total, isz = item_size(xl), xpad = (size_t)(xl + 3) & ~(size_t)3;
 	uint8_t *p = out, *q;
 
@@ -786,8 +783,10 @@ encode_maa_tpl(struct akv_dia_conn *c, const struct cx_ctx *x, const struct akv_
 	for (unsigned i = 1; i < nvec; i++)
 		if (r->vec[i].xres_len != xl)
 			return 0;
-	if (t->nvec != nvec || t->xres_len != xl || t->scheme != scheme)
-		maa_tpl_build(c, nvec, xl, scheme);
+	/* the template keys on the scheme name written (scheme_name() returns
+	 * one of its literals, so the pointer identifies the name) */
+	if (t->nvec != nvec || t->xres_len != xl || t->sname != sname)
+		maa_tpl_build(c, nvec, xl, sname);
 	total = AKV_DIA_HDR_LEN + akv_dia_avp_size(0, x->sid_len) + t->head_len + maa_ids_size(r) +
 		t->items_len + x->proxy_len;
 	if (total > cap)
@@ -828,7 +827,7 @@ encode_maa(struct akv_dia_conn *c, const struct cx_ctx *x, const struct akv_eng_
 	uint8_t *p = out;
 
 	if (!r->err && nvec && nvec <= AKV_DIA_MAA_TPL_VEC) {
-		int n = encode_maa_tpl(c, x, r, out, cap);
+		int n = encode_maa_tpl(c, x, r, sname, out, cap);
 
 		if (n)
 			return n;

@@ -65,8 +65,8 @@ struct akv_dia_mar_plan {
 struct akv_dia_maa_tpl {
 	uint8_t nvec;			/* 0: not built */
 	uint8_t xres_len;
-	uint8_t scheme;			/* enum akv_scheme named in the items */
 	uint16_t head_len, items_len;
+	const char *sname;		/* scheme name in the items (scheme_name()) */
 	uint64_t uses;			/* MAAs written from it (tests) */
 	uint8_t head[56 + 2 * (AKV_DIA_AVP_HDR_LEN + AKV_DIA_NAME_MAX)];
 	uint8_t items[16 + AKV_DIA_MAA_TPL_VEC * AKV_DIA_MAA_ITEM_MAX];
