@@ -156,12 +156,8 @@ held_drop(struct akv_fe *fe, struct akv_conn *c)
 
 /* ==== Request slots and dispatch ==== */
 
-/* ctx_lines: 2 for a Diameter conn, whose Cx context (dia_cx.c: header
- * words, then the Session-Id from byte 18) reaches ctx's second line for a
- * Session-Id over 46 bytes (RFC 6733 §8.8: "<DiameterIdentity>;<high
- * 32 bits>;<low 32 bits>[;<optional value>]", where an IMS node's FQDN
- * alone is often 40 bytes); 1 for AVS/1, whose context (avs1.c: 12 bytes,
- * then the realm, if the request named one) fits it for realms of up to 52. */
+/* ctx_lines: how many of ctx's lines the conn's protocol uses
+ * (akv_proto_ops.ctx_lines). */
 static struct akv_fe_slot *
 slot_take(struct akv_fe *fe, unsigned ctx_lines)
 {
@@ -859,7 +855,7 @@ conn_open(struct akv_fe *fe, unsigned li, int fd)
 	c->fd = fd;
 	c->listener = (uint8_t)li;
 	c->ops = fe->lis[li].ops;
-	c->ctx_lines = c->ops == &akv_dia_ops ? 2 : 1; /* see slot_take() */
+	c->ctx_lines = c->ops->ctx_lines > 1 ? 2 : 1; /* see slot_take() */
 	c->recv_armed = c->recv_cancel = c->recv_nobufs = c->discard_rx = 0;
 	c->send_armed = c->send_len = c->send_off = c->tx_cur = 0;
 	c->held_head = c->held_tail = -1;

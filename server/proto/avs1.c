@@ -1454,6 +1454,9 @@ const struct akv_proto_ops akv_avs1_ops = {
     .name = "avs1",
     .conn_state_size = sizeof(struct avs1_conn),
     .allow_list = 1,
+    /* 12 bytes, then the realm if the request named one: one line for
+     * realms of up to 52 bytes */
+    .ctx_lines = 1,
     .conn_init = conn_init,
     .frame_len = frame_len_counted,
     .on_msg = on_msg,

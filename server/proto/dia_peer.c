@@ -612,6 +612,11 @@ dia_conn_fini(void *st)
 const struct akv_proto_ops akv_dia_ops = {
 	.name = "diameter",
 	.conn_state_size = sizeof(struct akv_dia_conn),
+	/* dia_cx.c's Cx context: header words, then the Session-Id from byte
+	 * 18, which reaches the second line for a Session-Id over 46 bytes
+	 * (RFC 6733 §8.8 "<DiameterIdentity>;<high 32 bits>;<low 32 bits>";
+	 * an IMS node's FQDN alone is often 40 bytes) */
+	.ctx_lines = 2,
 	.conn_init = dia_conn_init,
 	.frame_len = dia_frame_len,
 	.on_msg = dia_on_msg,

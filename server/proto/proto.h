@@ -59,6 +59,10 @@ struct akv_proto_ops {
 	 * [server] allow list at accept (AVS/1 has no handshake of its own;
 	 * Diameter checks its peers at CER instead) */
 	int allow_list;
+	/* Cache lines of a slot's ctx (AKV_PROTO_CTX_MAX bytes) on_msg writes
+	 * and encode reads for a usual request: the front end prefetches that
+	 * many when it takes a slot and when the answer comes back. 0 = 1. */
+	uint8_t ctx_lines;
 	/* Prepares a conn's state. May write a greeting to out (*out_len). */
 	int (*conn_init)(void *st, const struct akv_proto_conn_info *info, uint8_t *out,
 			 size_t cap, size_t *out_len);
