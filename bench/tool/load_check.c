@@ -171,8 +171,10 @@ load_check_vec(struct load_thread *t, struct load_slot *s, const uint8_t rand[16
 	struct akv_mil_in *in;
 
 	/* CHALLENGE and VECTORS end with the answer: nothing reads these
-	 * again, and the slot's lines need not be written */
-	if (s->op != LOAD_OP_CHALLENGE && s->op != LOAD_OP_VECTORS) {
+	 * again, and the slot's lines need not be written; REGISTER's SAR
+	 * takes RAND/AUTN from the MAA itself (load_dia.c maa_judge) */
+	if (s->op != LOAD_OP_CHALLENGE && s->op != LOAD_OP_VECTORS &&
+	    s->op != LOAD_OP_REGISTER) {
 		memcpy(s->rand, rand, 16);
 		memcpy(s->autn, autn, 16);
 		if (ck)

@@ -148,7 +148,8 @@ dia_thread_init(struct load_thread *t)
 		fprintf(stderr, "load: --realm too long for a SAR\n");
 		return -EINVAL;
 	}
-	/* ranks of this thread: s->sub / threads, fewer than n / threads + 1 */
+	/* one bit per rank of this thread (load_slot.rank: s->sub / threads,
+	 * fewer than n / threads + 1) */
 	if (cfg->subs)
 		d->registered =
 		    akv_calloc(cfg->subs->n / cfg->threads / 64 + 1, sizeof(*d->registered));
@@ -234,9 +235,8 @@ static int
 registered(const struct load_thread *t, const struct load_slot *s)
 {
 	const struct dia_thread *d = t->proto_state;
-	size_t rank = s->sub / t->cfg->threads;
 
-	return (int)(d->registered[rank / 64] >> (rank % 64) & 1);
+	return (int)(d->registered[s->rank / 64] >> (s->rank % 64) & 1);
 }
 
 /* The SAR that follows an accepted MAA: a new Session-Id of this peer,
@@ -278,7 +278,6 @@ saa_judge(struct load_thread *t, struct load_slot *s, const uint8_t *f, size_t l
 {
 	const struct load_sub *sub = &t->cfg->subs->v[s->sub];
 	struct dia_thread *d = t->proto_state;
-	size_t rank = s->sub / t->cfg->threads;
 	int v = load_saa_judge(f, len, sub->impi, sub->impi_len);
 
 	if (v < 0)
@@ -291,7 +290,7 @@ saa_judge(struct load_thread *t, struct load_slot *s, const uint8_t *f, size_t l
 		t->c.registered++;
 		if (!registered(t, s)) {
 			t->c.registered_first++;
-			d->registered[rank / 64] |= 1ull << (rank % 64);
+			d->registered[s->rank / 64] |= 1ull << (s->rank % 64);
 		}
 		break;
 	case LOAD_SAA_REFUSED:

@@ -40,6 +40,7 @@ int
 load_pick(struct load_thread *t, struct load_slot *s)
 {
 	s->sub = stub_sub;
+	s->rank = stub_sub / t->cfg->threads;	/* as load_pick keeps it */
 	s->op = (uint8_t)t->cfg->op;
 	s->step = 0;
 	return 0;
