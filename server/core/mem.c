@@ -63,6 +63,25 @@ akv_realloc(void *p, size_t n)
 }
 
 /* see mem.h */
+void *
+akv_malloc_huge(size_t n)
+{
+	const size_t huge = (size_t)2 << 20;
+	size_t r;
+	void *p;
+
+	/* aligned_alloc wants a multiple of the alignment */
+	if (__builtin_add_overflow(n ? n : 1, huge - 1, &r))
+		oom(SIZE_MAX);
+	r &= ~(huge - 1);
+	p = aligned_alloc(huge, r);
+	if (!p)
+		oom(r);
+	akv_huge_pages_hint(p, r);
+	return p;
+}
+
+/* see mem.h */
 void
 akv_huge_pages_hint(void *p, size_t n)
 {

@@ -27,6 +27,11 @@ void akv_free(void *p);
  * every access would otherwise also miss the TLB. Advice only: failure or a
  * kernel without THP changes nothing. */
 void akv_huge_pages_hint(void *p, size_t n);
+/* n bytes (not zeroed) from a 2 MiB boundary, with transparent huge pages
+ * asked for before anything touches them (akv_huge_pages_hint): for large
+ * arrays that several threads or the kernel touch for every request (the
+ * front end's request slots and receive buffers). Freed with akv_free. */
+void *akv_malloc_huge(size_t n);
 char *akv_strndup(const char *s, size_t n);
 
 #ifdef __cplusplus

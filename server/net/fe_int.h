@@ -95,13 +95,11 @@ struct akv_fe {
 	struct io_uring_buf_ring *br;
 	size_t br_size;
 	uint8_t *bufs;
-	void *bufs_mem; /* the allocation bufs lie in (huge_alloc) */
 	unsigned nbufs, bufs_out, recycle_pending;
 	int32_t *held_next;
 	uint32_t *held_len;
 
 	struct akv_fe_slot *slots;
-	void *slots_mem; /* the allocation slots lie in (huge_alloc) */
 	/* free slots as a stack of pointers in front-end memory, not a list
 	 * through the slots: their lines move to the worker's core and back,
 	 * and a list made every take wait for one to learn the next */

@@ -14,24 +14,6 @@
 #include "listen.h"
 #include "mem.h"
 
-/* bytes from a 2 MiB boundary, with transparent huge pages (THP "madvise"
- * mode) asked for before anything touches them (akv_huge_pages_hint); *raw
- * is what to akv_free. For the slots and the receive buffers: touched at
- * random (slots) or in turn (buffers) for every request by this thread,
- * the worker (slots) and the kernel (buffers), 17 + 8 MiB by default, where
- * 4 KiB pages also missed the TLB (the STLB's 2048 entries cover 8 MiB). */
-static void *
-huge_alloc(size_t bytes, void **raw)
-{
-	const uintptr_t huge = (uintptr_t)2 << 20;
-	void *p;
-
-	*raw = akv_malloc(bytes + huge);
-	p = (void *)(((uintptr_t)*raw + huge - 1) & ~(huge - 1));
-	akv_huge_pages_hint(p, bytes);
-	return p;
-}
-
 static int
 bufring_init(struct akv_fe *fe)
 {
@@ -53,7 +35,9 @@ bufring_init(struct akv_fe *fe)
 	r = io_uring_register_buf_ring(&fe->ring, &reg, 0);
 	if (r)
 		return r;
-	fe->bufs = huge_alloc((size_t)fe->nbufs * AKV_FE_BUF_SIZE, &fe->bufs_mem);
+	/* touched in turn by the kernel and this thread for every request,
+	 * 8 MiB by default: with 4 KiB pages they also missed the TLB */
+	fe->bufs = akv_malloc_huge((size_t)fe->nbufs * AKV_FE_BUF_SIZE);
 	fe->held_next = akv_calloc(fe->nbufs, sizeof(*fe->held_next));
 	fe->held_len = akv_calloc(fe->nbufs, sizeof(*fe->held_len));
 	io_uring_buf_ring_init(fe->br);
@@ -146,7 +130,9 @@ akv_fe_new(const struct akv_cfg *cfg, int *err, char *errbuf, size_t errcap)
 	}
 	fe->free_conn = 0;
 	fe->nslots = cfg->max_inflight;
-	fe->slots = huge_alloc((size_t)fe->nslots * sizeof(*fe->slots), &fe->slots_mem);
+	/* touched at random by this thread and the workers, 17 MiB at
+	 * max_inflight 2048 (the STLB's 2048 entries cover 8 MiB of 4 KiB pages) */
+	fe->slots = akv_malloc_huge((size_t)fe->nslots * sizeof(*fe->slots));
 	memset(fe->slots, 0, (size_t)fe->nslots * sizeof(*fe->slots));
 	fe->free_stk = akv_calloc(fe->nslots, sizeof(*fe->free_stk));
 	for (unsigned i = fe->nslots; i-- > 0;) { /* slots[0] on top */
@@ -160,7 +146,7 @@ fail_ring:
 	if (fe->br)
 		munmap(fe->br, fe->br_size);
 	akv_spsc_wake_fini(&fe->wake);
-	akv_free(fe->bufs_mem);
+	akv_free(fe->bufs);
 	akv_free(fe->held_next);
 	akv_free(fe->held_len);
 	akv_free(fe);
@@ -240,11 +226,11 @@ akv_fe_free(struct akv_fe *fe)
 	akv_spsc_wake_fini(&fe->wake);
 	/* request slots held keys (CK/IK/XRES) of answered requests */
 	akv_wipe(fe->slots, (size_t)fe->nslots * sizeof(*fe->slots));
-	akv_free(fe->slots_mem);
+	akv_free(fe->slots);
 	akv_free(fe->free_stk);
 	akv_free(fe->conns);
 	akv_free(fe->pst_mem);
-	akv_free(fe->bufs_mem);
+	akv_free(fe->bufs);
 	akv_free(fe->held_next);
 	akv_free(fe->held_len);
 	akv_free(fe->stage);
