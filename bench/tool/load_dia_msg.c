@@ -1104,29 +1104,18 @@ int
 load_saa_judge(const uint8_t *msg, size_t len, const char *impi, size_t impi_len)
 {
 	struct akv_dia_hdr h;
-	struct akv_dia_error err;
+	struct akv_dia_result res;
 	struct akv_dia_idx x;
-	struct akv_dia_avp er, ud, un;
-	uint32_t rc = 0, ec = 0, ev;
+	struct akv_dia_avp ud, un;
 
-	/* the codec checks every AVP (an answer that must be clean, as
-	 * akv_dia_parse_result wants it); its index then answers the lookups
+	/* the codec's own reading of an answer (every AVP checked, Result-Code
+	 * and/or Experimental-Result); its index then answers the lookups
 	 * below without a walk each */
-	if (akv_dia_check_idx(msg, len, &h, &err, &x) < 0 || err.result_code ||
-	    (h.flags & AKV_DIA_F_REQ) || h.cmd != AKV_DIA_CMD_SA || h.app != AKV_DIA_APP_CX)
-		return AKV_EPROTO;
-	/* the result as akv_dia_parse_result() reads it: Result-Code (RFC 6733
-	 * §7.1) and/or Experimental-Result {Vendor-Id, Code} (TS 29.229 §6.2) */
-	if (akv_dia_idx_find_u32(&x, AKV_DIA_ROW_RESULT_CODE, &rc) < 0)
-		return AKV_EPROTO;
-	if (akv_dia_idx_find(&x, AKV_DIA_ROW_EXPERIMENTAL_RESULT, &er) &&
-	    (akv_dia_find_u32(er.data, er.len, AKV_DIA_AVP_VENDOR_ID, 0, &ev) != 1 ||
-	     akv_dia_find_u32(er.data, er.len, AKV_DIA_AVP_EXPERIMENTAL_RESULT_CODE, 0, &ec) != 1))
-		return AKV_EPROTO;
-	if (!rc && !ec)
+	if (akv_dia_parse_result_idx(msg, len, &h, &res, &x) < 0 || h.cmd != AKV_DIA_CMD_SA ||
+	    h.app != AKV_DIA_APP_CX)
 		return AKV_EPROTO;
 	/* a Cx answer carries exactly one of the two (TS 29.229 §6.2) */
-	if (rc != AKV_DIA_SUCCESS || ec)
+	if (res.result_code != AKV_DIA_SUCCESS || res.exp_code)
 		return LOAD_SAA_REFUSED;
 	/* TS 29.228 §6.1.2: a REGISTRATION / RE_REGISTRATION answer downloads
 	 * the profile (User-Data, TS 29.229 §6.3.7); Kamailio refuses an SAA

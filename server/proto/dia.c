@@ -1363,15 +1363,23 @@ check_answer(const uint8_t *msg, size_t len, struct akv_dia_hdr *h, struct akv_d
 
 /* see dia.h */
 int
+akv_dia_parse_result_idx(const uint8_t *msg, size_t len, struct akv_dia_hdr *h,
+			 struct akv_dia_result *r, struct akv_dia_idx *x)
+{
+	memset(r, 0, sizeof(*r));
+	if (check_answer(msg, len, h, x) < 0)
+		return AKV_EPROTO;
+	return result_of(x, r);
+}
+
+/* see dia.h */
+int
 akv_dia_parse_result(const uint8_t *msg, size_t len, struct akv_dia_hdr *h,
 		     struct akv_dia_result *r)
 {
 	struct akv_dia_idx x;
 
-	memset(r, 0, sizeof(*r));
-	if (check_answer(msg, len, h, &x) < 0)
-		return AKV_EPROTO;
-	return result_of(&x, r);
+	return akv_dia_parse_result_idx(msg, len, h, r, &x);
 }
 
 /* One SIP-Auth-Data-Item (checked Grouped) in one walk over its members,

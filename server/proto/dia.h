@@ -514,6 +514,10 @@ struct akv_dia_result {
  * or not an answer, or neither result present). */
 int akv_dia_parse_result(const uint8_t *msg, size_t len, struct akv_dia_hdr *h,
 			 struct akv_dia_result *r);
+/* The same, also giving the checked answer's index (*x) for further lookups
+ * without another walk (akv_dia_idx_find). */
+int akv_dia_parse_result_idx(const uint8_t *msg, size_t len, struct akv_dia_hdr *h,
+			     struct akv_dia_result *r, struct akv_dia_idx *x);
 
 /* One SIP-Auth-Data-Item of a MAA. */
 struct akv_dia_maa_item {
