@@ -36,17 +36,21 @@ def main():
             avp(602, b"sip:scscf." + r, vendor=V3GPP), u32(614, sat, vendor=V3GPP),
             u32(624, 0, vendor=V3GPP)])
 
-    t0, sent, got = time.time(), 1, 1
+    # every SAR answered exactly once: an answer must match a SAR still
+    # outstanding (a repeated or unknown Hop-by-Hop id fails the run)
+    t0, sent, got, waiting = time.time(), 1, 1, set()
     while got <= n:
         while sent <= n and sent - got < depth:
             s.sendall(sar(sent))
+            waiting.add(1000 + sent)
             sent += 1
         m = read_msg(s, 30)
         if not m:
             sys.exit("connection closed after %d answers" % (got - 1))
         hbh = struct.unpack(">I", m[12:16])[0]
-        if result(m)[0] != 2001 or not 1000 < hbh <= 1000 + n:
+        if result(m)[0] != 2001 or hbh not in waiting:
             sys.exit("SAA %d: %r" % (hbh, result(m)))
+        waiting.remove(hbh)
         got += 1
     dt = time.time() - t0
     print("%d SARs in %.2f s = %.0f/s" % (n, dt, n / dt))
