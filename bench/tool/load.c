@@ -938,7 +938,7 @@ akv_bench_load(int argc, char **argv)
 	if (o.echo_target)
 		o.cfg.check = 0; /* echo answers carry no vectors: only their size is checked */
 	/* schedules only for what checks vectors with a kernel that reads them */
-	if (o.subs_path && o.cfg.check && strcmp(akv_mil_best()->name, "ref"))
+	if (o.subs_path && o.cfg.check && akv_mil_best() != akv_mil_ref_get())
 		load_subs_expand(&subs);
 	if (o.sweep) {
 		rc = run_sweep(&o, proto);
