@@ -15,11 +15,15 @@
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/params.h>
+#include <limits.h>
 #include <pthread.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "internal.h"
+
+#if defined(__SSE2__) && defined(__x86_64__)
+#include <emmintrin.h>
+#endif
 
 /* RFC 4169 §3: the PRF label for the AKAv2 password. */
 static const char akav2_label[] = "http-digest-akav2-password";
@@ -65,28 +69,147 @@ md5_hex_joined(EVP_MD_CTX *ctx, const struct piece *pieces, size_t count, char h
 
 /* ==== base64 (RFC 4648 §4, padded) ==== */
 
-static const char b64_alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+/*
+ * Eight 6-bit values, one per byte of x (each 0..63), to their RFC 4648
+ * Table 1 characters, all eight at once and without a table: the base64
+ * input is also the RFC 4169 password (HMAC output, secret), and a table
+ * indexed by it would leak through the cache. Each range of the alphabet is
+ * a fixed offset from the value: 'A' + v (0..25), 'a' - 26 + v (26..51),
+ * '0' - 52 + v (52..61), '+' (62), '/' (63). Adding 128 - k to a byte sets
+ * its top bit exactly when v >= k; the values stay below 256, so no carry
+ * crosses into the next byte, and every byte's final value is positive, so
+ * subtracting the summed downward steps borrows from no neighbour either.
+ */
+static inline uint64_t
+b64_chars8(uint64_t x)
+{
+	const uint64_t ones = 0x0101010101010101ull;
+	uint64_t ge26 = (x + ones * (128 - 26)) >> 7 & ones;
+	uint64_t ge52 = (x + ones * (128 - 52)) >> 7 & ones;
+	uint64_t ge62 = (x + ones * (128 - 62)) >> 7 & ones;
+	uint64_t ge63 = (x + ones * (128 - 63)) >> 7 & ones;
+	/* 'A' + v, then +6 to reach 'a' - 26, -75 to '0' - 52, -15 to '+' - 62, +3 to '/' - 63 */
+	uint64_t up = x + ones * 'A' + ge26 * 6 + ge63 * 3;
+	uint64_t down = ge52 * 75 + ge62 * 15;
 
-/* Writes 4 * ceil(n / 3) chars + NUL. */
+	return up - down;
+}
+
+/*
+ * Six bytes (the top 48 bits of w, first byte most significant) as their
+ * eight 6-bit values, one per byte, first value in the low byte (text order,
+ * RFC 4648 §4): the 12-bit halves of each 3-byte group into 16-bit lanes,
+ * then each lane's two 6-bit values into its two bytes.
+ */
+static inline uint64_t
+b64_spread6(uint64_t w)
+{
+	uint64_t t = (w >> 52 & 0xfff) | (w >> 40 & 0xfff) << 16 | (w >> 28 & 0xfff) << 32 |
+		     (w >> 16 & 0xfff) << 48;
+	const uint64_t low6 = 0x003f003f003f003full;
+
+	return (t >> 6 & low6) | (t & low6) << 8;
+}
+
+static inline uint64_t
+load_be64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	v = __builtin_bswap64(v);
+#endif
+	return v;
+}
+
+/* Stores the low n (4 or 8) bytes of v, low byte first. */
+static inline void
+store_le(char *out, uint64_t v, size_t n)
+{
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	v = __builtin_bswap64(v) >> (64 - 8 * n);
+#endif
+	if (n == 8) {
+		memcpy(out, &v, 8);
+	} else {
+		uint32_t h = (uint32_t)v;
+
+		memcpy(out, &h, 4);
+	}
+}
+
+#if defined(__SSE2__) && defined(__x86_64__)
+/* b64_spread6() on both 64-bit lanes of w. */
+static inline __m128i
+b64_spread6x2(__m128i w)
+{
+	const __m128i low6 = _mm_set1_epi64x(0x003f003f003f003fll);
+	__m128i t = _mm_or_si128(
+	    _mm_or_si128(_mm_srli_epi64(w, 52),
+			 _mm_and_si128(_mm_srli_epi64(w, 24), _mm_set1_epi64x(0xfffll << 16))),
+	    _mm_or_si128(_mm_and_si128(_mm_slli_epi64(w, 4), _mm_set1_epi64x(0xfffll << 32)),
+			 _mm_and_si128(_mm_slli_epi64(w, 32), _mm_set1_epi64x(0xfffll << 48))));
+
+	return _mm_or_si128(_mm_and_si128(_mm_srli_epi64(t, 6), low6),
+			    _mm_slli_epi64(_mm_and_si128(t, low6), 8));
+}
+
+/* b64_chars8() on 16 values (0..63, so the signed compares are exact). */
+static inline __m128i
+b64_chars16(__m128i v)
+{
+	__m128i up = _mm_add_epi8(v, _mm_set1_epi8('A'));
+
+	up = _mm_add_epi8(up, _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8(25)), _mm_set1_epi8(6)));
+	up = _mm_add_epi8(up, _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8(62)), _mm_set1_epi8(3)));
+	up = _mm_sub_epi8(up,
+			  _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8(51)), _mm_set1_epi8(75)));
+	return _mm_sub_epi8(up,
+			    _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8(61)), _mm_set1_epi8(15)));
+}
+#endif
+
+/* Writes 4 * ceil(n / 3) chars + NUL. Loop bounds and branches depend on n
+ * only, never on the data. */
 static void
 b64_encode(const uint8_t *in, size_t n, char *out)
 {
-	size_t o = 0;
+	size_t i = 0, rest;
 
-	for (size_t i = 0; i < n; i += 3) {
-		uint32_t v = (uint32_t)in[i] << 16;
+#if defined(__SSE2__) && defined(__x86_64__)
+	/* four groups (12 bytes -> 16 chars) per step: two 8-byte loads, at i
+	 * and i + 6, while they stay inside the input */
+	for (; i + 14 <= n; i += 12, out += 16) {
+		__m128i w = _mm_set_epi64x((long long)load_be64(in + i + 6),
+					   (long long)load_be64(in + i));
 
-		if (i + 1 < n)
-			v |= (uint32_t)in[i + 1] << 8;
-		if (i + 2 < n)
-			v |= in[i + 2];
-		out[o++] = b64_alphabet[v >> 18 & 63];
-		out[o++] = b64_alphabet[v >> 12 & 63];
-		out[o++] = i + 1 < n ? b64_alphabet[v >> 6 & 63] : '=';
-		out[o++] = i + 2 < n ? b64_alphabet[v & 63] : '=';
+		_mm_storeu_si128((void *)out, b64_chars16(b64_spread6x2(w)));
 	}
-	out[o] = 0;
+#endif
+	/* two groups (6 bytes -> 8 chars) per step, with one 8-byte load while
+	 * it stays inside the input */
+	for (; i + 8 <= n; i += 6, out += 8)
+		store_le(out, b64_chars8(b64_spread6(load_be64(in + i))), 8);
+	/* the last 0..7 bytes: whole groups, then the padded one */
+	for (; i + 3 <= n; i += 3, out += 4) {
+		uint64_t w = (uint64_t)in[i] << 56 | (uint64_t)in[i + 1] << 48 |
+			     (uint64_t)in[i + 2] << 40;
+
+		store_le(out, b64_chars8(b64_spread6(w)), 4);
+	}
+	rest = n - i;
+	if (rest) {
+		/* RFC 4648 §4: the last group is zero-filled and padded with '=' */
+		uint64_t w = (uint64_t)in[i] << 56 | (rest == 2 ? (uint64_t)in[i + 1] << 48 : 0);
+
+		store_le(out, b64_chars8(b64_spread6(w)), 4);
+		out[3] = '=';
+		if (rest == 1)
+			out[2] = '=';
+		out += 4;
+	}
+	*out = 0;
 }
 
 static int
@@ -307,14 +430,95 @@ akv_digest_nonce_parse(const char *nonce, size_t len, uint8_t rand[16], uint8_t 
 
 /* A realm goes inside a quoted-string (RFC 3261 §25.1); reject what would
  * need escaping or could split the header. */
-static int
-realm_ok(const char *realm)
+static inline int
+realm_byte_bad(unsigned char c)
 {
-	for (const unsigned char *p = (const unsigned char *)realm; *p; p++)
-		if (*p < 0x20 || *p == 0x7f || *p == '"' || *p == '\\')
-			return 0;
-	return 1;
+	return c < 0x20 || c == 0x7f || c == '"' || c == '\\';
 }
+
+#if defined(__SSE2__) && defined(__x86_64__)
+/* Nonzero when any of the 16 bytes is one realm_byte_bad() refuses. */
+static inline int
+realm_block_bad(__m128i x)
+{
+	/* unsigned x <= 0x1f: saturating x - 0x1f is 0 */
+	__m128i bad = _mm_cmpeq_epi8(_mm_subs_epu8(x, _mm_set1_epi8(0x1f)), _mm_setzero_si128());
+
+	bad = _mm_or_si128(bad, _mm_cmpeq_epi8(x, _mm_set1_epi8(0x7f)));
+	bad = _mm_or_si128(bad, _mm_cmpeq_epi8(x, _mm_set1_epi8('"')));
+	bad = _mm_or_si128(bad, _mm_cmpeq_epi8(x, _mm_set1_epi8('\\')));
+	return _mm_movemask_epi8(bad);
+}
+#endif
+
+/*
+ * The realm's length, or -1 when it holds a byte realm_byte_bad() refuses.
+ * The byte loop this replaced was ~15 instructions a byte; SSE2 checks 16
+ * bytes at once, reading only the string's own bytes (overlapping loads
+ * cover a length that is not a multiple of the block).
+ */
+static ptrdiff_t
+realm_measure(const char *realm)
+{
+	size_t n = strlen(realm), i = 0;
+
+#if defined(__SSE2__) && defined(__x86_64__)
+	if (n >= 16) {
+		int bad = 0;
+
+		for (; i + 16 < n; i += 16)
+			bad |= realm_block_bad(_mm_loadu_si128((const void *)(realm + i)));
+		bad |= realm_block_bad(_mm_loadu_si128((const void *)(realm + n - 16)));
+		return bad ? -1 : (ptrdiff_t)n;
+	}
+	if (n >= 4) {
+		/* two 8-byte (4..7: two 4-byte) halves, overlapping when short */
+		size_t h = n >= 8 ? 8 : 4;
+		uint64_t lo = 0, hi = 0;
+
+		memcpy(&lo, realm, h);
+		memcpy(&hi, realm + n - h, h);
+		/* a zero byte of a 4-byte half would count as bad: fill with 'a' */
+		if (h == 4) {
+			lo |= 0x6161616100000000ull;
+			hi |= 0x6161616100000000ull;
+		}
+		return realm_block_bad(_mm_set_epi64x((long long)hi, (long long)lo)) ? -1
+										     : (ptrdiff_t)n;
+	}
+#endif
+	for (; i < n; i++)
+		if (realm_byte_bad((unsigned char)realm[i]))
+			return -1;
+	return (ptrdiff_t)n;
+}
+
+/* Appends the literal `lit` at *p. */
+#define PUT_LIT(p, lit)                                                                            \
+	do {                                                                                       \
+		memcpy(p, lit, sizeof(lit) - 1);                                                   \
+		p += sizeof(lit) - 1;                                                              \
+	} while (0)
+
+/*
+ * The value's fixed text around the realm, nonce and keys (TS 24.229
+ * §5.4.1.2.1 with the RFC 3310 §3.1 / RFC 2617 §3.2.1 challenge syntax).
+ * Both algorithm names are 9 chars, so the length depends only on the realm
+ * and with_keys.
+ */
+static const char www_head[] = "Digest realm=\"";
+static const char www_nonce[] = "\", nonce=\"";
+static const char www_alg[] = "\", algorithm=";
+static const char www_qop[] = ", qop=\"auth\"";
+static const char www_ck[] = ", ck=\"";
+static const char www_ik[] = "\", ik=\"";
+static const char www_close[] = "\"";
+#define WWW_ALG_LEN 9 /* "AKAv1-MD5", "AKAv2-MD5" */
+#define WWW_NONCE_LEN 44
+#define WWW_LEN_NO_KEYS                                                                            \
+	(sizeof(www_head) - 1 + sizeof(www_nonce) - 1 + WWW_NONCE_LEN + sizeof(www_alg) - 1 +      \
+	 WWW_ALG_LEN + sizeof(www_qop) - 1)
+#define WWW_LEN_KEYS (sizeof(www_ck) - 1 + 32 + sizeof(www_ik) - 1 + 32 + sizeof(www_close) - 1)
 
 /* see akv_crypto.h */
 int
@@ -323,33 +527,47 @@ akv_digest_www_authenticate(enum akv_digest_alg alg, const char *realm, const ui
 			    int with_keys, char *out, size_t cap)
 {
 	const char *alg_name = alg == AKV_DIGEST_AKAV2_MD5 ? "AKAv2-MD5" : "AKAv1-MD5";
-	char nonce[45], ck_hex[33], ik_hex[33];
-	int n;
+	size_t realm_len, len;
+	ptrdiff_t rl;
+	char *p = out;
 
 	AKV_ASSERT(alg == AKV_DIGEST_AKAV1_MD5 || alg == AKV_DIGEST_AKAV2_MD5);
-	if (!realm || !realm_ok(realm))
+	if (!realm || (rl = realm_measure(realm)) < 0)
 		return AKV_CRYPTO_EINVAL;
-	akv_digest_nonce(rand, autn, nonce);
-	if (with_keys) {
-		/* TS 24.229 §5.4.1.2.1 / TS 33.203: ck and ik for the P-CSCF's IPsec SAs */
-		akv_hex_encode(ck, 16, ck_hex);
-		akv_hex_encode(ik, 16, ik_hex);
-		n = snprintf(out, cap,
-			     "Digest realm=\"%s\", nonce=\"%s\", algorithm=%s, qop=\"auth\", "
-			     "ck=\"%s\", ik=\"%s\"",
-			     realm, nonce, alg_name, ck_hex, ik_hex);
-		akv_wipe(ck_hex, sizeof(ck_hex));
-		akv_wipe(ik_hex, sizeof(ik_hex));
-	} else {
-		n = snprintf(out, cap,
-			     "Digest realm=\"%s\", nonce=\"%s\", algorithm=%s, qop=\"auth\"", realm,
-			     nonce, alg_name);
-	}
-	if (n < 0 || (size_t)n >= cap) {
-		/* a truncated value may hold part of CK/IK */
+	realm_len = (size_t)rl;
+	/* The whole length first, so nothing is written when it does not fit. */
+	len = WWW_LEN_NO_KEYS + realm_len + (with_keys ? WWW_LEN_KEYS : 0);
+	if (len >= cap || len > INT_MAX) {
+		/* as when the value was cut short: nothing of an earlier use of out
+		 * (perhaps a value with keys) survives in it */
 		if (cap)
 			akv_wipe(out, cap);
 		return AKV_CRYPTO_ENOSPC;
 	}
-	return n;
+	/* Every piece straight into out: no stack copy of the keys' hex. Each
+	 * writer's NUL is overwritten by the next piece; the last one ends the
+	 * value. */
+	PUT_LIT(p, www_head);
+	memcpy(p, realm, realm_len);
+	p += realm_len;
+	PUT_LIT(p, www_nonce);
+	akv_digest_nonce(rand, autn, p);
+	p += WWW_NONCE_LEN;
+	PUT_LIT(p, www_alg);
+	memcpy(p, alg_name, WWW_ALG_LEN);
+	p += WWW_ALG_LEN;
+	PUT_LIT(p, www_qop);
+	if (with_keys) {
+		/* TS 24.229 §5.4.1.2.1 / TS 33.203: ck and ik for the P-CSCF's IPsec SAs */
+		PUT_LIT(p, www_ck);
+		akv_hex_encode(ck, 16, p);
+		p += 32;
+		PUT_LIT(p, www_ik);
+		akv_hex_encode(ik, 16, p);
+		p += 32;
+		PUT_LIT(p, www_close);
+	}
+	*p = 0;
+	AKV_ASSERT((size_t)(p - out) == len);
+	return (int)len;
 }

@@ -561,6 +561,204 @@ START_TEST(t_digest_www_authenticate_enospc)
 }
 END_TEST
 
+/* ==== WWW-Authenticate against an independent renderer ==== */
+
+/* The oracle: the challenge rendered with snprintf from a table base64
+ * (RFC 4648 §4) and %02x hex, as akv_digest_www_authenticate() did before it
+ * wrote the value directly; none of it calls into crypto/. */
+static void
+ref_b64(const uint8_t *in, size_t n, char *out)
+{
+	static const char abc[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i += 3) {
+		uint32_t v = (uint32_t)in[i] << 16 | (i + 1 < n ? (uint32_t)in[i + 1] << 8 : 0) |
+			     (i + 2 < n ? in[i + 2] : 0);
+
+		out[o++] = abc[v >> 18 & 63];
+		out[o++] = abc[v >> 12 & 63];
+		out[o++] = i + 1 < n ? abc[v >> 6 & 63] : '=';
+		out[o++] = i + 2 < n ? abc[v & 63] : '=';
+	}
+	out[o] = 0;
+}
+
+static void
+ref_hex16(const uint8_t in[16], char out[33])
+{
+	for (int i = 0; i < 16; i++)
+		snprintf(out + 2 * i, 3, "%02x", in[i]);
+}
+
+static int
+ref_realm_ok(const char *realm)
+{
+	for (const unsigned char *p = (const unsigned char *)realm; *p; p++)
+		if (*p < 0x20 || *p == 0x7f || *p == '"' || *p == '\\')
+			return 0;
+	return 1;
+}
+
+/* Returns the length, or -1 for a refused realm; out must hold 1024. */
+static int
+ref_www(enum akv_digest_alg alg, const char *realm, const uint8_t rand[16], const uint8_t autn[16],
+	const uint8_t ck[16], const uint8_t ik[16], int with_keys, char *out)
+{
+	const char *alg_name = alg == AKV_DIGEST_AKAV2_MD5 ? "AKAv2-MD5" : "AKAv1-MD5";
+	uint8_t ra[32];
+	char nonce[45], ck_hex[33], ik_hex[33];
+
+	if (!ref_realm_ok(realm))
+		return -1;
+	memcpy(ra, rand, 16);
+	memcpy(ra + 16, autn, 16);
+	ref_b64(ra, 32, nonce);
+	ref_hex16(ck, ck_hex);
+	ref_hex16(ik, ik_hex);
+	if (with_keys)
+		return snprintf(out, 1024,
+				"Digest realm=\"%s\", nonce=\"%s\", algorithm=%s, qop=\"auth\", "
+				"ck=\"%s\", ik=\"%s\"",
+				realm, nonce, alg_name, ck_hex, ik_hex);
+	return snprintf(out, 1024, "Digest realm=\"%s\", nonce=\"%s\", algorithm=%s, qop=\"auth\"",
+			realm, nonce, alg_name);
+}
+
+/* A realm of length n of bytes realm_ok accepts: 0x20..0xff but DEL, '"'
+ * and '\' (UTF-8 lead and continuation bytes included). */
+static void
+random_realm(uint64_t *seed, size_t n, char *realm)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned c;
+
+		do
+			c = 0x20 + (unsigned)(akv_test_rand64(seed) % (0x100 - 0x20));
+		while (c == 0x7f || c == '"' || c == '\\');
+		realm[i] = (char)c;
+	}
+	realm[n] = 0;
+}
+
+#define WWW_GUARD 16
+
+/* Whether n bytes at p all equal c (plain loop: a Check assertion per byte
+ * would cost a pipe write each). */
+static int
+all_bytes(const char *p, size_t n, char c)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] != c)
+			return 0;
+	return 1;
+}
+
+/* out = a fresh buffer of exactly cap bytes plus a guard; checks what the
+ * call left in it against the oracle `want` of length wn. */
+static void
+check_www_at_cap(enum akv_digest_alg alg, const char *realm, const uint8_t *rand,
+		 const uint8_t *autn, const uint8_t *ck, const uint8_t *ik, int with_keys,
+		 const char *want, int wn, size_t cap)
+{
+	char *out = malloc(cap + WWW_GUARD);
+	int n, ok;
+
+	ck_assert_ptr_nonnull(out);
+	memset(out, 0x5a, cap + WWW_GUARD);
+	n = akv_digest_www_authenticate(alg, realm, rand, autn, ck, ik, with_keys, out, cap);
+	if (cap > (size_t)wn) {
+		/* the value and its NUL, nothing written after them */
+		ok = n == wn && !memcmp(out, want, (size_t)wn + 1) &&
+		     all_bytes(out + wn + 1, cap + WWW_GUARD - (size_t)wn - 1, 0x5a);
+	} else {
+		/* no room for value + NUL: refused, and out wiped over cap */
+		ok = n == AKV_CRYPTO_ENOSPC && all_bytes(out, cap, 0) &&
+		     all_bytes(out + cap, WWW_GUARD, 0x5a);
+	}
+	free(out);
+	ck_assert_msg(ok, "realm length %zu, alg %d, keys %d, cap %zu: got %d, want %d",
+		      strlen(realm), (int)alg, with_keys, cap, n, cap > (size_t)wn ? wn : -1);
+}
+
+/* Random RAND/AUTN/CK/IK, realms of every length 0..255, both algorithms,
+ * with and without keys (4 x 256 x 4 inputs), each at every cap from 0 to
+ * the length + 2: byte for byte what the snprintf oracle writes, the same
+ * return, and on ENOSPC a zeroed buffer. */
+START_TEST(t_digest_www_authenticate_matches_snprintf)
+{
+	uint64_t seed = 0x7777772d61757468ull;
+	uint8_t rand[16], autn[16], ck[16], ik[16];
+	char realm[256], want[1024];
+	unsigned inputs = 0;
+
+	for (int round = 0; round < 4; round++) {
+		for (size_t rl = 0; rl <= 255; rl++) {
+			for (int combo = 0; combo < 4; combo++) {
+				enum akv_digest_alg alg =
+				    combo & 1 ? AKV_DIGEST_AKAV2_MD5 : AKV_DIGEST_AKAV1_MD5;
+				int with_keys = combo >> 1, wn;
+
+				random_realm(&seed, rl, realm);
+				akv_test_fill(&seed, rand, 16);
+				akv_test_fill(&seed, autn, 16);
+				akv_test_fill(&seed, ck, 16);
+				akv_test_fill(&seed, ik, 16);
+				wn = ref_www(alg, realm, rand, autn, ck, ik, with_keys, want);
+				ck_assert_int_gt(wn, 0);
+				for (size_t cap = 0; cap <= (size_t)wn + 2; cap++)
+					check_www_at_cap(alg, realm, rand, autn, ck, ik, with_keys,
+							 want, wn, cap);
+				inputs++;
+			}
+		}
+	}
+	ck_assert_uint_eq(inputs, 4 * 256 * 4);
+}
+END_TEST
+
+/* Every byte realm_ok refuses, at the first, a middle and the last place of
+ * realms of length 1..40 (each way the realm is scanned: short byte loop,
+ * 4- and 8-byte halves, 16-byte blocks with an overlapping last one):
+ * AKV_CRYPTO_EINVAL and out untouched. Bytes 0x80..0xff are accepted. */
+START_TEST(t_digest_www_authenticate_realm_bytes)
+{
+	static const unsigned char bad[] = {0x7f, '"', '\\'};
+	uint64_t seed = 0x7265616c6d626164ull;
+	uint8_t rand[16] = {9}, autn[16] = {8}, ck[16] = {7}, ik[16] = {6};
+	char realm[64], out[1024], want[1024];
+
+	for (size_t rl = 1; rl <= 40; rl++) {
+		for (unsigned c = 1; c < 0x20 + sizeof(bad); c++) {
+			unsigned char b = c < 0x20 ? (unsigned char)c : bad[c - 0x20];
+			size_t at[3] = {0, rl / 2, rl - 1};
+
+			for (int k = 0; k < 3; k++) {
+				random_realm(&seed, rl, realm);
+				realm[at[k]] = (char)b;
+				memset(out, 0x5a, sizeof(out));
+				ck_assert_int_eq(akv_digest_www_authenticate(AKV_DIGEST_AKAV1_MD5,
+									     realm, rand, autn, ck,
+									     ik, 1, out, sizeof(out)),
+						 AKV_CRYPTO_EINVAL);
+				ck_assert(all_bytes(out, sizeof(out), 0x5a));
+			}
+		}
+		/* the same length, all high bytes: accepted as the oracle is */
+		memset(realm, 0xc3, rl);
+		realm[rl] = 0;
+		ck_assert_int_eq(akv_digest_www_authenticate(AKV_DIGEST_AKAV1_MD5, realm, rand,
+							     autn, ck, ik, 1, out, sizeof(out)),
+				 ref_www(AKV_DIGEST_AKAV1_MD5, realm, rand, autn, ck, ik, 1, want));
+		ck_assert_str_eq(out, want);
+	}
+	ck_assert_int_eq(akv_digest_www_authenticate(AKV_DIGEST_AKAV1_MD5, NULL, rand, autn, ck,
+						     ik, 1, out, sizeof(out)),
+			 AKV_CRYPTO_EINVAL);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -581,6 +779,10 @@ suite(void)
 	tcase_add_test(tc, t_digest_nonce_parse_rejects);
 	tcase_add_test(tc, t_digest_www_authenticate_exact);
 	tcase_add_test(tc, t_digest_www_authenticate_enospc);
+	tcase_add_test(tc, t_digest_www_authenticate_matches_snprintf);
+	tcase_add_test(tc, t_digest_www_authenticate_realm_bytes);
+	/* the oracle sweeps run ~1.5 s here: room for sanitizers and a busy CI box */
+	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -120,6 +120,73 @@ START_TEST(t_util_hex_round_trip_and_rejects)
 }
 END_TEST
 
+/* The byte-at-a-time encoder akv_hex_encode() must match: the oracle. */
+static void
+ref_hex(const uint8_t *in, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[in[i] >> 4];
+		out[2 * i + 1] = digits[in[i] & 15];
+	}
+	out[2 * n] = 0;
+}
+
+/* Every length 0..64 (whole 16-byte SIMD steps, the byte tail, both), every
+ * alignment of input and output: the same 2n chars + NUL as the reference,
+ * and nothing written past the NUL. */
+START_TEST(t_util_hex_encode_matches_byte_loop)
+{
+	uint64_t seed = 0x6865786c6f6f7031ull;
+	uint8_t in[64 + 16];
+	char got[2 * 64 + 1 + 16 + 16], want[2 * 64 + 1];
+
+	for (int round = 0; round < 8; round++) {
+		for (size_t n = 0; n <= 64; n++) {
+			for (size_t ia = 0; ia < 16; ia += 5) {
+				for (size_t oa = 0; oa < 16; oa += 3) {
+					akv_test_fill(&seed, in, sizeof(in));
+					ref_hex(in + ia, n, want);
+					memset(got, 0x5a, sizeof(got));
+					akv_hex_encode(in + ia, n, got + oa);
+					ck_assert_mem_eq(got + oa, want, 2 * n + 1);
+					for (size_t i = 0; i < oa; i++)
+						ck_assert_int_eq(got[i], 0x5a);
+					for (size_t i = oa + 2 * n + 1; i < sizeof(got); i++)
+						ck_assert_int_eq(got[i], 0x5a);
+				}
+			}
+		}
+	}
+}
+END_TEST
+
+/* Every byte value, so every nibble in both halves and in both the SIMD
+ * steps (first 256 - 256 % 16 bytes) and, shifted by one, the byte tail. */
+START_TEST(t_util_hex_encode_every_byte)
+{
+	uint8_t in[257];
+	char got[2 * 257 + 1], want[2 * 257 + 1];
+
+	for (int i = 0; i < 257; i++)
+		in[i] = (uint8_t)(i + 255); /* 255, 0, 1, ..., 255 */
+	for (size_t off = 0; off < 2; off++) {
+		ref_hex(in + off, 256, want);
+		akv_hex_encode(in + off, 256, got);
+		ck_assert_str_eq(got, want);
+	}
+	/* the tail alone: fewer than 16 bytes, all values */
+	for (int i = 0; i < 256; i++) {
+		uint8_t b = (uint8_t)i;
+
+		ref_hex(&b, 1, want);
+		akv_hex_encode(&b, 1, got);
+		ck_assert_str_eq(got, want);
+	}
+}
+END_TEST
+
 int
 main(void)
 {
@@ -130,6 +197,8 @@ main(void)
 	tcase_add_test(tc, t_util_ct_eq_matches_byte_loop);
 	tcase_add_test(tc, t_util_wipe_exact_range);
 	tcase_add_test(tc, t_util_hex_round_trip_and_rejects);
+	tcase_add_test(tc, t_util_hex_encode_matches_byte_loop);
+	tcase_add_test(tc, t_util_hex_encode_every_byte);
 	suite_add_tcase(s, tc);
 	return akv_test_run(s);
 }
