@@ -61,7 +61,7 @@ check_www(const struct load_thread *t, const struct load_slot *s, const struct a
 	const struct load_sub *sub = sub_of(t, s);
 	const char *realm = t->cfg->dia_realm;
 	char want[AKV_AVS1_WWW_MAX + 1];
-	int n;
+	int n, bad;
 
 	if (!realm) {
 		const char *at = strrchr(sub->impi, '@');
@@ -71,9 +71,13 @@ check_www(const struct load_thread *t, const struct load_slot *s, const struct a
 	n = akv_digest_www_authenticate(
 	    a->scheme == AKV_SCHEME_AKAV2_MD5 ? AKV_DIGEST_AKAV2_MD5 : AKV_DIGEST_AKAV1_MD5, realm,
 	    a->vec[i].rand, a->vec[i].autn, a->vec[i].ck, a->vec[i].ik, 1, want, sizeof(want));
-	/* the value holds ck= and ik=: compared in constant time like any key */
-	return n < 0 || !a->www[i] || a->www_len[i] != (unsigned)n ||
-	       akv_ct_eq(a->www[i], want, (size_t)n);
+	/* the value holds ck= and ik=: compared in constant time like any key,
+	 * and their hex does not stay on the stack */
+	bad = n < 0 || !a->www[i] || a->www_len[i] != (unsigned)n ||
+	      akv_ct_eq(a->www[i], want, (size_t)n);
+	if (n > 0)
+		akv_wipe(want, (size_t)n);
+	return bad;
 }
 
 /* Per client thread: the first request of each kind of transaction, its
