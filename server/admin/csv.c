@@ -309,30 +309,33 @@ akv_csv_parse(const char *line, size_t len, int ncols, struct akv_sub *out,
 	      char why[AKV_CSV_WHY])
 {
 	struct field f[AKV_CSV_COLS_EXT + 1];
-	int n, e;
+	int n, e = AKV_EINVAL;
 
 	why[0] = 0;
+	/* csv.h: a refused line leaves *out wiped, whichever check refused it
+	 * (fuzz_csv found the early refusals returning it untouched) */
+	akv_store_sub_wipe(out);
 	out->impi_len = 0;
 	out->nimpu = 0;
 	out->seq_reserved = 0;
 	if (ncols != AKV_CSV_COLS && ncols != AKV_CSV_COLS_EXT) {
 		snprintf(why, AKV_CSV_WHY, "bad column count %d", ncols);
-		return AKV_EINVAL;
+		return e;
 	}
 	if (len > AKV_CSV_LINE_MAX) {
 		snprintf(why, AKV_CSV_WHY, "line too long (%zu bytes, max %d)", len,
 			 AKV_CSV_LINE_MAX);
-		return AKV_EINVAL;
+		return e;
 	}
 	len = strip_eol(line, len);
 	if (memchr(line, 0, len)) {
 		snprintf(why, AKV_CSV_WHY, "NUL byte in line");
-		return AKV_EINVAL;
+		return e;
 	}
 	n = split(line, len, f, AKV_CSV_COLS_EXT + 1);
 	if (n != ncols) {
 		snprintf(why, AKV_CSV_WHY, "expected %d columns, got %d", ncols, n);
-		return AKV_EINVAL;
+		return e;
 	}
 	e = parse_fields(f, ncols, out, why);
 	if (!e && akv_store_sub_validate(out)) {

@@ -147,6 +147,42 @@ START_TEST(t_csv_bad_lines)
 }
 END_TEST
 
+/* csv.h: a refused line leaves the record wiped, whichever check refused
+ * it; the early checks (column count, length, NUL) returned it untouched
+ * until fuzz_csv caught one. */
+START_TEST(t_csv_refusal_wipes_record)
+{
+	static char longline[AKV_CSV_LINE_MAX + 2];
+	const struct {
+		const char *line;
+		size_t len;
+		int ncols;
+	} bad[] = {
+		{"a@b,sip:a@b," K1 ",," OPC1 ",8000,1", 0, 5},
+		{longline, sizeof(longline) - 1, AKV_CSV_COLS},
+		{"a@b,sip:a@b," K1 ",," OPC1 ",8000\0,1", 0, AKV_CSV_COLS},
+		{"a@b,sip:a@b," K1 ",," OPC1 ",8000,1", 0, AKV_CSV_COLS_EXT},
+		{"a@b,sip:a@b," K1 ",," OPC1 ",8000", 0, AKV_CSV_COLS},
+		{"a@b,sip:a@b," K1 ",," OPC1 ",zz,1", 0, AKV_CSV_COLS},
+	};
+	static const uint8_t zero[16];
+
+	memset(longline, 'a', sizeof(longline) - 1);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		size_t len = bad[i].len ? bad[i].len : strlen(bad[i].line);
+
+		if (i == 2)
+			len = strlen(bad[i].line) + 2; /* through the NUL and on */
+		memset(&sub, 0xaa, sizeof(sub));
+		ck_assert_int_eq(akv_csv_parse(bad[i].line, len, bad[i].ncols, &sub, why),
+				 AKV_EINVAL);
+		ck_assert_msg(why[0], "case %zu: no reason", i);
+		ck_assert_msg(!memcmp(sub.k, zero, 16) && !memcmp(sub.opc, zero, 16),
+			      "case %zu (%s): K/OPc left in the refused record", i, why);
+	}
+}
+END_TEST
+
 START_TEST(t_csv_huge_fields)
 {
 	char *line = akv_malloc(3 * AKV_CSV_LINE_MAX);
@@ -537,6 +573,7 @@ suite(void)
 	tcase_add_test(tc, t_csv_op_to_opc);
 	tcase_add_test(tc, t_csv_ext_columns);
 	tcase_add_test(tc, t_csv_bad_lines);
+	tcase_add_test(tc, t_csv_refusal_wipes_record);
 	tcase_add_test(tc, t_csv_huge_fields);
 	tcase_add_test(tc, t_csv_format_roundtrip);
 	tcase_add_test(tc, t_csv_guard_page_and_random);
