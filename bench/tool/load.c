@@ -592,6 +592,7 @@ load_run(const struct load_cfg *cfg, const struct load_proto *proto, struct load
 		r->c.sars += s->sars;
 		r->c.registered += s->registered;
 		r->c.registered_first += s->registered_first;
+		r->c.deregistered += s->deregistered;
 		akv_hist_merge(&r->hist, &ta[i].t.hist);
 		akv_hist_merge(&r->txn_hist, &ta[i].t.txn_hist);
 	}
@@ -646,6 +647,10 @@ usage(FILE *f)
 	    "                     a registration as an S-CSCF runs it, MAR then SAR\n"
 	    "                     (REGISTRATION the first time in the run, then\n"
 	    "                     RE_REGISTRATION); reports registrations/s, MAR/s, SAR/s\n"
+	    "  --deregister       with --op register: after each registration the UE\n"
+	    "                     de-registers (SAR USER_DEREGISTRATION), so every\n"
+	    "                     registration is a first one that the server must store\n"
+	    "                     (a storm after a mass de-registration)\n"
 	    "  --echo             the target is `akavs-bench echo` (no --subs needed)\n"
 	    "  --req-size B --reply-size B   echo message sizes (default 300 / 400)\n"
 	    "  --sweep D1,D2,...  run once per depth; with --sweep-out FILE write\n"
@@ -703,6 +708,8 @@ parse_opts(int argc, char **argv, struct load_opts *o)
 			o->cfg.www = 1;
 		} else if (!strcmp(a, "--touch-all")) {
 			o->cfg.touch_all = 1;
+		} else if (!strcmp(a, "--deregister")) {
+			o->cfg.deregister = 1;
 		} else if (i + 1 < argc && !strcmp(a, "--realm")) {
 			o->cfg.dia_realm = argv[++i];
 		} else if (!strcmp(a, "--no-check")) {
@@ -775,6 +782,10 @@ parse_opts(int argc, char **argv, struct load_opts *o)
 	}
 	if (!o->diameter && o->cfg.op == LOAD_OP_REGISTER) {
 		fprintf(stderr, "load: --op register is a Cx registration: it needs --diameter\n");
+		return -1;
+	}
+	if (o->cfg.deregister && o->cfg.op != LOAD_OP_REGISTER) {
+		fprintf(stderr, "load: --deregister belongs to --op register\n");
 		return -1;
 	}
 	if (o->diameter && o->echo_target) {
@@ -956,10 +967,10 @@ akv_bench_load(int argc, char **argv)
 		akv_bench_json_str(stdout, o.connect);
 		printf(
 		    ",\"op\":\"%s\",\"conns\":%u,\"depth\":%u,\"threads\":%u,\"subscribers\":%zu,"
-		    "\"zipf\":%g,\"checked\":%s,\"www\":%s,",
+		    "\"zipf\":%g,\"checked\":%s,\"www\":%s,\"deregister\":%s,",
 		    o.echo_target ? "echo" : op_names[o.cfg.op], o.cfg.conns, o.cfg.depth,
 		    o.cfg.threads, subs.n, o.cfg.zipf, o.cfg.check ? "true" : "false",
-		    o.cfg.www ? "true" : "false");
+		    o.cfg.www ? "true" : "false", o.cfg.deregister ? "true" : "false");
 		if (o.echo_target)
 			printf("\"request_bytes\":%u,\"reply_bytes\":%u,", o.cfg.req_size,
 			       o.cfg.reply_size);

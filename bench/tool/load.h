@@ -146,8 +146,9 @@ struct load_counters {
 	uint64_t err_proto;    /* undecodable frame or unknown id */
 	uint64_t conn_lost;    /* connections closed under us */
 	/* REGISTER (Diameter): SAAs received; of those, registrations the
-	 * server accepted (2001 with the profile); of those, first ones */
-	uint64_t sars, registered, registered_first;
+	 * server accepted (2001 with the profile); of those, first ones;
+	 * de-registrations the server accepted (--deregister) */
+	uint64_t sars, registered, registered_first, deregistered;
 };
 
 #define LOAD_AHEAD 16
@@ -248,6 +249,9 @@ struct load_cfg {
 	/* one transaction per subscriber, in order, then stop (a warm-up that
 	 * makes the server load every subscriber and reserve its SQNs) */
 	int touch_all;
+	/* REGISTER: the UE de-registers after each registration (SAR
+	 * USER_DEREGISTRATION), so that every registration is a first one */
+	int deregister;
 	int cpu; /* first CPU to pin threads to, -1: none */
 };
 

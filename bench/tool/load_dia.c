@@ -12,7 +12,11 @@
  * in this run and RE_REGISTRATION after; the SAA must be 2001 with the
  * profile. The SAR leaves only when the UE's RES (computed here at once)
  * equals the MAA's XRES, as the S-CSCF decides; the full vector check is
- * batched (load_check.c) as for MARs.
+ * batched (load_check.c) as for MARs. With --deregister the UE then
+ * de-registers (SAR USER_DEREGISTRATION, TS 29.228 §6.1.2: the HSS clears the
+ * S-CSCF name; the SAA is 2001 and carries no profile), so its next
+ * registration is a first one again: each cycle changes the stored state
+ * twice, the write path of a storm after a mass de-registration.
  * The Hop-by-Hop Identifier carries the slot and sequence (RFC 6733 §3:
  * unique per connection at any time).
  */
@@ -239,14 +243,26 @@ registered(const struct load_thread *t, const struct load_slot *s)
 	return (int)(d->registered[s->rank / 64] >> (s->rank % 64) & 1);
 }
 
-/* The SAR that follows an accepted MAA: a new Session-Id of this peer,
- * the MAR's identities, REGISTRATION or RE_REGISTRATION. */
+static void
+set_registered(struct load_thread *t, const struct load_slot *s, int on)
+{
+	struct dia_thread *d = t->proto_state;
+	uint64_t bit = 1ull << (s->rank % 64);
+
+	if (on)
+		d->registered[s->rank / 64] |= bit;
+	else
+		d->registered[s->rank / 64] &= ~bit;
+}
+
+/* A SAR of the MAR's identities with a new Session-Id of this peer:
+ * Server-Assignment-Type sat. */
 static int
-build_sar(struct load_thread *t, struct load_slot *s, uint64_t id, uint8_t *out, size_t cap)
+build_sar(struct load_thread *t, struct load_slot *s, uint64_t id, uint32_t sat, uint8_t *out,
+	  size_t cap)
 {
 	const struct load_sub *sub = &t->cfg->subs->v[s->sub];
 	struct dia_thread *d = t->proto_state;
-	uint32_t sat = registered(t, s) ? LOAD_SAT_RE_REGISTRATION : LOAD_SAT_REGISTRATION;
 	char host[64], sid[128];
 	const char *sp = sid, *impu;
 	uint64_t session;
@@ -272,12 +288,41 @@ build_sar(struct load_thread *t, struct load_slot *s, uint64_t id, uint8_t *out,
 			      (uint32_t)id, (uint32_t)id ^ (uint32_t)session, out, cap);
 }
 
-/* Judges the SAA that ends a registration. As dia_answer. */
+/* Judges the SAA of the UE's de-registration (step 2): 2001, with or
+ * without a profile (TS 29.228 §6.1.2.1 asks User-Data only for
+ * assignments), for the IMPI asked for. As dia_answer. */
 static int
-saa_judge(struct load_thread *t, struct load_slot *s, const uint8_t *f, size_t len)
+dereg_saa_judge(struct load_thread *t, struct load_slot *s, const uint8_t *f, size_t len)
 {
 	const struct load_sub *sub = &t->cfg->subs->v[s->sub];
-	struct dia_thread *d = t->proto_state;
+	int v = load_saa_judge(f, len, sub->impi, sub->impi_len);
+
+	if (v < 0)
+		return AKV_EPROTO;
+	t->c.sars++;
+	switch (v) {
+	case LOAD_SAA_OK:
+	case LOAD_SAA_NO_PROFILE:
+		t->c.deregistered++;
+		set_registered(t, s, 0);
+		break;
+	case LOAD_SAA_REFUSED:
+		t->c.err_answers++;
+		break;
+	default: /* 2001 for another user */
+		t->c.err_check++;
+		break;
+	}
+	return 0;
+}
+
+/* Judges the SAA that ends a registration (step 1); with --deregister the
+ * UE's de-registration follows. As dia_answer. */
+static int
+saa_judge(struct load_thread *t, struct load_slot *s, uint64_t id, const uint8_t *f, size_t len,
+	  uint8_t *out, size_t cap)
+{
+	const struct load_sub *sub = &t->cfg->subs->v[s->sub];
 	int v = load_saa_judge(f, len, sub->impi, sub->impi_len);
 
 	if (v < 0)
@@ -290,7 +335,11 @@ saa_judge(struct load_thread *t, struct load_slot *s, const uint8_t *f, size_t l
 		t->c.registered++;
 		if (!registered(t, s)) {
 			t->c.registered_first++;
-			d->registered[s->rank / 64] |= 1ull << (s->rank % 64);
+			set_registered(t, s, 1);
+		}
+		if (t->cfg->deregister) {
+			s->step = 2;
+			return build_sar(t, s, id, LOAD_SAT_USER_DEREGISTRATION, out, cap);
 		}
 		break;
 	case LOAD_SAA_REFUSED:
@@ -384,7 +433,10 @@ maa_judge(struct load_thread *t, struct load_slot *s, uint64_t id, const struct 
 			return 0;
 		}
 		s->step = 1;
-		return build_sar(t, s, id, out, cap);
+		return build_sar(t, s, id,
+				 registered(t, s) ? LOAD_SAT_RE_REGISTRATION
+						  : LOAD_SAT_REGISTRATION,
+				 out, cap);
 	}
 	return 0;
 }
@@ -428,7 +480,9 @@ dia_answer(struct load_thread *t, struct load_slot *s, uint64_t id, const uint8_
 	struct load_maa m;
 
 	if (s->op == LOAD_OP_REGISTER && s->step == 1)
-		return saa_judge(t, s, f, len);
+		return saa_judge(t, s, id, f, len, out, cap);
+	if (s->op == LOAD_OP_REGISTER && s->step == 2)
+		return dereg_saa_judge(t, s, f, len);
 	/* one pass over the MAA; what it cannot vouch for goes to the codec */
 	if (load_maa_read(f, len, &m, &d->maa))
 		return dia_answer_codec(t, s, id, f, len, out, cap);
@@ -512,12 +566,14 @@ load_dia_report(FILE *f, const struct load_result *r, int json)
 		fprintf(f,
 			",\"registrations\":%llu,\"registrations_per_s\":%.0f,"
 			"\"first_registrations\":%llu,\"re_registrations\":%llu,"
+			"\"deregistrations\":%llu,\"deregistrations_per_s\":%.0f,"
 			"\"mars\":%llu,\"mars_per_s\":%.0f,\"sars\":%llu,\"sars_per_s\":%.0f,"
 			"\"registration_latency_us\":{\"p50\":%.1f,\"p99\":%.1f,\"p999\":%.1f,"
 			"\"mean\":%.1f,\"max\":%.1f}",
 			(unsigned long long)r->c.registered, per_s(r->c.registered, r->seconds),
 			(unsigned long long)r->c.registered_first,
 			(unsigned long long)(r->c.registered - r->c.registered_first),
+			(unsigned long long)r->c.deregistered, per_s(r->c.deregistered, r->seconds),
 			(unsigned long long)mars, per_s(mars, r->seconds),
 			(unsigned long long)r->c.sars, per_s(r->c.sars, r->seconds), us50, us99,
 			us999, akv_hist_mean(h) / 1e3, (double)h->max / 1e3);
@@ -532,6 +588,10 @@ load_dia_report(FILE *f, const struct load_result *r, int json)
 		per_s(r->c.sars, r->seconds), (unsigned long long)r->c.registered,
 		(unsigned long long)r->c.registered_first,
 		(unsigned long long)(r->c.registered - r->c.registered_first), us50, us99, us999);
+	if (r->c.deregistered)
+		fprintf(f, "         %.0f de-registrations/s (%llu: SAR USER_DEREGISTRATION, 2001)\n",
+			per_s(r->c.deregistered, r->seconds),
+			(unsigned long long)r->c.deregistered);
 }
 
 const struct load_proto load_proto_dia = {

@@ -1117,14 +1117,15 @@ load_saa_judge(const uint8_t *msg, size_t len, const char *impi, size_t impi_len
 	/* a Cx answer carries exactly one of the two (TS 29.229 §6.2) */
 	if (res.result_code != AKV_DIA_SUCCESS || res.exp_code)
 		return LOAD_SAA_REFUSED;
+	/* [User-Name] is optional; when present it must be the IMPI asked for
+	 * (checked first: a de-registration's answer has no profile) */
+	if (akv_dia_idx_find(&x, AKV_DIA_ROW_USER_NAME, &un) &&
+	    (un.len != impi_len || memcmp(un.data, impi, impi_len)))
+		return LOAD_SAA_OTHER_USER;
 	/* TS 29.228 §6.1.2: a REGISTRATION / RE_REGISTRATION answer downloads
 	 * the profile (User-Data, TS 29.229 §6.3.7); Kamailio refuses an SAA
 	 * without it (REFERENCE §7.1) */
 	if (!akv_dia_idx_find(&x, AKV_DIA_ROW_USER_DATA, &ud) || !ud.len)
 		return LOAD_SAA_NO_PROFILE;
-	/* [User-Name] is optional; when present it must be the IMPI asked for */
-	if (akv_dia_idx_find(&x, AKV_DIA_ROW_USER_NAME, &un) &&
-	    (un.len != impi_len || memcmp(un.data, impi, impi_len)))
-		return LOAD_SAA_OTHER_USER;
 	return LOAD_SAA_OK;
 }

@@ -80,9 +80,11 @@ void load_mar_next_session(struct load_mar_tpl *t);
 
 /* ==== SAR / SAA (TS 29.229 §6.1.3 / §6.1.4) ==== */
 
-/* Server-Assignment-Type (TS 29.229 §6.3.15) values a registration sends. */
+/* Server-Assignment-Type (TS 29.229 §6.3.15) values a registration (and the
+ * UE's de-registration) sends. */
 #define LOAD_SAT_REGISTRATION 1
 #define LOAD_SAT_RE_REGISTRATION 2
+#define LOAD_SAT_USER_DEREGISTRATION 5
 
 /* The AVPs every SAR of one peer repeats, stored once: VSAI, Auth-Session-
  * State, Origin-Host, Origin-Realm, Destination-Realm after the Session-Id,

@@ -265,6 +265,26 @@ PY
 		else
 			bad "load --diameter --op register exited non-zero"
 		fi
+		# --deregister: every registration a first one, each followed by the
+		# UE's de-registration; both change the stored state (commits)
+		com2=$(stat store.commits)
+		if "$BENCH" load --connect "127.0.0.1:$DPORT" --diameter --subs "$TMP/subs.csv" \
+			--op register --deregister --conns 2 --depth 4 --seconds 1 --json >"$TMP/dereg.json"; then
+			check "$TMP/dereg.json" "load --op register --deregister: first registrations, each de-registered" \
+				'j["deregister"] and j["registrations"] > 0 and j["errors"] == 0' \
+				'j["first_registrations"] == j["registrations"] and j["re_registrations"] == 0' \
+				'0 <= j["registrations"] - j["deregistrations"] <= 2 * 4' \
+				'j["sars"] == j["registrations"] + j["deregistrations"]'
+			com3=$(stat store.commits)
+			[ $((com3 - com2)) -ge 2 ] &&
+				pass "server: $((com3 - com2)) store commits for registrations and de-registrations" ||
+				bad "server: $((com3 - com2)) store commits during the --deregister run"
+		else
+			bad "load --op register --deregister exited non-zero"
+		fi
+		"$BENCH" load --connect "127.0.0.1:$DPORT" --diameter --subs "$TMP/subs.csv" --deregister \
+			--seconds 0.1 >/dev/null 2>&1 && bad "load --deregister without --op register ran" ||
+			pass "load --deregister needs --op register"
 		"$BENCH" load --connect "127.0.0.1:$APORT" --subs "$TMP/subs.csv" --op register \
 			--seconds 0.1 >/dev/null 2>&1 && bad "load --op register without --diameter ran" ||
 			pass "load --op register needs --diameter"

@@ -633,13 +633,13 @@ ref_judge(const uint8_t *msg, size_t len)
 		return AKV_EPROTO;
 	if (r.result_code != AKV_DIA_SUCCESS || r.exp_code)
 		return LOAD_SAA_REFUSED;
+	if (akv_dia_find(body, len - AKV_DIA_HDR_LEN, AKV_DIA_AVP_USER_NAME, 0, &un) == 1 &&
+	    (un.len != strlen(SAA_IMPI) || memcmp(un.data, SAA_IMPI, un.len)))
+		return LOAD_SAA_OTHER_USER;
 	if (akv_dia_find(body, len - AKV_DIA_HDR_LEN, AKV_DIA_AVP_USER_DATA, AKV_DIA_VENDOR_3GPP,
 			 &ud) != 1 ||
 	    !ud.len)
 		return LOAD_SAA_NO_PROFILE;
-	if (akv_dia_find(body, len - AKV_DIA_HDR_LEN, AKV_DIA_AVP_USER_NAME, 0, &un) == 1 &&
-	    (un.len != strlen(SAA_IMPI) || memcmp(un.data, SAA_IMPI, un.len)))
-		return LOAD_SAA_OTHER_USER;
 	return LOAD_SAA_OK;
 }
 
@@ -668,6 +668,7 @@ START_TEST(t_saa_judge_verdicts)
 	    {{.result = 2001, .data = ""}, LOAD_SAA_NO_PROFILE},
 	    {{.result = 2001, .user = "bench8@bench.akavs"}, LOAD_SAA_OTHER_USER},
 	    {{.result = 2001, .user = "bench7@bench.akav"}, LOAD_SAA_OTHER_USER},
+	    {{.result = 2001, .user = "bench8@bench.akavs", .data = "-"}, LOAD_SAA_OTHER_USER},
 	    {{.result = 2001, .flags = AKV_DIA_F_REQ}, AKV_EPROTO}, /* a request */
 	    {{.result = 2001, .flags = 0x01}, AKV_EPROTO},	      /* reserved bit */
 	    {{.result = 2001, .cmd = AKV_DIA_CMD_MA}, AKV_EPROTO},    /* a MAA */
@@ -863,6 +864,85 @@ START_TEST(t_mar_impu_from_line0)
 }
 END_TEST
 
+/* --deregister: after the registration's SAA the UE de-registers (SAR
+ * USER_DEREGISTRATION, profile available); a 2001 without profile counts a
+ * de-registration and makes the next registration a first one again; a
+ * refusal or an answer for another user is an error, not a de-registration. */
+START_TEST(t_register_deregister_cycle)
+{
+	static struct reg_fixture f;
+	struct saa_opt reg = {.result = 2001}, dereg = {.result = 2001, .data = "-"};
+	uint8_t saa[2048];
+	size_t sl, al;
+	int dl;
+
+	reg_setup(&f);
+	f.cfg.deregister = 1;
+	for (int round = 0; round < 2; round++) {
+		sl = reg_to_sar(&f);
+		ck_assert_uint_eq(sar_u32(f.out, sl, AKV_DIA_AVP_SERVER_ASSIGNMENT_TYPE),
+				  LOAD_SAT_REGISTRATION);
+		al = mk_saa(saa, sizeof(saa), &reg);
+		dl = dia_answer(&f.t, &f.s, 9, saa, al, f.out, sizeof(f.out));
+		ck_assert_int_gt(dl, 0); /* the de-registration follows */
+		ck_assert_uint_eq(f.s.step, 2);
+		ck_assert_uint_eq(sar_u32(f.out, (size_t)dl, AKV_DIA_AVP_SERVER_ASSIGNMENT_TYPE),
+				  LOAD_SAT_USER_DEREGISTRATION);
+		ck_assert_uint_eq(
+		    sar_u32(f.out, (size_t)dl, AKV_DIA_AVP_USER_DATA_ALREADY_AVAILABLE), 1);
+		al = mk_saa(saa, sizeof(saa), &dereg);
+		ck_assert_int_eq(dia_answer(&f.t, &f.s, 10, saa, al, f.out, sizeof(f.out)), 0);
+		ck_assert_uint_eq(f.t.c.deregistered, (uint64_t)round + 1);
+		ck_assert_uint_eq(f.t.c.registered_first, (uint64_t)round + 1);
+		ck_assert_uint_eq(f.t.c.sars, 2 * ((uint64_t)round + 1));
+		/* one latency sample per registration, not per SAA */
+		ck_assert_uint_eq(f.t.txn_hist.count, (uint64_t)round + 1);
+	}
+	ck_assert_uint_eq(f.t.c.err_answers + f.t.c.err_check, 0);
+	/* a refused de-registration is an error and leaves the UE registered */
+	reg_to_sar(&f);
+	al = mk_saa(saa, sizeof(saa), &reg);
+	ck_assert_int_gt(dia_answer(&f.t, &f.s, 9, saa, al, f.out, sizeof(f.out)), 0);
+	{
+		struct saa_opt no = {.result = 5012};
+
+		al = mk_saa(saa, sizeof(saa), &no);
+	}
+	ck_assert_int_eq(dia_answer(&f.t, &f.s, 10, saa, al, f.out, sizeof(f.out)), 0);
+	ck_assert_uint_eq(f.t.c.err_answers, 1);
+	ck_assert_uint_eq(f.t.c.deregistered, 2);
+	sl = reg_to_sar(&f);
+	ck_assert_uint_eq(sar_u32(f.out, sl, AKV_DIA_AVP_SERVER_ASSIGNMENT_TYPE),
+			  LOAD_SAT_RE_REGISTRATION);
+	/* a de-registration answered for another user is a check error */
+	al = mk_saa(saa, sizeof(saa), &reg);
+	ck_assert_int_gt(dia_answer(&f.t, &f.s, 9, saa, al, f.out, sizeof(f.out)), 0);
+	{
+		struct saa_opt other = {.result = 2001, .user = "mallory@bench.akavs"};
+
+		al = mk_saa(saa, sizeof(saa), &other);
+	}
+	ck_assert_int_eq(dia_answer(&f.t, &f.s, 10, saa, al, f.out, sizeof(f.out)), 0);
+	ck_assert_uint_eq(f.t.c.err_check, 1);
+	ck_assert_uint_eq(f.t.c.deregistered, 2);
+	/* ... also without a profile */
+	reg_to_sar(&f);
+	al = mk_saa(saa, sizeof(saa), &reg);
+	ck_assert_int_gt(dia_answer(&f.t, &f.s, 9, saa, al, f.out, sizeof(f.out)), 0);
+	{
+		struct saa_opt other = {.result = 2001, .user = "mallory@bench.akavs", .data = "-"};
+
+		al = mk_saa(saa, sizeof(saa), &other);
+	}
+	ck_assert_int_eq(dia_answer(&f.t, &f.s, 10, saa, al, f.out, sizeof(f.out)), 0);
+	ck_assert_uint_eq(f.t.c.err_check, 2);
+	ck_assert_uint_eq(f.t.c.deregistered, 2);
+	/* a malformed SAA is a protocol error */
+	ck_assert_int_lt(dia_answer(&f.t, &f.s, 10, saa, 10, f.out, sizeof(f.out)), 0);
+	dia_thread_fini(&f.t);
+}
+END_TEST
+
 START_TEST(t_register_transactions)
 {
 	static struct reg_fixture f;
@@ -1022,6 +1102,7 @@ load_dia_suite(void)
 	tcase_add_test(tc, t_saa_judge_verdicts);
 	tcase_add_test(tc, t_saa_judge_malformed);
 	tcase_add_test(tc, t_register_transactions);
+	tcase_add_test(tc, t_register_deregister_cycle);
 	tcase_add_test(tc, t_register_bad_saa_counted);
 	suite_add_tcase(s, tc);
 	return s;
