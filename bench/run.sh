@@ -136,6 +136,12 @@ if [ -x "$AKAVS" ] && have_cmd "$AKAVS" serve && "$AKAVS" sub --help >/dev/null 
 			note "load: 16 conns x 32 in flight, $LSECS s"
 			median_of_runs load16x32 "$BENCH" load --connect "127.0.0.1:$PORT" \
 				--subs "$TMP/subs.csv" --conns 16 --depth 32 --seconds "$LSECS" --vs-echo --json
+			# an S-CSCF on AVS/1 asks for the ready WWW-Authenticate value
+			# (nonce, algorithm, qop, ck, ik); the generator renders and checks it
+			note "load: 16 conns x 32 in flight, CHALLENGE with WWW-Authenticate, $LSECS s"
+			"$BENCH" load --connect "127.0.0.1:$PORT" --subs "$TMP/subs.csv" --conns 16 --depth 32 \
+				--seconds "$LSECS" --www --vs-echo --json >"$TMP/loadwww.json" ||
+				echo "bench: load --www failed"
 			note "load: 1 conn x 1 in flight, $LSECS s"
 			"$BENCH" load --connect "127.0.0.1:$PORT" --subs "$TMP/subs.csv" --conns 1 --depth 1 \
 				--seconds "$LSECS" --vs-echo --json >"$TMP/load1x1.json" ||
@@ -158,6 +164,13 @@ if [ -x "$AKAVS" ] && have_cmd "$AKAVS" serve && "$AKAVS" sub --help >/dev/null 
 				"$BENCH" load --connect "127.0.0.1:$DPORT" --diameter --op register \
 					--subs "$TMP/subs.csv" --conns 16 --depth 32 --seconds "$LSECS" \
 					--json >"$TMP/register.json" || echo "bench: load --op register failed"
+				# a storm after a mass de-registration: every registration a first
+				# one (a stored state change), each followed by the UE's
+				# de-registration (another); bounded by the store's commits
+				note "load: Diameter Cx first registrations + de-registrations, 16 x 32, $LSECS s"
+				"$BENCH" load --connect "127.0.0.1:$DPORT" --diameter --op register --deregister \
+					--subs "$TMP/subs.csv" --conns 16 --depth 32 --seconds "$LSECS" \
+					--json >"$TMP/deregister.json" || echo "bench: load --deregister failed"
 			else
 				note "load: akavs serve has no Diameter listener, skipped"
 			fi
@@ -253,6 +266,14 @@ for name, label in (("load16x32.json", "16 conns x 32"), ("load1x1.json", "1 con
                  "%s%% of echo (%s); p50 %s us (%+.1f vs echo), p99 %s us; errors %s" % (
                      l.get("pct_of_echo"), tgt, l["latency_us"]["p50"], l.get("p50_minus_echo_us", 0),
                      l["latency_us"]["p99"], l.get("errors"))))
+l = load("loadwww.json")
+if l:
+    ec = l.get("echo") or {}
+    rows.append(("echo baseline, AVS/1 WWW sizes (%s/%s B)" % (ec.get("request_bytes"), ec.get("reply_bytes")),
+                 m(ec.get("requests_per_s")) + " req/s", "p50 %s us" % ec.get("latency_us", {}).get("p50")))
+    rows.append(("akavs AVS/1 challenge + WWW-Authenticate, 16 x 32", m(l.get("requests_per_s")) + " req/s",
+                 "%s%% of echo; p50 %s us, p99 %s us; errors %s" % (
+                     l.get("pct_of_echo"), l["latency_us"]["p50"], l["latency_us"]["p99"], l.get("errors"))))
 l = load("dia16x32.json")
 if l:
     ec = l.get("echo") or {}
@@ -268,6 +289,15 @@ if l:
                  "%s MAR/s + %s SAR/s; %s first, %s re-registrations; p50 %s us, p99 %s us; errors %s" % (
                      m(l.get("mars_per_s")), m(l.get("sars_per_s")), l.get("first_registrations"),
                      l.get("re_registrations"), rl.get("p50"), rl.get("p99"), l.get("errors"))))
+l = load("deregister.json")
+if l:
+    rl = l.get("registration_latency_us") or {}
+    rows.append(("akavs Diameter first registrations + de-registrations, 16 x 32",
+                 m(l.get("registrations_per_s")) + " reg/s",
+                 "%s de-registrations/s; all first: %s; p50 %s us, p99 %s us per registration; errors %s" % (
+                     m(l.get("deregistrations_per_s")),
+                     l.get("first_registrations") == l.get("registrations"), rl.get("p50"), rl.get("p99"),
+                     l.get("errors"))))
 l = load("loadmix.json")
 if l:
     rows.append(("akavs AVS/1 mix, 16 conns x 32", m(l.get("requests_per_s")) + " req/s",
