@@ -642,6 +642,7 @@ struct akv_store_reader {
 	MDB_txn *txn;		/* reset when not active */
 	int active;		/* renewed, holds st->resize shared */
 	int pinned;		/* explicit akv_store_reader_begin() */
+	uint64_t txns;		/* renews, for akv_store_reader_txns() */
 };
 
 /* see store.h */
@@ -688,6 +689,7 @@ reader_renew(struct akv_store_reader *r)
 	rc = mdb_txn_renew(r->txn);
 	if (!rc) {
 		r->active = 1;
+		r->txns++;
 		return 0;
 	}
 	pthread_rwlock_unlock(&st->resize);
@@ -703,6 +705,7 @@ reader_renew(struct akv_store_reader *r)
 		return e;
 	}
 	r->active = 1;
+	r->txns++;
 	return 0;
 }
 
@@ -712,6 +715,29 @@ reader_release(struct akv_store_reader *r)
 	mdb_txn_reset(r->txn);
 	r->active = 0;
 	pthread_rwlock_unlock(&r->st->resize);
+}
+
+/* see store.h */
+uint64_t
+akv_store_reader_txns(const struct akv_store_reader *r)
+{
+	return r->txns;
+}
+
+/* see store.h */
+uint64_t
+akv_store_reg_gen(struct akv_store *st)
+{
+	/* acquire: pairs with the bump after the writer's commit, so a reader
+	 * that sees the new value also sees the committed records */
+	return atomic_load_explicit(&st->reg_gen, memory_order_acquire);
+}
+
+/* see store.h */
+void
+akv_store_reg_gen_bump(struct akv_store *st)
+{
+	atomic_fetch_add_explicit(&st->reg_gen, 1, memory_order_release);
 }
 
 /* see store.h */

@@ -183,6 +183,18 @@ struct akv_store_reader *akv_store_reader_new(struct akv_store *st, int *err);
 /* Frees a reader (ends its transaction if begun). NULL is a no-op. */
 void akv_store_reader_free(struct akv_store_reader *r);
 
+/* Read transactions `r` has begun (renewed) since it was created: lets tests
+ * check that a path reads nothing from LMDB. */
+uint64_t akv_store_reader_txns(const struct akv_store_reader *r);
+
+/* Registration-state generation of this open store (in memory only, starts
+ * at 0). The Cx code (server/aka/cx.c) of a worker that commits registration
+ * records of IMPIs another worker's engine caches bumps it after the commit;
+ * every engine reads it at the start of each Cx batch and stops trusting its
+ * cached registration states when it moved. Thread-safe (atomic). */
+uint64_t akv_store_reg_gen(struct akv_store *st);
+void akv_store_reg_gen_bump(struct akv_store *st);
+
 /* ==== Reads ==== */
 
 /* Optional explicit snapshot: between begin and end, every read through `r`

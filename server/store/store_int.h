@@ -25,6 +25,7 @@ struct akv_store {
 	pthread_rwlock_t resize;	/* shared by every live txn, see store.c */
 	pthread_mutex_t dbi_lock;	/* mdb_dbi_open is not concurrent-safe */
 	_Atomic uint64_t commits, seq_commits;
+	_Atomic uint64_t reg_gen;	/* see akv_store_reg_gen(); in memory only */
 	char dir[PATH_MAX];
 };
 
