@@ -11,6 +11,8 @@
 
 #include "core/err.h"
 #include "core/log.h"
+#include "aka/subcache.h"
+#include "mem.h"
 #include "store/store.h"
 
 /* ==== Pure decisions ==== */
@@ -459,12 +461,215 @@ batch_state(struct akv_eng_req *const *changed, size_t nchanged, const struct ak
 	return NULL;
 }
 
+/* ==== Registration cache ==== */
+
+/*
+ * Coherence. A cached state is used only while its entry's cx_stamp equals
+ * the engine's current stamp; bumping the stamp forgets every cached state
+ * at once (wrapping to 0, it clears all entries' stamps: 0 is "unknown").
+ *  - Registration records are written only by workers, in commit_batch().
+ *    A worker caches only IMPIs of its own shard, whose requests with an
+ *    IMPI all come to it (server/net/fe.c); after a successful commit it
+ *    stores the new states, after a failed one it forgets them.
+ *  - A request without IMPI (LIR, SAR/UAR by IMPU) goes to worker 0 and may
+ *    write the record of an IMPI of another shard. Worker 0 then bumps the
+ *    store's registration generation after the commit and before its
+ *    answers leave; every engine compares it at the start of each batch and
+ *    forgets all its states when it moved. A batch thus sees every commit
+ *    whose answer left before it started, as one read snapshot taken at its
+ *    start would.
+ *  - Provisioning (akv_eng_tick's change log): a deleted subscriber's entry
+ *    goes, its state with it; a refreshed entry keeps its state (keyed by
+ *    IMPI) and the IMPU check uses its new fingerprints. Until the change
+ *    log is read (within POLL_INTERVAL_MS) a SAR may still see the old IMPUs
+ *    or a deleted subscriber, the same window a MAR has.
+ *  - A restart starts with every state unknown: the first SAR of each IMPI
+ *    reads the store and fills the cache.
+ */
+
+/* Interned S-CSCF names: index 0 is the empty name, 1..CX_NAMES_MAX the
+ * table's. An HSS sees a handful of S-CSCFs; once the table is full, the
+ * state of an IMPI served by yet another name is simply not cached (a peer
+ * sending many names makes its SARs take the store path, nothing worse). */
+#define CX_NAMES_MAX 63	/* fits the 6 bits of akv_subent.cx_reg */
+
+struct akv_cx_cache {
+	int off;		/* never used (tests' reference path) */
+	uint16_t stamp;		/* valid cx_stamp: 1..65535 */
+	uint64_t reg_gen;	/* the store's registration generation last seen */
+	int have_dbi;
+	MDB_dbi dbi;
+	unsigned nnames;
+	uint16_t name_len[CX_NAMES_MAX + 1];
+	char name[CX_NAMES_MAX + 1][AKV_CX_NAME_MAX + 1];
+};
+
+/* see cx.h */
+struct akv_cx_cache *
+akv_cx_cache_new(int off)
+{
+	struct akv_cx_cache *c = akv_calloc(1, sizeof(*c));
+
+	c->off = off;
+	c->stamp = 1;
+	return c;
+}
+
+/* see cx.h */
+void
+akv_cx_cache_free(struct akv_cx_cache *c)
+{
+	akv_free(c);
+}
+
+/* The table index of name, adding it if there is room; -1 when full. */
+static int
+name_index(struct akv_cx_cache *c, const char *name, size_t len)
+{
+	if (!len)
+		return 0;
+	for (unsigned i = 1; i <= c->nnames; i++)
+		if (c->name_len[i] == len && !memcmp(c->name[i], name, len))
+			return (int)i;
+	if (c->nnames == CX_NAMES_MAX || len > AKV_CX_NAME_MAX)
+		return -1;
+	c->nnames++;
+	memcpy(c->name[c->nnames], name, len);
+	c->name[c->nnames][len] = '\0';
+	c->name_len[c->nnames] = (uint16_t)len;
+	return (int)c->nnames;
+}
+
+static void
+forget_cb(void *arg, struct akv_subent *s)
+{
+	(void)arg;
+	s->cx_stamp = 0;
+}
+
+/* Forgets every cached state. */
+static void
+forget_all(struct akv_eng *e, struct akv_cx_cache *c)
+{
+	if (++c->stamp == 0) {
+		/* wrapped: an old stamp could become valid again */
+		akv_subcache_foreach(akv_eng_subcache(e), forget_cb, NULL);
+		c->stamp = 1;
+	}
+}
+
+/* Caches (state, name) as s's registration state, or forgets it when the
+ * name does not fit the table. */
+static void
+remember(struct akv_cx_cache *c, struct akv_subent *s, unsigned state, const char *name,
+	 size_t len)
+{
+	int ix = state <= AKV_CX_UNREGISTERED ? name_index(c, name, len) : -1;
+
+	if (ix < 0) {
+		s->cx_stamp = 0;
+		return;
+	}
+	s->cx_reg = (uint8_t)(state | (unsigned)ix << 2);
+	s->cx_stamp = c->stamp;
+}
+
+/* ==== Run against the store ==== */
+
+/* One akv_cx_run_batch() call. */
+struct cx_run {
+	struct akv_eng *e;
+	struct akv_cx_cache *c;		/* NULL: cache off */
+	struct akv_store_reader *rd;
+	MDB_dbi dbi;
+	int snap;			/* the batch's read snapshot is held */
+};
+
+/* Answers req from its IMPI's cached entry when it holds a valid state and
+ * the answer needs nothing else from the store; returns 1 then (*write: its
+ * SAR must be written; *read_batch as in cx_decide), else 0 with req->cx
+ * left for cx_decide to reset. */
+static int
+decide_cached(struct cx_run *run, struct akv_eng_req *req, struct akv_eng_req *const *changed,
+	      size_t nchanged, int *read_batch, int *write)
+{
+	struct akv_cx_req *cx = req->cx;
+	struct akv_cx_cache *c = run->c;
+	const struct akv_cx_req *newer;
+	const struct akv_subent *s;
+	const char *name;
+	size_t name_len;
+	unsigned state, ix;
+
+	if (!c || !req->impi_len || !akv_eng_owns(run->e, req->impi, req->impi_len))
+		return 0;
+	s = akv_eng_sub_find(run->e, req->impi, req->impi_len);
+	if (!s || s->cx_stamp != c->stamp || !akv_eng_sub_current(run->e, s))
+		return 0;
+	if (req->op != AKV_OP_SAR && req->op != AKV_OP_UAR && req->op != AKV_OP_LIR)
+		return 0;
+	/* TS 29.228 §6.1.2.1 / §6.2.1.1: the IMPU must belong to the IMPI;
+	 * checked by fingerprint, as for a MAR (subcache.h) */
+	if (req->impu_len &&
+	    !akv_subcache_impu_ok(akv_eng_subcache(run->e), s, req->impu, req->impu_len)) {
+		cx->exp_code = AKV_CX_EXP_IDENTITIES_DONT_MATCH;
+		return 1;
+	}
+	state = s->cx_reg & 3u;
+	ix = s->cx_reg >> 2;
+	name = c->name[ix];
+	name_len = c->name_len[ix];
+	if ((newer = batch_state(changed, nchanged, req))) {
+		state = newer->state;
+		name = newer->assigned;
+		name_len = newer->assigned_len;
+		*read_batch = 1;
+	}
+	switch (req->op) {
+	case AKV_OP_SAR:
+		*write = akv_cx_sar_apply(state, name, name_len, cx) == 1;
+		if (!cx->want_user_data)
+			break;
+		/* User-Data lists the IMPUs, of which the entry keeps only
+		 * fingerprints: known only when the one IMPU is "sip:" + IMPI
+		 * (what list_impus() would copy from the record) */
+		if (s->nimpu != 1 || !s->impu_sip_impi) {
+			*read_batch = 0;
+			*write = 0;
+			return 0;
+		}
+		memcpy(cx->impus, "sip:", 4);
+		memcpy(cx->impus + 4, req->impi, req->impi_len);
+		cx->impus[4 + req->impi_len] = '\0';
+		cx->impus_len = (uint16_t)(4 + req->impi_len + 1);
+		cx->nimpus = 1;
+		break;
+	case AKV_OP_UAR:
+		akv_cx_uar_apply(state, name, name_len, cx);
+		break;
+	default:
+		akv_cx_lir_apply(state, name, name_len, cx);
+		break;
+	}
+	return 1;
+}
+
+static void
+answer_clear(struct akv_cx_req *cx)
+{
+	cx->result_code = cx->exp_code = 0;
+	cx->assigned_len = 0;
+	cx->assigned[0] = '\0';
+	cx->nimpus = cx->impus_len = 0;
+	cx->want_user_data = 0;
+}
+
 /* Decides one request against the stored state, or the batch's newer state
  * (*read_batch = 1 then). Returns 1 when its SAR must be written, else 0;
  * failures are in req->err / req->cx. */
 static int
-cx_decide(struct akv_store_reader *rd, MDB_dbi dbi, struct akv_eng_req *req,
-	  struct akv_eng_req *const *changed, size_t nchanged, int *read_batch)
+cx_decide(struct cx_run *run, struct akv_eng_req *req, struct akv_eng_req *const *changed,
+	  size_t nchanged, int *read_batch)
 {
 	struct akv_cx_req *cx = req->cx;
 	const struct akv_cx_req *newer;
@@ -478,18 +683,40 @@ cx_decide(struct akv_store_reader *rd, MDB_dbi dbi, struct akv_eng_req *req,
 		req->err = AKV_EINVAL;
 		return 0;
 	}
-	cx->result_code = cx->exp_code = 0;
-	cx->assigned_len = 0;
-	cx->assigned[0] = '\0';
-	cx->nimpus = cx->impus_len = 0;
-	cx->want_user_data = 0;
-	rc = find_user(rd, req, &sub);
+	answer_clear(cx);
+	if (decide_cached(run, req, changed, nchanged, read_batch, &write))
+		return write;
+	answer_clear(cx);	/* what decide_cached began */
+	/* One read snapshot for the store path of the whole batch, taken at its
+	 * first such request: a transaction per lookup (two per request) took an
+	 * LMDB reader slot under its mutex each time and was most of a SAR's
+	 * cost in the worker (perf of `load --op register`). Changes of earlier
+	 * requests of the batch are seen through batch_state(). */
+	if (!run->snap) {
+		rc = akv_store_reader_begin(run->rd);
+		if (rc < 0 || !akv_store_reader_txn(run->rd)) {
+			akv_store_reader_end(run->rd);
+			req->err = rc < 0 ? rc : AKV_ESTORE;
+			return 0;
+		}
+		run->snap = 1;
+	}
+	rc = find_user(run->rd, req, &sub);
 	if (rc > 0) {
 		cx->exp_code = (uint32_t)rc;
+		if (rc == AKV_CX_EXP_USER_UNKNOWN && run->c && req->impi_len) {
+			/* deleted, the change log not read yet: no answer from the
+			 * cache until then */
+			struct akv_subent *s = akv_eng_sub_find(run->e, req->impi, req->impi_len);
+
+			if (s)
+				s->cx_stamp = 0;
+		}
 		goto out;
 	}
 	if (rc < 0 ||
-	    (rc = reg_get(akv_store_reader_txn(rd), dbi, req->impi, req->impi_len, &g)) < 0) {
+	    (rc = reg_get(akv_store_reader_txn(run->rd), run->dbi, req->impi, req->impi_len,
+			  &g)) < 0) {
 		req->err = rc;
 		goto out;
 	}
@@ -498,6 +725,10 @@ cx_decide(struct akv_store_reader *rd, MDB_dbi dbi, struct akv_eng_req *req,
 		g.name_len = newer->assigned_len;
 		memcpy(g.name, newer->assigned, newer->assigned_len + 1);
 		*read_batch = 1;
+	} else if (run->c && akv_eng_owns(run->e, req->impi, req->impi_len)) {
+		/* the committed state, read in a snapshot the engine trusts:
+		 * cache it with the subscriber, loaded as a MAR would */
+		remember(run->c, akv_eng_sub_load(run->e, &sub), g.state, g.name, g.name_len);
 	}
 	switch (req->op) {
 	case AKV_OP_SAR:
@@ -521,8 +752,9 @@ out:
 }
 
 /* Writes the changed records of a batch in one commit. When it fails, every
- * request that changed a record or read a changed one gets the error. */
-static void
+ * request that changed a record or read a changed one gets the error.
+ * Returns 0 or that error. */
+static int
 commit_batch(struct akv_store *st, MDB_dbi dbi, struct akv_eng_req *const *reqs, size_t n,
 	     struct akv_eng_req *const *changed, size_t nchanged, const uint8_t *read_batch,
 	     uint64_t now_ms)
@@ -539,12 +771,52 @@ commit_batch(struct akv_store *st, MDB_dbi dbi, struct akv_eng_req *const *reqs,
 			akv_store_txn_abort(st, txn);
 	}
 	if (!rc)
-		return;
+		return 0;
 	for (size_t i = 0; i < nchanged; i++)
 		changed[i]->err = rc;
 	for (size_t i = 0; i < n; i++)
 		if (read_batch[i])
 			reqs[i]->err = rc;
+	return rc;
+}
+
+/* After the commit of the batch's changes (rc: its result): the engine's
+ * cached states of the IMPIs written become the new ones, or unknown when
+ * it failed; a record of another shard's IMPI (a request without IMPI)
+ * makes the other engines forget theirs (see "Coherence"). */
+static void
+after_commit(struct cx_run *run, struct akv_eng_req *const *changed, size_t nchanged, int rc)
+{
+	struct akv_store *st = akv_eng_store(run->e);
+	int foreign = 0;
+
+	for (size_t i = 0; i < nchanged; i++) {
+		const struct akv_eng_req *r = changed[i];
+		struct akv_subent *s;
+
+		if (!akv_eng_owns(run->e, r->impi, r->impi_len)) {
+			foreign = 1;
+			continue;
+		}
+		/* in order: the last change of an IMPI wins; an entry awaiting a
+		 * provisioning reload keeps its state through it */
+		if (!run->c || !(s = akv_eng_sub_find(run->e, r->impi, r->impi_len)))
+			continue;
+		if (rc)
+			s->cx_stamp = 0;
+		else
+			remember(run->c, s, r->cx->state, r->cx->assigned, r->cx->assigned_len);
+	}
+	/* bumped even after a failed commit: what it left is not known */
+	if (foreign) {
+		uint64_t before = akv_store_reg_gen(st);
+
+		akv_store_reg_gen_bump(st);
+		/* this engine caches none of those IMPIs: no need to forget
+		 * its own states, unless another engine bumped meanwhile */
+		if (run->c && run->c->reg_gen == before)
+			run->c->reg_gen = before + 1;
+	}
 }
 
 /* see cx.h */
@@ -552,41 +824,46 @@ void
 akv_cx_run_batch(struct akv_eng *e, struct akv_eng_req *const *reqs, size_t n, uint64_t now_ms)
 {
 	struct akv_store *st = akv_eng_store(e);
-	struct akv_store_reader *rd = akv_eng_reader(e);
+	struct akv_cx_cache *c = akv_eng_cx_cache(e);
 	struct akv_eng_req *changed[AKV_CX_BATCH_MAX];
 	uint8_t read_batch[AKV_CX_BATCH_MAX];
+	struct cx_run run = { e, NULL, akv_eng_reader(e), 0, 0 };
 	size_t nchanged = 0;
-	MDB_dbi dbi;
 	int rc = AKV_EINVAL;
 
 	AKV_ASSERT(n <= AKV_CX_BATCH_MAX);
 	if (!n)
 		return;
 	memset(changed, 0, sizeof(changed));
-	if (!st || !rd || (rc = reg_dbi(st, &dbi)) < 0) {
+	if (c && !c->have_dbi && st && (rc = reg_dbi(st, &c->dbi)) == 0)
+		c->have_dbi = 1;
+	if (!st || !run.rd || !c || !c->have_dbi) {
 		for (size_t i = 0; i < n; i++)
 			reqs[i]->err = rc;
 		return;
 	}
-	/* One read snapshot for the whole batch: a transaction per lookup (two
-	 * per request) took an LMDB reader slot under its mutex each time and
-	 * was most of a SAR's cost in the worker (perf of `load --op
-	 * register`). Changes of earlier requests of the batch are seen
-	 * through batch_state(), so the snapshot's age does not matter. */
-	if ((rc = akv_store_reader_begin(rd)) < 0 || !akv_store_reader_txn(rd)) {
-		akv_store_reader_end(rd);
-		for (size_t i = 0; i < n; i++)
-			reqs[i]->err = rc < 0 ? rc : AKV_ESTORE;
-		return;
+	run.dbi = c->dbi;
+	if (!c->off) {
+		/* before any read of this batch: see "Coherence" */
+		uint64_t g = akv_store_reg_gen(st);
+
+		if (g != c->reg_gen) {
+			c->reg_gen = g;
+			forget_all(e, c);
+		}
+		run.c = c;
 	}
 	for (size_t i = 0; i < n; i++) {
 		int rb;
 
-		if (cx_decide(rd, dbi, reqs[i], changed, nchanged, &rb))
+		if (cx_decide(&run, reqs[i], changed, nchanged, &rb))
 			changed[nchanged++] = reqs[i];
 		read_batch[i] = (uint8_t)rb;
 	}
-	akv_store_reader_end(rd);
-	if (nchanged)
-		commit_batch(st, dbi, reqs, n, changed, nchanged, read_batch, now_ms);
+	if (run.snap)
+		akv_store_reader_end(run.rd);
+	if (nchanged) {
+		rc = commit_batch(st, run.dbi, reqs, n, changed, nchanged, read_batch, now_ms);
+		after_commit(&run, changed, nchanged, rc);
+	}
 }

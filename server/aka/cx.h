@@ -121,6 +121,17 @@ struct akv_eng;
 void akv_cx_run_batch(struct akv_eng *e, struct akv_eng_req *const *reqs, size_t n,
 		      uint64_t now_ms);
 
+/* The engine's cache of registration states (one per engine, used only by
+ * the worker that owns it): the state and S-CSCF name of each IMPI whose
+ * subscriber entry holds one that is still valid, kept in the entry (struct
+ * akv_subent: cx_reg, cx_stamp), with the S-CSCF names interned in a small
+ * table here. A SAR/UAR with an IMPI whose entry has a valid state (a
+ * re-registration right after its MAR) is answered without any LMDB read.
+ * `off` = 1: never used (every request reads the store, as before). Never
+ * fails (OOM aborts). akv_eng_new/_free call these. */
+struct akv_cx_cache *akv_cx_cache_new(int off);
+void akv_cx_cache_free(struct akv_cx_cache *c);
+
 /* Pure state transition of TS 29.228 §6.1.2.1 for one SAR: given the current
  * state and stored name, the Server-Assignment-Type and the requesting
  * S-CSCF's name, writes the new state/name into `cx` (state, assigned) and the

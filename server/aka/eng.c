@@ -58,6 +58,7 @@ struct akv_eng {
 	unsigned pend_cap;
 	uint64_t ind_mask;
 	struct akv_subcache *cache;
+	struct akv_cx_cache *cx;	/* Cx registration states (cx.c) */
 	struct akv_pend_pool pend;
 	uint32_t epoch;			/* bumped when "everything changed" */
 	uint64_t gen;			/* change-log generation applied */
@@ -164,6 +165,7 @@ akv_eng_new(const struct akv_eng_cfg *cfg, struct akv_store *st, unsigned shard,
 		return NULL;
 	}
 	e->cache = akv_subcache_new();
+	e->cx = akv_cx_cache_new(cfg->cx_cache_off);
 	akv_pend_pool_init(&e->pend);
 	e->rec = akv_malloc(sizeof(*e->rec));
 	*err = 0;
@@ -187,6 +189,7 @@ akv_eng_free(struct akv_eng *e)
 	(void)akv_eng_flush(e);
 	akv_subcache_foreach(e->cache, clear_pending_cb, e);
 	akv_subcache_free(e->cache);
+	akv_cx_cache_free(e->cx);
 	akv_pend_pool_fini(&e->pend);
 	akv_store_reader_free(e->rd);
 	if (e->in) {
@@ -235,6 +238,43 @@ struct akv_store_reader *
 akv_eng_reader(struct akv_eng *e)
 {
 	return e->rd;
+}
+
+/* see eng.h */
+struct akv_subcache *
+akv_eng_subcache(struct akv_eng *e)
+{
+	return e->cache;
+}
+
+/* see eng.h */
+struct akv_cx_cache *
+akv_eng_cx_cache(struct akv_eng *e)
+{
+	return e->cx;
+}
+
+/* see eng.h */
+int
+akv_eng_owns(const struct akv_eng *e, const char *impi, size_t len)
+{
+	return e->nshards <= 1 || akv_eng_shard_of(impi, len, e->nshards) == e->shard;
+}
+
+/* see eng.h */
+struct akv_subent *
+akv_eng_sub_find(struct akv_eng *e, const char *impi, size_t len)
+{
+	if (!len || len > 255)
+		return NULL;
+	return akv_subcache_find(e->cache, impi, len, akv_subcache_hash(e->cache, impi, len));
+}
+
+/* see eng.h */
+int
+akv_eng_sub_current(const struct akv_eng *e, const struct akv_subent *s)
+{
+	return s->epoch == e->epoch;
 }
 
 /* see eng.h */
@@ -349,6 +389,30 @@ drop_sub(struct akv_eng *e, struct akv_subent *s)
 	akv_subcache_remove(e->cache, s);
 }
 
+/* Applies record rec (s's IMPI, just read) to s: see refresh_sub. The Cx
+ * registration state cached in s (keyed by IMPI) stays. */
+static void
+refresh_from(struct akv_eng *e, struct akv_subent *s, const struct akv_sub *rec)
+{
+	unsigned b = e->cfg.ind_bits;
+	uint64_t start, res;
+
+	if (akv_subcache_update(e->cache, s, rec)) {
+		akv_pend_clear(&e->pend, &s->pend);
+		s->fails = 0;
+	}
+	/* The cached SEQ_HE is the truth for what this engine issued; the
+	 * operator's SQN is a floor (raising it skips ahead, lowering it is
+	 * ignored). The stored reservation is ours: never below seq_res. */
+	start = akv_sqn_seq(rec->sqn, b);
+	res = akv_sqn_seq(rec->seq_reserved, b);
+	if (start > s->seq)
+		s->seq = start;
+	if (res > s->seq_res)
+		s->seq_res = res;
+	s->epoch = e->epoch;
+}
+
 /* Re-reads s from the store after a provisioning change. SEQ_HE and the
  * reservation only go up (the record's values are floors). New keys drop
  * the pending challenges and the failure count. Returns 0,
@@ -356,8 +420,6 @@ drop_sub(struct akv_eng *e, struct akv_subent *s)
 static int
 refresh_sub(struct akv_eng *e, struct akv_subent *s)
 {
-	unsigned b = e->cfg.ind_bits;
-	uint64_t start, res;
 	int rc;
 
 	rc = akv_store_reader_get(e->rd, s->impi, s->impi_len, e->rec);
@@ -370,23 +432,24 @@ refresh_sub(struct akv_eng *e, struct akv_subent *s)
 		s->epoch = e->epoch - 1;	/* retry at the next lookup */
 		goto out;
 	}
-	if (akv_subcache_update(e->cache, s, e->rec)) {
-		akv_pend_clear(&e->pend, &s->pend);
-		s->fails = 0;
-	}
-	/* The cached SEQ_HE is the truth for what this engine issued; the
-	 * operator's SQN is a floor (raising it skips ahead, lowering it is
-	 * ignored). The stored reservation is ours: never below seq_res. */
-	start = akv_sqn_seq(e->rec->sqn, b);
-	res = akv_sqn_seq(e->rec->seq_reserved, b);
-	if (start > s->seq)
-		s->seq = start;
-	if (res > s->seq_res)
-		s->seq_res = res;
-	s->epoch = e->epoch;
+	refresh_from(e, s, e->rec);
 out:
 	akv_store_sub_wipe(e->rec);
 	return rc;
+}
+
+/* Inserts the entry of record rec (IMPI not cached). */
+static struct akv_subent *
+insert_from(struct akv_eng *e, const struct akv_sub *rec, uint32_t hash)
+{
+	struct akv_subent *s = akv_subcache_insert(e->cache, rec, hash);
+	unsigned b = e->cfg.ind_bits;
+
+	/* continue above everything that may have been released before */
+	s->seq = akv_sqn_start(rec->seq_reserved, rec->sqn, b);
+	s->seq_res = akv_sqn_seq(rec->seq_reserved, b);
+	s->epoch = e->epoch;
+	return s;
 }
 
 /* The cached entry of impi, loading it from the store on a miss. */
@@ -394,7 +457,6 @@ static int
 lookup(struct akv_eng *e, const char *impi, size_t len, uint32_t hash, struct akv_subent **out)
 {
 	struct akv_subent *s = akv_subcache_find(e->cache, impi, len, hash);
-	unsigned b = e->cfg.ind_bits;
 	int rc;
 
 	if (s) {
@@ -411,14 +473,25 @@ lookup(struct akv_eng *e, const char *impi, size_t len, uint32_t hash, struct ak
 		akv_store_sub_wipe(e->rec);
 		return rc == AKV_ENOTFOUND ? AKV_EUNKNOWN_USER : rc;
 	}
-	s = akv_subcache_insert(e->cache, e->rec, hash);
-	/* continue above everything that may have been released before */
-	s->seq = akv_sqn_start(e->rec->seq_reserved, e->rec->sqn, b);
-	s->seq_res = akv_sqn_seq(e->rec->seq_reserved, b);
-	s->epoch = e->epoch;
+	s = insert_from(e, e->rec, hash);
 	akv_store_sub_wipe(e->rec);
 	*out = s;
 	return 0;
+}
+
+/* see eng.h */
+struct akv_subent *
+akv_eng_sub_load(struct akv_eng *e, const struct akv_sub *rec)
+{
+	size_t len = rec->impi_len > 255 ? 255 : rec->impi_len;
+	uint32_t hash = akv_subcache_hash(e->cache, rec->impi, len);
+	struct akv_subent *s = akv_subcache_find(e->cache, rec->impi, len, hash);
+
+	if (!s)
+		return insert_from(e, rec, hash);
+	if (s->epoch != e->epoch)
+		refresh_from(e, s, rec);
+	return s;
 }
 
 /* ==== Live provisioning ==== */

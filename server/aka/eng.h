@@ -168,6 +168,9 @@ struct akv_eng_cfg {
 	int count_stale_as_fail;	/* 1: verify of an unknown/expired challenge counts */
 	unsigned pending_per_impi;	/* pending challenges kept per IMPI (the newest),
 					 * default 8; 0 = default; at most 255 */
+	int cx_cache_off;		/* 1: Cx requests never use the registration
+					 * states cached with the subscribers and read
+					 * the store each time (tests compare both) */
 };
 
 struct akv_store;
@@ -214,6 +217,30 @@ struct akv_store *akv_eng_store(struct akv_eng *e);
 /* The engine's reusable store reader (for akv_cx_run_batch's snapshot);
  * the engine holds no snapshot on it between akv_eng_run() passes. */
 struct akv_store_reader *akv_eng_reader(struct akv_eng *e);
+
+/* ---- For server/aka/cx.c: the subscriber cache and the Cx one ---- */
+
+struct akv_sub;
+struct akv_subent;
+struct akv_subcache;
+struct akv_cx_cache;
+
+/* The engine's subscriber cache (for akv_subcache_impu_ok). */
+struct akv_subcache *akv_eng_subcache(struct akv_eng *e);
+/* The engine's Cx registration cache state (server/aka/cx.c owns it). */
+struct akv_cx_cache *akv_eng_cx_cache(struct akv_eng *e);
+/* 1 when this engine's shard serves impi (always with one shard). */
+int akv_eng_owns(const struct akv_eng *e, const char *impi, size_t len);
+/* The cached entry of impi whatever its epoch, or NULL. */
+struct akv_subent *akv_eng_sub_find(struct akv_eng *e, const char *impi, size_t len);
+/* 1 when entry s needs no reload (no provisioning change seen since its
+ * last load), as akv_eng_run() requires before it uses an entry. */
+int akv_eng_sub_current(const struct akv_eng *e, const struct akv_subent *s);
+/* Caches the subscriber of record `rec` (read by the caller in a snapshot
+ * not older than the engine's change-log position; rec->impi owned by this
+ * shard), as a lookup of akv_eng_run() would: inserts it, or refreshes an
+ * entry that is not current. Returns the entry, now current. */
+struct akv_subent *akv_eng_sub_load(struct akv_eng *e, const struct akv_sub *rec);
 
 /* Counters for STATS and metrics. */
 struct akv_eng_stats {

@@ -130,7 +130,7 @@ akv_subcache_new(void)
 static void
 ent_free(struct akv_subcache *c, struct akv_subent *e)
 {
-	size_t sz = sizeof(*e) + e->impi_len;
+	size_t sz = AKV_SUBENT_SIZE(e->impi_len);
 
 	if (e->nimpu > 1) {
 		c->bytes -= e->nimpu * sizeof(uint64_t);
@@ -194,7 +194,7 @@ akv_subcache_prefetch_entry(const struct akv_subcache *c, uint32_t hash, size_t 
 	     off < sizeof(struct akv_subent); off += 64)
 		__builtin_prefetch(e + off);
 	for (size_t off = sizeof(struct akv_subent) / 64 * 64 + 64;
-	     off < sizeof(struct akv_subent) + len; off += 64)
+	     off < AKV_SUBENT_SIZE(len); off += 64)
 		__builtin_prefetch(e + off);
 }
 
@@ -290,7 +290,7 @@ struct akv_subent *
 akv_subcache_insert(struct akv_subcache *c, const struct akv_sub *rec, uint32_t hash)
 {
 	size_t len = rec->impi_len > 255 ? 255 : rec->impi_len;
-	size_t sz = sizeof(struct akv_subent) + len;
+	size_t sz = AKV_SUBENT_SIZE(len);
 	struct akv_subent *e = akv_calloc(1, sz);
 
 	c->bytes += sz;

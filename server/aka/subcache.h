@@ -18,6 +18,11 @@
  * if any, at most once: an IMPU of the form "sip:" + IMPI (TS 23.003
  * §13.4B's derived public identity, and a common provisioning) is checked
  * by comparing the bytes, when the entry has one such IMPU, without hashing.
+ *
+ * The entry also caches the IMPI's Cx registration state for server/aka/cx.c
+ * (cx_reg, cx_stamp: 3 bytes); this file only zeroes them on insert (unknown)
+ * and keeps them across a refresh (the state is keyed by IMPI, not by what
+ * provisioning changes).
  */
 #ifndef AKV_SERVER_AKA_SUBCACHE_H
 #define AKV_SERVER_AKA_SUBCACHE_H
@@ -59,6 +64,7 @@ struct akv_subent {
 	uint32_t epoch;			/* engine epoch of the last (re)load */
 	uint16_t ind_next;		/* cyclic IND cursor (TS 33.102 C.1.2) */
 	uint8_t amf[2];
+	uint16_t cx_stamp;		/* Cx cache stamp cx_reg was valid at, 0 = unknown */
 	uint8_t schemes;		/* AKV_SCHEME_BIT() mask */
 	uint8_t fail_limit;		/* override, 0 = configured default */
 	uint8_t fails;			/* consecutive failed verifications */
@@ -66,8 +72,15 @@ struct akv_subent {
 	uint8_t nimpu;
 	uint8_t impu_sip_impi;		/* 1: one IMPU is "sip:" + the IMPI */
 	uint8_t impi_len;
+	uint8_t cx_reg;			/* Cx registration state (server/aka/cx.c):
+					 * enum akv_cx_state | S-CSCF name index << 2 */
 	char impi[];			/* impi_len bytes, no NUL */
 };
+
+/* Bytes an entry of an IMPI of `len` bytes takes: the IMPI starts inside
+ * the struct's tail padding, so sizeof + len would ask for up to 15 bytes
+ * that are never used. */
+#define AKV_SUBENT_SIZE(len) (offsetof(struct akv_subent, impi) + (len))
 
 struct akv_subcache;
 
