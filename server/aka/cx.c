@@ -585,6 +585,45 @@ struct cx_run {
 	int snap;			/* the batch's read snapshot is held */
 };
 
+/* Takes the batch's read snapshot for the store path, once, at its first
+ * request that needs it. Returns 0 or an error for req->err. */
+static int
+snapshot(struct cx_run *run)
+{
+	int rc;
+
+	if (run->snap)
+		return 0;
+	rc = akv_store_reader_begin(run->rd);
+	if (rc < 0 || !akv_store_reader_txn(run->rd)) {
+		akv_store_reader_end(run->rd);
+		return rc < 0 ? rc : AKV_ESTORE;
+	}
+	run->snap = 1;
+	return 0;
+}
+
+/* User-Data's IMPU list of a subscriber whose IMPUs the cache keeps only as
+ * fingerprints: read from its record in the batch's snapshot (one lookup,
+ * the registration record stays unread). The IMPU asked for is checked
+ * against the same record, as the store path does. Returns 1 when the list
+ * is in cx, 0 when the store path must decide (no record, an IMPU the record
+ * does not hold, a store error). */
+static int
+impus_from_record(struct cx_run *run, const struct akv_eng_req *req, struct akv_cx_req *cx)
+{
+	struct akv_sub sub;
+	int ok;
+
+	if (snapshot(run) || akv_store_reader_get(run->rd, req->impi, req->impi_len, &sub))
+		return 0;
+	ok = !req->impu_len || has_impu(&sub, req->impu, req->impu_len);
+	if (ok)
+		list_impus(&sub, cx);
+	akv_store_sub_wipe(&sub);
+	return ok;
+}
+
 /* Answers req from its IMPI's cached entry when it holds a valid state and
  * the answer needs nothing else from the store; returns 1 then (*write: its
  * SAR must be written; *read_batch as in cx_decide), else 0 with req->cx
@@ -631,9 +670,12 @@ decide_cached(struct cx_run *run, struct akv_eng_req *req, struct akv_eng_req *c
 		if (!cx->want_user_data)
 			break;
 		/* User-Data lists the IMPUs, of which the entry keeps only
-		 * fingerprints: known only when the one IMPU is "sip:" + IMPI
-		 * (what list_impus() would copy from the record) */
+		 * fingerprints: known when the one IMPU is "sip:" + IMPI (what
+		 * list_impus() would copy from the record), else read from the
+		 * record alone (a subscriber with sip: and tel: IMPUs) */
 		if (s->nimpu != 1 || !s->impu_sip_impi) {
+			if (impus_from_record(run, req, cx))
+				break;
 			*read_batch = 0;
 			*write = 0;
 			return 0;
@@ -692,14 +734,9 @@ cx_decide(struct cx_run *run, struct akv_eng_req *req, struct akv_eng_req *const
 	 * LMDB reader slot under its mutex each time and was most of a SAR's
 	 * cost in the worker (perf of `load --op register`). Changes of earlier
 	 * requests of the batch are seen through batch_state(). */
-	if (!run->snap) {
-		rc = akv_store_reader_begin(run->rd);
-		if (rc < 0 || !akv_store_reader_txn(run->rd)) {
-			akv_store_reader_end(run->rd);
-			req->err = rc < 0 ? rc : AKV_ESTORE;
-			return 0;
-		}
-		run->snap = 1;
+	if ((rc = snapshot(run)) < 0) {
+		req->err = rc;
+		return 0;
 	}
 	rc = find_user(run->rd, req, &sub);
 	if (rc > 0) {

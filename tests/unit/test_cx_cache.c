@@ -510,6 +510,69 @@ END_TEST
 
 /* ==== No LMDB read for a re-registration ==== */
 
+/* A subscriber with sip: and tel: IMPUs: a re-registration takes the state
+ * from the cache and only the IMPU list (User-Data) from its record. Shown
+ * by changing both records behind the engine's back: the answer carries the
+ * record's new IMPU list and the cached state, not the stored one. */
+START_TEST(t_cx_cache_multi_impu_reads_record_only)
+{
+	static struct akv_eng_req r;
+	static struct akv_cx_req cx;
+	struct akv_store *st = fx_store_new("cxmulti");
+	struct akv_eng_cfg cfg;
+	struct akv_sub s;
+	struct akv_eng *e;
+	MDB_dbi reg;
+	MDB_txn *txn;
+	uint64_t c0;
+	/* version 1, REGISTERED, name "sip:other" (9 bytes), time 0: cx.c's
+	 * record layout */
+	uint8_t rec[12 + 9] = {1, AKV_CX_REGISTERED, 9, 0};
+	MDB_val k = {sizeof("dave@ims.test") - 1, (void *)"dave@ims.test"};
+	MDB_val v = {sizeof(rec), rec};
+
+	memcpy(rec + 12, "sip:other", 9);
+	akv_eng_cfg_default(&cfg);
+	fx_sub_make(&s, "dave@ims.test", "sip:dave@ims.test", 9, 0);
+	s.nimpu = 2;
+	strcpy(s.impu[1], "tel:+15550199");
+	s.impu_len[1] = (uint8_t)strlen(s.impu[1]);
+	fx_sub_add(st, &s);
+	e = fx_eng_new(&cfg, st);
+	ck_assert_int_eq(akv_eng_tick(e, NOW), 0);
+	sar(e, &r, &cx, "dave@ims.test", AKV_CX_SAT_REGISTRATION, "sip:s1", NOW);
+	ck_assert_uint_eq(cx.result_code, AKV_CX_RC_SUCCESS);
+	ck_assert_uint_eq(cx.nimpus, 2);
+
+	/* behind the engine: another second IMPU, another stored S-CSCF */
+	strcpy(s.impu[1], "tel:+15550200");
+	ck_assert_int_eq(akv_store_put(st, &s, AKV_STORE_SET), 0);
+	ck_assert_int_eq(akv_store_dbi_open(st, "cx_reg", 0, &reg), 0);
+	ck_assert_int_eq(akv_store_txn_begin(st, 0, &txn), 0);
+	ck_assert_int_eq(mdb_put(txn, reg, &k, &v, 0), 0);
+	ck_assert_int_eq(akv_store_txn_commit(st, txn, 1), 0);
+
+	c0 = akv_store_commit_count(st);
+	sar(e, &r, &cx, "dave@ims.test", AKV_CX_SAT_RE_REGISTRATION, "sip:s1", NOW + 1);
+	ck_assert_int_eq(r.err, 0);
+	ck_assert_uint_eq(cx.result_code, AKV_CX_RC_SUCCESS);
+	ck_assert_str_eq(cx.assigned, "sip:s1");	/* the cached state ... */
+	ck_assert_uint_eq(akv_store_commit_count(st), c0); /* ... unchanged: no write */
+	ck_assert_uint_eq(cx.nimpus, 2);		/* the record's IMPU list */
+	ck_assert_str_eq(cx.impus, "sip:dave@ims.test");
+	ck_assert_str_eq(cx.impus + strlen(cx.impus) + 1, "tel:+15550200");
+
+	/* an IMPU the record no longer holds (its fingerprint still cached):
+	 * the store path answers, from the record */
+	cx_mk(&r, &cx, AKV_OP_SAR, "dave@ims.test", "tel:+15550199",
+	      AKV_CX_SAT_RE_REGISTRATION, "sip:s1");
+	run1(e, &r, NOW + 2);
+	ck_assert_uint_eq(cx.exp_code, AKV_CX_EXP_IDENTITIES_DONT_MATCH);
+	akv_eng_free(e);
+	akv_store_close(st);
+}
+END_TEST
+
 START_TEST(t_cx_cache_reregistration_reads_nothing)
 {
 	enum { N = 40 };
@@ -598,6 +661,7 @@ cx_cache_suite(void)
 	tcase_add_test(tc, t_cx_cache_provisioning_seen);
 	tcase_add_test(tc, t_cx_cache_other_engine_write_seen);
 	tcase_add_test(tc, t_cx_cache_reregistration_reads_nothing);
+	tcase_add_test(tc, t_cx_cache_multi_impu_reads_record_only);
 	suite_add_tcase(s, tc);
 	return s;
 }
