@@ -4,7 +4,6 @@
  */
 #include "aka/cx.h"
 
-#include <pthread.h>
 #include <string.h>
 
 #include <lmdb.h>
@@ -305,32 +304,6 @@ struct reg {
 	char name[AKV_CX_NAME_MAX + 1];
 };
 
-/* One handle per store: LMDB dbi handles are environment-wide and stay
- * valid until the environment closes, and akv_store_dbi_open() costs a write
- * transaction, so the handle is opened once and cached. A server has one
- * store for its whole life; should a process close a store and open another
- * at the same address, the cached number is still right because the store
- * opens its own databases in a fixed order before any sibling's. */
-static pthread_mutex_t dbi_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct akv_store *dbi_store;
-static MDB_dbi dbi_cached;
-
-static int
-reg_dbi(struct akv_store *st, MDB_dbi *dbi)
-{
-	int rc = 0;
-
-	pthread_mutex_lock(&dbi_lock);
-	if (dbi_store != st) {
-		rc = akv_store_dbi_open(st, REG_DB, 0, &dbi_cached);
-		if (!rc)
-			dbi_store = st;
-	}
-	*dbi = dbi_cached;
-	pthread_mutex_unlock(&dbi_lock);
-	return rc;
-}
-
 /* Reads impi's registration record in txn, the batch's read snapshot. */
 static int
 reg_get(MDB_txn *txn, MDB_dbi dbi, const char *impi, size_t len, struct reg *g)
@@ -497,6 +470,9 @@ struct akv_cx_cache {
 	int off;		/* never used (tests' reference path) */
 	uint16_t stamp;		/* valid cx_stamp: 1..65535 */
 	uint64_t reg_gen;	/* the store's registration generation last seen */
+	/* the registration database's handle, opened at the engine's first Cx
+	 * batch: LMDB handles stay valid while the environment is open, and
+	 * akv_store_dbi_open() costs a write transaction */
 	int have_dbi;
 	MDB_dbi dbi;
 	unsigned nnames;
@@ -872,9 +848,9 @@ akv_cx_run_batch(struct akv_eng *e, struct akv_eng_req *const *reqs, size_t n, u
 	if (!n)
 		return;
 	memset(changed, 0, sizeof(changed));
-	if (c && !c->have_dbi && st && (rc = reg_dbi(st, &c->dbi)) == 0)
+	if (st && !c->have_dbi && (rc = akv_store_dbi_open(st, REG_DB, 0, &c->dbi)) == 0)
 		c->have_dbi = 1;
-	if (!st || !run.rd || !c || !c->have_dbi) {
+	if (!st || !run.rd || !c->have_dbi) {
 		for (size_t i = 0; i < n; i++)
 			reqs[i]->err = rc;
 		return;
