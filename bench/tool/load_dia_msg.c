@@ -785,28 +785,9 @@ v16_zero(v16 v)
  * the arrays are uint8_t) */
 typedef uint64_t v16a __attribute__((vector_size(16), may_alias));
 
-/* a[0..n) = b[0..n); b 16-byte aligned, n >= 16, the last 16 bytes
- * overlapping the ones before them. Inline vectors, no call: the run
- * compared is ~100 bytes and the same in every MAA. */
-static inline int
-same_bytes(const uint8_t *a, const uint8_t *b, size_t n)
-{
-	const v16a *bv = (const v16a *)b;
-	v16 d0 = {0, 0}, d1 = {0, 0};
-	size_t i = 0;
-
-	for (; i + 32 < n; i += 32, bv += 2) {
-		d0 |= ld16(a + i) ^ bv[0];
-		d1 |= ld16(a + i + 16) ^ bv[1];
-	}
-	if (i + 16 < n)
-		d0 |= ld16(a + i) ^ bv[0];
-	d1 |= ld16(a + n - 16) ^ ld16(b + n - 16);
-	return v16_zero(d0 | d1);
-}
-
 /* a[0..n) and b[0..n) differ nowhere mask[0..n) has a bit set; b and
- * mask 16-byte aligned; as same_bytes(). */
+ * mask 16-byte aligned, n >= 16, the last 16 bytes overlapping the ones
+ * before them. */
 static inline int
 same_masked(const uint8_t *a, const uint8_t *b, const uint8_t *mask, size_t n)
 {
@@ -885,7 +866,7 @@ maa_read_exact(const uint8_t *p, size_t n, struct load_maa *m, struct load_maa_m
 	p += pad4(8 + (size_t)l);
 	/* memo_learn() keeps runs of 32 bytes or more */
 	if ((size_t)(e - p) < memo->len || ld64(p) != memo->head ||
-	    !same_bytes(p, memo->bytes, memo->len))
+	    !akv_bytes_eq(p, memo->bytes, memo->len))
 		return 0;
 	p += memo->len;
 	l = base_len(p, (size_t)(e - p), AKV_DIA_AVP_USER_NAME);

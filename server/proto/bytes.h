@@ -102,4 +102,48 @@ akv_copy_short(void *dst, const void *src, size_t n)
 	}
 }
 
+/* memcmp(a, b, n) == 0 for the short runs the codecs compare against what
+ * they learned (a Diameter memo's runs, a request shape's fixed bytes, the
+ * load client's MAA runs: 8 to a few hundred bytes): sixteen bytes a step,
+ * the last step overlapping, one test at the end. Not constant time: for
+ * public bytes only. A memcmp call per run was a visible share of the front
+ * end's time. */
+static inline int
+akv_bytes_eq(const uint8_t *a, const uint8_t *b, size_t n)
+{
+	typedef uint64_t v16w __attribute__((vector_size(16)));
+	uint64_t x, y, z, w;
+
+	if (n >= 16) {
+		v16w d = { 0, 0 }, u, v, u2, v2;
+		size_t i = 0;
+
+		/* two steps a round: half the loop's own instructions */
+		for (; i + 32 < n; i += 32) {
+			memcpy(&u, a + i, 16);
+			memcpy(&v, b + i, 16);
+			memcpy(&u2, a + i + 16, 16);
+			memcpy(&v2, b + i + 16, 16);
+			d |= (u ^ v) | (u2 ^ v2);
+		}
+		if (i + 16 < n) {
+			memcpy(&u, a + i, 16);
+			memcpy(&v, b + i, 16);
+			d |= u ^ v;
+		}
+		memcpy(&u, a + n - 16, 16);
+		memcpy(&v, b + n - 16, 16);
+		d |= u ^ v;
+		return !(d[0] | d[1]);
+	}
+	if (n >= 8) {
+		memcpy(&x, a, 8);
+		memcpy(&y, b, 8);
+		memcpy(&z, a + n - 8, 8);
+		memcpy(&w, b + n - 8, 8);
+		return !((x ^ y) | (z ^ w));
+	}
+	return !memcmp(a, b, n);
+}
+
 #endif

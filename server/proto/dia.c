@@ -463,50 +463,6 @@ idx_add(struct akv_dia_idx *x, unsigned r, uint32_t off)
 	x->count[r] = (uint8_t)(c + (c != 255));
 }
 
-/* memcmp(a, b, n) == 0 for the short runs of the memo and the fixed bytes of
- * a shape (8 to a few hundred bytes): sixteen bytes a step, the last step
- * overlapping, one test at the end. A memcmp call per run was a visible
- * share of the front end's time. */
-static inline int
-bytes_eq(const uint8_t *a, const uint8_t *b, size_t n)
-{
-	uint64_t x, y, z, w;
-
-	if (n >= 16) {
-		v16u d = { 0 }, u, v;
-
-		size_t i = 0;
-
-		/* two steps a round: half the loop's own instructions */
-		for (; i + 32 < n; i += 32) {
-			v16u u2, v2;
-
-			memcpy(&u, a + i, 16);
-			memcpy(&v, b + i, 16);
-			memcpy(&u2, a + i + 16, 16);
-			memcpy(&v2, b + i + 16, 16);
-			d |= (u ^ v) | (u2 ^ v2);
-		}
-		if (i + 16 < n) {
-			memcpy(&u, a + i, 16);
-			memcpy(&v, b + i, 16);
-			d |= u ^ v;
-		}
-		memcpy(&u, a + n - 16, 16);
-		memcpy(&v, b + n - 16, 16);
-		d |= u ^ v;
-		return !v16_fold(d);
-	}
-	if (n >= 8) {
-		memcpy(&x, a, 8);
-		memcpy(&y, b, 8);
-		memcpy(&z, a + n - 8, 8);
-		memcpy(&w, b + n - 8, 8);
-		return !((x ^ y) | (z ^ w));
-	}
-	return !memcmp(a, b, n);
-}
-
 /* When a run of the memo starts at p (an AVP boundary, n >= 8 bytes left):
  * indexes its AVPs at their offsets, sets *used to its length, returns 1. */
 static inline int
@@ -520,7 +476,7 @@ memo_match(const struct akv_dia_memo *m, const uint8_t *p, size_t n, struct akv_
 		const struct akv_dia_memo_run *r = &m->run[k];
 		uint32_t base;
 
-		if (head != r->head || r->len > n || !bytes_eq(p, m->bytes + r->off, r->len))
+		if (head != r->head || r->len > n || !akv_bytes_eq(p, m->bytes + r->off, r->len))
 			continue;
 		base = (uint32_t)(p - x->msg);
 		for (unsigned i = 0; i < r->navp; i++)
@@ -890,7 +846,7 @@ akv_dia_tpl_match(const struct akv_dia_tpl *t, const uint8_t *msg, size_t len,
 		size_t used;
 
 		if (!s->hole) {
-			if (s->len > n || !bytes_eq(p, t->bytes + s->off, s->len))
+			if (s->len > n || !akv_bytes_eq(p, t->bytes + s->off, s->len))
 				return 0;
 			p += s->len;
 			n -= s->len;
