@@ -139,37 +139,6 @@ store_le(char *out, uint64_t v, size_t n)
 	}
 }
 
-#if defined(__SSE2__) && defined(__x86_64__)
-/* b64_spread6() on both 64-bit lanes of w. */
-static inline __m128i
-b64_spread6x2(__m128i w)
-{
-	const __m128i low6 = _mm_set1_epi64x(0x003f003f003f003fll);
-	__m128i t = _mm_or_si128(
-	    _mm_or_si128(_mm_srli_epi64(w, 52),
-			 _mm_and_si128(_mm_srli_epi64(w, 24), _mm_set1_epi64x(0xfffll << 16))),
-	    _mm_or_si128(_mm_and_si128(_mm_slli_epi64(w, 4), _mm_set1_epi64x(0xfffll << 32)),
-			 _mm_and_si128(_mm_slli_epi64(w, 32), _mm_set1_epi64x(0xfffll << 48))));
-
-	return _mm_or_si128(_mm_and_si128(_mm_srli_epi64(t, 6), low6),
-			    _mm_slli_epi64(_mm_and_si128(t, low6), 8));
-}
-
-/* b64_chars8() on 16 values (0..63, so the signed compares are exact). */
-static inline __m128i
-b64_chars16(__m128i v)
-{
-	__m128i up = _mm_add_epi8(v, _mm_set1_epi8('A'));
-
-	up = _mm_add_epi8(up, _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8(25)), _mm_set1_epi8(6)));
-	up = _mm_add_epi8(up, _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8(62)), _mm_set1_epi8(3)));
-	up = _mm_sub_epi8(up,
-			  _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8(51)), _mm_set1_epi8(75)));
-	return _mm_sub_epi8(up,
-			    _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8(61)), _mm_set1_epi8(15)));
-}
-#endif
-
 /* Writes 4 * ceil(n / 3) chars + NUL. Loop bounds and branches depend on n
  * only, never on the data. */
 static void
@@ -177,16 +146,6 @@ b64_encode(const uint8_t *in, size_t n, char *out)
 {
 	size_t i = 0, rest;
 
-#if defined(__SSE2__) && defined(__x86_64__)
-	/* four groups (12 bytes -> 16 chars) per step: two 8-byte loads, at i
-	 * and i + 6, while they stay inside the input */
-	for (; i + 14 <= n; i += 12, out += 16) {
-		__m128i w = _mm_set_epi64x((long long)load_be64(in + i + 6),
-					   (long long)load_be64(in + i));
-
-		_mm_storeu_si128((void *)out, b64_chars16(b64_spread6x2(w)));
-	}
-#endif
 	/* two groups (6 bytes -> 8 chars) per step, with one 8-byte load while
 	 * it stays inside the input */
 	for (; i + 8 <= n; i += 6, out += 8)
