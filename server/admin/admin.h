@@ -22,9 +22,15 @@ extern "C" {
 
 /* Opens the store for command `who` ("sub add"), printing a full message on
  * failure ("akavs sub add: cannot open store DIR: <text>: <detail>").
- * flags: AKV_STORE_* open flags. Returns NULL on failure. */
+ * flags: AKV_STORE_* open flags. key_file: the master key file of a sealed
+ * store (--master-key-file), or NULL; the key is wiped once the store is
+ * open. Returns NULL on failure. */
 struct akv_store *akv_admin_open(const char *who, const char *dir, uint64_t map_size,
-				 unsigned flags);
+				 unsigned flags, const char *key_file);
+
+/* Reads master key file `path` for command `who`, printing "akavs <who>:
+ * master key file PATH: <reason>" on failure. Returns 0 or -1 (key zeroed). */
+int akv_admin_master_key(const char *who, const char *path, uint8_t *key);
 
 /* Prints "akavs <who>: <what>: <store detail, or akv_strerror(err)>". */
 void akv_admin_err(const char *who, const char *what, int err);

@@ -1,4 +1,5 @@
-/* cmd_db.c - `akavs db init|stats|check` and the helpers of admin.h. */
+/* cmd_db.c - `akavs db init|stats|check|keygen|seal|unseal|rekey` and the
+ * helpers of admin.h. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -7,8 +8,10 @@
 #include <sys/stat.h>
 
 #include "admin/admin.h"
+#include "akv_crypto.h"
 #include "cmds.h"
 #include "err.h"
+#include "store/seal.h"
 
 /* ==== Helpers (admin.h) ==== */
 
@@ -23,15 +26,35 @@ akv_admin_err(const char *who, const char *what, int err)
 }
 
 /* see admin.h */
-struct akv_store *
-akv_admin_open(const char *who, const char *dir, uint64_t map_size, unsigned flags)
+int
+akv_admin_master_key(const char *who, const char *path, uint8_t *key)
 {
+	char why[AKV_SEAL_WHY_MAX];
+
+	if (!akv_master_key_load(path, key, why, sizeof(why)))
+		return 0;
+	fprintf(stderr, "akavs %s: %s\n", who, why);
+	return -1;
+}
+
+/* see admin.h */
+struct akv_store *
+akv_admin_open(const char *who, const char *dir, uint64_t map_size, unsigned flags,
+	       const char *key_file)
+{
+	uint8_t key[AKV_MASTER_KEY_LEN];
 	struct akv_store_opts o = {.map_size = map_size, .flags = flags};
 	struct akv_store *st;
 	char what[4200];
 	int err;
 
+	if (key_file) {
+		if (akv_admin_master_key(who, key_file, key))
+			return NULL;
+		o.master_key = key;
+	}
 	st = akv_store_open(dir, &o, &err);
+	akv_wipe(key, sizeof(key));
 	if (!st) {
 		snprintf(what, sizeof(what), "cannot open store %s", dir);
 		akv_admin_err(who, what, err);
@@ -102,6 +125,9 @@ akv_admin_json_str(FILE *f, const char *s, size_t len)
 struct dbopts {
 	const char *db;
 	uint64_t map_size;
+	const char *key_file;		/* --master-key-file */
+	const char *new_key_file;	/* --new-master-key-file (rekey) */
+	const char *out;		/* --out (keygen) */
 	int json;
 };
 
@@ -109,9 +135,13 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-		"usage: akavs db init  [--db DIR] [--map-size SIZE]\n"
-		"       akavs db stats [--db DIR] [--json]\n"
-		"       akavs db check [--db DIR]\n"
+		"usage: akavs db init  [--db DIR] [--map-size SIZE] [--master-key-file FILE]\n"
+		"       akavs db stats [--db DIR] [--json] [--master-key-file FILE]\n"
+		"       akavs db check [--db DIR] [--master-key-file FILE]\n"
+		"       akavs db keygen --out FILE\n"
+		"       akavs db seal   [--db DIR] --master-key-file FILE\n"
+		"       akavs db unseal [--db DIR] --master-key-file FILE\n"
+		"       akavs db rekey  [--db DIR] --master-key-file OLD --new-master-key-file NEW\n"
 		"\n"
 		"  init   create the store (or verify an existing one: schema version) and,\n"
 		"         with --map-size, grow its map (e.g. 8G; default %llu MiB for a new\n"
@@ -119,10 +149,22 @@ usage(FILE *f)
 		"  stats  subscribers, IMPUs, map size and use, bytes per subscriber, schema,\n"
 		"         provisioning generation\n"
 		"  check  decode every record and verify the IMPU index both ways; exit 1 and\n"
-		"         one line per problem on corruption\n"
+		"         one line per problem on corruption (also: sealed records that do\n"
+		"         not open)\n"
+		"  keygen write a new random master key (64 hex digits) to FILE, mode 0600;\n"
+		"         never overwrites. Keep it outside the store and its backups.\n"
+		"  seal   encrypt every record's K/OPc at rest under the master key (AES-256-\n"
+		"         GCM, key derived by HKDF), in one transaction, then rewrite the file\n"
+		"         without the old plaintext pages. A store created with\n"
+		"         --master-key-file (init, sub add/import) is sealed from the start.\n"
+		"  unseal the reverse: K/OPc back in plaintext\n"
+		"  rekey  reseal every record under NEW (the store then needs NEW)\n"
+		"         seal/unseal/rekey refuse while `akavs serve` has the store open.\n"
 		"\n"
 		"  --db DIR        store directory (default %s)\n"
 		"  --map-size SIZE map size, bytes or with K/M/G/T suffix (any command)\n"
+		"  --master-key-file FILE  master key of a sealed store (any command that\n"
+		"                  opens one; mode 0600, exactly 64 hex digits)\n"
 		"  --json          machine-readable output (stats)\n"
 		"exit: 0 ok, 1 failure or problems found, 2 usage\n",
 		(unsigned long long)(AKV_STORE_DEFAULT_MAP >> 20), AKV_STORE_DEFAULT_DIR);
@@ -135,6 +177,9 @@ parse(int argc, char **argv, struct dbopts *o)
 		{"db", required_argument, 0, 'd'},
 		{"map-size", required_argument, 0, 'm'},
 		{"json", no_argument, 0, 'j'},
+		{"master-key-file", required_argument, 0, 'K'},
+		{"new-master-key-file", required_argument, 0, 'N'},
+		{"out", required_argument, 0, 'o'},
 		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0},
 	};
@@ -147,6 +192,9 @@ parse(int argc, char **argv, struct dbopts *o)
 		switch (c) {
 		case 'd': o->db = optarg; break;
 		case 'j': o->json = 1; break;
+		case 'K': o->key_file = optarg; break;
+		case 'N': o->new_key_file = optarg; break;
+		case 'o': o->out = optarg; break;
 		case 'm':
 			if (akv_admin_map_size_arg("db", optarg, &o->map_size))
 				return AKV_EXIT_USAGE;
@@ -171,7 +219,7 @@ parse(int argc, char **argv, struct dbopts *o)
 static int
 read_stats(const char *who, const struct dbopts *o, unsigned flags, struct akv_store_stats *s)
 {
-	struct akv_store *st = akv_admin_open(who, o->db, o->map_size, flags);
+	struct akv_store *st = akv_admin_open(who, o->db, o->map_size, flags, o->key_file);
 	int e;
 
 	if (!st)
@@ -192,8 +240,9 @@ db_init(const struct dbopts *o)
 
 	if (read_stats("db init", o, 0, &s))
 		return AKV_EXIT_FAIL;
-	printf("store %s ready: schema v%u, %llu subscribers, map %llu MiB\n", o->db, s.schema,
-	       (unsigned long long)s.subscribers, (unsigned long long)(s.map_size >> 20));
+	printf("store %s ready: schema v%u, %llu subscribers, map %llu MiB%s\n", o->db, s.schema,
+	       (unsigned long long)s.subscribers, (unsigned long long)(s.map_size >> 20),
+	       s.sealed ? ", sealed (K/OPc encrypted at rest)" : "");
 	return AKV_EXIT_OK;
 }
 
@@ -221,17 +270,18 @@ db_stats(const struct dbopts *o)
 		       "\"changes\":%llu,\"generation\":%llu,\"map_size\":%llu,\"map_used\":%llu,"
 		       "\"data_bytes\":%llu,\"disk_bytes\":%llu,\"bytes_per_subscriber\":%llu,"
 		       "\"disk_bytes_per_subscriber\":%llu,\"page_size\":%u,"
-		       "\"readers_used\":%u,\"max_readers\":%u}\n",
+		       "\"readers_used\":%u,\"max_readers\":%u,\"sealed\":%s}\n",
 		       s.schema, (unsigned long long)s.subscribers, (unsigned long long)s.impus,
 		       (unsigned long long)s.sqn_records, (unsigned long long)s.changes,
 		       (unsigned long long)s.generation, (unsigned long long)s.map_size,
 		       (unsigned long long)s.map_used, (unsigned long long)s.data_bytes,
 		       (unsigned long long)disk, (unsigned long long)per_sub,
 		       (unsigned long long)per_sub_disk, s.page_size, s.readers_used,
-		       s.max_readers);
+		       s.max_readers, s.sealed ? "true" : "false");
 		return AKV_EXIT_OK;
 	}
 	printf("store:            %s (schema v%u)\n", o->db, s.schema);
+	printf("K/OPc at rest:    %s\n", s.sealed ? "sealed (AES-256-GCM)" : "plaintext");
 	printf("subscribers:      %llu\n", (unsigned long long)s.subscribers);
 	printf("impus:            %llu\n", (unsigned long long)s.impus);
 	printf("sqn reservations: %llu\n", (unsigned long long)s.sqn_records);
@@ -263,7 +313,8 @@ db_check(const struct dbopts *o)
 	uint64_t np = 0;
 	int e;
 
-	st = akv_admin_open("db check", o->db, o->map_size, o->map_size ? 0 : AKV_STORE_NOCREATE);
+	st = akv_admin_open("db check", o->db, o->map_size, o->map_size ? 0 : AKV_STORE_NOCREATE,
+			    o->key_file);
 	if (!st)
 		return AKV_EXIT_FAIL;
 	e = akv_store_check(st, print_problem, NULL, &np);
@@ -279,8 +330,87 @@ db_check(const struct dbopts *o)
 		akv_admin_err("db check", "check", e);
 		return AKV_EXIT_FAIL;
 	}
-	printf("store %s ok: %llu subscribers, %llu IMPUs, schema v%u\n", o->db,
-	       (unsigned long long)s.subscribers, (unsigned long long)s.impus, s.schema);
+	printf("store %s ok: %llu subscribers, %llu IMPUs, schema v%u%s\n", o->db,
+	       (unsigned long long)s.subscribers, (unsigned long long)s.impus, s.schema,
+	       s.sealed ? ", sealed" : "");
+	return AKV_EXIT_OK;
+}
+
+/* ==== Master key and sealing ==== */
+
+static int
+db_keygen(const struct dbopts *o)
+{
+	char why[AKV_SEAL_WHY_MAX];
+
+	if (!o->out) {
+		fprintf(stderr, "akavs db keygen: --out FILE required\n");
+		return AKV_EXIT_USAGE;
+	}
+	if (akv_master_key_generate(o->out, why, sizeof(why))) {
+		fprintf(stderr, "akavs db keygen: %s\n", why);
+		return AKV_EXIT_FAIL;
+	}
+	printf("master key written to %s (mode 0600): keep it apart from the store and its "
+	       "backups; without it a sealed store cannot be read\n", o->out);
+	return AKV_EXIT_OK;
+}
+
+enum reseal_op { OP_SEAL, OP_UNSEAL, OP_REKEY };
+
+/* seal: opens the plaintext store without a key; unseal/rekey: with the
+ * current one. Then converts, compacts (so no replaced page keeps old
+ * plaintext or old ciphertext) and closes. */
+static int
+db_reseal(const struct dbopts *o, enum reseal_op op)
+{
+	static const char *const who[] = {"db seal", "db unseal", "db rekey"};
+	uint8_t key[AKV_MASTER_KEY_LEN];
+	struct akv_store_stats s = {0};
+	struct akv_store *st;
+	int e;
+
+	if (!o->key_file || (op == OP_REKEY) != (o->new_key_file != NULL)) {
+		fprintf(stderr, "akavs %s: %s required\n", who[op],
+			op == OP_REKEY ? "--master-key-file OLD and --new-master-key-file NEW"
+				       : "--master-key-file FILE (and no --new-master-key-file)");
+		return AKV_EXIT_USAGE;
+	}
+	if (op != OP_UNSEAL &&
+	    akv_admin_master_key(who[op], op == OP_SEAL ? o->key_file : o->new_key_file, key))
+		return AKV_EXIT_FAIL;
+	st = akv_admin_open(who[op], o->db, o->map_size, AKV_STORE_NOCREATE,
+			    op == OP_SEAL ? NULL : o->key_file);
+	if (!st) {
+		akv_wipe(key, sizeof(key));
+		return AKV_EXIT_FAIL;
+	}
+	if (op == OP_SEAL)
+		e = akv_store_seal(st, key);
+	else if (op == OP_UNSEAL)
+		e = akv_store_unseal(st);
+	else
+		e = akv_store_rekey(st, key);
+	akv_wipe(key, sizeof(key));
+	if (!e)
+		e = akv_store_stats(st, &s);
+	if (e) {
+		akv_admin_err(who[op], "nothing changed", e);
+		akv_store_close(st);
+		return AKV_EXIT_FAIL;
+	}
+	e = akv_store_compact(st);
+	akv_store_close(st);
+	if (e) {
+		/* The conversion committed; only the free pages are left. */
+		akv_admin_err(who[op], "converted, but compacting the file failed (replaced "
+			      "pages stay in its free space until LMDB reuses them)", e);
+		return AKV_EXIT_FAIL;
+	}
+	printf("store %s %s: %llu subscribers%s\n", o->db,
+	       op == OP_SEAL ? "sealed" : op == OP_UNSEAL ? "unsealed" : "rekeyed",
+	       (unsigned long long)s.subscribers,
+	       op == OP_UNSEAL ? ", K/OPc now in plaintext" : ", K/OPc encrypted at rest");
 	return AKV_EXIT_OK;
 }
 
@@ -306,6 +436,14 @@ akv_cmd_db(int argc, char **argv)
 		return db_stats(&o);
 	if (!strcmp(sub, "check"))
 		return db_check(&o);
+	if (!strcmp(sub, "keygen"))
+		return db_keygen(&o);
+	if (!strcmp(sub, "seal"))
+		return db_reseal(&o, OP_SEAL);
+	if (!strcmp(sub, "unseal"))
+		return db_reseal(&o, OP_UNSEAL);
+	if (!strcmp(sub, "rekey"))
+		return db_reseal(&o, OP_REKEY);
 	fprintf(stderr, "akavs db: unknown command '%s'\n", sub);
 	usage(stderr);
 	return AKV_EXIT_USAGE;

@@ -28,6 +28,7 @@
 #include "net/fe.h"
 #include "proto/avs1.h"
 #include "proto/dia_peer.h"
+#include "store/seal.h"
 #include "store/store.h"
 #include "wrk/wrk.h"
 
@@ -279,14 +280,32 @@ stop_workers(struct serve *s)
 static int
 open_store(struct serve *s)
 {
+	uint8_t key[AKV_MASTER_KEY_LEN];
+	struct akv_store_opts o = {0};
+	char why[AKV_SEAL_WHY_MAX];
+	const char *d;
 	int err = 0;
 
-	s->st = akv_store_open(s->cfg->db_dir, NULL, &err);
+	if (s->cfg->master_key_file[0]) {
+		err = akv_master_key_load(s->cfg->master_key_file, key, why, sizeof(why));
+		if (err) {
+			fprintf(stderr, "akavs serve: %s\n", why);
+			return err;
+		}
+		o.master_key = key;
+	}
+	s->st = akv_store_open(s->cfg->db_dir, &o, &err);
+	akv_wipe(key, sizeof(key));	/* the store keeps only the derived record key */
 	if (!s->st) {
-		fprintf(stderr, "akavs serve: store %s: %s\n", s->cfg->db_dir, akv_strerror(err));
+		/* The store's detail names the cause (sealed without key, wrong key,
+		 * schema), never a key. */
+		d = akv_store_errdetail();
+		fprintf(stderr, "akavs serve: store %s: %s\n", s->cfg->db_dir,
+			d[0] ? d : akv_strerror(err));
 		return err ? err : AKV_ESTORE;
 	}
-	printf("store: %s\n", s->cfg->db_dir);
+	printf("store: %s%s\n", s->cfg->db_dir,
+	       akv_store_sealed(s->st) ? " (sealed: K/OPc encrypted at rest)" : "");
 	return 0;
 }
 

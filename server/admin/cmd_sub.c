@@ -18,6 +18,7 @@
 struct subopts {
 	const char *db;
 	uint64_t map_size;
+	const char *key_file;	/* --master-key-file: the store is sealed */
 	const char *impi, *impu, *k, *op, *opc, *amf, *sqn, *fail_limit, *schemes;
 	int reveal, json, skip_bad, extended, dry_run;
 	int nargs;
@@ -36,7 +37,9 @@ usage(FILE *f)
 		"       akavs sub list [--json]\n"
 		"       akavs sub import FILE|- [--skip-bad] [--dry-run]\n"
 		"       akavs sub export [FILE] [--extended]\n"
-		"common: --db DIR (default %s), --map-size SIZE (grow the map), --help\n"
+		"common: --db DIR (default %s), --map-size SIZE (grow the map), --help,\n"
+		"        --master-key-file FILE (the store's K/OPc are encrypted at rest under\n"
+		"        this key; a new store is created sealed; see `akavs db --help`)\n"
 		"\n"
 		"  --impu     public identities, comma-separated (set: replaces the list)\n"
 		"  --k        K, 32 hex digits; --op is converted to OPc (TS 35.206 4.1); set\n"
@@ -63,6 +66,7 @@ parse(int argc, char **argv, struct subopts *o)
 	static const struct option lo[] = {
 		{"db", required_argument, 0, 'd'},
 		{"map-size", required_argument, 0, 'M'},
+		{"master-key-file", required_argument, 0, 'K'},
 		{"impi", required_argument, 0, 'i'},
 		{"impu", required_argument, 0, 'u'},
 		{"k", required_argument, 0, 'k'},
@@ -92,6 +96,7 @@ parse(int argc, char **argv, struct subopts *o)
 			if (akv_admin_map_size_arg("sub", optarg, &o->map_size))
 				return AKV_EXIT_USAGE;
 			break;
+		case 'K': o->key_file = optarg; break;
 		case 'i': o->impi = optarg; break;
 		case 'u': o->impu = optarg; break;
 		case 'k': o->k = optarg; break;
@@ -254,7 +259,7 @@ sub_add(const struct subopts *o)
 	if (e)
 		goto out;
 	rc = AKV_EXIT_FAIL;
-	if (!(st = akv_admin_open("sub add", o->db, o->map_size, 0)))
+	if (!(st = akv_admin_open("sub add", o->db, o->map_size, 0, o->key_file)))
 		goto out;
 	if ((e = akv_store_put(st, s, AKV_STORE_ADD))) {
 		akv_admin_err("sub add", o->impi, e);
@@ -293,7 +298,7 @@ sub_set(const struct subopts *o)
 		goto out;
 	}
 	rc = AKV_EXIT_FAIL;
-	if (!(st = akv_admin_open("sub set", o->db, o->map_size, AKV_STORE_NOCREATE)))
+	if (!(st = akv_admin_open("sub set", o->db, o->map_size, AKV_STORE_NOCREATE, o->key_file)))
 		goto out;
 	/* Read-modify-write: a concurrent `sub set` of the same IMPI may win. */
 	if ((e = akv_store_get(st, o->impi, strlen(o->impi), s))) {
@@ -327,7 +332,7 @@ sub_del(const struct subopts *o)
 
 	if (need_impi("sub del", o))
 		return AKV_EXIT_USAGE;
-	if (!(st = akv_admin_open("sub del", o->db, o->map_size, AKV_STORE_NOCREATE)))
+	if (!(st = akv_admin_open("sub del", o->db, o->map_size, AKV_STORE_NOCREATE, o->key_file)))
 		return AKV_EXIT_FAIL;
 	e = akv_store_del(st, o->impi, strlen(o->impi));
 	akv_store_close(st);
@@ -379,7 +384,7 @@ sub_show(const struct subopts *o)
 
 	if (!o->impi && o->impu && !strpbrk(o->impu, ",;")) {
 		/* Look the subscriber up by one of its public identities. */
-		if (!(st = akv_admin_open("sub show", o->db, o->map_size, AKV_STORE_NOCREATE)))
+		if (!(st = akv_admin_open("sub show", o->db, o->map_size, AKV_STORE_NOCREATE, o->key_file)))
 			goto out;
 		if ((e = akv_store_impu_owner(st, o->impu, strlen(o->impu), owner, &olen))) {
 			akv_admin_err("sub show", o->impu, e);
@@ -390,7 +395,7 @@ sub_show(const struct subopts *o)
 		rc = AKV_EXIT_USAGE;
 		goto out;
 	}
-	if (!st && !(st = akv_admin_open("sub show", o->db, o->map_size, AKV_STORE_NOCREATE)))
+	if (!st && !(st = akv_admin_open("sub show", o->db, o->map_size, AKV_STORE_NOCREATE, o->key_file)))
 		goto out;
 	if ((e = akv_store_get(st, impi, strlen(impi), s))) {
 		akv_admin_err("sub show", impi, e);
@@ -460,7 +465,7 @@ sub_list(const struct subopts *o)
 	struct akv_store *st;
 	int e;
 
-	if (!(st = akv_admin_open("sub list", o->db, o->map_size, AKV_STORE_NOCREATE)))
+	if (!(st = akv_admin_open("sub list", o->db, o->map_size, AKV_STORE_NOCREATE, o->key_file)))
 		return AKV_EXIT_FAIL;
 	e = akv_store_iterate(st, list_one, &c);
 	akv_store_close(st);
@@ -492,7 +497,7 @@ sub_import(const struct subopts *o)
 		fprintf(stderr, "akavs sub import: give exactly one FILE (or - for stdin)\n");
 		return AKV_EXIT_USAGE;
 	}
-	if (!(st = akv_admin_open("sub import", o->db, o->map_size, 0)))
+	if (!(st = akv_admin_open("sub import", o->db, o->map_size, 0, o->key_file)))
 		return AKV_EXIT_FAIL;
 	e = akv_import_file(st, o->args[0], &io, &res);
 	akv_store_close(st);
@@ -557,7 +562,7 @@ sub_export(const struct subopts *o)
 		rc = AKV_EXIT_USAGE;
 		goto out;
 	}
-	if (!(st = akv_admin_open("sub export", o->db, o->map_size, AKV_STORE_NOCREATE)))
+	if (!(st = akv_admin_open("sub export", o->db, o->map_size, AKV_STORE_NOCREATE, o->key_file)))
 		goto out;
 	if (strcmp(path, "-")) {
 		/* The file holds keys: owner-only. */

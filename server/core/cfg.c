@@ -49,6 +49,8 @@ struct opt {
 static const struct opt opts[] = {
     {"server", "db", "--db", OPT_STR, F(db_dir), 0, 0,
      "LMDB store directory (default " AKV_CFG_DEFAULT_DB ")"},
+    {"server", "master-key-file", "--master-key-file", OPT_STR, F(master_key_file), 0, 0,
+     "master key of a sealed store (K/OPc encrypted at rest; akavs db keygen/seal)"},
     {"server", "listen", "--listen", OPT_STR, F(listen), 0, 0,
      "AVS/1 listener HOST:PORT (default " AKV_CFG_DEFAULT_LISTEN ")"},
     {"server", "workers", "--workers", OPT_UINT, F(workers), 1, AKV_CFG_WORKERS_MAX,
@@ -537,6 +539,8 @@ opt_meta(const struct opt *o)
 	}
 	if (strstr(o->key, "listen"))
 		return "HOST:PORT";
+	if (strstr(o->key, "-file"))
+		return "FILE";
 	return strcmp(o->key, "db") ? "NAME" : "DIR";
 }
 

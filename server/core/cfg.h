@@ -5,7 +5,8 @@
  *
  * File layout (docs/akavs.ini is the annotated example):
  *   [server]   db, listen, workers, cpus, max-conns, max-inflight,
- *              max-inflight-conn, batch, rx-buffers, log-level
+ *              max-inflight-conn, batch, rx-buffers, log-level,
+ *              master-key-file (path only: the key itself is never in the config)
  *   [engine]   ind-bits, max-vectors, challenge-ttl-ms, fail-limit,
  *              seq-reserve, count-stale-as-fail
  *   [diameter] listen, origin-host, origin-realm, max-vectors,
@@ -97,6 +98,7 @@ struct akv_cfg {
 	struct akv_cfg_net allow[AKV_CFG_ALLOW_MAX];
 	struct akv_eng_cfg eng;
 	struct akv_cfg_dia dia;
+	char master_key_file[AKV_CFG_PATH_MAX]; /* sealed store's master key, "" = none */
 };
 
 /* ==== Lifecycle ==== */
@@ -116,7 +118,8 @@ int akv_cfg_load(struct akv_cfg *cfg, const char *path, char *err, size_t errlen
  * --workers N --cpus LIST --max-conns N --max-inflight N --max-inflight-conn N
  * --batch N --rx-buffers N --log-level LEVEL --ind-bits N --max-vectors N
  * --challenge-ttl-ms N --fail-limit N --seq-reserve N --diameter-listen
- * HOST:PORT --origin-host NAME --origin-realm REALM --peer SPEC. Returns 0,
+ * HOST:PORT --origin-host NAME --origin-realm REALM --peer SPEC
+ * --master-key-file FILE. Returns 0,
  * 1 when --help was given (usage printed to stdout), or a negative error with
  * the message in err. */
 int akv_cfg_from_args(struct akv_cfg *cfg, int argc, char **argv, char *err, size_t errlen);

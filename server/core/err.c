@@ -29,6 +29,7 @@ akv_strerror(int err)
 	case AKV_EMAP_FULL: return "store full (LMDB map size reached); nothing was written";
 	case AKV_ESCHEMA: return "store schema version not supported";
 	case AKV_ESTORE: return "store error";
+	case AKV_EKEY: return "store master key missing, wrong or not applicable";
 	case AKV_EINVAL: return "invalid argument";
 	case AKV_EBUSY: return "server busy";
 	case AKV_ELIMIT: return "limit reached";

@@ -33,6 +33,7 @@ extern "C" {
 #define AKV_EMAP_FULL       (-10032)	/* store: LMDB map full, nothing written */
 #define AKV_ESCHEMA         (-10033)	/* store: schema version not supported */
 #define AKV_ESTORE          (-10034)	/* store: other LMDB failure */
+#define AKV_EKEY            (-10035)	/* store: master key missing, wrong or not applicable */
 #define AKV_EINVAL          (-10040)	/* bad argument or configuration value */
 #define AKV_EBUSY           (-10041)	/* server overloaded / queue full */
 #define AKV_ELIMIT          (-10042)	/* a configured limit was reached */

@@ -68,15 +68,25 @@ akv_store_mdb_err(int rc)
 
 /* ==== Record encoding (schema 1) ====
  *
+ * Plaintext record (flags 0):
  *   0      version = 1
- *   1      flags (0; bit 0 reserved for keys encrypted at rest)
- *   2..17  K          18..33 OPc         34..35 AMF
- *   36..41 SQN (48-bit, big-endian)      42 schemes
- *   43..44 fail_limit (big-endian)       45 nimpu
- *   46..   nimpu x (u8 length, bytes)
+ *   1      flags: bit 0 = K/OPc sealed (store_seal.c, seal.h)
+ *   2..17  K          18..33 OPc
+ *   34..   the tail:
+ *   +0..1  AMF        +2..7 SQN (48-bit, big-endian)   +8 schemes
+ *   +9..10 fail_limit (big-endian)   +11 nimpu   +12.. nimpu x (u8 length, bytes)
+ * Sealed record (flags 1): K || OPc replaced by nonce (12), AES-256-GCM
+ * ciphertext (32) and tag (16); the tail follows at 62. The AAD is the first
+ * two bytes, the IMPI (u16 length, bytes) and the tail, so a sealed K/OPc
+ * opens only in the record it was written for.
  */
-#define REC_VERSION 1
-#define REC_HDR	    46
+#define REC_VERSION	1
+#define REC_F_SEALED	0x01
+#define REC_TAIL_PLAIN	34
+#define REC_TAIL_SEALED (2 + AKV_SEAL_NONCE_LEN + AKV_SEAL_PT_LEN + AKV_SEAL_TAG_LEN)
+#define REC_TAIL_HDR	12	/* tail bytes before the IMPUs */
+#define REC_HDR		(REC_TAIL_PLAIN + REC_TAIL_HDR)
+#define REC_AAD_MAX	(2 + 2 + AKV_ID_MAX + AKV_STORE_REC_MAX)
 
 static int
 id_ok(const char *s, size_t len)
@@ -132,47 +142,86 @@ akv_store_sub_validate(const struct akv_sub *s)
 	return 0;
 }
 
-size_t
-akv_store_rec_encode(const struct akv_sub *s, uint8_t *buf)
+/* The AAD of a sealed record: flags header, IMPI, tail. */
+static size_t
+rec_aad(const uint8_t *rec, size_t len, const struct akv_sub *s, uint8_t *aad)
 {
-	size_t o = REC_HDR;
+	size_t n = 0;
+
+	aad[n++] = rec[0];
+	aad[n++] = rec[1];
+	aad[n++] = (uint8_t)(s->impi_len >> 8);
+	aad[n++] = (uint8_t)s->impi_len;
+	memcpy(aad + n, s->impi, s->impi_len);
+	n += s->impi_len;
+	memcpy(aad + n, rec + REC_TAIL_SEALED, len - REC_TAIL_SEALED);
+	return n + len - REC_TAIL_SEALED;
+}
+
+size_t
+akv_store_rec_encode(const struct akv_sub *s, struct akv_seal_ctx *sx, uint8_t *buf)
+{
+	size_t t = sx ? REC_TAIL_SEALED : REC_TAIL_PLAIN, o = t + REC_TAIL_HDR;
 
 	buf[0] = REC_VERSION;
-	buf[1] = 0;
-	memcpy(buf + 2, s->k, 16);
-	memcpy(buf + 18, s->opc, 16);
-	memcpy(buf + 34, s->amf, 2);
+	buf[1] = sx ? REC_F_SEALED : 0;
+	memcpy(buf + t, s->amf, 2);
 	for (int i = 0; i < 6; i++)
-		buf[36 + i] = (uint8_t)(s->sqn >> (40 - 8 * i));
-	buf[42] = s->schemes;
-	buf[43] = (uint8_t)(s->fail_limit >> 8);
-	buf[44] = (uint8_t)s->fail_limit;
-	buf[45] = s->nimpu;
+		buf[t + 2 + i] = (uint8_t)(s->sqn >> (40 - 8 * i));
+	buf[t + 8] = s->schemes;
+	buf[t + 9] = (uint8_t)(s->fail_limit >> 8);
+	buf[t + 10] = (uint8_t)s->fail_limit;
+	buf[t + 11] = s->nimpu;
 	for (unsigned i = 0; i < s->nimpu; i++) {
 		buf[o++] = s->impu_len[i];
 		memcpy(buf + o, s->impu[i], s->impu_len[i]);
 		o += s->impu_len[i];
 	}
+	if (!sx) {
+		memcpy(buf + 2, s->k, 16);
+		memcpy(buf + 18, s->opc, 16);
+	} else {
+		uint8_t aad[REC_AAD_MAX], pt[AKV_SEAL_PT_LEN];
+		size_t alen = rec_aad(buf, o, s, aad);
+		int e;
+
+		memcpy(pt, s->k, 16);
+		memcpy(pt + 16, s->opc, 16);
+		e = akv_seal_encrypt(sx, aad, alen, pt, buf + 2, buf + 2 + AKV_SEAL_NONCE_LEN,
+				     buf + 2 + AKV_SEAL_NONCE_LEN + AKV_SEAL_PT_LEN);
+		akv_wipe(pt, sizeof(pt));
+		if (e) {
+			akv_store_detail("%.*s: sealing K/OPc failed (OpenSSL or RNG)",
+					 (int)s->impi_len, s->impi);
+			return 0;
+		}
+	}
 	return o;
 }
 
 int
-akv_store_rec_decode(const uint8_t *buf, size_t len, struct akv_sub *s)
+akv_store_rec_decode(const uint8_t *buf, size_t len, struct akv_seal_ctx *sx, struct akv_sub *s)
 {
-	size_t o = REC_HDR;
+	size_t t = sx ? REC_TAIL_SEALED : REC_TAIL_PLAIN, o = t + REC_TAIL_HDR;
 
-	if (len < REC_HDR || buf[0] != REC_VERSION || buf[1] != 0 ||
-	    buf[45] > AKV_STORE_MAX_IMPUS)
+	if (len >= 2 && buf[0] == REC_VERSION && buf[1] == (sx ? 0 : REC_F_SEALED)) {
+		akv_store_detail(sx ? "%.*s: record holds plaintext K/OPc in a sealed store "
+				      "(written by an older akavs? `akavs db check` lists them)"
+				    : "%.*s: record is sealed but the store is not (restored "
+				      "from another store?)",
+				 (int)s->impi_len, s->impi);
+		goto fail;
+	}
+	if (len < o || buf[0] != REC_VERSION || buf[1] != (sx ? REC_F_SEALED : 0) ||
+	    buf[t + 11] > AKV_STORE_MAX_IMPUS)
 		goto bad;
-	memcpy(s->k, buf + 2, 16);
-	memcpy(s->opc, buf + 18, 16);
-	memcpy(s->amf, buf + 34, 2);
+	memcpy(s->amf, buf + t, 2);
 	s->sqn = 0;
 	for (int i = 0; i < 6; i++)
-		s->sqn = s->sqn << 8 | buf[36 + i];
-	s->schemes = buf[42];
-	s->fail_limit = (uint16_t)(buf[43] << 8 | buf[44]);
-	s->nimpu = buf[45];
+		s->sqn = s->sqn << 8 | buf[t + 2 + i];
+	s->schemes = buf[t + 8];
+	s->fail_limit = (uint16_t)(buf[t + 9] << 8 | buf[t + 10]);
+	s->nimpu = buf[t + 11];
 	for (unsigned i = 0; i < s->nimpu; i++) {
 		size_t n;
 
@@ -188,12 +237,47 @@ akv_store_rec_decode(const uint8_t *buf, size_t len, struct akv_sub *s)
 	}
 	if (o != len || !s->schemes || (s->schemes & ~AKV_STORE_SCHEMES_VALID))
 		goto bad;
+	if (!sx) {
+		memcpy(s->k, buf + 2, 16);
+		memcpy(s->opc, buf + 18, 16);
+	} else {
+		uint8_t aad[REC_AAD_MAX], pt[AKV_SEAL_PT_LEN];
+		size_t alen = rec_aad(buf, len, s, aad);
+		int e = akv_seal_decrypt(sx, aad, alen, buf + 2, buf + 2 + AKV_SEAL_NONCE_LEN,
+					 buf + 2 + AKV_SEAL_NONCE_LEN + AKV_SEAL_PT_LEN, pt);
+
+		memcpy(s->k, pt, 16);
+		memcpy(s->opc, pt + 16, 16);
+		akv_wipe(pt, sizeof(pt));
+		if (e) {
+			akv_store_detail("%.*s: sealed K/OPc do not open (record tampered with, "
+					 "copied from another subscriber, or sealed under another "
+					 "master key)",
+					 (int)s->impi_len, s->impi);
+			goto fail;
+		}
+	}
 	return 0;
 bad:
 	akv_store_detail("%.*s: subscriber record does not decode (corrupt store?)",
 			 (int)s->impi_len, s->impi);
+fail:
 	akv_wipe(s->k, 16);
 	akv_wipe(s->opc, 16);
+	return AKV_ESTORE;
+}
+
+/* see store_int.h */
+int
+akv_store_seal_ctx(struct akv_store *st, struct akv_seal_ctx **sx)
+{
+	*sx = NULL;
+	if (!st->sealed)
+		return 0;
+	*sx = akv_seal_ctx_new(st->rec_key);
+	if (*sx)
+		return 0;
+	akv_store_detail("cannot set up AES-256-GCM (OpenSSL)");
 	return AKV_ESTORE;
 }
 
@@ -402,6 +486,10 @@ open_dbis(struct akv_store *st, int create)
 		}
 		if ((rc = mdb_put(txn, st->meta, &k, &d, 0)))
 			goto lmdb_fail;
+		/* A store created with a master key is sealed from its first
+		 * record on: no plaintext K/OPc ever reaches its file. */
+		if (st->open_key && (err = akv_store_seal_meta_put(st, txn, st->open_key, NULL)))
+			goto fail;
 		ver = AKV_STORE_SCHEMA;
 	} else if (rc == MDB_CORRUPTED) {
 		akv_store_detail("meta schema: bad length (corrupt store?)");
@@ -551,6 +639,7 @@ akv_store_open(const char *dir, const struct akv_store_opts *opts, int *err)
 				 rc > 0 ? strerror(rc) : mdb_strerror(rc));
 		goto fail_env;
 	}
+	st->open_key = opts->master_key;
 	e = open_dbis(st, 0);
 	if (e == 1) {
 		if (opts->flags & AKV_STORE_RDONLY) {
@@ -561,6 +650,9 @@ akv_store_open(const char *dir, const struct akv_store_opts *opts, int *err)
 			e = open_dbis(st, 1);
 		}
 	}
+	st->open_key = NULL;
+	if (!e)
+		e = akv_store_seal_open(st, opts->master_key);
 	if (!e && opts->map_size && !(opts->flags & AKV_STORE_RDONLY))
 		e = record_map_size(st);
 	if (e)
@@ -574,6 +666,7 @@ fail_env:
 		mdb_env_close(st->env);
 	pthread_rwlock_destroy(&st->resize);
 	pthread_mutex_destroy(&st->dbi_lock);
+	akv_wipe(st->rec_key, sizeof(st->rec_key));
 	akv_free(st);
 	*err = e;
 	return NULL;
@@ -588,6 +681,7 @@ akv_store_close(struct akv_store *st)
 	mdb_env_close(st->env);
 	pthread_rwlock_destroy(&st->resize);
 	pthread_mutex_destroy(&st->dbi_lock);
+	akv_wipe(st->rec_key, sizeof(st->rec_key));
 	akv_free(st);
 }
 
@@ -643,6 +737,11 @@ struct akv_store_reader {
 	int active;		/* renewed, holds st->resize shared */
 	int pinned;		/* explicit akv_store_reader_begin() */
 	uint64_t txns;		/* renews, for akv_store_reader_txns() */
+	/* Sealed store: this reader's AES-GCM context, built at its first read
+	 * (and again after seal/rekey, seal_epoch), so a cache fill costs no
+	 * allocation or key schedule per record. */
+	struct akv_seal_ctx *sx;
+	unsigned sx_epoch;
 };
 
 /* see store.h */
@@ -676,6 +775,7 @@ akv_store_reader_free(struct akv_store_reader *r)
 		pthread_rwlock_unlock(&r->st->resize);
 	}
 	mdb_txn_abort(r->txn);
+	akv_seal_ctx_free(r->sx);
 	akv_free(r);
 }
 
@@ -772,8 +872,8 @@ akv_store_reader_txn(struct akv_store_reader *r)
 
 /* Reads subscriber `impi` in `txn` into *out (record + seq_reserved). */
 int
-akv_store_get_txn(struct akv_store *st, MDB_txn *txn, const char *impi, size_t len,
-		  struct akv_sub *out)
+akv_store_get_txn(struct akv_store *st, MDB_txn *txn, struct akv_seal_ctx *sx, const char *impi,
+		  size_t len, struct akv_sub *out)
 {
 	MDB_val k = {len, (void *)impi}, d;
 	int rc, e;
@@ -792,7 +892,7 @@ akv_store_get_txn(struct akv_store *st, MDB_txn *txn, const char *impi, size_t l
 	memcpy(out->impi, impi, len);
 	out->impi[len] = 0;
 	out->impi_len = (uint16_t)len;
-	if ((e = akv_store_rec_decode(d.mv_data, d.mv_size, out)))
+	if ((e = akv_store_rec_decode(d.mv_data, d.mv_size, sx, out)))
 		return e;
 	out->seq_reserved = 0;
 	rc = mdb_get(txn, st->sqn, &k, &d);
@@ -845,9 +945,16 @@ akv_store_reader_get(struct akv_store_reader *r, const char *impi, size_t len,
 {
 	int e;
 
+	if (r->st->sealed && (!r->sx || r->sx_epoch != r->st->seal_epoch)) {
+		akv_seal_ctx_free(r->sx);
+		r->sx = NULL;
+		if ((e = akv_store_seal_ctx(r->st, &r->sx)))
+			return e;
+		r->sx_epoch = r->st->seal_epoch;
+	}
 	if (!r->active && (e = reader_renew(r)))
 		return e;
-	e = akv_store_get_txn(r->st, r->txn, impi, len, out);
+	e = akv_store_get_txn(r->st, r->txn, r->st->sealed ? r->sx : NULL, impi, len, out);
 	if (!r->pinned)
 		reader_release(r);
 	return e;
@@ -872,13 +979,17 @@ akv_store_reader_impu(struct akv_store_reader *r, const char *impu, size_t len,
 int
 akv_store_get(struct akv_store *st, const char *impi, size_t len, struct akv_sub *out)
 {
+	struct akv_seal_ctx *sx;
 	MDB_txn *txn;
-	int e = akv_store_txn_begin(st, MDB_RDONLY, &txn);
+	int e = akv_store_seal_ctx(st, &sx);
 
 	if (e)
 		return e;
-	e = akv_store_get_txn(st, txn, impi, len, out);
-	akv_store_txn_abort(st, txn);
+	if (!(e = akv_store_txn_begin(st, MDB_RDONLY, &txn))) {
+		e = akv_store_get_txn(st, txn, sx, impi, len, out);
+		akv_store_txn_abort(st, txn);
+	}
+	akv_seal_ctx_free(sx);
 	return e;
 }
 
@@ -902,11 +1013,14 @@ int
 akv_store_iterate(struct akv_store *st, akv_store_iter_fn fn, void *arg)
 {
 	struct akv_sub *s = akv_malloc(sizeof(*s));
+	struct akv_seal_ctx *sx = NULL;
 	MDB_cursor *cur = NULL;
 	MDB_txn *txn;
 	MDB_val k, d;
 	int rc, e;
 
+	if ((e = akv_store_seal_ctx(st, &sx)))
+		goto out_free;
 	e = akv_store_txn_begin(st, MDB_RDONLY, &txn);
 	if (e)
 		goto out_free;
@@ -922,7 +1036,7 @@ akv_store_iterate(struct akv_store *st, akv_store_iter_fn fn, void *arg)
 			e = AKV_ESTORE;
 			goto out;
 		}
-		if ((e = akv_store_get_txn(st, txn, k.mv_data, k.mv_size, s)))
+		if ((e = akv_store_get_txn(st, txn, sx, k.mv_data, k.mv_size, s)))
 			goto out;
 		e = fn(arg, s);
 		akv_store_sub_wipe(s);
@@ -936,6 +1050,7 @@ out:
 		mdb_cursor_close(cur);
 	akv_store_txn_abort(st, txn);
 out_free:
+	akv_seal_ctx_free(sx);
 	akv_store_sub_wipe(s);
 	akv_free(s);
 	return e;

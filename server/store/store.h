@@ -8,6 +8,8 @@
  *            "gen"    -> u64 LE   provisioning generation (see "Changes")
  *            "trim"   -> u64 LE   highest generation trimmed from `changes`
  *            "map"    -> u64 LE   map size last asked for (written to persist it)
+ *            "seal"   -> u8 1 || salt[16] || check[16]: present only in a
+ *                        sealed store (K/OPc encrypted at rest, see "Sealing")
  *   sub      IMPI -> subscriber record (compact binary, version byte first)
  *   impu     IMPU -> IMPI (each IMPU belongs to at most one IMPI)
  *   sqn      IMPI -> u64 LE seq_reserved (engine-owned SQN reservation)
@@ -31,6 +33,18 @@
  * Secrets: struct akv_sub carries K and OPc. Callers wipe their copies with
  * akv_store_sub_wipe(); the store wipes the encoding buffers it uses. No
  * function here logs, and no error detail contains K or OPc.
+ *
+ * Sealing (DESIGN.md "Security", store/seal.h): a store opened with
+ * akv_store_opts.master_key keeps every record's K || OPc encrypted
+ * (AES-256-GCM, key derived from the master key by HKDF; the IMPI and the
+ * rest of the record are authenticated with it). The master key is never
+ * stored; meta "seal" holds a salt and check bytes, so opening a sealed store
+ * without a key or with the wrong one is refused at open (AKV_EKEY, detail
+ * says which), and so is opening a plaintext store with a key (the detail
+ * says how to convert: akv_store_seal). A record whose seal does not open
+ * is an AKV_ESTORE for that IMPI only. Plaintext stores keep the schema-1
+ * layout unchanged. Only the file is sealed: akv_sub and the engine's cache
+ * hold K/OPc in clear, as Milenage needs them.
  *
  * Thread safety: a struct akv_store may be shared by all threads of the
  * process (it is opened with MDB_NOTLS). A struct akv_store_reader belongs to
@@ -95,6 +109,10 @@ struct akv_store_opts {
 	uint64_t map_size;
 	unsigned max_readers;	/* 0: AKV_STORE_DEFAULT_READERS */
 	unsigned flags;		/* AKV_STORE_RDONLY | AKV_STORE_NOCREATE */
+	/* AKV_MASTER_KEY_LEN bytes (store/seal.h), or NULL: the store must be
+	 * sealed under it (a new store is created sealed), or plaintext when
+	 * NULL. Borrowed for the call: the caller wipes it afterwards. */
+	const uint8_t *master_key;
 };
 
 /* A subscriber. Strings are length-counted, not NUL-terminated by contract
@@ -145,6 +163,7 @@ struct akv_store_stats {
 	uint32_t max_readers, readers_used;
 	uint64_t commits;	/* write commits (= fsyncs) by THIS process since open */
 	uint64_t seq_commits;	/* of which akv_store_seq_reserve() commits */
+	uint32_t sealed;	/* 1: K/OPc encrypted at rest */
 };
 
 /* Called by akv_store_iterate() for each subscriber in IMPI byte order. `sub`
@@ -297,6 +316,36 @@ int akv_store_stats(struct akv_store *st, struct akv_store_stats *out);
  * another error if the check could not run. */
 int akv_store_check(struct akv_store *st, void (*report)(void *arg, const char *text), void *arg,
 		    uint64_t *nproblems);
+
+/* ==== Sealing (store_seal.c) ====
+ *
+ * Each converts every record in ONE write transaction (all or nothing), then
+ * the caller should run akv_store_compact(): LMDB keeps the replaced pages
+ * (old plaintext, or ciphertext under the old key) in the file's free space
+ * until reused. All refuse (AKV_EBUSY, detail names a PID) while another
+ * process has the store open for reading (a running `akavs serve` would keep
+ * reading records with its old key): stop it first. Not thread-safe against
+ * other calls on the same handle. */
+
+/* 1 when the store is sealed (K/OPc encrypted at rest), else 0. */
+int akv_store_sealed(const struct akv_store *st);
+
+/* Plaintext store (opened without a key) -> sealed under master_key. */
+int akv_store_seal(struct akv_store *st, const uint8_t *master_key);
+
+/* Sealed store (opened with its key) -> plaintext. */
+int akv_store_unseal(struct akv_store *st);
+
+/* Sealed store (opened with its key) -> sealed under new_master_key (a new
+ * salt too, hence a new record key even for the same master key). */
+int akv_store_rekey(struct akv_store *st, const uint8_t *new_master_key);
+
+/* Rewrites data.mdb without its free pages (LMDB compacting copy to a
+ * temporary file in the store directory, fsync, rename over data.mdb), so
+ * nothing of replaced records stays in the file. Same exclusivity as above.
+ * The handle must be closed right after (it still maps the old file).
+ * Returns 0 or an error (data.mdb is then unchanged). */
+int akv_store_compact(struct akv_store *st);
 
 /* ==== Sibling modules' databases ==== */
 

@@ -217,6 +217,7 @@ akv_store_put(struct akv_store *st, const struct akv_sub *sub, enum akv_store_pu
 {
 	uint8_t rec[AKV_STORE_REC_MAX];
 	struct akv_sub *old = NULL;
+	struct akv_seal_ctx *sx = NULL;
 	MDB_val k = {sub->impi_len, (void *)sub->impi}, d;
 	struct wtx w;
 	int rc, e;
@@ -227,8 +228,12 @@ akv_store_put(struct akv_store *st, const struct akv_sub *sub, enum akv_store_pu
 	}
 	if ((e = akv_store_sub_validate(sub)))
 		return e;
-	if ((e = wtx_begin(st, &w)))
+	if ((e = akv_store_seal_ctx(st, &sx)))
 		return e;
+	if ((e = wtx_begin(st, &w))) {
+		akv_seal_ctx_free(sx);
+		return e;
+	}
 	if ((e = check_room(st)))
 		goto fail;
 	rc = mdb_get(w.txn, st->sub, &k, &d);
@@ -252,7 +257,7 @@ akv_store_put(struct akv_store *st, const struct akv_sub *sub, enum akv_store_pu
 		memcpy(old->impi, sub->impi, sub->impi_len);
 		old->impi[sub->impi_len] = 0;
 		old->impi_len = sub->impi_len;
-		if ((e = akv_store_rec_decode(d.mv_data, d.mv_size, old)))
+		if ((e = akv_store_rec_decode(d.mv_data, d.mv_size, sx, old)))
 			goto fail;
 		for (unsigned i = 0; i < old->nimpu; i++)
 			if (!lists_impu(sub, old->impu[i], old->impu_len[i]) &&
@@ -262,8 +267,12 @@ akv_store_put(struct akv_store *st, const struct akv_sub *sub, enum akv_store_pu
 	for (unsigned i = 0; i < sub->nimpu; i++)
 		if ((e = claim_impu(st, w.txn, sub, i)))
 			goto fail;
-	d.mv_size = akv_store_rec_encode(sub, rec);
+	d.mv_size = akv_store_rec_encode(sub, sx, rec);
 	d.mv_data = rec;
+	if (!d.mv_size) {
+		e = AKV_ESTORE;
+		goto fail;
+	}
 	rc = mdb_put(w.txn, st->sub, &k, &d, 0);
 	akv_wipe(rec, sizeof(rec));
 	if (rc) {
@@ -277,6 +286,8 @@ akv_store_put(struct akv_store *st, const struct akv_sub *sub, enum akv_store_pu
 fail:
 	akv_store_txn_abort(st, w.txn);
 out:
+	akv_wipe(rec, sizeof(rec));
+	akv_seal_ctx_free(sx);
 	if (old) {
 		akv_store_sub_wipe(old);
 		akv_free(old);
@@ -288,6 +299,7 @@ out:
 int
 akv_store_del(struct akv_store *st, const char *impi, size_t len)
 {
+	struct akv_seal_ctx *sx = NULL;
 	struct akv_sub *old;
 	struct wtx w;
 	int rc, e;
@@ -296,10 +308,14 @@ akv_store_del(struct akv_store *st, const char *impi, size_t len)
 		akv_store_detail("IMPI length %zu out of range 1..%d", len, AKV_ID_MAX);
 		return AKV_EINVAL;
 	}
-	if ((e = wtx_begin(st, &w)))
+	if ((e = akv_store_seal_ctx(st, &sx)))
 		return e;
+	if ((e = wtx_begin(st, &w))) {
+		akv_seal_ctx_free(sx);
+		return e;
+	}
 	old = akv_malloc(sizeof(*old));
-	if ((e = akv_store_get_txn(st, w.txn, impi, len, old)))
+	if ((e = akv_store_get_txn(st, w.txn, sx, impi, len, old)))
 		goto fail;
 	for (unsigned i = 0; i < old->nimpu; i++)
 		if ((e = release_impu(st, w.txn, old, old->impu[i], old->impu_len[i])))
@@ -317,6 +333,7 @@ akv_store_del(struct akv_store *st, const char *impi, size_t len)
 fail:
 	akv_store_txn_abort(st, w.txn);
 out:
+	akv_seal_ctx_free(sx);
 	akv_store_sub_wipe(old);
 	akv_free(old);
 	return e;
@@ -446,6 +463,7 @@ akv_store_add_batch(struct akv_store *st, size_t n, akv_store_next_fn next, void
 {
 	uint8_t rec[AKV_STORE_REC_MAX];
 	struct akv_sub *s = akv_malloc(sizeof(*s));
+	struct akv_seal_ctx *sx = NULL;
 	struct ipairs ip = {0};
 	MDB_cursor *csub = NULL;
 	struct wtx w;
@@ -459,6 +477,8 @@ akv_store_add_batch(struct akv_store *st, size_t n, akv_store_next_fn next, void
 		e = AKV_EINVAL;
 		goto out_free;
 	}
+	if ((e = akv_store_seal_ctx(st, &sx)))
+		goto out_free;
 	if ((e = wtx_begin(st, &w)))
 		goto out_free;
 	if (n && (e = check_room(st)))
@@ -474,7 +494,12 @@ akv_store_add_batch(struct akv_store *st, size_t n, akv_store_next_fn next, void
 		if ((e = next(arg, i, s)) || (e = akv_store_sub_validate(s)))
 			goto fail;
 		k = (MDB_val){s->impi_len, s->impi};
-		d = (MDB_val){akv_store_rec_encode(s, rec), rec};
+		d = (MDB_val){akv_store_rec_encode(s, sx, rec), rec};
+		if (!d.mv_size) {
+			e = AKV_ESTORE;
+			i = n;
+			goto fail;
+		}
 		rc = put_maybe_append(csub, &k, &d);
 		if (rc == MDB_KEYEXIST) {
 			akv_store_detail("subscriber %.*s already exists", (int)s->impi_len,
@@ -516,6 +541,7 @@ fail:
 		mdb_cursor_close(csub);
 	akv_store_txn_abort(st, w.txn);
 out_free:
+	akv_seal_ctx_free(sx);
 	akv_wipe(rec, sizeof(rec));
 	akv_store_sub_wipe(s);
 	akv_free(s);
@@ -698,6 +724,7 @@ akv_store_stats(struct akv_store *st, struct akv_store_stats *out)
 	out->readers_used = ei.me_numreaders;
 	out->commits = atomic_load_explicit(&st->commits, memory_order_relaxed);
 	out->seq_commits = atomic_load_explicit(&st->seq_commits, memory_order_relaxed);
+	out->sealed = (uint32_t)st->sealed;
 	akv_store_txn_abort(st, txn);
 	return 0;
 lmdb_fail:
@@ -743,7 +770,8 @@ shown(const void *p, size_t len, char out[AKV_ID_MAX + 1])
 }
 
 static int
-check_subs(struct akv_store *st, MDB_txn *txn, struct check *c, struct akv_sub *s)
+check_subs(struct akv_store *st, MDB_txn *txn, struct check *c, struct akv_seal_ctx *sx,
+	   struct akv_sub *s)
 {
 	char a[AKV_ID_MAX + 1];
 	MDB_cursor *cur;
@@ -761,9 +789,17 @@ check_subs(struct akv_store *st, MDB_txn *txn, struct check *c, struct akv_sub *
 		memcpy(s->impi, k.mv_data, k.mv_size);
 		s->impi[k.mv_size] = 0;
 		s->impi_len = (uint16_t)k.mv_size;
-		if (akv_store_rec_decode(d.mv_data, d.mv_size, s)) {
-			problem(c, "subscriber %s: record does not decode",
-				shown(k.mv_data, k.mv_size, a));
+		if (akv_store_rec_decode(d.mv_data, d.mv_size, sx, s)) {
+			/* The detail ("IMPI: why") tells an undecodable record
+			 * from a seal that does not open or plaintext K/OPc in
+			 * a sealed store. */
+			const char *why = akv_store_errdetail();
+
+			if (!strncmp(why, k.mv_data, k.mv_size) && !strncmp(why + k.mv_size, ": ", 2))
+				why += k.mv_size + 2;
+			if (strstr(why, "does not decode"))
+				why = "record does not decode";
+			problem(c, "subscriber %s: %s", shown(k.mv_data, k.mv_size, a), why);
 			continue;
 		}
 		if (akv_store_sub_validate(s))
@@ -794,7 +830,8 @@ check_subs(struct akv_store *st, MDB_txn *txn, struct check *c, struct akv_sub *
 }
 
 static int
-check_impus(struct akv_store *st, MDB_txn *txn, struct check *c, struct akv_sub *s)
+check_impus(struct akv_store *st, MDB_txn *txn, struct check *c, struct akv_seal_ctx *sx,
+	    struct akv_sub *s)
 {
 	char a[AKV_ID_MAX + 1], b[AKV_ID_MAX + 1];
 	MDB_cursor *cur;
@@ -812,7 +849,7 @@ check_impus(struct akv_store *st, MDB_txn *txn, struct check *c, struct akv_sub 
 				shown(k.mv_data, k.mv_size, a), d.mv_size);
 			continue;
 		}
-		e = akv_store_get_txn(st, txn, d.mv_data, d.mv_size, s);
+		e = akv_store_get_txn(st, txn, sx, d.mv_data, d.mv_size, s);
 		if (e == AKV_ENOTFOUND)
 			problem(c, "IMPU %s: indexed to missing IMPI %s",
 				shown(k.mv_data, k.mv_size, a), shown(d.mv_data, d.mv_size, b));
@@ -867,14 +904,15 @@ akv_store_check(struct akv_store *st, void (*report)(void *arg, const char *text
 {
 	struct check c = {report, arg, 0};
 	struct akv_sub *s = akv_malloc(sizeof(*s));
+	struct akv_seal_ctx *sx = NULL;
 	MDB_txn *txn;
 	int e;
 
 	if (nproblems)
 		*nproblems = 0;
-	if ((e = akv_store_txn_begin(st, MDB_RDONLY, &txn)))
+	if ((e = akv_store_seal_ctx(st, &sx)) || (e = akv_store_txn_begin(st, MDB_RDONLY, &txn)))
 		goto out;
-	if (!(e = check_subs(st, txn, &c, s)) && !(e = check_impus(st, txn, &c, s)))
+	if (!(e = check_subs(st, txn, &c, sx, s)) && !(e = check_impus(st, txn, &c, sx, s)))
 		e = check_misc(st, txn, &c);
 	akv_store_txn_abort(st, txn);
 	if (nproblems)
@@ -884,6 +922,7 @@ akv_store_check(struct akv_store *st, void (*report)(void *arg, const char *text
 		e = AKV_ESTORE;
 	}
 out:
+	akv_seal_ctx_free(sx);
 	akv_store_sub_wipe(s);
 	akv_free(s);
 	return e;
