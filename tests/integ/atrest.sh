@@ -4,9 +4,12 @@
 # key, `akavs serve --master-key-file` answering CHALLENGE and VERIFY,
 # refusals (no key, wrong key, key file readable by others, key on a
 # plaintext store), kill -9 and restart (key from the config file): SQNs
-# still increase. No output or log holds the master key or any K/OPc.
+# still increase; a record changed on disk fails alone; rekey, unseal. No
+# output or log holds the master key or any K/OPc.
 . "$(dirname "$0")/server_lib.bash"
 
+command -v mdb_dump >/dev/null && command -v mdb_load >/dev/null ||
+	{ echo "SKIP: mdb_dump/mdb_load (lmdb-utils) missing"; exit 77; }
 KEY=$T/master.key
 KEY2=$T/other.key
 LOGS=$T/admin.log
@@ -140,6 +143,37 @@ refused "db rekey while the server runs" "stop \`akavs serve\`" \
 stop_server TERM
 [ "$SERVER_RC" = 0 ] && ok "clean stop" || fail "stop: $SERVER_RC"
 cat "$T/serve.out" "$T/serve.err" >>"$LOGS"
+
+# ---- one record's ciphertext changed on disk (mdb_dump/mdb_load, lmdb-utils):
+# that subscriber gets an error, the others are served, db check names it
+VICTIM=user7@ims.test
+mdb_dump -s sub "$DB" >"$T/sub.dump" || fail "mdb_dump"
+python3 - "$T/sub.dump" "$VICTIM" "$T/orig.dump" "$T/bad.dump" <<'EOF' || fail "no record to tamper with"
+import sys
+lines = open(sys.argv[1]).read().splitlines()
+head = [l for l in lines[:lines.index("HEADER=END") + 1] if not l.startswith("db_pagesize=")]
+key = " " + sys.argv[2].encode().hex()
+i = lines.index(key)
+val = lines[i + 1]
+pos = 1 + 2 * 20	# byte 20 of the record: inside the sealed K/OPc
+bad = val[:pos] + format(int(val[pos:pos + 2], 16) ^ 1, "02x") + val[pos + 2:]
+for path, v in ((sys.argv[3], val), (sys.argv[4], bad)):
+    open(path, "w").write("\n".join(head + [key, v, "DATA=END"]) + "\n")
+EOF
+mdb_load -s sub -f "$T/bad.dump" "$DB" || fail "mdb_load tampered record"
+refused "db check with a tampered record" "$VICTIM: sealed K/OPc do not open" \
+	"$AKAVS" db check --db "$DB" --master-key-file "$KEY"
+start_server --master-key-file "$KEY"
+out=$(cli challenge "$VICTIM")
+rc=$?
+[ $rc = 1 ] && ok "challenge of the tampered subscriber -> error answer $(echo "$out" | tr -d '\n' | head -c 100)" ||
+	fail "tampered challenge: rc $rc $out"
+out=$(cli challenge user8@ims.test) && ok "its neighbour is still served" || fail "neighbour: $out"
+kill -0 "$SERVER_PID" && ok "server still running" || fail "server died"
+stop_server TERM
+cat "$T/serve.out" "$T/serve.err" >>"$LOGS"
+mdb_load -s sub -f "$T/orig.dump" "$DB" || fail "mdb_load original record"
+run_ok "db check after restoring the record" "$AKAVS" db check --db "$DB" --master-key-file "$KEY"
 
 # ---- rekey and unseal with the server stopped
 run_ok "db rekey" "$AKAVS" db rekey --db "$DB" --master-key-file "$KEY" --new-master-key-file "$KEY2"
