@@ -48,7 +48,8 @@ struct serve {
 	struct akv_store *st;
 	struct akv_fe *fe;
 	struct akv_wrk **wrk;
-	unsigned nwrk;
+	unsigned nwrk;	 /* started: the shards' workers, then the registrar */
+	unsigned nshard; /* workers owning a shard */
 	int sigfd;
 };
 
@@ -61,7 +62,7 @@ put_stats(void *arg, struct akv_avs1_stats_writer *w)
 	struct serve *s = arg;
 	struct akv_fe_stats f;
 	struct akv_eng_stats e, sum = {0};
-	uint64_t reqs = 0, batches = 0;
+	uint64_t reqs = 0, batches = 0, reg_reqs = 0, reg_cached = 0;
 	char key[32];
 
 	akv_fe_stats(s->fe, &f);
@@ -97,9 +98,20 @@ put_stats(void *arg, struct akv_avs1_stats_writer *w)
 		sum.vectors += e.vectors;
 		sum.unknown_user += e.unknown_user;
 		sum.fsyncs += e.fsyncs;
-		sum.cached_subs += e.cached_subs;
+		if (i < s->nshard) {
+			sum.cached_subs += e.cached_subs;
+		} else {
+			/* the registrar caches the subscribers it registers apart */
+			reg_cached = e.cached_subs;
+			reg_reqs = r;
+		}
 	}
-	akv_avs1_stats_put(w, "workers", s->nwrk);
+	akv_avs1_stats_put(w, "workers", s->nshard);
+	akv_avs1_stats_put(w, "registrar", s->nwrk > s->nshard);
+	if (s->nwrk > s->nshard) {
+		akv_avs1_stats_put(w, "registrar.requests", reg_reqs);
+		akv_avs1_stats_put(w, "registrar.cached_subs", reg_cached);
+	}
 	akv_avs1_stats_put(w, "worker.batches", batches);
 	akv_avs1_stats_put(w, "worker.requests", reqs);
 	akv_avs1_stats_put(w, "eng.challenges", sum.challenges);
@@ -236,10 +248,11 @@ static int
 start_workers(struct serve *s)
 {
 	const struct akv_cfg *cfg = s->cfg;
+	int err = 0;
 
-	s->wrk = akv_calloc(cfg->workers, sizeof(*s->wrk));
+	s->wrk = akv_calloc(cfg->workers + 1, sizeof(*s->wrk));
 	for (unsigned i = 0; i < cfg->workers; i++) {
-		int cpu = worker_cpu(cfg, i), err = 0;
+		int cpu = worker_cpu(cfg, i);
 
 		s->wrk[i] = akv_wrk_start(cfg, s->st, i, cpu, akv_fe_ring_cap(cfg),
 					  akv_fe_wake(s->fe), &err);
@@ -253,7 +266,21 @@ start_workers(struct serve *s)
 		else
 			printf("worker %u: shard %u/%u, not pinned\n", i, i, cfg->workers);
 	}
-	akv_fe_set_workers(s->fe, s->wrk, s->nwrk);
+	s->nshard = s->nwrk;
+	/* Only Diameter Cx carries registration state (SAR, UAR, LIR). The
+	 * registrar is not pinned: it mostly waits for the disk, and the
+	 * scheduler puts it on whichever CPU is free when it has work. */
+	if (cfg->dia.listen[0]) {
+		s->wrk[s->nwrk] = akv_wrk_start_registrar(cfg, s->st, -1, akv_fe_ring_cap(cfg),
+							  akv_fe_wake(s->fe), &err);
+		if (!s->wrk[s->nwrk]) {
+			fprintf(stderr, "akavs serve: registrar: %s\n", akv_strerror(err));
+			return err;
+		}
+		s->nwrk++;
+		printf("registrar: Cx registration state (SAR, UAR, LIR), not pinned\n");
+	}
+	akv_fe_set_workers(s->fe, s->wrk, s->nshard, s->nwrk > s->nshard);
 	return 0;
 }
 
@@ -274,6 +301,7 @@ stop_workers(struct serve *s)
 	akv_free(s->wrk);
 	s->wrk = NULL;
 	s->nwrk = 0;
+	s->nshard = 0;
 	return rc;
 }
 
@@ -326,7 +354,7 @@ serve_run(struct serve *s)
 	printf("milenage kernel: %s (%u lanes)\n", akv_mil_best()->name, akv_mil_best()->lanes);
 	if ((r = start_workers(s)))
 		return r;
-	printf("ready: %u workers, max %u connections, %u requests in flight\n", s->nwrk,
+	printf("ready: %u workers, max %u connections, %u requests in flight\n", s->nshard,
 	       s->cfg->max_conns, s->cfg->max_inflight);
 	fflush(stdout);
 	r = akv_fe_run(s->fe, s->sigfd);

@@ -440,6 +440,10 @@ batch_state(struct akv_eng_req *const *changed, size_t nchanged, const struct ak
  * Coherence. A cached state is used only while its entry's cx_stamp equals
  * the engine's current stamp; bumping the stamp forgets every cached state
  * at once (wrapping to 0, it clears all entries' stamps: 0 is "unknown").
+ * The server runs every SAR, UAR and LIR on one engine, the registrar (one
+ * shard of one, eng.h): it is the only writer of registration records and
+ * owns every IMPI, so the second rule below never fires there. The rules
+ * hold for engines run as shards too (the tests run them so):
  *  - Registration records are written only by workers, in commit_batch().
  *    A worker caches only IMPIs of its own shard, whose requests with an
  *    IMPI all come to it (server/net/fe.c); after a successful commit it

@@ -55,6 +55,7 @@ struct akv_eng {
 	unsigned shard, nshards;
 	const struct akv_mil_impl *mil;
 	int use_ks;			/* the backend reads akv_mil_in.ks */
+	int registrar;			/* Cx registration state only (eng.h) */
 	unsigned pend_cap;
 	uint64_t ind_mask;
 	struct akv_subcache *cache;
@@ -169,6 +170,17 @@ akv_eng_new(const struct akv_eng_cfg *cfg, struct akv_store *st, unsigned shard,
 	akv_pend_pool_init(&e->pend);
 	e->rec = akv_malloc(sizeof(*e->rec));
 	*err = 0;
+	return e;
+}
+
+/* see eng.h */
+struct akv_eng *
+akv_eng_new_registrar(const struct akv_eng_cfg *cfg, struct akv_store *st, int *err)
+{
+	struct akv_eng *e = akv_eng_new(cfg, st, 0, 1, err);
+
+	if (e)
+		e->registrar = 1;
 	return e;
 }
 
@@ -401,6 +413,8 @@ refresh_from(struct akv_eng *e, struct akv_subent *s, const struct akv_sub *rec)
 		akv_pend_clear(&e->pend, &s->pend);
 		s->fails = 0;
 	}
+	if (e->registrar)
+		akv_subcache_drop_keys(s);
 	/* The cached SEQ_HE is the truth for what this engine issued; the
 	 * operator's SQN is a floor (raising it skips ahead, lowering it is
 	 * ignored). The stored reservation is ours: never below seq_res. */
@@ -445,6 +459,8 @@ insert_from(struct akv_eng *e, const struct akv_sub *rec, uint32_t hash)
 	struct akv_subent *s = akv_subcache_insert(e->cache, rec, hash);
 	unsigned b = e->cfg.ind_bits;
 
+	if (e->registrar)
+		akv_subcache_drop_keys(s);
 	/* continue above everything that may have been released before */
 	s->seq = akv_sqn_start(rec->seq_reserved, rec->sqn, b);
 	s->seq_res = akv_sqn_seq(rec->seq_reserved, b);
@@ -577,12 +593,6 @@ is_vector_op(unsigned op)
 	return op == AKV_OP_CHALLENGE || op == AKV_OP_RESYNC || op == AKV_OP_VECTORS;
 }
 
-static int
-is_cx_op(unsigned op)
-{
-	return op == AKV_OP_SAR || op == AKV_OP_UAR || op == AKV_OP_LIR;
-}
-
 /* Cx registration state (server/aka/cx.c): the batch's SAR/UAR/LIR in
  * order, their registration writes grouped in one commit per
  * AKV_CX_BATCH_MAX, which is done before any answer of the batch leaves. */
@@ -593,7 +603,7 @@ run_cx(struct akv_eng *e, struct akv_eng_req *const *reqs, size_t n, uint64_t no
 	size_t m = 0;
 
 	for (size_t i = 0; i < n; i++) {
-		if (!is_cx_op(reqs[i]->op))
+		if (!akv_eng_is_cx_state_op(reqs[i]->op))
 			continue;
 		cx[m++] = reqs[i];
 		if (m == AKV_CX_BATCH_MAX) {
@@ -885,13 +895,17 @@ pass_lookup(struct akv_eng *e, struct akv_eng_req *const *reqs, size_t n, uint32
 		r->attempts_left = 0;
 		r->nvec = 0;
 		r->scheme_used = 0;
-		if (is_cx_op(r->op)) {
+		if (akv_eng_is_cx_state_op(r->op)) {
 			nc++;
 			continue; /* run_cx() answers it; q->sub stays NULL */
 		}
 		vecop = is_vector_op(r->op);
 		if (!vecop && r->op != AKV_OP_VERIFY) {
 			r->err = AKV_EUNKNOWN_OP;
+			continue;
+		}
+		if (e->registrar) {
+			r->err = AKV_EINVAL;	/* dispatcher bug: it holds no keys */
 			continue;
 		}
 		r->err = check_req(e, r, vecop);

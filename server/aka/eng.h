@@ -187,6 +187,14 @@ void akv_eng_cfg_default(struct akv_eng_cfg *cfg);
  * akv_eng_shard_of(impi) == shard. Returns NULL and sets *err on failure. */
 struct akv_eng *akv_eng_new(const struct akv_eng_cfg *cfg, struct akv_store *st,
 			    unsigned shard, unsigned nshards, int *err);
+/* Creates the registrar engine: it answers only SAR, UAR and LIR (Cx
+ * registration state, cx.h), for every IMPI (one shard of one), and refuses
+ * any other op with AKV_EINVAL. Its subscriber cache keeps identities and
+ * registration states but no K or OPc: it never computes a vector. The server
+ * runs it on its own thread so that the commits (fsync) of registration
+ * changes never hold up challenges (server/wrk/wrk.h). */
+struct akv_eng *akv_eng_new_registrar(const struct akv_eng_cfg *cfg, struct akv_store *st,
+				      int *err);
 /* Makes SQN state durable (akv_eng_flush) and frees everything, wiping keys. */
 void akv_eng_free(struct akv_eng *e);
 
@@ -194,6 +202,13 @@ void akv_eng_free(struct akv_eng *e);
 
 /* Which shard serves an IMPI (FNV-1a of the bytes, mod nshards). */
 unsigned akv_eng_shard_of(const char *impi, size_t len, unsigned nshards);
+
+/* 1 for the ops that read or write Cx registration state (cx.h) */
+static inline int
+akv_eng_is_cx_state_op(unsigned op)
+{
+	return op == AKV_OP_SAR || op == AKV_OP_UAR || op == AKV_OP_LIR;
+}
 
 /* Runs n requests (any mix of ops) and fills their responses. Milenage for
  * all of them runs in one batched call of the selected backend. Any SQN

@@ -380,3 +380,12 @@ akv_subcache_bytes(const struct akv_subcache *c)
 {
 	return c->bytes + (c->mask + 1) * sizeof(*c->b);
 }
+
+/* see subcache.h */
+void
+akv_subcache_drop_keys(struct akv_subent *e)
+{
+	akv_wipe(&e->ks, sizeof(e->ks));
+	akv_wipe(e->k, sizeof(e->k));
+	akv_wipe(e->opc, sizeof(e->opc));
+}

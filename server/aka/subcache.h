@@ -125,6 +125,10 @@ struct akv_subent *akv_subcache_insert(struct akv_subcache *c, const struct akv_
  * SQN fields are left to the caller. Returns 1 when K, OPc or AMF changed,
  * else 0. */
 int akv_subcache_update(struct akv_subcache *c, struct akv_subent *e, const struct akv_sub *rec);
+/* Wipes e's K, OPc and K's round keys: for an engine that never computes
+ * vectors (the registrar, eng.h), so no further copy of the secrets lives in
+ * its memory. The entry keeps everything else. */
+void akv_subcache_drop_keys(struct akv_subent *e);
 /* Unlinks, wipes and frees e. Its pending list must be empty. */
 void akv_subcache_remove(struct akv_subcache *c, struct akv_subent *e);
 /* 1 when impu is "sip:" followed by exactly the IMPI's bytes. */

@@ -203,9 +203,14 @@ static void
 dispatch(struct akv_fe *fe, struct akv_conn *c, struct akv_fe_slot *s)
 {
 	struct akv_eng_req *r = &s->req;
-	/* one worker: no hash to compute */
-	unsigned w = r->impi_len && fe->nwrk > 1 ? akv_eng_shard_of(r->impi, r->impi_len, fe->nwrk)
-						 : 0;
+	unsigned w;
+
+	if (fe->nwrk > fe->nshard && akv_eng_is_cx_state_op(r->op))
+		w = fe->nshard;	/* the registrar */
+	else if (r->impi_len && fe->nshard > 1)
+		w = akv_eng_shard_of(r->impi, r->impi_len, fe->nshard);
+	else
+		w = 0;	/* one shard: no hash to compute; no IMPI: worker 0 refuses it */
 
 	AKV_ASSERT(w < fe->nwrk);
 	s->conn = c->idx;

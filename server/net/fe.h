@@ -73,8 +73,11 @@ int akv_fe_listen(struct akv_fe *fe, const char *addr, const struct akv_proto_op
 
 /* The wake-up workers signal after pushing answers (wrk.h). */
 struct akv_spsc_wake *akv_fe_wake(struct akv_fe *fe);
-/* The workers, shard i = wrk[i]; the array must outlive akv_fe_run(). */
-void akv_fe_set_workers(struct akv_fe *fe, struct akv_wrk *const *wrk, unsigned n);
+/* The workers, shard i = wrk[i] for i < nshards, then, when with_registrar,
+ * the registrar (wrk.h) at wrk[nshards]: it gets every SAR, UAR and LIR,
+ * the shards everything else. The array must outlive akv_fe_run(). */
+void akv_fe_set_workers(struct akv_fe *fe, struct akv_wrk *const *wrk, unsigned nshards,
+			int with_registrar);
 /* Slots needed in each worker ring (a power of two >= max_inflight). */
 size_t akv_fe_ring_cap(const struct akv_cfg *cfg);
 

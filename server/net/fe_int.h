@@ -107,7 +107,8 @@ struct akv_fe {
 	unsigned nslots, nfree;
 
 	struct akv_wrk *const *wrk;
-	unsigned nwrk;
+	unsigned nwrk;	 /* shards, then the registrar if any */
+	unsigned nshard; /* workers owning a shard of IMPIs */
 	void **stage; /* nwrk * STAGE_MAX */
 	unsigned *nstage;
 

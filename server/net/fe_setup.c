@@ -194,10 +194,14 @@ akv_fe_wake(struct akv_fe *fe)
 
 /* see fe.h */
 void
-akv_fe_set_workers(struct akv_fe *fe, struct akv_wrk *const *wrk, unsigned n)
+akv_fe_set_workers(struct akv_fe *fe, struct akv_wrk *const *wrk, unsigned nshards,
+		   int with_registrar)
 {
+	unsigned n = nshards + (with_registrar ? 1 : 0);
+
 	fe->wrk = wrk;
 	fe->nwrk = n;
+	fe->nshard = nshards;
 	fe->stage = akv_calloc((size_t)n * STAGE_MAX, sizeof(void *));
 	fe->nstage = akv_calloc(n, sizeof(unsigned));
 }

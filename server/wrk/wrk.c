@@ -45,6 +45,7 @@ struct akv_wrk {
 	const struct akv_cfg *cfg;
 	struct akv_store *st;
 	unsigned shard;
+	int registrar;		/* runs the registrar engine (akv_wrk_start_registrar) */
 	int cpu;
 	_Atomic int stop;
 	pthread_t th;
@@ -77,7 +78,10 @@ pin(struct akv_wrk *w)
 	cpu_set_t set;
 	char name[16];
 
-	snprintf(name, sizeof(name), "akavs-w%u", w->shard);
+	if (w->registrar)
+		snprintf(name, sizeof(name), "akavs-cx");
+	else
+		snprintf(name, sizeof(name), "akavs-w%u", w->shard);
 	pthread_setname_np(pthread_self(), name);
 	if (w->cpu < 0)
 		return;
@@ -170,7 +174,8 @@ wrk_main(void *arg)
 	int err = 0;
 
 	pin(w);
-	e = akv_eng_new(&w->cfg->eng, w->st, w->shard, w->cfg->workers, &err);
+	e = w->registrar ? akv_eng_new_registrar(&w->cfg->eng, w->st, &err)
+			 : akv_eng_new(&w->cfg->eng, w->st, w->shard, w->cfg->workers, &err);
 	if (!e) {
 		started(w, 0, err ? err : AKV_EINVAL);
 		return NULL;
@@ -222,10 +227,9 @@ wrk_main(void *arg)
 	return NULL;
 }
 
-/* see wrk.h */
-struct akv_wrk *
-akv_wrk_start(const struct akv_cfg *cfg, struct akv_store *st, unsigned shard, int cpu,
-	      size_t ring_cap, struct akv_spsc_wake *fe_wake, int *err)
+static struct akv_wrk *
+start(const struct akv_cfg *cfg, struct akv_store *st, unsigned shard, int registrar, int cpu,
+      size_t ring_cap, struct akv_spsc_wake *fe_wake, int *err)
 {
 	struct akv_wrk *w = akv_calloc(1, sizeof(*w));
 	int r;
@@ -233,6 +237,7 @@ akv_wrk_start(const struct akv_cfg *cfg, struct akv_store *st, unsigned shard, i
 	w->cfg = cfg;
 	w->st = st;
 	w->shard = shard;
+	w->registrar = registrar;
 	w->cpu = cpu;
 	w->fe_wake = fe_wake;
 	pthread_mutex_init(&w->mu, NULL);
@@ -260,6 +265,22 @@ fail:
 	akv_spsc_fini(&w->outq);
 	akv_free(w);
 	return NULL;
+}
+
+/* see wrk.h */
+struct akv_wrk *
+akv_wrk_start(const struct akv_cfg *cfg, struct akv_store *st, unsigned shard, int cpu,
+	      size_t ring_cap, struct akv_spsc_wake *fe_wake, int *err)
+{
+	return start(cfg, st, shard, 0, cpu, ring_cap, fe_wake, err);
+}
+
+/* see wrk.h */
+struct akv_wrk *
+akv_wrk_start_registrar(const struct akv_cfg *cfg, struct akv_store *st, int cpu,
+			size_t ring_cap, struct akv_spsc_wake *fe_wake, int *err)
+{
+	return start(cfg, st, 0, 1, cpu, ring_cap, fe_wake, err);
 }
 
 /* see wrk.h */

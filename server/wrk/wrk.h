@@ -8,6 +8,13 @@
  * it was given. Idle workers block on their eventfd (no busy spin) and
  * wake every ~100 ms for akv_eng_tick().
  *
+ * The registrar (akv_wrk_start_registrar) is the same loop around the
+ * registrar engine (eng.h): it takes the Cx requests that read or write
+ * registration state (SAR, UAR, LIR) of every IMPI. Their commits wait for
+ * the disk (fsync, milliseconds; a storm of first registrations commits
+ * hundreds of times a second); on a thread of its own that wait holds up
+ * no challenge, MAR or VERIFY queued behind it at a worker.
+ *
  * Ownership: request objects stay owned by the front end (it allocated
  * them); the worker only fills them between pop and push. The engine is
  * created, used and freed (with its final akv_eng_flush) on the worker
@@ -37,6 +44,10 @@ struct akv_wrk; /* opaque */
  * cfg, st and fe_wake must outlive the worker. */
 struct akv_wrk *akv_wrk_start(const struct akv_cfg *cfg, struct akv_store *st, unsigned shard,
 			      int cpu, size_t ring_cap, struct akv_spsc_wake *fe_wake, int *err);
+/* Starts the registrar (see above), pinned to `cpu` (-1: not pinned); the
+ * rest as akv_wrk_start(). */
+struct akv_wrk *akv_wrk_start_registrar(const struct akv_cfg *cfg, struct akv_store *st, int cpu,
+					size_t ring_cap, struct akv_spsc_wake *fe_wake, int *err);
 
 /* Asks the worker to finish: it runs what is queued, flushes SQN state
  * (akv_eng_flush via akv_eng_free) and exits; then joins and frees it.

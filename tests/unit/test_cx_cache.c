@@ -11,6 +11,7 @@
 #include <lmdb.h>
 
 #include "aka/cx.h"
+#include "aka/subcache.h"
 #include "eng_fixture.h"
 
 #define NOW 1000000u
@@ -649,6 +650,121 @@ START_TEST(t_cx_cache_reregistration_reads_nothing)
 }
 END_TEST
 
+/* ==== The registrar engine (eng.h akv_eng_new_registrar) ==== */
+
+static int
+all_zero(const void *p, size_t n)
+{
+	const uint8_t *b = p;
+
+	for (size_t i = 0; i < n; i++)
+		if (b[i])
+			return 0;
+	return 1;
+}
+
+static void
+assert_no_keys(struct akv_eng *e, const char *impi)
+{
+	struct akv_subent *s = akv_eng_sub_find(e, impi, strlen(impi));
+
+	ck_assert_ptr_nonnull(s);
+	ck_assert_msg(all_zero(s->k, sizeof(s->k)) && all_zero(s->opc, sizeof(s->opc)) &&
+			      all_zero(&s->ks, sizeof(s->ks)),
+		      "the registrar holds key material of %s", impi);
+}
+
+START_TEST(t_cx_registrar_state_without_keys)
+{
+	enum { N = 6 };
+	static const unsigned ops[] = { AKV_OP_CHALLENGE, AKV_OP_VECTORS, AKV_OP_RESYNC,
+					AKV_OP_VERIFY };
+	struct akv_store *st = fx_store_new("cxregistrar");
+	struct akv_eng_req r, w_req;
+	struct akv_eng_vec vec[2];
+	struct akv_cx_req cx;
+	struct akv_eng_cfg cfg;
+	struct akv_eng *reg, *wrk, *reg2;
+	char impi[N][32], impu[N][40];
+	struct akv_sub s;
+	uint64_t c0, r0;
+	int err = -1;
+
+	akv_eng_cfg_default(&cfg);
+	for (int i = 0; i < N; i++) {
+		snprintf(impi[i], sizeof(impi[i]), "g%d@ims.test", i);
+		snprintf(impu[i], sizeof(impu[i]), "sip:g%d@ims.test", i);
+		fx_sub_make(&s, impi[i], impu[i], 700 + (uint64_t)i, 0);
+		fx_sub_add(st, &s);
+	}
+	reg = akv_eng_new_registrar(&cfg, st, &err);
+	ck_assert_ptr_nonnull(reg);
+	ck_assert_int_eq(err, 0);
+	wrk = fx_eng_new(&cfg, st);
+
+	/* first registrations: state written, subscribers cached without keys */
+	for (int i = 0; i < N; i++) {
+		sar(reg, &r, &cx, impi[i], AKV_CX_SAT_REGISTRATION, "sip:scscf.ims.test", NOW);
+		ck_assert_int_eq(r.err, 0);
+		ck_assert_uint_eq(cx.result_code, AKV_CX_RC_SUCCESS);
+		ck_assert_uint_eq(cx.state, AKV_CX_REGISTERED);
+		ck_assert_str_eq(cx.impus, impu[i]);
+		assert_no_keys(reg, impi[i]);
+	}
+	/* it computes no vector: every AKA op is refused, nothing filled */
+	for (size_t k = 0; k < sizeof(ops) / sizeof(ops[0]); k++) {
+		memset(vec, 0, sizeof(vec));
+		fx_req(&r, (enum akv_op)ops[k], impi[0], 1, vec);
+		r.verify_kind = AKV_VERIFY_RES;
+		r.res_len = 8;
+		run1(reg, &r, NOW);
+		ck_assert_msg(r.err == AKV_EINVAL, "op %u: err %d", ops[k], r.err);
+		ck_assert_uint_eq(r.nvec, 0);
+		ck_assert(all_zero(vec, sizeof(vec)));
+	}
+	/* a worker serves the MAR of the same subscriber meanwhile */
+	fx_req(&w_req, AKV_OP_CHALLENGE, impi[0], 1, vec);
+	run1(wrk, &w_req, NOW);
+	ck_assert_int_eq(w_req.err, 0);
+	ck_assert_uint_eq(w_req.nvec, 1);
+
+	/* re-registration from the registrar's cache: no read, no commit; UAR
+	 * and an IMPU-only LIR see the state it wrote */
+	c0 = akv_store_commit_count(st);
+	r0 = reads(reg);
+	sar(reg, &r, &cx, impi[1], AKV_CX_SAT_RE_REGISTRATION, "sip:scscf.ims.test", NOW + 1);
+	ck_assert_uint_eq(cx.result_code, AKV_CX_RC_SUCCESS);
+	ck_assert_uint_eq(reads(reg), r0);
+	ck_assert_uint_eq(akv_store_commit_count(st), c0);
+	cx_mk(&r, &cx, AKV_OP_LIR, NULL, impu[2], 0, "");
+	run1(reg, &r, NOW + 1);
+	ck_assert_int_eq(r.err, 0);
+	ck_assert_str_eq(cx.assigned, "sip:scscf.ims.test");
+
+	/* new keys provisioned: the refreshed entry drops them again */
+	fx_sub_make(&s, impi[3], impu[3], 9999, 0);
+	ck_assert_int_eq(akv_store_put(st, &s, AKV_STORE_SET), 0);
+	ck_assert_int_eq(akv_eng_tick(reg, NOW + 5000), 0);
+	sar(reg, &r, &cx, impi[3], AKV_CX_SAT_RE_REGISTRATION, "sip:scscf.ims.test", NOW + 5001);
+	ck_assert_uint_eq(cx.result_code, AKV_CX_RC_SUCCESS);
+	assert_no_keys(reg, impi[3]);
+
+	/* durable: a new registrar (a restart) reads the states back */
+	reg2 = akv_eng_new_registrar(&cfg, st, &err);
+	ck_assert_ptr_nonnull(reg2);
+	cx_mk(&r, &cx, AKV_OP_UAR, impi[4], impu[4], 0, "");
+	run1(reg2, &r, NOW + 6000);
+	ck_assert_int_eq(r.err, 0);
+	ck_assert_str_eq(cx.assigned, "sip:scscf.ims.test");
+	assert_no_keys(reg2, impi[4]);
+
+	akv_eng_free(reg2);
+	akv_eng_free(reg);
+	akv_eng_free(wrk);
+	akv_store_close(st);
+}
+END_TEST
+
 static Suite *
 cx_cache_suite(void)
 {
@@ -662,6 +778,7 @@ cx_cache_suite(void)
 	tcase_add_test(tc, t_cx_cache_other_engine_write_seen);
 	tcase_add_test(tc, t_cx_cache_reregistration_reads_nothing);
 	tcase_add_test(tc, t_cx_cache_multi_impu_reads_record_only);
+	tcase_add_test(tc, t_cx_registrar_state_without_keys);
 	suite_add_tcase(s, tc);
 	return s;
 }
