@@ -22,6 +22,10 @@ else()
   message(WARNING "Check not found: unit tests are not built (run `make deps`)")
 endif()
 
+# LD_PRELOAD shim that holds fsync at a gate file (tests/integ/cx_registrar.sh)
+add_library(akv_fsync_gate MODULE ${CMAKE_SOURCE_DIR}/tests/shim/fsync_gate.c)
+target_link_libraries(akv_fsync_gate PRIVATE ${CMAKE_DL_LIBS})
+
 foreach(kind integ interop)
   file(GLOB scripts CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/${kind}/*.sh)
   foreach(sh ${scripts})
