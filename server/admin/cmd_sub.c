@@ -384,7 +384,8 @@ sub_show(const struct subopts *o)
 
 	if (!o->impi && o->impu && !strpbrk(o->impu, ",;")) {
 		/* Look the subscriber up by one of its public identities. */
-		if (!(st = akv_admin_open("sub show", o->db, o->map_size, AKV_STORE_NOCREATE, o->key_file)))
+		if (!(st = akv_admin_open("sub show", o->db, o->map_size, AKV_STORE_NOCREATE,
+					  o->key_file)))
 			goto out;
 		if ((e = akv_store_impu_owner(st, o->impu, strlen(o->impu), owner, &olen))) {
 			akv_admin_err("sub show", o->impu, e);
@@ -395,7 +396,8 @@ sub_show(const struct subopts *o)
 		rc = AKV_EXIT_USAGE;
 		goto out;
 	}
-	if (!st && !(st = akv_admin_open("sub show", o->db, o->map_size, AKV_STORE_NOCREATE, o->key_file)))
+	if (!st && !(st = akv_admin_open("sub show", o->db, o->map_size, AKV_STORE_NOCREATE,
+					 o->key_file)))
 		goto out;
 	if ((e = akv_store_get(st, impi, strlen(impi), s))) {
 		akv_admin_err("sub show", impi, e);
@@ -562,7 +564,8 @@ sub_export(const struct subopts *o)
 		rc = AKV_EXIT_USAGE;
 		goto out;
 	}
-	if (!(st = akv_admin_open("sub export", o->db, o->map_size, AKV_STORE_NOCREATE, o->key_file)))
+	if (!(st = akv_admin_open("sub export", o->db, o->map_size, AKV_STORE_NOCREATE,
+				  o->key_file)))
 		goto out;
 	if (strcmp(path, "-")) {
 		/* The file holds keys: owner-only. */

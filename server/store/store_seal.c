@@ -25,8 +25,8 @@ static const MDB_val seal_key = {4, "seal"};
 
 /* see store_int.h */
 int
-akv_store_seal_meta_put(struct akv_store *st, MDB_txn *txn, const uint8_t master[AKV_MASTER_KEY_LEN],
-			uint8_t rec_key[AKV_SEAL_KEY_LEN])
+akv_store_seal_meta_put(struct akv_store *st, MDB_txn *txn,
+			const uint8_t master[AKV_MASTER_KEY_LEN], uint8_t rec_key[AKV_SEAL_KEY_LEN])
 {
 	uint8_t v[SEAL_META_LEN], key[AKV_SEAL_KEY_LEN];
 	MDB_val k = seal_key, d = {sizeof(v), v};

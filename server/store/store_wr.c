@@ -795,7 +795,8 @@ check_subs(struct akv_store *st, MDB_txn *txn, struct check *c, struct akv_seal_
 			 * a sealed store. */
 			const char *why = akv_store_errdetail();
 
-			if (!strncmp(why, k.mv_data, k.mv_size) && !strncmp(why + k.mv_size, ": ", 2))
+			if (!strncmp(why, k.mv_data, k.mv_size) &&
+			    !strncmp(why + k.mv_size, ": ", 2))
 				why += k.mv_size + 2;
 			if (strstr(why, "does not decode"))
 				why = "record does not decode";

@@ -745,7 +745,8 @@ START_TEST(t_seal_open_cost)
 		for (size_t i = 0; i < m / 10; i++) {
 			struct akv_seal_ctx *f = akv_seal_ctx_new(rk);
 
-			bad += !f || akv_seal_decrypt(f, aad, sizeof(aad), nonce, ct, tag, out) != 0;
+			bad += !f ||
+			       akv_seal_decrypt(f, aad, sizeof(aad), nonce, ct, tag, out) != 0;
 			akv_seal_ctx_free(f);
 		}
 		fresh = (now_ns() - t0) / (double)(m / 10);
@@ -755,8 +756,8 @@ START_TEST(t_seal_open_cost)
 				 AKV_ESTORE);
 		akv_seal_ctx_free(c);
 		if (bench)
-			printf("AES-256-GCM open of K||OPc: %.0f ns on the reader's context, %.0f ns "
-			       "with a context made per record\n", reuse, fresh);
+			printf("AES-256-GCM open of K||OPc: %.0f ns on the reader's context, "
+			       "%.0f ns with a context made per record\n", reuse, fresh);
 	}
 	akv_store_close(p);
 	akv_store_close(s);
