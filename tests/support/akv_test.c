@@ -64,6 +64,17 @@ akv_test_fill(uint64_t *state, uint8_t *out, size_t n)
 		out[i] = (uint8_t)(akv_test_rand64(state) >> 56);
 }
 
+int
+akv_test_all_zero(const void *p, size_t n)
+{
+	const uint8_t *b = p;
+
+	for (size_t i = 0; i < n; i++)
+		if (b[i])
+			return 0;
+	return 1;
+}
+
 const char *
 akv_test_tmpdir(const char *tag)
 {

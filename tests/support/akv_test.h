@@ -15,6 +15,8 @@ size_t akv_test_load_hex(const char *name, uint8_t *out, size_t cap);
 /* Deterministic PRNG for generated inputs (xorshift64*), not for secrets. */
 uint64_t akv_test_rand64(uint64_t *state);
 void akv_test_fill(uint64_t *state, uint8_t *out, size_t n);
+/* 1 when all n bytes at p are zero (wiped buffers, empty answers) */
+int akv_test_all_zero(const void *p, size_t n);
 /* Makes a fresh empty temporary directory (mkdtemp under TMPDIR), static buffer. */
 const char *akv_test_tmpdir(const char *tag);
 /* Runs a Check suite; returns the process exit status (0 all passed). */

@@ -652,25 +652,14 @@ END_TEST
 
 /* ==== The registrar engine (eng.h akv_eng_new_registrar) ==== */
 
-static int
-all_zero(const void *p, size_t n)
-{
-	const uint8_t *b = p;
-
-	for (size_t i = 0; i < n; i++)
-		if (b[i])
-			return 0;
-	return 1;
-}
-
 static void
 assert_no_keys(struct akv_eng *e, const char *impi)
 {
 	struct akv_subent *s = akv_eng_sub_find(e, impi, strlen(impi));
 
 	ck_assert_ptr_nonnull(s);
-	ck_assert_msg(all_zero(s->k, sizeof(s->k)) && all_zero(s->opc, sizeof(s->opc)) &&
-			      all_zero(&s->ks, sizeof(s->ks)),
+	ck_assert_msg(akv_test_all_zero(s->k, sizeof(s->k)) && akv_test_all_zero(s->opc, sizeof(s->opc)) &&
+			      akv_test_all_zero(&s->ks, sizeof(s->ks)),
 		      "the registrar holds key material of %s", impi);
 }
 
@@ -720,7 +709,7 @@ START_TEST(t_cx_registrar_state_without_keys)
 		run1(reg, &r, NOW);
 		ck_assert_msg(r.err == AKV_EINVAL, "op %u: err %d", ops[k], r.err);
 		ck_assert_uint_eq(r.nvec, 0);
-		ck_assert(all_zero(vec, sizeof(vec)));
+		ck_assert(akv_test_all_zero(vec, sizeof(vec)));
 	}
 	/* a worker serves the MAR of the same subscriber meanwhile */
 	fx_req(&w_req, AKV_OP_CHALLENGE, impi[0], 1, vec);

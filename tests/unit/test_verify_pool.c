@@ -36,17 +36,6 @@ fill(struct akv_pend *e, uint64_t tag)
 	memset(e->ik, (int)(0x30 | (tag & 0xf)), 16);
 }
 
-static int
-all_zero(const void *p, size_t n)
-{
-	const uint8_t *b = p;
-
-	for (size_t i = 0; i < n; i++)
-		if (b[i])
-			return 0;
-	return 1;
-}
-
 /* The ring of l: n entries, each owned by l, links consistent both ways,
  * newest to oldest equal to the model; returns nothing, fails the test. */
 static void
@@ -88,7 +77,7 @@ check_free_slots_zero(const struct akv_pend_pool *p)
 		if (p->v[i].owner)
 			continue;
 		free_slots++;
-		ck_assert_msg(all_zero(&p->v[i], sizeof(p->v[i])), "free slot %u not wiped", i);
+		ck_assert_msg(akv_test_all_zero(&p->v[i], sizeof(p->v[i])), "free slot %u not wiped", i);
 	}
 	ck_assert_uint_eq(free_slots, p->cap - p->live);
 	ck_assert_uint_eq(p->nfree, p->cap - p->live);
@@ -149,10 +138,10 @@ START_TEST(t_pool_full_list_reuses_oldest_in_place)
 			ck_assert_uint_eq((uint32_t)(e - p.v), slot[i]);
 			ck_assert_ptr_eq(e->owner, &l);
 			ck_assert_uint_eq(e->expires_ms, 100 + tag);
-			ck_assert(all_zero(e->rand, 16));
-			ck_assert(all_zero(e->xres, 16));
-			ck_assert(all_zero(e->ck, 16));
-			ck_assert(all_zero(e->ik, 16));
+			ck_assert(akv_test_all_zero(e->rand, 16));
+			ck_assert(akv_test_all_zero(e->xres, 16));
+			ck_assert(akv_test_all_zero(e->ck, 16));
+			ck_assert(akv_test_all_zero(e->ik, 16));
 			ck_assert_uint_eq(e->xres_len, 0);
 			fill(e, tag);
 			model_add(&m, tag, 100 + tag, 4);
@@ -181,7 +170,7 @@ START_TEST(t_pool_full_list_reuses_oldest_in_place)
 	model_add(&mo, 77, 900, 1);
 	check_list(&p, &other, &mo);
 	e = akv_pend_add(&p, &other, 1, 901);	/* rotation of a ring of one */
-	ck_assert(all_zero(e->ck, 16));
+	ck_assert(akv_test_all_zero(e->ck, 16));
 	fill(e, 78);
 	model_add(&mo, 78, 901, 1);
 	check_list(&p, &other, &mo);
