@@ -332,8 +332,18 @@ open_store(struct serve *s)
 			d[0] ? d : akv_strerror(err));
 		return err ? err : AKV_ESTORE;
 	}
-	printf("store: %s%s\n", s->cfg->db_dir,
-	       akv_store_sealed(s->st) ? " (sealed: K/OPc encrypted at rest)" : "");
+	/* a new serving run, durable before any vector: SQN reservations stand
+	 * for a window in each later run (store.h "Boot windows") */
+	err = akv_store_boot_begin(s->st, &s->cfg->eng.boot);
+	if (err) {
+		d = akv_store_errdetail();
+		fprintf(stderr, "akavs serve: store %s: cannot record a new run: %s\n",
+			s->cfg->db_dir, d[0] ? d : akv_strerror(err));
+		return err;
+	}
+	printf("store: %s%s, run %llu\n", s->cfg->db_dir,
+	       akv_store_sealed(s->st) ? " (sealed: K/OPc encrypted at rest)" : "",
+	       (unsigned long long)s->cfg->eng.boot);
 	return 0;
 }
 

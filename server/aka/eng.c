@@ -11,6 +11,10 @@
  * steady state vectors never wait for a commit and all subscribers queued
  * meanwhile share one. After a crash the engine restarts above the
  * reservation: a jump of at most seq_reserve + 1 < Δ (TS 33.102 C.2.2).
+ * With a serving run (cfg.boot, store.h "Boot windows") the restart jumps
+ * above the window of the previous runs instead, and the new run's window
+ * is a durable reservation already: the first vectors after a restart
+ * commit nothing (each idle run adds seq_reserve to the jump).
  */
 #include "aka/eng.h"
 
@@ -56,6 +60,11 @@ struct akv_eng {
 	const struct akv_mil_impl *mil;
 	int use_ks;			/* the backend reads akv_mil_in.ks */
 	int registrar;			/* Cx registration state only (eng.h) */
+	/* Bucket hashes (+1; 0 = free) of subscribers dropped in this run: one
+	 * loaded again may have used this run's window already (see
+	 * released_before). Open addressing, grows; deletions are rare. */
+	uint64_t *gone;
+	size_t gone_n, gone_cap;
 	unsigned pend_cap;
 	uint64_t ind_mask;
 	struct akv_subcache *cache;
@@ -220,6 +229,7 @@ akv_eng_free(struct akv_eng *e)
 	akv_free(e->rq);
 	akv_free(e->q);
 	akv_free(e->seqbuf);
+	akv_free(e->gone);
 	akv_wipe(e->rec, sizeof(*e->rec));
 	akv_free(e->rec);
 	akv_free(e);
@@ -364,6 +374,9 @@ commit_queue(struct akv_eng *e)
 		e->seqbuf[i].impi_len = s->impi_len;
 		/* the highest SQN of SEQ `to`, whatever IND: see akv_sqn_start */
 		e->seqbuf[i].seq_reserved = akv_sqn_make(to, (unsigned)e->ind_mask, b);
+		/* each later run may issue seq_reserve more SEQ values on top */
+		e->seqbuf[i].boot = e->cfg.boot;
+		e->seqbuf[i].window = e->cfg.boot ? (uint64_t)e->cfg.seq_reserve << b : 0;
 	}
 	rc = akv_store_seq_reserve(e->st, e->seqbuf, e->qn);
 	if (!rc) {
@@ -392,13 +405,86 @@ akv_eng_flush(struct akv_eng *e)
 
 /* ==== Subscribers ==== */
 
+static void
+gone_put(struct akv_eng *e, uint32_t hash)
+{
+	uint64_t v = (uint64_t)hash + 1;
+	size_t i;
+
+	if (2 * (e->gone_n + 1) > e->gone_cap) {
+		size_t cap = e->gone_cap ? 2 * e->gone_cap : 64;
+		uint64_t *t = akv_calloc(cap, sizeof(*t));
+
+		for (size_t j = 0; j < e->gone_cap; j++) {
+			if (!e->gone[j])
+				continue;
+			for (i = (size_t)e->gone[j] & (cap - 1); t[i]; i = (i + 1) & (cap - 1))
+				;
+			t[i] = e->gone[j];
+		}
+		akv_free(e->gone);
+		e->gone = t;
+		e->gone_cap = cap;
+	}
+	for (i = (size_t)v & (e->gone_cap - 1); e->gone[i]; i = (i + 1) & (e->gone_cap - 1))
+		if (e->gone[i] == v)
+			return;
+	e->gone[i] = v;
+	e->gone_n++;
+}
+
+static int
+gone_has(const struct akv_eng *e, uint32_t hash)
+{
+	uint64_t v = (uint64_t)hash + 1;
+
+	if (!e->gone_n)
+		return 0;
+	for (size_t i = (size_t)v & (e->gone_cap - 1); e->gone[i]; i = (i + 1) & (e->gone_cap - 1))
+		if (e->gone[i] == v)
+			return 1;
+	return 0;
+}
+
 /* Drops a cached subscriber (deleted from the store). */
 static void
 drop_sub(struct akv_eng *e, struct akv_subent *s)
 {
+	if (e->cfg.boot)
+		gone_put(e, s->hash);
 	akv_pend_clear(&e->pend, &s->pend);
 	queue_del(e, s);
 	akv_subcache_remove(e->cache, s);
+}
+
+/* The highest SQN this run may issue to rec's subscriber without another
+ * commit: its reservation, counted with the windows up to this run. An
+ * engine without a run has only what any run may already have used. */
+static uint64_t
+allowance(const struct akv_eng *e, const struct akv_sub *rec)
+{
+	if (!e->cfg.boot)
+		return rec->seq_reserved;
+	return akv_store_seq_in_boot(rec->seq_rec, rec->seq_boot, rec->seq_window, e->cfg.boot);
+}
+
+/* The highest SQN that may have been issued before this engine loads the
+ * entry (bucket hash `hash`): up to the window of the run before this one;
+ * the reservation itself when it was written in this run; this run's whole
+ * window when this engine dropped the subscriber earlier in the run (it may
+ * have issued in it then). For an engine without a run, everything any run
+ * may have used (the store's seq_reserved). */
+static uint64_t
+released_before(const struct akv_eng *e, const struct akv_sub *rec, uint32_t hash)
+{
+	if (!e->cfg.boot)
+		return rec->seq_reserved;
+	if (rec->seq_boot >= e->cfg.boot)
+		return rec->seq_rec;
+	if (gone_has(e, hash))
+		return allowance(e, rec);
+	return akv_store_seq_in_boot(rec->seq_rec, rec->seq_boot, rec->seq_window,
+				     e->cfg.boot - 1);
 }
 
 /* Applies record rec (s's IMPI, just read) to s: see refresh_sub. The Cx
@@ -419,7 +505,7 @@ refresh_from(struct akv_eng *e, struct akv_subent *s, const struct akv_sub *rec)
 	 * operator's SQN is a floor (raising it skips ahead, lowering it is
 	 * ignored). The stored reservation is ours: never below seq_res. */
 	start = akv_sqn_seq(rec->sqn, b);
-	res = akv_sqn_seq(rec->seq_reserved, b);
+	res = akv_sqn_seq(allowance(e, rec), b);
 	if (start > s->seq)
 		s->seq = start;
 	if (res > s->seq_res)
@@ -462,8 +548,8 @@ insert_from(struct akv_eng *e, const struct akv_sub *rec, uint32_t hash)
 	if (e->registrar)
 		akv_subcache_drop_keys(s);
 	/* continue above everything that may have been released before */
-	s->seq = akv_sqn_start(rec->seq_reserved, rec->sqn, b);
-	s->seq_res = akv_sqn_seq(rec->seq_reserved, b);
+	s->seq = akv_sqn_start(released_before(e, rec, hash), rec->sqn, b);
+	s->seq_res = akv_sqn_seq(allowance(e, rec), b);
 	s->epoch = e->epoch;
 	return s;
 }

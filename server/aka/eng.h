@@ -171,6 +171,10 @@ struct akv_eng_cfg {
 	int cx_cache_off;		/* 1: Cx requests never use the registration
 					 * states cached with the subscribers and read
 					 * the store each time (tests compare both) */
+	uint64_t boot;			/* the serving run (akv_store_boot_begin), whose
+					 * window each reservation stands for too (store.h
+					 * "Boot windows"); 0: none, every subscriber's first
+					 * vector after a (re)start commits a reservation */
 };
 
 struct akv_store;

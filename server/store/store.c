@@ -894,11 +894,24 @@ akv_store_get_txn(struct akv_store *st, MDB_txn *txn, struct akv_seal_ctx *sx, c
 	out->impi_len = (uint16_t)len;
 	if ((e = akv_store_rec_decode(d.mv_data, d.mv_size, sx, out)))
 		return e;
-	out->seq_reserved = 0;
+	out->seq_reserved = out->seq_rec = out->seq_boot = out->seq_window = 0;
 	rc = mdb_get(txn, st->sqn, &k, &d);
-	if (!rc && d.mv_size == 8)
-		out->seq_reserved = akv_store_le64(d.mv_data);
-	else if (rc != MDB_NOTFOUND) {
+	if (!rc && (d.mv_size == 8 || d.mv_size == 24)) {
+		uint64_t boot = 0;
+
+		out->seq_rec = akv_store_le64(d.mv_data);
+		if (d.mv_size == 24) {
+			out->seq_boot = akv_store_le64((const uint8_t *)d.mv_data + 8);
+			out->seq_window = akv_store_le64((const uint8_t *)d.mv_data + 16);
+		}
+		/* what any run so far may have issued: the latest run's window */
+		if (out->seq_window && (e = akv_store_meta_u64(txn, st->meta, "boot", &boot))) {
+			akv_store_sub_wipe(out);
+			return e;
+		}
+		out->seq_reserved = akv_store_seq_in_boot(out->seq_rec, out->seq_boot,
+							  out->seq_window, boot);
+	} else if (rc != MDB_NOTFOUND) {
 		akv_store_sub_wipe(out);
 		if (!rc) {
 			akv_store_detail("%.*s: SQN reservation record has a bad length",

@@ -12,7 +12,10 @@
  *                        sealed store (K/OPc encrypted at rest, see "Sealing")
  *   sub      IMPI -> subscriber record (compact binary, version byte first)
  *   impu     IMPU -> IMPI (each IMPU belongs to at most one IMPI)
- *   sqn      IMPI -> u64 LE seq_reserved (engine-owned SQN reservation)
+ *            "boot"   -> u64 LE   serving runs begun (akv_store_boot_begin)
+ *   sqn      IMPI -> u64 LE seq_reserved (engine-owned SQN reservation), then,
+ *            since boot windows, u64 LE boot || u64 LE window (24 bytes; an
+ *            8-byte record is boot 0, window 0). See "Boot windows".
  *   changes  u64 BE generation -> u64 LE wall-clock ms || IMPI
  *            (an empty IMPI means "everything may have changed")
  *
@@ -134,6 +137,11 @@ struct akv_sub {
 	 * akv_store_seq_reserve() does). Kept when a subscriber is deleted, so a
 	 * re-added IMPI never gets an SQN again. */
 	uint64_t seq_reserved;
+	/* ... as the `sqn` record holds it (see "Boot windows"): seq_reserved is
+	 * akv_store_seq_in_boot() of these at the latest run begun */
+	uint64_t seq_rec;	/* the reservation written */
+	uint64_t seq_boot;	/* the serving run that wrote it (0: none) */
+	uint64_t seq_window;	/* SQN values each later run may use on top of it */
 	uint8_t k[16];		/* secret */
 	uint8_t opc[16];	/* secret (OP is converted with akv_mil_opc on entry) */
 	uint8_t impu_len[AKV_STORE_MAX_IMPUS];	/* 1..AKV_ID_MAX each */
@@ -147,7 +155,38 @@ struct akv_store_seq {
 	const char *impi;
 	size_t impi_len;
 	uint64_t seq_reserved;	/* new value (48-bit SQN space, see akv_sub) */
+	uint64_t boot;		/* the current serving run (akv_store_boot_begin), 0: none */
+	uint64_t window;	/* SQN values each later run may use above it, 0: none */
 };
+
+/*
+ * Boot windows. A subscriber's first vector after a restart used to need a
+ * new durable reservation, one commit (fsync) per batch until every active
+ * subscriber had one: a slow start after every restart, and every request
+ * of such a batch waited for the disk. Instead, `akavs serve` durably counts
+ * its runs (meta "boot", one commit at start, before any vector), and a
+ * reservation written in run w with window W stands, in each later run b,
+ * for every SQN up to seq_reserved + (b - w) * W (akv_store_seq_in_boot).
+ * Run b may thus issue above seq_reserved + (b - 1 - w) * W (all earlier
+ * runs stayed at or below it) up to seq_reserved + (b - w) * W without
+ * writing: no run reaches into another's window, and a crash in run b moves
+ * the next run above all of b's. A subscriber idle over k runs starts k * W
+ * higher (TS 33.102 C.2.2: within Δ for any plausible number of restarts;
+ * the engine's seq_reserve is W in SEQ steps). Run 0 means "no windows":
+ * every value is seq_reserved itself, as before.
+ */
+static inline uint64_t
+akv_store_seq_in_boot(uint64_t seq_reserved, uint64_t seq_boot, uint64_t window, uint64_t boot)
+{
+	uint64_t runs, room;
+
+	if (!boot || !window || boot <= seq_boot)
+		return seq_reserved;
+	runs = boot - seq_boot;
+	room = AKV_STORE_SQN_MAX - seq_reserved;
+	/* saturate at the top of the 48-bit space: issuing then stops there */
+	return runs > room / window ? AKV_STORE_SQN_MAX : seq_reserved + runs * window;
+}
 
 struct akv_store_stats {
 	uint32_t schema;	/* schema version in the store */
@@ -284,6 +323,11 @@ int akv_store_add_batch(struct akv_store *st, size_t n, akv_store_next_fn next, 
  * Does not bump the generation. Returns 0 or an error (then none is written).
  * Safe to call from any thread (LMDB serialises writers). */
 int akv_store_seq_reserve(struct akv_store *st, const struct akv_store_seq *u, size_t n);
+
+/* Serving: starts a new run, durably (one commit), before any vector of it
+ * is issued: *boot = the new run's number (1, 2, ...). Returns 0 or an
+ * error (then no vector may be issued with boot windows). */
+int akv_store_boot_begin(struct akv_store *st, uint64_t *boot);
 
 /* ==== Changes (live provisioning) ==== */
 

@@ -563,26 +563,39 @@ akv_store_seq_reserve(struct akv_store *st, const struct akv_store_seq *u, size_
 		return 0;
 	for (size_t i = 0; i < n; i++)
 		if (u[i].impi_len == 0 || u[i].impi_len > AKV_ID_MAX ||
-		    u[i].seq_reserved > AKV_STORE_SQN_MAX) {
-			akv_store_detail("SQN reservation %zu: bad IMPI length or SQN over 48 bits",
-					 i);
+		    u[i].seq_reserved > AKV_STORE_SQN_MAX || u[i].window > AKV_STORE_SQN_MAX ||
+		    (u[i].window && !u[i].boot)) {
+			akv_store_detail("SQN reservation %zu: bad IMPI length, SQN or window over "
+					 "48 bits, or a window without a run", i);
 			return AKV_EINVAL;
 		}
 	if ((e = akv_store_txn_begin(st, 0, &txn)))
 		return e;
 	for (size_t i = 0; i < n && !rc; i++) {
-		uint8_t b[8];
+		uint8_t b[24];
 		MDB_val k = {u[i].impi_len, (void *)u[i].impi}, d;
 
 		/* Reservations only move up: a lower value (an engine bug, or two
-		 * engines racing) must never reopen SQNs already handed out. */
+		 * engines racing) must never reopen SQNs already handed out. The
+		 * stored one counts with the windows of the runs since it was
+		 * written (store.h "Boot windows"). */
 		rc = mdb_get(txn, st->sqn, &k, &d);
-		if (!rc && d.mv_size == 8 && akv_store_le64(d.mv_data) >= u[i].seq_reserved)
-			continue;
+		if (!rc && (d.mv_size == 8 || d.mv_size == 24)) {
+			const uint8_t *v = d.mv_data;
+			uint64_t old = akv_store_le64(v);
+
+			if (d.mv_size == 24)
+				old = akv_store_seq_in_boot(old, akv_store_le64(v + 8),
+							    akv_store_le64(v + 16), u[i].boot);
+			if (old >= u[i].seq_reserved)
+				continue;
+		}
 		if (rc && rc != MDB_NOTFOUND)
 			break;
 		akv_store_put_le64(b, u[i].seq_reserved);
-		d = (MDB_val){8, b};
+		akv_store_put_le64(b + 8, u[i].boot);
+		akv_store_put_le64(b + 16, u[i].window);
+		d = (MDB_val){24, b};
 		rc = mdb_put(txn, st->sqn, &k, &d, 0);
 	}
 	if (rc) {
@@ -594,6 +607,34 @@ akv_store_seq_reserve(struct akv_store *st, const struct akv_store_seq *u, size_
 	if (!e)
 		atomic_fetch_add_explicit(&st->seq_commits, 1, memory_order_relaxed);
 	return e;
+}
+
+/* see store.h */
+int
+akv_store_boot_begin(struct akv_store *st, uint64_t *boot)
+{
+	uint64_t b = 0;
+	uint8_t v[8];
+	MDB_val k = {4, (void *)"boot"}, d = {8, v};
+	MDB_txn *txn;
+	int e, rc;
+
+	if ((e = akv_store_txn_begin(st, 0, &txn)))
+		return e;
+	if ((e = akv_store_meta_u64(txn, st->meta, "boot", &b))) {
+		akv_store_txn_abort(st, txn);
+		return e;
+	}
+	akv_store_put_le64(v, b + 1);
+	if ((rc = mdb_put(txn, st->meta, &k, &d, 0))) {
+		akv_store_txn_abort(st, txn);
+		return akv_store_mdb_err(rc);
+	}
+	/* durable before the run issues anything: its window rests on it */
+	if ((e = akv_store_txn_commit(st, txn, 1)))
+		return e;
+	*boot = b + 1;
+	return 0;
 }
 
 /* ==== Changes ==== */
@@ -879,7 +920,10 @@ check_misc(struct akv_store *st, MDB_txn *txn, struct check *c)
 		return akv_store_mdb_err(rc);
 	for (rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); !rc;
 	     rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT))
-		if (d.mv_size != 8 || akv_store_le64(d.mv_data) > AKV_STORE_SQN_MAX)
+		if ((d.mv_size != 8 && d.mv_size != 24) ||
+		    akv_store_le64(d.mv_data) > AKV_STORE_SQN_MAX ||
+		    (d.mv_size == 24 &&
+		     akv_store_le64((const uint8_t *)d.mv_data + 16) > AKV_STORE_SQN_MAX))
 			problem(c, "SQN reservation of %s: bad value",
 				shown(k.mv_data, k.mv_size, a));
 	mdb_cursor_close(cur);

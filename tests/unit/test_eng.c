@@ -581,6 +581,110 @@ START_TEST(t_eng_hostile_requests)
 }
 END_TEST
 
+/* store.h "Boot windows": after a restart the first vectors commit nothing
+ * and continue above everything earlier runs may have issued; a subscriber
+ * deleted and added again within a run, and an engine without a run, never
+ * go back into a window. */
+enum { BW_N = 6 };
+
+static const char *
+bw_impi(unsigned i)
+{
+	static char buf[BW_N][24];
+
+	snprintf(buf[i], sizeof(buf[i]), "bw%u@ims.test", i);
+	return buf[i];
+}
+
+/* One CHALLENGE per subscriber (n vectors each) in one batch; the highest
+ * SQN per subscriber into top[], and checks each is above floor[]. */
+static void
+bw_round(struct akv_eng *e, unsigned n, const uint64_t *floor, uint64_t *top, uint64_t now)
+{
+	static struct akv_eng_vec vec[BW_N][4];
+	struct akv_eng_req req[BW_N], *list[BW_N];
+
+	for (unsigned i = 0; i < BW_N; i++) {
+		fx_req(&req[i], AKV_OP_CHALLENGE, bw_impi(i), n, vec[i]);
+		list[i] = &req[i];
+	}
+	akv_eng_run(e, list, BW_N, now);
+	for (unsigned i = 0; i < BW_N; i++) {
+		ck_assert_msg(req[i].err == 0, "%s: %s", bw_impi(i), akv_strerror(req[i].err));
+		ck_assert_uint_eq(req[i].nvec, n);
+		for (unsigned v = 0; v < n; v++) {
+			ck_assert_msg(vec[i][v].sqn > floor[i], "%s: SQN %llx not above %llx",
+				      bw_impi(i), (unsigned long long)vec[i][v].sqn,
+				      (unsigned long long)floor[i]);
+			if (vec[i][v].sqn > top[i])
+				top[i] = vec[i][v].sqn;
+		}
+	}
+}
+
+START_TEST(t_eng_boot_windows)
+{
+	struct akv_store *bst = fx_store_new("bootwin");
+	struct akv_eng_cfg bcfg;
+	struct akv_eng *e1, *e2, *e3, *e0;
+	uint64_t top1[BW_N] = {0}, top2[BW_N] = {0}, top3[BW_N] = {0}, top0[BW_N] = {0};
+	uint64_t zero[BW_N] = {0}, c0, now = 1000;
+	struct akv_sub s;
+
+	akv_eng_cfg_default(&bcfg);
+	bcfg.seq_reserve = 40;
+	for (unsigned i = 0; i < BW_N; i++) {
+		fx_sub_make(&s, bw_impi(i), NULL, 300 + i, 0);
+		fx_sub_add(bst, &s);
+	}
+	/* run 1: no reservation yet, so the first batch commits one */
+	ck_assert_int_eq(akv_store_boot_begin(bst, &bcfg.boot), 0);
+	e1 = fx_eng_new(&bcfg, bst);
+	c0 = akv_store_commit_count(bst);
+	bw_round(e1, 3, zero, top1, now++);
+	ck_assert_uint_eq(akv_store_commit_count(bst), c0 + 1);
+	bw_round(e1, 4, top1, top1, now++);
+	akv_eng_free(e1);
+
+	/* run 2: the first vectors of every subscriber commit nothing */
+	ck_assert_int_eq(akv_store_boot_begin(bst, &bcfg.boot), 0);
+	ck_assert_uint_eq(bcfg.boot, 2);
+	e2 = fx_eng_new(&bcfg, bst);
+	c0 = akv_store_commit_count(bst);
+	bw_round(e2, 2, top1, top2, now++);
+	ck_assert_uint_eq(akv_store_commit_count(bst), c0);
+
+	/* run 3 begins while run 2's engine still holds its state (kill -9:
+	 * it never flushes): run 3 starts above run 2's whole window */
+	ck_assert_int_eq(akv_store_boot_begin(bst, &bcfg.boot), 0);
+	e3 = fx_eng_new(&bcfg, bst);
+	c0 = akv_store_commit_count(bst);
+	bw_round(e3, 1, top2, top3, now++);
+	ck_assert_uint_eq(akv_store_commit_count(bst), c0);
+	for (unsigned i = 0; i < BW_N; i++)
+		ck_assert_uint_gt(top3[i], top2[i]);
+
+	/* deleted and added again within run 3: never back into run 3's window */
+	ck_assert_int_eq(akv_store_del(bst, bw_impi(0), strlen(bw_impi(0))), 0);
+	now += 1000;
+	ck_assert_int_eq(akv_eng_tick(e3, now), 0);
+	fx_sub_make(&s, bw_impi(0), NULL, 300, 0);
+	fx_sub_add(bst, &s);
+	now += 1000;
+	ck_assert_int_eq(akv_eng_tick(e3, now), 0);
+	bw_round(e3, 2, top3, top3, now++);
+
+	/* an engine without a run (boot 0) starts above every window */
+	bcfg.boot = 0;
+	e0 = fx_eng_new(&bcfg, bst);
+	bw_round(e0, 1, top3, top0, now++);
+	akv_eng_free(e0);
+	akv_eng_free(e2);
+	akv_eng_free(e3);
+	akv_store_close(bst);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -604,6 +708,7 @@ suite(void)
 	tcase_add_test(tc, t_eng_cfg_and_shards);
 	tcase_add_test(tc, t_eng_cx_ops_reach_cx);
 	tcase_add_test(tc, t_eng_hostile_requests);
+	tcase_add_test(tc, t_eng_boot_windows);
 	suite_add_tcase(s, tc);
 	return s;
 }

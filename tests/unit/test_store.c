@@ -16,6 +16,7 @@
 #include "err.h"
 #include "mem.h"
 #include "store/store.h"
+#include "store/store_int.h"	/* the sqn handle: an 8-byte record as older versions wrote */
 
 static struct akv_sub *
 mk(const char *impi, const char *impus)
@@ -304,7 +305,7 @@ START_TEST(t_store_seq_reserve)
 		snprintf(names[i], sizeof(names[i]), "u%03d", i);
 		if (i < 50)
 			ck_assert_int_eq(akv_store_put(st, mk(names[i], NULL), AKV_STORE_ADD), 0);
-		u[i] = (struct akv_store_seq){names[i], strlen(names[i]), 1000u + (uint64_t)i};
+		u[i] = (struct akv_store_seq){names[i], strlen(names[i]), 1000u + (uint64_t)i, 0, 0};
 	}
 	ck_assert_int_eq(akv_store_stats(st, &s0), 0);
 	ck_assert_int_eq(akv_store_seq_reserve(st, u, 100), 0);
@@ -408,7 +409,7 @@ START_TEST(t_store_changes_since)
 	ck_assert_uint_eq(g2, g1);
 	/* A failed write logs nothing; seq_reserve is not a provisioning change. */
 	ck_assert_int_eq(akv_store_put(st, mk("x", "sip:x"), AKV_STORE_ADD), AKV_EEXISTS);
-	ck_assert_int_eq(akv_store_seq_reserve(st, &(struct akv_store_seq){"x", 1, 64}, 1), 0);
+	ck_assert_int_eq(akv_store_seq_reserve(st, &(struct akv_store_seq){"x", 1, 64, 0, 0}, 1), 0);
 	ck_assert_int_eq(akv_store_del(st, "x", 1), 0);
 	ck_assert_int_eq(akv_store_changes_since(st, g1, on_change, &s, &g2), 0);
 	ck_assert_int_eq(s.n, 1);
@@ -725,7 +726,7 @@ START_TEST(t_store_threads)
 		ck_assert_int_eq(pthread_create(&tid[i], NULL, reader_thread, &t[i]), 0);
 	}
 	for (int i = 0; i < 200; i++) {
-		struct akv_store_seq u = {impi, 0, 1000u * (uint64_t)i};
+		struct akv_store_seq u = {impi, 0, 1000u * (uint64_t)i, 0, 0};
 
 		u.impi_len = (size_t)snprintf(impi, sizeof(impi), "bulk%07d", i);
 		ck_assert_int_eq(akv_store_seq_reserve(st, &u, 1), 0);
@@ -785,6 +786,89 @@ START_TEST(t_store_batch_killed)
 }
 END_TEST
 
+/* store.h "Boot windows": the run counter, 24-byte reservations counted with
+ * the windows of later runs, 8-byte records of earlier versions. */
+START_TEST(t_store_boot_windows)
+{
+	struct akv_store_opts o = {.flags = AKV_STORE_NOSYNC};
+	char dir[4096];
+	struct akv_store *st;
+	struct akv_store_seq u = {"w1", 2, 1000, 0, 0};
+	struct akv_sub got;
+	uint64_t b1 = 0, b2 = 0, b3 = 0;
+	MDB_txn *txn;
+	uint8_t raw[8] = {0x39, 0x05, 0, 0, 0, 0, 0, 0};	/* 1337 LE */
+	MDB_val k = {2, (void *)"w0"}, d = {8, raw};
+	int err = 1;
+
+	snprintf(dir, sizeof(dir), "%s", akv_test_tmpdir("bootwin"));
+	st = akv_store_open(dir, &o, &err);
+	ck_assert_ptr_nonnull(st);
+	/* runs are counted 1, 2, 3, ... and survive a reopen */
+	ck_assert_int_eq(akv_store_boot_begin(st, &b1), 0);
+	ck_assert_int_eq(akv_store_boot_begin(st, &b2), 0);
+	ck_assert_uint_eq(b1, 1);
+	ck_assert_uint_eq(b2, 2);
+	ck_assert_int_eq(akv_store_put(st, mk("w1", NULL), AKV_STORE_ADD), 0);
+	ck_assert_int_eq(akv_store_put(st, mk("w0", NULL), AKV_STORE_ADD), 0);
+	/* written in run 2 with window 100: stands for 1000 in run 2 */
+	u.boot = 2;
+	u.window = 100;
+	ck_assert_int_eq(akv_store_seq_reserve(st, &u, 1), 0);
+	ck_assert_int_eq(akv_store_get(st, "w1", 2, &got), 0);
+	ck_assert_uint_eq(got.seq_rec, 1000);
+	ck_assert_uint_eq(got.seq_boot, 2);
+	ck_assert_uint_eq(got.seq_window, 100);
+	ck_assert_uint_eq(got.seq_reserved, 1000);
+	akv_store_close(st);
+	st = akv_store_open(dir, &o, &err);
+	ck_assert_ptr_nonnull(st);
+	ck_assert_int_eq(akv_store_boot_begin(st, &b3), 0);
+	ck_assert_uint_eq(b3, 3);
+	/* what any run may have issued now: up to run 3's window */
+	ck_assert_int_eq(akv_store_get(st, "w1", 2, &got), 0);
+	ck_assert_uint_eq(got.seq_reserved, 1100);
+	ck_assert_uint_eq(got.seq_rec, 1000);
+	/* never lowered, counting the windows: 1080 is inside run 3's (to 1100) */
+	u.boot = 3;
+	u.seq_reserved = 1080;
+	ck_assert_int_eq(akv_store_seq_reserve(st, &u, 1), 0);
+	ck_assert_int_eq(akv_store_get(st, "w1", 2, &got), 0);
+	ck_assert_uint_eq(got.seq_rec, 1000);
+	ck_assert_uint_eq(got.seq_boot, 2);
+	u.seq_reserved = 1300;
+	ck_assert_int_eq(akv_store_seq_reserve(st, &u, 1), 0);
+	ck_assert_int_eq(akv_store_get(st, "w1", 2, &got), 0);
+	ck_assert_uint_eq(got.seq_rec, 1300);
+	ck_assert_uint_eq(got.seq_boot, 3);
+	ck_assert_uint_eq(got.seq_reserved, 1300);
+	/* a window needs a run */
+	u.boot = 0;
+	ck_assert_int_eq(akv_store_seq_reserve(st, &u, 1), AKV_EINVAL);
+	/* an 8-byte record of an earlier version: no window */
+	ck_assert_int_eq(akv_store_txn_begin(st, 0, &txn), 0);
+	ck_assert_int_eq(mdb_put(txn, st->sqn, &k, &d, 0), 0);
+	ck_assert_int_eq(akv_store_txn_commit(st, txn, 1), 0);
+	ck_assert_int_eq(akv_store_get(st, "w0", 2, &got), 0);
+	ck_assert_uint_eq(got.seq_rec, 1337);
+	ck_assert_uint_eq(got.seq_reserved, 1337);
+	ck_assert_uint_eq(got.seq_boot, 0);
+	ck_assert_uint_eq(got.seq_window, 0);
+	akv_store_close(st);
+
+	/* the arithmetic: no window without a run, saturation at 2^48 - 1 */
+	ck_assert_uint_eq(akv_store_seq_in_boot(500, 1, 10, 0), 500);
+	ck_assert_uint_eq(akv_store_seq_in_boot(500, 4, 10, 4), 500);
+	ck_assert_uint_eq(akv_store_seq_in_boot(500, 4, 10, 3), 500);
+	ck_assert_uint_eq(akv_store_seq_in_boot(500, 4, 10, 7), 530);
+	ck_assert_uint_eq(akv_store_seq_in_boot(500, 0, 0, 7), 500);
+	ck_assert_uint_eq(akv_store_seq_in_boot(AKV_STORE_SQN_MAX - 5, 1, 10, 2),
+			  AKV_STORE_SQN_MAX);
+	ck_assert_uint_eq(akv_store_seq_in_boot(AKV_STORE_SQN_MAX - 25, 1, 10, 3),
+			  AKV_STORE_SQN_MAX - 5);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -811,6 +895,7 @@ suite(void)
 	tcase_add_test(tc, t_store_changes_trimmed);
 	tcase_add_test(tc, t_store_threads);
 	tcase_add_test(tc, t_store_batch_killed);
+	tcase_add_test(tc, t_store_boot_windows);
 	suite_add_tcase(s, tc);
 	return s;
 }
