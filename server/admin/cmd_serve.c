@@ -98,6 +98,7 @@ put_stats(void *arg, struct akv_avs1_stats_writer *w)
 		sum.vectors += e.vectors;
 		sum.unknown_user += e.unknown_user;
 		sum.fsyncs += e.fsyncs;
+		sum.store_errors += e.store_errors;
 		if (i < s->nshard) {
 			sum.cached_subs += e.cached_subs;
 		} else {
@@ -123,6 +124,7 @@ put_stats(void *arg, struct akv_avs1_stats_writer *w)
 	akv_avs1_stats_put(w, "eng.vectors", sum.vectors);
 	akv_avs1_stats_put(w, "eng.unknown_user", sum.unknown_user);
 	akv_avs1_stats_put(w, "eng.fsyncs", sum.fsyncs);
+	akv_avs1_stats_put(w, "eng.store_errors", sum.store_errors);
 	akv_avs1_stats_put(w, "store.commits", akv_store_commit_count(s->st));
 	akv_avs1_stats_put(w, "eng.cached_subs", sum.cached_subs);
 	if (s->cfg->dia.listen[0]) {

@@ -837,7 +837,7 @@ after_commit(struct cx_run *run, struct akv_eng_req *const *changed, size_t ncha
 }
 
 /* see cx.h */
-void
+int
 akv_cx_run_batch(struct akv_eng *e, struct akv_eng_req *const *reqs, size_t n, uint64_t now_ms)
 {
 	struct akv_store *st = akv_eng_store(e);
@@ -850,14 +850,14 @@ akv_cx_run_batch(struct akv_eng *e, struct akv_eng_req *const *reqs, size_t n, u
 
 	AKV_ASSERT(n <= AKV_CX_BATCH_MAX);
 	if (!n)
-		return;
+		return 0;
 	memset(changed, 0, sizeof(changed));
 	if (st && !c->have_dbi && (rc = akv_store_dbi_open(st, REG_DB, 0, &c->dbi)) == 0)
 		c->have_dbi = 1;
 	if (!st || !run.rd || !c->have_dbi) {
 		for (size_t i = 0; i < n; i++)
 			reqs[i]->err = rc;
-		return;
+		return rc;	/* the registration database could not be opened */
 	}
 	run.dbi = c->dbi;
 	if (!c->off) {
@@ -882,5 +882,7 @@ akv_cx_run_batch(struct akv_eng *e, struct akv_eng_req *const *reqs, size_t n, u
 	if (nchanged) {
 		rc = commit_batch(st, run.dbi, reqs, n, changed, nchanged, read_batch, now_ms);
 		after_commit(&run, changed, nchanged, rc);
+		return rc;
 	}
+	return 0;
 }

@@ -116,10 +116,12 @@ struct akv_eng;
  * answers 5012 UNABLE_TO_COMPLY), including a failed commit for the
  * requests that changed a record or read one changed in it; unknown users,
  * identity mismatches etc. come back as err 0 with exp_code set.
+ * Returns 0, or the store's error when the batch's commit (or opening the
+ * registration database, a write on first use) failed.
  * Thread-safety: call from the worker that owns the engine; readers on other
  * workers are safe (LMDB MVCC). */
-void akv_cx_run_batch(struct akv_eng *e, struct akv_eng_req *const *reqs, size_t n,
-		      uint64_t now_ms);
+int akv_cx_run_batch(struct akv_eng *e, struct akv_eng_req *const *reqs, size_t n,
+		     uint64_t now_ms);
 
 /* The engine's cache of registration states (one per engine, used only by
  * the worker that owns it): the state and S-CSCF name of each IMPI whose

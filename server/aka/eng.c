@@ -384,6 +384,7 @@ commit_queue(struct akv_eng *e)
 		e->dur.reservations += e->qn;
 	} else {
 		e->dur.commit_errors++;
+		e->stats.store_errors++;
 	}
 	for (size_t i = 0; i < e->qn; i++) {
 		struct akv_subent *s = e->q[i];
@@ -693,11 +694,13 @@ run_cx(struct akv_eng *e, struct akv_eng_req *const *reqs, size_t n, uint64_t no
 			continue;
 		cx[m++] = reqs[i];
 		if (m == AKV_CX_BATCH_MAX) {
-			akv_cx_run_batch(e, cx, m, now);
+			if (akv_cx_run_batch(e, cx, m, now))
+				e->stats.store_errors++;
 			m = 0;
 		}
 	}
-	akv_cx_run_batch(e, cx, m, now);
+	if (akv_cx_run_batch(e, cx, m, now))
+		e->stats.store_errors++;
 }
 
 /* Checks what can be checked before the subscriber is known (vecop: r is a

@@ -265,6 +265,8 @@ struct akv_subent *akv_eng_sub_load(struct akv_eng *e, const struct akv_sub *rec
 struct akv_eng_stats {
 	uint64_t challenges, verifies_ok, verifies_fail, deregisters, resyncs, resync_bad_mac,
 		vectors, unknown_user, fsyncs, cached_subs;
+	uint64_t store_errors;	/* store commits that failed (SQN reservations, registration
+				 * states): their requests were answered with the error */
 };
 void akv_eng_stats(const struct akv_eng *e, struct akv_eng_stats *out);
 

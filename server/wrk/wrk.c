@@ -20,7 +20,7 @@
 #include "mem.h"
 
 #define TICK_MS 100   /* akv_eng_tick period (eng.h: "about every 100 ms") */
-#define NSTATS 10     /* fields of struct akv_eng_stats */
+#define NSTATS 11     /* fields of struct akv_eng_stats */
 /* After a batch starts, re-check the ring (each time after a sched_yield)
  * for up to this long before sleeping: at 1 conn x 1 in flight the next request
  * comes one client round trip (~10-20 us here) later, and blocking then
@@ -58,7 +58,29 @@ struct akv_wrk {
 	/* snapshots for other threads */
 	_Atomic uint64_t stats[NSTATS];
 	_Atomic uint64_t nreqs, nbatches;
+	uint64_t store_errors_logged, store_log_ms;	/* log_store_errors */
 };
+
+/* A failing store (disk full, I/O errors) fails every commit: say so, at
+ * most every STORE_LOG_MS, with the count (the requests concerned were
+ * answered with the error; nothing was released that was not durable). */
+#define STORE_LOG_MS 5000
+
+static void
+log_store_errors(struct akv_wrk *w, uint64_t n)
+{
+	uint64_t now = akv_mono_ms();
+
+	if (n <= w->store_errors_logged ||
+	    (w->store_errors_logged && now - w->store_log_ms < STORE_LOG_MS))
+		return;
+	akv_log(AKV_LOG_ERR,
+		"%s: %llu store commit(s) failed so far (SQN reservations or registration "
+		"states; their requests got errors): check the store's disk",
+		w->registrar ? "registrar" : "worker", (unsigned long long)n);
+	w->store_errors_logged = n;
+	w->store_log_ms = now;
+}
 
 static void
 publish_stats(struct akv_wrk *w, struct akv_eng *e)
@@ -68,6 +90,8 @@ publish_stats(struct akv_wrk *w, struct akv_eng *e)
 
 	_Static_assert(sizeof(s) == NSTATS * sizeof(uint64_t), "akv_eng_stats layout");
 	akv_eng_stats(e, &s);
+	if (s.store_errors)
+		log_store_errors(w, s.store_errors);
 	for (int i = 0; i < NSTATS; i++)
 		atomic_store_explicit(&w->stats[i], f[i], memory_order_relaxed);
 }

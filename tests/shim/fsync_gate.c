@@ -5,17 +5,30 @@
  * forgotten gate cannot hang a test run). It turns "the disk is slow" into
  * something a test controls: tests/integ/cx_registrar.sh holds a store
  * commit of the server at the disk and checks what still gets answered.
+ * With AKV_FSYNC_FAIL, syncs fail instead (tests/integ/disk_errors.sh).
  * Test code only; never built into akavs.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
 #include <dlfcn.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+/* AKV_FSYNC_FAIL names a file: while it exists, every sync fails with EIO
+ * (a disk that stopped accepting writes). */
+static int
+sync_fails(void)
+{
+	const char *fail = getenv("AKV_FSYNC_FAIL");
+	struct stat sb;
+
+	return fail && stat(fail, &sb) == 0;
+}
 
 static void
 wait_at_gate(void)
@@ -38,6 +51,10 @@ fsync(int fd)
 	int (*real)(int) = (int (*)(int))dlsym(RTLD_NEXT, "fsync");
 
 	wait_at_gate();
+	if (sync_fails()) {
+		errno = EIO;
+		return -1;
+	}
 	return real(fd);
 }
 
@@ -47,6 +64,10 @@ fdatasync(int fd)
 	int (*real)(int) = (int (*)(int))dlsym(RTLD_NEXT, "fdatasync");
 
 	wait_at_gate();
+	if (sync_fails()) {
+		errno = EIO;
+		return -1;
+	}
 	return real(fd);
 }
 
@@ -56,7 +77,12 @@ msync(void *addr, size_t len, int flags)
 	int (*real)(void *, size_t, int) =
 	    (int (*)(void *, size_t, int))dlsym(RTLD_NEXT, "msync");
 
-	if (flags & MS_SYNC)
+	if (flags & MS_SYNC) {
 		wait_at_gate();
+		if (sync_fails()) {
+			errno = EIO;
+			return -1;
+		}
+	}
 	return real(addr, len, flags);
 }
