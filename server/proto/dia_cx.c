@@ -904,15 +904,14 @@ encode_uaa_lia(struct akv_dia_conn *c, const struct cx_ctx *x, const struct akv_
 	if (r->err)
 		map_err(r->err, &rc, &exp);
 	ans_begin(&w, c, x, rc, exp, out, cap);
-	if (!r->err && cx->assigned_len) {
+	/* No S-CSCF stored (FIRST_REGISTRATION, UNREGISTERED_SERVICE): no
+	 * Server-Name, and no Server-Capabilities either, as akavs requires no
+	 * capability of the S-CSCF; both are optional (TS 29.228 tables 6.1.1.2,
+	 * 6.1.4.2) and the I-CSCF picks from its own list. An empty grouped
+	 * Server-Capabilities makes Kamailio's cdp drop the whole answer
+	 * (docs/CX.md). */
+	if (!r->err && cx->assigned_len)
 		akv_dia_put(&w, AKV_DIA_AVP_SERVER_NAME, V3GPP, cx->assigned, cx->assigned_len);
-	} else if (!r->err && (exp == AKV_CX_EXP_FIRST_REGISTRATION ||
-			       exp == AKV_CX_EXP_UNREGISTERED_SERVICE)) {
-		/* No S-CSCF yet: empty Server-Capabilities, the I-CSCF picks
-		 * from its own list (TS 29.228 §6.2.1.1). */
-		akv_dia_group_begin(&w, AKV_DIA_AVP_SERVER_CAPABILITIES, V3GPP);
-		akv_dia_group_end(&w);
-	}
 	return ans_end(&w, x);
 }
 
