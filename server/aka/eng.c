@@ -531,6 +531,7 @@ refresh_sub(struct akv_eng *e, struct akv_subent *s)
 	}
 	if (rc) {
 		s->epoch = e->epoch - 1;	/* retry at the next lookup */
+		e->stats.store_errors++;
 		goto out;
 	}
 	refresh_from(e, s, e->rec);
@@ -574,6 +575,8 @@ lookup(struct akv_eng *e, const char *impi, size_t len, uint32_t hash, struct ak
 	rc = akv_store_reader_get(e->rd, impi, len, e->rec);
 	if (rc) {
 		akv_store_sub_wipe(e->rec);
+		if (rc != AKV_ENOTFOUND)
+			e->stats.store_errors++;	/* e.g. a sealed record that does not open */
 		return rc == AKV_ENOTFOUND ? AKV_EUNKNOWN_USER : rc;
 	}
 	s = insert_from(e, e->rec, hash);

@@ -266,7 +266,9 @@ struct akv_eng_stats {
 	uint64_t challenges, verifies_ok, verifies_fail, deregisters, resyncs, resync_bad_mac,
 		vectors, unknown_user, fsyncs, cached_subs;
 	uint64_t store_errors;	/* store commits that failed (SQN reservations, registration
-				 * states): their requests were answered with the error */
+				 * states) and subscriber records that could not be read
+				 * (I/O, a sealed record that does not open): their
+				 * requests were answered with the error */
 };
 void akv_eng_stats(const struct akv_eng *e, struct akv_eng_stats *out);
 

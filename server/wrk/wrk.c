@@ -61,9 +61,10 @@ struct akv_wrk {
 	uint64_t store_errors_logged, store_log_ms;	/* log_store_errors */
 };
 
-/* A failing store (disk full, I/O errors) fails every commit: say so, at
- * most every STORE_LOG_MS, with the count (the requests concerned were
- * answered with the error; nothing was released that was not durable). */
+/* A failing store (disk full, I/O errors) fails every commit, a damaged or
+ * tampered sealed record never opens: say so, at most every STORE_LOG_MS,
+ * with the count (the requests concerned were answered with the error;
+ * nothing was released that was not durable). */
 #define STORE_LOG_MS 5000
 
 static void
@@ -75,8 +76,9 @@ log_store_errors(struct akv_wrk *w, uint64_t n)
 	    (w->store_errors_logged && now - w->store_log_ms < STORE_LOG_MS))
 		return;
 	akv_log(AKV_LOG_ERR,
-		"%s: %llu store commit(s) failed so far (SQN reservations or registration "
-		"states; their requests got errors): check the store's disk",
+		"%s: %llu store error(s) so far: failed commits (SQN reservations, "
+		"registration states) or subscriber records that do not read or open; their "
+		"requests got errors: check the store's disk and `akavs db check`",
 		w->registrar ? "registrar" : "worker", (unsigned long long)n);
 	w->store_errors_logged = n;
 	w->store_log_ms = now;

@@ -170,6 +170,10 @@ rc=$?
 	fail "tampered challenge: rc $rc $out"
 out=$(cli challenge user8@ims.test) && ok "its neighbour is still served" || fail "neighbour: $out"
 kill -0 "$SERVER_PID" && ok "server still running" || fail "server died"
+grep -q "store error(s) so far" "$T/serve.err" && ok "the record that does not open is logged" ||
+	fail "no log line for the record that does not open"
+[ "$(jget "$(cli stats)" 'j["stats"]["eng.store_errors"]')" -ge 1 ] &&
+	ok "STATS eng.store_errors counts it" || fail "STATS eng.store_errors"
 stop_server TERM
 cat "$T/serve.out" "$T/serve.err" >>"$LOGS"
 mdb_load -s sub -f "$T/orig.dump" "$DB" || fail "mdb_load original record"

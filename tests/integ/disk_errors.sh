@@ -59,9 +59,9 @@ sqn1b=$(chal_sqn dk1@ims.test) && [ "$sqn1b" -gt "$sqn1" ] &&
 rc=$(sar "$dport" dk3@ims.test 7)
 [ "$rc" = 5012 ] && ok "first registration's SAR while the disk fails: 5012" ||
 	fail "SAR while the disk fails: Result-Code $rc"
-grep -q "store commit(s) failed" "$T/serve.err" && ok "the failure is logged" ||
+grep -q "store error(s) so far" "$T/serve.err" && ok "the failure is logged" ||
 	fail "no log line about failed store commits"
-[ "$(grep -c "store commit(s) failed" "$T/serve.err")" -le 2 ] &&
+[ "$(grep -c "store error(s) so far" "$T/serve.err")" -le 2 ] &&
 	ok "logged at most once per thread in 5 s" || fail "log not rate-limited"
 st=$(cli stats); n=$(jget "$st" 'j["stats"]["eng.store_errors"]')
 [ "$n" -ge 2 ] && ok "STATS eng.store_errors = $n" || fail "STATS eng.store_errors = $n"
