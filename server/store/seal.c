@@ -122,7 +122,7 @@ akv_master_key_generate(const char *path, char *why, size_t whylen)
 {
 	uint8_t key[AKV_MASTER_KEY_LEN];
 	char hex[2 * AKV_MASTER_KEY_LEN + 2];
-	int fd, e;
+	int fd, e = 0;
 
 	if (akv_rand_bytes(key, sizeof(key))) {
 		snprintf(why, whylen, "random number generator failed: no key written");
