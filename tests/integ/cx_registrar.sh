@@ -7,8 +7,7 @@
 # answered (tests/integ/cx_registrar.py). Ordering, not timing, is checked.
 . "$(dirname "$0")/server_lib.bash"
 
-SHIM=$BUILD/libakv_fsync_gate.so
-[ -f "$SHIM" ] || { echo "SKIP: $SHIM not built"; exit 77; }
+need_shim
 
 provision 3 reg
 LD_PRELOAD=$SHIM AKV_FSYNC_GATE=$T/gate start_server --workers 1 \

@@ -9,8 +9,7 @@
 # disk is back everything works, with SQNs still increasing.
 . "$(dirname "$0")/server_lib.bash"
 
-SHIM=$BUILD/libakv_fsync_gate.so
-[ -f "$SHIM" ] || { echo "SKIP: $SHIM not built"; exit 77; }
+need_shim
 
 provision 4 dk
 LD_PRELOAD=$SHIM AKV_FSYNC_FAIL=$T/fail start_server --workers 1 \

@@ -12,6 +12,10 @@ AKAVS=$BUILD/akavs
 [ -x "$AKAVS" ] || { echo "SKIP: $AKAVS not built"; exit 77; }
 command -v python3 >/dev/null || { echo "SKIP: python3 missing"; exit 77; }
 
+# the LD_PRELOAD shim that holds or fails fsync (tests/shim/fsync_gate.c)
+SHIM=$BUILD/libakv_fsync_gate.so
+need_shim() { [ -f "$SHIM" ] || { echo "SKIP: $SHIM not built"; exit 77; }; }
+
 T=$(mktemp -d "${TMPDIR:-/tmp}/akavs-integ.XXXXXX")
 DB=$T/db
 SERVER_PID=

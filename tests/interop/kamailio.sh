@@ -32,13 +32,7 @@ done
 T=$(mktemp -d "${TMPDIR:-/tmp}/akavs-kamailio.XXXXXX")
 AKV_PID= KAM_PID= TS_PID=
 FAILS=0
-stop_pid() {	# stop_pid PID SIGNAL: signal, wait up to 10 s, then KILL
-	local p=$1 sig=$2
-	[ -n "$p" ] || return 0
-	kill -"$sig" "$p" 2>/dev/null || return 0
-	for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || return 0; sleep 0.1; done
-	kill -KILL "$p" 2>/dev/null
-}
+. "$SRC/tests/interop/interop_lib.bash"
 cleanup() {
 	stop_pid "$KAM_PID" TERM
 	stop_pid "$TS_PID" INT
@@ -47,17 +41,12 @@ cleanup() {
 	[ -n "${AKV_KEEP_TMP:-}" ] && echo "kept $T" || rm -rf "$T"
 }
 trap cleanup EXIT
-ok() { echo "ok   $*"; }
-fail() { echo "FAIL $*"; FAILS=$((FAILS + 1)); }
 die() {
 	echo "FAIL $*"
 	for f in akavs.err kamailio.log; do
 		[ -s "$T/$f" ] && { echo "--- $f"; tail -n 25 "$T/$f"; }
 	done
 	exit 1
-}
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
 # ---- subscribers: random test keys made of bytes SIPp can carry raw ----
@@ -80,27 +69,10 @@ EOF
 key() { awk -F, -v i="$1@ims.test" -v f="$2" '$1==i { print (f=="k" ? $3 : $4) }' "$T/subs.csv"; }
 
 # ---- akavs (HSS) ----
-"$AKAVS" serve --db "$T/db" --workers 1 --listen 127.0.0.1:0 \
-	--diameter-listen 127.0.0.1:0 --origin-host hss.ims.test --origin-realm ims.test \
-	>"$T/akavs.out" 2>"$T/akavs.err" &
-AKV_PID=$!
-DIA=
-for _ in $(seq 100); do
-	DIA=$(sed -n 's/^listening: Diameter on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$T/akavs.out")
-	[ -n "$DIA" ] && grep -q '^ready' "$T/akavs.out" && break
-	kill -0 "$AKV_PID" 2>/dev/null || break
-	sleep 0.1
-done
-[ -n "$DIA" ] || die "akavs did not start"
+start_hss
 
 # ---- tshark on the Diameter port (independent decoder, REFERENCE §7.3) ----
-tshark -i lo -f "tcp port $DIA" -w "$T/dia.pcapng" -q >"$T/tshark.log" 2>&1 &
-TS_PID=$!
-for _ in $(seq 100); do
-	grep -q "Capturing on" "$T/tshark.log" && break
-	kill -0 "$TS_PID" 2>/dev/null || die "tshark cannot capture: $(cat "$T/tshark.log")"
-	sleep 0.1
-done
+start_capture
 
 # ---- Kamailio S-CSCF ----
 SIP=$(free_port)
@@ -257,16 +229,7 @@ else
 fi
 
 # ---- akavs stops cleanly on SIGTERM ----
-kill -TERM "$AKV_PID"
-for _ in $(seq 100); do kill -0 "$AKV_PID" 2>/dev/null || break; sleep 0.1; done
-if kill -0 "$AKV_PID" 2>/dev/null; then
-	fail "akavs ignored SIGTERM"
-else
-	wait "$AKV_PID"
-	st=$?
-	AKV_PID=
-	[ "$st" -eq 0 ] && ok "akavs exited 0 on SIGTERM" || fail "akavs exit status $st"
-fi
+stop_hss
 
 if [ "$FAILS" -ne 0 ]; then
 	echo "$FAILS check(s) failed"

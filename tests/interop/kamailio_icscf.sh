@@ -46,13 +46,7 @@ done
 T=$(mktemp -d "${TMPDIR:-/tmp}/akavs-icscf.XXXXXX")
 AKV_PID= SCSCF_PID= ICSCF_PID= TS_PID= UAS_PID=
 FAILS=0
-stop_pid() {	# stop_pid PID SIGNAL: signal, wait up to 10 s, then KILL
-	local p=$1 sig=$2
-	[ -n "$p" ] || return 0
-	kill -"$sig" "$p" 2>/dev/null || return 0
-	for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || return 0; sleep 0.1; done
-	kill -KILL "$p" 2>/dev/null
-}
+. "$SRC/tests/interop/interop_lib.bash"
 cleanup() {
 	stop_pid "$UAS_PID" TERM
 	stop_pid "$ICSCF_PID" TERM
@@ -63,8 +57,6 @@ cleanup() {
 	[ -n "${AKV_KEEP_TMP:-}" ] && echo "kept $T" || rm -rf "$T"
 }
 trap cleanup EXIT
-ok() { echo "ok   $*"; }
-fail() { echo "FAIL $*"; FAILS=$((FAILS + 1)); }
 logs() {
 	local f
 	for f in akavs.err icscf/kamailio.log scscf/kamailio.log; do
@@ -72,9 +64,6 @@ logs() {
 	done
 }
 die() { echo "FAIL $*"; logs; exit 1; }
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
 
 # ---- subscribers: random test keys SIPp can carry raw (as kamailio.sh) ----
 python3 - "$T" <<'EOF' || die "key generation"
@@ -92,26 +81,9 @@ EOF
 key() { awk -F, -v i="$1@ims.test" -v f="$2" '$1==i { print (f=="k" ? $3 : $4) }' "$T/subs.csv"; }
 
 # ---- akavs (HSS) ----
-"$AKAVS" serve --db "$T/db" --workers 1 --listen 127.0.0.1:0 \
-	--diameter-listen 127.0.0.1:0 --origin-host hss.ims.test --origin-realm ims.test \
-	>"$T/akavs.out" 2>"$T/akavs.err" &
-AKV_PID=$!
-DIA=
-for _ in $(seq 100); do
-	DIA=$(sed -n 's/^listening: Diameter on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$T/akavs.out")
-	[ -n "$DIA" ] && grep -q '^ready' "$T/akavs.out" && break
-	kill -0 "$AKV_PID" 2>/dev/null || break
-	sleep 0.1
-done
-[ -n "$DIA" ] || die "akavs did not start"
+start_hss
 
-tshark -i lo -f "tcp port $DIA" -w "$T/dia.pcapng" -q >"$T/tshark.log" 2>&1 &
-TS_PID=$!
-for _ in $(seq 100); do
-	grep -q "Capturing on" "$T/tshark.log" && break
-	kill -0 "$TS_PID" 2>/dev/null || die "tshark cannot capture: $(cat "$T/tshark.log")"
-	sleep 0.1
-done
+start_capture
 
 # ---- the two Kamailio: S-CSCF, then the I-CSCF in front of it ----
 SCSCF=$(free_port)
@@ -339,16 +311,7 @@ else
 fi
 
 # ---- akavs stops cleanly on SIGTERM ----
-kill -TERM "$AKV_PID"
-for _ in $(seq 100); do kill -0 "$AKV_PID" 2>/dev/null || break; sleep 0.1; done
-if kill -0 "$AKV_PID" 2>/dev/null; then
-	fail "akavs ignored SIGTERM"
-else
-	wait "$AKV_PID"
-	st=$?
-	AKV_PID=
-	[ "$st" -eq 0 ] && ok "akavs exited 0 on SIGTERM" || fail "akavs exit status $st"
-fi
+stop_hss
 
 if [ "$FAILS" -ne 0 ]; then
 	echo "$FAILS check(s) failed"

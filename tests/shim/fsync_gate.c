@@ -45,17 +45,23 @@ wait_at_gate(void)
 		nanosleep(&tick, NULL);
 }
 
+/* Waits at the gate, then says whether this sync fails (errno EIO set). */
+static int
+sync_refused(void)
+{
+	wait_at_gate();
+	if (!sync_fails())
+		return 0;
+	errno = EIO;
+	return 1;
+}
+
 int
 fsync(int fd)
 {
 	int (*real)(int) = (int (*)(int))dlsym(RTLD_NEXT, "fsync");
 
-	wait_at_gate();
-	if (sync_fails()) {
-		errno = EIO;
-		return -1;
-	}
-	return real(fd);
+	return sync_refused() ? -1 : real(fd);
 }
 
 int
@@ -63,12 +69,7 @@ fdatasync(int fd)
 {
 	int (*real)(int) = (int (*)(int))dlsym(RTLD_NEXT, "fdatasync");
 
-	wait_at_gate();
-	if (sync_fails()) {
-		errno = EIO;
-		return -1;
-	}
-	return real(fd);
+	return sync_refused() ? -1 : real(fd);
 }
 
 int
@@ -77,12 +78,7 @@ msync(void *addr, size_t len, int flags)
 	int (*real)(void *, size_t, int) =
 	    (int (*)(void *, size_t, int))dlsym(RTLD_NEXT, "msync");
 
-	if (flags & MS_SYNC) {
-		wait_at_gate();
-		if (sync_fails()) {
-			errno = EIO;
-			return -1;
-		}
-	}
+	if ((flags & MS_SYNC) && sync_refused())
+		return -1;
 	return real(addr, len, flags);
 }
