@@ -96,6 +96,15 @@ static const struct opt opts[] = {
      0, 0, "SAA User-Data XML template file (%PRIVATE%, %IMPU{..%IMPU%..}%; default built-in)"},
     {"diameter", "peer", "--peer", OPT_PEER, 0, 0, 0, 0,
      "allowed peer 'ORIGIN-HOST [ADDR] [ind=N]' (repeatable)"},
+    {"diameter", "tls-listen", "--diameter-tls-listen", OPT_STR, F(dia.tls_listen), 0, 0,
+     "Diameter Cx over TLS from the start HOST:PORT (RFC 6733 §13; needs [tls] cert)"},
+    {"tls", "cert", "--tls-cert", OPT_STR, F(tls.cert), 0, 0,
+     "PEM certificate (chain): the AVS/1 listener speaks TLS"},
+    {"tls", "key", "--tls-key", OPT_STR, F(tls.key), 0, 0, "PEM private key of --tls-cert"},
+    {"tls", "ca", "--tls-ca", OPT_STR, F(tls.ca), 0, 0,
+     "PEM CA: TLS clients must present a certificate it signed"},
+    {"tls", "handshake-timeout-ms", "--tls-handshake-timeout-ms", OPT_UINT, F(tls.handshake_ms),
+     100, 600000, "a TLS handshake not done by then is closed (default 5000)"},
 };
 
 #undef F
@@ -456,6 +465,7 @@ akv_cfg_default(struct akv_cfg *cfg)
 	cfg->log_level = AKV_CFG_LOG_INFO;
 	akv_eng_cfg_default(&cfg->eng);
 	cfg->dia.max_vectors = 8;
+	cfg->tls.handshake_ms = 5000;
 }
 
 /* ==== INI file ==== */
@@ -539,7 +549,7 @@ opt_meta(const struct opt *o)
 	}
 	if (strstr(o->key, "listen"))
 		return "HOST:PORT";
-	if (strstr(o->key, "-file"))
+	if (strstr(o->key, "-file") || !strcmp(o->section, "tls"))
 		return "FILE";
 	return strcmp(o->key, "db") ? "NAME" : "DIR";
 }
@@ -639,8 +649,21 @@ akv_cfg_check(const struct akv_cfg *cfg, char *err, size_t errlen)
 
 	if (!cfg->db_dir[0])
 		return seterr(err, errlen, "db: empty store directory"), AKV_EINVAL;
-	if (!cfg->listen[0] && !cfg->dia.listen[0])
+	if (!cfg->listen[0] && !cfg->dia.listen[0] && !cfg->dia.tls_listen[0])
 		return seterr(err, errlen, "listen: no listener configured"), AKV_EINVAL;
+	if (cfg->dia.tls_listen[0] &&
+	    akv_cfg_split_addr(cfg->dia.tls_listen, host, sizeof(host), &port))
+		return seterr(err, errlen, "diameter tls-listen: '%s' is not HOST:PORT",
+			      cfg->dia.tls_listen),
+		       AKV_EINVAL;
+	if (!cfg->tls.cert[0] != !cfg->tls.key[0])
+		return seterr(err, errlen, "tls: cert and key go together (one is missing)"),
+		       AKV_EINVAL;
+	if (cfg->tls.ca[0] && !cfg->tls.cert[0])
+		return seterr(err, errlen, "tls: ca needs a server cert and key"), AKV_EINVAL;
+	if (cfg->dia.tls_listen[0] && !cfg->tls.cert[0])
+		return seterr(err, errlen, "diameter tls-listen needs [tls] cert and key"),
+		       AKV_EINVAL;
 	if (cfg->listen[0] && akv_cfg_split_addr(cfg->listen, host, sizeof(host), &port))
 		return seterr(err, errlen, "listen: '%s' is not HOST:PORT", cfg->listen),
 		       AKV_EINVAL;

@@ -10,7 +10,11 @@
  *   [engine]   ind-bits, max-vectors, challenge-ttl-ms, fail-limit,
  *              seq-reserve, count-stale-as-fail
  *   [diameter] listen, origin-host, origin-realm, max-vectors,
- *              peer = ORIGIN-HOST [ADDR] [ind=N]   (repeatable)
+ *              peer = ORIGIN-HOST [ADDR] [ind=N]   (repeatable),
+ *              tls-listen (Diameter over TLS from the start, RFC 6733 §13)
+ *   [tls]      cert, key, ca, handshake-timeout-ms (docs/TLS.md): with cert
+ *              and key the AVS/1 listener speaks TLS; with ca, client
+ *              certificates signed by it are required
  *
  * Errors are reported as "FILE:LINE: text" or "--flag: text" in the caller's
  * buffer, never with secrets (the config holds none).
@@ -79,6 +83,15 @@ struct akv_cfg_dia {
 	char user_data_template[AKV_CFG_PATH_MAX]; /* SAA User-Data template file, "" = built-in */
 	unsigned npeers;			   /* 0: any peer allowed */
 	struct akv_cfg_peer peers[AKV_CFG_PEERS_MAX];
+	char tls_listen[AKV_CFG_ADDR_MAX]; /* Diameter over TLS from the start, "" = off */
+};
+
+/* [tls]: paths only; the key is read by OpenSSL at startup (net/tls.h). */
+struct akv_cfg_tls {
+	char cert[AKV_CFG_PATH_MAX]; /* PEM certificate (chain); "" = TLS off */
+	char key[AKV_CFG_PATH_MAX];  /* PEM private key */
+	char ca[AKV_CFG_PATH_MAX];   /* PEM CA bundle: client certificates required */
+	unsigned handshake_ms;	     /* a handshake not done by then is closed */
 };
 
 struct akv_cfg {
@@ -99,6 +112,7 @@ struct akv_cfg {
 	struct akv_eng_cfg eng;
 	struct akv_cfg_dia dia;
 	char master_key_file[AKV_CFG_PATH_MAX]; /* sealed store's master key, "" = none */
+	struct akv_cfg_tls tls;
 };
 
 /* ==== Lifecycle ==== */
@@ -119,7 +133,8 @@ int akv_cfg_load(struct akv_cfg *cfg, const char *path, char *err, size_t errlen
  * --batch N --rx-buffers N --log-level LEVEL --ind-bits N --max-vectors N
  * --challenge-ttl-ms N --fail-limit N --seq-reserve N --diameter-listen
  * HOST:PORT --origin-host NAME --origin-realm REALM --peer SPEC
- * --master-key-file FILE. Returns 0,
+ * --master-key-file FILE --tls-cert FILE --tls-key FILE --tls-ca FILE
+ * --tls-handshake-timeout-ms N --diameter-tls-listen HOST:PORT. Returns 0,
  * 1 when --help was given (usage printed to stdout), or a negative error with
  * the message in err. */
 int akv_cfg_from_args(struct akv_cfg *cfg, int argc, char **argv, char *err, size_t errlen);

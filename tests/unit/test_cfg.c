@@ -107,6 +107,67 @@ START_TEST(t_cfg_file_then_flags)
 }
 END_TEST
 
+START_TEST(t_cfg_tls)
+{
+	struct akv_cfg c;
+	char err[AKV_CFG_ERR_MAX];
+	const char *path = write_file("[tls]\n"
+				      "cert = /etc/akavs/server.pem\n"
+				      "key = /etc/akavs/server.key\n"
+				      "ca = /etc/akavs/clients-ca.pem\n"
+				      "handshake-timeout-ms = 2000\n"
+				      "[diameter]\n"
+				      "tls-listen = 127.0.0.1:5658\n");
+
+	/* defaults: TLS off, 5 s handshake bound */
+	ck_assert_int_eq(from_args(&c, err, NULL), 0);
+	ck_assert_str_eq(c.tls.cert, "");
+	ck_assert_str_eq(c.tls.ca, "");
+	ck_assert_str_eq(c.dia.tls_listen, "");
+	ck_assert_uint_eq(c.tls.handshake_ms, 5000);
+
+	/* the file, then flags over it */
+	ck_assert_int_eq(from_args(&c, err, "--config", path, "--tls-key", "/k2", NULL), 0);
+	ck_assert_str_eq(c.tls.cert, "/etc/akavs/server.pem");
+	ck_assert_str_eq(c.tls.key, "/k2");
+	ck_assert_str_eq(c.tls.ca, "/etc/akavs/clients-ca.pem");
+	ck_assert_uint_eq(c.tls.handshake_ms, 2000);
+	ck_assert_str_eq(c.dia.tls_listen, "127.0.0.1:5658");
+
+	/* flags alone, server-auth only */
+	ck_assert_int_eq(from_args(&c, err, "--tls-cert=/c", "--tls-key", "/k", NULL), 0);
+	ck_assert_str_eq(c.tls.cert, "/c");
+	ck_assert_str_eq(c.tls.ca, "");
+
+	/* half a configuration is refused, naming what is missing */
+	ck_assert_int_eq(from_args(&c, err, "--tls-cert", "/c", NULL), AKV_EINVAL);
+	ck_assert_msg(strstr(err, "cert and key"), "got '%s'", err);
+	ck_assert_int_eq(from_args(&c, err, "--tls-key", "/k", NULL), AKV_EINVAL);
+	ck_assert_msg(strstr(err, "cert and key"), "got '%s'", err);
+	ck_assert_int_eq(from_args(&c, err, "--tls-ca", "/ca", NULL), AKV_EINVAL);
+	ck_assert_msg(strstr(err, "ca needs"), "got '%s'", err);
+	ck_assert_int_eq(from_args(&c, err, "--diameter-tls-listen", "127.0.0.1:5658", NULL),
+			 AKV_EINVAL);
+	ck_assert_msg(strstr(err, "tls-listen needs"), "got '%s'", err);
+	ck_assert_int_eq(from_args(&c, err, "--tls-cert", "/c", "--tls-key", "/k",
+				   "--diameter-tls-listen", "nowhere", NULL),
+			 AKV_EINVAL);
+	ck_assert_msg(strstr(err, "not HOST:PORT"), "got '%s'", err);
+	ck_assert_int_eq(from_args(&c, err, "--tls-handshake-timeout-ms", "5", NULL), AKV_EINVAL);
+	ck_assert_msg(strstr(err, "--tls-handshake-timeout-ms"), "got '%s'", err);
+
+	/* a TLS-only Diameter listener is a listener */
+	ck_assert_int_eq(from_args(&c, err, "--listen", "", "--tls-cert", "/c", "--tls-key", "/k",
+				   "--diameter-tls-listen", "127.0.0.1:5658", NULL),
+			 0);
+
+	/* unknown key in [tls] names the section */
+	path = write_file("[tls]\ncertificate = /x\n");
+	ck_assert_int_eq(from_args(&c, err, "--config", path, NULL), AKV_EINVAL);
+	ck_assert_msg(strstr(err, "[tls]"), "got '%s'", err);
+}
+END_TEST
+
 START_TEST(t_cfg_file_errors_name_the_line)
 {
 	struct akv_cfg c;
@@ -287,6 +348,7 @@ suite(void)
 
 	tcase_add_test(tc, t_cfg_defaults);
 	tcase_add_test(tc, t_cfg_file_then_flags);
+	tcase_add_test(tc, t_cfg_tls);
 	tcase_add_test(tc, t_cfg_file_errors_name_the_line);
 	tcase_add_test(tc, t_cfg_flag_errors_name_the_flag);
 	tcase_add_test(tc, t_cfg_helpers);
