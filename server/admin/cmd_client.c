@@ -33,6 +33,7 @@ struct opts {
 	const char *digest;
 	const char *method;
 	const char *data;
+	struct akv_client_tls tls; /* tls.ca set: connect over TLS */
 };
 
 static void
@@ -52,6 +53,10 @@ usage(FILE *f)
 	    "            qop=auth,nc=..,cnonce=..' [--method REGISTER]\n"
 	    "  resync IMPI --rand HEX --auts HEX [--n N] [--scheme S] [--www REALM]\n"
 	    "  vectors IMPI [--n N] [--impu U] [--scheme S]  full quintets incl. XRES\n"
+	    "\n"
+	    "TLS (docs/TLS.md): --tls-ca FILE verifies the server's certificate (name or\n"
+	    "IP of --connect, or --tls-server-name NAME); --tls-cert FILE --tls-key FILE\n"
+	    "present a client certificate.\n"
 	    "\n"
 	    "--connect defaults to 127.0.0.1:%d, --timeout to %d ms. --www '' takes the\n"
 	    "realm from the IMPI's domain. Exit status: 0 success, 1 error answer or\n"
@@ -110,6 +115,10 @@ parse_args(int argc, char **argv, struct opts *o)
 		O_DIGEST,
 		O_METHOD,
 		O_DATA,
+		O_TLS_CA,
+		O_TLS_CERT,
+		O_TLS_KEY,
+		O_TLS_NAME,
 		O_HELP
 	};
 	static const struct option lo[] = {
@@ -128,6 +137,10 @@ parse_args(int argc, char **argv, struct opts *o)
 	    {"digest", required_argument, NULL, O_DIGEST},
 	    {"method", required_argument, NULL, O_METHOD},
 	    {"data", required_argument, NULL, O_DATA},
+	    {"tls-ca", required_argument, NULL, O_TLS_CA},
+	    {"tls-cert", required_argument, NULL, O_TLS_CERT},
+	    {"tls-key", required_argument, NULL, O_TLS_KEY},
+	    {"tls-server-name", required_argument, NULL, O_TLS_NAME},
 	    {"help", no_argument, NULL, O_HELP},
 	    {NULL, 0, NULL, 0},
 	};
@@ -193,6 +206,18 @@ parse_args(int argc, char **argv, struct opts *o)
 		case O_DATA:
 			o->data = optarg;
 			break;
+		case O_TLS_CA:
+			o->tls.ca = optarg;
+			break;
+		case O_TLS_CERT:
+			o->tls.cert = optarg;
+			break;
+		case O_TLS_KEY:
+			o->tls.key = optarg;
+			break;
+		case O_TLS_NAME:
+			o->tls.server_name = optarg;
+			break;
 		case O_HELP:
 		case 'h':
 			usage(stdout);
@@ -205,6 +230,15 @@ parse_args(int argc, char **argv, struct opts *o)
 	}
 	if (optind >= argc) {
 		fprintf(stderr, "akavs client: missing command\n");
+		return -1;
+	}
+	if (!o->tls.ca && (o->tls.cert || o->tls.key || o->tls.server_name)) {
+		fprintf(stderr, "akavs client: --tls-cert/--tls-key/--tls-server-name need "
+				"--tls-ca (the server's certificate is always verified)\n");
+		return -1;
+	}
+	if (!o->tls.cert != !o->tls.key) {
+		fprintf(stderr, "akavs client: --tls-cert and --tls-key go together\n");
 		return -1;
 	}
 	o->op = argv[optind++];
@@ -583,7 +617,18 @@ akv_cmd_client(int argc, char **argv)
 		fprintf(stderr, "(akavs client --help for usage)\n");
 		return EXIT_USAGE;
 	}
-	rc = akv_client_connect(&c, o.connect, o.timeout_ms);
+	if (o.tls.ca) {
+		char why[AKV_CLIENT_WHY_MAX];
+
+		rc = akv_client_connect_tls(&c, o.connect, o.timeout_ms, &o.tls, why, sizeof(why));
+		if (rc) {
+			fprintf(stderr, "akavs client: cannot connect to %s over TLS: %s\n",
+				o.connect, why[0] ? why : akv_strerror(rc));
+			return rc == AKV_EINVAL ? EXIT_USAGE : EXIT_TRANSPORT;
+		}
+	} else {
+		rc = akv_client_connect(&c, o.connect, o.timeout_ms);
+	}
 	if (rc) {
 		fprintf(stderr, "akavs client: cannot connect to %s: %s\n", o.connect,
 			rc == AKV_EINVAL ? "not HOST:PORT or [V6ADDR]:PORT" : akv_strerror(rc));
@@ -592,8 +637,9 @@ akv_cmd_client(int argc, char **argv)
 	t0 = now_us();
 	rc = akv_client_call(c, &r, &a);
 	if (rc) {
-		fprintf(stderr, "akavs client: %s to %s failed: %s\n", akv_avs1_op_name(r.op),
-			o.connect, akv_strerror(rc));
+		fprintf(stderr, "akavs client: %s to %s failed: %s%s%s\n", akv_avs1_op_name(r.op),
+			o.connect, akv_strerror(rc), akv_client_tls_error(c)[0] ? ": TLS: " : "",
+			akv_client_tls_error(c));
 		akv_client_free(c);
 		return rc == AKV_EINVAL || rc == AKV_ETOOBIG ? EXIT_USAGE : EXIT_TRANSPORT;
 	}

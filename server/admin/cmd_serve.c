@@ -26,11 +26,18 @@
 #include "log.h"
 #include "mem.h"
 #include "net/fe.h"
+#include "net/tls.h"
 #include "proto/avs1.h"
 #include "proto/dia_peer.h"
 #include "store/seal.h"
 #include "store/store.h"
 #include "wrk/wrk.h"
+
+enum listener_tls {
+	TLS_NEVER,
+	TLS_IF_CERT, /* TLS when [tls] cert is set (AVS/1) */
+	TLS_ALWAYS,  /* a TLS-only listener ([diameter] tls-listen, RFC 6733 §13) */
+};
 
 /* The listeners: one line per protocol (address field in the config, ops).
  * Diameter (dia_peer.c) listens when [diameter] listen is set. */
@@ -38,15 +45,25 @@ static const struct {
 	const char *name;
 	size_t addr_off;
 	const struct akv_proto_ops *ops;
+	enum listener_tls tls;
 } listeners[] = {
-    {"AVS/1", offsetof(struct akv_cfg, listen), &akv_avs1_ops},
-    {"Diameter", offsetof(struct akv_cfg, dia.listen), &akv_dia_ops},
+    {"AVS/1", offsetof(struct akv_cfg, listen), &akv_avs1_ops, TLS_IF_CERT},
+    {"Diameter", offsetof(struct akv_cfg, dia.listen), &akv_dia_ops, TLS_NEVER},
+    {"Diameter/TLS", offsetof(struct akv_cfg, dia.tls_listen), &akv_dia_ops, TLS_ALWAYS},
 };
+
+/* Diameter Cx is served (plain or over TLS) */
+static int
+diameter_on(const struct akv_cfg *cfg)
+{
+	return cfg->dia.listen[0] || cfg->dia.tls_listen[0];
+}
 
 struct serve {
 	struct akv_cfg *cfg;
 	struct akv_store *st;
 	struct akv_fe *fe;
+	struct akv_tls *tls; /* [tls]: server certificate and client policy, or NULL */
 	struct akv_wrk **wrk;
 	unsigned nwrk;	 /* started: the shards' workers, then the registrar */
 	unsigned nshard; /* workers owning a shard */
@@ -127,7 +144,13 @@ put_stats(void *arg, struct akv_avs1_stats_writer *w)
 	akv_avs1_stats_put(w, "eng.store_errors", sum.store_errors);
 	akv_avs1_stats_put(w, "store.commits", akv_store_commit_count(s->st));
 	akv_avs1_stats_put(w, "eng.cached_subs", sum.cached_subs);
-	if (s->cfg->dia.listen[0]) {
+	if (s->tls) {
+		akv_avs1_stats_put(w, "tls.handshakes", f.tls_handshakes);
+		akv_avs1_stats_put(w, "tls.handshake_failures", f.tls_handshake_failures);
+		akv_avs1_stats_put(w, "tls.handshake_timeouts", f.tls_handshake_timeouts);
+		akv_avs1_stats_put(w, "tls.record_errors", f.tls_errors);
+	}
+	if (diameter_on(s->cfg)) {
 		const struct akv_dia_stats *d = &akv_dia_totals;
 
 		akv_avs1_stats_put(w, "dia.rx", d->rx);
@@ -211,17 +234,24 @@ open_listeners(struct serve *s)
 
 	for (size_t i = 0; i < sizeof(listeners) / sizeof(listeners[0]); i++) {
 		const char *addr = (const char *)s->cfg + listeners[i].addr_off;
+		struct akv_tls *tls = listeners[i].tls == TLS_NEVER ? NULL : s->tls;
 		int r;
 
 		if (!addr[0])
 			continue;
-		r = akv_fe_listen(s->fe, addr, listeners[i].ops, bound, sizeof(bound), err,
-				  sizeof(err));
+		AKV_ASSERT(listeners[i].tls != TLS_ALWAYS || tls); /* akv_cfg_check() */
+		r = akv_fe_listen_tls(s->fe, addr, listeners[i].ops, tls, bound, sizeof(bound),
+				      err, sizeof(err));
 		if (r) {
 			fprintf(stderr, "akavs serve: %s\n", err);
 			return r;
 		}
 		printf("listening: %s on %s\n", listeners[i].name, bound);
+		if (tls)
+			printf("tls: on for %s %s (TLS 1.2+, %s)\n", listeners[i].name, bound,
+			       akv_tls_verifies_clients(tls)
+				   ? "client certificates required"
+				   : "server certificate only, clients not authenticated");
 		if (listeners[i].ops->allow_list)
 			say_allow_list(s->cfg, listeners[i].name, addr);
 	}
@@ -272,7 +302,7 @@ start_workers(struct serve *s)
 	/* Only Diameter Cx carries registration state (SAR, UAR, LIR). The
 	 * registrar is not pinned: it mostly waits for the disk, and the
 	 * scheduler puts it on whichever CPU is free when it has work. */
-	if (cfg->dia.listen[0]) {
+	if (diameter_on(cfg)) {
 		s->wrk[s->nwrk] = akv_wrk_start_registrar(cfg, s->st, -1, akv_fe_ring_cap(cfg),
 							  akv_fe_wake(s->fe), &err);
 		if (!s->wrk[s->nwrk]) {
@@ -399,6 +429,16 @@ akv_cmd_serve(int argc, char **argv)
 			return 2;
 		}
 	}
+	if (s.cfg->tls.cert[0]) {
+		/* a certificate or key that does not load is a configuration
+		 * error: the reason names the file, never its contents */
+		s.tls = akv_tls_server_new(&s.cfg->tls, err, sizeof(err));
+		if (!s.tls) {
+			fprintf(stderr, "akavs serve: %s\n", err);
+			akv_free(s.cfg);
+			return 2;
+		}
+	}
 	akv_log_set_level(s.cfg->log_level);
 	if (akv_crypto_init())
 		akv_log(AKV_LOG_WARN, "AKV_CRYPTO_IMPL backend unavailable here; using %s",
@@ -409,6 +449,7 @@ akv_cmd_serve(int argc, char **argv)
 	s.sigfd = signals_block();
 	if (s.sigfd < 0) {
 		fprintf(stderr, "akavs serve: signalfd: %s\n", strerror(errno));
+		akv_tls_free(s.tls);
 		akv_free(s.cfg);
 		return 1;
 	}
@@ -418,6 +459,7 @@ akv_cmd_serve(int argc, char **argv)
 	if (s.nwrk)
 		stop_workers(&s);
 	akv_fe_free(s.fe);
+	akv_tls_free(s.tls);
 	akv_store_close(s.st);
 	close(s.sigfd);
 	akv_free(s.cfg);

@@ -1,6 +1,7 @@
 /*
  * client.c - blocking AVS/1 client over a non-blocking socket and poll(),
- * so every wait has a deadline.
+ * so every wait has a deadline; optionally over TLS (OpenSSL on the same
+ * non-blocking socket: WANT_READ/WANT_WRITE are waited for like EAGAIN).
  */
 #include "client/client.h"
 
@@ -14,6 +15,11 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include "clock.h"
 #include "err.h"
@@ -42,6 +48,9 @@ struct akv_client {
 	struct stashed *stash;
 	size_t nstash, stash_cap;
 	uint8_t *cur; /* stashed frame last returned, freed on next call */
+	SSL_CTX *ctx; /* TLS, or NULL for plain TCP */
+	SSL *ssl;
+	char tls_why[AKV_CLIENT_WHY_MAX];
 };
 
 static int64_t
@@ -140,13 +149,14 @@ fail:
 	return rc;
 }
 
-/* see client.h */
-int
-akv_client_connect(struct akv_client **out, const char *hostport, int timeout_ms)
+/* TCP connect; host receives the host part of hostport (256 bytes). */
+static int
+tcp_connect(struct akv_client **out, const char *hostport, int timeout_ms, char *host,
+	    int64_t *deadline_out)
 {
 	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_family = AF_UNSPEC};
 	struct addrinfo *res = NULL, *ai;
-	char host[256], port[16];
+	char port[16];
 	struct akv_client *c;
 	int64_t deadline;
 	int fd = -EHOSTUNREACH, rc;
@@ -154,9 +164,10 @@ akv_client_connect(struct akv_client **out, const char *hostport, int timeout_ms
 	*out = NULL;
 	if (timeout_ms <= 0)
 		timeout_ms = AKV_CLIENT_TIMEOUT_MS;
-	if (!hostport || split_hostport(hostport, host, sizeof(host), port, sizeof(port)))
+	if (!hostport || split_hostport(hostport, host, 256, port, sizeof(port)))
 		return AKV_EINVAL;
 	deadline = now_ms() + timeout_ms;
+	*deadline_out = deadline;
 	rc = getaddrinfo(host, port, &hints, &res);
 	if (rc)
 		return rc == EAI_SYSTEM ? -errno : -EHOSTUNREACH;
@@ -179,11 +190,169 @@ akv_client_connect(struct akv_client **out, const char *hostport, int timeout_ms
 }
 
 /* see client.h */
+int
+akv_client_connect(struct akv_client **out, const char *hostport, int timeout_ms)
+{
+	char host[256];
+	int64_t deadline;
+
+	return tcp_connect(out, hostport, timeout_ms, host, &deadline);
+}
+
+/* The oldest OpenSSL error as "lib: reason", and the verification result
+ * when it failed (an untrusted or misnamed server certificate). */
+static void
+tls_reason(struct akv_client *c, const char *fallback)
+{
+	unsigned long e = ERR_get_error();
+	const char *lib = e ? ERR_lib_error_string(e) : NULL;
+	/* a system error's reason is an errno (a file that cannot be opened) */
+	const char *reason = !e				   ? NULL
+			     : ERR_GET_LIB(e) == ERR_LIB_SYS ? strerror(ERR_GET_REASON(e))
+							     : ERR_reason_error_string(e);
+	long v = c->ssl ? SSL_get_verify_result(c->ssl) : X509_V_OK;
+	size_t l;
+
+	ERR_clear_error();
+	snprintf(c->tls_why, sizeof(c->tls_why), "%s%s%s", lib ? lib : "", lib ? ": " : "",
+		 reason ? reason : fallback);
+	l = strlen(c->tls_why);
+	if (v != X509_V_OK)
+		snprintf(c->tls_why + l, sizeof(c->tls_why) - l, " (%s)",
+			 X509_verify_cert_error_string(v));
+}
+
+/* tls_reason() for a file that did not load: "WHAT FILE: reason". */
+static void
+tls_file_reason(struct akv_client *c, const char *what, const char *file, const char *fallback)
+{
+	char r[AKV_CLIENT_WHY_MAX];
+
+	tls_reason(c, fallback);
+	snprintf(r, sizeof(r), "%s", c->tls_why);
+	snprintf(c->tls_why, sizeof(c->tls_why), "%s %.100s: %.120s", what, file ? file : "(none)",
+		 r);
+}
+
+/* Maps an SSL call's failure: 0 to wait (WANT_*), else an error. */
+static int
+tls_status(struct akv_client *c, int r)
+{
+	int e = SSL_get_error(c->ssl, r);
+
+	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+		ERR_clear_error();
+		return 0;
+	}
+	if (e == SSL_ERROR_ZERO_RETURN) {
+		snprintf(c->tls_why, sizeof(c->tls_why), "closed by the server (close_notify)");
+		return -ECONNRESET;
+	}
+	if (e == SSL_ERROR_SYSCALL && !ERR_peek_error()) {
+		snprintf(c->tls_why, sizeof(c->tls_why), "connection closed by the server");
+		return -ECONNRESET;
+	}
+	tls_reason(c, "protocol error");
+	return AKV_EPROTO;
+}
+
+static int
+tls_setup(struct akv_client *c, const struct akv_client_tls *t, const char *host)
+{
+	const char *name = t->server_name && t->server_name[0] ? t->server_name : host;
+	uint8_t ip[16];
+	int is_ip = inet_pton(AF_INET, name, ip) == 1 || inet_pton(AF_INET6, name, ip) == 1;
+
+	ERR_clear_error();
+	c->ctx = SSL_CTX_new(TLS_client_method());
+	if (!c->ctx)
+		return tls_reason(c, "cannot create a context"), AKV_EPROTO;
+	SSL_CTX_set_min_proto_version(c->ctx, TLS1_2_VERSION);
+	SSL_CTX_set_options(c->ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CLEANSE_PLAINTEXT);
+	if (!t->ca || SSL_CTX_load_verify_locations(c->ctx, t->ca, NULL) != 1) {
+		tls_file_reason(c, "CA file", t->ca, "no CA certificate in it");
+		return AKV_EINVAL;
+	}
+	SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER, NULL);
+	if (t->cert && SSL_CTX_use_certificate_chain_file(c->ctx, t->cert) != 1) {
+		tls_file_reason(c, "certificate", t->cert, "cannot load");
+		return AKV_EINVAL;
+	}
+	if (t->cert &&
+	    (!t->key || SSL_CTX_use_PrivateKey_file(c->ctx, t->key, SSL_FILETYPE_PEM) != 1 ||
+	     SSL_CTX_check_private_key(c->ctx) != 1)) {
+		tls_file_reason(c, "key", t->key, "missing or not the certificate's");
+		return AKV_EINVAL;
+	}
+	c->ssl = SSL_new(c->ctx);
+	if (!c->ssl || SSL_set_fd(c->ssl, c->fd) != 1)
+		return tls_reason(c, "cannot create a session"), AKV_EPROTO;
+	SSL_set_mode(c->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	/* RFC 6125: the name (or RFC 5280 iPAddress) the certificate must hold */
+	if (is_ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl), name) != 1
+		  : SSL_set1_host(c->ssl, name) != 1 ||
+			SSL_set_tlsext_host_name(c->ssl, name) != 1) {
+		tls_reason(c, "bad server name");
+		return AKV_EINVAL;
+	}
+	return 0;
+}
+
+/* see client.h */
+int
+akv_client_connect_tls(struct akv_client **out, const char *hostport, int timeout_ms,
+		       const struct akv_client_tls *tls, char *why, size_t whylen)
+{
+	struct akv_client *c;
+	char host[256];
+	int64_t deadline;
+	int rc;
+
+	if (why && whylen)
+		why[0] = '\0';
+	rc = tcp_connect(out, hostport, timeout_ms, host, &deadline);
+	if (rc)
+		return rc;
+	c = *out;
+	rc = tls_setup(c, tls, host);
+	while (!rc) {
+		int r;
+
+		ERR_clear_error();
+		r = SSL_connect(c->ssl);
+		if (r == 1)
+			break;
+		rc = tls_status(c, r);
+		if (rc)
+			break;
+		rc = wait_fd(c->fd, SSL_want_write(c->ssl) ? POLLOUT : POLLIN, deadline);
+		if (rc > 0)
+			rc = 0;
+	}
+	if (rc) {
+		if (why && whylen)
+			snprintf(why, whylen, "%s", c->tls_why[0] ? c->tls_why : akv_strerror(rc));
+		akv_client_free(c);
+		*out = NULL;
+	}
+	return rc;
+}
+
+/* see client.h */
 void
 akv_client_free(struct akv_client *c)
 {
 	if (!c)
 		return;
+	if (c->ssl) {
+		/* close_notify, best effort (non-blocking): the server then
+		 * answers what it already received and closes */
+		if (!c->broken && SSL_is_init_finished(c->ssl))
+			SSL_shutdown(c->ssl);
+		SSL_free(c->ssl);
+	}
+	SSL_CTX_free(c->ctx);
+	ERR_clear_error();
 	close(c->fd);
 	for (size_t i = 0; i < c->nstash; i++)
 		akv_free(c->stash[i].frame);
@@ -216,6 +385,13 @@ int
 akv_client_fd(const struct akv_client *c)
 {
 	return c->fd;
+}
+
+/* see client.h */
+const char *
+akv_client_tls_error(const struct akv_client *c)
+{
+	return c->tls_why;
 }
 
 /* see client.h */
@@ -265,6 +441,17 @@ read_some(struct akv_client *c)
 			c->rx = akv_realloc(c->rx, c->rx_cap);
 		}
 	}
+	if (c->ssl) {
+		size_t got = 0;
+		int r;
+
+		ERR_clear_error();
+		r = SSL_read_ex(c->ssl, c->rx + c->rx_len, c->rx_cap - c->rx_len, &got);
+		if (r != 1)
+			return tls_status(c, r);
+		c->rx_len += got;
+		return (int)got;
+	}
 	n = recv(c->fd, c->rx + c->rx_len, c->rx_cap - c->rx_len, 0);
 	if (n > 0) {
 		c->rx_len += (size_t)n;
@@ -288,15 +475,31 @@ akv_client_flush(struct akv_client *c)
 	if (c->broken)
 		return c->broken;
 	while (off < c->tx_len) {
-		ssize_t n = send(c->fd, c->tx + off, c->tx_len - off, MSG_NOSIGNAL);
+		ssize_t n;
 
-		if (n > 0) {
-			off += (size_t)n;
-			continue;
-		}
-		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-			rc = -errno;
-			break;
+		if (c->ssl) {
+			size_t put = 0;
+			int r;
+
+			ERR_clear_error();
+			r = SSL_write_ex(c->ssl, c->tx + off, c->tx_len - off, &put);
+			if (r == 1) {
+				off += put;
+				continue;
+			}
+			rc = tls_status(c, r);
+			if (rc)
+				break;
+		} else {
+			n = send(c->fd, c->tx + off, c->tx_len - off, MSG_NOSIGNAL);
+			if (n > 0) {
+				off += (size_t)n;
+				continue;
+			}
+			if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+				rc = -errno;
+				break;
+			}
 		}
 		/* the server may be waiting for us to read its answers */
 		rc = wait_fd(c->fd, POLLOUT | POLLIN, deadline);

@@ -15,6 +15,12 @@
  * server is not a call failure: the call returns 0 and the answer has
  * AKV_AVS1_F_ERROR set with ans->err / ans->text.
  *
+ * TLS (docs/TLS.md): akv_client_connect_tls() runs the same protocol over
+ * TLS 1.2+ (OpenSSL), verifying the server's certificate against a CA file
+ * and its name or IP address; a client certificate is presented when given.
+ * A refused handshake or a bad record is AKV_EPROTO, and
+ * akv_client_tls_error() says why (OpenSSL's reason, never key material).
+ *
  * Thread-safety: a client is used by one thread at a time.
  */
 #ifndef AKV_SERVER_CLIENT_CLIENT_H
@@ -30,8 +36,17 @@ extern "C" {
 #endif
 
 #define AKV_CLIENT_TIMEOUT_MS 5000 /* default per-call timeout */
+#define AKV_CLIENT_WHY_MAX 256	   /* size of a TLS reason */
 
 struct akv_client;
+
+/* TLS settings of akv_client_connect_tls(). */
+struct akv_client_tls {
+	const char *ca;		 /* PEM CA file the server's certificate must chain to */
+	const char *cert, *key;	 /* PEM client certificate and key, or both NULL */
+	const char *server_name; /* DNS name or IP the certificate must hold;
+				  * NULL: the host part of hostport */
+};
 
 /* ==== Lifecycle ==== */
 
@@ -41,6 +56,12 @@ struct akv_client;
  * AKV_EINVAL for an unparsable address, -EHOSTUNREACH when the name does not
  * resolve). */
 int akv_client_connect(struct akv_client **out, const char *hostport, int timeout_ms);
+/* The same over TLS. Besides akv_client_connect()'s errors: AKV_EINVAL when
+ * a file of tls does not load, AKV_EPROTO when the handshake fails (the
+ * server's certificate is not trusted or not for that name, or the server
+ * refused ours); the reason is then in why (whylen bytes, may be NULL). */
+int akv_client_connect_tls(struct akv_client **out, const char *hostport, int timeout_ms,
+			   const struct akv_client_tls *tls, char *why, size_t whylen);
 /* Closes the connection and frees everything (NULL is a no-op). Answers not
  * yet received are dropped. */
 void akv_client_free(struct akv_client *c);
@@ -71,6 +92,8 @@ int akv_client_call(struct akv_client *c, struct akv_avs1_req *r, struct akv_avs
 size_t akv_client_pending(const struct akv_client *c);
 /* The socket (for poll() by integrators; do not read or write it). */
 int akv_client_fd(const struct akv_client *c);
+/* Over TLS: why the session failed ("" if it did not, or plain TCP). */
+const char *akv_client_tls_error(const struct akv_client *c);
 
 #ifdef __cplusplus
 }

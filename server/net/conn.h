@@ -52,6 +52,7 @@ enum akv_conn_state {
 /* ==== Types ==== */
 
 struct akv_fe_slot;
+struct akv_tls_conn;
 
 /* Fields are managed by conn.c and fe.c. */
 struct akv_conn {
@@ -62,6 +63,7 @@ struct akv_conn {
 	int fd;
 	const struct akv_proto_ops *ops;
 	void *pst;	     /* protocol state, ops->conn_state_size bytes */
+	struct akv_tls_conn *tls; /* NULL: plain TCP; else TLS on memory BIOs (fe.c, tls.h) */
 	uint8_t proto_ready; /* conn_init succeeded: conn_fini is due */
 	uint8_t ctx_lines;   /* of a slot's ctx, the protocol's encoder may read (fe.c) */
 
@@ -91,6 +93,7 @@ struct akv_conn {
 	struct akv_fe_slot *done_head, *done_tail; /* answered, waiting for tx room */
 
 	uint64_t last_rx_ms, last_tx_ms, drain_since_ms;
+	uint64_t opened_ms; /* accepted at: bounds a TLS handshake */
 	uint32_t next;	       /* pool free list link */
 	uint32_t next_dirty;   /* flush list link (may outlive a release: see dirty) */
 	uint32_t next_starved; /* wait-for-a-slot list link */

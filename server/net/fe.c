@@ -40,6 +40,7 @@
 #include "log.h"
 #include "mem.h"
 #include "prefetch.h"
+#include "tls.h"
 #include "wrk/wrk.h"
 
 #define TIMER_MS 200
@@ -59,6 +60,11 @@
 #define POLL_NS_LOADED 200000
 #define POLL_LOADED_MIN 8
 #define SLOT_PREFETCH_AHEAD 3 /* see slot_take() */
+/* TLS: ciphertext handed to OpenSSL and not yet decrypted is kept below
+ * this (the rest waits in the provided buffers, which stops the recv like
+ * a plain conn's unread bytes); above one record (16 KiB + 256, RFC 8446
+ * §5.2), so OpenSSL always has a whole one to work on */
+#define TLS_IN_MAX (2 * AKV_FE_BUF_SIZE)
 
 enum fe_op {
 	OP_ACCEPT = 1,
@@ -73,6 +79,8 @@ enum fe_op {
 
 static void conn_update(struct akv_fe *fe, struct akv_conn *c);
 static void conn_pump(struct akv_fe *fe, struct akv_conn *c);
+static void tls_pump(struct akv_fe *fe, struct akv_conn *c);
+static int tls_fill_send(struct akv_fe *fe, struct akv_conn *c);
 
 /* ==== Helpers ==== */
 
@@ -346,6 +354,16 @@ conn_release(struct akv_fe *fe, struct akv_conn *c)
 	if (c->proto_ready && c->ops->conn_fini)
 		c->ops->conn_fini(c->pst);
 	c->proto_ready = 0;
+	if (c->tls) {
+		/* TLS plaintext: answers carry CK/IK */
+		if (c->rx) {
+			akv_wipe(c->rx, AKV_CONN_RX_MAX);
+			akv_wipe(c->tx[0], AKV_CONN_TX_CAP);
+			akv_wipe(c->tx[1], AKV_CONN_TX_CAP);
+		}
+		akv_tls_conn_free(c->tls);
+		c->tls = NULL;
+	}
 	akv_conn_bufs_free(c);
 	if (c->recv_nobufs)
 		fe->nobufs_waiting--;
@@ -519,6 +537,10 @@ pump_held(struct akv_fe *fe, struct akv_conn *c)
 static void
 conn_pump(struct akv_fe *fe, struct akv_conn *c)
 {
+	if (c->tls) {
+		tls_pump(fe, c);
+		return;
+	}
 	for (;;) {
 		if (c->state != AKV_CONN_OPEN && (c->state != AKV_CONN_DRAINING || c->discard_rx))
 			break;
@@ -604,10 +626,15 @@ flush_dirty(struct akv_fe *fe)
 		    (c->state != AKV_CONN_OPEN && c->state != AKV_CONN_DRAINING))
 			continue;
 		if (!c->send_len) {
-			c->send_len = c->tx_len;
-			c->send_off = 0;
-			c->tx_cur ^= 1;
-			c->tx_len = 0;
+			if (c->tls) {
+				if (!tls_fill_send(fe, c))
+					continue;
+			} else {
+				c->send_len = c->tx_len;
+				c->send_off = 0;
+				c->tx_cur ^= 1;
+				c->tx_len = 0;
+			}
 		}
 		submit_send(fe, c);
 	}
@@ -817,6 +844,184 @@ poll_answers(struct akv_fe *fe)
 	} while (akv_mono_ns() < end);
 }
 
+/* ==== TLS (tls.h) ==== */
+
+/* A TLS failure, rate limited at warn level: the peer, what failed and
+ * OpenSSL's reason (never key material). */
+static void
+tls_log(struct akv_fe *fe, struct akv_conn *c, const char *what, const char *why)
+{
+	int lvl = AKV_LOG_DEBUG;
+
+	if (fe->now - fe->last_tls_log >= LOG_EVERY_MS) {
+		fe->last_tls_log = fe->now;
+		lvl = AKV_LOG_WARN;
+	}
+	if (akv_log_on(lvl))
+		akv_log(lvl, "conn %s: TLS %s: %s, closing (failures: %llu handshake, %llu "
+			     "timeout, %llu record)",
+			c->info.peer_addr, what, why,
+			(unsigned long long)fe->st.tls_handshake_failures,
+			(unsigned long long)fe->st.tls_handshake_timeouts,
+			(unsigned long long)fe->st.tls_errors);
+}
+
+/* Plaintext answers in tx[cur] become records when OpenSSL's output is
+ * short of a buffer, then as much output as fits goes to the idle transmit
+ * buffer tx[cur ^ 1] (no send in flight: the caller checked). Returns 1
+ * when there is something to send. The output stays bounded: at most one
+ * buffer of plaintext is encrypted ahead of what was sent. */
+static int
+tls_fill_send(struct akv_fe *fe, struct akv_conn *c)
+{
+	char why[AKV_TLS_WHY_MAX];
+	int failed = 0;
+	size_t n;
+
+	if (c->tx_len && akv_tls_conn_ready(c->tls) &&
+	    akv_tls_conn_out_pending(c->tls) < AKV_CONN_TX_CAP) {
+		failed = akv_tls_conn_write(c->tls, c->tx[c->tx_cur], c->tx_len, why, sizeof(why));
+		c->tx_len = 0;
+	}
+	n = akv_tls_conn_out_take(c->tls, c->tx[c->tx_cur ^ 1], AKV_CONN_TX_CAP);
+	c->send_len = (uint32_t)n;
+	c->send_off = 0;
+	if (failed) {
+		/* last: the drain may close and release c when nothing is left to send */
+		fe->st.tls_errors++;
+		tls_log(fe, c, "write failed", why);
+		conn_drain(fe, c, 1);
+		if (!n)
+			return 0;
+	}
+	return n > 0;
+}
+
+/* After any TLS step: queue what OpenSSL wrote (handshake flights, alerts,
+ * answers) unless a send is in flight (its completion comes back here). */
+static void
+tls_move_out(struct akv_fe *fe, struct akv_conn *c)
+{
+	if (c->send_armed || c->send_len || !c->tx[0] ||
+	    (c->state != AKV_CONN_OPEN && c->state != AKV_CONN_DRAINING))
+		return;
+	if (tls_fill_send(fe, c))
+		mark_dirty(fe, c);
+}
+
+/* A failed handshake or a bad record: the alert OpenSSL wrote is sent, the
+ * conn drains (answers to requests already at workers still go out if the
+ * session can carry them) and closes. Other conns are not touched. */
+static void
+tls_fail(struct akv_fe *fe, struct akv_conn *c, const char *what, const char *why)
+{
+	tls_log(fe, c, what, why);
+	tls_move_out(fe, c);
+	conn_drain(fe, c, 1);
+}
+
+/* Hands held ciphertext to OpenSSL (recycling each buffer at once), drives
+ * the handshake, and decrypts into c->rx. Returns 1 when plaintext was
+ * added, 0 when more must be received (or the conn is failing). */
+static int
+tls_decrypt(struct akv_fe *fe, struct akv_conn *c)
+{
+	char why[AKV_TLS_WHY_MAX] = "";
+	size_t n, room;
+	int r;
+
+	for (;;) {
+		while (c->held_head >= 0 && akv_tls_conn_in_pending(c->tls) < TLS_IN_MAX) {
+			uint32_t off = c->held_off, len = fe->held_len[c->held_head];
+
+			akv_tls_conn_feed(c->tls,
+					  fe->bufs + (size_t)c->held_head * AKV_FE_BUF_SIZE + off,
+					  len - off);
+			held_pop_head(fe, c);
+		}
+		if (!akv_tls_conn_ready(c->tls)) {
+			r = akv_tls_conn_handshake(c->tls, why, sizeof(why));
+			if (r < 0) {
+				fe->st.tls_handshake_failures++;
+				tls_fail(fe, c, "handshake failed", why);
+				return 0;
+			}
+			if (r == AKV_TLS_WANT) {
+				if (c->held_head < 0)
+					return 0;
+				continue;
+			}
+			fe->st.tls_handshakes++;
+			if (akv_log_on(AKV_LOG_DEBUG))
+				akv_log(AKV_LOG_DEBUG, "conn %s: TLS up, %s", c->info.peer_addr,
+					akv_tls_conn_version(c->tls));
+		}
+		/* the partial frame, if any, to the front: room for a record */
+		if (c->rx_off) {
+			memmove(c->rx, c->rx + c->rx_off, c->rx_len);
+			c->rx_off = 0;
+		}
+		room = AKV_CONN_RX_MAX - c->rx_len;
+		if (!room)
+			return 0; /* frame_len() refuses frames this long first */
+		r = akv_tls_conn_read(c->tls, c->rx + c->rx_len, room, &n, why, sizeof(why));
+		if (r == AKV_TLS_DONE) {
+			c->rx_len += (uint32_t)n;
+			return 1;
+		}
+		if (r == AKV_TLS_WANT) {
+			if (c->held_head < 0)
+				return 0;
+			continue;
+		}
+		if (r == AKV_TLS_CLOSED) {
+			conn_drain(fe, c, 0); /* close_notify: answer what was sent */
+			return 0;
+		}
+		fe->st.tls_errors++;
+		tls_fail(fe, c, "record error", why);
+		return 0;
+	}
+}
+
+/* TLS conns' conn_pump(): frames are cut from the decrypted bytes in c->rx
+ * with the same limits as plain ones (conn_can_take, AKV_CONN_RX_MAX); more
+ * ciphertext is decrypted only when no complete frame is waiting, so a conn
+ * that may not take a request stops reading like a plain one. */
+static void
+tls_pump(struct akv_fe *fe, struct akv_conn *c)
+{
+	for (;;) {
+		if (c->state != AKV_CONN_OPEN && (c->state != AKV_CONN_DRAINING || c->discard_rx))
+			break;
+		if (c->rx_len) {
+			const uint8_t *p = c->rx + c->rx_off;
+			int n = c->ops->frame_len(p, c->rx_len);
+
+			if (n > 0 && (uint32_t)n <= c->rx_len) {
+				int go;
+
+				if (!conn_can_take(fe, c))
+					break;
+				go = conn_msg(fe, c, p, (size_t)n);
+				if (c->rx_len) /* conn_msg may have dropped rx (drain) */
+					akv_conn_rx_consume(c, (size_t)n);
+				if (!go)
+					break;
+				continue;
+			}
+			if ((n < 0 && n != AKV_EPARTIAL) || n > AKV_CONN_RX_MAX) {
+				framing_error(fe, c, n < 0 ? n : AKV_ETOOBIG);
+				break;
+			}
+		}
+		if (!tls_decrypt(fe, c))
+			break;
+	}
+	tls_move_out(fe, c);
+	conn_update(fe, c);
+}
+
 /* ==== Accept ==== */
 
 static void
@@ -866,7 +1071,7 @@ conn_open(struct akv_fe *fe, unsigned li, int fd)
 	c->held_head = c->held_tail = -1;
 	c->nheld = c->inflight = 0;
 	c->done_head = c->done_tail = NULL;
-	c->last_rx_ms = c->last_tx_ms = fe->now;
+	c->last_rx_ms = c->last_tx_ms = c->opened_ms = fe->now;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	memset(&c->info, 0, sizeof(c->info));
 	c->info.cfg = fe->cfg;
@@ -889,6 +1094,17 @@ conn_open(struct akv_fe *fe, unsigned li, int fd)
 		return;
 	}
 	c->proto_ready = 1;
+	if (fe->lis[li].tls) {
+		/* the client speaks first (ClientHello): nothing to send yet */
+		c->tls = akv_tls_conn_new(fe->lis[li].tls);
+		if (!c->tls) {
+			akv_log(AKV_LOG_WARN, "conn %s: cannot create a TLS session",
+				c->info.peer_addr);
+			conn_close(fe, c);
+			return;
+		}
+		akv_conn_bufs_alloc(c);
+	}
 	akv_conn_set_state(c, AKV_CONN_OPEN);
 	if (out_len) {
 		akv_conn_bufs_alloc(c);
@@ -1024,7 +1240,14 @@ idle_scan(struct akv_fe *fe)
 
 		if (c->state == AKV_CONN_DEAD)
 			continue;
-		if (c->state == AKV_CONN_OPEN) {
+		if (c->state == AKV_CONN_OPEN && c->tls && !akv_tls_conn_ready(c->tls) &&
+		    fe->now - c->opened_ms >= fe->cfg->tls.handshake_ms) {
+			/* a client that opened TCP and stalls in (or never starts)
+			 * the handshake holds a conn and its buffers: bounded */
+			fe->st.tls_handshake_timeouts++;
+			tls_log(fe, c, "handshake not done in time", "timeout");
+			conn_close(fe, c);
+		} else if (c->state == AKV_CONN_OPEN) {
 			conn_idle(fe, c);
 		} else if (c->state == AKV_CONN_DRAINING &&
 			   fe->now - c->drain_since_ms > CONN_DRAIN_MS) {

@@ -37,6 +37,7 @@ extern "C" {
 
 struct akv_cfg;
 struct akv_fe;
+struct akv_tls;
 struct akv_wrk;
 struct akv_spsc_wake;
 
@@ -54,6 +55,10 @@ struct akv_fe_stats {
 	uint64_t recv_stops; /* reads paused for backpressure */
 	uint64_t nobufs;     /* receives that found no provided buffer */
 	uint64_t rx_bytes, tx_bytes;
+	/* TLS listeners (tls.h): handshakes completed; failed (bad records, a
+	 * plain-text client, a missing or untrusted client certificate); not
+	 * done within [tls] handshake-timeout-ms; record errors after it */
+	uint64_t tls_handshakes, tls_handshake_failures, tls_handshake_timeouts, tls_errors;
 };
 
 /* ==== Lifecycle ==== */
@@ -70,6 +75,13 @@ void akv_fe_free(struct akv_fe *fe);
  * AKV_EINVAL with a message in errbuf. Call before akv_fe_run(). */
 int akv_fe_listen(struct akv_fe *fe, const char *addr, const struct akv_proto_ops *ops, char *bound,
 		  size_t boundcap, char *errbuf, size_t errcap);
+
+/* The same for a TLS listener: every connection it accepts runs TLS with
+ * tls's certificate and client policy (tls.h), which must outlive the
+ * front end (akv_fe_free() does not free it). */
+int akv_fe_listen_tls(struct akv_fe *fe, const char *addr, const struct akv_proto_ops *ops,
+		      struct akv_tls *tls, char *bound, size_t boundcap, char *errbuf,
+		      size_t errcap);
 
 /* The wake-up workers signal after pushing answers (wrk.h). */
 struct akv_spsc_wake *akv_fe_wake(struct akv_fe *fe);

@@ -72,6 +72,7 @@ struct fe_listener {
 	uint8_t armed;
 	uint64_t rearm_at; /* accept failed (EMFILE...): retry after this */
 	const struct akv_proto_ops *ops;
+	struct akv_tls *tls; /* NULL: plain TCP (owned by the caller of akv_fe_listen_tls) */
 	char addr[AKV_CFG_ADDR_MAX];
 };
 
@@ -123,6 +124,7 @@ struct akv_fe {
 	int stopping;
 	uint64_t stop_deadline;
 	uint64_t last_refuse_log;
+	uint64_t last_tls_log; /* rate limit of TLS failure warnings */
 	uint8_t scratch[AKV_PROTO_OUT_MAX]; /* conn_init greetings */
 	struct akv_fe_stats st;
 };

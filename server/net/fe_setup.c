@@ -13,6 +13,7 @@
 #include "fe_int.h"
 #include "listen.h"
 #include "mem.h"
+#include "tls.h"
 
 static int
 bufring_init(struct akv_fe *fe)
@@ -159,6 +160,14 @@ int
 akv_fe_listen(struct akv_fe *fe, const char *addr, const struct akv_proto_ops *ops, char *bound,
 	      size_t boundcap, char *errbuf, size_t errcap)
 {
+	return akv_fe_listen_tls(fe, addr, ops, NULL, bound, boundcap, errbuf, errcap);
+}
+
+/* see fe.h */
+int
+akv_fe_listen_tls(struct akv_fe *fe, const char *addr, const struct akv_proto_ops *ops,
+		  struct akv_tls *tls, char *bound, size_t boundcap, char *errbuf, size_t errcap)
+{
 	struct fe_listener *l;
 	int fd;
 
@@ -181,6 +190,7 @@ akv_fe_listen(struct akv_fe *fe, const char *addr, const struct akv_proto_ops *o
 	l = &fe->lis[fe->nlis++];
 	l->fd = fd;
 	l->ops = ops;
+	l->tls = tls;
 	snprintf(l->addr, sizeof(l->addr), "%s", bound);
 	return 0;
 }
@@ -219,6 +229,15 @@ akv_fe_free(struct akv_fe *fe)
 			close(c->fd);
 		if (c->proto_ready && c->ops->conn_fini)
 			c->ops->conn_fini(c->pst);
+		if (c->tls && c->rx) {
+			/* TLS plaintext (answers hold CK/IK); plain conns' buffers
+			 * are handed back as they are */
+			akv_wipe(c->rx, AKV_CONN_RX_MAX);
+			akv_wipe(c->tx[0], AKV_CONN_TX_CAP);
+			akv_wipe(c->tx[1], AKV_CONN_TX_CAP);
+		}
+		akv_tls_conn_free(c->tls);
+		c->tls = NULL;
 		akv_conn_bufs_free(c);
 	}
 	for (unsigned i = 0; i < fe->nlis; i++)

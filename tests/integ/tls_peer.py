@@ -1,0 +1,233 @@
+#!/usr/bin/env python3
+"""TLS peers for tests/integ/tls.sh (docs/TLS.md), with Python's ssl module.
+
+CERTS is the test's directory with ca.pem, client.pem/.key (signed by ca).
+
+  tls_peer.py hostile PORT CERTS    a keeper TLS client stays connected; after
+                                    each hostile peer it must still be served:
+                                    a plain-text AVS/1 PING, garbage bytes, a
+                                    truncated TLS record then EOF, a tampered
+                                    record after a good handshake; each of
+                                    those is closed by the server
+  tls_peer.py stall PORT CERTS MS   a client sends half a ClientHello and
+                                    stalls: closed after about MS, while a
+                                    keeper is served the whole time
+  tls_peer.py dia PORT CERTS        Diameter over TLS from the start (RFC 6733
+                                    §13): CER/CEA 2001, DWR/DWA 2001; then a
+                                    plain-text CER to the same port is closed
+
+Every socket has a timeout; exit status 0 = all checks passed, 1 = failure.
+"""
+import os
+import socket
+import ssl
+import struct
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from dia_badinput import avp, cer, msg, read_msg, result  # noqa: E402
+
+HDR = struct.Struct(">IBBBBQ")  # AVS/1 header (docs/PROTOCOL.md)
+OP_PING = 5
+TIMEOUT = 10.0
+failures = 0
+
+
+def check(cond, what):
+    global failures
+    print(("ok: " if cond else "FAIL: ") + what, flush=True)
+    if not cond:
+        failures += 1
+
+
+def ping_frame(rid, data=b""):
+    return HDR.pack(HDR.size + len(data), 1, OP_PING, 0, 0, rid) + data
+
+
+def client_ctx(certs, with_cert=True):
+    ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=f"{certs}/ca.pem")
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    if with_cert:
+        ctx.load_cert_chain(f"{certs}/client.pem", f"{certs}/client.key")
+    return ctx
+
+
+def tcp(port):
+    s = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return s
+
+
+def recv_exact(s, n):
+    buf = b""
+    while len(buf) < n:
+        d = s.recv(n - len(buf))
+        if not d:
+            raise ConnectionError("closed")
+        buf += d
+    return buf
+
+
+def closed(s, timeout=5.0):
+    """True when the server closes s (EOF, reset or a TLS alert) in time."""
+    s.settimeout(timeout)
+    try:
+        while True:
+            if not s.recv(4096):
+                return True
+    except (ConnectionError, ssl.SSLError, OSError) as e:
+        return not isinstance(e, socket.timeout)
+
+
+class Keeper:
+    """A good TLS client that must be served throughout."""
+
+    def __init__(self, port, certs):
+        self.s = client_ctx(certs).wrap_socket(tcp(port), server_hostname="localhost")
+        self.rid = 0
+
+    def ping(self):
+        self.rid += 1
+        data = b"keeper%d" % self.rid
+        try:
+            self.s.sendall(ping_frame(self.rid, data))
+            h = recv_exact(self.s, HDR.size)
+            n, _, op, flags, _, rid = HDR.unpack(h)
+            body = recv_exact(self.s, n - HDR.size)
+            return rid == self.rid and op & 0x7F == OP_PING and body.endswith(data)
+        except (OSError, ssl.SSLError) as e:
+            print(f"keeper: {e!r}", flush=True)
+            return False
+
+
+def tampered(port, certs):
+    """A good handshake over memory BIOs, then a record with a flipped tag byte."""
+    s = tcp(port)
+    inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+    obj = client_ctx(certs).wrap_bio(inc, out, server_hostname="localhost")
+    while True:
+        try:
+            obj.do_handshake()
+            break
+        except ssl.SSLWantReadError:
+            s.sendall(out.read())
+            d = s.recv(65536)
+            if not d:
+                return False, "closed during the handshake"
+            inc.write(d)
+    s.sendall(out.read())  # the client's Finished
+    obj.write(ping_frame(1))
+    rec = bytearray(out.read())
+    rec[-1] ^= 0x01  # the AEAD tag: the record no longer authenticates
+    s.sendall(bytes(rec))
+    return closed(s), "tampered record"
+
+
+def hostile(port, certs):
+    k = Keeper(port, certs)
+    check(k.ping(), "keeper served over TLS")
+
+    s = tcp(port)
+    s.sendall(ping_frame(7, b"plain"))
+    check(closed(s), "plain-text AVS/1 PING to the TLS port: connection closed")
+    check(k.ping(), "keeper served after the plain-text client")
+
+    s = tcp(port)
+    s.sendall(os.urandom(4096))
+    check(closed(s), "4 KiB of garbage: connection closed")
+    check(k.ping(), "keeper served after the garbage")
+
+    # a handshake record header announcing 200 bytes, 10 sent, then EOF
+    s = tcp(port)
+    s.sendall(bytes([0x16, 0x03, 0x01, 0x00, 0xC8]) + os.urandom(10))
+    s.shutdown(socket.SHUT_WR)
+    check(closed(s), "truncated TLS record then EOF: connection closed")
+    # an oversized record length (RFC 8446 §5.1: at most 2^14 + 256)
+    s = tcp(port)
+    s.sendall(bytes([0x16, 0x03, 0x01, 0xFF, 0xFF]) + os.urandom(64))
+    check(closed(s), "record length 65535: connection closed")
+    check(k.ping(), "keeper served after the truncated records")
+
+    ok, what = tampered(port, certs)
+    check(ok, f"{what}: connection closed")
+    check(k.ping(), "keeper served after the tampered record")
+
+    # a client that offers no certificate while the server requires one
+    try:
+        s = client_ctx(certs, with_cert=False).wrap_socket(tcp(port), server_hostname="localhost")
+        s.sendall(ping_frame(9))
+        refused = closed(s)
+    except (ssl.SSLError, OSError):
+        refused = True
+    check(refused, "TLS client without a certificate: refused")
+    check(k.ping(), "keeper served at the end")
+
+
+def stall(port, certs, bound_ms):
+    k = Keeper(port, certs)
+    # the first bytes of a real ClientHello, then nothing
+    inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+    obj = client_ctx(certs).wrap_bio(inc, out, server_hostname="localhost")
+    try:
+        obj.do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    hello = out.read()
+    s = tcp(port)
+    s.sendall(hello[: len(hello) // 2])
+    t0 = time.monotonic()
+    s.settimeout(0.2)
+    served, gone = 0, None
+    while time.monotonic() - t0 < bound_ms / 1000 + 5:
+        if k.ping():
+            served += 1
+        try:
+            d = s.recv(4096)
+            if not d:
+                gone = time.monotonic() - t0
+                break
+        except socket.timeout:
+            pass
+        except OSError:
+            gone = time.monotonic() - t0
+            break
+    check(gone is not None, f"stalled handshake closed (after {gone and round(gone, 2)} s, "
+          f"bound {bound_ms} ms)")
+    # the close comes from the handshake bound, not from something earlier
+    check(gone is None or gone >= bound_ms / 1000 * 0.5, "not closed before the bound")
+    check(served > 0 and k.ping(), f"keeper served while the other stalled ({served} pings)")
+
+
+def dia(port, certs):
+    s = client_ctx(certs).wrap_socket(tcp(port), server_hostname="localhost")
+    s.sendall(cer(1, b"scscf.tls.test"))
+    m = read_msg(s)
+    check(m is not None and result(m)[0] == 2001, "Diameter/TLS: CER -> CEA 2001")
+    s.sendall(msg(0x80, 280, 0, 2, [avp(264, b"scscf.tls.test"), avp(296, b"ims.test")]))
+    m = read_msg(s)
+    check(m is not None and result(m)[0] == 2001, "Diameter/TLS: DWR -> DWA 2001")
+    p = tcp(port)
+    p.sendall(cer(1, b"plain.peer.test"))
+    check(read_msg(p) is None, "plain-text CER to the Diameter/TLS port: closed, no CEA")
+
+
+def main():
+    if len(sys.argv) < 4:
+        print(__doc__)
+        return 2
+    mode, port, certs = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+    if mode == "hostile":
+        hostile(port, certs)
+    elif mode == "stall":
+        stall(port, certs, int(sys.argv[4]))
+    elif mode == "dia":
+        dia(port, certs)
+    else:
+        print(__doc__)
+        return 2
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
