@@ -100,6 +100,8 @@ expect_refused "plain-text client on the TLS port" "failed" --json
 # ---- hostile peers and a stalled handshake, each beside a served keeper
 timeout 60 python3 "$SRC/tests/integ/tls_peer.py" hostile "$PORT" "$C" ||
 	fail "hostile TLS peers (tls_peer.py hostile)"
+timeout 90 python3 "$SRC/tests/integ/tls_peer.py" pipeline "$PORT" "$C" 3000 ||
+	fail "pipelined PINGs over TLS (tls_peer.py pipeline)"
 timeout 60 python3 "$SRC/tests/integ/tls_peer.py" stall "$PORT" "$C" "$HS_MS" ||
 	fail "stalled handshake (tls_peer.py stall)"
 timeout 60 python3 "$SRC/tests/integ/tls_peer.py" dia "$DPORT" "$C" ||

@@ -12,6 +12,11 @@ CERTS is the test's directory with ca.pem, client.pem/.key (signed by ca).
   tls_peer.py stall PORT CERTS MS   a client sends half a ClientHello and
                                     stalls: closed after about MS, while a
                                     keeper is served the whole time
+  tls_peer.py pipeline PORT CERTS N N PINGs of 1-4 KiB written at once over
+                                    TLS while reading (MBs each way: many
+                                    records, the server's read bound and
+                                    backpressure): every answer, in order
+                                    of ids, payload intact
   tls_peer.py dia PORT CERTS        Diameter over TLS from the start (RFC 6733
                                     §13): CER/CEA 2001, DWR/DWA 2001; then a
                                     plain-text CER to the same port is closed
@@ -19,6 +24,7 @@ CERTS is the test's directory with ca.pem, client.pem/.key (signed by ca).
 Every socket has a timeout; exit status 0 = all checks passed, 1 = failure.
 """
 import os
+import select
 import socket
 import ssl
 import struct
@@ -103,6 +109,16 @@ class Keeper:
 
 def tampered(port, certs):
     """A good handshake over memory BIOs, then a record with a flipped tag byte."""
+    s, inc, out, obj = handshake_bio(port, certs)
+    obj.write(ping_frame(1))
+    rec = bytearray(out.read())
+    rec[-1] ^= 0x01  # the AEAD tag: the record no longer authenticates
+    s.sendall(bytes(rec))
+    return closed(s), "tampered record"
+
+
+def handshake_bio(port, certs):
+    """A raw socket and an SSLObject over memory BIOs, handshake done."""
     s = tcp(port)
     inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
     obj = client_ctx(certs).wrap_bio(inc, out, server_hostname="localhost")
@@ -114,14 +130,49 @@ def tampered(port, certs):
             s.sendall(out.read())
             d = s.recv(65536)
             if not d:
-                return False, "closed during the handshake"
+                raise ConnectionError("closed during the handshake")
             inc.write(d)
     s.sendall(out.read())  # the client's Finished
-    obj.write(ping_frame(1))
-    rec = bytearray(out.read())
-    rec[-1] ^= 0x01  # the AEAD tag: the record no longer authenticates
-    s.sendall(bytes(rec))
-    return closed(s), "tampered record"
+    return s, inc, out, obj
+
+
+def pipeline(port, certs, n):
+    s, inc, out, obj = handshake_bio(port, certs)
+    payloads = [os.urandom(1024 + (i * 37) % 3072) for i in range(n)]
+    for i, p in enumerate(payloads):
+        obj.write(ping_frame(i + 1, p))
+    wire = out.read()
+    sent, plain, got, bad = 0, b"", 0, 0
+    s.setblocking(False)
+    deadline = time.monotonic() + 60
+    while got < n and time.monotonic() < deadline:
+        r, w, _ = select.select([s], [s] if sent < len(wire) else [], [], 1.0)
+        if w:
+            try:
+                sent += s.send(wire[sent:sent + 65536])
+            except BlockingIOError:
+                pass
+        if r:
+            d = s.recv(262144)
+            if not d:
+                break
+            inc.write(d)
+            while True:
+                try:
+                    plain += obj.read(262144)
+                except (ssl.SSLWantReadError, ssl.SSLZeroReturnError):
+                    break
+            while len(plain) >= HDR.size:
+                ln, _, op, _, _, rid = HDR.unpack(plain[:HDR.size])
+                if len(plain) < ln:
+                    break
+                body, plain = plain[HDR.size:ln], plain[ln:]
+                got += 1
+                if rid != got or op & 0x7F != OP_PING or body != payloads[rid - 1]:
+                    bad += 1
+    check(got == n and bad == 0, f"pipeline over TLS: {got}/{n} answers, {bad} wrong, "
+          f"{len(wire)} bytes of records sent")
+    s.close()
 
 
 def hostile(port, certs):
@@ -221,6 +272,8 @@ def main():
         hostile(port, certs)
     elif mode == "stall":
         stall(port, certs, int(sys.argv[4]))
+    elif mode == "pipeline":
+        pipeline(port, certs, int(sys.argv[4]))
     elif mode == "dia":
         dia(port, certs)
     else:
