@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -199,6 +200,68 @@ akv_client_connect(struct akv_client **out, const char *hostport, int timeout_ms
 	return tcp_connect(out, hostport, timeout_ms, host, &deadline);
 }
 
+/* OpenSSL writes to the socket with write(2), not send(MSG_NOSIGNAL): a
+ * server that closed would raise SIGPIPE and kill the caller. Around each
+ * SSL call SIGPIPE is blocked for this thread, and one it raised is taken
+ * off the pending set before the old mask comes back. */
+struct pipe_guard {
+	sigset_t old;
+	int was_pending;
+};
+
+static void
+pipe_block(struct pipe_guard *g)
+{
+	sigset_t set, pend;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGPIPE);
+	g->was_pending = !sigpending(&pend) && sigismember(&pend, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &set, &g->old);
+}
+
+static void
+pipe_unblock(struct pipe_guard *g)
+{
+	static const struct timespec now = {0, 0};
+	sigset_t set, pend;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGPIPE);
+	if (!g->was_pending && !sigpending(&pend) && sigismember(&pend, SIGPIPE))
+		sigtimedwait(&set, NULL, &now);
+	pthread_sigmask(SIG_SETMASK, &g->old, NULL);
+}
+
+enum ssl_op { IO_CONNECT, IO_READ, IO_WRITE, IO_SHUTDOWN };
+
+/* One SSL call with SIGPIPE held off (a read may write too: alerts). */
+static int
+ssl_io(struct akv_client *c, enum ssl_op op, uint8_t *buf, size_t len, size_t *done)
+{
+	struct pipe_guard g;
+	int r;
+
+	ERR_clear_error();
+	pipe_block(&g);
+	switch (op) {
+	case IO_CONNECT:
+		r = SSL_connect(c->ssl);
+		break;
+	case IO_READ:
+		r = SSL_read_ex(c->ssl, buf, len, done);
+		break;
+	case IO_WRITE:
+		r = SSL_write_ex(c->ssl, buf, len, done);
+		break;
+	default:
+		r = SSL_shutdown(c->ssl);
+		break;
+	}
+	pipe_unblock(&g);
+	return r;
+}
+
 /* The oldest OpenSSL error as "lib: reason", and the verification result
  * when it failed (an untrusted or misnamed server certificate). */
 static void
@@ -318,8 +381,7 @@ akv_client_connect_tls(struct akv_client **out, const char *hostport, int timeou
 	while (!rc) {
 		int r;
 
-		ERR_clear_error();
-		r = SSL_connect(c->ssl);
+		r = ssl_io(c, IO_CONNECT, NULL, 0, NULL);
 		if (r == 1)
 			break;
 		rc = tls_status(c, r);
@@ -348,7 +410,7 @@ akv_client_free(struct akv_client *c)
 		/* close_notify, best effort (non-blocking): the server then
 		 * answers what it already received and closes */
 		if (!c->broken && SSL_is_init_finished(c->ssl))
-			SSL_shutdown(c->ssl);
+			ssl_io(c, IO_SHUTDOWN, NULL, 0, NULL);
 		SSL_free(c->ssl);
 	}
 	SSL_CTX_free(c->ctx);
@@ -445,8 +507,7 @@ read_some(struct akv_client *c)
 		size_t got = 0;
 		int r;
 
-		ERR_clear_error();
-		r = SSL_read_ex(c->ssl, c->rx + c->rx_len, c->rx_cap - c->rx_len, &got);
+		r = ssl_io(c, IO_READ, c->rx + c->rx_len, c->rx_cap - c->rx_len, &got);
 		if (r != 1)
 			return tls_status(c, r);
 		c->rx_len += got;
@@ -481,8 +542,7 @@ akv_client_flush(struct akv_client *c)
 			size_t put = 0;
 			int r;
 
-			ERR_clear_error();
-			r = SSL_write_ex(c->ssl, c->tx + off, c->tx_len - off, &put);
+			r = ssl_io(c, IO_WRITE, c->tx + off, c->tx_len - off, &put);
 			if (r == 1) {
 				off += put;
 				continue;

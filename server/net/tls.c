@@ -99,8 +99,8 @@ akv_tls_server_new(const struct akv_cfg_tls *cfg, char *why, size_t whylen)
 	}
 	if (SSL_CTX_check_private_key(ctx) != 1) {
 		ssl_reason(reason, sizeof(reason), "does not match the certificate");
-		snprintf(why, whylen, "tls key %s does not match cert %s: %s", cfg->key,
-			 cfg->cert, reason);
+		snprintf(why, whylen, "tls key %s does not match cert %s: %s", cfg->key, cfg->cert,
+			 reason);
 		goto fail;
 	}
 	t = akv_calloc(1, sizeof(*t));

@@ -13,8 +13,8 @@
 #   AKV_SANITIZE_JOBS   build parallelism (default 2: ctest runs beside us)
 #   AKV_SANITIZE_TESTS  space-separated subset of unit tests (default: all)
 #   AKV_SANITIZE_INTEG  tests/integ scripts (names without .sh) to run against
-#                       the sanitized akavs (default: the quick server, client
-#                       and provisioning ones; empty for none)
+#                       the sanitized akavs (default: the quick server, client,
+#                       provisioning and tls ones; empty for none)
 set -u
 src=${AKV_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 build=${AKV_BUILD_DIR:-$src/build}
@@ -72,7 +72,7 @@ else
 	done
 fi
 [ ${#tests[@]} -gt 0 ] || { echo "SKIP: no unit tests"; exit 77; }
-read -r -a integ <<<"${AKV_SANITIZE_INTEG-server_ops server_lifecycle server_badinput dia_badinput client_cli provisioning}"
+read -r -a integ <<<"${AKV_SANITIZE_INTEG-server_ops server_lifecycle server_badinput dia_badinput client_cli provisioning tls}"
 
 mkdir -p "$abuild"
 log=$abuild/sanitize-build.log
