@@ -27,16 +27,13 @@ import os
 import select
 import socket
 import ssl
-import struct
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from badinput import HDR, OP_PING, connect as tcp, frame, read_answer  # noqa: E402
 from dia_badinput import avp, cer, msg, read_msg, result  # noqa: E402
 
-HDR = struct.Struct(">IBBBBQ")  # AVS/1 header (docs/PROTOCOL.md)
-OP_PING = 5
-TIMEOUT = 10.0
 failures = 0
 
 
@@ -48,7 +45,7 @@ def check(cond, what):
 
 
 def ping_frame(rid, data=b""):
-    return HDR.pack(HDR.size + len(data), 1, OP_PING, 0, 0, rid) + data
+    return frame(OP_PING, rid, data)
 
 
 def client_ctx(certs, with_cert=True):
@@ -57,22 +54,6 @@ def client_ctx(certs, with_cert=True):
     if with_cert:
         ctx.load_cert_chain(f"{certs}/client.pem", f"{certs}/client.key")
     return ctx
-
-
-def tcp(port):
-    s = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
-    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    return s
-
-
-def recv_exact(s, n):
-    buf = b""
-    while len(buf) < n:
-        d = s.recv(n - len(buf))
-        if not d:
-            raise ConnectionError("closed")
-        buf += d
-    return buf
 
 
 def closed(s, timeout=5.0):
@@ -98,11 +79,12 @@ class Keeper:
         data = b"keeper%d" % self.rid
         try:
             self.s.sendall(ping_frame(self.rid, data))
-            h = recv_exact(self.s, HDR.size)
-            n, _, op, flags, _, rid = HDR.unpack(h)
-            body = recv_exact(self.s, n - HDR.size)
+            a = read_answer(self.s)
+            if a is None:
+                raise ConnectionError("closed")
+            op, _, rid, body = a
             return rid == self.rid and op & 0x7F == OP_PING and body.endswith(data)
-        except (OSError, ssl.SSLError) as e:
+        except (OSError, ssl.SSLError, ValueError) as e:
             print(f"keeper: {e!r}", flush=True)
             return False
 

@@ -16,6 +16,26 @@ free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
+# make_subs NAME...: $T/subs.csv with NAME@ims.test (IMPU sip:NAME@ims.test)
+# and random test keys (never real ones) made of letters and digits only:
+# SIPp takes aka_K/aka_OP as raw bytes and splits its keyword on spaces and
+# brackets (REFERENCE.md §7.2); imported into $T/db. key NAME k|op prints one.
+make_subs() {
+	python3 - "$T/subs.csv" "$@" <<'PY' || die "key generation"
+import random, sys
+alnum = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+rnd = random.SystemRandom()
+with open(sys.argv[1], "w") as f:
+    f.write("impi,impus,k,op,opc,amf,sqn\n")
+    for u in sys.argv[2:]:
+        k = bytes(rnd.choice(alnum) for _ in range(16))
+        op = bytes(rnd.choice(alnum) for _ in range(16))
+        f.write("%s@ims.test,sip:%s@ims.test,%s,%s,,8000,\n" % (u, u, k.hex(), op.hex()))
+PY
+	"$AKAVS" sub import "$T/subs.csv" --db "$T/db" >/dev/null || die "sub import"
+}
+key() { awk -F, -v i="$1@ims.test" -v f="$2" '$1==i { print (f=="k" ? $3 : $4) }' "$T/subs.csv"; }
+
 # start_hss: akavs as the HSS on kernel-chosen ports over $T/db; sets AKV_PID
 # and DIA (its Diameter port); output in $T/akavs.out, $T/akavs.err
 start_hss() {

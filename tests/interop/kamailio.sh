@@ -49,24 +49,9 @@ die() {
 	exit 1
 }
 
-# ---- subscribers: random test keys made of bytes SIPp can carry raw ----
-# (SIPp takes aka_K/aka_OP as raw bytes and splits its keyword on spaces and
-# brackets, REFERENCE.md §7.2: letters and digits only; never real keys)
-python3 - "$T" "$NUSERS" <<'EOF' || die "key generation"
-import random, sys
-t, n = sys.argv[1], int(sys.argv[2])
-alnum = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-rnd = random.SystemRandom()
-names = ["alice", "carol", "dave"] + ["user%d" % i for i in range(1, n + 1)]
-with open(t + "/subs.csv", "w") as f:
-    f.write("impi,impus,k,op,opc,amf,sqn\n")
-    for u in names:
-        k = bytes(rnd.choice(alnum) for _ in range(16))
-        op = bytes(rnd.choice(alnum) for _ in range(16))
-        f.write("%s@ims.test,sip:%s@ims.test,%s,%s,,8000,\n" % (u, u, k.hex(), op.hex()))
-EOF
-"$AKAVS" sub import "$T/subs.csv" --db "$T/db" >/dev/null || die "sub import"
-key() { awk -F, -v i="$1@ims.test" -v f="$2" '$1==i { print (f=="k" ? $3 : $4) }' "$T/subs.csv"; }
+# ---- subscribers (interop_lib.bash make_subs) ----
+# shellcheck disable=SC2046
+make_subs alice carol dave $(seq -f 'user%g' 1 "$NUSERS")
 
 # ---- akavs (HSS) ----
 start_hss

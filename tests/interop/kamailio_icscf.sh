@@ -65,20 +65,8 @@ logs() {
 }
 die() { echo "FAIL $*"; logs; exit 1; }
 
-# ---- subscribers: random test keys SIPp can carry raw (as kamailio.sh) ----
-python3 - "$T" <<'EOF' || die "key generation"
-import random, sys
-alnum = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-rnd = random.SystemRandom()
-with open(sys.argv[1] + "/subs.csv", "w") as f:
-    f.write("impi,impus,k,op,opc,amf,sqn\n")
-    for u in ("alice", "bob"):
-        k = bytes(rnd.choice(alnum) for _ in range(16))
-        op = bytes(rnd.choice(alnum) for _ in range(16))
-        f.write("%s@ims.test,sip:%s@ims.test,%s,%s,,8000,\n" % (u, u, k.hex(), op.hex()))
-EOF
-"$AKAVS" sub import "$T/subs.csv" --db "$T/db" >/dev/null || die "sub import"
-key() { awk -F, -v i="$1@ims.test" -v f="$2" '$1==i { print (f=="k" ? $3 : $4) }' "$T/subs.csv"; }
+# ---- subscribers (interop_lib.bash make_subs) ----
+make_subs alice bob
 
 # ---- akavs (HSS) ----
 start_hss
