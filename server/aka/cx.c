@@ -625,7 +625,7 @@ decide_cached(struct cx_run *run, struct akv_eng_req *req, struct akv_eng_req *c
 	s = akv_eng_sub_find(run->e, req->impi, req->impi_len);
 	if (!s || s->cx_stamp != c->stamp || !akv_eng_sub_current(run->e, s))
 		return 0;
-	if (req->op != AKV_OP_SAR && req->op != AKV_OP_UAR && req->op != AKV_OP_LIR)
+	if (!akv_eng_is_cx_state_op(req->op))
 		return 0;
 	/* TS 29.228 §6.1.2.1 / §6.2.1.1: the IMPU must belong to the IMPI;
 	 * checked by fingerprint, as for a MAR (subcache.h) */

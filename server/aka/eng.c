@@ -406,6 +406,18 @@ akv_eng_flush(struct akv_eng *e)
 
 /* ==== Subscribers ==== */
 
+/* The slot of v in the gone table t (cap a power of two, never full): where
+ * it is, or the free slot where it would go. */
+static size_t
+gone_slot(const uint64_t *t, size_t cap, uint64_t v)
+{
+	size_t i = (size_t)v & (cap - 1);
+
+	while (t[i] && t[i] != v)
+		i = (i + 1) & (cap - 1);
+	return i;
+}
+
 static void
 gone_put(struct akv_eng *e, uint32_t hash)
 {
@@ -416,22 +428,18 @@ gone_put(struct akv_eng *e, uint32_t hash)
 		size_t cap = e->gone_cap ? 2 * e->gone_cap : 64;
 		uint64_t *t = akv_calloc(cap, sizeof(*t));
 
-		for (size_t j = 0; j < e->gone_cap; j++) {
-			if (!e->gone[j])
-				continue;
-			for (i = (size_t)e->gone[j] & (cap - 1); t[i]; i = (i + 1) & (cap - 1))
-				;
-			t[i] = e->gone[j];
-		}
+		for (size_t j = 0; j < e->gone_cap; j++)
+			if (e->gone[j])
+				t[gone_slot(t, cap, e->gone[j])] = e->gone[j];
 		akv_free(e->gone);
 		e->gone = t;
 		e->gone_cap = cap;
 	}
-	for (i = (size_t)v & (e->gone_cap - 1); e->gone[i]; i = (i + 1) & (e->gone_cap - 1))
-		if (e->gone[i] == v)
-			return;
-	e->gone[i] = v;
-	e->gone_n++;
+	i = gone_slot(e->gone, e->gone_cap, v);
+	if (!e->gone[i]) {
+		e->gone[i] = v;
+		e->gone_n++;
+	}
 }
 
 static int
@@ -439,12 +447,7 @@ gone_has(const struct akv_eng *e, uint32_t hash)
 {
 	uint64_t v = (uint64_t)hash + 1;
 
-	if (!e->gone_n)
-		return 0;
-	for (size_t i = (size_t)v & (e->gone_cap - 1); e->gone[i]; i = (i + 1) & (e->gone_cap - 1))
-		if (e->gone[i] == v)
-			return 1;
-	return 0;
+	return e->gone_n && e->gone[gone_slot(e->gone, e->gone_cap, v)] == v;
 }
 
 /* Drops a cached subscriber (deleted from the store). */
