@@ -70,10 +70,12 @@ struct akv_wrk {
 static void
 log_store_errors(struct akv_wrk *w, uint64_t n)
 {
-	uint64_t now = akv_mono_ms();
+	uint64_t now;
 
-	if (n <= w->store_errors_logged ||
-	    (w->store_errors_logged && now - w->store_log_ms < STORE_LOG_MS))
+	if (n <= w->store_errors_logged)
+		return;	/* nothing new (publish_stats runs after every batch) */
+	now = akv_mono_ms();
+	if (w->store_errors_logged && now - w->store_log_ms < STORE_LOG_MS)
 		return;
 	akv_log(AKV_LOG_ERR,
 		"%s: %llu store error(s) so far: failed commits (SQN reservations, "
