@@ -742,6 +742,7 @@ struct akv_store_reader {
 	 * allocation or key schedule per record. */
 	struct akv_seal_ctx *sx;
 	unsigned sx_epoch;
+	struct akv_store_boot_memo bm;	/* of the current txn */
 };
 
 /* see store.h */
@@ -786,6 +787,7 @@ reader_renew(struct akv_store_reader *r)
 	int rc, e;
 
 	pthread_rwlock_rdlock(&st->resize);
+	r->bm.known = 0;	/* a new snapshot */
 	rc = mdb_txn_renew(r->txn);
 	if (!rc) {
 		r->active = 1;
@@ -872,8 +874,8 @@ akv_store_reader_txn(struct akv_store_reader *r)
 
 /* Reads subscriber `impi` in `txn` into *out (record + seq_reserved). */
 int
-akv_store_get_txn(struct akv_store *st, MDB_txn *txn, struct akv_seal_ctx *sx, const char *impi,
-		  size_t len, struct akv_sub *out)
+akv_store_get_txn(struct akv_store *st, MDB_txn *txn, struct akv_seal_ctx *sx,
+		  struct akv_store_boot_memo *bm, const char *impi, size_t len, struct akv_sub *out)
 {
 	MDB_val k = {len, (void *)impi}, d;
 	int rc, e;
@@ -897,20 +899,21 @@ akv_store_get_txn(struct akv_store *st, MDB_txn *txn, struct akv_seal_ctx *sx, c
 	out->seq_reserved = out->seq_rec = out->seq_boot = out->seq_window = 0;
 	rc = mdb_get(txn, st->sqn, &k, &d);
 	if (!rc && (d.mv_size == 8 || d.mv_size == 24)) {
-		uint64_t boot = 0;
-
 		out->seq_rec = akv_store_le64(d.mv_data);
 		if (d.mv_size == 24) {
 			out->seq_boot = akv_store_le64((const uint8_t *)d.mv_data + 8);
 			out->seq_window = akv_store_le64((const uint8_t *)d.mv_data + 16);
 		}
 		/* what any run so far may have issued: the latest run's window */
-		if (out->seq_window && (e = akv_store_meta_u64(txn, st->meta, "boot", &boot))) {
-			akv_store_sub_wipe(out);
-			return e;
+		if (out->seq_window && !bm->known) {
+			if ((e = akv_store_meta_u64(txn, st->meta, "boot", &bm->boot))) {
+				akv_store_sub_wipe(out);
+				return e;
+			}
+			bm->known = 1;
 		}
 		out->seq_reserved = akv_store_seq_in_boot(out->seq_rec, out->seq_boot,
-							  out->seq_window, boot);
+							  out->seq_window, bm->boot);
 	} else if (rc != MDB_NOTFOUND) {
 		akv_store_sub_wipe(out);
 		if (!rc) {
@@ -967,7 +970,8 @@ akv_store_reader_get(struct akv_store_reader *r, const char *impi, size_t len,
 	}
 	if (!r->active && (e = reader_renew(r)))
 		return e;
-	e = akv_store_get_txn(r->st, r->txn, r->st->sealed ? r->sx : NULL, impi, len, out);
+	e = akv_store_get_txn(r->st, r->txn, r->st->sealed ? r->sx : NULL, &r->bm, impi, len,
+			      out);
 	if (!r->pinned)
 		reader_release(r);
 	return e;
@@ -992,6 +996,7 @@ akv_store_reader_impu(struct akv_store_reader *r, const char *impu, size_t len,
 int
 akv_store_get(struct akv_store *st, const char *impi, size_t len, struct akv_sub *out)
 {
+	struct akv_store_boot_memo bm = {0, 0};
 	struct akv_seal_ctx *sx;
 	MDB_txn *txn;
 	int e = akv_store_seal_ctx(st, &sx);
@@ -999,7 +1004,7 @@ akv_store_get(struct akv_store *st, const char *impi, size_t len, struct akv_sub
 	if (e)
 		return e;
 	if (!(e = akv_store_txn_begin(st, MDB_RDONLY, &txn))) {
-		e = akv_store_get_txn(st, txn, sx, impi, len, out);
+		e = akv_store_get_txn(st, txn, sx, &bm, impi, len, out);
 		akv_store_txn_abort(st, txn);
 	}
 	akv_seal_ctx_free(sx);
@@ -1026,6 +1031,7 @@ int
 akv_store_iterate(struct akv_store *st, akv_store_iter_fn fn, void *arg)
 {
 	struct akv_sub *s = akv_malloc(sizeof(*s));
+	struct akv_store_boot_memo bm = {0, 0};
 	struct akv_seal_ctx *sx = NULL;
 	MDB_cursor *cur = NULL;
 	MDB_txn *txn;
@@ -1049,7 +1055,7 @@ akv_store_iterate(struct akv_store *st, akv_store_iter_fn fn, void *arg)
 			e = AKV_ESTORE;
 			goto out;
 		}
-		if ((e = akv_store_get_txn(st, txn, sx, k.mv_data, k.mv_size, s)))
+		if ((e = akv_store_get_txn(st, txn, sx, &bm, k.mv_data, k.mv_size, s)))
 			goto out;
 		e = fn(arg, s);
 		akv_store_sub_wipe(s);

@@ -57,8 +57,18 @@ int akv_store_rec_decode(const uint8_t *buf, size_t len, struct akv_seal_ctx *sx
  * store. Returns 0 or AKV_ESTORE. Free with akv_seal_ctx_free(). */
 int akv_store_seal_ctx(struct akv_store *st, struct akv_seal_ctx **sx);
 
+/* The run counter (meta "boot", store.h "Boot windows") as one transaction
+ * sees it: read at the first record that needs it, then reused. Zero it
+ * for each new transaction. */
+struct akv_store_boot_memo {
+	uint64_t boot;
+	int known;
+};
+
+/* Reads subscriber impi in txn (record and reservation; bm: txn's memo). */
 int akv_store_get_txn(struct akv_store *st, MDB_txn *txn, struct akv_seal_ctx *sx,
-		      const char *impi, size_t len, struct akv_sub *out);
+		      struct akv_store_boot_memo *bm, const char *impi, size_t len,
+		      struct akv_sub *out);
 
 /* store_seal.c: writes meta "seal" (fresh salt, check bytes of `master`)
  * in txn; the derived record key goes to rec_key when non-NULL. */

@@ -299,6 +299,7 @@ out:
 int
 akv_store_del(struct akv_store *st, const char *impi, size_t len)
 {
+	struct akv_store_boot_memo bm = {0, 0};
 	struct akv_seal_ctx *sx = NULL;
 	struct akv_sub *old;
 	struct wtx w;
@@ -315,7 +316,7 @@ akv_store_del(struct akv_store *st, const char *impi, size_t len)
 		return e;
 	}
 	old = akv_malloc(sizeof(*old));
-	if ((e = akv_store_get_txn(st, w.txn, sx, impi, len, old)))
+	if ((e = akv_store_get_txn(st, w.txn, sx, &bm, impi, len, old)))
 		goto fail;
 	for (unsigned i = 0; i < old->nimpu; i++)
 		if ((e = release_impu(st, w.txn, old, old->impu[i], old->impu_len[i])))
@@ -875,6 +876,7 @@ static int
 check_impus(struct akv_store *st, MDB_txn *txn, struct check *c, struct akv_seal_ctx *sx,
 	    struct akv_sub *s)
 {
+	struct akv_store_boot_memo bm = {0, 0};
 	char a[AKV_ID_MAX + 1], b[AKV_ID_MAX + 1];
 	MDB_cursor *cur;
 	MDB_val k, d;
@@ -891,7 +893,7 @@ check_impus(struct akv_store *st, MDB_txn *txn, struct check *c, struct akv_seal
 				shown(k.mv_data, k.mv_size, a), d.mv_size);
 			continue;
 		}
-		e = akv_store_get_txn(st, txn, sx, d.mv_data, d.mv_size, s);
+		e = akv_store_get_txn(st, txn, sx, &bm, d.mv_data, d.mv_size, s);
 		if (e == AKV_ENOTFOUND)
 			problem(c, "IMPU %s: indexed to missing IMPI %s",
 				shown(k.mv_data, k.mv_size, a), shown(d.mv_data, d.mv_size, b));
