@@ -470,13 +470,17 @@ framing_error(struct akv_fe *fe, struct akv_conn *c, int r)
 	conn_drain(fe, c, 1);
 }
 
-/* Completes the frame being reassembled in c->rx. 1 progress, 0 stop. */
+#define RX_PARTIAL 2 /* rx_frame(): the frame in c->rx is not complete yet */
+
+/* Dispatches the frame at the front of c->rx (plain reassembly, or a TLS
+ * conn's plaintext). Returns conn_msg()'s 1 (go on) or 0 (stop), 0 when
+ * framing is lost (the conn drains), or RX_PARTIAL with *len the frame's
+ * length when known (else 0). */
 static int
-pump_rx(struct akv_fe *fe, struct akv_conn *c)
+rx_frame(struct akv_fe *fe, struct akv_conn *c, int *len)
 {
 	const uint8_t *p = c->rx + c->rx_off;
 	int n = c->ops->frame_len(p, c->rx_len);
-	uint32_t avail, take;
 
 	if (n > 0 && (uint32_t)n <= c->rx_len) {
 		int go = conn_msg(fe, c, p, (size_t)n);
@@ -489,6 +493,19 @@ pump_rx(struct akv_fe *fe, struct akv_conn *c)
 		framing_error(fe, c, n < 0 ? n : AKV_ETOOBIG);
 		return 0;
 	}
+	*len = n > 0 ? n : 0;
+	return RX_PARTIAL;
+}
+
+/* Completes the frame being reassembled in c->rx. 1 progress, 0 stop. */
+static int
+pump_rx(struct akv_fe *fe, struct akv_conn *c)
+{
+	int n, r = rx_frame(fe, c, &n);
+	uint32_t avail, take;
+
+	if (r != RX_PARTIAL)
+		return r;
 	if (c->held_head < 0)
 		return 0;
 	avail = fe->held_len[c->held_head] - c->held_off;
@@ -985,37 +1002,24 @@ tls_decrypt(struct akv_fe *fe, struct akv_conn *c)
 }
 
 /* TLS conns' conn_pump(): frames are cut from the decrypted bytes in c->rx
- * with the same limits as plain ones (conn_can_take, AKV_CONN_RX_MAX); more
- * ciphertext is decrypted only when no complete frame is waiting, so a conn
- * that may not take a request stops reading like a plain one. */
+ * by rx_frame(), as for a plain conn's reassembly, with the same limits
+ * (conn_can_take, AKV_CONN_RX_MAX); a conn that may not take a request stops
+ * decrypting as a plain one stops reading, and more ciphertext is decrypted
+ * only when no complete frame is waiting. */
 static void
 tls_pump(struct akv_fe *fe, struct akv_conn *c)
 {
 	for (;;) {
+		int n, r;
+
 		if (c->state != AKV_CONN_OPEN && (c->state != AKV_CONN_DRAINING || c->discard_rx))
 			break;
-		if (c->rx_len) {
-			const uint8_t *p = c->rx + c->rx_off;
-			int n = c->ops->frame_len(p, c->rx_len);
-
-			if (n > 0 && (uint32_t)n <= c->rx_len) {
-				int go;
-
-				if (!conn_can_take(fe, c))
-					break;
-				go = conn_msg(fe, c, p, (size_t)n);
-				if (c->rx_len) /* conn_msg may have dropped rx (drain) */
-					akv_conn_rx_consume(c, (size_t)n);
-				if (!go)
-					break;
-				continue;
-			}
-			if ((n < 0 && n != AKV_EPARTIAL) || n > AKV_CONN_RX_MAX) {
-				framing_error(fe, c, n < 0 ? n : AKV_ETOOBIG);
-				break;
-			}
-		}
-		if (!tls_decrypt(fe, c))
+		if (!conn_can_take(fe, c))
+			break;
+		r = c->rx_len ? rx_frame(fe, c, &n) : RX_PARTIAL;
+		if (r == 1)
+			continue;
+		if (!r || !tls_decrypt(fe, c))
 			break;
 	}
 	tls_move_out(fe, c);
