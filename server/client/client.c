@@ -262,23 +262,15 @@ ssl_io(struct akv_client *c, enum ssl_op op, uint8_t *buf, size_t len, size_t *d
 	return r;
 }
 
-/* The oldest OpenSSL error as "lib: reason", and the verification result
+/* The oldest OpenSSL error (akv_ossl_reason), and the verification result
  * when it failed (an untrusted or misnamed server certificate). */
 static void
 tls_reason(struct akv_client *c, const char *fallback)
 {
-	unsigned long e = ERR_get_error();
-	const char *lib = e ? ERR_lib_error_string(e) : NULL;
-	/* a system error's reason is an errno (a file that cannot be opened) */
-	const char *reason = !e				   ? NULL
-			     : ERR_GET_LIB(e) == ERR_LIB_SYS ? strerror(ERR_GET_REASON(e))
-							     : ERR_reason_error_string(e);
 	long v = c->ssl ? SSL_get_verify_result(c->ssl) : X509_V_OK;
 	size_t l;
 
-	ERR_clear_error();
-	snprintf(c->tls_why, sizeof(c->tls_why), "%s%s%s", lib ? lib : "", lib ? ": " : "",
-		 reason ? reason : fallback);
+	akv_ossl_reason(c->tls_why, sizeof(c->tls_why), fallback);
 	l = strlen(c->tls_why);
 	if (v != X509_V_OK)
 		snprintf(c->tls_why + l, sizeof(c->tls_why) - l, " (%s)",

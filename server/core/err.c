@@ -1,6 +1,9 @@
 #include "err.h"
 
+#include <stdio.h>
 #include <string.h>
+
+#include <openssl/err.h>
 
 /* see err.h */
 const char *
@@ -38,4 +41,25 @@ akv_strerror(int err)
 			return strerror(-err);
 		return "unknown error";
 	}
+}
+
+/* see err.h */
+void
+akv_ossl_reason(char *buf, size_t cap, const char *fallback)
+{
+	unsigned long e = ERR_get_error();
+	const char *lib, *reason;
+
+	ERR_clear_error();
+	if (!buf || !cap)
+		return;
+	if (!e) {
+		snprintf(buf, cap, "%s", fallback);
+		return;
+	}
+	lib = ERR_lib_error_string(e);
+	reason = ERR_GET_LIB(e) == ERR_LIB_SYS ? strerror(ERR_GET_REASON(e))
+					       : ERR_reason_error_string(e);
+	snprintf(buf, cap, "%s%s%s", lib ? lib : "", lib ? ": " : "",
+		 reason ? reason : "unknown OpenSSL error");
 }

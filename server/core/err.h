@@ -41,6 +41,12 @@ extern "C" {
 /* Text for any code returned by akavs (system, crypto or domain). Static. */
 const char *akv_strerror(int err);
 
+/* The oldest error on this thread's OpenSSL error queue as "lib: reason" (a
+ * system error's reason is its strerror: a file that cannot be opened), or
+ * fallback when the queue is empty; empties the queue. The root cause comes
+ * first; later entries say what failed because of it. */
+void akv_ossl_reason(char *buf, size_t cap, const char *fallback);
+
 #ifdef __cplusplus
 }
 #endif

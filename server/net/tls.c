@@ -29,30 +29,6 @@ struct akv_tls_conn {
 	char version[64];
 };
 
-/* The oldest error on OpenSSL's queue as "lib: reason" (the root cause;
- * later entries say what failed because of it), then an empty queue. */
-static void
-ssl_reason(char *why, size_t whylen, const char *fallback)
-{
-	unsigned long e = ERR_get_error(), more;
-	const char *lib, *reason;
-
-	while ((more = ERR_get_error()) != 0)
-		(void)more;
-	if (!why || !whylen)
-		return;
-	if (!e) {
-		snprintf(why, whylen, "%s", fallback);
-		return;
-	}
-	lib = ERR_lib_error_string(e);
-	/* a system error's reason is an errno (a file that cannot be opened) */
-	reason = ERR_GET_LIB(e) == ERR_LIB_SYS ? strerror(ERR_GET_REASON(e))
-					       : ERR_reason_error_string(e);
-	snprintf(why, whylen, "%s%s%s", lib ? lib : "", lib ? ": " : "",
-		 reason ? reason : "unknown OpenSSL error");
-}
-
 /* No passphrase prompt on the server's terminal: an encrypted key fails. */
 static int
 no_passphrase(char *buf, int size, int rwflag, void *u)
@@ -72,7 +48,7 @@ akv_tls_server_new(const struct akv_cfg_tls *cfg, char *why, size_t whylen)
 	ERR_clear_error();
 	ctx = SSL_CTX_new(TLS_server_method());
 	if (!ctx) {
-		ssl_reason(reason, sizeof(reason), "cannot create a context");
+		akv_ossl_reason(reason, sizeof(reason), "cannot create a context");
 		snprintf(why, whylen, "tls: %s", reason);
 		return NULL;
 	}
@@ -88,17 +64,17 @@ akv_tls_server_new(const struct akv_cfg_tls *cfg, char *why, size_t whylen)
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
 	SSL_CTX_set_default_passwd_cb(ctx, no_passphrase);
 	if (SSL_CTX_use_certificate_chain_file(ctx, cfg->cert) != 1) {
-		ssl_reason(reason, sizeof(reason), "cannot load");
+		akv_ossl_reason(reason, sizeof(reason), "cannot load");
 		snprintf(why, whylen, "tls cert %s: %s", cfg->cert, reason);
 		goto fail;
 	}
 	if (SSL_CTX_use_PrivateKey_file(ctx, cfg->key, SSL_FILETYPE_PEM) != 1) {
-		ssl_reason(reason, sizeof(reason), "cannot load");
+		akv_ossl_reason(reason, sizeof(reason), "cannot load");
 		snprintf(why, whylen, "tls key %s: %s", cfg->key, reason);
 		goto fail;
 	}
 	if (SSL_CTX_check_private_key(ctx) != 1) {
-		ssl_reason(reason, sizeof(reason), "does not match the certificate");
+		akv_ossl_reason(reason, sizeof(reason), "does not match the certificate");
 		snprintf(why, whylen, "tls key %s does not match cert %s: %s", cfg->key, cfg->cert,
 			 reason);
 		goto fail;
@@ -109,7 +85,7 @@ akv_tls_server_new(const struct akv_cfg_tls *cfg, char *why, size_t whylen)
 
 		if (SSL_CTX_load_verify_locations(ctx, cfg->ca, NULL) != 1 ||
 		    !(names = SSL_load_client_CA_file(cfg->ca))) {
-			ssl_reason(reason, sizeof(reason), "no CA certificate in it");
+			akv_ossl_reason(reason, sizeof(reason), "no CA certificate in it");
 			snprintf(why, whylen, "tls ca %s: %s", cfg->ca, reason);
 			akv_free(t);
 			goto fail;
@@ -211,7 +187,7 @@ ssl_fail(struct akv_tls_conn *tc, int r, char *why, size_t whylen)
 		ERR_clear_error();
 		return AKV_TLS_CLOSED;
 	}
-	ssl_reason(why, whylen, "protocol error");
+	akv_ossl_reason(why, whylen, "protocol error");
 	v = SSL_get_verify_result(tc->ssl);
 	if (v != X509_V_OK && why) {
 		size_t l = strlen(why);
