@@ -19,6 +19,7 @@
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 
+#include "admin.h"
 #include "akv_crypto.h"
 #include "cfg.h"
 #include "cmds.h"
@@ -29,7 +30,6 @@
 #include "net/tls.h"
 #include "proto/avs1.h"
 #include "proto/dia_peer.h"
-#include "store/seal.h"
 #include "store/store.h"
 #include "wrk/wrk.h"
 
@@ -340,37 +340,21 @@ stop_workers(struct serve *s)
 static int
 open_store(struct serve *s)
 {
-	uint8_t key[AKV_MASTER_KEY_LEN];
-	struct akv_store_opts o = {0};
-	char why[AKV_SEAL_WHY_MAX];
-	const char *d;
-	int err = 0;
+	char what[4200];
+	int err;
 
-	if (s->cfg->master_key_file[0]) {
-		err = akv_master_key_load(s->cfg->master_key_file, key, why, sizeof(why));
-		if (err) {
-			fprintf(stderr, "akavs serve: %s\n", why);
-			return err;
-		}
-		o.master_key = key;
-	}
-	s->st = akv_store_open(s->cfg->db_dir, &o, &err);
-	akv_wipe(key, sizeof(key));	/* the store keeps only the derived record key */
-	if (!s->st) {
-		/* The store's detail names the cause (sealed without key, wrong key,
-		 * schema), never a key. */
-		d = akv_store_errdetail();
-		fprintf(stderr, "akavs serve: store %s: %s\n", s->cfg->db_dir,
-			d[0] ? d : akv_strerror(err));
-		return err ? err : AKV_ESTORE;
-	}
+	/* the store keeps only the derived record key; its error detail names
+	 * the cause (sealed without key, wrong key, schema), never a key */
+	s->st = akv_admin_open("serve", s->cfg->db_dir, 0, 0,
+			       s->cfg->master_key_file[0] ? s->cfg->master_key_file : NULL);
+	if (!s->st)
+		return AKV_ESTORE;
 	/* a new serving run, durable before any vector: SQN reservations stand
 	 * for a window in each later run (store.h "Boot windows") */
 	err = akv_store_boot_begin(s->st, &s->cfg->eng.boot);
 	if (err) {
-		d = akv_store_errdetail();
-		fprintf(stderr, "akavs serve: store %s: cannot record a new run: %s\n",
-			s->cfg->db_dir, d[0] ? d : akv_strerror(err));
+		snprintf(what, sizeof(what), "store %s: cannot record a new run", s->cfg->db_dir);
+		akv_admin_err("serve", what, err);
 		return err;
 	}
 	printf("store: %s%s, run %llu\n", s->cfg->db_dir,
