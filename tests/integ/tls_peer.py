@@ -31,17 +31,9 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from badinput import HDR, OP_PING, connect as tcp, frame, read_answer  # noqa: E402
+import badinput  # noqa: E402
+from badinput import HDR, OP_PING, check, connect as tcp, frame, read_answer  # noqa: E402
 from dia_badinput import avp, cer, msg, read_msg, result  # noqa: E402
-
-failures = 0
-
-
-def check(cond, what):
-    global failures
-    print(("ok: " if cond else "FAIL: ") + what, flush=True)
-    if not cond:
-        failures += 1
 
 
 def ping_frame(rid, data=b""):
@@ -261,7 +253,7 @@ def main():
     else:
         print(__doc__)
         return 2
-    return 1 if failures else 0
+    return 1 if badinput.failures else 0
 
 
 if __name__ == "__main__":

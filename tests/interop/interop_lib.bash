@@ -65,6 +65,15 @@ start_capture() {
 	done
 }
 
+# stop_capture: after the last message had time to land, stops tshark; TSA
+# then holds the arguments that read the capture as Diameter
+stop_capture() {
+	sleep 0.5
+	stop_pid "$TS_PID" INT
+	TS_PID=
+	TSA=(-r "$T/dia.pcapng" -d "tcp.port==$DIA,diameter" -o tcp.desegment_tcp_streams:TRUE)
+}
+
 # stop_hss: SIGTERM must stop akavs within 10 s with exit status 0
 stop_hss() {
 	local st

@@ -190,12 +190,9 @@ fi
 # ---- stop Kamailio (no DPR: it just closes, REFERENCE §7.1), then tshark ----
 stop_pid "$KAM_PID" TERM
 KAM_PID=
-sleep 0.5
-stop_pid "$TS_PID" INT
-TS_PID=
+stop_capture
 
 # ---- tshark: every Diameter message decodes cleanly ----
-TSA=(-r "$T/dia.pcapng" -d "tcp.port==$DIA,diameter" -o tcp.desegment_tcp_streams:TRUE)
 tshark "${TSA[@]}" -Y diameter -T fields -e diameter.cmd.code -e diameter.flags.request \
 	>"$T/dia.fields" 2>"$T/tshark.err" || fail "tshark read: $(cat "$T/tshark.err")"
 bad=$(tshark "${TSA[@]}" -Y '_ws.malformed || _ws.expert.severity == "Error"' 2>/dev/null | wc -l)

@@ -232,12 +232,9 @@ stop_pid "$ICSCF_PID" TERM
 ICSCF_PID=
 stop_pid "$SCSCF_PID" TERM
 SCSCF_PID=
-sleep 0.5
-stop_pid "$TS_PID" INT
-TS_PID=
+stop_capture
 
 # ---- tshark: every Diameter message decodes; the UAA/LIA codes in order ----
-TSA=(-r "$T/dia.pcapng" -d "tcp.port==$DIA,diameter" -o tcp.desegment_tcp_streams:TRUE)
 tshark "${TSA[@]}" -Y diameter -T fields -E separator='|' -e diameter.cmd.code \
 	-e diameter.flags.request -e diameter.Public-Identity -e diameter.User-Authorization-Type \
 	-e diameter.Result-Code -e diameter.Experimental-Result-Code -e diameter.Server-Name \
