@@ -9,6 +9,7 @@
 #include "err.h"
 #include "log.h"
 #include "mem.h"
+#include "tls.h"
 
 #define BIT(s) (1u << (s))
 
@@ -64,6 +65,17 @@ akv_conn_bufs_alloc(struct akv_conn *c)
 void
 akv_conn_bufs_free(struct akv_conn *c)
 {
+	if (c->tls) {
+		/* TLS plaintext: answers carry CK/IK (a plain conn's bytes were on
+		 * the wire as they are) */
+		if (c->rx) {
+			akv_wipe(c->rx, AKV_CONN_RX_MAX);
+			akv_wipe(c->tx[0], AKV_CONN_TX_CAP);
+			akv_wipe(c->tx[1], AKV_CONN_TX_CAP);
+		}
+		akv_tls_conn_free(c->tls);
+		c->tls = NULL;
+	}
 	akv_free(c->rx);
 	akv_free(c->tx[0]);
 	akv_free(c->tx[1]);

@@ -104,7 +104,8 @@ struct akv_conn {
 
 /* Allocates the per-connection buffers if this conn has none yet. */
 void akv_conn_bufs_alloc(struct akv_conn *c);
-/* Frees them (conn going back to the pool). */
+/* Frees them, and a TLS conn's session after wiping its plaintext buffers
+ * (conn going back to the pool). */
 void akv_conn_bufs_free(struct akv_conn *c);
 
 /* ==== Operations ==== */

@@ -354,17 +354,7 @@ conn_release(struct akv_fe *fe, struct akv_conn *c)
 	if (c->proto_ready && c->ops->conn_fini)
 		c->ops->conn_fini(c->pst);
 	c->proto_ready = 0;
-	if (c->tls) {
-		/* TLS plaintext: answers carry CK/IK */
-		if (c->rx) {
-			akv_wipe(c->rx, AKV_CONN_RX_MAX);
-			akv_wipe(c->tx[0], AKV_CONN_TX_CAP);
-			akv_wipe(c->tx[1], AKV_CONN_TX_CAP);
-		}
-		akv_tls_conn_free(c->tls);
-		c->tls = NULL;
-	}
-	akv_conn_bufs_free(c);
+	akv_conn_bufs_free(c);	/* and the TLS session */
 	if (c->recv_nobufs)
 		fe->nobufs_waiting--;
 	c->recv_nobufs = 0;

@@ -229,16 +229,7 @@ akv_fe_free(struct akv_fe *fe)
 			close(c->fd);
 		if (c->proto_ready && c->ops->conn_fini)
 			c->ops->conn_fini(c->pst);
-		if (c->tls && c->rx) {
-			/* TLS plaintext (answers hold CK/IK); plain conns' buffers
-			 * are handed back as they are */
-			akv_wipe(c->rx, AKV_CONN_RX_MAX);
-			akv_wipe(c->tx[0], AKV_CONN_TX_CAP);
-			akv_wipe(c->tx[1], AKV_CONN_TX_CAP);
-		}
-		akv_tls_conn_free(c->tls);
-		c->tls = NULL;
-		akv_conn_bufs_free(c);
+		akv_conn_bufs_free(c);	/* and the TLS session */
 	}
 	for (unsigned i = 0; i < fe->nlis; i++)
 		if (fe->lis[i].fd >= 0)
