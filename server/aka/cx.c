@@ -1,6 +1,6 @@
 /*
- * cx.c - Cx registration state: S-CSCF name per IMPI (TS 29.228 §6.1.2,
- * §6.2.1, §6.2.2) and the User-Data profile of a SAA (TS 29.228 Annex E).
+ * cx.c - Cx registration state: S-CSCF name per IMPI (TS 29.228 §6.1.1,
+ * §6.1.2, §6.1.4) and the User-Data profile of a SAA (TS 29.228 Annex E).
  */
 #include "aka/cx.h"
 
@@ -123,7 +123,7 @@ akv_cx_uar_apply(enum akv_cx_state cur, const char *cur_name, size_t cur_name_le
 	set_assigned(cx, "", 0);
 	switch (cx->uat) {
 	case AKV_CX_UAT_DE_REGISTRATION:
-		/* §6.2.1.1: de-registration needs a registered (or stored) user. */
+		/* §6.1.1.1: de-registration needs a registered (or stored) user. */
 		if (cur == AKV_CX_NOT_REGISTERED) {
 			answer(cx, 0, AKV_CX_EXP_IDENTITY_NOT_REGISTERED);
 			return;
@@ -152,19 +152,24 @@ akv_cx_uar_apply(enum akv_cx_state cur, const char *cur_name, size_t cur_name_le
 /* see cx.h */
 void
 akv_cx_lir_apply(enum akv_cx_state cur, const char *cur_name, size_t cur_name_len,
-		 struct akv_cx_req *cx)
+		 int unreg_services, struct akv_cx_req *cx)
 {
 	cx->state = (uint8_t)cur;
 	cx->want_user_data = 0;
 	set_assigned(cx, "", 0);
 	if (cur != AKV_CX_NOT_REGISTERED && cur_name_len) {
-		/* §6.2.2.1: registered or unregistered-with-name: route there. */
+		/* §6.1.4.1: registered or unregistered-with-name: route there. */
 		set_assigned(cx, cur_name, cur_name_len);
 		answer(cx, AKV_CX_RC_SUCCESS, 0);
 		return;
 	}
-	/* No S-CSCF: the I-CSCF selects one for unregistered services. */
-	answer(cx, 0, AKV_CX_EXP_UNREGISTERED_SERVICE);
+	/* §6.1.4.1: no S-CSCF. With services for the unregistered state (e.g.
+	 * voicemail, forwarding) the I-CSCF selects one; without, the identity
+	 * is simply not registered and the I-CSCF answers the request itself. */
+	if (unreg_services)
+		answer(cx, 0, AKV_CX_EXP_UNREGISTERED_SERVICE);
+	else
+		answer(cx, 0, AKV_CX_EXP_IDENTITY_NOT_REGISTERED);
 }
 
 /* ==== User-Data XML ==== */
@@ -416,7 +421,7 @@ find_user(struct akv_store_reader *rd, struct akv_eng_req *req, struct akv_sub *
 		return AKV_CX_EXP_USER_UNKNOWN;
 	if (rc)
 		return rc;
-	/* TS 29.228 §6.1.2.1 / §6.2.1.1: the IMPU must belong to the IMPI. */
+	/* TS 29.228 §6.1.2.1 / §6.1.1.1: the IMPU must belong to the IMPI. */
 	if (req->impu_len && !has_impu(sub, req->impu, req->impu_len))
 		return AKV_CX_EXP_IDENTITIES_DONT_MATCH;
 	return 0;
@@ -627,7 +632,7 @@ decide_cached(struct cx_run *run, struct akv_eng_req *req, struct akv_eng_req *c
 		return 0;
 	if (!akv_eng_is_cx_state_op(req->op))
 		return 0;
-	/* TS 29.228 §6.1.2.1 / §6.2.1.1: the IMPU must belong to the IMPI;
+	/* TS 29.228 §6.1.2.1 / §6.1.1.1: the IMPU must belong to the IMPI;
 	 * checked by fingerprint, as for a MAR (subcache.h) */
 	if (req->impu_len &&
 	    !akv_subcache_impu_ok(akv_eng_subcache(run->e), s, req->impu, req->impu_len)) {
@@ -670,7 +675,8 @@ decide_cached(struct cx_run *run, struct akv_eng_req *req, struct akv_eng_req *c
 		akv_cx_uar_apply(state, name, name_len, cx);
 		break;
 	default:
-		akv_cx_lir_apply(state, name, name_len, cx);
+		akv_cx_lir_apply(state, name, name_len, akv_eng_config(run->e)->cx_unreg_services,
+				 cx);
 		break;
 	}
 	return 1;
@@ -757,7 +763,8 @@ cx_decide(struct cx_run *run, struct akv_eng_req *req, struct akv_eng_req *const
 		akv_cx_uar_apply(g.state, g.name, g.name_len, cx);
 		break;
 	case AKV_OP_LIR:
-		akv_cx_lir_apply(g.state, g.name, g.name_len, cx);
+		akv_cx_lir_apply(g.state, g.name, g.name_len,
+				 akv_eng_config(run->e)->cx_unreg_services, cx);
 		break;
 	default:
 		req->err = AKV_EUNKNOWN_OP;

@@ -143,14 +143,15 @@ void akv_cx_cache_free(struct akv_cx_cache *c);
 int akv_cx_sar_apply(enum akv_cx_state cur, const char *cur_name, size_t cur_name_len,
 		     struct akv_cx_req *cx);
 
-/* Pure UAR decision (TS 29.228 §6.2.1.1) from the current state; fills the
+/* Pure UAR decision (TS 29.228 §6.1.1.1) from the current state; fills the
  * answer codes and `assigned`. Exposed for tests. */
 void akv_cx_uar_apply(enum akv_cx_state cur, const char *cur_name, size_t cur_name_len,
 		      struct akv_cx_req *cx);
 
-/* Pure LIR decision (TS 29.228 §6.2.2.1). Exposed for tests. */
+/* Pure LIR decision (TS 29.228 §6.1.4.1); unreg_services as
+ * akv_eng_cfg.cx_unreg_services. Exposed for tests. */
 void akv_cx_lir_apply(enum akv_cx_state cur, const char *cur_name, size_t cur_name_len,
-		      struct akv_cx_req *cx);
+		      int unreg_services, struct akv_cx_req *cx);
 
 /* Writes the Cx User-Data XML (TS 29.228 Annex D/E, <IMSSubscription>) for
  * `impi` and the NUL-separated `impus` (count n) into out. `tmpl` is a

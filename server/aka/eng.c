@@ -120,6 +120,7 @@ akv_eng_cfg_default(struct akv_eng_cfg *cfg)
 	cfg->fail_limit = 3;
 	cfg->count_stale_as_fail = 0;
 	cfg->pending_per_impi = PENDING_DEFAULT;
+	cfg->cx_unreg_services = 1;
 }
 
 static int
@@ -274,6 +275,13 @@ struct akv_cx_cache *
 akv_eng_cx_cache(struct akv_eng *e)
 {
 	return e->cx;
+}
+
+/* see eng.h */
+const struct akv_eng_cfg *
+akv_eng_config(const struct akv_eng *e)
+{
+	return &e->cfg;
 }
 
 /* see eng.h */

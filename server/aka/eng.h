@@ -168,6 +168,12 @@ struct akv_eng_cfg {
 	int count_stale_as_fail;	/* 1: verify of an unknown/expired challenge counts */
 	unsigned pending_per_impi;	/* pending challenges kept per IMPI (the newest),
 					 * default 8; 0 = default; at most 255 */
+	int cx_unreg_services;		/* 1 (default): a provisioned public identity
+					 * with no S-CSCF has services for the
+					 * unregistered state (an LIR answers 2003,
+					 * DIAMETER_UNREGISTERED_SERVICE); 0: it has
+					 * none (5003, IDENTITY_NOT_REGISTERED, and the
+					 * I-CSCF answers the call itself) */
 	int cx_cache_off;		/* 1: Cx requests never use the registration
 					 * states cached with the subscribers and read
 					 * the store each time (tests compare both) */
@@ -248,6 +254,8 @@ struct akv_cx_cache;
 struct akv_subcache *akv_eng_subcache(struct akv_eng *e);
 /* The engine's Cx registration cache state (server/aka/cx.c owns it). */
 struct akv_cx_cache *akv_eng_cx_cache(struct akv_eng *e);
+/* The configuration the engine was created with. */
+const struct akv_eng_cfg *akv_eng_config(const struct akv_eng *e);
 /* 1 when this engine's shard serves impi (always with one shard). */
 int akv_eng_owns(const struct akv_eng *e, const char *impi, size_t len);
 /* The cached entry of impi whatever its epoch, or NULL. */

@@ -96,6 +96,8 @@ static const struct opt opts[] = {
      0, 0, "SAA User-Data XML template file (%PRIVATE%, %IMPU{..%IMPU%..}%; default built-in)"},
     {"diameter", "peer", "--peer", OPT_PEER, 0, 0, 0, 0,
      "allowed peer 'ORIGIN-HOST [ADDR] [ind=N]' (repeatable)"},
+    {"diameter", "unregistered-services", NULL, OPT_BOOL, F(eng.cx_unreg_services), 0, 1,
+     "an unregistered public identity has services (LIR 2003; no: 5003; default yes)"},
     {"diameter", "tls-listen", "--diameter-tls-listen", OPT_STR, F(dia.tls_listen), 0, 0,
      "Diameter Cx over TLS from the start HOST:PORT (RFC 6733 §13; needs [tls] cert)"},
     {"tls", "cert", "--tls-cert", OPT_STR, F(tls.cert), 0, 0,

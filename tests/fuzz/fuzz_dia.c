@@ -52,7 +52,7 @@ fake_engine(struct akv_eng_req *r, struct akv_cx_req *cx, uint8_t sel)
 	else if (r->op == AKV_OP_UAR)
 		akv_cx_uar_apply((enum akv_cx_state)(sel % 3), "sip:s", 5, cx);
 	else if (r->op == AKV_OP_LIR)
-		akv_cx_lir_apply((enum akv_cx_state)(sel % 3), "", 0, cx);
+		akv_cx_lir_apply((enum akv_cx_state)(sel % 3), "", 0, (int)(sel >> 2) & 1, cx);
 	if (cx->want_user_data && r->impu_len) {
 		memcpy(cx->impus, r->impu, r->impu_len);
 		cx->impus[r->impu_len] = '\0';

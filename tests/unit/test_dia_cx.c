@@ -23,8 +23,9 @@ struct env {
 	uint32_t hbh;
 };
 
+/* unreg_services, cx_cache_off: as in struct akv_eng_cfg */
 static void
-env_open(struct env *v)
+env_open_cfg(struct env *v, int unreg_services, int cx_cache_off)
 {
 	struct akv_eng_cfg ecfg;
 	struct akv_sub bob;
@@ -40,10 +41,18 @@ env_open(struct env *v)
 	bob.schemes = AKV_SCHEME_BIT(AKV_SCHEME_AKAV2_MD5);
 	fx_sub_add(v->st, &bob);
 	akv_eng_cfg_default(&ecfg);
+	ecfg.cx_unreg_services = unreg_services;
+	ecfg.cx_cache_off = cx_cache_off;
 	v->e = fx_eng_new(&ecfg, v->st);
 	fx_conn(&v->c, NULL);
 	fx_open(&v->c);
 	v->hbh = 1000;
+}
+
+static void
+env_open(struct env *v)
+{
+	env_open_cfg(v, 1, 0);
 }
 
 static void
@@ -522,6 +531,70 @@ START_TEST(t_dia_cx_registration)
 	roundtrip(&v, m, cxreq(&v, m, AKV_DIA_CMD_SA, IMPI, IMPU, 13), out, &olen);
 	result(out, olen, AKV_DIA_CMD_SA, &r);
 	ck_assert_uint_eq(r.exp_code, AKV_CX_EXP_ERROR_IN_ASSIGNMENT_TYPE);
+	env_close(&v);
+}
+END_TEST
+
+/* One LIR for IMPU: its Experimental-Result code (0 for a base 2001), and
+ * whether a Server-Name came back (never as an empty AVP). */
+static uint32_t
+lir_exp(struct env *v, int *has_name)
+{
+	uint8_t m[2048], out[AKV_PROTO_OUT_MAX];
+	size_t olen;
+	struct akv_dia_result r;
+	struct akv_dia_avp a;
+
+	roundtrip(v, m, cxreq(v, m, AKV_DIA_CMD_LI, NULL, IMPU, 0), out, &olen);
+	result(out, olen, AKV_DIA_CMD_LI, &r);
+	ck_assert_int_eq(has_empty_avp(out, olen), 0);
+	*has_name = akv_dia_find(out + 20, olen - 20, AKV_DIA_AVP_SERVER_NAME, V3GPP, &a) == 1;
+	if (!r.exp_code)
+		ck_assert_uint_eq(r.result_code, 2001);
+	return r.exp_code;
+}
+
+static void
+sar(struct env *v, unsigned sat)
+{
+	uint8_t m[2048], out[AKV_PROTO_OUT_MAX];
+	size_t olen;
+	struct akv_dia_result r;
+
+	roundtrip(v, m, cxreq(v, m, AKV_DIA_CMD_SA, IMPI, IMPU, sat), out, &olen);
+	result(out, olen, AKV_DIA_CMD_SA, &r);
+	ck_assert_uint_eq(r.result_code, 2001);
+}
+
+/* [diameter] unregistered-services = no: TS 29.228 §6.1.4.1, an identity
+ * with no S-CSCF and no services for the unregistered state is answered
+ * DIAMETER_ERROR_IDENTITY_NOT_REGISTERED (5003) instead of
+ * DIAMETER_UNREGISTERED_SERVICE (2003); one with an S-CSCF still gets its
+ * name. Both with the registration cache and reading the store each time. */
+START_TEST(t_dia_cx_lir_no_unreg_services)
+{
+	struct env v;
+	int name;
+
+	env_open_cfg(&v, 0, _i);
+	ck_assert_uint_eq(lir_exp(&v, &name), AKV_CX_EXP_IDENTITY_NOT_REGISTERED);
+	ck_assert_int_eq(name, 0);
+	sar(&v, AKV_CX_SAT_REGISTRATION);
+	ck_assert_uint_eq(lir_exp(&v, &name), 0);
+	ck_assert_int_eq(name, 1);
+	sar(&v, AKV_CX_SAT_USER_DEREGISTRATION);
+	ck_assert_uint_eq(lir_exp(&v, &name), AKV_CX_EXP_IDENTITY_NOT_REGISTERED);
+	ck_assert_int_eq(name, 0);
+	/* the S-CSCF kept the profile (name stored, unregistered): routed */
+	sar(&v, AKV_CX_SAT_UNREGISTERED_USER);
+	ck_assert_uint_eq(lir_exp(&v, &name), 0);
+	ck_assert_int_eq(name, 1);
+	env_close(&v);
+
+	/* the default: 2003 for the same identity before any SAR */
+	env_open_cfg(&v, 1, _i);
+	ck_assert_uint_eq(lir_exp(&v, &name), AKV_CX_EXP_UNREGISTERED_SERVICE);
+	ck_assert_int_eq(name, 0);
 	env_close(&v);
 }
 END_TEST
@@ -1529,6 +1602,7 @@ cx_suite(void)
 	tcase_add_test(tc, t_dia_cx_mar_errors);
 	tcase_add_test(tc, t_dia_cx_mar_resync);
 	tcase_add_test(tc, t_dia_cx_registration);
+	tcase_add_loop_test(tc, t_dia_cx_lir_no_unreg_services, 0, 2);
 	tcase_add_test(tc, t_dia_cx_cfg_template);
 	tcase_add_test(tc, t_dia_cx_maa_bytes);
 	tcase_add_test(tc, t_dia_cx_maa_template_bytes);
