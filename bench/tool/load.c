@@ -24,6 +24,7 @@
 #include "bench.h"
 #include "echo.h"
 #include "err.h"
+#include "load_tls.h"
 #include "mem.h"
 
 enum { OP_RECV = 1, OP_SEND };
@@ -301,17 +302,31 @@ on_frame(void *arg, const uint8_t *f, size_t len)
 	return 0;
 }
 
+/* Plaintext of a TLS conn: on into the frame splitter (load_tls_recv) */
+static int
+feed_plain(void *arg, const uint8_t *p, size_t n)
+{
+	struct frame_arg *fa = arg;
+
+	return akv_bring_feed(&fa->c->rx, p, n, fa->t->proto->frame_len, on_frame, fa,
+			      LOAD_FRAME_MAX);
+}
+
 static void
 on_recv(struct load_thread *t, struct load_conn *c, int res, unsigned flags)
 {
 	if (flags & IORING_CQE_F_BUFFER) {
 		unsigned bid = flags >> IORING_CQE_BUFFER_SHIFT;
+		const uint8_t *data = akv_bring_buf(&t->b, bid);
 		struct frame_arg fa = {t, c};
 
 		if (res > 0 && !c->closed &&
-		    akv_bring_feed(&c->rx, akv_bring_buf(&t->b, bid), (size_t)res,
-				   t->proto->frame_len, on_frame, &fa, LOAD_FRAME_MAX))
+		    (c->tls ? load_tls_recv(c->tls, data, (size_t)res, feed_plain, &fa)
+			    : akv_bring_feed(&c->rx, data, (size_t)res, t->proto->frame_len,
+					     on_frame, &fa, LOAD_FRAME_MAX)))
 			conn_close(t, c);
+		else if (c->tls && !c->closed && load_tls_want_send(c->tls))
+			mark_dirty(t, c); /* the session has records of its own to send */
 		akv_bring_recycle(&t->b, bid);
 	}
 	if (flags & IORING_CQE_F_MORE)
@@ -340,7 +355,7 @@ handle_cqe(struct load_thread *t, struct io_uring_cqe *cqe)
 	c = &t->conns[ci];
 	if (akv_bring_ud_op(ud) == OP_RECV)
 		on_recv(t, c, cqe->res, cqe->flags);
-	else if (akv_bring_tx_done(&t->b, &c->tx, c->fd, ud, cqe->res) < 0)
+	else if (akv_bring_tx_done(&t->b, c->tls ? &c->tls->ctx : &c->tx, c->fd, ud, cqe->res) < 0)
 		conn_close(t, c);
 	else if (!c->closed)
 		mark_dirty(t, c);
@@ -351,14 +366,28 @@ flush_dirty(struct load_thread *t)
 {
 	for (unsigned i = 0; i < t->ndirty; i++) {
 		struct load_conn *c = &t->conns[t->dirty[i]];
+		uint64_t ud = akv_bring_ud(t->dirty[i], c->gen, OP_SEND);
 
 		c->dirty = 0;
-		if (!c->closed &&
-		    akv_bring_tx_flush(&t->b, &c->tx, c->fd,
-				       akv_bring_ud(t->dirty[i], c->gen, OP_SEND)) < 0)
+		if (!c->closed && (c->tls ? load_tls_flush(&t->b, c->tls, &c->tx, c->fd, ud)
+					  : akv_bring_tx_flush(&t->b, &c->tx, c->fd, ud)) < 0)
 			conn_close(t, c);
 	}
 	t->ndirty = 0;
+}
+
+/* see load.h */
+ssize_t
+load_conn_send_blocking(struct load_conn *c, const void *p, size_t n)
+{
+	return c->tls ? load_tls_send_blocking(c->tls, p, n) : send(c->fd, p, n, MSG_NOSIGNAL);
+}
+
+/* see load.h */
+ssize_t
+load_conn_recv_blocking(struct load_conn *c, void *p, size_t n)
+{
+	return c->tls ? load_tls_recv_blocking(c->tls, p, n) : recv(c->fd, p, n, 0);
 }
 
 static int
@@ -415,7 +444,14 @@ thread_setup(struct load_thread *t, unsigned first_conn)
 			c->closed = 1;
 			return c->fd;
 		}
-		if (t->proto->handshake && (rc = t->proto->handshake(t, c->fd)) < 0)
+		if (cfg->tls_ctx) {
+			c->tls = akv_calloc(1, sizeof(*c->tls));
+			if ((rc = load_tls_connect(cfg->tls_ctx, c->fd, cfg->tls_host, c->tls)) < 0)
+				return rc;
+		}
+		if (t->proto->handshake && (rc = t->proto->handshake(t, c)) < 0)
+			return rc;
+		if (c->tls && (rc = load_tls_go_async(c->tls)) < 0)
 			return rc;
 		c->recv_armed = akv_bring_recv(&t->b, c->fd, akv_bring_ud(i, 0, OP_RECV)) == 0;
 		if (!c->recv_armed)
@@ -442,6 +478,7 @@ thread_teardown(struct load_thread *t)
 			close(c->fd);
 		akv_bring_rx_free(&c->rx);
 		akv_bring_tx_free(&c->tx);
+		load_tls_conn_free(c->tls);
 		if (c->slots)
 			akv_wipe(c->slots, t->cfg->depth * sizeof(*c->slots));
 		akv_free(c->slots);
@@ -617,6 +654,7 @@ struct load_opts {
 	struct load_cfg cfg;
 	const char *connect, *subs_path, *sweep, *sweep_out;
 	int json, vs_echo, echo_target, diameter;
+	struct load_tls_cfg tls;
 };
 
 static void
@@ -656,6 +694,9 @@ usage(FILE *f)
 	    "  --sweep D1,D2,...  run once per depth; with --sweep-out FILE write\n"
 	    "                     'depth requests_per_s p99_us' lines for `plan --plot`\n"
 	    "  --cpu N            pin client threads from CPU N on\n"
+	    "  --tls-ca FILE      TLS (docs/TLS.md) on every connection; the server's\n"
+	    "                     certificate must chain to FILE and hold the --connect\n"
+	    "                     address. --tls-cert F --tls-key F: our certificate\n"
 	    "  --json             one JSON object on stdout\n");
 }
 
@@ -716,6 +757,12 @@ parse_opts(int argc, char **argv, struct load_opts *o)
 			o->cfg.check = 0;
 		} else if (i + 1 < argc && !strcmp(a, "--connect")) {
 			o->connect = argv[++i];
+		} else if (i + 1 < argc && !strcmp(a, "--tls-ca")) {
+			o->tls.ca = argv[++i];
+		} else if (i + 1 < argc && !strcmp(a, "--tls-cert")) {
+			o->tls.cert = argv[++i];
+		} else if (i + 1 < argc && !strcmp(a, "--tls-key")) {
+			o->tls.key = argv[++i];
 		} else if (i + 1 < argc && !strcmp(a, "--subs")) {
 			o->subs_path = argv[++i];
 		} else if (i + 1 < argc && !strcmp(a, "--sweep")) {
@@ -790,6 +837,20 @@ parse_opts(int argc, char **argv, struct load_opts *o)
 	}
 	if (o->diameter && o->echo_target) {
 		fprintf(stderr, "load: --diameter and --echo exclude each other\n");
+		return -1;
+	}
+	if (!o->tls.ca && (o->tls.cert || o->tls.key)) {
+		fprintf(stderr, "load: --tls-cert/--tls-key need --tls-ca (the server's "
+				"certificate is always verified)\n");
+		return -1;
+	}
+	if (!o->tls.cert != !o->tls.key) {
+		fprintf(stderr, "load: --tls-cert and --tls-key go together\n");
+		return -1;
+	}
+	if (o->tls.ca && (o->echo_target || o->vs_echo)) {
+		/* the echo baseline is plain TCP: compare a TLS run with a plain one */
+		fprintf(stderr, "load: --tls-ca excludes --echo and --vs-echo\n");
 		return -1;
 	}
 	if (o->cfg.threads > o->cfg.conns)
@@ -946,6 +1007,13 @@ akv_bench_load(int argc, char **argv)
 		o.cfg.subs = &subs;
 	}
 	proto = o.echo_target ? &load_proto_echo : o.diameter ? &load_proto_dia : &load_proto_avs1;
+	if (o.tls.ca) {
+		o.cfg.tls_ctx = load_tls_ctx_new(&o.tls);
+		if (!o.cfg.tls_ctx)
+			goto out;
+		snprintf(o.cfg.tls_host, sizeof(o.cfg.tls_host), "%s",
+			 inet_ntoa(o.cfg.addr.sin_addr));
+	}
 	if (o.echo_target)
 		o.cfg.check = 0; /* echo answers carry no vectors: only their size is checked */
 	/* schedules only for what checks vectors with a kernel that reads them */
@@ -967,10 +1035,11 @@ akv_bench_load(int argc, char **argv)
 		akv_bench_json_str(stdout, o.connect);
 		printf(
 		    ",\"op\":\"%s\",\"conns\":%u,\"depth\":%u,\"threads\":%u,\"subscribers\":%zu,"
-		    "\"zipf\":%g,\"checked\":%s,\"www\":%s,\"deregister\":%s,",
+		    "\"zipf\":%g,\"checked\":%s,\"www\":%s,\"deregister\":%s,\"tls\":%s,",
 		    o.echo_target ? "echo" : op_names[o.cfg.op], o.cfg.conns, o.cfg.depth,
 		    o.cfg.threads, subs.n, o.cfg.zipf, o.cfg.check ? "true" : "false",
-		    o.cfg.www ? "true" : "false", o.cfg.deregister ? "true" : "false");
+		    o.cfg.www ? "true" : "false", o.cfg.deregister ? "true" : "false",
+		    o.cfg.tls_ctx ? "true" : "false");
 		if (o.echo_target)
 			printf("\"request_bytes\":%u,\"reply_bytes\":%u,", o.cfg.req_size,
 			       o.cfg.reply_size);
@@ -994,10 +1063,10 @@ akv_bench_load(int argc, char **argv)
 		       o.cfg.threads, r.seconds);
 		print_result(proto->name, &r);
 	} else {
-		printf("load: %s at %s, op %s, %u conns x %u in flight, %u thread(s), %.1f s, "
+		printf("load: %s%s at %s, op %s, %u conns x %u in flight, %u thread(s), %.1f s, "
 		       "%zu subscribers%s\n",
-		       proto->name, o.connect, op_names[o.cfg.op], o.cfg.conns, o.cfg.depth,
-		       o.cfg.threads, r.seconds, subs.n,
+		       proto->name, o.cfg.tls_ctx ? " over TLS" : "", o.connect, op_names[o.cfg.op],
+		       o.cfg.conns, o.cfg.depth, o.cfg.threads, r.seconds, subs.n,
 		       o.cfg.check ? ", every vector checked" : "");
 		if (have_echo) {
 			printf("echo baseline at the same sizes (%u B requests, %u B answers):\n",
@@ -1016,6 +1085,7 @@ akv_bench_load(int argc, char **argv)
 	}
 	rc = 0;
 out:
+	SSL_CTX_free(o.cfg.tls_ctx);
 	load_subs_free(&subs);
 	return rc;
 }

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 #include <netinet/in.h>
 
 #include "akv_crypto.h"
@@ -126,12 +127,15 @@ struct load_slot {
 	uint64_t t_begin; /* ns, when the transaction's first request was queued (REGISTER) */
 };
 
+struct load_tls_conn;
+
 struct load_conn {
 	int fd;
 	uint16_t gen;
 	uint8_t dirty, closed, recv_armed;
 	struct akv_bring_rx rx;
-	struct akv_bring_tx tx;
+	struct akv_bring_tx tx;	     /* requests (plaintext) */
+	struct load_tls_conn *tls;   /* NULL: plain TCP (load_tls.h) */
 	struct load_slot *slots; /* depth entries */
 	struct load_thread *t;
 };
@@ -212,7 +216,7 @@ struct load_proto {
 	akv_bring_len_fn frame_len;
 	/* Optional: run on a freshly connected blocking socket before the load
 	 * starts (e.g. Diameter CER/CEA). Returns 0 or <0 (message printed). */
-	int (*handshake)(struct load_thread *t, int fd);
+	int (*handshake)(struct load_thread *t, struct load_conn *c);
 	/* Optional: per-thread state (t->proto_state), set up before the
 	 * connections (0 or <0, message printed) and released at the end. */
 	int (*thread_init)(struct load_thread *t);
@@ -253,6 +257,10 @@ struct load_cfg {
 	 * USER_DEREGISTRATION), so that every registration is a first one */
 	int deregister;
 	int cpu; /* first CPU to pin threads to, -1: none */
+	/* --tls-ca given: TLS on every connection, the server's certificate
+	 * checked for tls_host (the --connect address) */
+	struct ssl_ctx_st *tls_ctx;
+	char tls_host[64];
 };
 
 struct load_result {
@@ -263,6 +271,11 @@ struct load_result {
 	double requests_per_s, vectors_per_s;
 	uint64_t errors;
 };
+
+/* Blocking I/O on a connection before the ring takes it (a handshake such
+ * as Diameter's CER): over TLS when the conn has it; like send(2) / recv(2). */
+ssize_t load_conn_send_blocking(struct load_conn *c, const void *p, size_t n);
+ssize_t load_conn_recv_blocking(struct load_conn *c, void *p, size_t n);
 
 extern const struct load_proto load_proto_echo; /* load_echo.c */
 extern const struct load_proto load_proto_avs1; /* load_avs1.c */

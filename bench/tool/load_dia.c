@@ -62,8 +62,9 @@ dia_frame_len(const uint8_t *buf, size_t len)
 
 /* CER, then a CEA with Result-Code 2001, on the blocking socket. */
 static int
-dia_handshake(struct load_thread *t, int fd)
+dia_handshake(struct load_thread *t, struct load_conn *c)
 {
+	int fd = c->fd;
 	static _Thread_local uint8_t buf[AKV_DIA_MSG_MAX];
 	struct timeval tv = {.tv_sec = 5};
 	struct akv_dia_node node;
@@ -75,14 +76,14 @@ dia_handshake(struct load_thread *t, int fd)
 
 	node_of(t, &node, host);
 	len = akv_dia_build_cer(buf, sizeof(buf), &node, 1, (uint32_t)time(NULL) << 20);
-	if (len < 0 || send(fd, buf, (size_t)len, MSG_NOSIGNAL) != len) {
+	if (len < 0 || load_conn_send_blocking(c, buf, (size_t)len) != len) {
 		fprintf(stderr, "load: cannot send CER: %s\n",
 			len < 0 ? "encoding" : strerror(errno));
 		return -EIO;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	while (fl == AKV_EPARTIAL || (fl > 0 && got < (size_t)fl)) {
-		ssize_t n = recv(fd, buf + got, sizeof(buf) - got, 0);
+		ssize_t n = load_conn_recv_blocking(c, buf + got, sizeof(buf) - got);
 
 		if (n <= 0) {
 			fprintf(stderr, "load: no CEA from the server: %s\n",

@@ -125,6 +125,32 @@ stat() { jget "$out" "j['stats'].get('$1', -1)"; }
 	ok "STATS tls.record_errors = $(stat tls.record_errors)" ||
 	fail "tls.record_errors = $(stat tls.record_errors)"
 
+# ---- the load generator over TLS (akavs-bench load --tls-ca): both protocols,
+# every vector checked, no error; the wrong CA stops it at the handshake
+BENCH=$(dirname "$AKAVS")/akavs-bench
+tload() { # PORT ARGS...
+	local p=$1
+	shift
+	timeout 60 "$BENCH" load --connect "127.0.0.1:$p" --subs "$T/subs.csv" --conns 4 \
+		--depth 8 --seconds 1 --json --tls-ca "$C/ca.pem" --tls-cert "$C/client.pem" \
+		--tls-key "$C/client.key" "$@" 2>"$T/load.err"
+}
+for proto in avs1 diameter; do
+	if [ $proto = avs1 ]; then out=$(tload "$PORT"); else out=$(tload "$DPORT" --diameter); fi
+	if [ "$(jget "$out" 'j["tls"] and j["errors"] == 0 and j["requests"] > 100 and j["vectors_per_s"] > 0')" = True ]; then
+		ok "load over TLS, $proto: $(jget "$out" 'int(j["requests_per_s"])') req/s, every vector checked, 0 errors"
+	else
+		fail "load over TLS, $proto: $out $(cat "$T/load.err")"
+	fi
+done
+timeout 60 "$BENCH" load --connect "127.0.0.1:$PORT" --subs "$T/subs.csv" --conns 1 --seconds 1 \
+	--tls-ca "$C/other.pem" --tls-cert "$C/client.pem" --tls-key "$C/client.key" \
+	>/dev/null 2>"$T/load.err" && fail "load trusting another CA ran" ||
+	{ grep -q "TLS: handshake: .*certificate verify failed" "$T/load.err" &&
+		ok "load trusting another CA: stopped at the handshake ($(head -c 120 "$T/load.err"))" ||
+		fail "load trusting another CA: $(cat "$T/load.err")"; }
+cat "$T/load.err" >>"$T/all.out"
+
 # ---- SIGTERM drains and exits 0
 stop_server TERM
 [ "$SERVER_RC" = 0 ] && ok "SIGTERM: exit 0" || fail "server exit status $SERVER_RC after SIGTERM"

@@ -28,6 +28,21 @@
 #include "../../bench/tool/hist.c"
 #include "../../bench/tool/load_dia.c"
 #include "../../bench/tool/load_dia_msg.c"
+
+/* load.c's blocking I/O, which this test does not link: dia_handshake()
+ * needs it, and no test here runs a handshake (integ/tls.sh runs one over
+ * TLS, the bench smoke test a plain one) */
+ssize_t
+load_conn_send_blocking(struct load_conn *c, const void *p, size_t n)
+{
+	return send(c->fd, p, n, MSG_NOSIGNAL);
+}
+
+ssize_t
+load_conn_recv_blocking(struct load_conn *c, void *p, size_t n)
+{
+	return recv(c->fd, p, n, 0);
+}
 #include "akv_test.h"
 
 /* ==== Stubs of the load machinery (load.c, load_check.c) ==== */
