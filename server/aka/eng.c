@@ -9,7 +9,9 @@
  * subscriber whose headroom falls below half of that is queued and written
  * with the next commit (tick, or a batch that must commit anyway), so in the
  * steady state vectors never wait for a commit and all subscribers queued
- * meanwhile share one. After a crash the engine restarts above the
+ * meanwhile share one. With cfg.async_renewals the tick's commit runs on
+ * another thread (akv_eng_renewal_take; the server's renewer, wrk/renew.h)
+ * and the engine raises seq_res only once it is durable. After a crash the engine restarts above the
  * reservation: a jump of at most seq_reserve + 1 < Δ (TS 33.102 C.2.2).
  * With a serving run (cfg.boot, store.h "Boot windows") the restart jumps
  * above the window of the previous runs instead, and the new run's window
@@ -338,7 +340,9 @@ akv_eng_mem(const struct akv_eng *e, struct akv_eng_mem *out)
 static void
 queue_add(struct akv_eng *e, struct akv_subent *s)
 {
-	if (s->flags & AKV_SUBENT_QUEUED)
+	/* a renewal being written covers it, unless a vector needs more now */
+	if ((s->flags & AKV_SUBENT_QUEUED) ||
+	    ((s->flags & AKV_SUBENT_RENEWING) && !(s->flags & AKV_SUBENT_FORCED)))
 		return;
 	if (e->qn == e->qcap) {
 		e->qcap = e->qcap ? e->qcap * 2 : 256;
@@ -363,9 +367,37 @@ queue_del(struct akv_eng *e, struct akv_subent *s)
 	s->flags &= (uint8_t)~(AKV_SUBENT_QUEUED | AKV_SUBENT_FORCED);
 }
 
-/* Writes every queued subscriber's new reservation, SEQ_HE + seq_reserve,
- * in ONE store transaction (one fsync). On failure nothing is written and
- * seq_res keeps the durable value. Returns 0 or the store's error. */
+/* s's new reservation, SEQ_HE + seq_reserve, as the store writes it */
+static void
+reservation_of(const struct akv_eng *e, const struct akv_subent *s, struct akv_store_seq *u)
+{
+	unsigned b = e->cfg.ind_bits;
+	uint64_t to = akv_sqn_reserve_to(s->seq, e->cfg.seq_reserve, b);
+
+	u->impi = s->impi;
+	u->impi_len = s->impi_len;
+	/* the highest SQN of SEQ `to`, whatever IND: see akv_sqn_start */
+	u->seq_reserved = akv_sqn_make(to, (unsigned)e->ind_mask, b);
+	/* each later run may issue seq_reserve more SEQ values on top */
+	u->boot = e->cfg.boot;
+	u->window = e->cfg.boot ? (uint64_t)e->cfg.seq_reserve << b : 0;
+}
+
+static void
+count_commit(struct akv_eng *e, int rc, size_t n)
+{
+	if (!rc) {
+		e->stats.fsyncs++;
+		e->dur.reservations += n;
+	} else {
+		e->dur.commit_errors++;
+		e->stats.store_errors++;
+	}
+}
+
+/* Writes every queued subscriber's new reservation in ONE store transaction
+ * (one fsync). On failure nothing is written and seq_res keeps the durable
+ * value. Returns 0 or the store's error. */
 static int
 commit_queue(struct akv_eng *e)
 {
@@ -374,26 +406,10 @@ commit_queue(struct akv_eng *e)
 
 	if (!e->qn)
 		return 0;
-	for (size_t i = 0; i < e->qn; i++) {
-		struct akv_subent *s = e->q[i];
-		uint64_t to = akv_sqn_reserve_to(s->seq, e->cfg.seq_reserve, b);
-
-		e->seqbuf[i].impi = s->impi;
-		e->seqbuf[i].impi_len = s->impi_len;
-		/* the highest SQN of SEQ `to`, whatever IND: see akv_sqn_start */
-		e->seqbuf[i].seq_reserved = akv_sqn_make(to, (unsigned)e->ind_mask, b);
-		/* each later run may issue seq_reserve more SEQ values on top */
-		e->seqbuf[i].boot = e->cfg.boot;
-		e->seqbuf[i].window = e->cfg.boot ? (uint64_t)e->cfg.seq_reserve << b : 0;
-	}
+	for (size_t i = 0; i < e->qn; i++)
+		reservation_of(e, e->q[i], &e->seqbuf[i]);
 	rc = akv_store_seq_reserve(e->st, e->seqbuf, e->qn);
-	if (!rc) {
-		e->stats.fsyncs++;
-		e->dur.reservations += e->qn;
-	} else {
-		e->dur.commit_errors++;
-		e->stats.store_errors++;
-	}
+	count_commit(e, rc, e->qn);
 	for (size_t i = 0; i < e->qn; i++) {
 		struct akv_subent *s = e->q[i];
 
@@ -410,6 +426,64 @@ int
 akv_eng_flush(struct akv_eng *e)
 {
 	return commit_queue(e);
+}
+
+/* see eng.h */
+struct akv_eng_renewal *
+akv_eng_renewal_take(struct akv_eng *e)
+{
+	struct akv_eng_renewal *job;
+	size_t names = 0, off = 0, n = 0;
+
+	for (size_t i = 0; i < e->qn; i++)
+		names += e->q[i]->impi_len;
+	if (!e->qn)
+		return NULL;
+	job = akv_calloc(1, sizeof(*job));
+	job->u = akv_calloc(e->qn, sizeof(*job->u));
+	job->impis = akv_malloc(names);
+	for (size_t i = 0; i < e->qn; i++) {
+		struct akv_subent *s = e->q[i];
+
+		/* a forced one commits with its batch, never here (between
+		 * batches none is left) */
+		if (s->flags & AKV_SUBENT_FORCED)
+			continue;
+		reservation_of(e, s, &job->u[n]);
+		memcpy(job->impis + off, s->impi, s->impi_len);
+		job->u[n++].impi = job->impis + off;
+		off += s->impi_len;
+		s->flags = (uint8_t)((s->flags & ~AKV_SUBENT_QUEUED) | AKV_SUBENT_RENEWING);
+	}
+	job->n = n;
+	e->qn = 0;
+	return job;
+}
+
+/* see eng.h */
+void
+akv_eng_renewal_done(struct akv_eng *e, struct akv_eng_renewal *job, int rc)
+{
+	unsigned b = e->cfg.ind_bits;
+
+	count_commit(e, rc, job->n);
+	for (size_t i = 0; i < job->n; i++) {
+		/* found again by name: a provisioning change may have dropped or
+		 * replaced the entry meanwhile */
+		struct akv_subent *s = akv_eng_sub_find(e, job->u[i].impi, job->u[i].impi_len);
+		uint64_t seq = akv_sqn_seq(job->u[i].seq_reserved, b);
+
+		if (!s)
+			continue;
+		s->flags &= (uint8_t)~AKV_SUBENT_RENEWING;
+		if (rc)
+			queue_add(e, s);	/* again with the next one */
+		else if (seq > s->seq_res)
+			s->seq_res = seq;	/* durable: the store holds it or more */
+	}
+	akv_free(job->impis);
+	akv_free(job->u);
+	akv_free(job);
 }
 
 /* ==== Subscribers ==== */
@@ -641,8 +715,9 @@ akv_eng_tick(struct akv_eng *e, uint64_t now_ms)
 	/* sweep 1/256 of the pool per tick (~every 100 ms): expired, unanswered
 	 * challenges are released within ~half a minute of their expiry */
 	akv_pend_expire(&e->pend, now_ms, 1024 + e->pend.cap / 256);
-	/* reservations queued because of low headroom: one commit for all */
-	rc = commit_queue(e);
+	/* reservations queued because of low headroom: one commit for all
+	 * (with async_renewals the caller writes them, akv_eng_renewal_take) */
+	rc = e->cfg.async_renewals ? 0 : commit_queue(e);
 	if (!e->polled || now_ms - e->last_poll_ms >= POLL_INTERVAL_MS) {
 		e->polled = 1;
 		e->last_poll_ms = now_ms;

@@ -177,6 +177,10 @@ struct akv_eng_cfg {
 	int cx_cache_off;		/* 1: Cx requests never use the registration
 					 * states cached with the subscribers and read
 					 * the store each time (tests compare both) */
+	int async_renewals;		/* 1: akv_eng_tick() leaves low-headroom renewals
+					 * to the caller, who writes them on another
+					 * thread (akv_eng_renewal_take); 0: the tick
+					 * commits them itself */
 	uint64_t boot;			/* the serving run (akv_store_boot_begin), whose
 					 * window each reservation stands for too (store.h
 					 * "Boot windows"); 0: none, every subscriber's first
@@ -234,8 +238,31 @@ void akv_eng_run(struct akv_eng *e, struct akv_eng_req *const *reqs, size_t n, u
  * subscriber's durable reservation). Returns 0 or an error. */
 int akv_eng_tick(struct akv_eng *e, uint64_t now_ms);
 
-/* Makes all SQN state durable now (shutdown path). Returns 0 or an error. */
+/* Makes all SQN state durable now (shutdown path). Returns 0 or an error.
+ * With cfg.async_renewals, apply any job in flight first. */
 int akv_eng_flush(struct akv_eng *e);
+
+/* ---- Renewals written by another thread (cfg.async_renewals) ----
+ * A low-headroom renewal only extends a reservation that still has room, so
+ * nothing waits for it: its commit (an fsync) can run off the worker thread
+ * while the engine goes on issuing SQNs from the headroom left. A vector
+ * above the durable reservation still commits in akv_eng_run() first, as
+ * always (the store keeps the higher of two racing writes, store.h). */
+struct akv_store_seq;
+struct akv_eng_renewal {
+	size_t n;
+	struct akv_store_seq *u;	/* n reservations for akv_store_seq_reserve() */
+	char *impis;			/* u[i].impi point here: the job owns its IMPIs */
+};
+/* Takes the queued renewals into a new job (NULL when there are none) and
+ * marks their subscribers as renewing. The caller writes it with
+ * akv_store_seq_reserve(store, job->u, job->n), on any thread, and hands the
+ * result to akv_eng_renewal_done() on the engine's thread. */
+struct akv_eng_renewal *akv_eng_renewal_take(struct akv_eng *e);
+/* Applies a job's outcome: rc 0 raises each subscriber's durable
+ * reservation (if still cached); an error is counted and the subscribers are
+ * queued again. Frees the job. Engine thread only. */
+void akv_eng_renewal_done(struct akv_eng *e, struct akv_eng_renewal *job, int rc);
 
 /* The store the engine reads (for akv_cx_run_batch). */
 struct akv_store *akv_eng_store(struct akv_eng *e);

@@ -43,6 +43,7 @@ extern "C" {
 /* akv_subent.flags: the engine's bookkeeping bits */
 #define AKV_SUBENT_QUEUED 0x1u	/* in the engine's reservation queue */
 #define AKV_SUBENT_FORCED 0x2u	/* a vector of the current batch needs that commit */
+#define AKV_SUBENT_RENEWING 0x4u /* in a renewal job being written (akv_eng_renewal_take) */
 
 /* ==== Types ==== */
 

@@ -18,6 +18,7 @@
 #include "err.h"
 #include "log.h"
 #include "mem.h"
+#include "renew.h"
 
 #define TICK_MS 100   /* akv_eng_tick period (eng.h: "about every 100 ms") */
 #define NSTATS 11     /* fields of struct akv_eng_stats */
@@ -191,10 +192,41 @@ idle_wait(struct akv_wrk *w, uint64_t next_tick)
 	akv_spsc_wake_done(&w->wake);
 }
 
+/* The renewal written by the renewer thread is back: applied (and counted
+ * in STATS at once: an idle worker publishes nothing else). */
+static void
+renewal_collect(struct akv_wrk *w, struct akv_eng *e, struct akv_renewer *rn)
+{
+	int rc;
+	struct akv_eng_renewal *job = akv_renewer_poll(rn, &rc);
+
+	if (!job)
+		return;
+	akv_eng_renewal_done(e, job, rc);
+	publish_stats(w, e);
+}
+
+/* At a tick: the renewals queued since go to the renewer, unless it is
+ * still writing the last ones (they wait for the next tick then). */
+static void
+renewal_hand_over(struct akv_wrk *w, struct akv_eng *e, struct akv_renewer *rn)
+{
+	struct akv_eng_renewal *job;
+
+	renewal_collect(w, e, rn);
+	if (akv_renewer_busy(rn))
+		return;
+	job = akv_eng_renewal_take(e);
+	if (job)
+		akv_renewer_submit(rn, job);
+}
+
 static void *
 wrk_main(void *arg)
 {
 	struct akv_wrk *w = arg;
+	struct akv_eng_cfg ecfg = w->cfg->eng;
+	struct akv_renewer *rn = NULL;
 	struct akv_eng *e;
 	void **batch;
 	uint64_t next_tick, last_work_ns = 0;
@@ -202,9 +234,14 @@ wrk_main(void *arg)
 	int err = 0;
 
 	pin(w);
-	e = w->registrar ? akv_eng_new_registrar(&w->cfg->eng, w->st, &err)
-			 : akv_eng_new(&w->cfg->eng, w->st, w->shard, w->cfg->workers, &err);
+	/* a shard's renewals are written by a thread of their own; the
+	 * registrar makes no reservations */
+	if (!w->registrar && w->st && (rn = akv_renewer_start(w->st, w->shard, &err)))
+		ecfg.async_renewals = 1;
+	e = w->registrar ? akv_eng_new_registrar(&ecfg, w->st, &err)
+			 : akv_eng_new(&ecfg, w->st, w->shard, w->cfg->workers, &err);
 	if (!e) {
+		akv_renewer_stop(rn);
 		started(w, 0, err ? err : AKV_EINVAL);
 		return NULL;
 	}
@@ -224,7 +261,11 @@ wrk_main(void *arg)
 			if (r)
 				akv_log(AKV_LOG_WARN, "worker %u: tick: %s", w->shard,
 					akv_strerror(r));
+			if (rn)
+				renewal_hand_over(w, e, rn);
 			next_tick = now + TICK_MS;
+		} else if (rn) {
+			renewal_collect(w, e, rn);
 		}
 		if (n) {
 			last_work_ns = ns;
@@ -247,7 +288,16 @@ wrk_main(void *arg)
 		}
 		idle_wait(w, next_tick);
 	}
-	/* shutdown: make SQN state durable before the thread ends */
+	/* shutdown: make SQN state durable before the thread ends (the
+	 * renewal being written first: a failed one is queued again) */
+	if (rn) {
+		int rc;
+		struct akv_eng_renewal *job = akv_renewer_wait(rn, &rc);
+
+		if (job)
+			akv_eng_renewal_done(e, job, rc);
+		akv_renewer_stop(rn);
+	}
 	w->flush_err = akv_eng_flush(e);
 	publish_stats(w, e);
 	akv_eng_free(e);

@@ -2,6 +2,7 @@
  * Milenage, SQN rules, durability across restarts, resync, errors, live
  * provisioning, batching. */
 #include <check.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -455,6 +456,79 @@ START_TEST(t_eng_low_headroom_renewed_by_tick)
 }
 END_TEST
 
+/* cfg.async_renewals (the server's renewer thread, server/wrk/renew.h): the
+ * tick leaves the low-headroom renewal to the caller; vectors go on from the
+ * headroom while it is being written; one beyond the durable reservation
+ * still commits first; a renewal landing after that lowers nothing; a failed
+ * one is queued again. */
+START_TEST(t_eng_async_renewals)
+{
+	struct akv_eng_vec v[8];
+	struct akv_eng_req r;
+	struct akv_eng_stats s0, s1;
+	struct akv_eng_renewal *job;
+	struct akv_sub rec;
+
+	akv_eng_free(eng);
+	cfg.seq_reserve = 20;
+	cfg.async_renewals = 1;
+	eng = fx_eng_new(&cfg, st);
+	fx_req(&r, AKV_OP_VECTORS, "alice@ims.test", 8, v);
+	fx_run1(eng, &r, NOW);	/* forced: reserve to 8 + 20 */
+	fx_run1(eng, &r, NOW);	/* SEQ 16 */
+	fx_run1(eng, &r, NOW);	/* SEQ 24: headroom 4 < 10: queued */
+	akv_eng_stats(eng, &s0);
+	ck_assert_int_eq(akv_eng_tick(eng, NOW), 0);
+	akv_eng_stats(eng, &s1);
+	ck_assert_uint_eq(s1.fsyncs, s0.fsyncs);	/* the tick wrote nothing */
+	job = akv_eng_renewal_take(eng);
+	ck_assert_ptr_nonnull(job);
+	ck_assert_uint_eq(job->n, 1);
+	ck_assert_uint_eq(job->u[0].impi_len, 14);
+	ck_assert_mem_eq(job->u[0].impi, "alice@ims.test", 14);
+	ck_assert_uint_eq(akv_sqn_seq(job->u[0].seq_reserved, 5), 24 + 20);
+	ck_assert_ptr_null(akv_eng_renewal_take(eng));
+
+	/* while it is "being written": SEQ 32 passes the durable 28, so that
+	 * batch commits by itself first (to 32 + 20) */
+	fx_run1(eng, &r, NOW);
+	ck_assert_int_eq(r.err, 0);
+	akv_eng_stats(eng, &s0);
+	ck_assert_uint_eq(s0.fsyncs, s1.fsyncs + 1);
+	ck_assert_int_eq(akv_store_get(st, "alice@ims.test", 14, &rec), 0);
+	ck_assert_uint_eq(akv_sqn_seq(rec.seq_reserved, 5), 32 + 20);
+	/* the renewal (to 44) lands late: the store keeps 52, and so does the
+	 * engine: SEQ 40 and 48 release with no commit (48 only queues) */
+	ck_assert_int_eq(akv_store_seq_reserve(st, job->u, job->n), 0);
+	akv_eng_renewal_done(eng, job, 0);
+	ck_assert_int_eq(akv_store_get(st, "alice@ims.test", 14, &rec), 0);
+	ck_assert_uint_eq(akv_sqn_seq(rec.seq_reserved, 5), 32 + 20);
+	fx_run1(eng, &r, NOW);
+	fx_run1(eng, &r, NOW);
+	ck_assert_int_eq(r.err, 0);
+	akv_eng_stats(eng, &s1);
+	ck_assert_uint_eq(s1.fsyncs, s0.fsyncs + 1);	/* done() counted its commit */
+
+	/* a failed write is counted and queued again */
+	job = akv_eng_renewal_take(eng);
+	ck_assert_ptr_nonnull(job);
+	ck_assert_uint_eq(akv_sqn_seq(job->u[0].seq_reserved, 5), 48 + 20);
+	akv_eng_renewal_done(eng, job, -EIO);
+	akv_eng_stats(eng, &s0);
+	ck_assert_uint_eq(s0.store_errors, s1.store_errors + 1);
+	job = akv_eng_renewal_take(eng);
+	ck_assert_ptr_nonnull(job);
+	ck_assert_int_eq(akv_store_seq_reserve(st, job->u, job->n), 0);
+	akv_eng_renewal_done(eng, job, 0);
+	ck_assert_int_eq(akv_store_get(st, "alice@ims.test", 14, &rec), 0);
+	ck_assert_uint_eq(akv_sqn_seq(rec.seq_reserved, 5), 48 + 20);
+	fx_run1(eng, &r, NOW);	/* SEQ 56: inside 68, no commit */
+	akv_eng_stats(eng, &s1);
+	ck_assert_uint_eq(s1.fsyncs, s0.fsyncs + 1);
+	ck_assert_ptr_null(akv_eng_renewal_take(eng));
+}
+END_TEST
+
 START_TEST(t_eng_cfg_and_shards)
 {
 	struct akv_eng_cfg c;
@@ -698,6 +772,7 @@ suite(void)
 	tcase_add_test(tc, t_eng_bad_n);
 	tcase_add_test(tc, t_eng_errors_user_impu_scheme_op);
 	tcase_add_test(tc, t_eng_reservation_durable_before_release);
+	tcase_add_test(tc, t_eng_async_renewals);
 	tcase_add_test(tc, t_eng_ind_bits_change_keeps_monotonic);
 	tcase_add_test(tc, t_eng_resync);
 	tcase_add_test(tc, t_eng_resync_beyond_delta);
