@@ -8,6 +8,7 @@
 #   BENCH_SUBS (subscribers provisioned, default 10000)
 #   ENGINE_SUBS (default 1M), IMPORT_SUBS (default 1000000)
 set -u
+. "$(dirname "$0")/lib.bash"
 BUILD=${1:-build}
 case $BUILD in /*) ;; *) BUILD=$PWD/$BUILD ;; esac
 BENCH=$BUILD/akavs-bench
@@ -70,18 +71,6 @@ fi
 free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
-gen_subs() { # N FILE: random keys, never real ones
-	python3 - "$1" "$2" <<'PY'
-import os, sys
-n, path = int(sys.argv[1]), sys.argv[2]
-with open(path, "w") as f:
-    f.write("impi,impus,k,op,opc,amf,sqn\n")
-    for i in range(n):
-        f.write("bench%d@bench.akavs,sip:bench%d@bench.akavs,%s,,%s,8000,\n"
-                % (i, i, os.urandom(16).hex(), os.urandom(16).hex()))
-PY
-}
-
 # median_of_runs NAME CMD...: runs CMD (a `load --vs-echo --json`) LOAD_RUNS
 # times (default 3; each run measures echo then akavs back to back) and keeps
 # the run with the median pct_of_echo as $TMP/NAME.json: on a shared 2-core

@@ -5,6 +5,7 @@
 # (P-256) are made with the openssl CLI. Knobs: RUNS (rounds, default 3),
 # LOAD_SECONDS (default 3), BENCH_SUBS (default 10000).
 set -u
+. "$(dirname "$0")/lib.bash"
 BUILD=${1:-build}
 B=$BUILD
 T=$(mktemp -d "${TMPDIR:-/tmp}/akavs-tls-cost.XXXXXX")
@@ -18,15 +19,7 @@ openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=server
 printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n' >"$T/server.ext"
 openssl x509 -req -in "$T/server.csr" -CA "$T/ca.pem" -CAkey "$T/ca.key" -CAcreateserial \
 	-days 2 -extfile "$T/server.ext" -out "$T/server.pem" 2>/dev/null || exit 1
-python3 - "${BENCH_SUBS:-10000}" "$T/subs.csv" <<'PY'
-import os, sys
-n, path = int(sys.argv[1]), sys.argv[2]
-with open(path, "w") as f:
-    f.write("impi,impus,k,op,opc,amf,sqn\n")
-    for i in range(n):
-        f.write("bench%d@bench.akavs,sip:bench%d@bench.akavs,%s,,%s,8000,\n"
-                % (i, i, os.urandom(16).hex(), os.urandom(16).hex()))
-PY
+gen_subs "${BENCH_SUBS:-10000}" "$T/subs.csv"
 "$B/akavs" sub import "$T/subs.csv" --db "$T/db" >/dev/null || exit 1
 
 # serve TLS(0|1): starts akavs; sets S, P (AVS/1) and D (Diameter, plain or TLS)
