@@ -428,12 +428,20 @@ akv_eng_flush(struct akv_eng *e)
 	return commit_queue(e);
 }
 
+static void
+renewal_free(struct akv_eng_renewal *job)
+{
+	akv_free(job->impis);
+	akv_free(job->u);
+	akv_free(job);
+}
+
 /* see eng.h */
 struct akv_eng_renewal *
 akv_eng_renewal_take(struct akv_eng *e)
 {
 	struct akv_eng_renewal *job;
-	size_t names = 0, off = 0, n = 0;
+	size_t names = 0, off = 0, n = 0, kept = 0;
 
 	for (size_t i = 0; i < e->qn; i++)
 		names += e->q[i]->impi_len;
@@ -445,18 +453,24 @@ akv_eng_renewal_take(struct akv_eng *e)
 	for (size_t i = 0; i < e->qn; i++) {
 		struct akv_subent *s = e->q[i];
 
-		/* a forced one commits with its batch, never here (between
-		 * batches none is left) */
-		if (s->flags & AKV_SUBENT_FORCED)
+		/* a forced one commits with its own batch (between batches none
+		 * is left; kept queued if one were) */
+		if (s->flags & AKV_SUBENT_FORCED) {
+			e->q[kept++] = s;
 			continue;
+		}
 		reservation_of(e, s, &job->u[n]);
 		memcpy(job->impis + off, s->impi, s->impi_len);
 		job->u[n++].impi = job->impis + off;
 		off += s->impi_len;
 		s->flags = (uint8_t)((s->flags & ~AKV_SUBENT_QUEUED) | AKV_SUBENT_RENEWING);
 	}
+	e->qn = kept;
 	job->n = n;
-	e->qn = 0;
+	if (!n) {
+		renewal_free(job);
+		return NULL;
+	}
 	return job;
 }
 
@@ -481,9 +495,7 @@ akv_eng_renewal_done(struct akv_eng *e, struct akv_eng_renewal *job, int rc)
 		else if (seq > s->seq_res)
 			s->seq_res = seq;	/* durable: the store holds it or more */
 	}
-	akv_free(job->impis);
-	akv_free(job->u);
-	akv_free(job);
+	renewal_free(job);
 }
 
 /* ==== Subscribers ==== */
