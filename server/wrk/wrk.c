@@ -233,11 +233,13 @@ wrk_main(void *arg)
 	size_t last_n = 0;	/* requests in the last batch */
 	int err = 0;
 
-	pin(w);
-	/* a shard's renewals are written by a thread of their own; the
-	 * registrar makes no reservations */
+	/* a shard's renewals are written by a thread of their own (the
+	 * registrar makes no reservations), started before this thread is
+	 * pinned so that it is not: its commit's CPU work may run beside the
+	 * worker instead of taking turns with it */
 	if (!w->registrar && w->st && (rn = akv_renewer_start(w->st, w->shard, &err)))
 		ecfg.async_renewals = 1;
+	pin(w);
 	e = w->registrar ? akv_eng_new_registrar(&ecfg, w->st, &err)
 			 : akv_eng_new(&ecfg, w->st, w->shard, w->cfg->workers, &err);
 	if (!e) {
