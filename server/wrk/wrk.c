@@ -237,8 +237,15 @@ wrk_main(void *arg)
 	 * registrar makes no reservations), started before this thread is
 	 * pinned so that it is not: its commit's CPU work may run beside the
 	 * worker instead of taking turns with it */
-	if (!w->registrar && w->st && (rn = akv_renewer_start(w->st, w->shard, &err)))
-		ecfg.async_renewals = 1;
+	if (!w->registrar && w->st) {
+		rn = akv_renewer_start(w->st, w->shard, &err);
+		if (rn)
+			ecfg.async_renewals = 1;
+		else
+			akv_log(AKV_LOG_WARN, "worker %u: no renewer thread (%s): SQN renewals "
+				"commit on the worker", w->shard, akv_strerror(err));
+		err = 0;
+	}
 	pin(w);
 	e = w->registrar ? akv_eng_new_registrar(&ecfg, w->st, &err)
 			 : akv_eng_new(&ecfg, w->st, w->shard, w->cfg->workers, &err);
