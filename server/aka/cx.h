@@ -103,7 +103,7 @@ struct akv_eng;
 
 /* Most requests one akv_cx_run_batch() call takes: their registration
  * changes share one commit. */
-#define AKV_CX_BATCH_MAX 64
+#define AKV_CX_BATCH_MAX 256
 
 /* Runs n (<= AKV_CX_BATCH_MAX) SAR/UAR/LIR requests (req->op), in order,
  * against the registration state kept in the engine's store, and fills

@@ -1348,7 +1348,7 @@ cx_fill(struct akv_eng_req *r, struct akv_cx_req *cx, enum akv_op op, const char
 
 START_TEST(t_dia_cx_batch_one_commit)
 {
-	enum { NSUB = 100 };
+	enum { NSUB = AKV_CX_BATCH_MAX + 36 };
 	static struct akv_eng_req req[NSUB + 3];
 	static struct akv_cx_req cx[NSUB + 3];
 	struct akv_eng_req *list[NSUB + 3];
@@ -1407,8 +1407,8 @@ START_TEST(t_dia_cx_batch_one_commit)
 	ck_assert_uint_eq(cx[1].exp_code, AKV_CX_EXP_SUBSEQUENT_REGISTRATION);
 	ck_assert_str_eq(cx[1].assigned, "sip:s1");
 
-	/* 100 SARs in one run: chunks of 64, so two commits; re-registering
-	 * the 39 already there at the same S-CSCF adds none */
+	/* NSUB SARs in one run: chunks of AKV_CX_BATCH_MAX, so two commits;
+	 * re-registering the 39 already there at the same S-CSCF adds none */
 	for (int i = 0; i < NSUB; i++) {
 		cx_fill(&req[i], &cx[i], AKV_OP_SAR, impi[i], AKV_CX_SAT_REGISTRATION, "sip:s1");
 		list[i] = &req[i];
