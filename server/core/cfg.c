@@ -63,7 +63,7 @@ static const struct opt opts[] = {
     {"server", "max-inflight-conn", "--max-inflight-conn", OPT_UINT, F(max_inflight_conn), 1,
      1u << 16, "requests queued at workers per connection (default 256)"},
     {"server", "batch", "--batch", OPT_UINT, F(batch), 1, 4096,
-     "most requests a worker runs at once (default 64)"},
+     "most requests a worker runs at once (default 256)"},
     {"server", "rx-buffers", "--rx-buffers", OPT_UINT, F(rx_buffers), 8, 32768,
      "provided receive buffers of 16 KiB, power of two (default 512)"},
     {"server", "log-level", "--log-level", OPT_LOG, F(log_level), 0, 0,
@@ -462,7 +462,14 @@ akv_cfg_default(struct akv_cfg *cfg)
 	cfg->max_conns = 1024;
 	cfg->max_inflight = 2048;
 	cfg->max_inflight_conn = 256;
-	cfg->batch = 64;
+	/* A batch whose vectors pass a reservation (a subscriber's first
+	 * vector ever, or after a burst) commits before it answers: taking
+	 * whatever queued meanwhile, up to 256 (16 rounds of the VAES
+	 * kernel's 16 lanes), made the first CHALLENGE of 100 000 new
+	 * subscribers 2.6x faster than 64 did (90-94 k -> 234-255 k req/s,
+	 * 1 563 -> 392 fsyncs); steady state at 16 x 32 did not move beyond
+	 * the run-to-run noise. A batch never waits for more work. */
+	cfg->batch = 256;
 	cfg->rx_buffers = 512;
 	cfg->log_level = AKV_CFG_LOG_INFO;
 	akv_eng_cfg_default(&cfg->eng);
