@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "client/client.h"
 #include "echo.h"
 #include "err.h"
 #include "load_tls.h"
@@ -654,7 +655,7 @@ struct load_opts {
 	struct load_cfg cfg;
 	const char *connect, *subs_path, *sweep, *sweep_out;
 	int json, vs_echo, echo_target, diameter;
-	struct load_tls_cfg tls;
+	struct akv_client_tls tls;
 };
 
 static void
@@ -1008,9 +1009,12 @@ akv_bench_load(int argc, char **argv)
 	}
 	proto = o.echo_target ? &load_proto_echo : o.diameter ? &load_proto_dia : &load_proto_avs1;
 	if (o.tls.ca) {
-		o.cfg.tls_ctx = load_tls_ctx_new(&o.tls);
-		if (!o.cfg.tls_ctx)
+		char why[256];
+
+		if (akv_client_tls_ctx_new(&o.tls, &o.cfg.tls_ctx, why, sizeof(why))) {
+			fprintf(stderr, "load: TLS: %s\n", why);
 			goto out;
+		}
 		snprintf(o.cfg.tls_host, sizeof(o.cfg.tls_host), "%s",
 			 inet_ntoa(o.cfg.addr.sin_addr));
 	}

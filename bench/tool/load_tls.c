@@ -1,19 +1,17 @@
 /*
- * load_tls.c - see load_tls.h. The settings follow the AVS/1 client's
- * (server/client/client.c): TLS 1.2 or later, the server's certificate
- * checked against the CA and the name (RFC 6125), no renegotiation.
+ * load_tls.c - see load_tls.h. The context and the name check are the AVS/1
+ * client's (server/client/client.h), so both speak TLS alike.
  */
 #include "load_tls.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 
 #include <openssl/err.h>
-#include <openssl/x509v3.h>
 
+#include "client/client.h"
 #include "err.h"
 #include "mem.h"
 
@@ -28,45 +26,11 @@ say(const char *what)
 }
 
 /* see load_tls.h */
-SSL_CTX *
-load_tls_ctx_new(const struct load_tls_cfg *cfg)
-{
-	SSL_CTX *ctx;
-
-	ERR_clear_error();
-	ctx = SSL_CTX_new(TLS_client_method());
-	if (!ctx) {
-		say("cannot create a context");
-		return NULL;
-	}
-	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
-	if (!cfg->ca || SSL_CTX_load_verify_locations(ctx, cfg->ca, NULL) != 1) {
-		fprintf(stderr, "load: TLS: --tls-ca %s: no CA certificate in it\n",
-			cfg->ca ? cfg->ca : "(missing)");
-		goto fail;
-	}
-	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
-	if (cfg->cert && (SSL_CTX_use_certificate_chain_file(ctx, cfg->cert) != 1 || !cfg->key ||
-			  SSL_CTX_use_PrivateKey_file(ctx, cfg->key, SSL_FILETYPE_PEM) != 1 ||
-			  SSL_CTX_check_private_key(ctx) != 1)) {
-		fprintf(stderr, "load: TLS: --tls-cert %s / --tls-key %s do not load or match\n",
-			cfg->cert, cfg->key ? cfg->key : "(missing)");
-		goto fail;
-	}
-	return ctx;
-fail:
-	SSL_CTX_free(ctx);
-	return NULL;
-}
-
-/* see load_tls.h */
 int
 load_tls_connect(SSL_CTX *ctx, int fd, const char *host, struct load_tls_conn *lt)
 {
 	struct timeval tv = {.tv_sec = 5};
-	uint8_t ip[16];
-	int is_ip = inet_pton(AF_INET, host, ip) == 1 || inet_pton(AF_INET6, host, ip) == 1, r;
+	int r;
 
 	ERR_clear_error();
 	lt->ssl = SSL_new(ctx);
@@ -74,9 +38,7 @@ load_tls_connect(SSL_CTX *ctx, int fd, const char *host, struct load_tls_conn *l
 		say("cannot create a session");
 		return -EPROTO;
 	}
-	if (is_ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(lt->ssl), host) != 1
-		  : SSL_set1_host(lt->ssl, host) != 1 ||
-			SSL_set_tlsext_host_name(lt->ssl, host) != 1) {
+	if (akv_client_tls_expect_name(lt->ssl, host)) {
 		say("bad server name");
 		return -EPROTO;
 	}

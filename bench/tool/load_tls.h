@@ -16,23 +16,16 @@
 
 #include "bring.h"
 
-/* What the load generator's TLS needs (the client's `--tls-*` options). */
-struct load_tls_cfg {
-	const char *ca;		/* PEM CA file the server's certificate must chain to */
-	const char *cert, *key; /* PEM client certificate and key, or NULL */
-};
-
 struct load_tls_conn {
 	SSL *ssl;
 	BIO *rbio, *wbio;	 /* memory BIOs, once load_tls_go_async() ran */
 	struct akv_bring_tx ctx; /* records to send: one send in flight */
 };
 
-/* A client context for cfg; NULL after printing why to stderr. */
-SSL_CTX *load_tls_ctx_new(const struct load_tls_cfg *cfg);
 /* Handshake on the blocking socket fd with the server named `host` (an IP
- * address or a DNS name its certificate must hold); returns 0, or -EPROTO
- * after printing OpenSSL's reason. */
+ * address or a DNS name its certificate must hold), in ctx (the AVS/1
+ * client's, akv_client_tls_ctx_new); returns 0, or -EPROTO after printing
+ * OpenSSL's reason. */
 int load_tls_connect(SSL_CTX *ctx, int fd, const char *host, struct load_tls_conn *lt);
 /* Blocking I/O over the session before load_tls_go_async() (a CER): like
  * send(2) / recv(2), -1 on failure or timeout (SO_RCVTIMEO). */

@@ -277,16 +277,66 @@ tls_reason(struct akv_client *c, const char *fallback)
 			 X509_verify_cert_error_string(v));
 }
 
-/* tls_reason() for a file that did not load: "WHAT FILE: reason". */
+/* OpenSSL's reason for a file that did not load: "WHAT FILE: reason". */
 static void
-tls_file_reason(struct akv_client *c, const char *what, const char *file, const char *fallback)
+file_reason(char *why, size_t whylen, const char *what, const char *file, const char *fallback)
 {
 	char r[AKV_CLIENT_WHY_MAX];
 
-	tls_reason(c, fallback);
-	snprintf(r, sizeof(r), "%s", c->tls_why);
-	snprintf(c->tls_why, sizeof(c->tls_why), "%s %.100s: %.120s", what, file ? file : "(none)",
-		 r);
+	akv_ossl_reason(r, sizeof(r), fallback);
+	snprintf(why, whylen, "%s %.100s: %.120s", what, file ? file : "(none)", r);
+}
+
+/* see client.h */
+int
+akv_client_tls_ctx_new(const struct akv_client_tls *t, struct ssl_ctx_st **out, char *why,
+		       size_t whylen)
+{
+	SSL_CTX *ctx;
+
+	ERR_clear_error();
+	*out = NULL;
+	ctx = SSL_CTX_new(TLS_client_method());
+	if (!ctx) {
+		akv_ossl_reason(why, whylen, "cannot create a context");
+		return AKV_EPROTO;
+	}
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CLEANSE_PLAINTEXT);
+	if (!t->ca || SSL_CTX_load_verify_locations(ctx, t->ca, NULL) != 1) {
+		file_reason(why, whylen, "CA file", t->ca, "no CA certificate in it");
+		goto bad_file;
+	}
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	if (t->cert && SSL_CTX_use_certificate_chain_file(ctx, t->cert) != 1) {
+		file_reason(why, whylen, "certificate", t->cert, "cannot load");
+		goto bad_file;
+	}
+	if (t->cert &&
+	    (!t->key || SSL_CTX_use_PrivateKey_file(ctx, t->key, SSL_FILETYPE_PEM) != 1 ||
+	     SSL_CTX_check_private_key(ctx) != 1)) {
+		file_reason(why, whylen, "key", t->key, "missing or not the certificate's");
+		goto bad_file;
+	}
+	*out = ctx;
+	return 0;
+bad_file:
+	SSL_CTX_free(ctx);
+	return AKV_EINVAL;
+}
+
+/* see client.h */
+int
+akv_client_tls_expect_name(struct ssl_st *ssl, const char *name)
+{
+	uint8_t ip[16];
+	int is_ip = inet_pton(AF_INET, name, ip) == 1 || inet_pton(AF_INET6, name, ip) == 1;
+
+	/* RFC 6125: the name (or RFC 5280 iPAddress) the certificate must hold */
+	if (is_ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), name) != 1
+		  : SSL_set1_host(ssl, name) != 1 || SSL_set_tlsext_host_name(ssl, name) != 1)
+		return AKV_EINVAL;
+	return 0;
 }
 
 /* Maps an SSL call's failure: 0 to wait (WANT_*), else an error. */
@@ -315,38 +365,15 @@ static int
 tls_setup(struct akv_client *c, const struct akv_client_tls *t, const char *host)
 {
 	const char *name = t->server_name && t->server_name[0] ? t->server_name : host;
-	uint8_t ip[16];
-	int is_ip = inet_pton(AF_INET, name, ip) == 1 || inet_pton(AF_INET6, name, ip) == 1;
+	int rc = akv_client_tls_ctx_new(t, &c->ctx, c->tls_why, sizeof(c->tls_why));
 
-	ERR_clear_error();
-	c->ctx = SSL_CTX_new(TLS_client_method());
-	if (!c->ctx)
-		return tls_reason(c, "cannot create a context"), AKV_EPROTO;
-	SSL_CTX_set_min_proto_version(c->ctx, TLS1_2_VERSION);
-	SSL_CTX_set_options(c->ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CLEANSE_PLAINTEXT);
-	if (!t->ca || SSL_CTX_load_verify_locations(c->ctx, t->ca, NULL) != 1) {
-		tls_file_reason(c, "CA file", t->ca, "no CA certificate in it");
-		return AKV_EINVAL;
-	}
-	SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER, NULL);
-	if (t->cert && SSL_CTX_use_certificate_chain_file(c->ctx, t->cert) != 1) {
-		tls_file_reason(c, "certificate", t->cert, "cannot load");
-		return AKV_EINVAL;
-	}
-	if (t->cert &&
-	    (!t->key || SSL_CTX_use_PrivateKey_file(c->ctx, t->key, SSL_FILETYPE_PEM) != 1 ||
-	     SSL_CTX_check_private_key(c->ctx) != 1)) {
-		tls_file_reason(c, "key", t->key, "missing or not the certificate's");
-		return AKV_EINVAL;
-	}
+	if (rc)
+		return rc;
 	c->ssl = SSL_new(c->ctx);
 	if (!c->ssl || SSL_set_fd(c->ssl, c->fd) != 1)
 		return tls_reason(c, "cannot create a session"), AKV_EPROTO;
 	SSL_set_mode(c->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-	/* RFC 6125: the name (or RFC 5280 iPAddress) the certificate must hold */
-	if (is_ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl), name) != 1
-		  : SSL_set1_host(c->ssl, name) != 1 ||
-			SSL_set_tlsext_host_name(c->ssl, name) != 1) {
+	if (akv_client_tls_expect_name(c->ssl, name)) {
 		tls_reason(c, "bad server name");
 		return AKV_EINVAL;
 	}

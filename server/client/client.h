@@ -48,6 +48,20 @@ struct akv_client_tls {
 				  * NULL: the host part of hostport */
 };
 
+/* ==== TLS pieces (also for the load generator, bench/tool/load_tls.c) ==== */
+
+struct ssl_ctx_st;
+struct ssl_st;
+/* The client context tls describes (TLS 1.2+, the server's certificate
+ * verified against tls->ca, our certificate and key when given). Returns 0
+ * with *out set, AKV_EINVAL when a file does not load, AKV_EPROTO when
+ * OpenSSL fails; the reason is then in why (whylen bytes). */
+int akv_client_tls_ctx_new(const struct akv_client_tls *tls, struct ssl_ctx_st **out, char *why,
+			   size_t whylen);
+/* Makes ssl accept only a certificate for name: a DNS name, or an IP
+ * address as an iPAddress subjectAltName (RFC 6125). 0 or AKV_EINVAL. */
+int akv_client_tls_expect_name(struct ssl_st *ssl, const char *name);
+
 /* ==== Lifecycle ==== */
 
 /* Connects to "HOST:PORT", "[V6ADDR]:PORT" or "HOST" (port 7430) within
