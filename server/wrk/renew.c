@@ -21,10 +21,11 @@ struct akv_renewer {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct akv_eng_renewal *todo;	/* handed over, not yet taken by the thread */
-	struct akv_eng_renewal *done;	/* written: its outcome is rc */
+	/* written, its outcome in rc: set under mu, read without it by the
+	 * worker's per-round poll */
+	struct akv_eng_renewal *_Atomic done;
 	int rc;
 	int stop;
-	_Atomic int ready;		/* done is set: the worker may collect it */
 	int inflight;			/* worker's view: a job was submitted, not collected */
 };
 
@@ -50,9 +51,8 @@ renewer_main(void *arg)
 		pthread_mutex_unlock(&r->mu);
 		rc = akv_store_seq_reserve(r->st, job->u, job->n);
 		pthread_mutex_lock(&r->mu);
-		r->done = job;
 		r->rc = rc;
-		atomic_store_explicit(&r->ready, 1, memory_order_release);
+		atomic_store_explicit(&r->done, job, memory_order_release);
 		pthread_cond_broadcast(&r->cv);
 	}
 	pthread_mutex_unlock(&r->mu);
@@ -96,12 +96,11 @@ akv_renewer_submit(struct akv_renewer *r, struct akv_eng_renewal *job)
 static struct akv_eng_renewal *
 collect(struct akv_renewer *r, int *rc)
 {
-	struct akv_eng_renewal *job = r->done;
+	struct akv_eng_renewal *job = atomic_load_explicit(&r->done, memory_order_relaxed);
 
 	*rc = r->rc;
-	r->done = NULL;
+	atomic_store_explicit(&r->done, NULL, memory_order_relaxed);
 	r->inflight = 0;
-	atomic_store_explicit(&r->ready, 0, memory_order_relaxed);
 	return job;
 }
 
@@ -111,7 +110,7 @@ akv_renewer_poll(struct akv_renewer *r, int *rc)
 {
 	struct akv_eng_renewal *job;
 
-	if (!atomic_load_explicit(&r->ready, memory_order_acquire))
+	if (!atomic_load_explicit(&r->done, memory_order_acquire))
 		return NULL;
 	pthread_mutex_lock(&r->mu);
 	job = collect(r, rc);
@@ -136,7 +135,7 @@ akv_renewer_wait(struct akv_renewer *r, int *rc)
 	if (!r->inflight)
 		return NULL;
 	pthread_mutex_lock(&r->mu);
-	while (!r->done)
+	while (!atomic_load_explicit(&r->done, memory_order_relaxed))
 		pthread_cond_wait(&r->cv, &r->mu);
 	job = collect(r, rc);
 	pthread_mutex_unlock(&r->mu);
