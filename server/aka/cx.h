@@ -102,7 +102,9 @@ struct akv_eng;
 /* ==== Operations ==== */
 
 /* Most requests one akv_cx_run_batch() call takes: their registration
- * changes share one commit. */
+ * changes share one commit. As large as a worker's batch (cfg.c, default
+ * 256), so the registrar commits in one go whatever queued while its last
+ * commit waited at the disk (group commit). */
 #define AKV_CX_BATCH_MAX 256
 
 /* Runs n (<= AKV_CX_BATCH_MAX) SAR/UAR/LIR requests (req->op), in order,

@@ -11,8 +11,8 @@
  * steady state vectors never wait for a commit and all subscribers queued
  * meanwhile share one. With cfg.async_renewals the tick's commit runs on
  * another thread (akv_eng_renewal_take; the server's renewer, wrk/renew.h)
- * and the engine raises seq_res only once it is durable. After a crash the engine restarts above the
- * reservation: a jump of at most seq_reserve + 1 < Δ (TS 33.102 C.2.2).
+ * and the engine raises seq_res only once it is durable. After a crash the
+ * engine restarts above the reservation: a jump of at most seq_reserve + 1 < Δ (TS 33.102 C.2.2).
  * With a serving run (cfg.boot, store.h "Boot windows") the restart jumps
  * above the window of the previous runs instead, and the new run's window
  * is a durable reservation already: the first vectors after a restart
@@ -443,18 +443,19 @@ akv_eng_renewal_take(struct akv_eng *e)
 	struct akv_eng_renewal *job;
 	size_t names = 0, off = 0, n = 0, kept = 0;
 
-	for (size_t i = 0; i < e->qn; i++)
-		names += e->q[i]->impi_len;
 	if (!e->qn)
 		return NULL;
+	for (size_t i = 0; i < e->qn; i++)
+		names += e->q[i]->impi_len;
 	job = akv_calloc(1, sizeof(*job));
 	job->u = akv_calloc(e->qn, sizeof(*job->u));
 	job->impis = akv_malloc(names);
 	for (size_t i = 0; i < e->qn; i++) {
 		struct akv_subent *s = e->q[i];
 
-		/* a forced one commits with its own batch (between batches none
-		 * is left; kept queued if one were) */
+		/* a forced one commits with its own batch; one is left over
+		 * only by a batch that failed before its commit (no RAND):
+		 * kept queued for the next commit */
 		if (s->flags & AKV_SUBENT_FORCED) {
 			e->q[kept++] = s;
 			continue;

@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "aka/cx.h"
 #include "cfg.h"
 #include "clock.h"
 #include "err.h"
@@ -232,10 +231,6 @@ wrk_main(void *arg)
 	void **batch;
 	uint64_t next_tick, last_work_ns = 0;
 	size_t last_n = 0;	/* requests in the last batch */
-	/* the registrar takes whatever queued while its last commit waited at
-	 * the disk, up to one Cx batch (one commit): group commit */
-	size_t batch_max = w->registrar && w->cfg->batch < AKV_CX_BATCH_MAX ? AKV_CX_BATCH_MAX
-									     : w->cfg->batch;
 	int err = 0;
 
 	/* a shard's renewals are written by a thread of their own (the
@@ -259,7 +254,7 @@ wrk_main(void *arg)
 		started(w, 0, err ? err : AKV_EINVAL);
 		return NULL;
 	}
-	batch = akv_malloc(batch_max * sizeof(void *));
+	batch = akv_malloc(w->cfg->batch * sizeof(void *));
 	publish_stats(w, e);
 	started(w, 1, 0);
 	next_tick = akv_mono_ms() + TICK_MS;
@@ -267,7 +262,7 @@ wrk_main(void *arg)
 		/* one clock read per round: the batch's expiry clock, the tick
 		 * and the spin window (which thus runs from a batch's start) */
 		uint64_t ns = akv_mono_ns(), now = ns / 1000000;
-		size_t n = run_batch(w, e, batch, batch_max, now);
+		size_t n = run_batch(w, e, batch, w->cfg->batch, now);
 
 		if (now >= next_tick) {
 			int r = akv_eng_tick(e, now);
