@@ -1,6 +1,8 @@
 /*
  * load_tls.c - see load_tls.h. The context and the name check are the AVS/1
- * client's (server/client/client.h), so both speak TLS alike.
+ * client's (server/client/client.h), the memory-BIO session after the
+ * handshake the server front end's (server/net/tls.h): no TLS code of its
+ * own beyond the blocking handshake.
  */
 #include "load_tls.h"
 
@@ -14,6 +16,7 @@
 #include "client/client.h"
 #include "err.h"
 #include "mem.h"
+#include "net/tls.h"
 
 /* OpenSSL's reason for the last failure (akv_ossl_reason, core/err.h) */
 static void
@@ -86,19 +89,10 @@ load_tls_recv_blocking(struct load_tls_conn *lt, void *p, size_t n)
 int
 load_tls_go_async(struct load_tls_conn *lt)
 {
-	/* OpenSSL reads a record at a time from the socket (no read-ahead), so
-	 * nothing it has taken from the socket is left undecrypted here: later
-	 * records (a TLS 1.3 NewSessionTicket) come through the ring */
-	lt->rbio = BIO_new(BIO_s_mem());
-	lt->wbio = BIO_new(BIO_s_mem());
-	if (!lt->rbio || !lt->wbio) {
-		BIO_free(lt->rbio);
-		BIO_free(lt->wbio);
-		lt->rbio = lt->wbio = NULL;
+	lt->tc = akv_tls_conn_adopt(lt->ssl);
+	if (!lt->tc)
 		return -ENOMEM;
-	}
-	BIO_set_mem_eof_return(lt->rbio, -1); /* empty: "want read", not EOF */
-	SSL_set_bio(lt->ssl, lt->rbio, lt->wbio);
+	lt->ssl = NULL; /* the connection owns it now */
 	return 0;
 }
 
@@ -108,23 +102,22 @@ load_tls_recv(struct load_tls_conn *lt, const uint8_t *p, size_t n,
 	      int (*deliver)(void *arg, const uint8_t *p, size_t n), void *arg)
 {
 	static _Thread_local uint8_t pt[16384];
+	char why[256] = "closed by the server (close_notify)";
 
-	if (BIO_write(lt->rbio, p, (int)n) != (int)n)
-		return -ENOMEM;
+	akv_tls_conn_feed(lt->tc, p, n);
 	for (;;) {
-		int r = SSL_read(lt->ssl, pt, sizeof(pt));
+		size_t got;
+		int r = akv_tls_conn_read(lt->tc, pt, sizeof(pt), &got, why, sizeof(why));
 
-		if (r > 0) {
-			int rc = deliver(arg, pt, (size_t)r);
-
-			if (rc < 0)
-				return rc;
-			continue;
-		}
-		if (SSL_get_error(lt->ssl, r) == SSL_ERROR_WANT_READ)
+		if (r == AKV_TLS_WANT)
 			return 0;
-		say("receive");
-		return -EPROTO;
+		if (r != AKV_TLS_DONE) {
+			fprintf(stderr, "load: TLS: receive: %s\n", why);
+			return -EPROTO;
+		}
+		r = deliver(arg, pt, got);
+		if (r < 0)
+			return r;
 	}
 }
 
@@ -132,7 +125,7 @@ load_tls_recv(struct load_tls_conn *lt, const uint8_t *p, size_t n,
 int
 load_tls_want_send(const struct load_tls_conn *lt)
 {
-	return BIO_ctrl_pending(lt->wbio) > 0;
+	return akv_tls_conn_out_pending(lt->tc) > 0;
 }
 
 /* see load_tls.h */
@@ -141,24 +134,22 @@ load_tls_flush(struct akv_bring *b, struct load_tls_conn *lt, struct akv_bring_t
 	       uint64_t user_data)
 {
 	size_t plen = pt->len[pt->fill], pending;
+	char why[256];
 
 	if (lt->ctx.inflight)
 		return 0; /* the plaintext waits in pt for this send's completion */
 	if (plen) {
-		/* into the memory BIO: all of it, in records of up to 16 KiB */
-		if (SSL_write(lt->ssl, pt->buf[pt->fill], (int)plen) != (int)plen) {
-			say("send");
+		if (akv_tls_conn_write(lt->tc, pt->buf[pt->fill], plen, why, sizeof(why))) {
+			fprintf(stderr, "load: TLS: send: %s\n", why);
 			return -EPROTO;
 		}
 		pt->len[pt->fill] = 0;
 	}
-	pending = BIO_ctrl_pending(lt->wbio);
+	pending = akv_tls_conn_out_pending(lt->tc);
 	if (pending) {
 		uint8_t *dst = akv_bring_tx_room(&lt->ctx, pending, SIZE_MAX);
 
-		if (BIO_read(lt->wbio, dst, (int)pending) != (int)pending)
-			return -EPROTO;
-		lt->ctx.len[lt->ctx.fill] += pending;
+		lt->ctx.len[lt->ctx.fill] += akv_tls_conn_out_take(lt->tc, dst, pending);
 	}
 	return akv_bring_tx_flush(b, &lt->ctx, fd, user_data);
 }
@@ -169,7 +160,10 @@ load_tls_conn_free(struct load_tls_conn *lt)
 {
 	if (!lt)
 		return;
-	SSL_free(lt->ssl); /* and its BIOs */
+	if (lt->tc)
+		akv_tls_conn_free(lt->tc); /* and its SSL */
+	else
+		SSL_free(lt->ssl);
 	akv_bring_tx_free(&lt->ctx);
 	akv_free(lt);
 }

@@ -16,9 +16,11 @@
 
 #include "bring.h"
 
+struct akv_tls_conn;
+
 struct load_tls_conn {
-	SSL *ssl;
-	BIO *rbio, *wbio;	 /* memory BIOs, once load_tls_go_async() ran */
+	SSL *ssl;		 /* the blocking session, until load_tls_go_async() */
+	struct akv_tls_conn *tc; /* then: the server's memory-BIO session (net/tls.h) */
 	struct akv_bring_tx ctx; /* records to send: one send in flight */
 };
 

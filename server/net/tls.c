@@ -119,27 +119,55 @@ akv_tls_verifies_clients(const struct akv_tls *t)
 	return t->verify_clients;
 }
 
+/* ssl on two new memory BIOs, or NULL (ssl is then still the caller's) */
+static struct akv_tls_conn *
+conn_on_bios(SSL *ssl)
+{
+	BIO *rb = BIO_new(BIO_s_mem()), *wb = BIO_new(BIO_s_mem());
+	struct akv_tls_conn *tc;
+
+	if (!ssl || !rb || !wb) {
+		BIO_free(rb);
+		BIO_free(wb);
+		ERR_clear_error();
+		return NULL;
+	}
+	tc = akv_calloc(1, sizeof(*tc));
+	tc->ssl = ssl;
+	tc->rbio = rb;
+	tc->wbio = wb;
+	/* an empty read BIO means "wait for more", not end of stream */
+	BIO_set_mem_eof_return(rb, -1);
+	SSL_set_bio(ssl, rb, wb);
+	return tc;
+}
+
 /* see tls.h */
 struct akv_tls_conn *
 akv_tls_conn_new(struct akv_tls *t)
 {
-	struct akv_tls_conn *tc = akv_calloc(1, sizeof(*tc));
+	SSL *ssl = SSL_new(t->ctx);
+	struct akv_tls_conn *tc = conn_on_bios(ssl);
 
-	tc->ssl = SSL_new(t->ctx);
-	tc->rbio = BIO_new(BIO_s_mem());
-	tc->wbio = BIO_new(BIO_s_mem());
-	if (!tc->ssl || !tc->rbio || !tc->wbio) {
-		BIO_free(tc->rbio);
-		BIO_free(tc->wbio);
-		SSL_free(tc->ssl);
-		akv_free(tc);
-		ERR_clear_error();
+	if (!tc) {
+		SSL_free(ssl);
 		return NULL;
 	}
-	/* an empty read BIO means "wait for more", not end of stream */
-	BIO_set_mem_eof_return(tc->rbio, -1);
-	SSL_set_bio(tc->ssl, tc->rbio, tc->wbio);
 	SSL_set_accept_state(tc->ssl);
+	return tc;
+}
+
+/* see tls.h */
+struct akv_tls_conn *
+akv_tls_conn_adopt(struct ssl_st *ssl)
+{
+	struct akv_tls_conn *tc = conn_on_bios(ssl);
+
+	if (!tc)
+		return NULL;
+	tc->ready = 1;
+	snprintf(tc->version, sizeof(tc->version), "%s %s", SSL_get_version(ssl),
+		 SSL_get_cipher_name(ssl));
 	return tc;
 }
 

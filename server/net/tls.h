@@ -52,6 +52,13 @@ void akv_tls_free(struct akv_tls *t);
 /* A connection in the server role, with empty memory BIOs. NULL when
  * OpenSSL cannot allocate (the caller refuses the connection). */
 struct akv_tls_conn *akv_tls_conn_new(struct akv_tls *t);
+/* A session whose handshake ran elsewhere (a client's, on its socket:
+ * bench/tool/load_tls.c) moved onto memory BIOs and ready for read/write.
+ * OpenSSL reads a record at a time from a socket, so nothing it took is
+ * left undecrypted. NULL when OpenSSL cannot allocate (ssl is then still
+ * the caller's); otherwise the connection owns ssl. */
+struct ssl_st;
+struct akv_tls_conn *akv_tls_conn_adopt(struct ssl_st *ssl);
 /* Frees the SSL object and its BIOs (NULL is a no-op). */
 void akv_tls_conn_free(struct akv_tls_conn *tc);
 
