@@ -20,6 +20,7 @@
 #include <sys/signalfd.h>
 
 #include "admin.h"
+#include "aka/cx_pending.h"
 #include "akv_crypto.h"
 #include "cfg.h"
 #include "cmds.h"
@@ -65,6 +66,7 @@ struct serve {
 	struct akv_fe *fe;
 	struct akv_tls *tls; /* [tls]: server certificate and client policy, or NULL */
 	struct akv_wrk **wrk;
+	struct akv_cx_pending *pending; /* Cx "authentication pending" memo, or NULL */
 	unsigned nwrk;	 /* started: the shards' workers, then the registrar */
 	unsigned nshard; /* workers owning a shard */
 	int sigfd;
@@ -129,6 +131,15 @@ put_stats(void *arg, struct akv_avs1_stats_writer *w)
 	if (s->nwrk > s->nshard) {
 		akv_avs1_stats_put(w, "registrar.requests", reg_reqs);
 		akv_avs1_stats_put(w, "registrar.cached_subs", reg_cached);
+	}
+	if (s->pending) {
+		struct akv_cx_pending_stats p;
+
+		akv_cx_pending_stats(s->pending, &p);
+		akv_avs1_stats_put(w, "cx.auth_pending.noted", p.noted);
+		akv_avs1_stats_put(w, "cx.auth_pending.found", p.found);
+		akv_avs1_stats_put(w, "cx.auth_pending.evicted", p.evicted);
+		akv_avs1_stats_put(w, "cx.auth_pending.names_full", p.names_full);
 	}
 	akv_avs1_stats_put(w, "worker.batches", batches);
 	akv_avs1_stats_put(w, "worker.requests", reqs);
@@ -282,6 +293,11 @@ start_workers(struct serve *s)
 	const struct akv_cfg *cfg = s->cfg;
 	int err = 0;
 
+	/* TS 29.228 §6.3.1: MARs note their S-CSCF for the I-CSCF's UAR */
+	if (diameter_on(cfg) && cfg->dia.auth_pending_max) {
+		s->pending = akv_cx_pending_new(cfg->dia.auth_pending_max, AKV_CX_PENDING_TTL_MS);
+		s->cfg->eng.cx_pending = s->pending;
+	}
 	s->wrk = akv_calloc(cfg->workers + 1, sizeof(*s->wrk));
 	for (unsigned i = 0; i < cfg->workers; i++) {
 		int cpu = worker_cpu(cfg, i);
@@ -333,6 +349,9 @@ stop_workers(struct serve *s)
 	akv_free(s->wrk);
 	s->wrk = NULL;
 	s->nwrk = 0;
+	s->cfg->eng.cx_pending = NULL;
+	akv_cx_pending_free(s->pending);
+	s->pending = NULL;
 	s->nshard = 0;
 	return rc;
 }

@@ -10,6 +10,7 @@
 
 #include "core/err.h"
 #include "core/log.h"
+#include "aka/cx_pending.h"
 #include "aka/subcache.h"
 #include "mem.h"
 #include "store/store.h"
@@ -843,6 +844,35 @@ after_commit(struct cx_run *run, struct akv_eng_req *const *changed, size_t ncha
 	}
 }
 
+/* The "authentication pending" memo (cx_pending.h), after req was decided:
+ *  - TS 29.228 §6.1.1.1: a UAR of type REGISTRATION for a user who is not
+ *    registered names the S-CSCF that asked for its vectors (§6.3.1), if
+ *    any, with DIAMETER_FIRST_REGISTRATION, so that the I-CSCF sends the
+ *    UE's answer to the S-CSCF holding them. REGISTRATION_AND_CAPABILITIES
+ *    asks for a new selection (the assigned S-CSCF failed): no name then.
+ *  - §6.1.2.1: a successful SAR that leaves the user not registered (a
+ *    de-registration, a failed or timed-out authentication) ends what was
+ *    pending: the memo goes. One that registers the user leaves it (the
+ *    state names the S-CSCF from then on and the memo is not read), as
+ *    does NO_ASSIGNMENT (a profile download); the memo's entries expire. */
+static void
+pending_step(const struct akv_eng_cfg *cfg, struct akv_eng_req *req, uint64_t now_ms)
+{
+	struct akv_cx_req *cx = req->cx;
+
+	if (!cfg->cx_pending || req->err || !cx || !req->impi_len)
+		return;
+	if (req->op == AKV_OP_UAR) {
+		if (cx->uat == AKV_CX_UAT_REGISTRATION && cx->state == AKV_CX_NOT_REGISTERED &&
+		    cx->exp_code == AKV_CX_EXP_FIRST_REGISTRATION && !cx->assigned_len)
+			cx->assigned_len = (uint16_t)akv_cx_pending_find(
+			    cfg->cx_pending, req->impi, req->impi_len, now_ms, cx->assigned);
+	} else if (req->op == AKV_OP_SAR && cx->sat != AKV_CX_SAT_NO_ASSIGNMENT &&
+		   cx->result_code == AKV_CX_RC_SUCCESS && cx->state == AKV_CX_NOT_REGISTERED) {
+		akv_cx_pending_clear(cfg->cx_pending, req->impi, req->impi_len);
+	}
+}
+
 /* see cx.h */
 int
 akv_cx_run_batch(struct akv_eng *e, struct akv_eng_req *const *reqs, size_t n, uint64_t now_ms)
@@ -883,6 +913,7 @@ akv_cx_run_batch(struct akv_eng *e, struct akv_eng_req *const *reqs, size_t n, u
 		if (cx_decide(&run, reqs[i], changed, nchanged, &rb))
 			changed[nchanged++] = reqs[i];
 		read_batch[i] = (uint8_t)rb;
+		pending_step(akv_eng_config(e), reqs[i], now_ms);
 	}
 	if (run.snap)
 		akv_store_reader_end(run.rd);

@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "aka/cx.h"
+#include "aka/cx_pending.h"
 #include "aka/policy.h"
 #include "aka/sqn.h"
 #include "aka/subcache.h"
@@ -71,6 +72,9 @@ struct akv_eng {
 	uint64_t ind_mask;
 	struct akv_subcache *cache;
 	struct akv_cx_cache *cx;	/* Cx registration states (cx.c) */
+	/* "authentication pending" notes this engine trusts (note_pending) */
+	uint64_t pend_gen, pend_epoch_ms;
+	uint16_t pend_epoch;
 	struct akv_pend_pool pend;
 	uint32_t epoch;			/* bumped when "everything changed" */
 	uint64_t gen;			/* change-log generation applied */
@@ -160,6 +164,7 @@ akv_eng_new(const struct akv_eng_cfg *cfg, struct akv_store *st, unsigned shard,
 	}
 	e = akv_calloc(1, sizeof(*e));
 	e->cfg = *cfg;
+	e->pend_epoch = 1;	/* zeroed entries hold epoch 0: never current */
 	e->st = st;
 	e->shard = shard;
 	e->nshards = nshards;
@@ -1020,6 +1025,40 @@ emit_vectors(struct akv_eng *e, struct akv_subent *s, struct akv_eng_req *r,
 		e->stats.resyncs++;
 }
 
+/* "Authentication pending" (cx_pending.h). The epoch of the notes this
+ * engine trusts ends when half the memo's lifetime has passed since it
+ * began, or when an entry of the memo disappeared early (a SAR cleared it,
+ * another gave way): a subscriber noted within the current epoch still has
+ * its entry, for at least half its lifetime. Epoch 0 is never current (new
+ * entries are zeroed). */
+static void
+pend_epoch_check(struct akv_eng *e, uint64_t now)
+{
+	uint64_t g = akv_cx_pending_gen(e->cfg.cx_pending);
+
+	if (g == e->pend_gen &&
+	    now - e->pend_epoch_ms < akv_cx_pending_ttl_ms(e->cfg.cx_pending) / 2)
+		return;
+	e->pend_gen = g;
+	e->pend_epoch_ms = now;
+	if (++e->pend_epoch == 0)
+		e->pend_epoch = 1;
+}
+
+/* TS 29.228 §6.3.1: the S-CSCF asking for vectors is the one the I-CSCF
+ * must send the UE's answer to. Noted once per epoch and S-CSCF: the memo
+ * is shared (a lock, a keyed hash, a line of a large table), and an S-CSCF
+ * re-authenticating its users at each re-registration asks often. */
+static void
+note_pending(struct akv_eng *e, struct akv_subent *s, const struct akv_eng_req *r, uint64_t now)
+{
+	if (s->pend_name == r->cx_mar && s->pend_epoch == e->pend_epoch)
+		return;
+	akv_cx_pending_note(e->cfg.cx_pending, r->impi, r->impi_len, r->cx_mar, now);
+	s->pend_name = r->cx_mar;
+	s->pend_epoch = e->pend_epoch;
+}
+
 /* Requests whose lines are asked for ahead of the one being decoded in pass
  * 1 (and entries behind it): a request's lines were written on the front
  * end's core, and asking for a whole batch's at once filled the line fill
@@ -1281,6 +1320,8 @@ akv_eng_run(struct akv_eng *e, struct akv_eng_req *const *reqs, size_t n, uint64
 
 	/* Milenage for all vectors of all requests in one call */
 	e->mil->gen(e->in, e->out, nv, AKV_MIL_VECTOR);
+	if (e->cfg.cx_pending)
+		pend_epoch_check(e, now_ms);
 	for (size_t i = 0; i < n; i++) {
 		struct akv_eng_req *r = reqs[i];
 		struct rq *q = &e->rq[i];
@@ -1288,6 +1329,8 @@ akv_eng_run(struct akv_eng *e, struct akv_eng_req *const *reqs, size_t n, uint64
 		if (r->err || !q->vecop)
 			continue;
 		emit_vectors(e, q->sub, r, q, now_ms);
+		if (r->cx_mar && e->cfg.cx_pending)
+			note_pending(e, q->sub, r, now_ms);
 	}
 wipe:
 	scrub(e->in, (size_t)nv * sizeof(*e->in));

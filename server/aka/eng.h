@@ -108,7 +108,7 @@ struct akv_eng_digest {
  * Layout: a front end fills requests on its core and a worker answers them
  * on another, so every cache line touched per request crosses cores twice.
  * The header, the whole response and the start of impi share the first
- * line: a CHALLENGE for an IMPI of up to 41 bytes is one line there and
+ * line: a CHALLENGE for an IMPI of up to 40 bytes is one line there and
  * the same line back (plus the vector). The rest is read only by the ops
  * that need it, so a caller reusing a request need not clear it:
  *  - impu: only its first impu_len bytes (none when impu_len is 0);
@@ -136,6 +136,10 @@ struct akv_eng_req {
 	/* request, continued */
 	uint8_t resync_vectors;	/* RESYNC: answer like VECTORS (XRES out, no pending
 				 * challenge): Cx MAA resync, the S-CSCF verifies */
+	uint8_t cx_mar;		/* VECTORS/RESYNC from a Cx MAR: the index of its
+				 * Server-Name in cfg.cx_pending (interned by the
+				 * decoder), noted there once the vectors are out
+				 * (TS 29.228 §6.3.1); 0: nothing to note */
 	char impi[AKV_ID_MAX + 1];
 	char impu[AKV_ID_MAX + 1];
 	uint8_t rand[16];	/* RESYNC: RAND sent to the UE; VERIFY by RES: challenge id */
@@ -156,6 +160,8 @@ akv_eng_req_reset(struct akv_eng_req *r)
 	memset(r, 0, offsetof(struct akv_eng_req, impi));
 	r->impi[0] = '\0';
 }
+
+struct akv_cx_pending;
 
 /* Engine configuration (from `akavs serve` config; defaults in akv_eng_cfg_default). */
 struct akv_eng_cfg {
@@ -181,6 +187,9 @@ struct akv_eng_cfg {
 					 * to the caller, who writes them on another
 					 * thread (akv_eng_renewal_take); 0: the tick
 					 * commits them itself */
+	struct akv_cx_pending *cx_pending; /* shared "authentication pending" memo
+					 * (cx_pending.h): a MAR notes its S-CSCF,
+					 * a UAR finds it, a SAR clears it; NULL: off */
 	uint64_t boot;			/* the serving run (akv_store_boot_begin), whose
 					 * window each reservation stands for too (store.h
 					 * "Boot windows"); 0: none, every subscriber's first

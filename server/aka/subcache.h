@@ -75,6 +75,9 @@ struct akv_subent {
 	uint8_t impi_len;
 	uint8_t cx_reg;			/* Cx registration state (server/aka/cx.c):
 					 * enum akv_cx_state | S-CSCF name index << 2 */
+	uint8_t pend_name;		/* S-CSCF index a MAR last noted in the
+					 * "authentication pending" memo (eng.c) */
+	uint16_t pend_epoch;		/* the engine's memo epoch of that note */
 	char impi[];			/* impi_len bytes, no NUL */
 };
 

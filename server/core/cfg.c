@@ -96,6 +96,9 @@ static const struct opt opts[] = {
      0, 0, "SAA User-Data XML template file (%PRIVATE%, %IMPU{..%IMPU%..}%; default built-in)"},
     {"diameter", "peer", "--peer", OPT_PEER, 0, 0, 0, 0,
      "allowed peer 'ORIGIN-HOST [ADDR] [ind=N]' (repeatable)"},
+    {"diameter", "auth-pending-max", NULL, OPT_UINT, F(dia.auth_pending_max), 0, 1u << 26,
+     "MAR S-CSCF names kept 4 min for the I-CSCF's UAR (TS 29.228 §6.3.1; 0 off; "
+     "default 262144)"},
     {"diameter", "unregistered-services", NULL, OPT_BOOL, F(eng.cx_unreg_services), 0, 1,
      "an unregistered public identity has services (LIR 2003; no: 5003; default yes)"},
     {"diameter", "tls-listen", "--diameter-tls-listen", OPT_STR, F(dia.tls_listen), 0, 0,
@@ -474,6 +477,7 @@ akv_cfg_default(struct akv_cfg *cfg)
 	cfg->log_level = AKV_CFG_LOG_INFO;
 	akv_eng_cfg_default(&cfg->eng);
 	cfg->dia.max_vectors = 8;
+	cfg->dia.auth_pending_max = 1u << 18;	/* 16 B each: 4 MiB */
 	cfg->tls.handshake_ms = 5000;
 }
 

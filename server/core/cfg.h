@@ -80,6 +80,7 @@ struct akv_cfg_dia {
 	char origin_realm[AKV_CFG_NAME_MAX];
 	unsigned max_vectors; /* cap on SIP-Number-Auth-Items, <= AKV_VEC_MAX */
 	unsigned watchdog_ms; /* Tw: DWR after this much peer silence, 0 = 30000 */
+	unsigned auth_pending_max; /* MAR S-CSCF names kept for UARs (cx_pending.h), 0 = off */
 	char user_data_template[AKV_CFG_PATH_MAX]; /* SAA User-Data template file, "" = built-in */
 	unsigned npeers;			   /* 0: any peer allowed */
 	struct akv_cfg_peer peers[AKV_CFG_PEERS_MAX];

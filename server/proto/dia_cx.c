@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "aka/cx.h"
+#include "aka/cx_pending.h"
 #include "core/err.h"
 #include "proto/bytes.h"
 #include "proto/dia_peer.h"
@@ -281,7 +282,7 @@ parse_mar(struct akv_dia_conn *c, struct cx_in *in, struct akv_proto_slot *slot,
 {
 	struct akv_eng_req *r = slot->req;
 	/* zeroed: GCC cannot see that has_scheme/has_auth guard their use */
-	struct akv_dia_avp un, pi, item, num, a, scheme = { 0 }, auth = { 0 };
+	struct akv_dia_avp un, pi, item, num, sn, a, scheme = { 0 }, auth = { 0 };
 	int has_scheme = 0, has_auth = 0;
 	uint32_t n;
 	int s;
@@ -341,6 +342,13 @@ parse_mar(struct akv_dia_conn *c, struct cx_in *in, struct akv_proto_slot *slot,
 	r->ind = (int16_t)c->ind;
 	r->n = (uint16_t)(n > c->max_vectors ? c->max_vectors : n);
 	r->op = AKV_OP_VECTORS;
+	/* The S-CSCF asking (TS 29.228 §6.3.1), for the I-CSCF's next UAR
+	 * (cx_pending.h); a name no SAR could store is not noted. */
+	if (c->pending) {
+		cx_get(in, AKV_DIA_ROW_SERVER_NAME, &sn);
+		r->cx_mar = (uint8_t)akv_cx_pending_intern(c->pending, (const char *)sn.data,
+							   sn.len);
+	}
 	/* Resync: SIP-Authorization = RAND || AUTS (TS 29.229 §6.3.12). */
 	if (has_auth) {
 		if (auth.len != 30)
@@ -453,7 +461,8 @@ static const uint8_t mar_holes[AKV_DIA_IDX_SLOTS] = {
 /* Learns c's MAR plan from a MAR parse_mar() has just dispatched (checked
  * clean, one instance of each hole's AVP, op VECTORS, no Proxy-Info). */
 static __attribute__((noinline)) void
-mar_learn(struct akv_dia_conn *c, const uint8_t *msg, size_t len, uint8_t scheme, uint16_t n)
+mar_learn(struct akv_dia_conn *c, const uint8_t *msg, size_t len, uint8_t scheme, uint16_t n,
+	  uint8_t server_name)
 {
 	struct akv_dia_mar_plan *m = &c->mar;
 	unsigned seen = 0;
@@ -491,6 +500,8 @@ mar_learn(struct akv_dia_conn *c, const uint8_t *msg, size_t len, uint8_t scheme
 	}
 	m->scheme = scheme;
 	m->n = n;
+	/* Server-Name is no hole: every MAR of the plan carries this one */
+	m->server_name = server_name;
 	m->misses = 0;
 }
 
@@ -540,6 +551,7 @@ akv_dia_cx_mar_fast(struct akv_dia_conn *c, const uint8_t *msg, size_t len,
 	r->ind = (int16_t)c->ind;
 	r->n = m->n;
 	r->op = AKV_OP_VECTORS;
+	r->cx_mar = m->server_name;
 	m->misses = 0;
 	m->hits++;
 	return 1;
@@ -598,7 +610,7 @@ akv_dia_cx_request(struct akv_dia_conn *c, const struct akv_dia_hdr *h, const ui
 		 * (echoed, so not fixed) or resync data (a RESYNC) */
 		if (rc == 0 && !c->mar.tpl.nseg && slot->req->op == AKV_OP_VECTORS &&
 		    !cx_count(&in, AKV_DIA_ROW_PROXY_INFO))
-			mar_learn(c, msg, len, x->scheme_req, slot->req->n);
+			mar_learn(c, msg, len, x->scheme_req, slot->req->n, slot->req->cx_mar);
 		break;
 	case AKV_DIA_CMD_SA:
 		rc = parse_sar(&in, slot, &exp);

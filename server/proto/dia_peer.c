@@ -150,6 +150,7 @@ akv_dia_conn_setup(struct akv_dia_conn *c, const struct akv_proto_conn_info *inf
 
 	memset(c, 0, sizeof(*c));
 	c->cfg = cfg;
+	c->pending = cfg ? cfg->eng.cx_pending : NULL;
 	c->state = AKV_DIA_WAIT_CER;
 	c->ind = info->ind;
 	c->tw_ms = cfg && cfg->dia.watchdog_ms ? cfg->dia.watchdog_ms : AKV_DIA_TW_MS;

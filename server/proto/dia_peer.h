@@ -51,6 +51,7 @@ struct akv_dia_mar_plan {
 	uint16_t n;			/* vectors asked for, capped */
 	uint8_t misses;			/* MARs of another shape since a match */
 	uint8_t wait;			/* MARs to let by before learning again */
+	uint8_t server_name;		/* the MARs' Server-Name, interned (cx_pending.h) */
 	uint64_t hits;			/* MARs decoded from the plan (tests) */
 };
 
@@ -72,8 +73,11 @@ struct akv_dia_maa_tpl {
 	uint8_t items[16 + AKV_DIA_MAA_TPL_VEC * AKV_DIA_MAA_ITEM_MAX];
 };
 
+struct akv_cx_pending;
+
 struct akv_dia_conn {
 	const struct akv_cfg *cfg;
+	struct akv_cx_pending *pending;	/* cfg's "authentication pending" memo, or NULL */
 	uint8_t state;			/* enum akv_dia_peer_state */
 	uint8_t dwr_pending;		/* our DWR awaits its DWA */
 	uint16_t wait_ticks;		/* on_idle calls while in WAIT_CER */

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "aka/cx.h"
+#include "aka/cx_pending.h"
 #include "core/err.h"
 #include "proto/dia.h"
 #include "proto/dia_peer.h"
@@ -101,6 +102,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	strcpy(info.peer_addr, "127.0.0.1:1");
 	akv_dia_ops.conn_init(&c, &info, out, sizeof(out), &olen);
+	/* MARs intern their Server-Name (cx_pending.h): one memo for the run,
+	 * its 64 names soon taken, after which new ones intern as 0 */
+	{
+		static struct akv_cx_pending *memo;
+
+		if (!memo)
+			memo = akv_cx_pending_new(1024, AKV_CX_PENDING_TTL_MS);
+		c.pending = memo;
+	}
 	if (data[0] & 1)
 		c.state = AKV_DIA_OPEN;
 	data++;

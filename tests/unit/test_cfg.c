@@ -55,6 +55,7 @@ START_TEST(t_cfg_defaults)
 	ck_assert_uint_eq(c.eng.fail_limit, 3);
 	ck_assert_uint_eq(c.eng.ind_bits, 5);
 	ck_assert_int_eq(c.eng.cx_unreg_services, 1);
+	ck_assert_uint_eq(c.dia.auth_pending_max, 1u << 18);
 	ck_assert_str_eq(c.dia.listen, "");
 	ck_assert_str_eq(c.config_path, "");
 }
@@ -80,6 +81,7 @@ START_TEST(t_cfg_file_then_flags)
 				      "origin-host = hss.ims.test\n"
 				      "origin-realm = ims.test\n"
 				      "unregistered-services = no\n"
+				      "auth-pending-max = 0\n"
 				      "peer = scscf.ims.test 127.0.0.1 ind=3\n"
 				      "peer = icscf.ims.test\n");
 
@@ -97,6 +99,7 @@ START_TEST(t_cfg_file_then_flags)
 	ck_assert_uint_eq(c.eng.max_vectors, 4);
 	ck_assert_int_eq(c.eng.count_stale_as_fail, 1);
 	ck_assert_int_eq(c.eng.cx_unreg_services, 0);
+	ck_assert_uint_eq(c.dia.auth_pending_max, 0);
 	ck_assert_str_eq(c.dia.listen, "127.0.0.1:3868");
 	ck_assert_str_eq(c.dia.origin_host, "hss.ims.test");
 	ck_assert_uint_eq(c.dia.npeers, 2);

@@ -7,6 +7,7 @@
 #include <check.h>
 #include <string.h>
 
+#include "aka/cx_pending.h"
 #include "dia_fixture.h"
 #include "eng_fixture.h"
 
@@ -23,9 +24,10 @@ struct env {
 	uint32_t hbh;
 };
 
-/* unreg_services, cx_cache_off: as in struct akv_eng_cfg */
+/* unreg_services, cx_cache_off, cx_pending: as in struct akv_eng_cfg */
 static void
-env_open_cfg(struct env *v, int unreg_services, int cx_cache_off)
+env_open_pending(struct env *v, int unreg_services, int cx_cache_off,
+		 struct akv_cx_pending *pending)
 {
 	struct akv_eng_cfg ecfg;
 	struct akv_sub bob;
@@ -43,10 +45,18 @@ env_open_cfg(struct env *v, int unreg_services, int cx_cache_off)
 	akv_eng_cfg_default(&ecfg);
 	ecfg.cx_unreg_services = unreg_services;
 	ecfg.cx_cache_off = cx_cache_off;
+	ecfg.cx_pending = pending;
 	v->e = fx_eng_new(&ecfg, v->st);
 	fx_conn(&v->c, NULL);
+	v->c.pending = pending;
 	fx_open(&v->c);
 	v->hbh = 1000;
+}
+
+static void
+env_open_cfg(struct env *v, int unreg_services, int cx_cache_off)
+{
+	env_open_pending(v, unreg_services, cx_cache_off, NULL);
 }
 
 static void
@@ -599,6 +609,123 @@ START_TEST(t_dia_cx_lir_no_unreg_services)
 }
 END_TEST
 
+/* A MAR from S-CSCF `scscf`: its answer's Result-Code. */
+static uint32_t
+mar_from(struct env *v, const char *scscf)
+{
+	struct akv_dia_node node = { .origin_host = "scscf2.ims.test", .origin_realm = "ims.test" };
+	struct akv_dia_mar mq = {
+		.session_id = "scscf2.ims.test;1;44", .dest_realm = "ims.test", .impi = IMPI,
+		.impu = IMPU, .scheme = "Digest-AKAv1-MD5", .server_name = scscf, .n = 1,
+	};
+	uint8_t m[2048], out[AKV_PROTO_OUT_MAX];
+	size_t olen;
+	struct akv_dia_result r;
+	int len = akv_dia_build_mar(m, sizeof(m), &node, &mq, v->hbh++, 7);
+
+	ck_assert_int_gt(len, 0);
+	roundtrip(v, m, (size_t)len, out, &olen);
+	result(out, olen, AKV_DIA_CMD_MA, &r);
+	return r.result_code;
+}
+
+/* One UAR of type `uat` for IMPI/IMPU: its Experimental-Result code, and
+ * the Server-Name it carries copied to name ("" when none). */
+static uint32_t
+uar_name(struct env *v, unsigned uat, char name[256])
+{
+	uint8_t m[2048], out[AKV_PROTO_OUT_MAX];
+	size_t olen;
+	struct akv_dia_result r;
+	struct akv_dia_avp a;
+
+	roundtrip(v, m, cxreq(v, m, AKV_DIA_CMD_UA, IMPI, IMPU, (int)uat), out, &olen);
+	result(out, olen, AKV_DIA_CMD_UA, &r);
+	ck_assert_int_eq(has_empty_avp(out, olen), 0);
+	name[0] = '\0';
+	if (akv_dia_find(out + 20, olen - 20, AKV_DIA_AVP_SERVER_NAME, V3GPP, &a) == 1) {
+		ck_assert_uint_lt(a.len, 256);
+		memcpy(name, a.data, a.len);
+		name[a.len] = '\0';
+	}
+	return r.exp_code;
+}
+
+/* TS 29.228 §6.3.1 / §6.1.1.1 ("authentication pending"): after a MAR, the
+ * I-CSCF's UAR for the not yet registered user names the S-CSCF that holds
+ * the vectors, with DIAMETER_FIRST_REGISTRATION; a SAR settles it (the
+ * registration state names the S-CSCF, or none after a de-registration or
+ * a failed authentication). With the registration cache and without. */
+START_TEST(t_dia_cx_uar_auth_pending)
+{
+	const char *s2 = "sip:scscf2.ims.test:6062", *s1 = "sip:scscf.ims.test:6060";
+	struct akv_cx_pending *p = akv_cx_pending_new(1024, AKV_CX_PENDING_TTL_MS);
+	struct akv_cx_pending_stats st;
+	struct env v;
+	char name[256];
+
+	env_open_pending(&v, 1, _i, p);
+	ck_assert_uint_eq(uar_name(&v, AKV_CX_UAT_REGISTRATION, name),
+			  AKV_CX_EXP_FIRST_REGISTRATION);
+	ck_assert_str_eq(name, "");
+	ck_assert_uint_eq(mar_from(&v, s2), 2001);
+	ck_assert_uint_eq(uar_name(&v, AKV_CX_UAT_REGISTRATION, name),
+			  AKV_CX_EXP_FIRST_REGISTRATION);
+	ck_assert_str_eq(name, s2);
+	/* asking for capabilities is asking for another S-CSCF */
+	ck_assert_uint_eq(uar_name(&v, AKV_CX_UAT_REGISTRATION_AND_CAPABILITIES, name),
+			  AKV_CX_EXP_FIRST_REGISTRATION);
+	ck_assert_str_eq(name, "");
+	/* a later MAR from another S-CSCF takes over */
+	ck_assert_uint_eq(mar_from(&v, s1), 2001);
+	ck_assert_uint_eq(uar_name(&v, AKV_CX_UAT_REGISTRATION, name),
+			  AKV_CX_EXP_FIRST_REGISTRATION);
+	ck_assert_str_eq(name, s1);
+
+	/* registered: the state's name (cxreq's SARs come from s1) */
+	sar(&v, AKV_CX_SAT_REGISTRATION);
+	ck_assert_uint_eq(uar_name(&v, AKV_CX_UAT_REGISTRATION, name),
+			  AKV_CX_EXP_SUBSEQUENT_REGISTRATION);
+	ck_assert_str_eq(name, s1);
+	/* a re-registration's MAR from s2 changes nothing for the I-CSCF */
+	ck_assert_uint_eq(mar_from(&v, s2), 2001);
+	ck_assert_uint_eq(uar_name(&v, AKV_CX_UAT_REGISTRATION, name),
+			  AKV_CX_EXP_SUBSEQUENT_REGISTRATION);
+	ck_assert_str_eq(name, s1);
+	/* de-registered: the SAR cleared the memo too */
+	sar(&v, AKV_CX_SAT_USER_DEREGISTRATION);
+	ck_assert_uint_eq(uar_name(&v, AKV_CX_UAT_REGISTRATION, name),
+			  AKV_CX_EXP_FIRST_REGISTRATION);
+	ck_assert_str_eq(name, "");
+	/* a failed authentication settles it as well */
+	ck_assert_uint_eq(mar_from(&v, s2), 2001);
+	sar(&v, AKV_CX_SAT_AUTHENTICATION_FAILURE);
+	ck_assert_uint_eq(uar_name(&v, AKV_CX_UAT_REGISTRATION, name),
+			  AKV_CX_EXP_FIRST_REGISTRATION);
+	ck_assert_str_eq(name, "");
+	/* NO_ASSIGNMENT (a profile download) leaves a pending one alone. The
+	 * engine noted s2 for this user before; the clears since moved the
+	 * memo's generation, so it notes it again (eng.c note_pending) */
+	ck_assert_uint_eq(mar_from(&v, s2), 2001);
+	sar(&v, AKV_CX_SAT_NO_ASSIGNMENT);
+	ck_assert_uint_eq(uar_name(&v, AKV_CX_UAT_REGISTRATION, name),
+			  AKV_CX_EXP_FIRST_REGISTRATION);
+	ck_assert_str_eq(name, s2);
+	akv_cx_pending_stats(p, &st);
+	ck_assert_uint_eq(st.found, 3);
+	env_close(&v);
+	akv_cx_pending_free(p);
+
+	/* no memo (auth-pending-max = 0): the answer akavs always gave */
+	env_open_pending(&v, 1, _i, NULL);
+	ck_assert_uint_eq(mar_from(&v, s2), 2001);
+	ck_assert_uint_eq(uar_name(&v, AKV_CX_UAT_REGISTRATION, name),
+			  AKV_CX_EXP_FIRST_REGISTRATION);
+	ck_assert_str_eq(name, "");
+	env_close(&v);
+}
+END_TEST
+
 /* [diameter] user-data-template and watchdog-ms reach the connection. */
 START_TEST(t_dia_cx_cfg_template)
 {
@@ -975,6 +1102,7 @@ START_TEST(t_dia_cx_mar_plan_agrees)
 	size_t n, of, og;
 
 	fx_conn(&cf, NULL);
+	cf.pending = akv_cx_pending_new(1024, AKV_CX_PENDING_TTL_MS);
 	fx_open(&cf);
 	memcpy(sid, "scscf.ims.test;1;1", 18);
 	n = mar_v(m, sid, 18, (const uint8_t *)IMPI, strlen(IMPI), (const uint8_t *)IMPU,
@@ -1050,6 +1178,10 @@ START_TEST(t_dia_cx_mar_plan_agrees)
 		rq = sg.req;
 		ck_assert_mem_eq(&sf.req, &rq, offsetof(struct akv_eng_req, digest));
 		ck_assert_mem_eq(sf.ctx, sg.ctx, sizeof(sf.ctx));
+		/* cx_mar (in the bytes compared above): the S-CSCF to note for
+		 * the UAR (cx_pending.h), which the plan keeps as learned */
+		if (cf.mar.hits > before)
+			ck_assert_uint_eq(sf.req.cx_mar, cf.mar.server_name);
 		ck_assert_ptr_null(sf.req.cx);
 		fake_vectors(&sf.req, (unsigned)it);
 		fake_vectors(&sg.req, (unsigned)it);
@@ -1061,6 +1193,8 @@ START_TEST(t_dia_cx_mar_plan_agrees)
 	/* most MARs took the plan; changed ones that still dispatch did not */
 	ck_assert_uint_gt(hits, 1500);
 	ck_assert_uint_gt(missed, 10);
+	ck_assert_uint_eq(cf.mar.server_name, 1);	/* the first name interned */
+	akv_cx_pending_free(cf.pending);
 }
 END_TEST
 
@@ -1603,6 +1737,7 @@ cx_suite(void)
 	tcase_add_test(tc, t_dia_cx_mar_resync);
 	tcase_add_test(tc, t_dia_cx_registration);
 	tcase_add_loop_test(tc, t_dia_cx_lir_no_unreg_services, 0, 2);
+	tcase_add_loop_test(tc, t_dia_cx_uar_auth_pending, 0, 2);
 	tcase_add_test(tc, t_dia_cx_cfg_template);
 	tcase_add_test(tc, t_dia_cx_maa_bytes);
 	tcase_add_test(tc, t_dia_cx_maa_template_bytes);
