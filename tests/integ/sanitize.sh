@@ -72,7 +72,7 @@ else
 	done
 fi
 [ ${#tests[@]} -gt 0 ] || { echo "SKIP: no unit tests"; exit 77; }
-read -r -a integ <<<"${AKV_SANITIZE_INTEG-server_ops server_lifecycle server_badinput dia_badinput client_cli provisioning tls}"
+read -r -a integ <<<"${AKV_SANITIZE_INTEG-server_ops server_lifecycle server_badinput dia_badinput cx_pending client_cli provisioning tls}"
 
 mkdir -p "$abuild"
 log=$abuild/sanitize-build.log
