@@ -13,47 +13,15 @@ import socket
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from dia_badinput import V3GPP, avp, avps, cer, msg, read_msg, result, u32, vsai  # noqa: E402
+from cx_peer import APP_CX, ask, check, common, failures, sar, server_name  # noqa: E402
+from dia_badinput import V3GPP, avp, cer, msg, result  # noqa: E402
 
 SCSCF = b"sip:scscf.ims.test:6060"
-FAILS = 0
-
-
-def common(hbh):
-    return [avp(263, b"lir.peer.test;1;%d" % hbh), vsai(), u32(277, 1),
-            avp(264, b"bad.peer.test"), avp(296, b"ims.test"), avp(283, b"ims.test")]
+PEER = b"bad.peer.test"
 
 
 def lir(impu, hbh):
-    return msg(0xc0, 302, 16777216, hbh, common(hbh) + [avp(601, impu, vendor=V3GPP)])
-
-
-def sar(impi, sat, hbh):
-    return msg(0xc0, 301, 16777216, hbh, common(hbh) + [
-        avp(1, impi), avp(601, b"sip:" + impi, vendor=V3GPP), avp(602, SCSCF, vendor=V3GPP),
-        u32(614, sat, vendor=V3GPP), u32(624, 0, vendor=V3GPP)])
-
-
-def server_name(m):
-    names = [d for c, v, d in avps(m[20:]) if c == 602 and v == V3GPP]
-    return names[0] if names else None
-
-
-def check(what, cond, got):
-    global FAILS
-    if cond:
-        print("ok   %s" % what)
-    else:
-        FAILS += 1
-        print("FAIL %s: got %s" % (what, got))
-
-
-def ask(s, m):
-    s.sendall(m)
-    a = read_msg(s)
-    if a is None:
-        raise SystemExit("FAIL no answer (connection closed)")
-    return a
+    return msg(0xc0, 302, APP_CX, hbh, common(PEER, hbh) + [avp(601, impu, vendor=V3GPP)])
 
 
 def main():
@@ -66,12 +34,12 @@ def main():
     a = ask(s, lir(impu, 10))
     check("LIR, provisioned, no S-CSCF: Experimental 5003, no Server-Name",
           result(a)[:2] == (None, 5003) and server_name(a) is None, (result(a), server_name(a)))
-    a = ask(s, sar(impi, 1, 11))
+    a = ask(s, sar(PEER, SCSCF, impi, 1, 11))
     check("SAR REGISTRATION 2001", result(a)[0] == 2001, result(a))
     a = ask(s, lir(impu, 12))
     check("LIR, registered: 2001 + the S-CSCF's name",
           result(a)[0] == 2001 and server_name(a) == SCSCF, (result(a), server_name(a)))
-    a = ask(s, sar(impi, 5, 13))
+    a = ask(s, sar(PEER, SCSCF, impi, 5, 13))
     check("SAR USER_DEREGISTRATION 2001", result(a)[0] == 2001, result(a))
     a = ask(s, lir(impu, 14))
     check("LIR after de-registration: 5003 again (name cleared)",
@@ -79,7 +47,7 @@ def main():
     a = ask(s, lir(b"sip:nobody@ims.test", 15))
     check("LIR, unknown identity: Experimental 5001", result(a)[:2] == (None, 5001), result(a))
     s.close()
-    sys.exit(1 if FAILS else 0)
+    sys.exit(1 if failures() else 0)
 
 
 if __name__ == "__main__":

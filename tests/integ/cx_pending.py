@@ -14,14 +14,8 @@ import socket
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from dia_badinput import V3GPP, avp, avps, msg, read_msg, result, u32, vsai  # noqa: E402
-
-FAILS = 0
-
-
-def common(peer, hbh):
-    return [avp(263, b"%s;1;%d" % (peer, hbh)), vsai(), u32(277, 1),
-            avp(264, peer), avp(296, b"ims.test"), avp(283, b"ims.test")]
+from cx_peer import APP_CX, ask, check, common, failures, sar, server_name  # noqa: E402
+from dia_badinput import V3GPP, avp, msg, result, u32, vsai  # noqa: E402
 
 
 def cer(peer):
@@ -31,43 +25,15 @@ def cer(peer):
 
 
 def mar(peer, scscf, impi, hbh):
-    return msg(0xc0, 303, 16777216, hbh, common(peer, hbh) + [
+    return msg(0xc0, 303, APP_CX, hbh, common(peer, hbh) + [
         avp(601, b"sip:" + impi, vendor=V3GPP), avp(1, impi), u32(607, 1, vendor=V3GPP),
         avp(612, avp(608, b"Digest-AKAv1-MD5", vendor=V3GPP), vendor=V3GPP),
         avp(602, scscf, vendor=V3GPP)])
 
 
-def sar(peer, scscf, impi, sat, hbh):
-    return msg(0xc0, 301, 16777216, hbh, common(peer, hbh) + [
-        avp(1, impi), avp(601, b"sip:" + impi, vendor=V3GPP), avp(602, scscf, vendor=V3GPP),
-        u32(614, sat, vendor=V3GPP), u32(624, 0, vendor=V3GPP)])
-
-
 def uar(impi, uat, hbh):
-    return msg(0xc0, 300, 16777216, hbh, common(b"icscf.ims.test", hbh) + [
+    return msg(0xc0, 300, APP_CX, hbh, common(b"icscf.ims.test", hbh) + [
         avp(1, impi), avp(601, b"sip:" + impi, vendor=V3GPP), u32(623, uat, vendor=V3GPP)])
-
-
-def server_name(m):
-    names = [d for c, v, d in avps(m[20:]) if c == 602 and v == V3GPP]
-    return names[0] if names else None
-
-
-def check(what, cond, got):
-    global FAILS
-    if cond:
-        print("ok   %s" % what)
-    else:
-        FAILS += 1
-        print("FAIL %s: got %s" % (what, got))
-
-
-def ask(s, m):
-    s.sendall(m)
-    a = read_msg(s)
-    if a is None:
-        raise SystemExit("FAIL no answer (connection closed)")
-    return a
 
 
 def connect(host, port, peer):
@@ -105,30 +71,29 @@ def main():
         if result(a)[:2] != (None, 2001) or server_name(a) != want:
             wrong.append((u, result(a), server_name(a)))
     check("UAR after MAR, %d users: 2001 + the S-CSCF that sent the MAR" % n, not wrong, wrong[:3])
-    a = ask(ic, uar(users[0], 2, hbh + 1))
-    check("UAR REGISTRATION_AND_CAPABILITIES: no Server-Name (a new selection)",
-          result(a)[:2] == (None, 2001) and server_name(a) is None, (result(a), server_name(a)))
+    def uar_is(what, impi, uat, exp, name, at):
+        a = ask(ic, uar(impi, uat, at))
+        check(what, result(a)[:2] == (None, exp) and server_name(a) == name,
+              (result(a), server_name(a)))
 
+    def sar_ok(what, s, peer, scscf, impi, sat, at):
+        a = ask(s, sar(peer, scscf, impi, sat, at))
+        check(what, result(a)[0] == 2001, result(a))
+
+    uar_is("UAR REGISTRATION_AND_CAPABILITIES: no Server-Name (a new selection)",
+           users[0], 2, 2001, None, hbh + 1)
     # The second REGISTER went to S-CSCF 1, which registers the user.
-    a = ask(s1, sar(b"scscf1.ims.test", s1n, users[0], 1, hbh + 2))
-    check("SAR REGISTRATION 2001", result(a)[0] == 2001, result(a))
-    a = ask(ic, uar(users[0], 0, hbh + 3))
-    check("UAR, registered: 2002 SUBSEQUENT + S-CSCF 1",
-          result(a)[:2] == (None, 2002) and server_name(a) == s1n, (result(a), server_name(a)))
-    a = ask(s1, sar(b"scscf1.ims.test", s1n, users[0], 5, hbh + 4))
-    check("SAR USER_DEREGISTRATION 2001", result(a)[0] == 2001, result(a))
-    a = ask(ic, uar(users[0], 0, hbh + 5))
-    check("UAR after de-registration: no Server-Name (the SAR cleared the memo)",
-          result(a)[:2] == (None, 2001) and server_name(a) is None, (result(a), server_name(a)))
+    sar_ok("SAR REGISTRATION 2001", s1, b"scscf1.ims.test", s1n, users[0], 1, hbh + 2)
+    uar_is("UAR, registered: 2002 SUBSEQUENT + S-CSCF 1", users[0], 0, 2002, s1n, hbh + 3)
+    sar_ok("SAR USER_DEREGISTRATION 2001", s1, b"scscf1.ims.test", s1n, users[0], 5, hbh + 4)
+    uar_is("UAR after de-registration: no Server-Name (the SAR cleared the memo)",
+           users[0], 0, 2001, None, hbh + 5)
     # A failed authentication settles it too.
-    a = ask(s2, sar(b"scscf2.ims.test", s2n, users[1], 9, hbh + 6))
-    check("SAR AUTHENTICATION_FAILURE 2001", result(a)[0] == 2001, result(a))
-    a = ask(ic, uar(users[1], 0, hbh + 7))
-    check("UAR after a failed authentication: no Server-Name",
-          result(a)[:2] == (None, 2001) and server_name(a) is None, (result(a), server_name(a)))
+    sar_ok("SAR AUTHENTICATION_FAILURE 2001", s2, b"scscf2.ims.test", s2n, users[1], 9, hbh + 6)
+    uar_is("UAR after a failed authentication: no Server-Name", users[1], 0, 2001, None, hbh + 7)
     for s in (s1, s2, ic):
         s.close()
-    sys.exit(1 if FAILS else 0)
+    sys.exit(1 if failures() else 0)
 
 
 if __name__ == "__main__":

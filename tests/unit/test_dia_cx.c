@@ -651,6 +651,17 @@ uar_name(struct env *v, unsigned uat, char name[256])
 	return r.exp_code;
 }
 
+/* A UAR of type uat gets Experimental-Result exp with Server-Name want
+ * ("": none). */
+static void
+uar_is(struct env *v, unsigned uat, uint32_t exp, const char *want)
+{
+	char name[256];
+
+	ck_assert_uint_eq(uar_name(v, uat, name), exp);
+	ck_assert_str_eq(name, want);
+}
+
 /* TS 29.228 §6.3.1 / §6.1.1.1 ("authentication pending"): after a MAR, the
  * I-CSCF's UAR for the not yet registered user names the S-CSCF that holds
  * the vectors, with DIAMETER_FIRST_REGISTRATION; a SAR settles it (the
@@ -662,55 +673,36 @@ START_TEST(t_dia_cx_uar_auth_pending)
 	struct akv_cx_pending *p = akv_cx_pending_new(1024, AKV_CX_PENDING_TTL_MS);
 	struct akv_cx_pending_stats st;
 	struct env v;
-	char name[256];
 
 	env_open_pending(&v, 1, _i, p);
-	ck_assert_uint_eq(uar_name(&v, AKV_CX_UAT_REGISTRATION, name),
-			  AKV_CX_EXP_FIRST_REGISTRATION);
-	ck_assert_str_eq(name, "");
+	uar_is(&v, AKV_CX_UAT_REGISTRATION, AKV_CX_EXP_FIRST_REGISTRATION, "");
 	ck_assert_uint_eq(mar_from(&v, s2), 2001);
-	ck_assert_uint_eq(uar_name(&v, AKV_CX_UAT_REGISTRATION, name),
-			  AKV_CX_EXP_FIRST_REGISTRATION);
-	ck_assert_str_eq(name, s2);
+	uar_is(&v, AKV_CX_UAT_REGISTRATION, AKV_CX_EXP_FIRST_REGISTRATION, s2);
 	/* asking for capabilities is asking for another S-CSCF */
-	ck_assert_uint_eq(uar_name(&v, AKV_CX_UAT_REGISTRATION_AND_CAPABILITIES, name),
-			  AKV_CX_EXP_FIRST_REGISTRATION);
-	ck_assert_str_eq(name, "");
+	uar_is(&v, AKV_CX_UAT_REGISTRATION_AND_CAPABILITIES, AKV_CX_EXP_FIRST_REGISTRATION, "");
 	/* a later MAR from another S-CSCF takes over */
 	ck_assert_uint_eq(mar_from(&v, s1), 2001);
-	ck_assert_uint_eq(uar_name(&v, AKV_CX_UAT_REGISTRATION, name),
-			  AKV_CX_EXP_FIRST_REGISTRATION);
-	ck_assert_str_eq(name, s1);
+	uar_is(&v, AKV_CX_UAT_REGISTRATION, AKV_CX_EXP_FIRST_REGISTRATION, s1);
 
 	/* registered: the state's name (cxreq's SARs come from s1) */
 	sar(&v, AKV_CX_SAT_REGISTRATION);
-	ck_assert_uint_eq(uar_name(&v, AKV_CX_UAT_REGISTRATION, name),
-			  AKV_CX_EXP_SUBSEQUENT_REGISTRATION);
-	ck_assert_str_eq(name, s1);
+	uar_is(&v, AKV_CX_UAT_REGISTRATION, AKV_CX_EXP_SUBSEQUENT_REGISTRATION, s1);
 	/* a re-registration's MAR from s2 changes nothing for the I-CSCF */
 	ck_assert_uint_eq(mar_from(&v, s2), 2001);
-	ck_assert_uint_eq(uar_name(&v, AKV_CX_UAT_REGISTRATION, name),
-			  AKV_CX_EXP_SUBSEQUENT_REGISTRATION);
-	ck_assert_str_eq(name, s1);
+	uar_is(&v, AKV_CX_UAT_REGISTRATION, AKV_CX_EXP_SUBSEQUENT_REGISTRATION, s1);
 	/* de-registered: the SAR cleared the memo too */
 	sar(&v, AKV_CX_SAT_USER_DEREGISTRATION);
-	ck_assert_uint_eq(uar_name(&v, AKV_CX_UAT_REGISTRATION, name),
-			  AKV_CX_EXP_FIRST_REGISTRATION);
-	ck_assert_str_eq(name, "");
+	uar_is(&v, AKV_CX_UAT_REGISTRATION, AKV_CX_EXP_FIRST_REGISTRATION, "");
 	/* a failed authentication settles it as well */
 	ck_assert_uint_eq(mar_from(&v, s2), 2001);
 	sar(&v, AKV_CX_SAT_AUTHENTICATION_FAILURE);
-	ck_assert_uint_eq(uar_name(&v, AKV_CX_UAT_REGISTRATION, name),
-			  AKV_CX_EXP_FIRST_REGISTRATION);
-	ck_assert_str_eq(name, "");
+	uar_is(&v, AKV_CX_UAT_REGISTRATION, AKV_CX_EXP_FIRST_REGISTRATION, "");
 	/* NO_ASSIGNMENT (a profile download) leaves a pending one alone. The
 	 * engine noted s2 for this user before; the clears since moved the
 	 * memo's generation, so it notes it again (eng.c note_pending) */
 	ck_assert_uint_eq(mar_from(&v, s2), 2001);
 	sar(&v, AKV_CX_SAT_NO_ASSIGNMENT);
-	ck_assert_uint_eq(uar_name(&v, AKV_CX_UAT_REGISTRATION, name),
-			  AKV_CX_EXP_FIRST_REGISTRATION);
-	ck_assert_str_eq(name, s2);
+	uar_is(&v, AKV_CX_UAT_REGISTRATION, AKV_CX_EXP_FIRST_REGISTRATION, s2);
 	akv_cx_pending_stats(p, &st);
 	ck_assert_uint_eq(st.found, 3);
 	env_close(&v);
@@ -719,9 +711,7 @@ START_TEST(t_dia_cx_uar_auth_pending)
 	/* no memo (auth-pending-max = 0): the answer akavs always gave */
 	env_open_pending(&v, 1, _i, NULL);
 	ck_assert_uint_eq(mar_from(&v, s2), 2001);
-	ck_assert_uint_eq(uar_name(&v, AKV_CX_UAT_REGISTRATION, name),
-			  AKV_CX_EXP_FIRST_REGISTRATION);
-	ck_assert_str_eq(name, "");
+	uar_is(&v, AKV_CX_UAT_REGISTRATION, AKV_CX_EXP_FIRST_REGISTRATION, "");
 	env_close(&v);
 }
 END_TEST
