@@ -844,33 +844,49 @@ after_commit(struct cx_run *run, struct akv_eng_req *const *changed, size_t ncha
 	}
 }
 
-/* The "authentication pending" memo (cx_pending.h), after req was decided:
- *  - TS 29.228 §6.1.1.1: a UAR of type REGISTRATION for a user who is not
- *    registered names the S-CSCF that asked for its vectors (§6.3.1), if
- *    any, with DIAMETER_FIRST_REGISTRATION, so that the I-CSCF sends the
- *    UE's answer to the S-CSCF holding them. REGISTRATION_AND_CAPABILITIES
- *    asks for a new selection (the assigned S-CSCF failed): no name then.
- *  - §6.1.2.1: a successful SAR that leaves the user not registered (a
- *    de-registration, a failed or timed-out authentication) ends what was
- *    pending: the memo goes. One that registers the user leaves it (the
- *    state names the S-CSCF from then on and the memo is not read), as
- *    does NO_ASSIGNMENT (a profile download); the memo's entries expire. */
+/* The "authentication pending" memo (cx_pending.h), after req was decided.
+ * A UAR of type REGISTRATION (REGISTRATION_AND_CAPABILITIES asks for a new
+ * selection: no name) names the S-CSCF of the last MAR when:
+ *  - the user is not registered (TS 29.228 §6.1.1.1, §6.3.1): FIRST_
+ *    REGISTRATION with it, so the I-CSCF sends the UE's answer to the
+ *    S-CSCF that holds the vectors;
+ *  - the user is registered or unregistered at another S-CSCF: §8.1, a MAR
+ *    from a new S-CSCF (not a resync) overwrites the stored name, as when
+ *    the I-CSCF chose a new one after the old one stopped answering.
+ * A successful SAR other than NO_ASSIGNMENT settles what was pending: one
+ * that leaves the user not registered, or reports a failed or timed-out
+ * authentication (§6.1.2.1), clears the entry; one that names an S-CSCF
+ * clears it unless it names the same one. */
 static void
 pending_step(const struct akv_eng_cfg *cfg, struct akv_eng_req *req, uint64_t now_ms)
 {
+	struct akv_cx_pending *p = cfg->cx_pending;
 	struct akv_cx_req *cx = req->cx;
 
-	if (!cfg->cx_pending || req->err || !cx || !req->impi_len)
+	if (!p || req->err || !cx || !req->impi_len)
 		return;
 	if (req->op == AKV_OP_UAR) {
-		if (cx->uat == AKV_CX_UAT_REGISTRATION && cx->state == AKV_CX_NOT_REGISTERED &&
-		    cx->exp_code == AKV_CX_EXP_FIRST_REGISTRATION && !cx->assigned_len)
-			cx->assigned_len = (uint16_t)akv_cx_pending_find(
-			    cfg->cx_pending, req->impi, req->impi_len, now_ms, cx->assigned);
-	} else if (req->op == AKV_OP_SAR && cx->sat != AKV_CX_SAT_NO_ASSIGNMENT &&
-		   cx->result_code == AKV_CX_RC_SUCCESS && cx->state == AKV_CX_NOT_REGISTERED) {
-		akv_cx_pending_clear(cfg->cx_pending, req->impi, req->impi_len);
+		char name[AKV_CX_NAME_MAX + 1];
+		size_t n;
+
+		if (cx->uat != AKV_CX_UAT_REGISTRATION ||
+		    (cx->exp_code != AKV_CX_EXP_FIRST_REGISTRATION &&
+		     cx->exp_code != AKV_CX_EXP_SUBSEQUENT_REGISTRATION))
+			return;
+		n = akv_cx_pending_find(p, req->impi, req->impi_len, now_ms, name);
+		if (n)
+			set_assigned(cx, name, n);
+		return;
 	}
+	if (req->op != AKV_OP_SAR || cx->sat == AKV_CX_SAT_NO_ASSIGNMENT ||
+	    cx->result_code != AKV_CX_RC_SUCCESS)
+		return;
+	if (cx->state == AKV_CX_NOT_REGISTERED || cx->sat == AKV_CX_SAT_AUTHENTICATION_FAILURE ||
+	    cx->sat == AKV_CX_SAT_AUTHENTICATION_TIMEOUT || !cx->assigned_len)
+		akv_cx_pending_clear(p, req->impi, req->impi_len, 0);
+	else
+		akv_cx_pending_clear(p, req->impi, req->impi_len,
+				     akv_cx_pending_intern(p, cx->assigned, cx->assigned_len));
 }
 
 /* see cx.h */

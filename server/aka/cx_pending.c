@@ -246,14 +246,14 @@ akv_cx_pending_find(struct akv_cx_pending *p, const char *impi, size_t impi_len,
 
 /* see cx_pending.h */
 void
-akv_cx_pending_clear(struct akv_cx_pending *p, const char *impi, size_t impi_len)
+akv_cx_pending_clear(struct akv_cx_pending *p, const char *impi, size_t impi_len, uint16_t keep)
 {
 	uint64_t key = key_of(p, impi, impi_len);
 	struct stripe *st = &p->st[key & (STRIPES - 1)];
 	struct slot *s;
 
 	pthread_mutex_lock(&st->mu);
-	if ((s = lookup(p, st, key))) {
+	if ((s = lookup(p, st, key)) && (!keep || s->name != keep)) {
 		memset(s, 0, sizeof(*s));
 		atomic_fetch_add_explicit(&p->gen, 1, memory_order_relaxed);
 	}

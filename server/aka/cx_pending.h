@@ -79,8 +79,10 @@ uint64_t akv_cx_pending_gen(const struct akv_cx_pending *p);
 size_t akv_cx_pending_find(struct akv_cx_pending *p, const char *impi, size_t impi_len,
 			   uint64_t now_ms, char *out);
 
-/* Forgets impi's entry (a SAR left the user not registered). */
-void akv_cx_pending_clear(struct akv_cx_pending *p, const char *impi, size_t impi_len);
+/* Forgets impi's entry (a SAR settled the registration), unless it names
+ * the S-CSCF of interned index `keep` (0: whichever it names). */
+void akv_cx_pending_clear(struct akv_cx_pending *p, const char *impi, size_t impi_len,
+			  uint16_t keep);
 
 void akv_cx_pending_stats(struct akv_cx_pending *p, struct akv_cx_pending_stats *out);
 

@@ -358,6 +358,9 @@ parse_mar(struct akv_dia_conn *c, struct cx_in *in, struct akv_proto_slot *slot,
 		memcpy(r->auts, auth.data + 16, 14);
 		r->op = AKV_OP_RESYNC;
 		r->resync_vectors = 1;
+		/* TS 29.228 §8.1: a resync does not move the user to the MAR's
+		 * S-CSCF; the one that sent the challenge noted itself then */
+		r->cx_mar = 0;
 	}
 	return 0;
 }

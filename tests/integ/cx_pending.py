@@ -88,6 +88,18 @@ def main():
     sar_ok("SAR USER_DEREGISTRATION 2001", s1, b"scscf1.ims.test", s1n, users[0], 5, hbh + 4)
     uar_is("UAR after de-registration: no Server-Name (the SAR cleared the memo)",
            users[0], 0, 2001, None, hbh + 5)
+    # S-CSCF 1 stops answering; the I-CSCF picks S-CSCF 2 for a registered
+    # user, whose MAR moves the user there (TS 29.228 §8.1).
+    u = users[2]
+    sar_ok("SAR REGISTRATION 2001 (user 3, at S-CSCF 1)", s1, b"scscf1.ims.test", s1n, u, 1,
+           hbh + 8)
+    uar_is("UAR, user 3 registered at S-CSCF 1: 2002 + S-CSCF 1", u, 0, 2002, s1n, hbh + 9)
+    rc = result(ask(s2, mar(b"scscf2.ims.test", s2n, u, hbh + 10)))[0]
+    check("MAA 2001 from S-CSCF 2 for user 3", rc == 2001, rc)
+    uar_is("UAR after S-CSCF 2's MAR: 2002 + S-CSCF 2 (re-assignment)", u, 0, 2002, s2n,
+           hbh + 11)
+    sar_ok("SAR REGISTRATION 2001 from S-CSCF 2", s2, b"scscf2.ims.test", s2n, u, 1, hbh + 12)
+    uar_is("UAR after S-CSCF 2's SAR: 2002 + S-CSCF 2", u, 0, 2002, s2n, hbh + 13)
     # A failed authentication settles it too.
     sar_ok("SAR AUTHENTICATION_FAILURE 2001", s2, b"scscf2.ims.test", s2n, users[1], 9, hbh + 6)
     uar_is("UAR after a failed authentication: no Server-Name", users[1], 0, 2001, None, hbh + 7)

@@ -49,18 +49,27 @@ START_TEST(t_cx_pending_note_find_clear)
 	ck_assert_uint_eq(find(p, "alice@ims.test", 2000, out), strlen(S2));
 	ck_assert_str_eq(out, S2);
 	ck_assert_int_eq(note(p, "bob@ims.test", S1, 2000), 0);
-	akv_cx_pending_clear(p, "alice@ims.test", strlen("alice@ims.test"));
+	akv_cx_pending_clear(p, "alice@ims.test", strlen("alice@ims.test"), 0);
 	ck_assert_uint_eq(find(p, "alice@ims.test", 2000, out), 0);
 	ck_assert_uint_eq(find(p, "bob@ims.test", 2000, out), strlen(S1));
+	/* a SAR from the S-CSCF the entry names keeps it; from another, not */
+	akv_cx_pending_clear(p, "bob@ims.test", strlen("bob@ims.test"),
+			     akv_cx_pending_intern(p, S1, strlen(S1)));
+	ck_assert_uint_eq(find(p, "bob@ims.test", 2000, out), strlen(S1));
+	ck_assert_uint_eq(akv_cx_pending_gen(p), 1);
+	akv_cx_pending_clear(p, "bob@ims.test", strlen("bob@ims.test"),
+			     akv_cx_pending_intern(p, S2, strlen(S2)));
+	ck_assert_uint_eq(find(p, "bob@ims.test", 2000, out), 0);
+	ck_assert_int_eq(note(p, "bob@ims.test", S1, 2000), 0);
 	/* clearing what is not there is harmless */
-	akv_cx_pending_clear(p, "carol@ims.test", strlen("carol@ims.test"));
+	akv_cx_pending_clear(p, "carol@ims.test", strlen("carol@ims.test"), 0);
 	akv_cx_pending_stats(p, &st);
-	ck_assert_uint_eq(st.noted, 3);	/* alice S1, alice S2, bob S1 */
-	ck_assert_uint_eq(st.found, 3);
+	ck_assert_uint_eq(st.noted, 4);	/* alice S1, alice S2, bob S1 twice */
+	ck_assert_uint_eq(st.found, 4);
 	ck_assert_uint_eq(st.evicted, 0);
 	ck_assert_uint_eq(st.names_full, 0);
-	/* one entry went before its time: the generation moved once */
-	ck_assert_uint_eq(akv_cx_pending_gen(p), 1);
+	/* two entries went before their time: the generation moved twice */
+	ck_assert_uint_eq(akv_cx_pending_gen(p), 2);
 	ck_assert_uint_eq(akv_cx_pending_ttl_ms(p), 60000);
 	akv_cx_pending_free(p);
 	akv_cx_pending_free(NULL);
@@ -179,7 +188,7 @@ worker(void *arg)
 	for (unsigned i = 0; i < 20000; i++) {
 		snprintf(impi, sizeof(impi), "t%u-%u@x", a->id, i % 500);
 		if (i % 3 == 2) {
-			akv_cx_pending_clear(a->p, impi, strlen(impi));
+			akv_cx_pending_clear(a->p, impi, strlen(impi), 0);
 			continue;
 		}
 		if (note(a->p, impi, sn, 1000))

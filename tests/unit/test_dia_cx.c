@@ -663,10 +663,10 @@ uar_is(struct env *v, unsigned uat, uint32_t exp, const char *want)
 }
 
 /* TS 29.228 §6.3.1 / §6.1.1.1 ("authentication pending"): after a MAR, the
- * I-CSCF's UAR for the not yet registered user names the S-CSCF that holds
- * the vectors, with DIAMETER_FIRST_REGISTRATION; a SAR settles it (the
- * registration state names the S-CSCF, or none after a de-registration or
- * a failed authentication). With the registration cache and without. */
+ * I-CSCF's UAR names the S-CSCF that holds the vectors, with
+ * DIAMETER_FIRST_REGISTRATION for a user not yet registered, and (§8.1)
+ * SUBSEQUENT_REGISTRATION for one registered at another S-CSCF; a SAR
+ * settles it. With the registration cache and without. */
 START_TEST(t_dia_cx_uar_auth_pending)
 {
 	const char *s2 = "sip:scscf2.ims.test:6062", *s1 = "sip:scscf.ims.test:6060";
@@ -684,16 +684,27 @@ START_TEST(t_dia_cx_uar_auth_pending)
 	ck_assert_uint_eq(mar_from(&v, s1), 2001);
 	uar_is(&v, AKV_CX_UAT_REGISTRATION, AKV_CX_EXP_FIRST_REGISTRATION, s1);
 
-	/* registered: the state's name (cxreq's SARs come from s1) */
+	/* registered: the state's name (cxreq's SARs come from s1, the
+	 * S-CSCF of the memo too, which the SAR thus keeps) */
 	sar(&v, AKV_CX_SAT_REGISTRATION);
 	uar_is(&v, AKV_CX_UAT_REGISTRATION, AKV_CX_EXP_SUBSEQUENT_REGISTRATION, s1);
-	/* a re-registration's MAR from s2 changes nothing for the I-CSCF */
+	/* §8.1: a MAR from another S-CSCF (the I-CSCF chose a new one) moves
+	 * the user there: the next REGISTER goes to s2, which holds vectors */
 	ck_assert_uint_eq(mar_from(&v, s2), 2001);
+	uar_is(&v, AKV_CX_UAT_REGISTRATION, AKV_CX_EXP_SUBSEQUENT_REGISTRATION, s2);
+	/* ... unless its authentication fails: still registered at s1 */
+	sar(&v, AKV_CX_SAT_AUTHENTICATION_FAILURE);
+	uar_is(&v, AKV_CX_UAT_REGISTRATION, AKV_CX_EXP_SUBSEQUENT_REGISTRATION, s1);
+	/* ... or s1 registers the user after all */
+	ck_assert_uint_eq(mar_from(&v, s2), 2001);
+	uar_is(&v, AKV_CX_UAT_REGISTRATION, AKV_CX_EXP_SUBSEQUENT_REGISTRATION, s2);
+	sar(&v, AKV_CX_SAT_RE_REGISTRATION);
 	uar_is(&v, AKV_CX_UAT_REGISTRATION, AKV_CX_EXP_SUBSEQUENT_REGISTRATION, s1);
 	/* de-registered: the SAR cleared the memo too */
+	ck_assert_uint_eq(mar_from(&v, s2), 2001);
 	sar(&v, AKV_CX_SAT_USER_DEREGISTRATION);
 	uar_is(&v, AKV_CX_UAT_REGISTRATION, AKV_CX_EXP_FIRST_REGISTRATION, "");
-	/* a failed authentication settles it as well */
+	/* a failed authentication settles a first registration as well */
 	ck_assert_uint_eq(mar_from(&v, s2), 2001);
 	sar(&v, AKV_CX_SAT_AUTHENTICATION_FAILURE);
 	uar_is(&v, AKV_CX_UAT_REGISTRATION, AKV_CX_EXP_FIRST_REGISTRATION, "");
@@ -703,8 +714,28 @@ START_TEST(t_dia_cx_uar_auth_pending)
 	ck_assert_uint_eq(mar_from(&v, s2), 2001);
 	sar(&v, AKV_CX_SAT_NO_ASSIGNMENT);
 	uar_is(&v, AKV_CX_UAT_REGISTRATION, AKV_CX_EXP_FIRST_REGISTRATION, s2);
+	/* a resync MAR (SIP-Authorization = RAND || AUTS) notes nothing */
+	{
+		struct akv_dia_node node = { .origin_host = "scscf3.ims.test",
+					     .origin_realm = "ims.test" };
+		uint8_t ra[30] = { 1 }, m[2048], out[AKV_PROTO_OUT_MAX];
+		struct akv_dia_mar mq = {
+			.session_id = "scscf3.ims.test;1;45", .dest_realm = "ims.test",
+			.impi = IMPI, .impu = IMPU, .scheme = "Digest-AKAv1-MD5",
+			.server_name = "sip:scscf3.ims.test", .n = 1, .rand_auts = ra,
+		};
+		struct akv_test_slot sl;
+		size_t olen;
+		int len = akv_dia_build_mar(m, sizeof(m), &node, &mq, v.hbh++, 7);
+
+		ck_assert_int_gt(len, 0);
+		ck_assert_int_eq(fx_msg(&v.c, m, (size_t)len, &sl, out, &olen),
+				 AKV_PROTO_DISPATCH);
+		ck_assert_uint_eq(sl.req.op, AKV_OP_RESYNC);
+		ck_assert_uint_eq(sl.req.cx_mar, 0);
+	}
 	akv_cx_pending_stats(p, &st);
-	ck_assert_uint_eq(st.found, 3);
+	ck_assert_uint_eq(st.found, 6);
 	env_close(&v);
 	akv_cx_pending_free(p);
 
