@@ -461,6 +461,7 @@ akv_cmd_serve(int argc, char **argv)
 		r = serve_run(&s);
 	if (s.nwrk)
 		stop_workers(&s);
+	akv_cx_pending_free(s.pending);	/* when no worker started */
 	akv_fe_free(s.fe);
 	akv_tls_free(s.tls);
 	akv_store_close(s.st);

@@ -141,14 +141,14 @@ akv_cx_pending_intern(struct akv_cx_pending *p, const char *name, size_t len)
 		ix = (uint16_t)(n + 1);
 	}
 	pthread_mutex_unlock(&p->names_mu);
-	if (!ix)
+	if (!ix) {
 		atomic_fetch_add_explicit(&p->names_full, 1, memory_order_relaxed);
-	if (ix) {
-		last_name.id = p->id;
-		last_name.ix = ix;
-		last_name.len = (uint16_t)len;
-		memcpy(last_name.name, name, len);
+		return 0;
 	}
+	last_name.id = p->id;
+	last_name.ix = ix;
+	last_name.len = (uint16_t)len;
+	memcpy(last_name.name, name, len);
 	return ix;
 }
 
