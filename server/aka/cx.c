@@ -59,6 +59,16 @@ sar_transition(enum akv_cx_state cur, const char *cur_name, size_t cur_name_len,
 		cx->want_user_data = 1;
 		return 1;
 	case AKV_CX_SAT_UNREGISTERED_USER:
+		/* §6.1.2.1, §8.1: another S-CSCF holds the user (registered, or
+		 * kept for unregistered services). Its name is not overwritten:
+		 * the answer names it, with DIAMETER_ERROR_IDENTITY_ALREADY_
+		 * REGISTERED, for the requesting S-CSCF to send the request on. */
+		if (cur != AKV_CX_NOT_REGISTERED && cur_name_len &&
+		    (cur_name_len != cx->server_name_len ||
+		     memcmp(cur_name, cx->server_name, cur_name_len))) {
+			answer(cx, 0, AKV_CX_EXP_IDENTITY_ALREADY_REGISTERED);
+			return -1;
+		}
 		/* Terminating request to an unregistered user: keep the name for
 		 * unregistered services. */
 		cx->state = AKV_CX_UNREGISTERED;

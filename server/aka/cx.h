@@ -68,6 +68,7 @@ enum akv_cx_state {
 #define AKV_CX_EXP_USER_UNKNOWN		    5001
 #define AKV_CX_EXP_IDENTITIES_DONT_MATCH    5002
 #define AKV_CX_EXP_IDENTITY_NOT_REGISTERED  5003
+#define AKV_CX_EXP_IDENTITY_ALREADY_REGISTERED 5005
 #define AKV_CX_EXP_AUTH_SCHEME_NOT_SUPPORTED 5006
 #define AKV_CX_EXP_ERROR_IN_ASSIGNMENT_TYPE 5007
 #define AKV_CX_EXP_TOO_MUCH_DATA	    5008
@@ -89,7 +90,8 @@ struct akv_cx_req {
 	uint32_t exp_code;		/* Experimental-Result-Code (vendor 10415), or 0 */
 	uint8_t state;			/* enum akv_cx_state after the request */
 	uint8_t want_user_data;		/* SAA: include User-Data (IMPI + impus) */
-	uint16_t assigned_len;		/* UAA/LIA/SAA: stored S-CSCF name, 0 none */
+	uint16_t assigned_len;		/* UAA/LIA/SAA: stored S-CSCF name, 0 none (an
+					 * SAA names it only with 5005) */
 	char assigned[AKV_CX_NAME_MAX + 1];
 	uint16_t nimpus;		/* SAA: IMPUs of the subscriber for User-Data */
 	uint16_t impus_len;		/* bytes used in impus: NUL-separated */

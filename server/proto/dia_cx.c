@@ -906,6 +906,9 @@ encode_saa(struct akv_dia_conn *c, const struct cx_ctx *x, const struct akv_eng_
 		akv_dia_put(&w, AKV_DIA_AVP_USER_NAME, 0, r->impi, r->impi_len);
 	if (n > 0 && !exp)
 		akv_dia_put(&w, AKV_DIA_AVP_USER_DATA, V3GPP, xml, (size_t)n);
+	/* TS 29.229 §6.1.4: the S-CSCF that holds the user, with 5005 */
+	if (!r->err && exp == AKV_CX_EXP_IDENTITY_ALREADY_REGISTERED && cx->assigned_len)
+		akv_dia_put(&w, AKV_DIA_AVP_SERVER_NAME, V3GPP, cx->assigned, cx->assigned_len);
 	return ans_end(&w, x);
 }
 

@@ -106,9 +106,10 @@ mar(struct env *v, uint8_t *buf, const char *impi, const char *impu, const char 
 	return (size_t)len;
 }
 
-/* SAR/UAR/LIR with the common header AVPs. */
+/* SAR/UAR/LIR with the common header AVPs; a SAR names S-CSCF scscf. */
 static size_t
-cxreq(struct env *v, uint8_t *buf, uint32_t cmd, const char *impi, const char *impu, int sat_uat)
+cxreq_from(struct env *v, uint8_t *buf, uint32_t cmd, const char *impi, const char *impu,
+	   int sat_uat, const char *scscf)
 {
 	struct akv_dia_wr w;
 	int len;
@@ -126,7 +127,7 @@ cxreq(struct env *v, uint8_t *buf, uint32_t cmd, const char *impi, const char *i
 	if (impu)
 		akv_dia_put_str(&w, AKV_DIA_AVP_PUBLIC_IDENTITY, V3GPP, impu);
 	if (cmd == AKV_DIA_CMD_SA) {
-		akv_dia_put_str(&w, AKV_DIA_AVP_SERVER_NAME, V3GPP, "sip:scscf.ims.test:6060");
+		akv_dia_put_str(&w, AKV_DIA_AVP_SERVER_NAME, V3GPP, scscf);
 		akv_dia_put_u32(&w, AKV_DIA_AVP_SERVER_ASSIGNMENT_TYPE, V3GPP, (uint32_t)sat_uat);
 		akv_dia_put_u32(&w, AKV_DIA_AVP_USER_DATA_ALREADY_AVAILABLE, V3GPP, 0);
 	} else if (cmd == AKV_DIA_CMD_UA) {
@@ -135,6 +136,12 @@ cxreq(struct env *v, uint8_t *buf, uint32_t cmd, const char *impi, const char *i
 	len = akv_dia_wr_finish(&w);
 	ck_assert_int_gt(len, 0);
 	return (size_t)len;
+}
+
+static size_t
+cxreq(struct env *v, uint8_t *buf, uint32_t cmd, const char *impi, const char *impu, int sat_uat)
+{
+	return cxreq_from(v, buf, cmd, impi, impu, sat_uat, "sip:scscf.ims.test:6060");
 }
 
 /* Result of an answer; checks it echoes Session-Id, VSAI, Auth-Session-State. */
@@ -605,6 +612,49 @@ START_TEST(t_dia_cx_lir_no_unreg_services)
 	env_open_cfg(&v, 1, _i);
 	ck_assert_uint_eq(lir_exp(&v, &name), AKV_CX_EXP_UNREGISTERED_SERVICE);
 	ck_assert_int_eq(name, 0);
+	env_close(&v);
+}
+END_TEST
+
+/* TS 29.228 §6.1.2.1, §8.1: a SAR UNREGISTERED_USER from an S-CSCF other
+ * than the one holding the user (registered, or kept for unregistered
+ * services) changes nothing and gets 5005 with the holder's Server-Name;
+ * from the holder itself, or for a user nobody holds, it is stored. */
+START_TEST(t_dia_cx_sar_unregistered_user_elsewhere)
+{
+	const char *s1 = "sip:scscf.ims.test:6060", *s2 = "sip:scscf2.ims.test:6062";
+	uint8_t m[2048], out[AKV_PROTO_OUT_MAX];
+	size_t olen;
+	struct akv_dia_result r;
+	struct env v;
+	int name;
+
+	env_open_cfg(&v, 1, _i);
+	sar(&v, AKV_CX_SAT_REGISTRATION);	/* at s1 */
+	for (int k = 0; k < 2; k++) {
+		roundtrip(&v, m,
+			  cxreq_from(&v, m, AKV_DIA_CMD_SA, IMPI, IMPU, AKV_CX_SAT_UNREGISTERED_USER,
+				     s2),
+			  out, &olen);
+		result(out, olen, AKV_DIA_CMD_SA, &r);
+		ck_assert_uint_eq(r.exp_code, AKV_CX_EXP_IDENTITY_ALREADY_REGISTERED);
+		ck_assert(find_str(out, olen, AKV_DIA_AVP_SERVER_NAME, V3GPP, s1));
+		ck_assert_int_eq(has_empty_avp(out, olen), 0);
+		/* still routed to s1 */
+		ck_assert_uint_eq(lir_exp(&v, &name), 0);
+		ck_assert_int_eq(name, 1);
+		/* the second round: s1 keeps the profile for unregistered services */
+		sar(&v, AKV_CX_SAT_USER_DEREG_STORE_NAME);
+	}
+	/* nobody holds the user: s2 may take it */
+	sar(&v, AKV_CX_SAT_USER_DEREGISTRATION);
+	roundtrip(&v, m,
+		  cxreq_from(&v, m, AKV_DIA_CMD_SA, IMPI, IMPU, AKV_CX_SAT_UNREGISTERED_USER, s2),
+		  out, &olen);
+	result(out, olen, AKV_DIA_CMD_SA, &r);
+	ck_assert_uint_eq(r.result_code, 2001);
+	roundtrip(&v, m, cxreq(&v, m, AKV_DIA_CMD_LI, NULL, IMPU, 0), out, &olen);
+	ck_assert(find_str(out, olen, AKV_DIA_AVP_SERVER_NAME, V3GPP, s2));
 	env_close(&v);
 }
 END_TEST
@@ -1425,6 +1475,9 @@ START_TEST(t_dia_cx_sar_table)
 		{ AKV_CX_REGISTERED, AKV_CX_SAT_NO_ASSIGNMENT, 0, AKV_CX_REGISTERED, 0, 1 },
 		{ AKV_CX_REGISTERED, 12, -1, AKV_CX_REGISTERED, 0, 0 },
 		{ AKV_CX_REGISTERED, 99, -1, AKV_CX_REGISTERED, 0, 0 },
+		/* another S-CSCF holds the user: 5005, its name kept (below) */
+		{ AKV_CX_REGISTERED, AKV_CX_SAT_UNREGISTERED_USER, -1, AKV_CX_REGISTERED, 0, 0 },
+		{ AKV_CX_UNREGISTERED, AKV_CX_SAT_UNREGISTERED_USER, -1, AKV_CX_UNREGISTERED, 0, 0 },
 	};
 
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
@@ -1438,10 +1491,13 @@ START_TEST(t_dia_cx_sar_table)
 		ck_assert_uint_eq(cx.want_user_data, t[i].user_data);
 		if (t[i].keeps_new_name)
 			ck_assert_str_eq(cx.assigned, "sip:n");
-		if (t[i].rc < 0)
+		if (t[i].rc < 0 && t[i].sat == AKV_CX_SAT_UNREGISTERED_USER) {
+			ck_assert_uint_eq(cx.exp_code, AKV_CX_EXP_IDENTITY_ALREADY_REGISTERED);
+			ck_assert_str_eq(cx.assigned, "sip:o");
+		} else if (t[i].rc < 0) {
 			ck_assert(cx.exp_code == AKV_CX_EXP_ERROR_IN_ASSIGNMENT_TYPE ||
 				  cx.result_code == AKV_CX_RC_INVALID_AVP_VALUE);
-		else
+		} else
 			ck_assert_uint_eq(cx.result_code, AKV_CX_RC_SUCCESS);
 	}
 }
@@ -1759,6 +1815,7 @@ cx_suite(void)
 	tcase_add_test(tc, t_dia_cx_registration);
 	tcase_add_loop_test(tc, t_dia_cx_lir_no_unreg_services, 0, 2);
 	tcase_add_loop_test(tc, t_dia_cx_uar_auth_pending, 0, 2);
+	tcase_add_loop_test(tc, t_dia_cx_sar_unregistered_user_elsewhere, 0, 2);
 	tcase_add_test(tc, t_dia_cx_cfg_template);
 	tcase_add_test(tc, t_dia_cx_maa_bytes);
 	tcase_add_test(tc, t_dia_cx_maa_template_bytes);
