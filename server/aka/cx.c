@@ -35,6 +35,17 @@ answer(struct akv_cx_req *cx, uint32_t rc, uint32_t exp)
 	cx->exp_code = exp;
 }
 
+/* The user is held by an S-CSCF (registered there, or kept for its
+ * unregistered services) other than the one sending this SAR. */
+static int
+held_elsewhere(enum akv_cx_state cur, const char *cur_name, size_t cur_name_len,
+	       const struct akv_cx_req *cx)
+{
+	return cur != AKV_CX_NOT_REGISTERED && cur_name_len &&
+	       (cur_name_len != cx->server_name_len ||
+		memcmp(cur_name, cx->server_name, cur_name_len));
+}
+
 /* TS 29.228 §6.1.2.1 table; returns 1 when the type sets a state/name. */
 static int
 sar_transition(enum akv_cx_state cur, const char *cur_name, size_t cur_name_len,
@@ -63,9 +74,7 @@ sar_transition(enum akv_cx_state cur, const char *cur_name, size_t cur_name_len,
 		 * kept for unregistered services). Its name is not overwritten:
 		 * the answer names it, with DIAMETER_ERROR_IDENTITY_ALREADY_
 		 * REGISTERED, for the requesting S-CSCF to send the request on. */
-		if (cur != AKV_CX_NOT_REGISTERED && cur_name_len &&
-		    (cur_name_len != cx->server_name_len ||
-		     memcmp(cur_name, cx->server_name, cur_name_len))) {
+		if (held_elsewhere(cur, cur_name, cur_name_len, cx)) {
 			answer(cx, 0, AKV_CX_EXP_IDENTITY_ALREADY_REGISTERED);
 			return -1;
 		}
@@ -79,21 +88,34 @@ sar_transition(enum akv_cx_state cur, const char *cur_name, size_t cur_name_len,
 	case AKV_CX_SAT_USER_DEREGISTRATION:
 	case AKV_CX_SAT_ADMINISTRATIVE_DEREGISTRATION:
 	case AKV_CX_SAT_DEREGISTRATION_TOO_MUCH_DATA:
+	case AKV_CX_SAT_TIMEOUT_DEREG_STORE_NAME:
+	case AKV_CX_SAT_USER_DEREG_STORE_NAME:
+		/* §8.1: a de-registration by an S-CSCF that does not hold the
+		 * user (the old one, after the user moved to a new one) must not
+		 * de-register it there: an error, nothing changed. */
+		if (held_elsewhere(cur, cur_name, cur_name_len, cx)) {
+			answer(cx, AKV_CX_RC_UNABLE_TO_COMPLY, 0);
+			return -1;
+		}
+		if (cx->sat == AKV_CX_SAT_TIMEOUT_DEREG_STORE_NAME ||
+		    cx->sat == AKV_CX_SAT_USER_DEREG_STORE_NAME) {
+			/* Deregistered, but the S-CSCF asked the HSS to keep its
+			 * name. */
+			cx->state = AKV_CX_UNREGISTERED;
+			set_assigned(cx, cx->server_name, cx->server_name_len);
+			return 1;
+		}
 		/* Deregistration: the HSS clears the stored S-CSCF name. */
 		cx->state = AKV_CX_NOT_REGISTERED;
 		set_assigned(cx, "", 0);
 		return 1;
-	case AKV_CX_SAT_TIMEOUT_DEREG_STORE_NAME:
-	case AKV_CX_SAT_USER_DEREG_STORE_NAME:
-		/* Deregistered, but the S-CSCF asked the HSS to keep its name. */
-		cx->state = AKV_CX_UNREGISTERED;
-		set_assigned(cx, cx->server_name, cx->server_name_len);
-		return 1;
 	case AKV_CX_SAT_AUTHENTICATION_FAILURE:
 	case AKV_CX_SAT_AUTHENTICATION_TIMEOUT:
-		/* §6.1.2.1: a registered user stays registered; otherwise the
-		 * name stored by the MAR/registration attempt is cleared. */
-		if (cur == AKV_CX_REGISTERED)
+		/* §6.1.2.1: a registered user stays registered, and one another
+		 * S-CSCF keeps for unregistered services stays with it;
+		 * otherwise the name stored by the MAR/registration attempt is
+		 * cleared. */
+		if (cur == AKV_CX_REGISTERED || held_elsewhere(cur, cur_name, cur_name_len, cx))
 			return 0;
 		cx->state = AKV_CX_NOT_REGISTERED;
 		set_assigned(cx, "", 0);

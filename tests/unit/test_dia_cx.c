@@ -618,8 +618,9 @@ END_TEST
 
 /* TS 29.228 §6.1.2.1, §8.1: a SAR UNREGISTERED_USER from an S-CSCF other
  * than the one holding the user (registered, or kept for unregistered
- * services) changes nothing and gets 5005 with the holder's Server-Name;
- * from the holder itself, or for a user nobody holds, it is stored. */
+ * services) changes nothing and gets 5005 with the holder's Server-Name; a
+ * de-registration from such an S-CSCF gets 5012 and changes nothing; from
+ * the holder itself, or for a user nobody holds, they are stored. */
 START_TEST(t_dia_cx_sar_unregistered_user_elsewhere)
 {
 	const char *s1 = "sip:scscf.ims.test:6060", *s2 = "sip:scscf2.ims.test:6062";
@@ -630,12 +631,21 @@ START_TEST(t_dia_cx_sar_unregistered_user_elsewhere)
 	int name;
 
 	env_open_cfg(&v, 1, _i);
-	sar(&v, AKV_CX_SAT_REGISTRATION);	/* at s1 */
+	sar(&v, AKV_CX_SAT_REGISTRATION); /* at s1 */
+	/* §8.1: s2 (which the user left, say) cannot de-register it at s1 */
+	roundtrip(&v, m,
+		  cxreq_from(&v, m, AKV_DIA_CMD_SA, IMPI, IMPU, AKV_CX_SAT_TIMEOUT_DEREGISTRATION,
+			     s2),
+		  out, &olen);
+	result(out, olen, AKV_DIA_CMD_SA, &r);
+	ck_assert_uint_eq(r.result_code, AKV_CX_RC_UNABLE_TO_COMPLY);
+	ck_assert_uint_eq(lir_exp(&v, &name), 0);
+	ck_assert_int_eq(name, 1);
 	for (int k = 0; k < 2; k++) {
-		roundtrip(&v, m,
-			  cxreq_from(&v, m, AKV_DIA_CMD_SA, IMPI, IMPU, AKV_CX_SAT_UNREGISTERED_USER,
-				     s2),
-			  out, &olen);
+		roundtrip(
+		    &v, m,
+		    cxreq_from(&v, m, AKV_DIA_CMD_SA, IMPI, IMPU, AKV_CX_SAT_UNREGISTERED_USER, s2),
+		    out, &olen);
 		result(out, olen, AKV_DIA_CMD_SA, &r);
 		ck_assert_uint_eq(r.exp_code, AKV_CX_EXP_IDENTITY_ALREADY_REGISTERED);
 		ck_assert(find_str(out, olen, AKV_DIA_AVP_SERVER_NAME, V3GPP, s1));
@@ -1456,49 +1466,69 @@ END_TEST
 
 START_TEST(t_dia_cx_sar_table)
 {
+	/* the user is held by "sip:o" (when registered or unregistered); the
+	 * SAR comes from it (own = 1) or from "sip:n" */
 	static const struct {
-		uint8_t cur, sat;
+		uint8_t cur, sat, own;
 		int rc;
 		uint8_t next;
-		int keeps_new_name, user_data;
+		int keeps_sender_name, user_data;
+		uint32_t exp, result;
 	} t[] = {
-		{ AKV_CX_NOT_REGISTERED, AKV_CX_SAT_REGISTRATION, 1, AKV_CX_REGISTERED, 1, 1 },
-		{ AKV_CX_REGISTERED, AKV_CX_SAT_RE_REGISTRATION, 1, AKV_CX_REGISTERED, 1, 1 },
-		{ AKV_CX_NOT_REGISTERED, AKV_CX_SAT_UNREGISTERED_USER, 1, AKV_CX_UNREGISTERED, 1, 1 },
-		{ AKV_CX_REGISTERED, AKV_CX_SAT_TIMEOUT_DEREGISTRATION, 1, AKV_CX_NOT_REGISTERED, 0, 0 },
-		{ AKV_CX_REGISTERED, AKV_CX_SAT_ADMINISTRATIVE_DEREGISTRATION, 1, AKV_CX_NOT_REGISTERED,
-		  0, 0 },
-		{ AKV_CX_REGISTERED, AKV_CX_SAT_USER_DEREG_STORE_NAME, 1, AKV_CX_UNREGISTERED, 1, 0 },
-		{ AKV_CX_REGISTERED, AKV_CX_SAT_AUTHENTICATION_FAILURE, 0, AKV_CX_REGISTERED, 0, 0 },
-		{ AKV_CX_UNREGISTERED, AKV_CX_SAT_AUTHENTICATION_TIMEOUT, 1, AKV_CX_NOT_REGISTERED, 0,
-		  0 },
-		{ AKV_CX_REGISTERED, AKV_CX_SAT_NO_ASSIGNMENT, 0, AKV_CX_REGISTERED, 0, 1 },
-		{ AKV_CX_REGISTERED, 12, -1, AKV_CX_REGISTERED, 0, 0 },
-		{ AKV_CX_REGISTERED, 99, -1, AKV_CX_REGISTERED, 0, 0 },
-		/* another S-CSCF holds the user: 5005, its name kept (below) */
-		{ AKV_CX_REGISTERED, AKV_CX_SAT_UNREGISTERED_USER, -1, AKV_CX_REGISTERED, 0, 0 },
-		{ AKV_CX_UNREGISTERED, AKV_CX_SAT_UNREGISTERED_USER, -1, AKV_CX_UNREGISTERED, 0, 0 },
+	    {AKV_CX_NOT_REGISTERED, AKV_CX_SAT_REGISTRATION, 0, 1, AKV_CX_REGISTERED, 1, 1, 0, 0},
+	    {AKV_CX_REGISTERED, AKV_CX_SAT_RE_REGISTRATION, 0, 1, AKV_CX_REGISTERED, 1, 1, 0, 0},
+	    {AKV_CX_NOT_REGISTERED, AKV_CX_SAT_UNREGISTERED_USER, 0, 1, AKV_CX_UNREGISTERED, 1, 1,
+	     0, 0},
+	    {AKV_CX_REGISTERED, AKV_CX_SAT_TIMEOUT_DEREGISTRATION, 1, 1, AKV_CX_NOT_REGISTERED, 0,
+	     0, 0, 0},
+	    {AKV_CX_REGISTERED, AKV_CX_SAT_ADMINISTRATIVE_DEREGISTRATION, 1, 1,
+	     AKV_CX_NOT_REGISTERED, 0, 0, 0, 0},
+	    {AKV_CX_REGISTERED, AKV_CX_SAT_USER_DEREG_STORE_NAME, 1, 1, AKV_CX_UNREGISTERED, 1, 0,
+	     0, 0},
+	    {AKV_CX_REGISTERED, AKV_CX_SAT_AUTHENTICATION_FAILURE, 0, 0, AKV_CX_REGISTERED, 0, 0, 0,
+	     0},
+	    {AKV_CX_UNREGISTERED, AKV_CX_SAT_AUTHENTICATION_TIMEOUT, 1, 1, AKV_CX_NOT_REGISTERED, 0,
+	     0, 0, 0},
+	    {AKV_CX_REGISTERED, AKV_CX_SAT_NO_ASSIGNMENT, 0, 0, AKV_CX_REGISTERED, 0, 1, 0, 0},
+	    {AKV_CX_REGISTERED, 12, 1, -1, AKV_CX_REGISTERED, 0, 0,
+	     AKV_CX_EXP_ERROR_IN_ASSIGNMENT_TYPE, 0},
+	    {AKV_CX_REGISTERED, 99, 1, -1, AKV_CX_REGISTERED, 0, 0, 0, AKV_CX_RC_INVALID_AVP_VALUE},
+	    /* §6.1.2.1, §8.1: another S-CSCF holds the user */
+	    {AKV_CX_REGISTERED, AKV_CX_SAT_UNREGISTERED_USER, 0, -1, AKV_CX_REGISTERED, 0, 0,
+	     AKV_CX_EXP_IDENTITY_ALREADY_REGISTERED, 0},
+	    {AKV_CX_UNREGISTERED, AKV_CX_SAT_UNREGISTERED_USER, 0, -1, AKV_CX_UNREGISTERED, 0, 0,
+	     AKV_CX_EXP_IDENTITY_ALREADY_REGISTERED, 0},
+	    {AKV_CX_REGISTERED, AKV_CX_SAT_TIMEOUT_DEREGISTRATION, 0, -1, AKV_CX_REGISTERED, 0, 0,
+	     0, AKV_CX_RC_UNABLE_TO_COMPLY},
+	    {AKV_CX_REGISTERED, AKV_CX_SAT_USER_DEREGISTRATION, 0, -1, AKV_CX_REGISTERED, 0, 0, 0,
+	     AKV_CX_RC_UNABLE_TO_COMPLY},
+	    {AKV_CX_UNREGISTERED, AKV_CX_SAT_ADMINISTRATIVE_DEREGISTRATION, 0, -1,
+	     AKV_CX_UNREGISTERED, 0, 0, 0, AKV_CX_RC_UNABLE_TO_COMPLY},
+	    {AKV_CX_REGISTERED, AKV_CX_SAT_TIMEOUT_DEREG_STORE_NAME, 0, -1, AKV_CX_REGISTERED, 0, 0,
+	     0, AKV_CX_RC_UNABLE_TO_COMPLY},
+	    {AKV_CX_UNREGISTERED, AKV_CX_SAT_AUTHENTICATION_FAILURE, 0, 0, AKV_CX_UNREGISTERED, 0,
+	     0, 0, 0},
 	};
 
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		struct akv_cx_req cx = { 0 };
+		struct akv_cx_req cx = {0};
 
 		cx.sat = t[i].sat;
 		cx.server_name_len = 5;
-		memcpy(cx.server_name, "sip:n", 6);
+		memcpy(cx.server_name, t[i].own ? "sip:o" : "sip:n", 6);
 		ck_assert_int_eq(akv_cx_sar_apply(t[i].cur, "sip:o", 5, &cx), t[i].rc);
 		ck_assert_uint_eq(cx.state, t[i].next);
 		ck_assert_uint_eq(cx.want_user_data, t[i].user_data);
-		if (t[i].keeps_new_name)
-			ck_assert_str_eq(cx.assigned, "sip:n");
-		if (t[i].rc < 0 && t[i].sat == AKV_CX_SAT_UNREGISTERED_USER) {
-			ck_assert_uint_eq(cx.exp_code, AKV_CX_EXP_IDENTITY_ALREADY_REGISTERED);
+		if (t[i].keeps_sender_name)
+			ck_assert_str_eq(cx.assigned, cx.server_name);
+		if (t[i].rc < 0) {
+			ck_assert_uint_eq(cx.exp_code, t[i].exp);
+			ck_assert_uint_eq(cx.result_code, t[i].result);
+			/* the holder's name, for an SAA that names it */
 			ck_assert_str_eq(cx.assigned, "sip:o");
-		} else if (t[i].rc < 0) {
-			ck_assert(cx.exp_code == AKV_CX_EXP_ERROR_IN_ASSIGNMENT_TYPE ||
-				  cx.result_code == AKV_CX_RC_INVALID_AVP_VALUE);
-		} else
+		} else {
 			ck_assert_uint_eq(cx.result_code, AKV_CX_RC_SUCCESS);
+		}
 	}
 }
 END_TEST
