@@ -894,6 +894,8 @@ pending_step(const struct akv_eng_cfg *cfg, struct akv_eng_req *req, uint64_t no
 {
 	struct akv_cx_pending *p = cfg->cx_pending;
 	struct akv_cx_req *cx = req->cx;
+	uint16_t keep;
+	int auth_failed;
 
 	if (!p || req->err || !cx || !req->impi_len)
 		return;
@@ -913,12 +915,12 @@ pending_step(const struct akv_eng_cfg *cfg, struct akv_eng_req *req, uint64_t no
 	if (req->op != AKV_OP_SAR || cx->sat == AKV_CX_SAT_NO_ASSIGNMENT ||
 	    cx->result_code != AKV_CX_RC_SUCCESS)
 		return;
-	if (cx->state == AKV_CX_NOT_REGISTERED || cx->sat == AKV_CX_SAT_AUTHENTICATION_FAILURE ||
-	    cx->sat == AKV_CX_SAT_AUTHENTICATION_TIMEOUT || !cx->assigned_len)
-		akv_cx_pending_clear(p, req->impi, req->impi_len, 0);
-	else
-		akv_cx_pending_clear(p, req->impi, req->impi_len,
-				     akv_cx_pending_intern(p, cx->assigned, cx->assigned_len));
+	/* keep 0 clears whatever is noted; a user left not registered has no
+	 * name assigned, which interns as 0 */
+	auth_failed = cx->sat == AKV_CX_SAT_AUTHENTICATION_FAILURE ||
+		      cx->sat == AKV_CX_SAT_AUTHENTICATION_TIMEOUT;
+	keep = auth_failed ? 0 : akv_cx_pending_intern(p, cx->assigned, cx->assigned_len);
+	akv_cx_pending_clear(p, req->impi, req->impi_len, keep);
 }
 
 /* see cx.h */

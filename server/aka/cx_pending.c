@@ -22,7 +22,6 @@
 
 #define STRIPES 64
 #define PROBE	8
-#define NAME_MAX_LEN AKV_CX_NAME_MAX
 
 struct slot {
 	uint64_t key;		/* keyed hash of the IMPI, 0 = free */
@@ -47,7 +46,7 @@ struct akv_cx_pending {
 	pthread_mutex_t names_mu;
 	_Atomic unsigned nnames;
 	uint16_t name_len[AKV_CX_PENDING_NAMES];
-	char name[AKV_CX_PENDING_NAMES][NAME_MAX_LEN + 1];
+	char name[AKV_CX_PENDING_NAMES][AKV_CX_NAME_MAX + 1];
 	_Atomic uint64_t names_full;
 	_Atomic uint64_t gen;	/* akv_cx_pending_gen() */
 };
@@ -58,7 +57,7 @@ static _Atomic uint64_t next_id = 1;
 static _Thread_local struct {
 	uint64_t id;
 	uint16_t ix, len;
-	char name[NAME_MAX_LEN];
+	char name[AKV_CX_NAME_MAX];
 } last_name;
 
 /* see cx_pending.h */
@@ -123,7 +122,7 @@ akv_cx_pending_intern(struct akv_cx_pending *p, const char *name, size_t len)
 	unsigned n;
 	uint16_t ix = 0;
 
-	if (!len || len > NAME_MAX_LEN)
+	if (!len || len > AKV_CX_NAME_MAX)
 		return 0;
 	if (last_name.id == p->id && last_name.len == len && !memcmp(last_name.name, name, len))
 		return last_name.ix;

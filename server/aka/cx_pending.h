@@ -38,6 +38,8 @@ extern "C" {
  * §5.4.1.2.1, table 7.8.1: 4 minutes), after which the S-CSCF has given up
  * on the challenge and a new REGISTER starts over. */
 #define AKV_CX_PENDING_TTL_MS (4u * 60u * 1000u)
+/* Distinct S-CSCF names one table interns; an HSS sees a handful. */
+#define AKV_CX_PENDING_NAMES 64
 
 struct akv_cx_pending;
 
@@ -88,9 +90,6 @@ void akv_cx_pending_stats(struct akv_cx_pending *p, struct akv_cx_pending_stats 
 
 /* The lifetime the table was made with. */
 uint32_t akv_cx_pending_ttl_ms(const struct akv_cx_pending *p);
-
-/* Distinct S-CSCF names one table interns; an HSS sees a handful. */
-#define AKV_CX_PENDING_NAMES 64
 
 #ifdef __cplusplus
 }

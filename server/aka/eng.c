@@ -12,7 +12,8 @@
  * meanwhile share one. With cfg.async_renewals the tick's commit runs on
  * another thread (akv_eng_renewal_take; the server's renewer, wrk/renew.h)
  * and the engine raises seq_res only once it is durable. After a crash the
- * engine restarts above the reservation: a jump of at most seq_reserve + 1 < Δ (TS 33.102 C.2.2).
+ * engine restarts above the reservation: a jump of at most seq_reserve + 1
+ * < Δ (TS 33.102 C.2.2).
  * With a serving run (cfg.boot, store.h "Boot windows") the restart jumps
  * above the window of the previous runs instead, and the new run's window
  * is a durable reservation already: the first vectors after a restart

@@ -136,7 +136,7 @@ struct akv_eng_req {
 	/* request, continued */
 	uint8_t resync_vectors;	/* RESYNC: answer like VECTORS (XRES out, no pending
 				 * challenge): Cx MAA resync, the S-CSCF verifies */
-	uint8_t cx_mar;		/* VECTORS/RESYNC from a Cx MAR: the index of its
+	uint8_t cx_mar;		/* VECTORS from a Cx MAR: the index of its
 				 * Server-Name in cfg.cx_pending (interned by the
 				 * decoder), noted there once the vectors are out
 				 * (TS 29.228 §6.3.1); 0: nothing to note */

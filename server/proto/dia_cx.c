@@ -342,13 +342,6 @@ parse_mar(struct akv_dia_conn *c, struct cx_in *in, struct akv_proto_slot *slot,
 	r->ind = (int16_t)c->ind;
 	r->n = (uint16_t)(n > c->max_vectors ? c->max_vectors : n);
 	r->op = AKV_OP_VECTORS;
-	/* The S-CSCF asking (TS 29.228 §6.3.1), for the I-CSCF's next UAR
-	 * (cx_pending.h); a name no SAR could store is not noted. */
-	if (c->pending) {
-		cx_get(in, AKV_DIA_ROW_SERVER_NAME, &sn);
-		r->cx_mar = (uint8_t)akv_cx_pending_intern(c->pending, (const char *)sn.data,
-							   sn.len);
-	}
 	/* Resync: SIP-Authorization = RAND || AUTS (TS 29.229 §6.3.12). */
 	if (has_auth) {
 		if (auth.len != 30)
@@ -358,9 +351,15 @@ parse_mar(struct akv_dia_conn *c, struct cx_in *in, struct akv_proto_slot *slot,
 		memcpy(r->auts, auth.data + 16, 14);
 		r->op = AKV_OP_RESYNC;
 		r->resync_vectors = 1;
-		/* TS 29.228 §8.1: a resync does not move the user to the MAR's
-		 * S-CSCF; the one that sent the challenge noted itself then */
-		r->cx_mar = 0;
+	}
+	/* The S-CSCF asking (TS 29.228 §6.3.1), for the I-CSCF's next UAR
+	 * (cx_pending.h); a name no SAR could store is not noted. A resync
+	 * does not move the user (§8.1): the S-CSCF that sent the challenge
+	 * noted itself then. */
+	if (c->pending && !has_auth) {
+		cx_get(in, AKV_DIA_ROW_SERVER_NAME, &sn);
+		r->cx_mar = (uint8_t)akv_cx_pending_intern(c->pending, (const char *)sn.data,
+							   sn.len);
 	}
 	return 0;
 }
