@@ -9,9 +9,8 @@ provision 1 lir
 printf '[diameter]\nlisten = 127.0.0.1:0\norigin-host = hss.ims.test\norigin-realm = ims.test\nunregistered-services = no\n' \
 	>"$T/akavs.ini"
 start_server --config "$T/akavs.ini"
-dport=$(sed -n 's/^listening: Diameter on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$T/serve.out")
-[ -n "$dport" ] || die "no Diameter port in startup output"
-timeout 60 python3 "$SRC/tests/integ/cx_lir.py" 127.0.0.1 "$dport" lir1@ims.test &&
+dia_port
+timeout 60 python3 "$SRC/tests/integ/cx_lir.py" 127.0.0.1 "$DPORT" lir1@ims.test &&
 	ok "LIR codes with unregistered-services = no" || fail "cx_lir.py"
 stop_server TERM
 [ "$SERVER_RC" = 0 ] || fail "server exit status $SERVER_RC after SIGTERM"

@@ -12,15 +12,11 @@ ini() {
 	printf '[diameter]\nlisten = 127.0.0.1:0\norigin-host = hss.ims.test\norigin-realm = ims.test\n%s\n' \
 		"$1" >"$T/akavs.ini"
 }
-dia_port() {
-	dport=$(sed -n 's/^listening: Diameter on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$T/serve.out")
-	[ -n "$dport" ] || die "no Diameter port in startup output"
-}
 
 ini ""
 start_server --config "$T/akavs.ini"
 dia_port
-timeout 60 python3 "$SRC/tests/integ/cx_pending.py" 127.0.0.1 "$dport" pend $N &&
+timeout 60 python3 "$SRC/tests/integ/cx_pending.py" 127.0.0.1 "$DPORT" pend $N &&
 	ok "UAR names the S-CSCF of the MAR until a SAR settles it" || fail "cx_pending.py"
 st=$(cli stats) || fail "stats"
 noted=$(jget "$st" "j['stats']['cx.auth_pending.noted']")
@@ -40,7 +36,7 @@ stop_server TERM
 ini "auth-pending-max = 0"
 start_server --config "$T/akavs.ini"
 dia_port
-if timeout 60 python3 "$SRC/tests/integ/cx_pending.py" 127.0.0.1 "$dport" pend 2 >"$T/off.out"; then
+if timeout 60 python3 "$SRC/tests/integ/cx_pending.py" 127.0.0.1 "$DPORT" pend 2 >"$T/off.out"; then
 	fail "auth-pending-max = 0 still names an S-CSCF"
 else
 	grep -q '^FAIL UAR after MAR, 2 users' "$T/off.out" && ok "auth-pending-max = 0: no name" ||

@@ -99,6 +99,13 @@ start_server() {
 	[ -n "$PORT" ] || die "no AVS/1 port in startup output"
 }
 
+# dia_port: DPORT = the Diameter listener's port from the startup output of
+# a server started with [diameter] listen = 127.0.0.1:0
+dia_port() {
+	DPORT=$(sed -n 's/^listening: Diameter on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$T/serve.out")
+	[ -n "$DPORT" ] || die "no Diameter port in startup output"
+}
+
 # stop_server SIGNAL: sends it, waits up to 10 s, sets SERVER_RC
 stop_server() {
 	local sig=${1:-TERM} i
