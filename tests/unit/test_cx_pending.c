@@ -133,9 +133,10 @@ START_TEST(t_cx_pending_names)
 }
 END_TEST
 
-/* Full: the smallest table (512 slots) takes 20 000 identities; the ones
- * noted last are all there, older ones gave way, and every answer is the
- * name its own identity was noted with (never another's). */
+/* Full: the smallest table (512 slots) takes 20 000 identities; nearly
+ * every slot ends up used, the last one noted is there, older ones gave way
+ * (each counted once), and every answer is the name its own identity was
+ * noted with (never another's). */
 START_TEST(t_cx_pending_evicts)
 {
 	struct akv_cx_pending *p = akv_cx_pending_new(1, 60000);
