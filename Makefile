@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build test demo bench fuzz clean
+.PHONY: all deps build test demo bench bench-ceiling fuzz clean
 
 all: build
 
@@ -26,6 +26,11 @@ demo: deps build
 
 bench: deps build
 	@bash bench/run.sh $(BUILD)
+
+# the ratio to echo the architecture allows, with a pass-through engine
+# (bench/ceiling.sh; builds $(BUILD)-ceiling)
+bench-ceiling: deps build
+	@bash bench/ceiling.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD) build-*

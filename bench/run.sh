@@ -68,9 +68,6 @@ else
 fi
 
 # ---- the server against the echo baseline ----
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
 # median_of_runs NAME CMD...: runs CMD (a `load --vs-echo --json`) LOAD_RUNS
 # times (default 3; each run measures echo then akavs back to back) and keeps
 # the run with the median pct_of_echo as $TMP/NAME.json: on a shared 2-core

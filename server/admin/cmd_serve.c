@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/resource.h>
@@ -415,6 +416,17 @@ akv_cmd_serve(int argc, char **argv)
 	char err[AKV_CFG_ERR_MAX];
 	int r;
 
+#ifdef AKV_PASS_THROUGH_ENGINE
+	/* bench/ceiling.sh's build: its vectors are zeros (eng_pass.c) */
+	if (!getenv("AKAVS_PASS_THROUGH_OK")) {
+		fprintf(stderr, "akavs serve: this is a pass-through benchmark build "
+				"(AKV_PASS_THROUGH_ENGINE): its vectors are zeros; set "
+				"AKAVS_PASS_THROUGH_OK=1 to run it for bench/ceiling.sh\n");
+		return 2;
+	}
+	printf("engine: PASS-THROUGH benchmark build, vector answers are zeros: never deploy%s\n",
+	       getenv("AKAVS_PASS_THROUGH_FE") ? " (answered in the front end)" : "");
+#endif
 	s.cfg = akv_calloc(1, sizeof(*s.cfg));
 	r = akv_cfg_from_args(s.cfg, argc, argv, err, sizeof(err));
 	if (r) {

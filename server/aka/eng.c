@@ -1258,6 +1258,10 @@ akv_eng_run(struct akv_eng *e, struct akv_eng_req *const *reqs, size_t n, uint64
 
 	if (!n)
 		return;
+#ifdef AKV_PASS_THROUGH_ENGINE
+	if (akv_eng_pass_through(reqs, n))
+		return;
+#endif
 	scratch_reserve(e, n);
 	na = pass_lookup(e, reqs, n, &ncx);
 	if (ncx)

@@ -239,6 +239,12 @@ akv_eng_is_cx_state_op(unsigned op)
  * vectors are released. `now_ms` is a monotonic clock for expiries. */
 void akv_eng_run(struct akv_eng *e, struct akv_eng_req *const *reqs, size_t n, uint64_t now_ms);
 
+/* The architecture-ceiling benchmark's engine (eng_pass.c): when every
+ * request of the batch is a CHALLENGE or VECTORS, answers each with zeroed
+ * vectors and returns 1; otherwise changes nothing and returns 0. Called by
+ * akv_eng_run() only in a -DAKV_PASS_THROUGH_ENGINE=ON build. */
+int akv_eng_pass_through(struct akv_eng_req *const *reqs, size_t n);
+
 /* Housekeeping, call about every 100 ms: drops expired challenges, and picks
  * up provisioning changes made in the store (by `akavs sub ...` in another
  * process) so they take effect within a second. It also commits, in one

@@ -78,6 +78,9 @@ struct fe_listener {
 
 struct akv_fe {
 	const struct akv_cfg *cfg;
+#ifdef AKV_PASS_THROUGH_ENGINE
+	int pass_fe; /* bench/ceiling.sh: answer in the front end, no hand-off */
+#endif
 	struct io_uring ring;
 	uint64_t now; /* ms, CLOCK_MONOTONIC, updated per loop */
 

@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/mman.h>
@@ -213,6 +214,9 @@ akv_fe_set_workers(struct akv_fe *fe, struct akv_wrk *const *wrk, unsigned nshar
 	fe->nwrk = n;
 	fe->nshard = nshards;
 	fe->stage = akv_calloc((size_t)n * STAGE_MAX, sizeof(void *));
+#ifdef AKV_PASS_THROUGH_ENGINE
+	fe->pass_fe = getenv("AKAVS_PASS_THROUGH_FE") != NULL;
+#endif
 	fe->nstage = akv_calloc(n, sizeof(unsigned));
 }
 

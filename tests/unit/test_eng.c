@@ -580,6 +580,38 @@ START_TEST(t_eng_cx_ops_reach_cx)
 }
 END_TEST
 
+/* The ceiling benchmark's engine (eng_pass.c): zeroed vectors for a batch
+ * of CHALLENGE/VECTORS, the batch untouched when it holds anything else. */
+START_TEST(t_eng_pass_through)
+{
+	static struct akv_eng_vec vec[3][AKV_VEC_MAX];
+	struct akv_eng_req r[3], *list[3] = {&r[0], &r[1], &r[2]};
+
+	fx_req(&r[0], AKV_OP_CHALLENGE, "alice@ims.test", 1, vec[0]);
+	fx_req(&r[1], AKV_OP_VECTORS, "nobody@ims.test", 3, vec[1]);
+	r[1].scheme = AKV_SCHEME_AKAV2_MD5;
+	r[0].err = r[1].err = -1;
+	memset(vec, 0xa5, sizeof(vec));
+	ck_assert_int_eq(akv_eng_pass_through(list, 2), 1);
+	ck_assert_int_eq(r[0].err, 0);
+	ck_assert_int_eq(r[0].nvec, 1);
+	ck_assert_int_eq(r[0].scheme_used, AKV_SCHEME_AKAV1_MD5);
+	ck_assert_int_eq(vec[0][0].xres_len, 0);
+	ck_assert_int_eq(vec[0][0].rand[0] | vec[0][0].ck[15], 0);
+	ck_assert_int_eq(vec[0][1].rand[0], 0xa5);	/* only nvec written */
+	ck_assert_int_eq(r[1].err, 0);
+	ck_assert_int_eq(r[1].nvec, 3);
+	ck_assert_int_eq(r[1].scheme_used, AKV_SCHEME_AKAV2_MD5);
+	ck_assert_int_eq(vec[1][2].xres_len, 8);
+	ck_assert_int_eq(vec[1][2].autn[7], 0);
+
+	fx_req(&r[2], AKV_OP_VERIFY, "alice@ims.test", 0, vec[2]);
+	r[0].err = -1;
+	ck_assert_int_eq(akv_eng_pass_through(list, 3), 0);
+	ck_assert_int_eq(r[0].err, -1);
+}
+END_TEST
+
 /* Garbage in every field: every request gets an error or a well-formed
  * answer, never a crash or an out-of-bounds access (run under ASan in CI). */
 START_TEST(t_eng_hostile_requests)
@@ -783,6 +815,7 @@ suite(void)
 	tcase_add_test(tc, t_eng_cfg_and_shards);
 	tcase_add_test(tc, t_eng_cx_ops_reach_cx);
 	tcase_add_test(tc, t_eng_hostile_requests);
+	tcase_add_test(tc, t_eng_pass_through);
 	tcase_add_test(tc, t_eng_boot_windows);
 	suite_add_tcase(s, tc);
 	return s;
