@@ -82,7 +82,7 @@ put_stats(void *arg, struct akv_avs1_stats_writer *w)
 	struct serve *s = arg;
 	struct akv_fe_stats f;
 	struct akv_eng_stats e, sum = {0};
-	uint64_t reqs = 0, batches = 0, reg_reqs = 0, reg_cached = 0;
+	uint64_t reqs = 0, batches = 0, reg_reqs = 0, reg_cached = 0, reg_cache_bytes = 0;
 	char key[32];
 
 	akv_fe_stats(s->fe, &f);
@@ -121,9 +121,11 @@ put_stats(void *arg, struct akv_avs1_stats_writer *w)
 		sum.store_errors += e.store_errors;
 		if (i < s->nshard) {
 			sum.cached_subs += e.cached_subs;
+			sum.cache_bytes += e.cache_bytes;
 		} else {
 			/* the registrar caches the subscribers it registers apart */
 			reg_cached = e.cached_subs;
+			reg_cache_bytes = e.cache_bytes;
 			reg_reqs = r;
 		}
 	}
@@ -132,6 +134,7 @@ put_stats(void *arg, struct akv_avs1_stats_writer *w)
 	if (s->nwrk > s->nshard) {
 		akv_avs1_stats_put(w, "registrar.requests", reg_reqs);
 		akv_avs1_stats_put(w, "registrar.cached_subs", reg_cached);
+		akv_avs1_stats_put(w, "registrar.cache_bytes", reg_cache_bytes);
 	}
 	if (s->pending) {
 		struct akv_cx_pending_stats p;
@@ -156,6 +159,7 @@ put_stats(void *arg, struct akv_avs1_stats_writer *w)
 	akv_avs1_stats_put(w, "eng.store_errors", sum.store_errors);
 	akv_avs1_stats_put(w, "store.commits", akv_store_commit_count(s->st));
 	akv_avs1_stats_put(w, "eng.cached_subs", sum.cached_subs);
+	akv_avs1_stats_put(w, "eng.cache_bytes", sum.cache_bytes);
 	if (s->tls) {
 		akv_avs1_stats_put(w, "tls.handshakes", f.tls_handshakes);
 		akv_avs1_stats_put(w, "tls.handshake_failures", f.tls_handshake_failures);

@@ -148,10 +148,11 @@ cfg_check(const struct akv_eng_cfg *c)
 
 /* ==== Lifecycle ==== */
 
-/* see eng.h */
-struct akv_eng *
-akv_eng_new(const struct akv_eng_cfg *cfg, struct akv_store *st, unsigned shard,
-	    unsigned nshards, int *err)
+/* A worker's engine, or with `registrar` the registrar's (its cache holds
+ * no keys). */
+static struct akv_eng *
+eng_new(const struct akv_eng_cfg *cfg, struct akv_store *st, unsigned shard, unsigned nshards,
+	int registrar, int *err)
 {
 	struct akv_eng *e;
 	int rc;
@@ -165,6 +166,7 @@ akv_eng_new(const struct akv_eng_cfg *cfg, struct akv_store *st, unsigned shard,
 	}
 	e = akv_calloc(1, sizeof(*e));
 	e->cfg = *cfg;
+	e->registrar = registrar;
 	e->pend_epoch = 1;	/* zeroed entries hold epoch 0: never current */
 	e->st = st;
 	e->shard = shard;
@@ -183,7 +185,7 @@ akv_eng_new(const struct akv_eng_cfg *cfg, struct akv_store *st, unsigned shard,
 		*err = rc;
 		return NULL;
 	}
-	e->cache = akv_subcache_new();
+	e->cache = akv_subcache_new(!registrar);
 	e->cx = akv_cx_cache_new(cfg->cx_cache_off);
 	akv_pend_pool_init(&e->pend);
 	e->rec = akv_malloc(sizeof(*e->rec));
@@ -193,13 +195,17 @@ akv_eng_new(const struct akv_eng_cfg *cfg, struct akv_store *st, unsigned shard,
 
 /* see eng.h */
 struct akv_eng *
+akv_eng_new(const struct akv_eng_cfg *cfg, struct akv_store *st, unsigned shard,
+	    unsigned nshards, int *err)
+{
+	return eng_new(cfg, st, shard, nshards, 0, err);
+}
+
+/* see eng.h */
+struct akv_eng *
 akv_eng_new_registrar(const struct akv_eng_cfg *cfg, struct akv_store *st, int *err)
 {
-	struct akv_eng *e = akv_eng_new(cfg, st, 0, 1, err);
-
-	if (e)
-		e->registrar = 1;
-	return e;
+	return eng_new(cfg, st, 0, 1, 1, err);
 }
 
 static void
@@ -321,6 +327,7 @@ akv_eng_stats(const struct akv_eng *e, struct akv_eng_stats *out)
 {
 	*out = e->stats;
 	out->cached_subs = akv_subcache_count(e->cache);
+	out->cache_bytes = akv_subcache_bytes(e->cache);
 }
 
 /* see eng.h */
@@ -604,8 +611,6 @@ refresh_from(struct akv_eng *e, struct akv_subent *s, const struct akv_sub *rec)
 		akv_pend_clear(&e->pend, &s->pend);
 		s->fails = 0;
 	}
-	if (e->registrar)
-		akv_subcache_drop_keys(s);
 	/* The cached SEQ_HE is the truth for what this engine issued; the
 	 * operator's SQN is a floor (raising it skips ahead, lowering it is
 	 * ignored). The stored reservation is ours: never below seq_res. */
@@ -651,8 +656,6 @@ insert_from(struct akv_eng *e, const struct akv_sub *rec, uint32_t hash)
 	struct akv_subent *s = akv_subcache_insert(e->cache, rec, hash);
 	unsigned b = e->cfg.ind_bits;
 
-	if (e->registrar)
-		akv_subcache_drop_keys(s);
 	/* continue above everything that may have been released before */
 	s->seq = akv_sqn_start(released_before(e, rec, hash), rec->sqn, b);
 	s->seq_res = akv_sqn_seq(allowance(e, rec), b);
@@ -947,6 +950,7 @@ plan_vectors(struct akv_eng *e, struct akv_subent *s, struct akv_eng_req *r, str
 	     uint32_t *nv, uint32_t *nalloc)
 {
 	unsigned b = e->cfg.ind_bits;
+	struct akv_subkeys *kk;
 	uint64_t first;
 	int ind, rc;
 
@@ -963,15 +967,16 @@ plan_vectors(struct akv_eng *e, struct akv_subent *s, struct akv_eng_req *r, str
 	q->seq_first = first;
 	q->ind = (uint8_t)ind;
 	q->vin = *nv;
+	kk = akv_subent_keys(s);
 	for (unsigned i = 0; i < r->n; i++) {
 		struct akv_mil_in *in = &e->in[*nv + i];
 
 		if (!e->use_ks)	/* a backend with the schedule never reads K */
-			memcpy(in->k, s->k, 16);
-		memcpy(in->opc, s->opc, 16);
+			memcpy(in->k, kk->k, 16);
+		memcpy(in->opc, kk->opc, 16);
 		akv_sqn_put(akv_sqn_make(first + i, (unsigned)ind, b), in->sqn);
 		memcpy(in->amf, s->amf, 2);
-		in->ks = e->use_ks ? &s->ks : NULL;
+		in->ks = e->use_ks ? &kk->ks : NULL;
 	}
 	*nv += r->n;
 	if (s->seq > s->seq_res) {
@@ -1211,12 +1216,13 @@ pass_lookup(struct akv_eng *e, struct akv_eng_req *const *reqs, size_t n, uint32
 		r->scheme_used = (uint8_t)sc;
 		if (r->op == AKV_OP_RESYNC) {
 			struct akv_mil_auts_in *a = &e->ain[na];
+			struct akv_subkeys *kk = akv_subent_keys(s);
 
-			memcpy(a->k, s->k, 16);
-			memcpy(a->opc, s->opc, 16);
+			memcpy(a->k, kk->k, 16);
+			memcpy(a->opc, kk->opc, 16);
 			memcpy(a->rand, r->rand, 16);
 			memcpy(a->auts, r->auts, 14);
-			a->ks = e->use_ks ? &s->ks : NULL;
+			a->ks = e->use_ks ? &kk->ks : NULL;
 			q->ain = na++;
 		}
 	}

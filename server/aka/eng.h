@@ -319,6 +319,8 @@ struct akv_eng_stats {
 				 * states) and subscriber records that could not be read
 				 * (I/O, a sealed record that does not open): their
 				 * requests were answered with the error */
+	uint64_t cache_bytes;	/* the subscriber cache's memory: entries, IMPU arrays,
+				 * buckets (akv_subcache_bytes) */
 };
 void akv_eng_stats(const struct akv_eng *e, struct akv_eng_stats *out);
 

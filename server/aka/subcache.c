@@ -14,6 +14,7 @@ struct akv_subcache {
 	size_t mask;		/* nbuckets - 1 (power of two) */
 	size_t count;
 	size_t bytes;		/* entries + IMPU arrays */
+	int keys;		/* entries hold K, OPc and round keys (akv_subcache_new) */
 	uint64_t bkt_k0, bkt_k1;	/* bucket hash key (SipHash-1-3 of the IMPI) */
 	uint64_t sip_k0, sip_k1;	/* IMPU SipHash-1-3 key */
 };
@@ -110,11 +111,12 @@ akv_siphash13(uint64_t k0, uint64_t k1, const char *s, size_t len)
 
 /* see subcache.h */
 struct akv_subcache *
-akv_subcache_new(void)
+akv_subcache_new(int keys)
 {
 	struct akv_subcache *c = akv_calloc(1, sizeof(*c));
 	uint64_t key[4];
 
+	c->keys = keys != 0;
 	if (akv_rand_bytes((uint8_t *)key, sizeof(key)))
 		abort(); /* no DRBG: nothing secure can run, as for OOM */
 	c->bkt_k0 = key[0];
@@ -127,10 +129,16 @@ akv_subcache_new(void)
 	return c;
 }
 
+static size_t
+ent_size(const struct akv_subcache *c, size_t len)
+{
+	return c->keys ? AKV_SUBENT_SIZE_KEYS(len) : AKV_SUBENT_SIZE(len);
+}
+
 static void
 ent_free(struct akv_subcache *c, struct akv_subent *e)
 {
-	size_t sz = AKV_SUBENT_SIZE(e->impi_len);
+	size_t sz = ent_size(c, e->impi_len);
 
 	if (e->nimpu > 1) {
 		c->bytes -= e->nimpu * sizeof(uint64_t);
@@ -181,20 +189,20 @@ void
 akv_subcache_prefetch_entry(const struct akv_subcache *c, uint32_t hash, size_t len, int keys)
 {
 	const char *e = (const char *)c->b[hash & c->mask];
+	size_t end;
 
 	if (!e)
 		return;
-	/* (K's schedule and K,) OPc, SQN state, and the header with the
-	 * IMPI: the fixed part, then the lines a long IMPI reaches into, and
-	 * not the line after a short one (another entry's; entries of these
-	 * sizes are line-aligned jemalloc regions). A request that runs no
-	 * Milenage skips the schedule's lines: fewer prefetches in the lookup
-	 * window, whose loop waits when the line fill buffers are full. */
-	for (size_t off = keys ? 0 : offsetof(struct akv_subent, opc) / 64 * 64;
-	     off < sizeof(struct akv_subent); off += 64)
-		__builtin_prefetch(e + off);
-	for (size_t off = sizeof(struct akv_subent) / 64 * 64 + 64;
-	     off < AKV_SUBENT_SIZE(len); off += 64)
+	/* The header with the SQN state and the IMPI, and, for a request that
+	 * runs Milenage, the keys after it, up to the entry's last line and
+	 * not the line after it (another entry's; entries of these sizes are
+	 * line-aligned jemalloc regions). A request that runs none skips the
+	 * keys' lines: fewer prefetches in the lookup window, whose loop waits
+	 * when the line fill buffers are full. */
+	if (len > 255)
+		len = 255;
+	end = keys && c->keys ? AKV_SUBENT_SIZE_KEYS(len) : AKV_SUBENT_SIZE(len);
+	for (size_t off = 0; off < end; off += 64)
 		__builtin_prefetch(e + off);
 }
 
@@ -248,15 +256,18 @@ grow(struct akv_subcache *c)
 static int
 ent_fill(struct akv_subcache *c, struct akv_subent *e, const struct akv_sub *rec, int fresh)
 {
-	int keys_changed = fresh || memcmp(e->k, rec->k, 16) || memcmp(e->opc, rec->opc, 16) ||
-			   memcmp(e->amf, rec->amf, 2);
+	struct akv_subkeys *kk = c->keys ? akv_subent_keys(e) : NULL;
+	int keys_changed = fresh || memcmp(e->amf, rec->amf, 2) ||
+			   (kk && (memcmp(kk->k, rec->k, 16) || memcmp(kk->opc, rec->opc, 16)));
 	unsigned n = rec->nimpu;
 
 	if (keys_changed) {
-		memcpy(e->k, rec->k, 16);
-		memcpy(e->opc, rec->opc, 16);
 		memcpy(e->amf, rec->amf, 2);
-		akv_aes_expand(e->k, &e->ks);
+		if (kk) {
+			memcpy(kk->k, rec->k, 16);
+			memcpy(kk->opc, rec->opc, 16);
+			akv_aes_expand(kk->k, &kk->ks);
+		}
 	}
 	e->schemes = rec->schemes;
 	e->fail_limit = (uint8_t)(rec->fail_limit > 255 ? 255 : rec->fail_limit);
@@ -290,15 +301,18 @@ struct akv_subent *
 akv_subcache_insert(struct akv_subcache *c, const struct akv_sub *rec, uint32_t hash)
 {
 	size_t len = rec->impi_len > 255 ? 255 : rec->impi_len;
-	size_t sz = AKV_SUBENT_SIZE(len);
+	size_t sz = ent_size(c, len);
 	struct akv_subent *e = akv_calloc(1, sz);
 
 	c->bytes += sz;
+	/* the IMPI's length first: it places the keys ent_fill writes */
+	e->impi_len = (uint8_t)len;
+	memcpy(e->impi, rec->impi, len);
+	if (c->keys)
+		e->flags = AKV_SUBENT_KEYS;
 	ent_fill(c, e, rec, 1);
 	e->pend = (struct akv_pend_list)AKV_PEND_LIST_INIT;
 	e->hash = hash;
-	e->impi_len = (uint8_t)len;
-	memcpy(e->impi, rec->impi, len);
 	/* At most half full: the entry a lookup wants is then its bucket's
 	 * first (the one akv_subcache_prefetch_entry fetches ahead) with
 	 * probability (1 - e^-a) / a >= 79 % at load a <= 1/2, against 63 %
@@ -379,13 +393,4 @@ size_t
 akv_subcache_bytes(const struct akv_subcache *c)
 {
 	return c->bytes + (c->mask + 1) * sizeof(*c->b);
-}
-
-/* see subcache.h */
-void
-akv_subcache_drop_keys(struct akv_subent *e)
-{
-	akv_wipe(&e->ks, sizeof(e->ks));
-	akv_wipe(e->k, sizeof(e->k));
-	akv_wipe(e->opc, sizeof(e->opc));
 }

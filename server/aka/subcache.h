@@ -19,6 +19,12 @@
  * §13.4B's derived public identity, and a common provisioning) is checked
  * by comparing the bytes, when the entry has one such IMPU, without hashing.
  *
+ * Layout: the fields below, the IMPI, then (16-aligned) the key material,
+ * struct akv_subkeys, reached through akv_subent_keys(). A cache made
+ * without keys (the registrar's, which never computes vectors) allocates
+ * its entries up to the IMPI only: ~100 bytes instead of ~300, and no copy
+ * of any secret.
+ *
  * The entry also caches the IMPI's Cx registration state for server/aka/cx.c
  * (cx_reg, cx_stamp: 3 bytes); this file only zeroes them on insert (unknown)
  * and keeps them across a refresh (the state is keyed by IMPI, not by what
@@ -44,15 +50,20 @@ extern "C" {
 #define AKV_SUBENT_QUEUED 0x1u	/* in the engine's reservation queue */
 #define AKV_SUBENT_FORCED 0x2u	/* a vector of the current batch needs that commit */
 #define AKV_SUBENT_RENEWING 0x4u /* in a renewal job being written (akv_eng_renewal_take) */
+#define AKV_SUBENT_KEYS 0x8u	/* the entry holds key material (its cache keeps keys) */
 
 /* ==== Types ==== */
 
 struct akv_sub;			/* store/store.h */
 
+/* An entry's key material, after its IMPI (see "Layout"). Secret. */
+struct akv_subkeys {
+	struct akv_aes_sched ks;	/* schedule of k */
+	uint8_t k[16];
+	uint8_t opc[16];
+};
+
 struct akv_subent {
-	struct akv_aes_sched ks;	/* secret: schedule of k */
-	uint8_t k[16];			/* secret */
-	uint8_t opc[16];		/* secret */
 	uint64_t seq;			/* SEQ_HE: highest SEQ issued or known (never lowered) */
 	uint64_t seq_res;		/* highest SEQ durably reserved in the store */
 	struct akv_subent *next;	/* bucket chain */
@@ -81,10 +92,22 @@ struct akv_subent {
 	char impi[];			/* impi_len bytes, no NUL */
 };
 
-/* Bytes an entry of an IMPI of `len` bytes takes: the IMPI starts inside
- * the struct's tail padding, so sizeof + len would ask for up to 15 bytes
- * that are never used. */
+/* Bytes an entry of an IMPI of `len` bytes takes without keys: the IMPI
+ * starts inside the struct's tail padding, so sizeof + len would ask for up
+ * to 7 bytes that are never used. */
 #define AKV_SUBENT_SIZE(len) (offsetof(struct akv_subent, impi) + (len))
+/* Where the keys of such an entry start (aligned for the round keys), and
+ * the bytes of the entry with them. */
+#define AKV_SUBENT_KEYS_OFF(len) ((AKV_SUBENT_SIZE(len) + 15) & ~(size_t)15)
+#define AKV_SUBENT_SIZE_KEYS(len) (AKV_SUBENT_KEYS_OFF(len) + sizeof(struct akv_subkeys))
+
+/* The key material of e, an entry of a cache that keeps keys
+ * (AKV_SUBENT_KEYS in e->flags; anything else has no such bytes). */
+static inline struct akv_subkeys *
+akv_subent_keys(struct akv_subent *e)
+{
+	return (struct akv_subkeys *)(void *)((char *)e + AKV_SUBENT_KEYS_OFF(e->impi_len));
+}
 
 struct akv_subcache;
 
@@ -97,8 +120,10 @@ uint64_t akv_siphash13(uint64_t k0, uint64_t k1, const char *s, size_t len);
 
 /* ==== Lifecycle ==== */
 
-/* An empty cache with fresh random hash keys (akv_rand_bytes). */
-struct akv_subcache *akv_subcache_new(void);
+/* An empty cache with fresh random hash keys (akv_rand_bytes). `keys`: its
+ * entries hold K, OPc and K's round keys (a worker's); 0: they hold none
+ * and have no room for them (the registrar's). */
+struct akv_subcache *akv_subcache_new(int keys);
 /* Wipes and frees every entry and the cache. The caller has cleared the
  * entries' pending challenges. NULL is a no-op. */
 void akv_subcache_free(struct akv_subcache *c);
@@ -121,18 +146,15 @@ void akv_subcache_prefetch_entry(const struct akv_subcache *c, uint32_t hash, si
 struct akv_subent *akv_subcache_find(const struct akv_subcache *c, const char *impi, size_t len,
 				     uint32_t hash);
 /* Adds an entry for record `rec` (IMPI not cached yet; impi_len <= 255):
- * copies K, OPc, AMF, schemes, policy and IMPU hashes, expands K. seq,
+ * copies AMF, schemes, policy and IMPU hashes, and in a cache that keeps
+ * keys K and OPc, and expands K. seq,
  * seq_res, epoch are zero: the caller sets them. Never fails (OOM aborts). */
 struct akv_subent *akv_subcache_insert(struct akv_subcache *c, const struct akv_sub *rec,
 				       uint32_t hash);
 /* Refreshes e in place from `rec` (same IMPI) after a provisioning change.
- * SQN fields are left to the caller. Returns 1 when K, OPc or AMF changed,
- * else 0. */
+ * SQN fields are left to the caller. Returns 1 when K, OPc (in a cache that
+ * keeps keys) or AMF changed, else 0. */
 int akv_subcache_update(struct akv_subcache *c, struct akv_subent *e, const struct akv_sub *rec);
-/* Wipes e's K, OPc and K's round keys: for an engine that never computes
- * vectors (the registrar, eng.h), so no further copy of the secrets lives in
- * its memory. The entry keeps everything else. */
-void akv_subcache_drop_keys(struct akv_subent *e);
 /* Unlinks, wipes and frees e. Its pending list must be empty. */
 void akv_subcache_remove(struct akv_subcache *c, struct akv_subent *e);
 /* 1 when impu is "sip:" followed by exactly the IMPI's bytes. */

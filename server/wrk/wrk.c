@@ -21,7 +21,7 @@
 #include "renew.h"
 
 #define TICK_MS 100   /* akv_eng_tick period (eng.h: "about every 100 ms") */
-#define NSTATS 11     /* fields of struct akv_eng_stats */
+#define NSTATS 12     /* fields of struct akv_eng_stats */
 /* After a batch starts, re-check the ring (each time after a sched_yield)
  * for up to this long before sleeping: at 1 conn x 1 in flight the next request
  * comes one client round trip (~10-20 us here) later, and blocking then

@@ -37,7 +37,7 @@ rec_impu(struct akv_sub *s, const char *impu, size_t len)
 START_TEST(t_subcache_many_impis_found_by_hash)
 {
 	enum { N = 20000 };
-	struct akv_subcache *c = akv_subcache_new();
+	struct akv_subcache *c = akv_subcache_new(1);
 	char impi[64];
 	size_t len;
 
@@ -86,7 +86,7 @@ END_TEST
  * entry's own hash, an IMPI one bit off at any byte is still not found. */
 START_TEST(t_subcache_find_compares_every_byte)
 {
-	struct akv_subcache *c = akv_subcache_new();
+	struct akv_subcache *c = akv_subcache_new(1);
 	char impi[256], probe[256];
 	uint64_t seed = 5;
 
@@ -116,7 +116,7 @@ END_TEST
 START_TEST(t_subcache_hash_keyed_per_cache)
 {
 	enum { N = 4096 };
-	struct akv_subcache *a = akv_subcache_new(), *b = akv_subcache_new();
+	struct akv_subcache *a = akv_subcache_new(1), *b = akv_subcache_new(1);
 	unsigned same = 0, lowbits[16] = {0};
 	char impi[64];
 
@@ -142,7 +142,7 @@ END_TEST
  * byte shorter or longer. */
 START_TEST(t_subcache_impu_every_length)
 {
-	struct akv_subcache *c = akv_subcache_new();
+	struct akv_subcache *c = akv_subcache_new(1);
 	char impu[80], probe[80];
 
 	for (size_t n = 1; n <= 64; n++) {
@@ -175,7 +175,7 @@ END_TEST
  * reports key changes only when K, OPc or AMF changed. */
 START_TEST(t_subcache_impus_and_update)
 {
-	struct akv_subcache *c = akv_subcache_new();
+	struct akv_subcache *c = akv_subcache_new(1);
 	const char *impi = "multi@ims.test";
 	struct akv_subent *e;
 	size_t bytes0;
@@ -210,12 +210,61 @@ START_TEST(t_subcache_impus_and_update)
 }
 END_TEST
 
+/* A cache that keeps keys holds K, OPc and K's round keys after the IMPI,
+ * 16-aligned, and sees a new K or OPc; one without keys (the registrar's)
+ * allocates its entries up to the IMPI only and sees only a new AMF. */
+START_TEST(t_subcache_entries_with_and_without_keys)
+{
+	static const size_t lens[] = {1, 7, 8, 9, 15, 16, 17, 63, 64, 65, 200, 255};
+
+	for (int keys = 0; keys <= 1; keys++) {
+		struct akv_subcache *c = akv_subcache_new(keys);
+
+		for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+			char impi[256];
+			struct akv_aes_sched ks;
+			struct akv_subent *e;
+			size_t bytes0 = akv_subcache_bytes(c);
+			uint32_t h;
+
+			memset(impi, 'a' + (int)i, lens[i]);
+			rec_make(&rec, impi, lens[i], 1000 + i);
+			h = akv_subcache_hash(c, impi, lens[i]);
+			e = akv_subcache_insert(c, &rec, h);
+			ck_assert_mem_eq(e->impi, impi, lens[i]);
+			ck_assert_uint_eq(akv_subcache_bytes(c) - bytes0,
+					  keys ? AKV_SUBENT_SIZE_KEYS(lens[i]) : AKV_SUBENT_SIZE(lens[i]));
+			ck_assert_uint_eq(!!(e->flags & AKV_SUBENT_KEYS), keys);
+			if (keys) {
+				struct akv_subkeys *kk = akv_subent_keys(e);
+
+				ck_assert_uint_eq((uintptr_t)kk % 16, 0);
+				ck_assert_uint_ge((uintptr_t)kk, (uintptr_t)(e->impi + lens[i]));
+				ck_assert_mem_eq(kk->k, rec.k, 16);
+				ck_assert_mem_eq(kk->opc, rec.opc, 16);
+				akv_aes_expand(rec.k, &ks);
+				ck_assert_mem_eq(&kk->ks, &ks, sizeof(ks));
+			}
+			akv_subcache_prefetch_entry(c, h, lens[i], 1);	/* within the entry (ASan) */
+			rec.opc[3] ^= 1;
+			ck_assert_int_eq(akv_subcache_update(c, e, &rec), keys);
+			if (keys)
+				ck_assert_mem_eq(akv_subent_keys(e)->opc, rec.opc, 16);
+			rec.amf[1] ^= 1;
+			ck_assert_int_eq(akv_subcache_update(c, e, &rec), 1);
+			ck_assert_mem_eq(e->impi, impi, lens[i]);	/* not overwritten by the keys */
+		}
+		akv_subcache_free(c);
+	}
+}
+END_TEST
+
 /* An IMPU of the form "sip:" + IMPI is accepted by comparing bytes only when
  * the entry has exactly that IMPU; near misses and other IMPUs still go
  * through the fingerprints, and an update that drops it turns it off. */
 START_TEST(t_subcache_impu_sip_impi)
 {
-	struct akv_subcache *c = akv_subcache_new();
+	struct akv_subcache *c = akv_subcache_new(1);
 	const char *impi = "001010000000001@ims.mnc001.mcc001.3gppnetwork.org";
 	char sip[300], near[300];
 	size_t il = strlen(impi), sl;
@@ -301,6 +350,7 @@ suite(void)
 	tcase_add_test(tc, t_subcache_impus_and_update);
 	tcase_add_test(tc, t_subcache_impu_sip_impi);
 	tcase_add_test(tc, t_subcache_find_compares_every_byte);
+	tcase_add_test(tc, t_subcache_entries_with_and_without_keys);
 	suite_add_tcase(s, tc);
 	return s;
 }
