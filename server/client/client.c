@@ -150,10 +150,10 @@ fail:
 	return rc;
 }
 
-/* TCP connect; host receives the host part of hostport (256 bytes). */
-static int
-tcp_connect(struct akv_client **out, const char *hostport, int timeout_ms, char *host,
-	    int64_t *deadline_out)
+/* TCP connect; host receives the host part of hostport (256 bytes).
+ * Returns the client, or NULL with *err set (never 0 then). */
+static struct akv_client *
+tcp_connect(const char *hostport, int timeout_ms, char *host, int64_t *deadline_out, int *err)
 {
 	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_family = AF_UNSPEC};
 	struct addrinfo *res = NULL, *ai;
@@ -162,32 +162,37 @@ tcp_connect(struct akv_client **out, const char *hostport, int timeout_ms, char 
 	int64_t deadline;
 	int fd = -EHOSTUNREACH, rc;
 
-	*out = NULL;
 	if (timeout_ms <= 0)
 		timeout_ms = AKV_CLIENT_TIMEOUT_MS;
-	if (!hostport || split_hostport(hostport, host, 256, port, sizeof(port)))
-		return AKV_EINVAL;
+	if (!hostport || split_hostport(hostport, host, 256, port, sizeof(port))) {
+		*err = AKV_EINVAL;
+		return NULL;
+	}
 	deadline = now_ms() + timeout_ms;
 	*deadline_out = deadline;
 	rc = getaddrinfo(host, port, &hints, &res);
-	if (rc)
-		return rc == EAI_SYSTEM ? -errno : -EHOSTUNREACH;
+	if (rc) {
+		*err = rc == EAI_SYSTEM && errno > 0 ? -errno : -EHOSTUNREACH;
+		return NULL;
+	}
 	for (ai = res; ai; ai = ai->ai_next) {
 		fd = connect_one(ai, deadline);
 		if (fd >= 0 || fd == -ETIMEDOUT)
 			break;
 	}
 	freeaddrinfo(res);
-	if (fd < 0)
-		return fd;
+	if (fd < 0) {
+		*err = fd;
+		return NULL;
+	}
 	c = akv_calloc(1, sizeof(*c));
 	c->fd = fd;
 	c->timeout_ms = timeout_ms;
 	c->next_id = 1;
 	c->rx_cap = RX_MIN;
 	c->rx = akv_malloc(c->rx_cap);
-	*out = c;
-	return 0;
+	*err = 0;
+	return c;
 }
 
 /* see client.h */
@@ -196,8 +201,10 @@ akv_client_connect(struct akv_client **out, const char *hostport, int timeout_ms
 {
 	char host[256];
 	int64_t deadline;
+	int rc;
 
-	return tcp_connect(out, hostport, timeout_ms, host, &deadline);
+	*out = tcp_connect(hostport, timeout_ms, host, &deadline, &rc);
+	return rc;
 }
 
 /* OpenSSL writes to the socket with write(2), not send(MSG_NOSIGNAL): a
@@ -392,10 +399,9 @@ akv_client_connect_tls(struct akv_client **out, const char *hostport, int timeou
 
 	if (why && whylen)
 		why[0] = '\0';
-	rc = tcp_connect(out, hostport, timeout_ms, host, &deadline);
-	if (rc)
+	*out = c = tcp_connect(hostport, timeout_ms, host, &deadline, &rc);
+	if (!c)
 		return rc;
-	c = *out;
 	rc = tls_setup(c, tls, host);
 	while (!rc) {
 		int r;

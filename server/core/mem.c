@@ -8,7 +8,7 @@
 
 #include <jemalloc/jemalloc.h>
 
-static void
+static __attribute__((noreturn)) void
 oom(size_t n)
 {
 	fprintf(stderr, "akavs: out of memory allocating %zu bytes\n", n);

@@ -13,13 +13,17 @@
 extern "C" {
 #endif
 
-void *akv_malloc(size_t n);
-void *akv_calloc(size_t nmemb, size_t size);
-void *akv_realloc(void *p, size_t n);
+/* never NULL: said to the compiler (and to static analysers, which would
+ * otherwise follow a NULL through every caller) */
+#define AKV_ALLOC_ATTR __attribute__((returns_nonnull, warn_unused_result))
+
+void *akv_malloc(size_t n) AKV_ALLOC_ATTR;
+void *akv_calloc(size_t nmemb, size_t size) AKV_ALLOC_ATTR;
+void *akv_realloc(void *p, size_t n) AKV_ALLOC_ATTR;
 /* Zeroed nmemb * size bytes at an address that is a multiple of align (a
  * power of two, e.g. 64 so that hot structures start on a cache line);
  * freed with akv_free. Aborts on overflow or OOM like the others. */
-void *akv_calloc_aligned(size_t align, size_t nmemb, size_t size);
+void *akv_calloc_aligned(size_t align, size_t nmemb, size_t size) AKV_ALLOC_ATTR;
 void akv_free(void *p);
 /* Asks for transparent huge pages (THP "madvise" mode) over the 2 MiB-aligned
  * part of [p, p + n) when it spans at least two of them: for large arrays
@@ -31,8 +35,8 @@ void akv_huge_pages_hint(void *p, size_t n);
  * asked for before anything touches them (akv_huge_pages_hint): for large
  * arrays that several threads or the kernel touch for every request (the
  * front end's request slots and receive buffers). Freed with akv_free. */
-void *akv_malloc_huge(size_t n);
-char *akv_strndup(const char *s, size_t n);
+void *akv_malloc_huge(size_t n) AKV_ALLOC_ATTR;
+char *akv_strndup(const char *s, size_t n) AKV_ALLOC_ATTR;
 
 #ifdef __cplusplus
 }

@@ -1417,8 +1417,11 @@ encode_general(const struct akv_eng_req *q, const uint8_t *ctx, uint8_t *out, si
 			memcpy(a.ik, q->vec[0].ik, 16);
 		}
 		break;
-	default:
-		a.flags = x->flags;
+	case AKV_AVS1_CHALLENGE:
+	case AKV_AVS1_RESYNC:
+	case AKV_AVS1_VECTORS:
+		/* the request's flags passed flags_ok(): never F_ERROR */
+		a.flags = x->flags & (uint8_t)~AKV_AVS1_F_ERROR;
 		a.scheme = q->scheme_used;
 		a.nvec = (uint8_t)(q->nvec > AKV_VEC_MAX ? 0 : q->nvec);
 		a.vec = q->vec;
@@ -1426,6 +1429,11 @@ encode_general(const struct akv_eng_req *q, const uint8_t *ctx, uint8_t *out, si
 		a.realm = x->realm;
 		a.realm_len = x->realm_len;
 		break;
+	default:
+		/* PING and STATS are answered where they arrive, never by a worker */
+		rc = reply_error(x->op, x->id, AKV_EINVAL, "engine answer out of range", out, cap,
+				 &n);
+		return rc < 0 ? rc : (int)n;
 	}
 	rc = akv_avs1_ans_encode(&a, out, cap);
 	if (a.op == AKV_AVS1_VERIFY)

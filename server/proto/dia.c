@@ -438,8 +438,10 @@ fault_unsupported(const uint8_t *p, size_t n, struct akv_dia_error *err)
 {
 	struct akv_dia_avp a;
 
-	akv_dia_avp_read(p, n, &a);
-	akv_dia_err_avp(err, AKV_DIA_AVP_UNSUPPORTED, &a, "unsupported AVP with M bit");
+	/* the header was validated: the read cannot fail, but never quote
+	 * a view it did not fill */
+	akv_dia_err_avp(err, AKV_DIA_AVP_UNSUPPORTED, akv_dia_avp_read(p, n, &a) ? &a : NULL,
+			"unsupported AVP with M bit");
 	return -1;
 }
 
@@ -448,8 +450,7 @@ fault_value_at(const uint8_t *p, size_t n, enum value_fault f, struct akv_dia_er
 {
 	struct akv_dia_avp a;
 
-	akv_dia_avp_read(p, n, &a);
-	return fault_value(&a, f, err);
+	return fault_value(akv_dia_avp_read(p, n, &a) ? &a : NULL, f, err);	/* see fault_unsupported */
 }
 
 /* One more top-level instance of row r, its header at offset off. */

@@ -378,8 +378,8 @@ ipairs_add(struct ipairs *p, const struct akv_sub *s, unsigned j, size_t rec)
 		p->cap = p->cap ? 2 * p->cap : 1024;
 		p->v = akv_realloc(p->v, p->cap * sizeof(*p->v));
 	}
-	if (p->used + need > p->acap) {
-		p->acap = p->acap ? 2 * p->acap : 65536;
+	if (p->used + need > p->acap || !p->arena) {
+		p->acap = p->acap && p->arena ? 2 * p->acap : 65536;
 		while (p->used + need > p->acap)
 			p->acap *= 2;
 		p->arena = akv_realloc(p->arena, p->acap);
@@ -914,9 +914,9 @@ check_misc(struct akv_store *st, MDB_txn *txn, struct check *c)
 	MDB_cursor *cur;
 	MDB_val k, d;
 	uint64_t gen = 0, last = 0;
-	int rc, e;
+	int rc;
 
-	if ((e = akv_store_meta_u64(txn, st->meta, "gen", &gen)))
+	if (akv_store_meta_u64(txn, st->meta, "gen", &gen))
 		problem(c, "meta gen: %s", akv_store_errdetail());
 	if ((rc = mdb_cursor_open(txn, st->sqn, &cur)))
 		return akv_store_mdb_err(rc);
