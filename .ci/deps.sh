@@ -2,7 +2,7 @@
 # Installs the Debian 12 packages akavs needs to build, test and benchmark.
 # Quick when everything is already there; prints the apt-get line when not root.
 set -eu
-pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev
+pkgs=(build-essential cmake pkg-config clang clang-tools libclang-rt-14-dev
   liburing-dev libssl-dev libjemalloc-dev liblmdb-dev lmdb-utils libinih-dev
   check libsubunit-dev libbenchmark-dev openssl
   libosmocore-dev libosmocore-utils

@@ -47,7 +47,7 @@ akv_listen_open(const char *addr, int backlog, char *bound, size_t boundcap, cha
 {
 	char host[AKV_CFG_ADDR_MAX], portstr[8];
 	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE}, *ai = NULL;
-	struct sockaddr_storage ss;
+	struct sockaddr_storage ss = {0};	/* getsockname fills it */
 	socklen_t sl = sizeof(ss);
 	uint16_t port;
 	int fd = -1, one = 1, r;
