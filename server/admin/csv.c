@@ -209,13 +209,14 @@ parse_impus(struct field f, struct akv_sub *out, char why[AKV_CSV_WHY])
 			return AKV_EINVAL;
 		}
 		if (u.n == 0 || u.n > AKV_ID_MAX) {
-			snprintf(why, AKV_CSV_WHY, "impus: IMPU %u is %s", out->nimpu + 1,
+			snprintf(why, AKV_CSV_WHY, "impus: IMPU %u is %s", (unsigned)out->nimpu + 1,
 				 u.n ? "longer than 255 bytes" : "empty");
 			return AKV_EINVAL;
 		}
 		if (has_ctl(u)) {
 			snprintf(why, AKV_CSV_WHY,
-				 "impus: IMPU %u has a control character or quote", out->nimpu + 1);
+				 "impus: IMPU %u has a control character or quote",
+				 (unsigned)out->nimpu + 1);
 			return AKV_EINVAL;
 		}
 		for (unsigned j = 0; j < out->nimpu; j++)

@@ -1351,7 +1351,8 @@ on_msg(void *st, const uint8_t *msg, size_t len, struct akv_proto_slot *slot, ui
 	return on_msg_ident(c, msg, len, op, flags, slot, out, cap, out_len);
 }
 
-_Static_assert(offsetof(struct akv_eng_vec, autn) == 16 && offsetof(struct akv_eng_vec, ck) == 32 &&
+_Static_assert(offsetof(struct akv_eng_vec, rand) == 0 && offsetof(struct akv_eng_vec, autn) == 16 &&
+		   offsetof(struct akv_eng_vec, ck) == 32 &&
 		   offsetof(struct akv_eng_vec, ik) == 48,
 	       "a vector's RAND AUTN CK IK are the 64 bytes a challenge answer carries");
 
@@ -1386,7 +1387,7 @@ encode_challenge(const struct akv_eng_req *q, const uint8_t *ctx, uint8_t *out, 
 	out[AKV_AVS1_HDR_LEN] = (uint8_t)nvec;
 	out[AKV_AVS1_HDR_LEN + 1] = q->scheme_used;
 	for (unsigned i = 0; i < nvec; i++, p += VEC_CHAL_LEN)
-		memcpy(p, v[i].rand, VEC_CHAL_LEN);
+		memcpy(p, &v[i], VEC_CHAL_LEN); /* RAND AUTN CK IK: the layout asserted above */
 	return len;
 }
 
