@@ -389,7 +389,9 @@ MIL_FN(store_vec)(struct akv_mil_out *o, unsigned k, __m128i b)
 		break;
 	case 2:	/* f2 = OUT2[64..127]; f5 = OUT2[0..47] */
 		_mm_storeh_pi((__m64 *)(void *)o->res, _mm_castsi128_ps(b));
-		_mm_storeu_si64(o->ak - 2, _mm_slli_si128(b, 2));
+		/* addressed within the whole struct: ak - 2 is ik[14] */
+		_mm_storeu_si64((uint8_t *)o + offsetof(struct akv_mil_out, ak) - 2,
+				_mm_slli_si128(b, 2));
 		break;
 	case 3:	/* f3 = OUT3 */
 		_mm_storeu_si128((__m128i *)(void *)o->ck, b);
