@@ -1404,6 +1404,11 @@ encode_general(const struct akv_eng_req *q, const uint8_t *ctx, uint8_t *out, si
 	ctx_get(ctx, x);
 	a.op = x->op;
 	a.id = x->id;
+	/* an answer here is never an error answer (flags below lack F_ERROR):
+	 * its fields set anyway, so no path reads them unset */
+	a.err = 0;
+	a.text = NULL;
+	a.text_len = 0;
 	if (q->err) {
 		rc = reply_error(x->op, x->id, q->err, NULL, out, cap, &n);
 		return rc < 0 ? rc : (int)n;
