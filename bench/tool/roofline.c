@@ -24,11 +24,11 @@
 enum akv_roof_isa
 akv_roof_best_isa(void)
 {
-	__builtin_cpu_init();
-	/* __builtin_cpu_supports("avx2") also requires the OS to save YMM state */
-	if (__builtin_cpu_supports("vaes") && __builtin_cpu_supports("avx2"))
+	/* the kernels' own CPU probes (CPUID and the OS's YMM state), which
+	 * clang's __builtin_cpu_supports cannot name "vaes" for */
+	if (akv_mil_vaes_get())
 		return AKV_ROOF_VAES256;
-	if (__builtin_cpu_supports("aes") && __builtin_cpu_supports("sse4.1"))
+	if (akv_mil_ni_get())
 		return AKV_ROOF_AESNI;
 	return AKV_ROOF_NONE;
 }

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # static_analysis: the clang static analyser (scan-build, Debian's
-# clang-tools) over the product's code: the crypto and server libraries and
-# akavs, built from scratch in their own tree. Any report fails the test and
-# is listed (checker, file:line, message). Test and benchmark code are left
-# out: the analyser does not know that a failed ck_assert ends the test.
+# clang-tools) over the product's code: the crypto and server libraries,
+# akavs and akavs-bench (the load generator parses the server's answers),
+# built from scratch in their own tree. Any report fails the test and is
+# listed (checker, file:line, message). The unit tests are left out: the
+# analyser does not know that a failed ck_assert ends the test.
 # Exit 0 pass, 1 fail, 77 skip (scan-build or clang missing).
 #   AKV_SCAN_BUILD  build dir (default $AKV_BUILD_DIR/scan)
 set -u
@@ -17,10 +18,10 @@ out=$(mktemp -d "${TMPDIR:-/tmp}/akv-scan.XXXXXX")
 trap 'rm -rf "$out"' EXIT
 rm -rf "$sbuild"
 CC=clang scan-build -o "$out/reports" cmake -S "$src" -B "$sbuild" -DCMAKE_BUILD_TYPE=Debug \
-	-DAKV_BENCH=OFF -DAKV_WERROR=OFF >"$out/cmake.log" 2>&1 ||
+	-DAKV_WERROR=OFF >"$out/cmake.log" 2>&1 ||
 	{ cat "$out/cmake.log"; echo "FAIL: configure under scan-build"; exit 1; }
 scan-build -o "$out/reports" --status-bugs make -C "$sbuild" -j "${AKV_SCAN_JOBS:-2}" akv_crypto \
-	akv_server akavs >"$out/build.log" 2>&1
+	akv_server akavs akavs-bench >"$out/build.log" 2>&1
 rc=$?
 grep -E "error:|scan-build:" "$out/build.log" | tail -n 5
 if [ $rc -ne 0 ]; then
@@ -41,4 +42,4 @@ PY
 	[ $found -eq 0 ] && { tail -n 30 "$out/build.log"; echo "FAIL: the build under scan-build failed"; }
 	exit 1
 fi
-echo "ok: scan-build found nothing in akv_crypto, akv_server and akavs"
+echo "ok: scan-build found nothing in akv_crypto, akv_server, akavs and akavs-bench"
