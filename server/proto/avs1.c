@@ -1351,7 +1351,8 @@ on_msg(void *st, const uint8_t *msg, size_t len, struct akv_proto_slot *slot, ui
 	return on_msg_ident(c, msg, len, op, flags, slot, out, cap, out_len);
 }
 
-_Static_assert(offsetof(struct akv_eng_vec, rand) == 0 && offsetof(struct akv_eng_vec, autn) == 16 &&
+_Static_assert(offsetof(struct akv_eng_vec, rand) == 0 &&
+		   offsetof(struct akv_eng_vec, autn) == 16 &&
 		   offsetof(struct akv_eng_vec, ck) == 32 &&
 		   offsetof(struct akv_eng_vec, ik) == 48,
 	       "a vector's RAND AUTN CK IK are the 64 bytes a challenge answer carries");

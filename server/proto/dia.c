@@ -450,7 +450,8 @@ fault_value_at(const uint8_t *p, size_t n, enum value_fault f, struct akv_dia_er
 {
 	struct akv_dia_avp a;
 
-	return fault_value(akv_dia_avp_read(p, n, &a) ? &a : NULL, f, err);	/* see fault_unsupported */
+	/* as in fault_unsupported */
+	return fault_value(akv_dia_avp_read(p, n, &a) ? &a : NULL, f, err);
 }
 
 /* One more top-level instance of row r, its header at offset off. */

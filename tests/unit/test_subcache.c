@@ -233,7 +233,8 @@ START_TEST(t_subcache_entries_with_and_without_keys)
 			e = akv_subcache_insert(c, &rec, h);
 			ck_assert_mem_eq(e->impi, impi, lens[i]);
 			ck_assert_uint_eq(akv_subcache_bytes(c) - bytes0,
-					  keys ? AKV_SUBENT_SIZE_KEYS(lens[i]) : AKV_SUBENT_SIZE(lens[i]));
+					  keys ? AKV_SUBENT_SIZE_KEYS(lens[i])
+					       : AKV_SUBENT_SIZE(lens[i]));
 			ck_assert_uint_eq(!!(e->flags & AKV_SUBENT_KEYS), keys);
 			if (keys) {
 				struct akv_subkeys *kk = akv_subent_keys(e);
@@ -245,14 +246,16 @@ START_TEST(t_subcache_entries_with_and_without_keys)
 				akv_aes_expand(rec.k, &ks);
 				ck_assert_mem_eq(&kk->ks, &ks, sizeof(ks));
 			}
-			akv_subcache_prefetch_entry(c, h, lens[i], 1);	/* within the entry (ASan) */
+			/* for every IMPI length: it works out where the keys lie */
+			akv_subcache_prefetch_entry(c, h, lens[i], 1);
 			rec.opc[3] ^= 1;
 			ck_assert_int_eq(akv_subcache_update(c, e, &rec), keys);
 			if (keys)
 				ck_assert_mem_eq(akv_subent_keys(e)->opc, rec.opc, 16);
 			rec.amf[1] ^= 1;
 			ck_assert_int_eq(akv_subcache_update(c, e, &rec), 1);
-			ck_assert_mem_eq(e->impi, impi, lens[i]);	/* not overwritten by the keys */
+			/* not overwritten by the keys */
+			ck_assert_mem_eq(e->impi, impi, lens[i]);
 		}
 		akv_subcache_free(c);
 	}
