@@ -14,8 +14,7 @@ LD_PRELOAD=$SHIM AKV_FSYNC_GATE=$T/gate start_server --workers 1 \
 	--diameter-listen 127.0.0.1:0 --origin-host hss.ims.test --origin-realm ims.test
 grep -q '^registrar: ' "$T/serve.out" && ok "startup names the registrar" ||
 	fail "no registrar line in startup output"
-dport=$(sed -n 's/^listening: Diameter on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$T/serve.out")
-[ -n "$dport" ] || die "no Diameter port in startup output"
+dia_port
 [ "$(jget "$(cli stats)" 'j["stats"]["registrar"]')" = 1 ] && ok "STATS registrar 1" ||
 	fail "STATS registrar"
 
@@ -25,7 +24,7 @@ for u in reg2 reg3; do
 	cli challenge "$u@ims.test" >/dev/null || die "warm-up challenge of $u"
 done
 touch "$T/gate"
-timeout 60 python3 "$SRC/tests/integ/cx_registrar.py" 127.0.0.1 "$dport" "$T/gate" "$AKAVS" \
+timeout 60 python3 "$SRC/tests/integ/cx_registrar.py" 127.0.0.1 "$DPORT" "$T/gate" "$AKAVS" \
 	"$PORT" reg1@ims.test reg2@ims.test reg3@ims.test || fail "cx_registrar.py"
 rm -f "$T/gate"
 st=$(cli stats)

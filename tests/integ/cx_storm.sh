@@ -10,12 +10,11 @@ N=2000
 provision $N storm
 start_server --workers 1 --diameter-listen 127.0.0.1:0 --origin-host hss.ims.test \
 	--origin-realm ims.test
-port=$(sed -n 's/^listening: Diameter on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$T/serve.out")
-[ -n "$port" ] || die "no Diameter port in startup output"
+dia_port
 commits() { cli stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["stats"]["store.commits"])'; }
 
 c0=$(commits)
-out=$(timeout 120 python3 "$SRC/tests/integ/cx_storm.py" 127.0.0.1 "$port" storm ims.test $N 256 1) ||
+out=$(timeout 120 python3 "$SRC/tests/integ/cx_storm.py" 127.0.0.1 "$DPORT" storm ims.test $N 256 1) ||
 	fail "registration storm: $out"
 c1=$(commits)
 echo "registration storm: $out, $((c1 - c0)) store commits"
@@ -23,7 +22,7 @@ echo "registration storm: $out, $((c1 - c0)) store commits"
 	ok "first registrations grouped: $((c1 - c0)) commits for $N SARs" ||
 	fail "first registrations: $((c1 - c0)) commits for $N SARs"
 
-out=$(timeout 120 python3 "$SRC/tests/integ/cx_storm.py" 127.0.0.1 "$port" storm ims.test $N 256 2) ||
+out=$(timeout 120 python3 "$SRC/tests/integ/cx_storm.py" 127.0.0.1 "$DPORT" storm ims.test $N 256 2) ||
 	fail "re-registration storm: $out"
 c2=$(commits)
 echo "re-registration storm: $out, $((c2 - c1)) store commits"

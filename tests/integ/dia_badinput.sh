@@ -12,11 +12,10 @@
 	--amf 8000 >/dev/null || die "sub add"
 start_server --workers 1 --diameter-listen 127.0.0.1:0 --origin-host hss.ims.test \
 	--origin-realm ims.test
-port=$(sed -n 's/^listening: Diameter on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$T/serve.out")
-[ -n "$port" ] || die "no Diameter port in startup output"
-echo "server pid $SERVER_PID, Diameter on port $port"
+dia_port
+echo "server pid $SERVER_PID, Diameter on port $DPORT"
 
-timeout 120 python3 "$SRC/tests/integ/dia_badinput.py" 127.0.0.1 "$port" \
+timeout 120 python3 "$SRC/tests/integ/dia_badinput.py" 127.0.0.1 "$DPORT" \
 	alice@ims.test sip:alice@ims.test || fail "hostile Diameter peers (dia_badinput.py)"
 
 kill -0 "$SERVER_PID" 2>/dev/null || die "server died"

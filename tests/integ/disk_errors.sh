@@ -14,8 +14,7 @@ need_shim
 provision 4 dk
 LD_PRELOAD=$SHIM AKV_FSYNC_FAIL=$T/fail start_server --workers 1 \
 	--diameter-listen 127.0.0.1:0 --origin-host hss.ims.test --origin-realm ims.test
-dport=$(sed -n 's/^listening: Diameter on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$T/serve.out")
-[ -n "$dport" ] || die "no Diameter port in startup output"
+dia_port
 
 # sar PORT IMPI HBH: one SAR REGISTRATION on a fresh peer connection; prints
 # the SAA's Result-Code
@@ -55,7 +54,7 @@ out=$(cli challenge dk2@ims.test)
 sqn1b=$(chal_sqn dk1@ims.test) && [ "$sqn1b" -gt "$sqn1" ] &&
 	ok "CHALLENGE of dk1 within its reservation still served" ||
 	fail "CHALLENGE of dk1 within its reservation (SQN '$sqn1b' after $sqn1)"
-rc=$(sar "$dport" dk3@ims.test 7)
+rc=$(sar "$DPORT" dk3@ims.test 7)
 [ "$rc" = 5012 ] && ok "first registration's SAR while the disk fails: 5012" ||
 	fail "SAR while the disk fails: Result-Code $rc"
 grep -q "store error(s) so far" "$T/serve.err" && ok "the failure is logged" ||
@@ -71,7 +70,7 @@ jget "$out" 'j["vectors"][0]["autn"]' >/dev/null && ok "dk2 served once the disk
 	fail "dk2 after recovery: $out"
 sqn1c=$(chal_sqn dk1@ims.test)
 [ "${sqn1c:-0}" -gt "$sqn1b" ] && ok "dk1's SQNs still increase" || fail "dk1 SQN $sqn1c after $sqn1b"
-rc=$(sar "$dport" dk3@ims.test 8)
+rc=$(sar "$DPORT" dk3@ims.test 8)
 [ "$rc" = 2001 ] && ok "the SAR succeeds once the disk is back" || fail "SAR after recovery: $rc"
 kill -0 "$SERVER_PID" 2>/dev/null || die "server died"
 stop_server TERM
