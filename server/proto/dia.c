@@ -616,10 +616,9 @@ akv_dia_check(const uint8_t *msg, size_t len, struct akv_dia_hdr *h, struct akv_
 	return check_msg(msg, len, h, err, NULL, NULL, NULL);
 }
 
-/* see dia.h */
-int
-akv_dia_check_idx(const uint8_t *msg, size_t len, struct akv_dia_hdr *h,
-		  struct akv_dia_error *err, struct akv_dia_idx *idx)
+/* An empty index of msg, before the walk fills it. */
+static inline __attribute__((always_inline)) void
+idx_reset(struct akv_dia_idx *idx, const uint8_t *msg)
 {
 	/* 16-byte vector stores, not memset: GCC turns a 128-byte memset
 	 * into `rep stosq`, and the walk's loads of count[] then wait for those
@@ -640,6 +639,14 @@ akv_dia_check_idx(const uint8_t *msg, size_t len, struct akv_dia_hdr *h,
 	memset(idx->count, 0, sizeof(idx->count));
 	memset(idx->first, 0, sizeof(idx->first));
 #endif
+}
+
+/* see dia.h */
+int
+akv_dia_check_idx(const uint8_t *msg, size_t len, struct akv_dia_hdr *h,
+		  struct akv_dia_error *err, struct akv_dia_idx *idx)
+{
+	idx_reset(idx, msg);
 	return check_msg(msg, len, h, err, idx, NULL, NULL);
 }
 
@@ -730,21 +737,9 @@ int
 akv_dia_check_memo(const uint8_t *msg, size_t len, struct akv_dia_hdr *h,
 		   struct akv_dia_error *err, struct akv_dia_idx *idx, struct akv_dia_memo *memo)
 {
-	typedef uint8_t v16 __attribute__((vector_size(16), may_alias, aligned(1)));
-	v16 *c = (v16 *)idx->count, z = { 0 };
 	int hit = 0, rc;
 
-	idx->msg = msg;
-#ifndef __clang_analyzer__
-	c[0] = z, c[1] = z, c[2] = z, c[3] = z, c[4] = z, c[5] = z, c[6] = z, c[7] = z;
-#else
-	/* the same in terms scan-build follows; it still takes count[] for
-	 * unknown after the walk, so first[] (read only where count > 0) is
-	 * zeroed too */
-	(void)c, (void)z;
-	memset(idx->count, 0, sizeof(idx->count));
-	memset(idx->first, 0, sizeof(idx->first));
-#endif
+	idx_reset(idx, msg);
 	rc = check_msg(msg, len, h, err, idx, memo, &hit);
 	if (hit) {
 		memo->misses = 0;
