@@ -1405,8 +1405,9 @@ encode_general(const struct akv_eng_req *q, const uint8_t *ctx, uint8_t *out, si
 	ctx_get(ctx, x);
 	a.op = x->op;
 	a.id = x->id;
-	/* an answer here is never an error answer (flags below lack F_ERROR):
-	 * its fields set anyway, so no path reads them unset */
+	/* never an error answer here (the request's flags passed flags_ok(),
+	 * F_ERROR is not among them): its fields set anyway, so that no path
+	 * reads them unset */
 	a.err = 0;
 	a.text = NULL;
 	a.text_len = 0;
@@ -1415,6 +1416,7 @@ encode_general(const struct akv_eng_req *q, const uint8_t *ctx, uint8_t *out, si
 		return rc < 0 ? rc : (int)n;
 	}
 	a.flags = 0;
+	rc = 0;
 	switch (x->op) {
 	case AKV_AVS1_VERIFY:
 		a.verdict = q->verdict;
@@ -1427,8 +1429,7 @@ encode_general(const struct akv_eng_req *q, const uint8_t *ctx, uint8_t *out, si
 	case AKV_AVS1_CHALLENGE:
 	case AKV_AVS1_RESYNC:
 	case AKV_AVS1_VECTORS:
-		/* the request's flags passed flags_ok(): never F_ERROR */
-		a.flags = x->flags & (uint8_t)~AKV_AVS1_F_ERROR;
+		a.flags = x->flags;
 		a.scheme = q->scheme_used;
 		a.nvec = (uint8_t)(q->nvec > AKV_VEC_MAX ? 0 : q->nvec);
 		a.vec = q->vec;
@@ -1437,17 +1438,17 @@ encode_general(const struct akv_eng_req *q, const uint8_t *ctx, uint8_t *out, si
 		a.realm_len = x->realm_len;
 		break;
 	default:
-		/* PING and STATS are answered where they arrive, never by a worker */
-		rc = reply_error(x->op, x->id, AKV_EINVAL, "engine answer out of range", out, cap,
-				 &n);
-		return rc < 0 ? rc : (int)n;
+		rc = AKV_EINVAL; /* PING and STATS are answered where they arrive */
+		break;
 	}
-	rc = akv_avs1_ans_encode(&a, out, cap);
+	if (!rc)
+		rc = akv_avs1_ans_encode(&a, out, cap);
 	if (a.op == AKV_AVS1_VERIFY)
 		akv_wipe(&a.ck, sizeof(a.ck) + sizeof(a.ik));
 	if (rc == AKV_EINVAL) {
 		/* the engine answered something the wire cannot carry (no vector,
-		 * bad scheme): tell the peer instead of closing */
+		 * bad scheme, an op no worker answers): tell the peer instead of
+		 * closing */
 		rc = reply_error(x->op, x->id, AKV_EINVAL, "engine answer out of range", out, cap,
 				 &n);
 		return rc < 0 ? rc : (int)n;
