@@ -308,8 +308,6 @@ akv_subcache_insert(struct akv_subcache *c, const struct akv_sub *rec, uint32_t 
 	/* the IMPI's length first: it places the keys ent_fill writes */
 	e->impi_len = (uint8_t)len;
 	memcpy(e->impi, rec->impi, len);
-	if (c->keys)
-		e->flags = AKV_SUBENT_KEYS;
 	ent_fill(c, e, rec, 1);
 	e->pend = (struct akv_pend_list)AKV_PEND_LIST_INIT;
 	e->hash = hash;
@@ -331,6 +329,13 @@ int
 akv_subcache_update(struct akv_subcache *c, struct akv_subent *e, const struct akv_sub *rec)
 {
 	return ent_fill(c, e, rec, 0);
+}
+
+/* see subcache.h */
+size_t
+akv_subcache_entry_bytes(const struct akv_subcache *c, const struct akv_subent *e)
+{
+	return ent_size(c, e->impi_len);
 }
 
 /* see subcache.h */

@@ -50,7 +50,6 @@ extern "C" {
 #define AKV_SUBENT_QUEUED 0x1u	/* in the engine's reservation queue */
 #define AKV_SUBENT_FORCED 0x2u	/* a vector of the current batch needs that commit */
 #define AKV_SUBENT_RENEWING 0x4u /* in a renewal job being written (akv_eng_renewal_take) */
-#define AKV_SUBENT_KEYS 0x8u	/* the entry holds key material (its cache keeps keys) */
 
 /* ==== Types ==== */
 
@@ -101,8 +100,8 @@ struct akv_subent {
 #define AKV_SUBENT_KEYS_OFF(len) ((AKV_SUBENT_SIZE(len) + 15) & ~(size_t)15)
 #define AKV_SUBENT_SIZE_KEYS(len) (AKV_SUBENT_KEYS_OFF(len) + sizeof(struct akv_subkeys))
 
-/* The key material of e, an entry of a cache that keeps keys
- * (AKV_SUBENT_KEYS in e->flags; anything else has no such bytes). */
+/* The key material of e, an entry of a cache that keeps keys (an entry of
+ * any other has no such bytes: akv_subcache_entry_bytes). */
 static inline struct akv_subkeys *
 akv_subent_keys(struct akv_subent *e)
 {
@@ -155,6 +154,9 @@ struct akv_subent *akv_subcache_insert(struct akv_subcache *c, const struct akv_
  * SQN fields are left to the caller. Returns 1 when K, OPc (in a cache that
  * keeps keys) or AMF changed, else 0. */
 int akv_subcache_update(struct akv_subcache *c, struct akv_subent *e, const struct akv_sub *rec);
+/* The bytes e takes: AKV_SUBENT_SIZE_KEYS of its IMPI's length in a cache
+ * that keeps keys, AKV_SUBENT_SIZE in one that does not. */
+size_t akv_subcache_entry_bytes(const struct akv_subcache *c, const struct akv_subent *e);
 /* Unlinks, wipes and frees e. Its pending list must be empty. */
 void akv_subcache_remove(struct akv_subcache *c, struct akv_subent *e);
 /* 1 when impu is "sip:" followed by exactly the IMPI's bytes. */

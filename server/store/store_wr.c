@@ -378,8 +378,8 @@ ipairs_add(struct ipairs *p, const struct akv_sub *s, unsigned j, size_t rec)
 		p->cap = p->cap ? 2 * p->cap : 1024;
 		p->v = akv_realloc(p->v, p->cap * sizeof(*p->v));
 	}
-	if (p->used + need > p->acap || !p->arena) {
-		p->acap = p->acap && p->arena ? 2 * p->acap : 65536;
+	if (p->used + need > p->acap || !p->arena) {	/* acap is 0 until the arena is */
+		p->acap = p->acap ? 2 * p->acap : 65536;
 		while (p->used + need > p->acap)
 			p->acap *= 2;
 		p->arena = akv_realloc(p->arena, p->acap);
