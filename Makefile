@@ -28,7 +28,7 @@ bench: deps build
 	@bash bench/run.sh $(BUILD)
 
 # the ratio to echo the architecture allows, with a pass-through engine
-# (bench/ceiling.sh; builds $(BUILD)-ceiling)
+# (bench/ceiling.sh; builds $(BUILD)/ceiling)
 bench-ceiling: deps build
 	@bash bench/ceiling.sh $(BUILD)
 

@@ -3,11 +3,12 @@
 # echo (16 conns x 32 in flight, AVS/1 CHALLENGE and Diameter MAR) that the
 # server's architecture itself allows on this machine, whatever the engine.
 #
-# Two servers run side by side on their own stores: the real one (BUILD_DIR)
-# and a pass-through build (BUILD_DIR-ceiling, configured here with
+# Three servers run side by side on their own stores: the real one
+# (BUILD_DIR) and twice a pass-through build (BUILD_DIR/ceiling, the tree
+# tests/integ/ceiling_build.sh checks, configured here with
 # -DAKV_PASS_THROUGH_ENGINE=ON: server/aka/eng_pass.c), whose worker answers
 # every CHALLENGE and MAR with zeroed vectors and no lookup, SQN, RAND or
-# Milenage. The same front end, codecs, rings and worker wait carry both.
+# Milenage. The same front end, codecs, rings and worker wait carry them.
 # Each round loads, in turn:
 #   real  + check  (the default: the generator recomputes every vector)
 #   real  + --no-check
@@ -25,7 +26,7 @@ set -u
 BUILD=${1:-build}
 case $BUILD in /*) ;; *) BUILD=$PWD/$BUILD ;; esac
 SRC=$(cd "$(dirname "$0")/.." && pwd)
-CEIL=$BUILD-ceiling
+CEIL=$BUILD/ceiling
 ROUNDS=${CEILING_ROUNDS:-5}
 LSECS=${LOAD_SECONDS:-3}
 NSUBS=${BENCH_SUBS:-10000}
